@@ -1,0 +1,48 @@
+package lyumen
+
+// Target is one place a public model can be served from.
+type Target struct {
+	Provider string // name of a configured provider
+	Model    string // model name the upstream is asked for
+}
+
+// Model is a public model name and where it is served.
+type Model struct {
+	Name    string
+	OwnedBy string
+	Targets []Target // in order of preference
+}
+
+// Catalog maps public model names to their targets. It is built once at
+// start and only read afterwards.
+type Catalog struct {
+	models []Model
+	byName map[string]int
+}
+
+// NewCatalog builds a catalogue; a later model with the same name wins.
+func NewCatalog(models []Model) *Catalog {
+	c := &Catalog{byName: make(map[string]int, len(models))}
+	for _, m := range models {
+		if i, ok := c.byName[m.Name]; ok {
+			c.models[i] = m
+			continue
+		}
+		c.byName[m.Name] = len(c.models)
+		c.models = append(c.models, m)
+	}
+	return c
+}
+
+// Lookup finds a public model by name.
+func (c *Catalog) Lookup(name string) (Model, bool) {
+	i, ok := c.byName[name]
+	if !ok {
+		return Model{}, false
+	}
+	return c.models[i], true
+}
+
+// Models lists the catalogue in configuration order. The caller must not
+// modify the result.
+func (c *Catalog) Models() []Model { return c.models }

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lyumen/lyumen/demo"
+)
+
+// Config is lyumen.yaml. Every field has a default, so no file is needed.
+type Config struct {
+	Listen         string     `yaml:"listen"`
+	AdminListen    string     `yaml:"admin_listen"` // metrics; loopback by default, "" disables
+	Store          string     `yaml:"store"`
+	Providers      []Provider `yaml:"providers"`
+	Models         []Model    `yaml:"models"`
+	TrustedProxies []string   `yaml:"trusted_proxies"`
+	MaxBodyBytes   int64      `yaml:"max_body_bytes"`
+	LogLevel       string     `yaml:"log_level"`
+	Site           Site       `yaml:"site"`
+	// ShutdownTimeout bounds how long in-flight streams may run on after
+	// SIGTERM before they are cut.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Provider is one upstream account.
+type Provider struct {
+	Name    string            `yaml:"name"`
+	Kind    string            `yaml:"kind"` // openai (any OpenAI-compatible API) or demo
+	BaseURL string            `yaml:"base_url"`
+	APIKey  string            `yaml:"api_key"`
+	Headers map[string]string `yaml:"headers"`
+	// Timeout bounds the wait for the upstream's response headers (for a
+	// stream, its first byte) and, for a whole completion, the entire answer.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Model is a public model name and its targets, in order of preference.
+type Model struct {
+	Name    string   `yaml:"name"`
+	OwnedBy string   `yaml:"owned_by"`
+	Targets []Target `yaml:"targets"`
+}
+
+// Target is a provider and the model name it is asked for.
+type Target struct {
+	Provider string `yaml:"provider"`
+	Model    string `yaml:"model"`
+}
+
+// Site is what the pages say about the deployment.
+type Site struct {
+	Name    string `yaml:"name"`
+	Contact string `yaml:"contact"`
+}
+
+// cloudflareRanges are Cloudflare's published proxy ranges
+// (https://www.cloudflare.com/ips/), trusted for CF-IPCountry by default.
+var cloudflareRanges = []string{
+	"173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22",
+	"141.101.64.0/18", "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20",
+	"197.234.240.0/22", "198.41.128.0/17", "162.158.0.0/15", "104.16.0.0/13",
+	"104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
+	"2400:cb00::/32", "2606:4700::/32", "2803:f800::/32", "2405:b500::/32",
+	"2405:8100::/32", "2a06:98c0::/29", "2c0f:f248::/32",
+}
+
+// DefaultConfig is the configuration with no file at all: the demo model,
+// SQLite in the working directory, loopback only.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8080",
+		AdminListen:     "127.0.0.1:9091",
+		Store:           "sqlite://lyumen.db",
+		TrustedProxies:  append(append([]string{}, cloudflareRanges...), "127.0.0.0/8", "::1/128"),
+		MaxBodyBytes:    16 << 20,
+		LogLevel:        "info",
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// ParseConfig reads YAML over the defaults. ${VAR} in any string value is
+// replaced from getenv (only that form: a key may contain a bare "$").
+// Unknown fields are errors, so a typo is not silently ignored.
+func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	var root yaml.Node
+	dec := yaml.NewDecoder(r)
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return c, nil // an empty file is the defaults
+		}
+		return c, fmt.Errorf("parse config: %w", err)
+	}
+	expand(&root, getenv)
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(&root); err != nil {
+		return c, fmt.Errorf("parse config: %w", err)
+	}
+	strict := yaml.NewDecoder(&buf)
+	strict.KnownFields(true)
+	if err := strict.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return c, fmt.Errorf("parse config: %w", err)
+	}
+	return c, nil
+}
+
+func expand(n *yaml.Node, getenv func(string) string) {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			return getenv(ref[2 : len(ref)-1])
+		})
+	}
+	for _, c := range n.Content {
+		expand(c, getenv)
+	}
+}
+
+// applyEnv lets the environment override the file, for containers.
+func (c *Config) applyEnv(getenv func(string) string) {
+	if v := getenv("LYUMEN_LISTEN"); v != "" {
+		c.Listen = v
+	}
+	if v := getenv("LYUMEN_ADMIN_LISTEN"); v != "" {
+		c.AdminListen = v
+	}
+	if v := getenv("LYUMEN_STORE"); v != "" {
+		c.Store = v
+	}
+	if v := getenv("LYUMEN_LOG_LEVEL"); v != "" {
+		c.LogLevel = v
+	}
+}
+
+// withDemo adds the demo provider and model when nothing is configured, so
+// the first run answers offline.
+func (c *Config) withDemo() bool {
+	if len(c.Providers) > 0 || len(c.Models) > 0 {
+		return false
+	}
+	c.Providers = []Provider{{Name: "demo", Kind: "demo"}}
+	c.Models = []Model{{Name: demo.ModelName, OwnedBy: "lyumen", Targets: []Target{{Provider: "demo", Model: demo.ModelName}}}}
+	return true
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var errs []error
+	providers := map[string]bool{}
+	for i, p := range c.Providers {
+		switch {
+		case p.Name == "":
+			errs = append(errs, fmt.Errorf("providers[%d]: name is required", i))
+		case providers[p.Name]:
+			errs = append(errs, fmt.Errorf("providers[%d]: duplicate name %q", i, p.Name))
+		}
+		providers[p.Name] = true
+		switch p.Kind {
+		case "openai":
+			if p.BaseURL == "" {
+				errs = append(errs, fmt.Errorf("provider %q: base_url is required", p.Name))
+			}
+		case "demo":
+		default:
+			errs = append(errs, fmt.Errorf("provider %q: unknown kind %q (want openai or demo)", p.Name, p.Kind))
+		}
+		if p.Timeout < 0 {
+			errs = append(errs, fmt.Errorf("provider %q: timeout must not be negative", p.Name))
+		}
+	}
+	if len(c.Models) == 0 {
+		errs = append(errs, errors.New("models: at least one model is required when providers are configured"))
+	}
+	for i, m := range c.Models {
+		if m.Name == "" {
+			errs = append(errs, fmt.Errorf("models[%d]: name is required", i))
+		}
+		if len(m.Targets) == 0 {
+			errs = append(errs, fmt.Errorf("model %q: at least one target is required", m.Name))
+		}
+		for _, t := range m.Targets {
+			if !providers[t.Provider] {
+				errs = append(errs, fmt.Errorf("model %q: unknown provider %q", m.Name, t.Provider))
+			}
+			if t.Model == "" {
+				errs = append(errs, fmt.Errorf("model %q: target on %q needs a model", m.Name, t.Provider))
+			}
+		}
+	}
+	if _, err := c.trustedPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.MaxBodyBytes <= 0 {
+		errs = append(errs, errors.New("max_body_bytes must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) trustedPrefixes() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(c.TrustedProxies))
+	for _, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s) // a single address is a /32 or /128
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted_proxies: %q is not a CIDR or an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}

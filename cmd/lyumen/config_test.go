@@ -1,0 +1,135 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseConfig(t *testing.T) {
+	env := map[string]string{"OPENAI_API_KEY": "sk-from-env", "HOST": "api.example"}
+	getenv := func(k string) string { return env[k] }
+	full := DefaultConfig()
+	full.Listen = "0.0.0.0:9000"
+	full.Providers = []Provider{{Name: "openai", Kind: "openai", BaseURL: "https://api.example/v1", APIKey: "sk-from-env",
+		Headers: map[string]string{"X-Title": "$literal"}, Timeout: 30 * time.Second}}
+	full.Models = []Model{{Name: "gpt-4o-mini", Targets: []Target{{Provider: "openai", Model: "gpt-4o-mini"}}}}
+	full.TrustedProxies = []string{"127.0.0.0/8"}
+
+	tests := []struct {
+		name    string
+		yaml    string
+		want    Config
+		wantErr string
+	}{
+		{name: "empty file is the defaults", yaml: "", want: DefaultConfig()},
+		{name: "full", yaml: `
+listen: 0.0.0.0:9000
+providers:
+  - name: openai
+    kind: openai
+    base_url: https://${HOST}/v1
+    api_key: ${OPENAI_API_KEY}
+    headers: {X-Title: $literal}
+    timeout: 30s
+models:
+  - name: gpt-4o-mini
+    targets:
+      - provider: openai
+        model: gpt-4o-mini
+trusted_proxies: [127.0.0.0/8]
+`, want: full},
+		{name: "unknown field", yaml: "listne: x\n", wantErr: "field listne not found"},
+		{name: "bad duration", yaml: "shutdown_timeout: soon\n", wantErr: "soon"},
+		{name: "not yaml", yaml: "listen: [\n", wantErr: "parse config"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseConfig(strings.NewReader(tc.yaml), getenv)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConfig_Validate(t *testing.T) {
+	ok := func() Config {
+		c := DefaultConfig()
+		c.Providers = []Provider{{Name: "p", Kind: "openai", BaseURL: "http://x/v1"}}
+		c.Models = []Model{{Name: "m", Targets: []Target{{Provider: "p", Model: "u"}}}}
+		return c
+	}
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   []string // fragments of the error; none means valid
+	}{
+		{name: "valid", mutate: func(*Config) {}},
+		{name: "unknown kind", mutate: func(c *Config) { c.Providers[0].Kind = "bogus" }, want: []string{`unknown kind "bogus"`}},
+		{name: "missing base_url", mutate: func(c *Config) { c.Providers[0].BaseURL = "" }, want: []string{"base_url is required"}},
+		{name: "duplicate provider", mutate: func(c *Config) { c.Providers = append(c.Providers, c.Providers[0]) }, want: []string{"duplicate name"}},
+		{name: "unknown target provider", mutate: func(c *Config) { c.Models[0].Targets[0].Provider = "q" }, want: []string{`unknown provider "q"`}},
+		{name: "no models", mutate: func(c *Config) { c.Models = nil }, want: []string{"at least one model"}},
+		{name: "bad proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"nope"} }, want: []string{`"nope" is not a CIDR`}},
+		{name: "single address proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "::1"} }},
+		{name: "every problem at once", mutate: func(c *Config) { c.Providers[0].Kind = "x"; c.MaxBodyBytes = 0 },
+			want: []string{"unknown kind", "max_body_bytes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ok()
+			tc.mutate(&c)
+			err := c.Validate()
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConfig_DemoWhenNothingConfigured(t *testing.T) {
+	c := DefaultConfig()
+	if !c.withDemo() {
+		t.Fatal("no demo with an empty configuration")
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("demo configuration invalid: %v", err)
+	}
+	c = DefaultConfig()
+	c.Providers = []Provider{{Name: "p", Kind: "openai", BaseURL: "http://x"}}
+	if c.withDemo() {
+		t.Error("demo added although a provider is configured")
+	}
+}
+
+func TestConfig_EnvOverrides(t *testing.T) {
+	env := map[string]string{"LYUMEN_LISTEN": "127.0.0.1:1", "LYUMEN_STORE": "sqlite:///tmp/x.db"}
+	c := DefaultConfig()
+	c.applyEnv(func(k string) string { return env[k] })
+	if c.Listen != "127.0.0.1:1" || c.Store != "sqlite:///tmp/x.db" {
+		t.Errorf("listen %q store %q", c.Listen, c.Store)
+	}
+}

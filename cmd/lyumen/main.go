@@ -1,0 +1,59 @@
+// Command lyumen is the free-inference-for-data LLM gateway.
+//
+//	lyumen serve [--config lyumen.yaml] [--listen ADDR] [--store URL]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "lyumen:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `Lyumen: free LLM inference, in exchange for the data.
+
+Usage:
+  lyumen serve [--config FILE] [--listen ADDR] [--store URL]
+  lyumen version
+
+Run "lyumen serve --help" for the flags.
+`
+
+// run is main without the process: tests call it with their own arguments,
+// environment and context.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "lyumen", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

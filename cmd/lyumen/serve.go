@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/batch"
+	"github.com/lyumen/lyumen/demo"
+	"github.com/lyumen/lyumen/httpapi"
+	"github.com/lyumen/lyumen/openai"
+	"github.com/lyumen/lyumen/sqlite"
+	"github.com/lyumen/lyumen/upstream"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "configuration file (default: lyumen.yaml if it exists)")
+	listen := fs.String("listen", "", "public address, overriding the file")
+	store := fs.String("store", "", "store URL (sqlite://FILE), overriding the file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath, getenv)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	if *store != "" {
+		cfg.Store = *store
+	}
+	isDemo := cfg.withDemo()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	logger, err := newLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if isDemo {
+		logger.Warn("no upstream provider configured: serving the built-in demo model, which is not a language model", "model", demo.ModelName)
+	}
+
+	db, err := openStore(ctx, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	reg := prometheus.NewRegistry()
+	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lyumen_requests_refused_total",
+		Help: "Requests refused before they were recorded (malformed, unknown model, too large).",
+	}, []string{"surface", "reason"})
+	written := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "lyumen_records_written_total",
+		Help: "Records committed to the store.",
+	})
+	reg.MustRegister(refused, written, collectors.NewGoCollector())
+
+	rec := batch.New(db, batch.Options{Logger: logger, OnWritten: func(n int) { written.Add(float64(n)) }})
+	providers, upstreams := buildProviders(cfg.Providers)
+	catalog := buildCatalog(cfg.Models)
+	trusted, _ := cfg.trustedPrefixes() // validated above
+
+	handler := httpapi.NewServer(httpapi.Options{
+		Logger:         logger,
+		Provider:       upstream.New(catalog, providers, logger),
+		Catalog:        catalog,
+		Recorder:       rec,
+		TrustedProxies: trusted,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		Site:           httpapi.Site{Name: cfg.Site.Name, Contact: cfg.Site.Contact, Demo: isDemo, Upstreams: upstreams},
+		OnRefused: func(s lyumen.Surface, reason string) {
+			refused.WithLabelValues(string(s), reason).Inc()
+		},
+	})
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "store", redactURL(cfg.Store), "version", version)
+
+	// The recorder outlives the servers: it stops only after every handler
+	// has handed over its record.
+	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
+	recDone := make(chan error, 1)
+	go func() { recDone <- rec.Run(recCtx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	var admin *http.Server
+	if cfg.AdminListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		aln, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			ln.Close()
+			stopRecorder()
+			<-recDone
+			return fmt.Errorf("listen admin %s: %w", cfg.AdminListen, err)
+		}
+		logger.Info("admin listening", "addr", aln.Addr().String())
+		g.Go(func() error {
+			if err := admin.Serve(aln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		logger.Info("shutting down: finishing in-flight requests", "deadline", cfg.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			logger.Warn("in-flight requests cut at the shutdown deadline", "err", err)
+			srv.Close()
+		}
+		if admin != nil {
+			admin.Shutdown(sctx)
+		}
+		return nil
+	})
+	err = g.Wait()
+	stopRecorder()
+	<-recDone
+	logger.Info("stopped: every record written")
+	return err
+}
+
+func loadConfig(path string, getenv func(string) string) (Config, error) {
+	if path == "" {
+		if _, err := os.Stat("lyumen.yaml"); err != nil {
+			cfg := DefaultConfig()
+			cfg.applyEnv(getenv)
+			return cfg, nil
+		}
+		path = "lyumen.yaml"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("open config: %w", err)
+	}
+	defer f.Close()
+	cfg, err := ParseConfig(f, getenv)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", path, err)
+	}
+	cfg.applyEnv(getenv)
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log_level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func openStore(ctx context.Context, raw string) (*sqlite.DB, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, fmt.Errorf("store %q: want sqlite://FILE", raw)
+	}
+	switch scheme {
+	case "sqlite", "sqlite3":
+		return sqlite.Open(ctx, rest)
+	}
+	return nil, fmt.Errorf("store %q: unsupported scheme %q (want sqlite)", redactURL(raw), scheme)
+}
+
+// redactURL hides a password in a store URL before it is logged.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstream) {
+	out := make(map[string]lyumen.Provider, len(cfg))
+	var ups []httpapi.Upstream
+	for _, p := range cfg {
+		switch p.Kind {
+		case "demo":
+			out[p.Name] = demo.Provider{}
+		case "openai":
+			out[p.Name] = openai.NewClient(p.BaseURL, p.APIKey, p.Headers, newHTTPClient(p.Timeout))
+			host := p.BaseURL
+			if u, err := url.Parse(p.BaseURL); err == nil {
+				host = u.Host
+			}
+			ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})
+		}
+	}
+	return out, ups
+}
+
+// newHTTPClient returns one pooled client per provider. The timeout applies
+// to the response headers, not the body: a stream may run long.
+func newHTTPClient(timeout time.Duration) *http.Client {
+	if timeout == 0 {
+		timeout = 120 * time.Second
+	}
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   512,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: t}
+}
+
+func buildCatalog(cfg []Model) *lyumen.Catalog {
+	models := make([]lyumen.Model, len(cfg))
+	for i, m := range cfg {
+		models[i] = lyumen.Model{Name: m.Name, OwnedBy: m.OwnedBy}
+		for _, t := range m.Targets {
+			models[i].Targets = append(models[i].Targets, lyumen.Target{Provider: t.Provider, Model: t.Model})
+		}
+	}
+	return lyumen.NewCatalog(models)
+}

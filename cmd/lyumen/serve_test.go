@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/lyumen/lyumen/providertest"
+	"github.com/lyumen/lyumen/sqlite"
+)
+
+const (
+	clientKey = "sk-client-planted-0b5e77"
+	clientIP  = "127.0.0.77" // the test client's own loopback address
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer collects the server's logs from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServe runs "lyumen serve" in-process and waits for /healthz. The
+// returned stop cancels it (as SIGTERM does) and returns run's error.
+func startServe(t *testing.T, args []string, env map[string]string) (addr string, logs *syncBuffer, stop func() error) {
+	t.Helper()
+	addr = freeAddr(t)
+	logs = &syncBuffer{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	getenv := func(k string) string { return env[k] }
+	args = append([]string{"serve", "--listen", addr}, args...)
+	go func() { done <- run(ctx, args, getenv, io.Discard, logs) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited: %v\n%s", err, logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not come up: %v\n%s", err, logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	var stopErr error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case stopErr = <-done:
+			case <-time.After(30 * time.Second):
+				stopErr = fmt.Errorf("serve did not stop")
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { stop() })
+	return addr, logs, stop
+}
+
+// clientFrom returns an SDK client whose connections come from clientIP, so
+// the test can look for that address afterwards.
+func clientFrom(addr string) openai.Client {
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(clientIP)}}
+	hc := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	return openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey(clientKey),
+		option.WithHTTPClient(hc), option.WithHeader("x-api-key", clientKey),
+		option.WithHeader("Cookie", "session="+clientKey), option.WithHeader("CF-IPCountry", "NL"), option.WithMaxRetries(0))
+}
+
+func writeConfig(t *testing.T, dir, upstreamURL string) string {
+	t.Helper()
+	path := filepath.Join(dir, "lyumen.yaml")
+	cfg := fmt.Sprintf(`admin_listen: ""
+store: sqlite://%s
+providers:
+  - name: fake
+    kind: openai
+    base_url: %s
+    api_key: ${FAKE_KEY}
+models:
+  - name: gpt-test
+    targets: [{provider: fake, model: upstream-model}]
+trusted_proxies: [127.0.0.0/8]
+`, filepath.Join(dir, "lyumen.db"), upstreamURL)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestServe_RecordsEverythingAndNothingElse drives the real binary's run
+// with the official SDK, stops it as SIGTERM would, and reads the SQLite
+// file: every exchange is there, and neither the client's address nor its
+// key is anywhere in the store's files or the logs.
+func TestServe_RecordsEverythingAndNothingElse(t *testing.T) {
+	up := providertest.NewOpenAI(t)
+	dir := t.TempDir()
+	addr, logs, stop := startServe(t, []string{"--config", writeConfig(t, dir, up.BaseURL())}, map[string]string{"FAKE_KEY": "sk-operator-1"})
+
+	client := clientFrom(addr)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			p := openai.ChatCompletionNewParams{Model: "gpt-test", Messages: []openai.ChatCompletionMessageParamUnion{
+				openai.UserMessage(fmt.Sprintf("question %d", i))}}
+			if i%2 == 0 {
+				_, err := client.Chat.Completions.New(t.Context(), p)
+				errs <- err
+				return
+			}
+			s := client.Chat.Completions.NewStreaming(t.Context(), p)
+			for s.Next() {
+			}
+			errs <- s.Err()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if h := up.Seen()[0].Header.Get("Authorization"); h != "Bearer sk-operator-1" {
+		t.Errorf("upstream saw Authorization %q, want the operator's key from ${FAKE_KEY}", h)
+	}
+
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "lyumen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count, err := db.Count(t.Context())
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count != n {
+		t.Errorf("store holds %d records, want %d: shutdown must flush every record", count, n)
+	}
+
+	files, _ := filepath.Glob(filepath.Join(dir, "lyumen.db*"))
+	var store []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store = append(store, b...)
+	}
+	for _, c := range []struct{ where, content string }{{"store", string(store)}, {"logs", logs.String()}} {
+		for _, secret := range []string{clientIP, clientKey, "session="} {
+			if strings.Contains(c.content, secret) {
+				t.Errorf("the %s contain %q", c.where, secret)
+			}
+		}
+	}
+	if !bytes.Contains(store, []byte("question 7")) || !bytes.Contains(store, []byte("NL")) {
+		t.Error("the store lacks the prompts or the country: the scan above proves nothing")
+	}
+}
+
+// TestServe_NoConfig starts with nothing configured: the demo model answers
+// offline.
+func TestServe_NoConfig(t *testing.T) {
+	dir := t.TempDir()
+	addr, logs, stop := startServe(t, []string{"--store", "sqlite://" + filepath.Join(dir, "l.db")},
+		map[string]string{"LYUMEN_ADMIN_LISTEN": freeAddr(t)})
+	client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey("x"), option.WithMaxRetries(0))
+	resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+		Model: "lyumen-demo", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(resp.Choices[0].Message.Content, "demo") {
+		t.Errorf("demo answer %q does not say it is a demo", resp.Choices[0].Message.Content)
+	}
+	page, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if !strings.Contains(string(body), "Demo mode") {
+		t.Error("landing page does not say the demo model is serving")
+	}
+	if !strings.Contains(logs.String(), "demo model") {
+		t.Error("startup log does not say the demo model is serving")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,56 @@
+package lyumen
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error for the client.
+type Kind int
+
+// Kinds of error a client may be told about.
+const (
+	KindInternal    Kind = iota // anything unexpected: "internal error"
+	KindInvalid                 // the request is malformed
+	KindNotFound                // unknown model or route
+	KindTooLarge                // the body exceeds the limit
+	KindRateLimited             // too many requests (here or upstream)
+	KindUpstream                // the upstream failed or refused
+	KindTimeout                 // the upstream did not answer in time
+	KindUnavailable             // the gateway cannot serve now
+)
+
+// Error is the only error whose Message a client may see. Err is logged,
+// never sent.
+type Error struct {
+	Kind    Kind
+	Message string
+	Param   string // the offending request field, when known
+	Code    string // a machine-readable code; surfaces pick one by Kind when empty
+	// Status is the upstream's HTTP status for KindUpstream, so a client
+	// error the upstream found (400, 404, 422) reaches the client as such.
+	Status int
+	Err    error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Message, e.Err)
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error of kind k with a client-safe message.
+func Errorf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the kind of err, KindInternal when it is not an *Error.
+func KindOf(err error) Kind {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Kind
+	}
+	return KindInternal
+}

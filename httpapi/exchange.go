@@ -1,0 +1,258 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lyumen/lyumen"
+)
+
+// codec is what differs between API surfaces: how a request is read and
+// how answers, stream events and errors are written. Everything else about
+// an exchange (routing, recording, flushing) is the same for all.
+type codec interface {
+	surface() lyumen.Surface
+	decode(body []byte) (*lyumen.Request, error)
+	// response renders a whole completion.
+	response(resp *lyumen.Response, req *lyumen.Request, now time.Time) []byte
+	// event appends one stream event in SSE framing to dst; it may append
+	// nothing.
+	event(dst []byte, ev *lyumen.Event, req *lyumen.Request, now time.Time) []byte
+	// end appends what closes a complete stream.
+	end(dst []byte) []byte
+	// streamError appends an error event for a stream that failed midway.
+	streamError(dst []byte, err error) []byte
+	// error renders err in the surface's envelope with its status.
+	error(err error) (status int, body []byte)
+}
+
+// statusClientClosed is recorded when the client left before the answer
+// (nginx's 499); it is never sent.
+const statusClientClosed = 499
+
+// maxUserAgent bounds the stored user agent: it is the only header kept.
+const maxUserAgent = 512
+
+func newID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+func (s *server) handleExchange(c codec) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.Now()
+		body, err := readBody(w, r, s.MaxBodyBytes)
+		if err != nil {
+			s.refuse(w, c, err, "body")
+			return
+		}
+		req, err := c.decode(body)
+		if err != nil {
+			s.refuse(w, c, err, "invalid")
+			return
+		}
+		if _, ok := s.Catalog.Lookup(req.Model); !ok {
+			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", req.Model), "unknown_model")
+			return
+		}
+		ua := r.UserAgent()
+		if len(ua) > maxUserAgent {
+			ua = ua[:maxUserAgent]
+		}
+		rec := &lyumen.Record{
+			ID:         s.NewID(),
+			ReceivedAt: start,
+			Surface:    c.surface(),
+			Model:      req.Model,
+			Stream:     req.Stream,
+			Request:    body,
+			UserAgent:  ua,
+			Country:    country(r, s.TrustedProxies),
+		}
+		req.OnAttempt = func(a lyumen.Attempt) {
+			rec.Attempts = append(rec.Attempts, a)
+			if a.Error == "" {
+				rec.Provider = a.Provider
+			}
+		}
+		if req.Stream {
+			s.serveStream(w, r, c, req, rec)
+		} else {
+			s.serveWhole(w, r, c, req, rec)
+		}
+		s.logger.InfoContext(r.Context(), "exchange", "id", rec.ID, "surface", rec.Surface, "model", rec.Model,
+			"provider", rec.Provider, "stream", rec.Stream, "status", rec.Status, "completeness", rec.Completeness,
+			"dur", rec.Duration, "ttft", rec.TTFT)
+	})
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := lyumen.Errorf(lyumen.KindTooLarge, "the request body is larger than the limit of %d bytes", limit)
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	// Room for the whole body and ReadFrom's minimum read, so a body with a
+	// Content-Length is read without growing the buffer.
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, tooLarge
+		}
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body could not be read", Err: err}
+	}
+	return buf.Bytes(), nil
+}
+
+// refuse answers a request that will not be recorded.
+func (s *server) refuse(w http.ResponseWriter, c codec, err error, reason string) {
+	if lyumen.KindOf(err) == lyumen.KindTooLarge {
+		reason = "too_large"
+	}
+	s.OnRefused(c.surface(), reason)
+	status, body := c.error(err)
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func (s *server) serveWhole(w http.ResponseWriter, r *http.Request, c codec, req *lyumen.Request, rec *lyumen.Record) {
+	ctx := r.Context()
+	resp, err := s.Provider.Chat(ctx, req)
+	rec.Duration = s.Now().Sub(rec.ReceivedAt)
+	if err != nil {
+		s.fail(w, ctx, c, rec, err)
+		return
+	}
+	rec.TTFT = rec.Duration
+	rec.Status = http.StatusOK
+	rec.Completeness = lyumen.Complete
+	rec.Response = resp
+	rec.ServedModel = resp.Model
+	if resp.Usage != nil {
+		rec.Usage = *resp.Usage
+	}
+	body := c.response(resp, req, s.Now())
+	if err := s.record(ctx, rec); err != nil {
+		// Free inference is only served when it can be recorded.
+		status, body := c.error(err)
+		writeJSON(w, status, body)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// fail records an exchange that got no answer from the upstream and tells
+// the client, if it is still there.
+func (s *server) fail(w http.ResponseWriter, ctx context.Context, c codec, rec *lyumen.Record, err error) {
+	rec.Error = err.Error()
+	if ctx.Err() != nil {
+		rec.Status = statusClientClosed
+		rec.Completeness = lyumen.ClientDisconnected
+		s.record(ctx, rec)
+		return
+	}
+	status, body := c.error(err)
+	rec.Status = status
+	rec.Completeness = lyumen.UpstreamRefused
+	if err := s.record(ctx, rec); err != nil {
+		status, body = c.error(err)
+	}
+	writeJSON(w, status, body)
+}
+
+func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, req *lyumen.Request, rec *lyumen.Record) {
+	ctx := r.Context()
+	st, err := s.Provider.ChatStream(ctx, req)
+	if err != nil {
+		rec.Duration = s.Now().Sub(rec.ReceivedAt)
+		s.fail(w, ctx, c, rec, err)
+		return
+	}
+	defer st.Close()
+
+	// Headers go out only now: until the stream opened, fallback and a
+	// proper error status were still possible.
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rec.Status = http.StatusOK
+	rc := http.NewResponseController(w)
+	rc.Flush()
+
+	var asm lyumen.Assembler
+	buf := make([]byte, 0, 4096)
+	for {
+		ev, err := st.Next()
+		if errors.Is(err, io.EOF) {
+			rec.Completeness = lyumen.Complete
+			break
+		}
+		if err != nil {
+			rec.Error = err.Error()
+			if ctx.Err() != nil {
+				rec.Completeness = lyumen.ClientDisconnected
+				break
+			}
+			rec.Completeness = lyumen.UpstreamFailed
+			w.Write(c.streamError(buf[:0], err))
+			rc.Flush()
+			break
+		}
+		if rec.TTFT == 0 {
+			rec.TTFT = s.Now().Sub(rec.ReceivedAt)
+		}
+		asm.Add(&ev)
+		buf = c.event(buf[:0], &ev, req, rec.ReceivedAt)
+		if len(buf) == 0 {
+			continue
+		}
+		if _, err := w.Write(buf); err != nil {
+			rec.Completeness = lyumen.ClientDisconnected
+			rec.Error = "client disconnected: " + err.Error()
+			break
+		}
+		if err := rc.Flush(); err != nil {
+			rec.Completeness = lyumen.ClientDisconnected
+			rec.Error = "client disconnected: " + err.Error()
+			break
+		}
+	}
+	rec.Duration = s.Now().Sub(rec.ReceivedAt)
+	resp := asm.Response()
+	rec.Response = resp
+	rec.ServedModel = resp.Model
+	if resp.Usage != nil {
+		rec.Usage = *resp.Usage
+	}
+	// The record is taken before the stream's last bytes go out, so a client
+	// that saw the end of a stream has a record of it.
+	if err := s.record(ctx, rec); err != nil || rec.Completeness != lyumen.Complete {
+		return // without the end marker the client knows the stream is incomplete
+	}
+	w.Write(c.end(buf[:0]))
+	rc.Flush()
+}
+
+// record hands rec to the recorder. It outlives the client's request: what
+// was produced is recorded even when the client has gone.
+func (s *server) record(ctx context.Context, rec *lyumen.Record) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.RecordTimeout)
+	defer cancel()
+	if err := s.Recorder.Record(ctx, rec); err != nil {
+		s.logger.ErrorContext(ctx, "record not taken", "id", rec.ID, "err", err)
+		return &lyumen.Error{Kind: lyumen.KindUnavailable, Message: "the service cannot record requests right now; try again shortly", Err: err}
+	}
+	return nil
+}

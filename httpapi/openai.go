@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/sse"
+	"github.com/lyumen/lyumen/openai"
+)
+
+// openaiChat is the /v1/chat/completions surface.
+type openaiChat struct{}
+
+func (openaiChat) surface() lyumen.Surface { return lyumen.SurfaceOpenAIChat }
+
+func (openaiChat) decode(body []byte) (*lyumen.Request, error) { return openai.DecodeChat(body) }
+
+func (openaiChat) response(resp *lyumen.Response, req *lyumen.Request, now time.Time) []byte {
+	return openai.EncodeChat(resp, req.Model, now)
+}
+
+func (openaiChat) event(dst []byte, ev *lyumen.Event, req *lyumen.Request, now time.Time) []byte {
+	if len(ev.Choices) == 0 && ev.Usage != nil && !req.IncludeUsage {
+		return dst // the usage chunk the gateway asked for on its own behalf
+	}
+	return sse.AppendData(dst, "", openai.EncodeChunk(ev, req.Model, now))
+}
+
+func (openaiChat) end(dst []byte) []byte { return append(dst, "data: [DONE]\n\n"...) }
+
+func (c openaiChat) streamError(dst []byte, err error) []byte {
+	_, body := c.error(err)
+	return sse.AppendData(dst, "", body)
+}
+
+func (openaiChat) error(err error) (int, []byte) { return openai.Error(err) }
+
+// openaiError writes err in the OpenAI envelope, for routes outside the
+// exchange (models, unknown paths).
+func openaiError(w http.ResponseWriter, err error) {
+	status, body := openai.Error(err)
+	writeJSON(w, status, body)
+}
+
+func (s *server) handleModels() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, openai.EncodeModels(s.Catalog.Models(), s.started.Unix()))
+	})
+}
+
+func (s *server) handleModel() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		m, ok := s.Catalog.Lookup(id)
+		if !ok {
+			openaiError(w, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", id))
+			return
+		}
+		writeJSON(w, http.StatusOK, openai.EncodeModel(m, s.started.Unix()))
+	})
+}
+
+func (s *server) handleUnknownAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e := lyumen.Errorf(lyumen.KindNotFound, "invalid URL (%s %s)", r.Method, r.URL.Path)
+		e.Code = "unknown_url"
+		openaiError(w, e)
+	})
+}

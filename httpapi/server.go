@@ -1,0 +1,89 @@
+// Package httpapi is the public listener: the API surfaces, the pages, and
+// the one exchange handler that drives every surface and records each
+// exchange.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// DefaultMaxBodyBytes bounds a request body unless configured otherwise.
+const DefaultMaxBodyBytes = 16 << 20
+
+// Options holds the server's dependencies. Logger, Now, NewID and OnRefused
+// may be nil.
+type Options struct {
+	Logger   *slog.Logger
+	Provider lyumen.Provider // usually the upstream router
+	Catalog  *lyumen.Catalog
+	Recorder lyumen.Recorder
+	// TrustedProxies are the peers whose CF-IPCountry header is believed.
+	TrustedProxies []netip.Prefix
+	MaxBodyBytes   int64
+	// RecordTimeout bounds how long a finished exchange waits to be taken
+	// by the recorder.
+	RecordTimeout time.Duration
+	Site          Site
+	// OnRefused counts requests refused before they were recorded
+	// (malformed, unknown model, too large), so junk traffic shows in
+	// metrics without filling the store.
+	OnRefused func(surface lyumen.Surface, reason string)
+	Now       func() time.Time
+	NewID     func() string
+}
+
+// Site is what the pages say about this deployment.
+type Site struct {
+	Name      string     // the operator's name for the service
+	Contact   string     // how to reach the operator, shown on the privacy page
+	Demo      bool       // no upstream is configured: the demo model answers
+	Upstreams []Upstream // who receives prompts
+}
+
+// Upstream names a provider that receives prompts, for the privacy page.
+type Upstream struct {
+	Name string
+	Host string
+}
+
+type server struct {
+	Options
+	logger  *slog.Logger
+	started time.Time
+	pages   *pages
+}
+
+// NewServer returns the public handler.
+func NewServer(o Options) http.Handler {
+	s := &server{Options: o}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	s.logger = s.Logger.With("component", "httpapi")
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.NewID == nil {
+		s.NewID = newID
+	}
+	if s.OnRefused == nil {
+		s.OnRefused = func(lyumen.Surface, string) {}
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.RecordTimeout <= 0 {
+		s.RecordTimeout = 30 * time.Second
+	}
+	if s.Site.Name == "" {
+		s.Site.Name = "Lyumen"
+	}
+	s.started = s.Now()
+	s.pages = newPages()
+	return s.routes()
+}

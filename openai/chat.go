@@ -1,0 +1,163 @@
+// Package openai speaks the OpenAI wire format both ways: it decodes and
+// encodes the client-facing chat surface, and its Client is a Provider for
+// any OpenAI-compatible upstream (OpenAI, OpenRouter, Groq, vLLM, Ollama,
+// llama.cpp, ...).
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+)
+
+// chatRequest holds the fields the gateway reads. Everything else in the
+// body passes through to the upstream untouched.
+type chatRequest struct {
+	Model         *string        `json:"model"`
+	Messages      *[]chatMessage `json:"messages"`
+	Stream        *bool          `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage *bool `json:"include_usage"`
+	} `json:"stream_options"`
+	N *int `json:"n"`
+}
+
+type chatMessage struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	Name       string          `json:"name"`
+	ToolCalls  []wireToolCall  `json:"tool_calls"`
+	ToolCallID string          `json:"tool_call_id"`
+}
+
+type wireToolCall struct {
+	Index    *int   `json:"index,omitempty"`
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Function struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+type contentPart struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
+
+// DecodeChat parses and validates a /v1/chat/completions body. Errors are
+// *lyumen.Error of kind KindInvalid with OpenAI-style messages.
+func DecodeChat(body []byte) (*lyumen.Request, error) {
+	var cr chatRequest
+	if err := json.Unmarshal(body, &cr); err != nil {
+		return nil, decodeError(err)
+	}
+	switch {
+	case cr.Model == nil || *cr.Model == "":
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "model", Message: "you must provide a model parameter"}
+	case cr.Messages == nil:
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "messages", Message: "missing required parameter: 'messages'"}
+	case len(*cr.Messages) == 0:
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "messages", Message: "'messages' must contain at least one message"}
+	case cr.N != nil && (*cr.N < 1 || *cr.N > 128):
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "n", Message: "'n' must be between 1 and 128"}
+	}
+	msgs := make([]lyumen.Message, len(*cr.Messages))
+	for i, m := range *cr.Messages {
+		if !roles[m.Role] {
+			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: fmt.Sprintf("messages[%d].role", i),
+				Message: fmt.Sprintf("invalid value for 'messages[%d].role': must be one of system, developer, user, assistant, tool", i)}
+		}
+		msg, err := canonicalMessage(m)
+		if err != nil {
+			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: fmt.Sprintf("messages[%d].content", i),
+				Message: fmt.Sprintf("invalid type for 'messages[%d].content': expected a string or an array of content parts", i)}
+		}
+		msgs[i] = msg
+	}
+	return &lyumen.Request{
+		Surface:      lyumen.SurfaceOpenAIChat,
+		Model:        *cr.Model,
+		Stream:       cr.Stream != nil && *cr.Stream,
+		IncludeUsage: cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage != nil && *cr.StreamOptions.IncludeUsage,
+		Body:         body,
+		Messages:     msgs,
+	}, nil
+}
+
+func canonicalMessage(m chatMessage) (lyumen.Message, error) {
+	msg := lyumen.Message{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID}
+	for i, tc := range m.ToolCalls {
+		msg.ToolCalls = append(msg.ToolCalls, lyumen.ToolCall{
+			Index: i, ID: tc.ID, Type: tc.Type, Name: tc.Function.Name, Arguments: tc.Function.Arguments,
+		})
+	}
+	c := bytes.TrimSpace(m.Content)
+	switch {
+	case len(c) == 0 || string(c) == "null":
+	case c[0] == '"':
+		if err := json.Unmarshal(c, &msg.Content); err != nil {
+			return msg, err
+		}
+	case c[0] == '[':
+		var parts []contentPart
+		if err := json.Unmarshal(c, &parts); err != nil {
+			return msg, err
+		}
+		var text strings.Builder
+		other := false
+		for _, p := range parts {
+			if p.Type == "text" {
+				text.WriteString(p.Text)
+			} else {
+				other = true
+			}
+		}
+		msg.Content = text.String()
+		if other {
+			msg.Parts = json.RawMessage(c)
+		}
+	default:
+		return msg, errors.New("content is neither a string nor an array")
+	}
+	return msg, nil
+}
+
+// decodeError turns a JSON decoding error into a client-safe message that
+// names the offending field, as the OpenAI API does.
+func decodeError(err error) error {
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		field := te.Field
+		if field == "" {
+			return &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object", Err: err}
+		}
+		return &lyumen.Error{Kind: lyumen.KindInvalid, Param: field,
+			Message: fmt.Sprintf("invalid type for '%s': expected %s, but got %s instead", field, typeName(te.Type.Kind().String()), te.Value), Err: err}
+	}
+	return &lyumen.Error{Kind: lyumen.KindInvalid,
+		Message: "we could not parse the JSON body of your request: it is not valid JSON", Err: err}
+}
+
+func typeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "int", "int64", "float64":
+		return "a number"
+	case "ptr":
+		return "a value"
+	}
+	return "a " + kind
+}

@@ -1,0 +1,194 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/sse"
+)
+
+// maxResponse bounds a non-streamed upstream body.
+const maxResponse = 64 << 20
+
+// Client is a Provider for any OpenAI-compatible upstream.
+type Client struct {
+	baseURL string // without the trailing slash
+	apiKey  string
+	headers http.Header
+	http    *http.Client
+}
+
+var _ lyumen.Provider = (*Client)(nil)
+
+// NewClient returns a client for the API at baseURL (e.g.
+// "https://api.openai.com/v1"). apiKey may be empty (Ollama, llama.cpp).
+// headers are sent with every request (e.g. OpenRouter's HTTP-Referer).
+func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Client) *Client {
+	h := make(http.Header, len(headers))
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), apiKey: apiKey, headers: h, http: hc}
+}
+
+// Chat sends a non-streamed chat completion.
+func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Response, error) {
+	body, err := c.body(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, "/chat/completions", body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	var cc chatCompletion
+	if err := json.Unmarshal(raw, &cc); err != nil {
+		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Status: resp.StatusCode, Message: "upstream sent an invalid response", Err: err}
+	}
+	out := cc.canonical()
+	if req.Surface == lyumen.SurfaceOpenAIChat {
+		out.Raw = raw
+	}
+	return out, nil
+}
+
+// ChatStream sends a streamed chat completion and returns once the upstream
+// has accepted it.
+func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
+	body, err := c.body(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, "/chat/completions", body, true)
+	if err != nil {
+		return nil, err
+	}
+	return &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), raw: req.Surface == lyumen.SurfaceOpenAIChat}, nil
+}
+
+// body builds the upstream body from the client's, rewriting only what it
+// must: the model name, and for streams a request for the usage chunk so
+// every stream is recorded with its token counts.
+func (c *Client) body(req *lyumen.Request) ([]byte, error) {
+	if req.Surface != lyumen.SurfaceOpenAIChat {
+		return nil, lyumen.Errorf(lyumen.KindInvalid, "surface %s is not supported by this provider", req.Surface)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(req.Body, &fields); err != nil {
+		return nil, fmt.Errorf("re-read request body: %w", err)
+	}
+	fields["model"], _ = json.Marshal(req.Model)
+	if req.Stream && !req.IncludeUsage {
+		var opts map[string]json.RawMessage
+		_ = json.Unmarshal(fields["stream_options"], &opts)
+		if opts == nil {
+			opts = map[string]json.RawMessage{}
+		}
+		opts["include_usage"] = json.RawMessage("true")
+		fields["stream_options"], _ = json.Marshal(opts)
+	}
+	return json.Marshal(fields)
+}
+
+func (c *Client) post(ctx context.Context, path string, body []byte, stream bool) (*http.Response, error) {
+	// A fully buffered body with its length: a body still streaming while the
+	// upstream answers cuts some SSE responses short (golang/go#40747).
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build upstream request: %w", err)
+	}
+	for k, v := range c.headers {
+		hreq.Header[k] = v
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	if c.apiKey != "" {
+		hreq.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		e := upstreamError(resp.StatusCode, b)
+		if ra := resp.Header.Get("Retry-After"); ra != "" {
+			if s, err := strconv.Atoi(ra); err == nil {
+				e.Err = fmt.Errorf("retry after %ds", s)
+			}
+		}
+		return nil, e
+	}
+	return resp, nil
+}
+
+// transportError classifies a failure to reach or read the upstream.
+func transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // the client left; nobody to tell
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return &lyumen.Error{Kind: lyumen.KindTimeout, Message: "the upstream did not answer in time", Err: err}
+	}
+	return &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream could not be reached", Err: err}
+}
+
+type stream struct {
+	ctx  context.Context
+	body io.ReadCloser
+	r    *sse.Reader
+	raw  bool
+	done bool
+}
+
+func (s *stream) Next() (lyumen.Event, error) {
+	if s.done {
+		return lyumen.Event{}, io.EOF
+	}
+	ev, err := s.r.Next()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			// Ended without [DONE]: the upstream died mid-stream.
+			return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early", Err: io.ErrUnexpectedEOF}
+		}
+		return lyumen.Event{}, transportError(s.ctx, err)
+	}
+	if string(ev.Data) == "[DONE]" {
+		s.done = true
+		return lyumen.Event{}, io.EOF
+	}
+	var chunk chatChunk
+	if err := json.Unmarshal(ev.Data, &chunk); err != nil {
+		return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event", Err: err}
+	}
+	if len(chunk.Error) > 0 {
+		e := upstreamError(http.StatusBadGateway, append([]byte(`{"error":`), append(chunk.Error, '}')...))
+		return lyumen.Event{}, e
+	}
+	out := chunk.event()
+	if s.raw {
+		out.Raw = ev.Data // valid until the next call, which is all a surface needs
+	}
+	return out, nil
+}
+
+func (s *stream) Close() error { return s.body.Close() }

@@ -1,0 +1,171 @@
+package openai
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// chatCompletion is the non-streamed response body.
+type chatCompletion struct {
+	ID      string          `json:"id"`
+	Object  string          `json:"object"`
+	Created int64           `json:"created"`
+	Model   string          `json:"model"`
+	Choices []wireChoice    `json:"choices"`
+	Usage   *lyumen.Usage   `json:"usage,omitempty"`
+	Error   json.RawMessage `json:"error,omitempty"`
+}
+
+type wireChoice struct {
+	Index        int          `json:"index"`
+	Message      *wireMessage `json:"message,omitempty"`
+	Delta        *wireMessage `json:"delta,omitempty"`
+	FinishReason *string      `json:"finish_reason"`
+}
+
+type wireMessage struct {
+	Role      string         `json:"role,omitempty"`
+	Content   *string        `json:"content"`
+	ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+}
+
+// chatChunk is one streamed event.
+type chatChunk struct {
+	ID      string          `json:"id"`
+	Object  string          `json:"object"`
+	Created int64           `json:"created"`
+	Model   string          `json:"model"`
+	Choices []wireChoice    `json:"choices"`
+	Usage   *lyumen.Usage   `json:"usage,omitempty"`
+	Error   json.RawMessage `json:"error,omitempty"`
+}
+
+func (c *chatCompletion) canonical() *lyumen.Response {
+	resp := &lyumen.Response{ID: c.ID, Model: c.Model, Usage: c.Usage, Choices: make([]lyumen.Choice, len(c.Choices))}
+	for i, ch := range c.Choices {
+		out := lyumen.Choice{Index: ch.Index}
+		if ch.FinishReason != nil {
+			out.FinishReason = *ch.FinishReason
+		}
+		if m := ch.Message; m != nil {
+			out.Message.Role = m.Role
+			if m.Content != nil {
+				out.Message.Content = *m.Content
+			}
+			for j, tc := range m.ToolCalls {
+				out.Message.ToolCalls = append(out.Message.ToolCalls, lyumen.ToolCall{
+					Index: j, ID: tc.ID, Type: tc.Type, Name: tc.Function.Name, Arguments: tc.Function.Arguments,
+				})
+			}
+		}
+		resp.Choices[i] = out
+	}
+	return resp
+}
+
+func (c *chatChunk) event() lyumen.Event {
+	ev := lyumen.Event{ID: c.ID, Model: c.Model, Usage: c.Usage}
+	if len(c.Choices) > 0 {
+		ev.Choices = make([]lyumen.ChoiceDelta, len(c.Choices))
+	}
+	for i, ch := range c.Choices {
+		d := lyumen.ChoiceDelta{Index: ch.Index}
+		if ch.FinishReason != nil {
+			d.FinishReason = *ch.FinishReason
+		}
+		if m := ch.Delta; m != nil {
+			d.Role = m.Role
+			if m.Content != nil {
+				d.Content = *m.Content
+			}
+			for j, tc := range m.ToolCalls {
+				idx := j
+				if tc.Index != nil {
+					idx = *tc.Index
+				}
+				d.ToolCalls = append(d.ToolCalls, lyumen.ToolCall{
+					Index: idx, ID: tc.ID, Type: tc.Type, Name: tc.Function.Name, Arguments: tc.Function.Arguments,
+				})
+			}
+		}
+		ev.Choices[i] = d
+	}
+	return ev
+}
+
+func wireToolCalls(calls []lyumen.ToolCall, withIndex bool) []wireToolCall {
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]wireToolCall, len(calls))
+	for i, tc := range calls {
+		w := wireToolCall{ID: tc.ID, Type: tc.Type}
+		if withIndex {
+			idx := tc.Index
+			w.Index = &idx
+		}
+		w.Function.Name, w.Function.Arguments = tc.Name, tc.Arguments
+		out[i] = w
+	}
+	return out
+}
+
+func completionID(id string) string {
+	if id == "" {
+		return "chatcmpl-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	return id
+}
+
+// EncodeChat renders a canonical response as a chat.completion body,
+// for providers that do not speak this wire format.
+func EncodeChat(resp *lyumen.Response, model string, now time.Time) []byte {
+	if resp.Raw != nil {
+		return resp.Raw
+	}
+	c := chatCompletion{ID: completionID(resp.ID), Object: "chat.completion", Created: now.Unix(), Model: model, Usage: resp.Usage}
+	if resp.Model != "" {
+		c.Model = resp.Model
+	}
+	c.Choices = make([]wireChoice, len(resp.Choices))
+	for i, ch := range resp.Choices {
+		content := ch.Message.Content
+		m := &wireMessage{Role: "assistant", ToolCalls: wireToolCalls(ch.Message.ToolCalls, false)}
+		if content != "" || len(m.ToolCalls) == 0 {
+			m.Content = &content
+		}
+		fr := ch.FinishReason
+		c.Choices[i] = wireChoice{Index: ch.Index, Message: m, FinishReason: &fr}
+	}
+	b, _ := json.Marshal(c) // cannot fail: plain types only
+	return b
+}
+
+// EncodeChunk renders a canonical event as a chat.completion.chunk payload.
+func EncodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
+	if ev.Raw != nil {
+		return ev.Raw
+	}
+	c := chatChunk{ID: completionID(ev.ID), Object: "chat.completion.chunk", Created: now.Unix(), Model: model, Usage: ev.Usage}
+	if ev.Model != "" {
+		c.Model = ev.Model
+	}
+	c.Choices = make([]wireChoice, len(ev.Choices))
+	for i, d := range ev.Choices {
+		m := &wireMessage{Role: d.Role, ToolCalls: wireToolCalls(d.ToolCalls, true)}
+		if d.Content != "" || d.Role != "" {
+			content := d.Content
+			m.Content = &content
+		}
+		var fr *string
+		if d.FinishReason != "" {
+			fr = &d.FinishReason
+		}
+		c.Choices[i] = wireChoice{Index: d.Index, Delta: m, FinishReason: fr}
+	}
+	b, _ := json.Marshal(c)
+	return b
+}

@@ -1,0 +1,13 @@
+package lyumen
+
+import "context"
+
+// Provider is an upstream that completes requests. Implementations live one
+// package per wire format; the router (itself a Provider) picks among them.
+type Provider interface {
+	Chat(ctx context.Context, req *Request) (*Response, error)
+	// ChatStream fails before the first event if the upstream refused the
+	// request; later failures come from Stream.Next. Fallback to another
+	// target is possible only in the first case.
+	ChatStream(ctx context.Context, req *Request) (Stream, error)
+}

@@ -1,0 +1,48 @@
+package lyumen
+
+import (
+	"context"
+	"time"
+)
+
+// Completeness says how far an exchange got.
+type Completeness string
+
+// Completeness values stored with every record.
+const (
+	Complete           Completeness = "complete"
+	ClientDisconnected Completeness = "client_disconnected"
+	UpstreamFailed     Completeness = "upstream_failed"  // failed after the first byte
+	UpstreamRefused    Completeness = "upstream_refused" // failed before the first byte
+)
+
+// Record is one logged exchange. It holds exactly what the privacy page
+// lists and nothing else from the request: no address, no headers but the
+// user agent, no credentials.
+type Record struct {
+	ID           string // UUIDv7, so ids sort by time
+	ReceivedAt   time.Time
+	Duration     time.Duration
+	TTFT         time.Duration // time to first token; zero when none came
+	Surface      Surface
+	Model        string // as the client asked
+	ServedModel  string // as the upstream reported
+	Provider     string
+	Stream       bool
+	Status       int // HTTP status sent to the client
+	Error        string
+	Request      []byte    // the request body as received
+	Response     *Response // the completion; for streams, assembled from the deltas
+	Usage        Usage
+	UserAgent    string
+	Country      string // ISO 3166-1 alpha-2, "T1" for Tor, "" when unknown
+	Completeness Completeness
+	Attempts     []Attempt // every upstream try, in order
+}
+
+// Recorder takes records off the request path.
+type Recorder interface {
+	// Record returns once the record is safely queued (or durable, for a
+	// durable recorder). An error means it was not taken.
+	Record(ctx context.Context, rec *Record) error
+}

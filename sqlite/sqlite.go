@@ -1,0 +1,170 @@
+// Package sqlite is the embedded record store: lyumen.Records in a SQLite
+// file, through modernc.org/sqlite (pure Go, so the binary needs no cgo).
+// Open applies the schema migrations embedded from migration/.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// migrations holds the schema, one file per version: NNNN_name.sql.
+//
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// DB is a record store in one SQLite file. It is safe for concurrent use.
+type DB struct {
+	db   *sql.DB
+	path string
+}
+
+// Open opens (creating if needed) the database file at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite: empty path")
+	}
+	sdb, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db := &DB{db: sdb, path: path}
+	// sql.Open connects lazily; Ping surfaces a bad path here, not on first use.
+	if err := sdb.PingContext(ctx); err != nil {
+		_ = sdb.Close() // the open error is the one worth reporting
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// dsn builds the connection string. The settings go in the DSN, not in a
+// one-off Exec, because database/sql opens connections as it needs them and
+// each must be configured the same way.
+//   - WAL lets readers run while a batch is being written.
+//   - synchronous=NORMAL is durable against a crash of the process (the WAL
+//     is fsynced at checkpoints, not at each commit); the spool in front of
+//     the store is what makes a record durable, so this buys write speed.
+//   - busy_timeout makes a writer wait for the write lock instead of failing
+//     at once when another connection or process holds it.
+//   - _txlock=immediate takes the write lock at BEGIN, so a transaction never
+//     has to upgrade a read lock, which SQLite can only refuse, not wait for.
+//
+// The path is escaped into a file: URI so that '?', '#' and '%' in it are
+// not taken for URI syntax.
+func dsn(filePath string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Set("_txlock", "immediate")
+	return "file:" + (&url.URL{Path: filePath}).EscapedPath() + "?" + q.Encode()
+}
+
+// Close closes the database.
+func (db *DB) Close() error {
+	if err := db.db.Close(); err != nil {
+		return fmt.Errorf("close sqlite %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Version returns the highest applied migration, 0 for none.
+func (db *DB) Version(ctx context.Context) (int, error) {
+	var v int
+	err := db.db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// migrate applies, in order, every embedded migration not yet recorded in
+// schema_migrations, each in its own transaction so a failed file leaves no
+// half-applied schema behind.
+func (db *DB) migrate(ctx context.Context) error {
+	_, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at TEXT NOT NULL
+	)`)
+	if err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrations, "migration/*.sql") // sorted by name
+	if err != nil {
+		return fmt.Errorf("list migrations: %w", err)
+	}
+	last := 0
+	for _, name := range names {
+		v, err := migrationVersion(name)
+		if err != nil {
+			return err
+		}
+		// Names sort as strings; catch a file whose number would sort wrongly.
+		if v <= last {
+			return fmt.Errorf("migration %s: version %d does not follow %d", name, v, last)
+		}
+		last = v
+		if err := db.migrateFile(ctx, name, v); err != nil {
+			return fmt.Errorf("migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// migrationVersion reads the number in front of the first '_' of a name.
+func migrationVersion(name string) (int, error) {
+	prefix, _, _ := strings.Cut(path.Base(name), "_")
+	v, err := strconv.Atoi(prefix)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("migration %s: name must start with a positive number and '_'", name)
+	}
+	return v, nil
+}
+
+func (db *DB) migrateFile(ctx context.Context, name string, version int) error {
+	script, err := fs.ReadFile(migrations, name)
+	if err != nil {
+		return err
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // no-op once committed
+
+	// Checked inside the write transaction, so two processes opening the same
+	// file at once cannot both apply a migration.
+	var applied bool
+	err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)`, version).Scan(&applied)
+	if err != nil {
+		return err
+	}
+	if applied {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, string(script)); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at)
+		VALUES (?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`, version)
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
+}

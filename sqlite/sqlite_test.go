@@ -1,0 +1,280 @@
+package sqlite_test
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/sqlite"
+	"github.com/lyumen/lyumen/storetest"
+)
+
+var _ storetest.Store = (*sqlite.DB)(nil)
+
+func TestDB(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Store { return mustOpen(t, filepath.Join(t.TempDir(), "lyumen.db")) })
+}
+
+// mustOpen opens the database at path and closes it when the test ends.
+func mustOpen(tb testing.TB, path string) *sqlite.DB {
+	tb.Helper()
+	db, err := sqlite.Open(tb.Context(), path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return db
+}
+
+// migrationCount is the number of migration files, which is the schema
+// version once all are applied (they are numbered 1, 2, 3, …).
+func migrationCount(tb testing.TB) int {
+	tb.Helper()
+	files, err := filepath.Glob("migration/*.sql")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no migrations found: %v", err)
+	}
+	return len(files)
+}
+
+func TestOpen_File(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lyumen.db")
+	rec := &lyumen.Record{ID: "01970000-0000-7000-8000-000000000001", Model: "m", ReceivedAt: time.Unix(1700000000, 0).UTC()}
+
+	db, err := sqlite.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+
+	// The record outlives the handle.
+	db = mustOpen(t, path)
+	got, err := db.Record(t.Context(), rec.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rec, got); diff != "" {
+		t.Errorf("record after reopen differs (-want +got):\n%s", diff)
+	}
+
+	// WAL is a property of the file, so another connection sees it.
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var mode string
+	if err := raw.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" {
+		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+}
+
+func TestOpen_MigrationsOnReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lyumen.db")
+	want := migrationCount(t)
+
+	applied := func() map[int]string { // version → applied_at
+		t.Helper()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		rows, err := raw.QueryContext(t.Context(), "SELECT version, applied_at FROM schema_migrations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		m := map[int]string{}
+		for rows.Next() {
+			var v int
+			var at string
+			if err := rows.Scan(&v, &at); err != nil {
+				t.Fatal(err)
+			}
+			m[v] = at
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+
+	var first map[int]string
+	for i := range 3 {
+		db, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		v, err := db.Version(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v != want {
+			t.Errorf("open %d: Version = %d, want %d", i, v, want)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got := applied()
+		if len(got) != want {
+			t.Errorf("open %d: %d rows in schema_migrations, want %d", i, len(got), want)
+		}
+		if first == nil {
+			first = got
+			continue
+		}
+		if diff := cmp.Diff(first, got); diff != "" {
+			t.Errorf("open %d changed schema_migrations (-first +now):\n%s", i, diff)
+		}
+	}
+}
+
+func TestOpen_Path(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		path    string
+		wantErr bool
+	}{
+		{name: "characters that mean something in a URI", path: filepath.Join(dir, "a b?c=d#e%20f.db")},
+		{name: "relative path", path: "lyumen.db"},
+		{name: "empty path", path: "", wantErr: true},
+		{name: "missing directory", path: filepath.Join(dir, "missing", "lyumen.db"), wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.wantErr && !filepath.IsAbs(tc.path) {
+				t.Chdir(t.TempDir())
+			}
+			db, err := sqlite.Open(t.Context(), tc.path)
+			if tc.wantErr {
+				if err == nil {
+					db.Close()
+					t.Fatalf("Open(%q) succeeded, want an error", tc.path)
+				}
+				if !strings.Contains(err.Error(), "open sqlite") {
+					t.Errorf("error %q does not say what failed", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, err := os.Stat(tc.path); err != nil {
+				t.Errorf("database not at the given path: %v", err)
+			}
+		})
+	}
+}
+
+// Two handles on one file stand for two processes: writes must wait for
+// each other (busy_timeout) rather than fail.
+func TestDB_TwoHandles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lyumen.db")
+	dbs := []*sqlite.DB{mustOpen(t, path), mustOpen(t, path)}
+	const batches, size = 20, 50
+	var wg sync.WaitGroup
+	for h, db := range dbs {
+		wg.Go(func() {
+			for b := range batches {
+				batch := make([]*lyumen.Record, size)
+				for i := range batch {
+					batch[i] = &lyumen.Record{ID: fmt.Sprintf("%d-%d-%d", h, b, i), Request: make([]byte, 2048)}
+				}
+				if err := db.WriteRecords(t.Context(), batch); err != nil {
+					t.Errorf("handle %d batch %d: %v", h, b, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for h, db := range dbs {
+		n, err := db.Count(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 2*batches*size {
+			t.Errorf("handle %d: Count = %d, want %d", h, n, 2*batches*size)
+		}
+	}
+}
+
+// BenchmarkWriteRecords writes batches of 500 records of about 2 KB each,
+// the shape of a spool flush.
+func BenchmarkWriteRecords(b *testing.B) {
+	const batchSize = 500
+	db := mustOpen(b, filepath.Join(b.TempDir(), "lyumen.db"))
+	batch := make([]*lyumen.Record, batchSize)
+	for i := range batch {
+		batch[i] = benchRecord()
+	}
+	b.ReportAllocs()
+	start := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	n := 0
+	for b.Loop() {
+		for _, r := range batch { // fresh ids, or every batch after the first is skipped
+			r.ID = fmt.Sprintf("01970000-0000-7000-8000-%012x", n)
+			r.ReceivedAt = start.Add(time.Duration(n) * time.Millisecond) // time moves on, as in production
+			n++
+		}
+		if err := db.WriteRecords(b.Context(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// benchRecord returns a typical chat exchange: a 1.5 KB request and a
+// 0.5 KB completion.
+func benchRecord() *lyumen.Record {
+	prompt := strings.Repeat("Summarise the following paragraph in one sentence. ", 27)
+	answer := strings.Repeat("The paragraph says <this> & that. ", 14)
+	return &lyumen.Record{
+		Duration:    1200 * time.Millisecond,
+		TTFT:        180 * time.Millisecond,
+		Surface:     lyumen.SurfaceOpenAIChat,
+		Model:       "gpt-4o-mini",
+		ServedModel: "gpt-4o-mini-2024-07-18",
+		Provider:    "openai",
+		Stream:      true,
+		Status:      200,
+		Request:     fmt.Appendf(nil, `{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":%q}]}`, prompt),
+		Response: &lyumen.Response{
+			ID:      "chatcmpl-bench",
+			Model:   "gpt-4o-mini-2024-07-18",
+			Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}, FinishReason: "stop"}},
+			Usage:   &lyumen.Usage{PromptTokens: 310, CompletionTokens: 120, TotalTokens: 430},
+		},
+		Usage:        lyumen.Usage{PromptTokens: 310, CompletionTokens: 120, TotalTokens: 430},
+		UserAgent:    "OpenAI/Python 1.82.0",
+		Country:      "DE",
+		Completeness: lyumen.Complete,
+		Attempts:     []lyumen.Attempt{{Provider: "openai", Model: "gpt-4o-mini", Status: 200, Duration: 1190 * time.Millisecond}},
+	}
+}
