@@ -96,18 +96,13 @@ func (p *Packer) Decode(b []byte) ([]byte, error) {
 	return nil, fmt.Errorf("pack: unknown encoding tag %d", b[0])
 }
 
-// Splice kinds in Refs.
-const (
-	spliceArray = 1 // the blobs, comma-separated inside brackets
-	spliceValue = 2 // one blob, as is
-)
-
 // Pack lays rec out. Blobs may repeat across records (that is the point):
 // stores insert them with "on conflict do nothing".
 //
-// Refs is a list of splices, each: uvarint offset into the cut body,
-// kind byte, uvarint count, count hashes. A body that is not a JSON object
-// is stored whole with no splices.
+// Refs is a list of splices, each a uvarint (where the blob goes in the cut
+// body, counted from the previous splice) and a hash. The cut body keeps
+// everything else, brackets, commas and white space included, so a body
+// comes back byte for byte. A body that is not a JSON object is stored whole.
 func (p *Packer) Pack(rec *lyumen.Record) (Row, []Blob, error) {
 	var row Row
 	body, refs, blobs := p.cut(rec.Request)
@@ -130,42 +125,42 @@ func (p *Packer) Pack(rec *lyumen.Record) (Row, []Blob, error) {
 	return row, blobs, nil
 }
 
-// cut removes the messages' elements and the tools array from a request
-// body. Each piece is hashed in its compact form, so whitespace does not
-// defeat sharing.
+// cut removes each element of the messages array and the whole tools
+// array from a request body. Each piece is hashed in its compact form, so
+// white space does not defeat sharing.
 func (p *Packer) cut(body []byte) (rest, refs []byte, blobs []Blob) {
 	spans, ok := topLevel(body, "messages", "tools")
 	if !ok {
 		return body, nil, nil
 	}
-	rest = make([]byte, 0, len(body)/4)
-	prev := 0
+	var pieces []span
 	for _, sp := range spans {
+		if sp.key == "messages" && body[sp.start] == '[' {
+			elems, ok := arrayElems(body, sp.start)
+			if !ok {
+				return body, nil, nil // cannot happen for a body that decoded
+			}
+			pieces = append(pieces, elems...)
+			continue
+		}
+		pieces = append(pieces, sp)
+	}
+	if len(pieces) == 0 {
+		return body, nil, nil
+	}
+	rest = make([]byte, 0, len(body)/4)
+	prev, last := 0, 0
+	for _, sp := range pieces {
 		rest = append(rest, body[prev:sp.start]...)
 		prev = sp.end
-		refs = binary.AppendUvarint(refs, uint64(len(rest)))
-		var pieces [][]byte
-		kind := byte(spliceValue)
-		if sp.key == "messages" && body[sp.start] == '[' {
-			elems, ok := arrayElems(body[sp.start:sp.end])
-			if !ok {
-				// Cannot happen for a body that decoded; store it whole then.
-				return body, nil, nil
-			}
-			kind, pieces = spliceArray, elems
-		} else {
-			pieces = [][]byte{body[sp.start:sp.end]}
-		}
-		refs = append(refs, kind)
-		refs = binary.AppendUvarint(refs, uint64(len(pieces)))
-		for _, piece := range pieces {
-			b := Blob{Hash: sum(piece), Data: p.Encode(piece)}
-			refs = append(refs, b.Hash[:]...)
-			blobs = append(blobs, b)
-		}
+		refs = binary.AppendUvarint(refs, uint64(len(rest)-last))
+		last = len(rest)
+		piece := body[sp.start:sp.end]
+		b := Blob{Hash: sum(piece), Data: p.Encode(piece)}
+		refs = append(refs, b.Hash[:]...)
+		blobs = append(blobs, b)
 	}
-	rest = append(rest, body[prev:]...)
-	return rest, refs, blobs
+	return append(rest, body[prev:]...), refs, blobs
 }
 
 func sum(piece []byte) Hash {
@@ -179,29 +174,24 @@ func sum(piece []byte) Hash {
 // Refs lists the blob hashes a row refers to, in order.
 func Refs(refs []byte) ([]Hash, error) {
 	var out []Hash
-	err := walkRefs(refs, func(_ uint64, _ byte, hs []Hash) { out = append(out, hs...) })
+	err := walkRefs(refs, func(_ int, h Hash) error { out = append(out, h); return nil })
 	return out, err
 }
 
-func walkRefs(refs []byte, f func(off uint64, kind byte, hs []Hash)) error {
+func walkRefs(refs []byte, f func(off int, h Hash) error) error {
+	off := 0
 	for len(refs) > 0 {
-		off, n := binary.Uvarint(refs)
-		if n <= 0 || len(refs) < n+1 {
+		d, n := binary.Uvarint(refs)
+		if n <= 0 || len(refs) < n+HashSize || d > 1<<40 {
 			return errors.New("pack: bad refs")
 		}
-		kind := refs[n]
-		refs = refs[n+1:]
-		count, n := binary.Uvarint(refs)
-		if n <= 0 || count > uint64(len(refs)/HashSize) {
-			return errors.New("pack: bad refs")
+		off += int(d)
+		var h Hash
+		copy(h[:], refs[n:n+HashSize])
+		refs = refs[n+HashSize:]
+		if err := f(off, h); err != nil {
+			return err
 		}
-		refs = refs[n:]
-		hs := make([]Hash, count)
-		for i := range hs {
-			copy(hs[i][:], refs[:HashSize])
-			refs = refs[HashSize:]
-		}
-		f(off, kind, hs)
 	}
 	return nil
 }
@@ -214,45 +204,25 @@ func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, er
 		return err
 	}
 	out := make([]byte, 0, len(body)*4)
-	prev := uint64(0)
-	var ferr error
-	err = walkRefs(row.Refs, func(off uint64, kind byte, hs []Hash) {
-		if ferr != nil {
-			return
-		}
-		if off < prev || off > uint64(len(body)) {
-			ferr = errors.New("pack: refs out of order")
-			return
+	prev := 0
+	err = walkRefs(row.Refs, func(off int, h Hash) error {
+		if off > len(body) {
+			return errors.New("pack: refs past the body")
 		}
 		out = append(out, body[prev:off]...)
 		prev = off
-		if kind == spliceArray {
-			out = append(out, '[')
+		b, err := blob(h)
+		if err != nil {
+			return fmt.Errorf("pack: blob %x: %w", h, err)
 		}
-		for i, h := range hs {
-			b, err := blob(h)
-			if err != nil {
-				ferr = fmt.Errorf("pack: blob %x: %w", h, err)
-				return
-			}
-			if b, err = p.Decode(b); err != nil {
-				ferr = err
-				return
-			}
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = append(out, b...)
+		if b, err = p.Decode(b); err != nil {
+			return err
 		}
-		if kind == spliceArray {
-			out = append(out, ']')
-		}
+		out = append(out, b...)
+		return nil
 	})
 	if err != nil {
 		return err
-	}
-	if ferr != nil {
-		return ferr
 	}
 	rec.Request = append(out, body[prev:]...)
 	if row.Response != nil {

@@ -72,7 +72,7 @@ func TestPack_RoundTrip(t *testing.T) {
 			if !jsonEqual(got.Request, rec.Request) {
 				t.Errorf("round trip:\n got %s\nwant %s", got.Request, rec.Request)
 			}
-			if isCompactArrays(tc.body) && !bytes.Equal(got.Request, rec.Request) {
+			if !bytes.Equal(got.Request, rec.Request) {
 				t.Errorf("round trip not byte-exact:\n got %s\nwant %s", got.Request, rec.Request)
 			}
 		})
@@ -141,8 +141,8 @@ func TestPack_CorruptInput(t *testing.T) {
 		{Body: []byte{9, 'x'}},
 		{Body: []byte{1, 'x'}},
 		{Body: []byte{0, '{', '}'}, Refs: []byte{0xff}},
-		{Body: []byte{0, '{', '}'}, Refs: []byte{50, 1, 1}},
-		{Body: []byte{0, '{', '}'}, Refs: append([]byte{1, 1, 1}, make([]byte, 16)...)},
+		{Body: []byte{0, '{', '}'}, Refs: append([]byte{50}, make([]byte, 16)...)},
+		{Body: []byte{0, '{', '}'}, Refs: append([]byte{1}, make([]byte, 16)...)},
 	}
 	for i, row := range rows {
 		if err := p.Unpack(rec, row, none); err == nil {
@@ -171,12 +171,8 @@ func FuzzPack(f *testing.F) {
 		if err := p.Unpack(got, row, func(h pack.Hash) ([]byte, error) { return store[h], nil }); err != nil {
 			t.Fatalf("unpack: %v", err)
 		}
-		if json.Valid(body) {
-			if !jsonEqual(got.Request, body) {
-				t.Fatalf("round trip changed the body:\n got %q\nwant %q", got.Request, body)
-			}
-		} else if !bytes.Equal(got.Request, body) {
-			t.Fatalf("invalid JSON not stored whole:\n got %q\nwant %q", got.Request, body)
+		if !bytes.Equal(got.Request, body) {
+			t.Fatalf("round trip changed the body:\n got %q\nwant %q", got.Request, body)
 		}
 	})
 }
@@ -191,7 +187,3 @@ func jsonEqual(a, b []byte) bool {
 	}
 	return reflect.DeepEqual(x, y)
 }
-
-// isCompactArrays reports a body with no whitespace at all: such a body
-// comes back byte for byte.
-func isCompactArrays(body string) bool { return !strings.ContainsAny(body, " \n\t\r") }

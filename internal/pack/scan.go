@@ -72,20 +72,20 @@ func topLevel(b []byte, keys ...string) ([]span, bool) {
 	}
 }
 
-// arrayElems splits a JSON array into its elements' bytes.
-func arrayElems(b []byte) ([][]byte, bool) {
-	i := skipWS(b, 1)
-	var out [][]byte
+// arrayElems finds the elements of the JSON array starting at b[start].
+func arrayElems(b []byte, start int) ([]span, bool) {
+	i := skipWS(b, start+1)
+	var out []span
 	if i < len(b) && b[i] == ']' {
 		return out, true
 	}
 	for {
-		start := i
+		el := i
 		i = skipValue(b, i)
 		if i < 0 {
 			return nil, false
 		}
-		out = append(out, b[start:i])
+		out = append(out, span{start: el, end: i})
 		i = skipWS(b, i)
 		if i >= len(b) {
 			return nil, false
