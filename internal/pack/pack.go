@@ -105,9 +105,12 @@ func (p *Packer) Decode(b []byte) ([]byte, error) {
 // comes back byte for byte. A body that is not a JSON object is stored whole.
 func (p *Packer) Pack(rec *lyumen.Record) (Row, []Blob, error) {
 	var row Row
-	body, refs, blobs := p.cut(rec.Request)
-	row.Body = p.Encode(body)
-	row.Refs = refs
+	var blobs []Blob
+	if rec.Request != nil { // nil stays nil, apart from empty
+		var body []byte
+		body, row.Refs, blobs = p.cut(rec.Request)
+		row.Body = p.Encode(body)
+	}
 	if rec.Response != nil {
 		b, err := json.Marshal(rec.Response)
 		if err != nil {
@@ -115,7 +118,7 @@ func (p *Packer) Pack(rec *lyumen.Record) (Row, []Blob, error) {
 		}
 		row.Response = p.Encode(b)
 	}
-	if len(rec.Attempts) > 0 {
+	if rec.Attempts != nil {
 		b, err := json.Marshal(rec.Attempts)
 		if err != nil {
 			return row, nil, fmt.Errorf("pack attempts: %w", err)
@@ -199,6 +202,10 @@ func walkRefs(refs []byte, f func(off int, h Hash) error) error {
 // Unpack rebuilds a record's request body, response and attempts from its
 // row and the blobs it refers to (looked up by blob).
 func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, error)) error {
+	if row.Body == nil {
+		rec.Request = nil
+		return p.unpackRest(rec, row)
+	}
 	body, err := p.Decode(row.Body)
 	if err != nil {
 		return err
@@ -225,6 +232,10 @@ func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, er
 		return err
 	}
 	rec.Request = append(out, body[prev:]...)
+	return p.unpackRest(rec, row)
+}
+
+func (p *Packer) unpackRest(rec *lyumen.Record, row Row) error {
 	if row.Response != nil {
 		b, err := p.Decode(row.Response)
 		if err != nil {

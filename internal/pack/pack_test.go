@@ -137,7 +137,7 @@ func TestPack_CorruptInput(t *testing.T) {
 	rec := &lyumen.Record{}
 	none := func(pack.Hash) ([]byte, error) { return nil, errors.New("missing") }
 	rows := []pack.Row{
-		{Body: nil},
+		{Body: []byte{}},
 		{Body: []byte{9, 'x'}},
 		{Body: []byte{1, 'x'}},
 		{Body: []byte{0, '{', '}'}, Refs: []byte{0xff}},
@@ -186,4 +186,14 @@ func jsonEqual(a, b []byte) bool {
 		return bytes.Equal(a, b)
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+func TestPack_NilRequest(t *testing.T) {
+	p := pack.New()
+	for _, body := range [][]byte{nil, {}} {
+		got, _, _ := roundTrip(t, p, &lyumen.Record{Request: body})
+		if (got.Request == nil) != (body == nil) || len(got.Request) != 0 {
+			t.Errorf("Request %#v came back as %#v", body, got.Request)
+		}
+	}
 }
