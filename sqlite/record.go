@@ -22,6 +22,8 @@ ON CONFLICT (id) DO NOTHING`
 // WriteRecords stores recs in one transaction: all or none. A record whose
 // ID is already stored is skipped, so a batch replayed after a crash (or a
 // record given twice) is stored once; the first version written wins.
+// Response and Attempts are stored as JSON, so a Message.Parts holding
+// insignificant whitespace reads back compacted.
 func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	if len(recs) == 0 {
 		return nil

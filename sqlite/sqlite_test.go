@@ -77,18 +77,23 @@ func TestOpen_File(t *testing.T) {
 		t.Errorf("record after reopen differs (-want +got):\n%s", diff)
 	}
 
-	// WAL is a property of the file, so another connection sees it.
+	// WAL and the page size are properties of the file, so a plain
+	// connection sees them.
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer raw.Close()
 	var mode string
+	var pageSize int
 	if err := raw.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil {
 		t.Fatal(err)
 	}
-	if mode != "wal" {
-		t.Errorf("journal_mode = %q, want wal", mode)
+	if err := raw.QueryRowContext(t.Context(), "PRAGMA page_size").Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || pageSize != 16384 {
+		t.Errorf("journal_mode = %q, page_size = %d; want wal, 16384", mode, pageSize)
 	}
 }
 
