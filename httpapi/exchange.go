@@ -74,6 +74,9 @@ func (s *server) handleExchange(c codec) http.Handler {
 			UserAgent:  ua,
 			Country:    country(r, s.TrustedProxies),
 		}
+		// The record's id goes back to the client, so a user can name the
+		// record when asking the operator to delete it.
+		w.Header().Set("X-Request-Id", rec.ID)
 		req.OnAttempt = func(a lyumen.Attempt) {
 			rec.Attempts = append(rec.Attempts, a)
 			if a.Error == "" {

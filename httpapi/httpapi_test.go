@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -648,6 +649,23 @@ func TestLogs_NoSecrets(t *testing.T) {
 	for _, secret := range []string{prompt, clientKey, "127.0.0.1", operatorKey} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("the logs contain %q", secret)
+		}
+	}
+}
+
+func TestChat_RequestIDNamesTheRecord(t *testing.T) {
+	g := newGateway(t)
+	for _, stream := range []bool{false, true} {
+		body := fmt.Sprintf(`{"model":"gpt-test","stream":%t,"messages":[{"role":"user","content":"hi"}]}`, stream)
+		resp, err := http.Post(g.srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		recs := g.recs.all()
+		if got, want := resp.Header.Get("X-Request-Id"), recs[len(recs)-1].ID; got != want {
+			t.Errorf("stream=%t: X-Request-Id %q, record id %q", stream, got, want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Command lyumen is the free-inference-for-data LLM gateway.
 //
 //	lyumen serve [--config lyumen.yaml] [--listen ADDR] [--store URL]
+//	lyumen migrate [--config lyumen.yaml] [--store URL]
 package main
 
 import (
@@ -32,6 +33,7 @@ const usage = `Lyumen: free LLM inference, in exchange for the data.
 
 Usage:
   lyumen serve [--config FILE] [--listen ADDR] [--store URL]
+  lyumen migrate [--config FILE] [--store URL]
   lyumen version
 
 Run "lyumen serve --help" for the flags.
@@ -47,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], getenv, stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lyumen", version)
 		return nil

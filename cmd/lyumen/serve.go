@@ -24,6 +24,7 @@ import (
 	"github.com/lyumen/lyumen/demo"
 	"github.com/lyumen/lyumen/httpapi"
 	"github.com/lyumen/lyumen/openai"
+	"github.com/lyumen/lyumen/postgres"
 	"github.com/lyumen/lyumen/sqlite"
 	"github.com/lyumen/lyumen/upstream"
 )
@@ -191,16 +192,29 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
 }
 
-func openStore(ctx context.Context, raw string) (*sqlite.DB, error) {
+// store is what the binary needs of a record store; sqlite.DB and
+// postgres.DB both have it.
+type store interface {
+	WriteRecords(ctx context.Context, recs []*lyumen.Record) error
+	Version(ctx context.Context) (int, error)
+	Close() error
+}
+
+// openStore opens the store a URL names: sqlite://FILE (relative, or
+// sqlite:///absolute) or postgres://… (postgresql:// too). Opening applies
+// any pending migration.
+func openStore(ctx context.Context, raw string) (store, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return nil, fmt.Errorf("store %q: want sqlite://FILE", raw)
+		return nil, fmt.Errorf("store %q: want sqlite://FILE or postgres://…", redactURL(raw))
 	}
 	switch scheme {
 	case "sqlite", "sqlite3":
 		return sqlite.Open(ctx, rest)
+	case "postgres", "postgresql":
+		return postgres.Open(ctx, raw)
 	}
-	return nil, fmt.Errorf("store %q: unsupported scheme %q (want sqlite)", redactURL(raw), scheme)
+	return nil, fmt.Errorf("store %q: unsupported scheme %q (want sqlite or postgres)", redactURL(raw), scheme)
 }
 
 // redactURL hides a password in a store URL before it is logged.
