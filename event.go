@@ -32,6 +32,7 @@ type Stream interface {
 // recorded the same way as a non-streamed completion.
 type Assembler struct {
 	resp Response
+	text [][]byte // content per choice, parallel to resp.Choices: += would be quadratic
 }
 
 // Add folds one event into the response.
@@ -48,11 +49,12 @@ func (a *Assembler) Add(ev *Event) {
 	}
 	for i := range ev.Choices {
 		d := &ev.Choices[i]
-		c := a.choice(d.Index)
+		i := a.choice(d.Index)
+		c := &a.resp.Choices[i]
 		if d.Role != "" {
 			c.Message.Role = d.Role
 		}
-		c.Message.Content += d.Content
+		a.text[i] = append(a.text[i], d.Content...)
 		for _, tc := range d.ToolCalls {
 			c.Message.ToolCalls = appendToolCall(c.Message.ToolCalls, tc)
 		}
@@ -62,14 +64,16 @@ func (a *Assembler) Add(ev *Event) {
 	}
 }
 
-func (a *Assembler) choice(index int) *Choice {
+// choice returns the position of the choice with this index, adding it.
+func (a *Assembler) choice(index int) int {
 	for i := range a.resp.Choices {
 		if a.resp.Choices[i].Index == index {
-			return &a.resp.Choices[i]
+			return i
 		}
 	}
 	a.resp.Choices = append(a.resp.Choices, Choice{Index: index, Message: Message{Role: "assistant"}})
-	return &a.resp.Choices[len(a.resp.Choices)-1]
+	a.text = append(a.text, nil)
+	return len(a.resp.Choices) - 1
 }
 
 func appendToolCall(calls []ToolCall, frag ToolCall) []ToolCall {
@@ -92,5 +96,9 @@ func appendToolCall(calls []ToolCall, frag ToolCall) []ToolCall {
 // Response returns what has been assembled so far.
 func (a *Assembler) Response() *Response {
 	r := a.resp
+	r.Choices = append([]Choice(nil), a.resp.Choices...)
+	for i := range r.Choices {
+		r.Choices[i].Message.Content = string(a.text[i])
+	}
 	return &r
 }

@@ -95,16 +95,18 @@ func (s *server) handleExchange(c codec) http.Handler {
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	tooLarge := lyumen.Errorf(lyumen.KindTooLarge, "the request body is larger than the limit of %d bytes", limit)
+	tooLarge := func() error {
+		return lyumen.Errorf(lyumen.KindTooLarge, "the request body is larger than the limit of %d bytes", limit)
+	}
 	if r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	// Room for the whole body and ReadFrom's minimum read, so a body with a
 	// Content-Length is read without growing the buffer.
 	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, tooLarge
+			return nil, tooLarge()
 		}
 		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body could not be read", Err: err}
 	}
@@ -196,6 +198,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 
 	var asm lyumen.Assembler
 	buf := make([]byte, 0, 4096)
+	ready, _ := st.(interface{ Ready() bool })
 	for {
 		ev, err := st.Next()
 		if errors.Is(err, io.EOF) {
@@ -225,6 +228,9 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.Completeness = lyumen.ClientDisconnected
 			rec.Error = "client disconnected: " + err.Error()
 			break
+		}
+		if ready != nil && ready.Ready() {
+			continue // the next event is already here: one flush for both
 		}
 		if err := rc.Flush(); err != nil {
 			rec.Completeness = lyumen.ClientDisconnected

@@ -17,13 +17,12 @@ import (
 // chatRequest holds the fields the gateway reads. Everything else in the
 // body passes through to the upstream untouched.
 type chatRequest struct {
-	Model         *string        `json:"model"`
-	Messages      *[]chatMessage `json:"messages"`
-	Stream        *bool          `json:"stream"`
-	StreamOptions *struct {
-		IncludeUsage *bool `json:"include_usage"`
-	} `json:"stream_options"`
-	N *int `json:"n"`
+	Model         *string
+	Messages      *[]chatMessage
+	Stream        *bool
+	IncludeUsage  *bool // stream_options.include_usage
+	StreamOptions map[string]json.RawMessage
+	N             *int
 }
 
 type chatMessage struct {
@@ -54,9 +53,34 @@ var roles = map[string]bool{"system": true, "developer": true, "user": true, "as
 // DecodeChat parses and validates a /v1/chat/completions body. Errors are
 // *lyumen.Error of kind KindInvalid with OpenAI-style messages.
 func DecodeChat(body []byte) (*lyumen.Request, error) {
+	// Keys are matched exactly, as the upstream will match them:
+	// encoding/json matches struct fields case-insensitively, so {"N": 1}
+	// would hide an "n" the upstream obeys.
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, decodeError(err, "")
+	}
+	if fields == nil {
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object"}
+	}
 	var cr chatRequest
-	if err := json.Unmarshal(body, &cr); err != nil {
-		return nil, decodeError(err)
+	for _, f := range []struct {
+		key string
+		dst any
+	}{
+		{"model", &cr.Model}, {"messages", &cr.Messages}, {"stream", &cr.Stream},
+		{"stream_options", &cr.StreamOptions}, {"n", &cr.N},
+	} {
+		if raw, ok := fields[f.key]; ok {
+			if err := json.Unmarshal(raw, f.dst); err != nil {
+				return nil, decodeError(err, f.key)
+			}
+		}
+	}
+	if raw, ok := cr.StreamOptions["include_usage"]; ok {
+		if err := json.Unmarshal(raw, &cr.IncludeUsage); err != nil {
+			return nil, decodeError(err, "stream_options.include_usage")
+		}
 	}
 	switch {
 	case cr.Model == nil || *cr.Model == "":
@@ -85,7 +109,7 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		Surface:      lyumen.SurfaceOpenAIChat,
 		Model:        *cr.Model,
 		Stream:       cr.Stream != nil && *cr.Stream,
-		IncludeUsage: cr.StreamOptions != nil && cr.StreamOptions.IncludeUsage != nil && *cr.StreamOptions.IncludeUsage,
+		IncludeUsage: cr.IncludeUsage != nil && *cr.IncludeUsage,
 		Body:         body,
 		Messages:     msgs,
 	}, nil
@@ -129,11 +153,15 @@ func canonicalMessage(m chatMessage) (lyumen.Message, error) {
 	return msg, nil
 }
 
-// decodeError turns a JSON decoding error into a client-safe message that
-// names the offending field, as the OpenAI API does.
-func decodeError(err error) error {
+// decodeError turns a JSON decoding error of the field key ("" for the
+// whole body) into a client-safe message that names the offending field, as
+// the OpenAI API does.
+func decodeError(err error, key string) error {
 	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		field := te.Field
+		field := key
+		if te.Field != "" {
+			field = joinField(key, te.Field)
+		}
 		if field == "" {
 			return &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object", Err: err}
 		}
@@ -142,6 +170,27 @@ func decodeError(err error) error {
 	}
 	return &lyumen.Error{Kind: lyumen.KindInvalid,
 		Message: "we could not parse the JSON body of your request: it is not valid JSON", Err: err}
+}
+
+// joinField writes a decoder's path ("0.role") under its key the way the
+// OpenAI API names parameters ("messages[0].role").
+func joinField(key, path string) string {
+	var b strings.Builder
+	b.WriteString(key)
+	for part := range strings.SplitSeq(path, ".") {
+		if part == "" {
+			continue
+		}
+		if part[0] >= '0' && part[0] <= '9' {
+			b.WriteString("[" + part + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(part)
+	}
+	return b.String()
 }
 
 func typeName(kind string) string {

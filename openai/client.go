@@ -12,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/sse"
 )
@@ -87,21 +90,24 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	if req.Surface != lyumen.SurfaceOpenAIChat {
 		return nil, lyumen.Errorf(lyumen.KindInvalid, "surface %s is not supported by this provider", req.Surface)
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(req.Body, &fields); err != nil {
-		return nil, fmt.Errorf("re-read request body: %w", err)
+	// Edited in place (sjson) rather than decoded and re-encoded: the body
+	// passes through as the client wrote it, and this is on every request's
+	// path. sjson copies; req.Body, which is recorded, is left alone.
+	body, err := sjson.SetBytes(req.Body, "model", req.Model)
+	if err != nil {
+		return nil, fmt.Errorf("set upstream model: %w", err)
 	}
-	fields["model"], _ = json.Marshal(req.Model)
 	if req.Stream && !req.IncludeUsage {
-		var opts map[string]json.RawMessage
-		_ = json.Unmarshal(fields["stream_options"], &opts)
-		if opts == nil {
-			opts = map[string]json.RawMessage{}
+		if opts := gjson.GetBytes(body, "stream_options"); opts.Exists() && !opts.IsObject() {
+			if body, err = sjson.DeleteBytes(body, "stream_options"); err != nil {
+				return nil, fmt.Errorf("ask upstream for usage: %w", err)
+			}
 		}
-		opts["include_usage"] = json.RawMessage("true")
-		fields["stream_options"], _ = json.Marshal(opts)
+		if body, err = sjson.SetBytes(body, "stream_options.include_usage", true); err != nil {
+			return nil, fmt.Errorf("ask upstream for usage: %w", err)
+		}
 	}
-	return json.Marshal(fields)
+	return body, nil
 }
 
 func (c *Client) post(ctx context.Context, path string, body []byte, stream bool) (*http.Response, error) {
@@ -176,15 +182,10 @@ func (s *stream) Next() (lyumen.Event, error) {
 		s.done = true
 		return lyumen.Event{}, io.EOF
 	}
-	var chunk chatChunk
-	if err := json.Unmarshal(ev.Data, &chunk); err != nil {
-		return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event", Err: err}
+	out, err := parseChunk(ev.Data)
+	if err != nil {
+		return lyumen.Event{}, err
 	}
-	if len(chunk.Error) > 0 {
-		e := upstreamError(http.StatusBadGateway, append([]byte(`{"error":`), append(chunk.Error, '}')...))
-		return lyumen.Event{}, e
-	}
-	out := chunk.event()
 	if s.raw {
 		out.Raw = ev.Data // valid until the next call, which is all a surface needs
 	}
@@ -192,3 +193,7 @@ func (s *stream) Next() (lyumen.Event, error) {
 }
 
 func (s *stream) Close() error { return s.body.Close() }
+
+// Ready reports that the next event is already buffered, so the surface can
+// flush once for several events that arrived together.
+func (s *stream) Ready() bool { return s.r.Ready() }

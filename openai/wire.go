@@ -66,36 +66,6 @@ func (c *chatCompletion) canonical() *lyumen.Response {
 	return resp
 }
 
-func (c *chatChunk) event() lyumen.Event {
-	ev := lyumen.Event{ID: c.ID, Model: c.Model, Usage: c.Usage}
-	if len(c.Choices) > 0 {
-		ev.Choices = make([]lyumen.ChoiceDelta, len(c.Choices))
-	}
-	for i, ch := range c.Choices {
-		d := lyumen.ChoiceDelta{Index: ch.Index}
-		if ch.FinishReason != nil {
-			d.FinishReason = *ch.FinishReason
-		}
-		if m := ch.Delta; m != nil {
-			d.Role = m.Role
-			if m.Content != nil {
-				d.Content = *m.Content
-			}
-			for j, tc := range m.ToolCalls {
-				idx := j
-				if tc.Index != nil {
-					idx = *tc.Index
-				}
-				d.ToolCalls = append(d.ToolCalls, lyumen.ToolCall{
-					Index: idx, ID: tc.ID, Type: tc.Type, Name: tc.Function.Name, Arguments: tc.Function.Arguments,
-				})
-			}
-		}
-		ev.Choices[i] = d
-	}
-	return ev
-}
-
 func wireToolCalls(calls []lyumen.ToolCall, withIndex bool) []wireToolCall {
 	if len(calls) == 0 {
 		return nil

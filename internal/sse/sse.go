@@ -52,9 +52,22 @@ type Reader struct {
 	idStr  string
 }
 
-// NewReader returns a Reader over r.
+// NewReader returns a Reader over r. Its buffer is small: a gateway holds
+// one per open stream, and longer lines are gathered across reads anyway.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{r: bufio.NewReaderSize(r, 32<<10)}
+	return &Reader{r: bufio.NewReaderSize(r, 4<<10)}
+}
+
+// Ready reports whether a whole further event may already be buffered, so
+// that Next would not wait on the network. A writer passing events on uses
+// it to flush once per batch of events that arrived together, not per event.
+func (r *Reader) Ready() bool {
+	n := r.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	buf, _ := r.r.Peek(n)
+	return bytes.Contains(buf, []byte("\n\n")) || bytes.Contains(buf, []byte("\r\r")) || bytes.Contains(buf, []byte("\n\r\n"))
 }
 
 // Next returns the next event with data. Comments, events without data and

@@ -691,3 +691,28 @@ func BenchmarkAppendData(b *testing.B) {
 		buf = sse.AppendData(buf[:0], "", chunk)
 	}
 }
+
+func TestReader_Ready(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		want  bool // after reading the first event
+	}{
+		{"nothing more", "data: a\n\n", false},
+		{"a whole event more", "data: a\n\ndata: b\n\n", true},
+		{"half an event more", "data: a\n\ndata: b\n", false},
+		{"CRLF", "data: a\r\n\r\ndata: b\r\n\r\n", true},
+		{"CR", "data: a\r\rdata: b\r\r", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := sse.NewReader(strings.NewReader(tc.input))
+			if _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.Ready(); got != tc.want {
+				t.Errorf("Ready() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

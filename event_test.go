@@ -1,0 +1,38 @@
+package lyumen_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen"
+)
+
+func TestAssembler(t *testing.T) {
+	events := []lyumen.Event{
+		{ID: "c1", Model: "m", Choices: []lyumen.ChoiceDelta{{Index: 0, Role: "assistant"}, {Index: 1, Role: "assistant"}}},
+		{Choices: []lyumen.ChoiceDelta{{Index: 1, Content: "Hel"}, {Index: 0, ToolCalls: []lyumen.ToolCall{{Index: 0, ID: "t1", Type: "function", Name: "get", Arguments: `{"a"`}}}}},
+		{Choices: []lyumen.ChoiceDelta{{Index: 1, Content: "lo"}, {Index: 0, ToolCalls: []lyumen.ToolCall{{Index: 0, Arguments: `:1}`}, {Index: 1, ID: "t2", Name: "put", Arguments: "{}"}}}}},
+		{Choices: []lyumen.ChoiceDelta{{Index: 0, FinishReason: "tool_calls"}, {Index: 1, FinishReason: "stop"}}},
+		{Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}},
+	}
+	var a lyumen.Assembler
+	for i := range events {
+		a.Add(&events[i])
+	}
+	want := &lyumen.Response{ID: "c1", Model: "m", Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3},
+		Choices: []lyumen.Choice{
+			{Index: 0, FinishReason: "tool_calls", Message: lyumen.Message{Role: "assistant", ToolCalls: []lyumen.ToolCall{
+				{Index: 0, ID: "t1", Type: "function", Name: "get", Arguments: `{"a":1}`}, {Index: 1, ID: "t2", Name: "put", Arguments: "{}"}}}},
+			{Index: 1, FinishReason: "stop", Message: lyumen.Message{Role: "assistant", Content: "Hello"}},
+		}}
+	if diff := cmp.Diff(want, a.Response()); diff != "" {
+		t.Errorf("assembled (-want +got):\n%s", diff)
+	}
+	// Response is a snapshot: more events do not change it.
+	got := a.Response()
+	a.Add(&lyumen.Event{Choices: []lyumen.ChoiceDelta{{Index: 1, Content: "!"}}})
+	if got.Choices[1].Message.Content != "Hello" || a.Response().Choices[1].Message.Content != "Hello!" {
+		t.Error("Response is not a snapshot")
+	}
+}

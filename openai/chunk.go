@@ -1,0 +1,129 @@
+package openai
+
+import (
+	"net/http"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/lyumen/lyumen"
+)
+
+// parseChunk reads one chat.completion.chunk. It runs for every streamed
+// token, so it walks the JSON once with gjson instead of decoding it with
+// reflection (a third of the gateway's CPU on streams, profiled); only the
+// fields the record needs are read, and the event is passed on as sent.
+func parseChunk(data []byte) (lyumen.Event, error) {
+	if !gjson.ValidBytes(data) {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	var ev lyumen.Event
+	var upstreamErr []byte
+	shape := true // every field the record needs has the type it must have
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			ev.ID = v.String()
+		case "model":
+			ev.Model = v.String()
+		case "usage":
+			if v.IsObject() {
+				ev.Usage = &lyumen.Usage{
+					PromptTokens:     int(v.Get("prompt_tokens").Int()),
+					CompletionTokens: int(v.Get("completion_tokens").Int()),
+					TotalTokens:      int(v.Get("total_tokens").Int()),
+				}
+			}
+		case "choices":
+			if !v.IsArray() {
+				shape = false
+				return false
+			}
+			v.ForEach(func(_, c gjson.Result) bool {
+				d, ok := choiceDelta(c)
+				ev.Choices = append(ev.Choices, d)
+				shape = shape && ok
+				return ok
+			})
+		case "error":
+			if v.Type != gjson.Null {
+				upstreamErr = []byte(`{"error":` + v.Raw + `}`)
+			}
+		}
+		return true
+	})
+	if upstreamErr != nil {
+		return lyumen.Event{}, upstreamError(http.StatusBadGateway, upstreamErr)
+	}
+	if !shape {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	return ev, nil
+}
+
+var errInvalidEvent = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"}
+
+func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
+	var d lyumen.ChoiceDelta
+	if !c.IsObject() {
+		return d, false
+	}
+	ok := true
+	c.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "index":
+			d.Index = int(v.Int())
+		case "finish_reason":
+			d.FinishReason = v.String()
+		case "delta":
+			if !v.IsObject() {
+				ok = false
+				return false
+			}
+			v.ForEach(func(k, v gjson.Result) bool {
+				switch k.Str {
+				case "role":
+					d.Role = v.String()
+				case "content":
+					d.Content = v.String()
+				case "tool_calls":
+					if !v.IsArray() {
+						ok = false
+						return false
+					}
+					i := 0
+					v.ForEach(func(_, tc gjson.Result) bool {
+						d.ToolCalls = append(d.ToolCalls, toolCallDelta(tc, i))
+						i++
+						return true
+					})
+				}
+				return true
+			})
+		}
+		return true
+	})
+	return d, ok
+}
+
+func toolCallDelta(tc gjson.Result, pos int) lyumen.ToolCall {
+	call := lyumen.ToolCall{Index: pos}
+	tc.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "index":
+			call.Index = int(v.Int())
+		case "id":
+			call.ID = v.String()
+		case "type":
+			call.Type = v.String()
+		case "function":
+			call.Name = v.Get("name").String()
+			call.Arguments = v.Get("arguments").String()
+		}
+		return true
+	})
+	return call
+}
