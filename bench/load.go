@@ -15,7 +15,8 @@ import (
 
 // Load is one measurement: Clients clients, each sending requests one after
 // another until Duration has passed or Requests have been started in all.
-// A request under way when the load ends is finished, not cut, so every
+// Both bounds are needed: a zero Duration or Requests sends nothing. A
+// request under way when the load ends is finished, not cut, so every
 // request sent is counted exactly once.
 type Load struct {
 	URL      string // base URL; requests go to URL + "/v1/chat/completions"
@@ -27,10 +28,14 @@ type Load struct {
 
 // Result is what a load measured.
 type Result struct {
-	Requests  int // sent and finished, including the failed ones
-	Errors    int
-	Err       error           // the first failure, for the report
-	Elapsed   time.Duration   // from the first request to the last answer
+	Requests int // sent and finished, including the failed ones
+	Errors   int
+	Err      error         // the first failure, for the report
+	Elapsed  time.Duration // from the first request to the last answer
+	// CPU is the time, user and system, the whole process used meanwhile:
+	// the clients and the mock as well as the target. On a busy machine it
+	// varies far less than Elapsed.
+	CPU       time.Duration
 	Latencies []time.Duration // of the successful requests, sorted
 }
 
@@ -40,6 +45,14 @@ func (r *Result) Rate() float64 {
 		return 0
 	}
 	return float64(len(r.Latencies)) / r.Elapsed.Seconds()
+}
+
+// CPUPerRequest is the process's CPU time per request.
+func (r *Result) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
 }
 
 // Percentile returns the latency below which a fraction q (0 < q <= 1) of
@@ -62,6 +75,7 @@ func (r *Result) Merge(o Result) {
 		r.Err = o.Err
 	}
 	r.Elapsed += o.Elapsed
+	r.CPU += o.CPU
 	r.Latencies = append(r.Latencies, o.Latencies...)
 	slices.Sort(r.Latencies)
 }
@@ -102,7 +116,7 @@ func Run(ctx context.Context, hc *http.Client, l Load) Result {
 	var started atomic.Int64
 	results := make([]Result, l.Clients)
 	var wg sync.WaitGroup
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for i := range results {
 		wg.Go(func() {
 			res := &results[i]
@@ -124,7 +138,7 @@ func Run(ctx context.Context, hc *http.Client, l Load) Result {
 		})
 	}
 	wg.Wait()
-	total := Result{Elapsed: time.Since(start)}
+	total := Result{Elapsed: time.Since(start), CPU: processCPU() - cpu}
 	for _, r := range results {
 		total.Requests += r.Requests
 		total.Errors += r.Errors

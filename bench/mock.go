@@ -93,6 +93,7 @@ type mockRequest struct {
 	} `json:"stream_options"`
 }
 
+// ServeHTTP answers one chat completion request.
 func (m *Mock) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
 		mockError(w, http.StatusNotFound, "unknown URL")

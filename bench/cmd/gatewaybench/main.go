@@ -58,13 +58,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	maxRequests := fs.Int("n", 10_000_000, "most requests in one measurement")
 	modes := fs.String("modes", "nonstream,stream", "comma-separated modes to measure: nonstream, stream")
 	delay := fs.Duration("delay", 0, "the mock's delay before its answer and between streamed events")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured rounds to `file`; the gateway's own goroutines carry the label target=lyumen")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured rounds to `file`; the gateway's goroutines carry the label target=lyumen")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *clients < 1 || *rounds < 1 || *dur <= 0 || *maxRequests < 1 {
 		return errors.New("-c, -rounds, -d and -n must be positive")
 	}
+	round := (*dur / time.Duration(*rounds)).Round(time.Millisecond)
 	var streams []bool
 	for m := range strings.SplitSeq(*modes, ",") {
 		switch m {
@@ -96,7 +97,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "- date: %s\n", time.Now().UTC().Format(time.RFC3339))
 	fmt.Fprintf(stdout, "- machine: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	fmt.Fprintf(stdout, "- load: %d keep-alive clients; per target and mode %v of warm-up, then %d interleaved rounds of %v\n",
-		*clients, *warmup, *rounds, *dur/time.Duration(*rounds))
+		*clients, *warmup, *rounds, round)
+	fmt.Fprintf(stdout, "- mock upstream: %d content chunks per stream, delay %v; all servers and clients in this one process\n", bench.MockChunks, *delay)
 
 	var sent int // requests sent to Lyumen, each of which must be recorded
 	var failures []string
@@ -118,13 +120,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				load(t, *warmup)
 			}
 		}
-		if *cpuprofile != "" && !profiling {
+		if *cpuprofile != "" && !profiling { // from the first measured round on
 			stopProfile, err := startProfile(*cpuprofile)
 			if err != nil {
 				return err
 			}
 			defer stopProfile()
 			profiling = true
+			fmt.Fprintf(stderr, "profiling; the gateway's share: go tool pprof -tagfocus target=lyumen -top %s\n", *cpuprofile)
 		}
 		results := make(map[string]*measured, len(targets))
 		for _, t := range targets {
@@ -133,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for r := range *rounds {
 			for i := range targets {
 				t := targets[(i+r)%len(targets)] // each target takes each place in turn
-				res := load(t, *dur/time.Duration(*rounds))
+				res := load(t, round)
 				m := results[t.name]
 				m.rounds = append(m.rounds, res)
 				m.total.Merge(res)
@@ -169,23 +172,25 @@ func report(w io.Writer, mode string, results map[string]*measured) (failures []
 	var warnings []string
 	direct, bare, gw := &results["direct"].total, &results["bare"].total, &results["lyumen"].total
 	fmt.Fprintf(w, "\n## %s\n\n", mode)
-	fmt.Fprintf(w, "| target | req/s | p50 | p99 | added p50 vs direct | added p99 vs direct | throughput vs bare | errors |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| target | req/s | p50 | p99 | added p50 vs direct | added p99 vs direct | throughput vs bare | CPU/req | added CPU/req | errors |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, name := range []string{"direct", "bare", "lyumen"} {
 		m := results[name]
 		r := &m.total
-		added50, added99, ratio := "", "", ""
+		added50, added99, ratio, addedCPU := "", "", "", ""
 		if name != "direct" {
 			added50 = signed(r.Percentile(0.5) - direct.Percentile(0.5))
 			added99 = signed(r.Percentile(0.99) - direct.Percentile(0.99))
 			ratio = fmt.Sprintf("%.3f", r.Rate()/bare.Rate())
+			addedCPU = fmt.Sprintf("%+d µs", (r.CPUPerRequest() - direct.CPUPerRequest()).Microseconds())
 		}
 		if name == "lyumen" {
 			med, lo, hi := roundRatios(m.rounds, results["bare"].rounds)
 			ratio += fmt.Sprintf(" (rounds: median %.3f, %.3f–%.3f)", med, lo, hi)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s | %d |\n",
-			name, r.Rate(), ms(r.Percentile(0.5)), ms(r.Percentile(0.99)), added50, added99, ratio, r.Errors)
+		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %s | %d µs | %s | %d |\n",
+			name, r.Rate(), ms(r.Percentile(0.5)), ms(r.Percentile(0.99)), added50, added99, ratio,
+			r.CPUPerRequest().Microseconds(), addedCPU, r.Errors)
 		switch {
 		case r.Errors > 0 && name == "lyumen":
 			failures = append(failures, fmt.Sprintf("%s %s: %d errors; first: %v", mode, name, r.Errors, r.Err))
@@ -207,6 +212,10 @@ func report(w io.Writer, mode string, results map[string]*measured) (failures []
 	gw99 := gw.Percentile(0.99) - direct.Percentile(0.99)
 	fmt.Fprintf(w, "\n- throughput: Lyumen %.1f%% of bare, median of the rounds (target ≥ %.0f%%): %s\n", 100*ratio, 100*minRatio, verdict)
 	fmt.Fprintf(w, "- added p99 vs direct: bare %s, Lyumen %s (Lyumen − bare: %s)\n", signed(bare99), signed(gw99), signed(gw99-bare99))
+	bareCPU := bare.CPUPerRequest() - direct.CPUPerRequest()
+	gwCPU := gw.CPUPerRequest() - direct.CPUPerRequest()
+	fmt.Fprintf(w, "- added CPU per request (process CPU/req minus direct's; steadier than req/s on a busy machine): bare %d µs, Lyumen %d µs (×%.2f)\n",
+		bareCPU.Microseconds(), gwCPU.Microseconds(), float64(gwCPU)/float64(bareCPU))
 	for _, warning := range warnings {
 		fmt.Fprintf(w, "- warning: %s\n", warning)
 	}
