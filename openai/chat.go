@@ -9,7 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/lyumen/lyumen"
 )
@@ -62,6 +65,15 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 	}
 	if fields == nil {
 		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object"}
+	}
+	// A repeated key is refused: the gateway would read the last copy and
+	// rewrite the first, and the upstream might read either.
+	if k := duplicateKey(body, "model", "messages", "stream", "stream_options", "n"); k != "" {
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: k, Message: fmt.Sprintf("duplicate key '%s' in the request body", k)}
+	}
+	if k := duplicateKey(fields["stream_options"], "include_usage"); k != "" {
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "stream_options." + k,
+			Message: fmt.Sprintf("duplicate key 'stream_options.%s' in the request body", k)}
 	}
 	var cr chatRequest
 	for _, f := range []struct {
@@ -151,6 +163,29 @@ func canonicalMessage(m chatMessage) (lyumen.Message, error) {
 		return msg, errors.New("content is neither a string nor an array")
 	}
 	return msg, nil
+}
+
+// duplicateKey returns the first of keys that the JSON object obj holds
+// more than once.
+func duplicateKey(obj []byte, keys ...string) string {
+	if len(obj) == 0 {
+		return ""
+	}
+	var seen [8]string
+	n, dup := 0, ""
+	gjson.ParseBytes(obj).ForEach(func(k, _ gjson.Result) bool {
+		if !slices.Contains(keys, k.Str) {
+			return true
+		}
+		if slices.Contains(seen[:n], k.Str) {
+			dup = k.Str
+			return false
+		}
+		seen[n] = k.Str
+		n++
+		return true
+	})
+	return dup
 }
 
 // decodeError turns a JSON decoding error of the field key ("" for the

@@ -38,6 +38,9 @@ func parseChunk(data []byte) (lyumen.Event, error) {
 				}
 			}
 		case "choices":
+			if v.Type == gjson.Null {
+				return true // pydantic-based servers send nulls for absent fields
+			}
 			if !v.IsArray() {
 				shape = false
 				return false
@@ -79,6 +82,9 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 		case "finish_reason":
 			d.FinishReason = v.String()
 		case "delta":
+			if v.Type == gjson.Null {
+				return true
+			}
 			if !v.IsObject() {
 				ok = false
 				return false
@@ -90,6 +96,9 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 				case "content":
 					d.Content = v.String()
 				case "tool_calls":
+					if v.Type == gjson.Null {
+						return true
+					}
 					if !v.IsArray() {
 						ok = false
 						return false

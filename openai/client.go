@@ -60,7 +60,9 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	}
 	var cc chatCompletion
 	if err := json.Unmarshal(raw, &cc); err != nil {
-		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Status: resp.StatusCode, Message: "upstream sent an invalid response", Err: err}
+		// No status: a broken answer is the upstream's fault, and another
+		// target may do better.
+		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}
 	}
 	out := cc.canonical()
 	if req.Surface == lyumen.SurfaceOpenAIChat {

@@ -1,0 +1,746 @@
+package openai_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/openai"
+	"github.com/lyumen/lyumen/providertest"
+)
+
+const (
+	apiKey      = "sk-operator-test-5e2a"
+	targetModel = "upstream-model-7"
+)
+
+// mustDecode returns the request a client body decodes to, with the model
+// already rewritten by the router to the target's.
+func mustDecode(tb testing.TB, body string) *lyumen.Request {
+	tb.Helper()
+	req, err := openai.DecodeChat([]byte(body))
+	if err != nil {
+		tb.Fatalf("DecodeChat(%s): %v", body, err)
+	}
+	req.Model = targetModel
+	return req
+}
+
+// scripted is a fake upstream that answers every request with one fixed
+// response and keeps what it received.
+type scripted struct {
+	*httptest.Server
+	mu     sync.Mutex
+	bodies [][]byte
+}
+
+func newScripted(tb testing.TB, status int, contentType, body string) *scripted {
+	tb.Helper()
+	s := &scripted{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.bodies = append(s.bodies, b)
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		io.WriteString(w, body)
+	}))
+	tb.Cleanup(s.Close)
+	return s
+}
+
+func (s *scripted) requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.bodies)
+}
+
+func (s *scripted) body(i int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bodies[i]
+}
+
+func (s *scripted) client() *openai.Client {
+	return openai.NewClient(s.URL+"/v1", apiKey, nil, s.Client())
+}
+
+// sseBody frames payloads as an OpenAI stream.
+func sseBody(payloads ...string) string {
+	var b strings.Builder
+	for _, p := range payloads {
+		b.WriteString("data: " + p + "\n\n")
+	}
+	return b.String()
+}
+
+// readStream reads s to its end and returns the events (Raw copied) and the
+// error that ended it.
+func readStream(tb testing.TB, s lyumen.Stream) ([]lyumen.Event, error) {
+	tb.Helper()
+	var events []lyumen.Event
+	for range 1000 {
+		ev, err := s.Next()
+		if err != nil {
+			return events, err
+		}
+		ev.Raw = bytes.Clone(ev.Raw)
+		events = append(events, ev)
+	}
+	tb.Fatal("stream did not end")
+	return nil, nil
+}
+
+func TestClient_Chat(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	c := openai.NewClient(fake.BaseURL()+"/", apiKey, map[string]string{"HTTP-Referer": "https://lyumen.example", "x-title": "Lyumen"}, fake.Client())
+	req := mustDecode(t, `{"model":"public-model","temperature":0.25,"user":"u-1","messages":[{"role":"user","content":"hi there"}]}`)
+
+	got, err := c.Chat(t.Context(), req)
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	want := &lyumen.Response{
+		ID:      "chatcmpl-fake",
+		Model:   targetModel,
+		Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: providertest.EchoText("hi there")}, FinishReason: "stop"}},
+		Usage:   &lyumen.Usage{PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(lyumen.Response{}, "Raw")); diff != "" {
+		t.Errorf("Chat mismatch (-want +got):\n%s", diff)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(got.Raw, &raw); err != nil || raw["object"] != "chat.completion" || raw["id"] != "chatcmpl-fake" {
+		t.Errorf("Raw = %s (%v), want the upstream's chat.completion body", got.Raw, err)
+	}
+
+	seen := fake.Seen()
+	if len(seen) != 1 {
+		t.Fatalf("upstream saw %d requests, want 1", len(seen))
+	}
+	s := seen[0]
+	if s.Path != "/v1/chat/completions" {
+		t.Errorf("path = %q, want /v1/chat/completions", s.Path)
+	}
+	wantHeaders := map[string]string{
+		"Authorization": "Bearer " + apiKey,
+		"Http-Referer":  "https://lyumen.example",
+		"X-Title":       "Lyumen",
+		"Content-Type":  "application/json",
+		"Accept":        "application/json",
+	}
+	for k, v := range wantHeaders {
+		if got := s.Header.Get(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	wantBody := map[string]any{
+		"model": targetModel, "temperature": 0.25, "user": "u-1",
+		"messages": []any{map[string]any{"role": "user", "content": "hi there"}},
+	}
+	if diff := cmp.Diff(wantBody, s.Body); diff != "" {
+		t.Errorf("upstream body mismatch (-want +got):\n%s", diff)
+	}
+	if req.Model != targetModel {
+		t.Errorf("Chat changed req.Model to %q", req.Model)
+	}
+}
+
+func TestClient_ChatToolCall(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	fake.Set(providertest.Behaviour{ToolCall: true})
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	got, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"weather?"}]}`))
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	want := []lyumen.Choice{{
+		Message: lyumen.Message{Role: "assistant", ToolCalls: []lyumen.ToolCall{
+			{Index: 0, ID: "call_1", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`},
+		}},
+		FinishReason: "tool_calls",
+	}}
+	if diff := cmp.Diff(want, got.Choices); diff != "" {
+		t.Errorf("choices mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestClient_Headers(t *testing.T) {
+	tests := []struct {
+		name     string
+		apiKey   string
+		stream   bool
+		wantAuth string
+	}{
+		{name: "key", apiKey: apiKey, wantAuth: "Bearer " + apiKey},
+		{name: "key stream", apiKey: apiKey, stream: true, wantAuth: "Bearer " + apiKey},
+		{name: "no key", apiKey: ""},
+		{name: "no key stream", apiKey: "", stream: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := providertest.NewOpenAI(t)
+			c := openai.NewClient(fake.BaseURL(), tc.apiKey, map[string]string{"X-Extra": "1"}, fake.Client())
+			if tc.stream {
+				s, err := c.ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+				if err != nil {
+					t.Fatalf("ChatStream: %v", err)
+				}
+				if _, err := readStream(t, s); !errors.Is(err, io.EOF) {
+					t.Errorf("stream ended with %v, want io.EOF", err)
+				}
+				s.Close()
+			} else if _, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`)); err != nil {
+				t.Fatalf("Chat: %v", err)
+			}
+			h := fake.Seen()[0].Header
+			if _, present := h["Authorization"]; present != (tc.wantAuth != "") || h.Get("Authorization") != tc.wantAuth {
+				t.Errorf("Authorization = %q (present %v), want %q", h.Get("Authorization"), present, tc.wantAuth)
+			}
+			if got := h.Get("X-Extra"); got != "1" {
+				t.Errorf("X-Extra = %q, want 1", got)
+			}
+			wantAccept := "application/json"
+			if tc.stream {
+				wantAccept = "text/event-stream"
+			}
+			if got := h.Get("Accept"); got != wantAccept {
+				t.Errorf("Accept = %q, want %q", got, wantAccept)
+			}
+		})
+	}
+}
+
+func TestClient_StreamOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want any // stream_options as the upstream received it; nil when absent
+	}{
+		{
+			name: "stream without options asks for usage",
+			body: `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`,
+			want: map[string]any{"include_usage": true},
+		},
+		{
+			name: "include_usage false becomes true, other options kept",
+			body: `{"model":"m","stream":true,"stream_options":{"include_usage":false,"include_obfuscation":false},"messages":[{"role":"user","content":"x"}]}`,
+			want: map[string]any{"include_usage": true, "include_obfuscation": false},
+		},
+		{
+			name: "null options",
+			body: `{"model":"m","stream":true,"stream_options":null,"messages":[{"role":"user","content":"x"}]}`,
+			want: map[string]any{"include_usage": true},
+		},
+		{
+			name: "client asked for usage: left as sent",
+			body: `{"model":"m","stream":true,"stream_options":{"include_usage":true,"include_obfuscation":true},"messages":[{"role":"user","content":"x"}]}`,
+			want: map[string]any{"include_usage": true, "include_obfuscation": true},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := providertest.NewOpenAI(t)
+			c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+			s, err := c.ChatStream(t.Context(), mustDecode(t, tc.body))
+			if err != nil {
+				t.Fatalf("ChatStream: %v", err)
+			}
+			defer s.Close()
+			events, err := readStream(t, s)
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("stream ended with %v, want io.EOF", err)
+			}
+			if last := events[len(events)-1]; last.Usage == nil {
+				t.Error("no usage event at the end of the stream")
+			}
+			body := fake.Seen()[0].Body
+			if diff := cmp.Diff(tc.want, body["stream_options"]); diff != "" {
+				t.Errorf("stream_options mismatch (-want +got):\n%s", diff)
+			}
+			if body["model"] != targetModel || body["stream"] != true {
+				t.Errorf("model, stream = %v, %v; want %q, true", body["model"], body["stream"], targetModel)
+			}
+		})
+	}
+}
+
+func TestClient_ChatLeavesStreamOptionsAlone(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	if _, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`)); err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	if opts, ok := fake.Seen()[0].Body["stream_options"]; ok {
+		t.Errorf("non-streamed request got stream_options %v", opts)
+	}
+}
+
+func TestClient_ChatStream(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	s, err := c.ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi there"}]}`))
+	if err != nil {
+		t.Fatalf("ChatStream: %v", err)
+	}
+	defer s.Close()
+	events, err := readStream(t, s)
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("stream ended with %v, want io.EOF", err)
+	}
+	ev := func(d ...lyumen.ChoiceDelta) lyumen.Event {
+		return lyumen.Event{ID: "chatcmpl-fake", Model: targetModel, Choices: d}
+	}
+	want := []lyumen.Event{
+		ev(lyumen.ChoiceDelta{Role: "assistant"}),
+		ev(lyumen.ChoiceDelta{Content: "Echo: "}),
+		ev(lyumen.ChoiceDelta{Content: "hi "}),
+		ev(lyumen.ChoiceDelta{Content: "there"}),
+		ev(lyumen.ChoiceDelta{FinishReason: "stop"}),
+		{ID: "chatcmpl-fake", Model: targetModel, Usage: &lyumen.Usage{PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10}},
+	}
+	if diff := cmp.Diff(want, events, cmpopts.IgnoreFields(lyumen.Event{}, "Raw")); diff != "" {
+		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
+	for i, e := range events {
+		var chunk map[string]any
+		if err := json.Unmarshal(e.Raw, &chunk); err != nil || chunk["object"] != "chat.completion.chunk" {
+			t.Errorf("event %d Raw = %s, want the upstream's chunk", i, e.Raw)
+		}
+	}
+	if _, err := s.Next(); !errors.Is(err, io.EOF) {
+		t.Errorf("Next after the end = %v, want io.EOF", err)
+	}
+}
+
+func TestClient_ChatStreamToolCalls(t *testing.T) {
+	chunks := []string{
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m-1","choices":[{"index":0,"delta":{"role":"assistant","content":null,"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":""}}]},"finish_reason":null}]}`,
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]},"finish_reason":null}]}`,
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{}"}}]},"finish_reason":null}]}`,
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"\"Paris\"}"}}]},"finish_reason":null}]}`,
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m-1","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`,
+		`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m-1","choices":[],"usage":{"prompt_tokens":11,"completion_tokens":22,"total_tokens":33}}`,
+	}
+	up := newScripted(t, http.StatusOK, "text/event-stream", ": keep-alive\n\n"+sseBody(append(chunks, "[DONE]")...))
+	s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+	if err != nil {
+		t.Fatalf("ChatStream: %v", err)
+	}
+	defer s.Close()
+	events, err := readStream(t, s)
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("stream ended with %v, want io.EOF", err)
+	}
+	ev := func(raw string, d ...lyumen.ChoiceDelta) lyumen.Event {
+		return lyumen.Event{ID: "c1", Model: "m-1", Choices: d, Raw: []byte(raw)}
+	}
+	want := []lyumen.Event{
+		ev(chunks[0], lyumen.ChoiceDelta{Role: "assistant", ToolCalls: []lyumen.ToolCall{{Index: 0, ID: "call_a", Type: "function", Name: "get_weather"}}}),
+		ev(chunks[1], lyumen.ChoiceDelta{ToolCalls: []lyumen.ToolCall{{Index: 0, Arguments: `{"city":`}}}),
+		ev(chunks[2], lyumen.ChoiceDelta{ToolCalls: []lyumen.ToolCall{{Index: 1, ID: "call_b", Type: "function", Name: "get_time", Arguments: "{}"}}}),
+		ev(chunks[3], lyumen.ChoiceDelta{ToolCalls: []lyumen.ToolCall{{Index: 0, Arguments: `"Paris"}`}}}),
+		ev(chunks[4], lyumen.ChoiceDelta{FinishReason: "tool_calls"}),
+		{ID: "c1", Model: "m-1", Usage: &lyumen.Usage{PromptTokens: 11, CompletionTokens: 22, TotalTokens: 33}, Raw: []byte(chunks[5])},
+	}
+	if diff := cmp.Diff(want, events); diff != "" {
+		t.Errorf("events mismatch (-want +got):\n%s", diff)
+	}
+
+	var a lyumen.Assembler
+	for i := range events {
+		a.Add(&events[i])
+	}
+	wantCalls := []lyumen.ToolCall{
+		{Index: 0, ID: "call_a", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`},
+		{Index: 1, ID: "call_b", Type: "function", Name: "get_time", Arguments: "{}"},
+	}
+	if diff := cmp.Diff(wantCalls, a.Response().Choices[0].Message.ToolCalls); diff != "" {
+		t.Errorf("assembled tool calls mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestClient_ChatStreamErrors(t *testing.T) {
+	const first = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}`
+	tests := []struct {
+		name string
+		body string
+		want lyumen.Error // Kind, Status and Message; Err is not compared
+	}{
+		{
+			name: "ends without DONE",
+			body: sseBody(first),
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early"},
+		},
+		{
+			name: "ends inside an event",
+			body: sseBody(first) + `data: {"id":"c1","choi`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early"},
+		},
+		{
+			name: "error event",
+			body: sseBody(first, `{"error":{"message":"The server had an error while processing your request.","type":"server_error","code":null}}`),
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway, Message: "upstream: The server had an error while processing your request."},
+		},
+		{
+			name: "error event as a string",
+			body: sseBody(first, `{"error":"model overloaded"}`),
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway, Message: "upstream: model overloaded"},
+		},
+		{
+			name: "invalid JSON event",
+			body: sseBody(first, `{"id":"c1",`, "[DONE]"),
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"},
+		},
+		{
+			name: "event of the wrong shape",
+			body: sseBody(first, `{"choices":{"index":0}}`, "[DONE]"),
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newScripted(t, http.StatusOK, "text/event-stream", tc.body)
+			s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+			if err != nil {
+				t.Fatalf("ChatStream: %v", err)
+			}
+			defer s.Close()
+			events, err := readStream(t, s)
+			if len(events) != 1 || events[0].Choices[0].Content != "Hi" {
+				t.Errorf("events before the failure = %+v, want the first chunk", events)
+			}
+			e, ok := errors.AsType[*lyumen.Error](err)
+			if !ok {
+				t.Fatalf("stream ended with %T %v, want *lyumen.Error", err, err)
+			}
+			if diff := cmp.Diff(tc.want, *e, cmpopts.IgnoreFields(lyumen.Error{}, "Err")); diff != "" {
+				t.Errorf("error mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestClient_ChatStreamNullFields: a field set to null is a field left out.
+// Servers built on pydantic models (LiteLLM, for one) send every optional
+// field, as null when unset, in every chunk.
+func TestClient_ChatStreamNullFields(t *testing.T) {
+	tests := []struct {
+		name  string
+		chunk string
+		want  lyumen.Event
+	}{
+		{
+			name:  "error",
+			chunk: `{"id":"c1","model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}],"error":null}`,
+			want:  lyumen.Event{ID: "c1", Model: "m", Choices: []lyumen.ChoiceDelta{{Content: "Hi"}}},
+		},
+		{
+			name:  "delta fields",
+			chunk: `{"id":"c1","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi","tool_calls":null,"function_call":null,"refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}`,
+			want:  lyumen.Event{ID: "c1", Model: "m", Choices: []lyumen.ChoiceDelta{{Role: "assistant", Content: "Hi"}}},
+		},
+		{
+			name:  "content",
+			chunk: `{"id":"c1","model":"m","choices":[{"index":0,"delta":{"content":null},"finish_reason":"stop"}]}`,
+			want:  lyumen.Event{ID: "c1", Model: "m", Choices: []lyumen.ChoiceDelta{{FinishReason: "stop"}}},
+		},
+		{
+			name:  "delta",
+			chunk: `{"id":"c1","model":"m","choices":[{"index":0,"delta":null,"finish_reason":"stop"}]}`,
+			want:  lyumen.Event{ID: "c1", Model: "m", Choices: []lyumen.ChoiceDelta{{FinishReason: "stop"}}},
+		},
+		{
+			name:  "choices",
+			chunk: `{"id":"c1","model":"m","choices":null,"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3}}`,
+			want:  lyumen.Event{ID: "c1", Model: "m", Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newScripted(t, http.StatusOK, "text/event-stream", sseBody(tc.chunk, "[DONE]"))
+			s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+			if err != nil {
+				t.Fatalf("ChatStream: %v", err)
+			}
+			defer s.Close()
+			events, err := readStream(t, s)
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("stream ended with %v, want io.EOF", err)
+			}
+			if diff := cmp.Diff([]lyumen.Event{tc.want}, events, cmpopts.IgnoreFields(lyumen.Event{}, "Raw")); diff != "" {
+				t.Errorf("events mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// topLevel returns every value the JSON object body holds under key, in
+// order: with duplicate keys, upstreams differ on which one they use.
+func topLevel(tb testing.TB, body []byte, key string) []json.RawMessage {
+	tb.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		tb.Fatalf("upstream body is not an object: %s", body)
+	}
+	var out []json.RawMessage
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			tb.Fatal(err)
+		}
+		if k == key {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// TestClient_DuplicateKeys: whichever of two equal keys an upstream reads,
+// it must see the target model and a request for usage. Refusing such a
+// body in DecodeChat is fine too.
+func TestClient_DuplicateKeys(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+	}{
+		{
+			name: "model",
+			body: `{"model":"other","model":"public","messages":[{"role":"user","content":"x"}],"stream":true}`,
+		},
+		{
+			name: "stream_options",
+			body: `{"model":"public","stream":true,"stream_options":{"include_usage":false},"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"x"}]}`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := openai.DecodeChat([]byte(tc.body))
+			if err != nil {
+				if lyumen.KindOf(err) != lyumen.KindInvalid {
+					t.Fatalf("DecodeChat error %v, want KindInvalid", err)
+				}
+				return // refused: fine
+			}
+			req.Model = targetModel
+			up := newScripted(t, http.StatusOK, "text/event-stream", sseBody("[DONE]"))
+			s, err := up.client().ChatStream(t.Context(), req)
+			if err != nil {
+				t.Fatalf("ChatStream: %v", err)
+			}
+			s.Close()
+			sent := up.body(0)
+			for _, m := range topLevel(t, sent, "model") {
+				if string(m) != `"`+targetModel+`"` {
+					t.Errorf("upstream body has model %s besides the target: %s", m, sent)
+				}
+			}
+			for _, o := range topLevel(t, sent, "stream_options") {
+				var opts struct {
+					IncludeUsage bool `json:"include_usage"`
+				}
+				if err := json.Unmarshal(o, &opts); err != nil || !opts.IncludeUsage {
+					t.Errorf("upstream body has stream_options %s without include_usage: %s", o, sent)
+				}
+			}
+		})
+	}
+}
+
+func TestClient_StreamCutOff(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	fake.Set(providertest.Behaviour{DieAfter: 2})
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	s, err := c.ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"a b c d"}]}`))
+	if err != nil {
+		t.Fatalf("ChatStream: %v", err)
+	}
+	defer s.Close()
+	events, err := readStream(t, s)
+	if len(events) != 2 {
+		t.Errorf("got %d events before the cut, want 2", len(events))
+	}
+	if lyumen.KindOf(err) != lyumen.KindUpstream {
+		t.Errorf("stream ended with %v, want a KindUpstream error", err)
+	}
+}
+
+func TestClient_UpstreamError(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		contentType string
+		body        string
+		want        lyumen.Error
+	}{
+		{
+			name: "OpenAI envelope", status: 400, contentType: "application/json",
+			body: `{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","param":"temperature","code":null}}`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: Invalid value for 'temperature'."},
+		},
+		{
+			name: "server error", status: 500, contentType: "application/json",
+			body: `{"error":{"message":"The server had an error","type":"server_error"}}`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 500, Message: "upstream: The server had an error"},
+		},
+		{
+			name: "error as a string", status: 503, contentType: "application/json",
+			body: `{"error":"model is loading"}`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 503, Message: "upstream: model is loading"},
+		},
+		{
+			name: "HTML body", status: 502, contentType: "text/html",
+			body: `<html><body><h1>502 Bad Gateway</h1></body></html>`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 502, Message: "upstream: Bad Gateway"},
+		},
+		{
+			name: "plain text body", status: 401, contentType: "text/plain",
+			body: "unauthorized\n",
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 401, Message: "upstream: Unauthorized"},
+		},
+		{
+			name: "empty body", status: 404, contentType: "application/json",
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 404, Message: "upstream: Not Found"},
+		},
+		{
+			name: "empty message", status: 500, contentType: "application/json",
+			body: `{"error":{"message":""}}`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 500, Message: "upstream: Internal Server Error"},
+		},
+		{
+			name: "no content is not a completion", status: 204, contentType: "application/json",
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 204, Message: "upstream: No Content"},
+		},
+	}
+	for _, tc := range tests {
+		for _, stream := range []bool{false, true} {
+			name := tc.name
+			if stream {
+				name += " stream"
+			}
+			t.Run(name, func(t *testing.T) {
+				up := newScripted(t, tc.status, tc.contentType, tc.body)
+				var err error
+				if stream {
+					var s lyumen.Stream
+					s, err = up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+					if s != nil {
+						s.Close()
+						t.Fatal("ChatStream returned a stream for a refused request")
+					}
+				} else {
+					_, err = up.client().Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+				}
+				e, ok := errors.AsType[*lyumen.Error](err)
+				if !ok {
+					t.Fatalf("error %T %v, want *lyumen.Error", err, err)
+				}
+				if diff := cmp.Diff(tc.want, *e, cmpopts.IgnoreFields(lyumen.Error{}, "Err")); diff != "" {
+					t.Errorf("error mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+}
+
+func TestClient_RetryAfter(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"error":{"message":"Rate limit reached"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	c := openai.NewClient(srv.URL, apiKey, nil, srv.Client())
+	_, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	e, ok := errors.AsType[*lyumen.Error](err)
+	if !ok || e.Kind != lyumen.KindUpstream || e.Status != 429 || e.Err == nil || e.Err.Error() != "retry after 7s" {
+		t.Errorf("error = %#v, want KindUpstream 429 with Err \"retry after 7s\"", err)
+	}
+}
+
+func TestClient_InvalidResponse(t *testing.T) {
+	up := newScripted(t, http.StatusOK, "application/json", `{"id":"x","choices":"nope"}`)
+	_, err := up.client().Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	e, ok := errors.AsType[*lyumen.Error](err)
+	if !ok || e.Kind != lyumen.KindUpstream || e.Message != "upstream sent an invalid response" {
+		t.Errorf("error = %v, want KindUpstream \"upstream sent an invalid response\"", err)
+	}
+}
+
+func TestClient_Timeout(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	fake.Set(providertest.Behaviour{Delay: 10 * time.Second})
+	tr := &http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, &http.Client{Transport: tr})
+
+	for _, stream := range []bool{false, true} {
+		var err error
+		if stream {
+			_, err = c.ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+		} else {
+			_, err = c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+		}
+		if k := lyumen.KindOf(err); k != lyumen.KindTimeout {
+			t.Errorf("stream %v: error %v (kind %d), want KindTimeout", stream, err, k)
+		}
+	}
+}
+
+func TestClient_Unreachable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close() // nothing listens there now
+	c := openai.NewClient(base, apiKey, nil, &http.Client{})
+	_, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	e, ok := errors.AsType[*lyumen.Error](err)
+	if !ok || e.Kind != lyumen.KindUpstream || e.Status != 0 {
+		t.Errorf("error = %v, want KindUpstream with no status", err)
+	}
+}
+
+func TestClient_ContextCanceled(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	fake.Set(providertest.Behaviour{Delay: 10 * time.Second})
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Chat(ctx, mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("error = %v, want the context's error", err)
+	}
+}
+
+func TestClient_UnsupportedSurface(t *testing.T) {
+	up := newScripted(t, http.StatusOK, "application/json", `{}`)
+	req := mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+	req.Surface = "anthropic.messages"
+	_, err := up.client().Chat(t.Context(), req)
+	if k := lyumen.KindOf(err); k != lyumen.KindInvalid {
+		t.Errorf("Chat error %v (kind %d), want KindInvalid", err, k)
+	}
+	req.Stream = true
+	if _, err := up.client().ChatStream(t.Context(), req); lyumen.KindOf(err) != lyumen.KindInvalid {
+		t.Errorf("ChatStream error %v, want KindInvalid", err)
+	}
+	if n := up.requests(); n != 0 {
+		t.Errorf("upstream saw %d requests, want none", n)
+	}
+}
