@@ -1,0 +1,381 @@
+package spool
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// A payload is one *lyumen.Record in a hand-written binary encoding. It
+// starts with a version byte (recordVersion); the fields follow in the
+// order of the struct:
+//
+//	string     uvarint length, bytes (any bytes: invalid UTF-8 survives)
+//	int, dur   zig-zag varint
+//	bool       one byte, 0 or 1
+//	time       varint Unix seconds, uvarint nanoseconds, one byte zone
+//	           (0 UTC, 1 fixed zone: string name, varint offset seconds)
+//	[]byte     uvarint length+1, bytes; 0 means nil, so nil and empty differ
+//	[]T        uvarint count+1, elements; 0 means nil
+//	*T         one byte, 0 for nil or 1, then T
+//
+// Everything round-trips exactly except Response.Raw (json:"-", not
+// stored) and a time's location, which comes back as UTC or as a fixed
+// zone with the same name and offset (time.Time.Equal holds, and so does
+// cmp.Diff, which uses it). A new field in lyumen.Record must be added
+// here, at the end, with a new recordVersion; the round-trip test fills
+// every field by reflection and fails until it is.
+const recordVersion = 1
+
+var errPayload = errors.New("malformed record payload")
+
+func appendRecord(b []byte, r *lyumen.Record) []byte {
+	b = append(b, recordVersion)
+	b = appendString(b, r.ID)
+	b = appendTime(b, r.ReceivedAt)
+	b = binary.AppendVarint(b, int64(r.Duration))
+	b = binary.AppendVarint(b, int64(r.TTFT))
+	b = appendString(b, string(r.Surface))
+	b = appendString(b, r.Model)
+	b = appendString(b, r.ServedModel)
+	b = appendString(b, r.Provider)
+	b = appendBool(b, r.Stream)
+	b = binary.AppendVarint(b, int64(r.Status))
+	b = appendString(b, r.Error)
+	b = appendBytes(b, r.Request)
+	b = appendBool(b, r.Response != nil)
+	if r.Response != nil {
+		b = appendResponse(b, r.Response)
+	}
+	b = appendUsage(b, &r.Usage)
+	b = appendString(b, r.UserAgent)
+	b = appendString(b, r.Country)
+	b = appendString(b, string(r.Completeness))
+	b = appendCount(b, r.Attempts == nil, len(r.Attempts))
+	for i := range r.Attempts {
+		a := &r.Attempts[i]
+		b = appendString(b, a.Provider)
+		b = appendString(b, a.Model)
+		b = binary.AppendVarint(b, int64(a.Status))
+		b = appendString(b, a.Error)
+		b = binary.AppendVarint(b, int64(a.Duration))
+	}
+	return b
+}
+
+func appendResponse(b []byte, r *lyumen.Response) []byte {
+	b = appendString(b, r.ID)
+	b = appendString(b, r.Model)
+	b = appendCount(b, r.Choices == nil, len(r.Choices))
+	for i := range r.Choices {
+		c := &r.Choices[i]
+		b = binary.AppendVarint(b, int64(c.Index))
+		b = appendMessage(b, &c.Message)
+		b = appendString(b, c.FinishReason)
+	}
+	b = appendBool(b, r.Usage != nil)
+	if r.Usage != nil {
+		b = appendUsage(b, r.Usage)
+	}
+	return b
+}
+
+func appendMessage(b []byte, m *lyumen.Message) []byte {
+	b = appendString(b, m.Role)
+	b = appendString(b, m.Content)
+	b = appendCount(b, m.ToolCalls == nil, len(m.ToolCalls))
+	for i := range m.ToolCalls {
+		tc := &m.ToolCalls[i]
+		b = binary.AppendVarint(b, int64(tc.Index))
+		b = appendString(b, tc.ID)
+		b = appendString(b, tc.Type)
+		b = appendString(b, tc.Name)
+		b = appendString(b, tc.Arguments)
+	}
+	b = appendString(b, m.ToolCallID)
+	b = appendString(b, m.Name)
+	b = appendBytes(b, m.Parts)
+	return b
+}
+
+func appendUsage(b []byte, u *lyumen.Usage) []byte {
+	b = binary.AppendVarint(b, int64(u.PromptTokens))
+	b = binary.AppendVarint(b, int64(u.CompletionTokens))
+	b = binary.AppendVarint(b, int64(u.TotalTokens))
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendBytes(b, p []byte) []byte {
+	b = appendCount(b, p == nil, len(p))
+	return append(b, p...)
+}
+
+// appendCount writes 0 for nil and n+1 otherwise.
+func appendCount(b []byte, isNil bool, n int) []byte {
+	if isNil {
+		return append(b, 0)
+	}
+	return binary.AppendUvarint(b, uint64(n)+1)
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func appendTime(b []byte, t time.Time) []byte {
+	b = binary.AppendVarint(b, t.Unix())
+	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	if t.Location() == time.UTC {
+		return append(b, 0)
+	}
+	name, off := t.Zone()
+	b = append(b, 1)
+	b = appendString(b, name)
+	return binary.AppendVarint(b, int64(off))
+}
+
+// decodeRecord decodes a payload written by appendRecord. It never panics
+// and never allocates more than a small multiple of len(p), whatever p holds.
+func decodeRecord(p []byte) (*lyumen.Record, error) {
+	if len(p) == 0 {
+		return nil, errPayload
+	}
+	if p[0] != recordVersion {
+		return nil, fmt.Errorf("record payload version %d: %w", p[0], errPayload)
+	}
+	// One string holds every text field, so decoding a record costs one
+	// allocation for its text however many fields it has.
+	d := decoder{b: p, s: string(p), off: 1}
+	r := &lyumen.Record{}
+	r.ID = d.string()
+	r.ReceivedAt = d.time()
+	r.Duration = time.Duration(d.varint())
+	r.TTFT = time.Duration(d.varint())
+	r.Surface = lyumen.Surface(d.string())
+	r.Model = d.string()
+	r.ServedModel = d.string()
+	r.Provider = d.string()
+	r.Stream = d.bool()
+	r.Status = d.int()
+	r.Error = d.string()
+	r.Request = d.bytes()
+	if d.bool() {
+		r.Response = d.response()
+	}
+	d.usage(&r.Usage)
+	r.UserAgent = d.string()
+	r.Country = d.string()
+	r.Completeness = lyumen.Completeness(d.string())
+	if n, ok := d.count(5); ok {
+		r.Attempts = make([]lyumen.Attempt, n)
+		for i := range r.Attempts {
+			a := &r.Attempts[i]
+			a.Provider = d.string()
+			a.Model = d.string()
+			a.Status = d.int()
+			a.Error = d.string()
+			a.Duration = time.Duration(d.varint())
+		}
+	}
+	if d.err == nil && d.off != len(p) {
+		d.err = errPayload // trailing bytes: not what we wrote
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return r, nil
+}
+
+type decoder struct {
+	b   []byte
+	s   string // b as a string: text fields are substrings of it
+	off int
+	err error
+}
+
+func (d *decoder) fail() {
+	if d.err == nil {
+		d.err = errPayload
+	}
+	d.off = len(d.b) // every later read fails fast
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.off += n
+	return v
+}
+
+func (d *decoder) int() int {
+	v := d.varint()
+	if v < math.MinInt || v > math.MaxInt {
+		d.fail()
+		return 0
+	}
+	return int(v)
+}
+
+// length reads a byte length and checks that that many bytes remain.
+func (d *decoder) length(v uint64) int {
+	if v > uint64(len(d.b)-d.off) {
+		d.fail()
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) string() string {
+	n := d.length(d.uvarint())
+	if d.err != nil {
+		return ""
+	}
+	s := d.s[d.off : d.off+n]
+	d.off += n
+	return s
+}
+
+func (d *decoder) bytes() []byte {
+	n, ok := d.count(1)
+	if !ok {
+		return nil
+	}
+	p := make([]byte, n)
+	copy(p, d.b[d.off:])
+	d.off += n
+	return p
+}
+
+// count reads a slice length written by appendCount. ok is false for nil.
+// Each element takes at least size bytes, which bounds what a corrupt count
+// can make the caller allocate.
+func (d *decoder) count(size int) (n int, ok bool) {
+	v := d.uvarint()
+	if d.err != nil || v == 0 {
+		return 0, false
+	}
+	v--
+	if v > uint64(len(d.b)-d.off)/uint64(size) {
+		d.fail()
+		return 0, false
+	}
+	return int(v), true
+}
+
+func (d *decoder) bool() bool {
+	if d.err != nil {
+		return false
+	}
+	if d.off >= len(d.b) || d.b[d.off] > 1 {
+		d.fail()
+		return false
+	}
+	d.off++
+	return d.b[d.off-1] == 1
+}
+
+func (d *decoder) time() time.Time {
+	sec := d.varint()
+	nsec := d.uvarint()
+	if nsec >= 1e9 || d.off >= len(d.b) {
+		d.fail()
+	}
+	if d.err != nil {
+		return time.Time{}
+	}
+	t := time.Unix(sec, int64(nsec))
+	zone := d.b[d.off]
+	d.off++
+	switch zone {
+	case 0:
+		return t.UTC()
+	case 1:
+		name := d.string()
+		off := d.varint()
+		if off < math.MinInt32 || off > math.MaxInt32 {
+			d.fail()
+		}
+		if d.err != nil {
+			return time.Time{}
+		}
+		return t.In(time.FixedZone(name, int(off)))
+	}
+	d.fail()
+	return time.Time{}
+}
+
+func (d *decoder) usage(u *lyumen.Usage) {
+	u.PromptTokens = d.int()
+	u.CompletionTokens = d.int()
+	u.TotalTokens = d.int()
+}
+
+func (d *decoder) response() *lyumen.Response {
+	r := &lyumen.Response{}
+	r.ID = d.string()
+	r.Model = d.string()
+	if n, ok := d.count(4); ok {
+		r.Choices = make([]lyumen.Choice, n)
+		for i := range r.Choices {
+			c := &r.Choices[i]
+			c.Index = d.int()
+			d.message(&c.Message)
+			c.FinishReason = d.string()
+		}
+	}
+	if d.bool() {
+		r.Usage = &lyumen.Usage{}
+		d.usage(r.Usage)
+	}
+	return r
+}
+
+func (d *decoder) message(m *lyumen.Message) {
+	m.Role = d.string()
+	m.Content = d.string()
+	if n, ok := d.count(5); ok {
+		m.ToolCalls = make([]lyumen.ToolCall, n)
+		for i := range m.ToolCalls {
+			tc := &m.ToolCalls[i]
+			tc.Index = d.int()
+			tc.ID = d.string()
+			tc.Type = d.string()
+			tc.Name = d.string()
+			tc.Arguments = d.string()
+		}
+	}
+	m.ToolCallID = d.string()
+	m.Name = d.string()
+	m.Parts = d.bytes()
+}

@@ -1,0 +1,283 @@
+package spool
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// Run ships records from the segments to the Writer until ctx ends: in
+// order, in batches of up to BatchSize, each as soon as the store has taken
+// the one before. A failing Writer is retried with backoff (up to
+// MaxBackoff) and no record is ever skipped; a segment is deleted once
+// every record in it is committed.
+//
+// When ctx ends, Run stops intake (Record returns ErrClosed), waits for
+// records being written, and ships what is left for up to DrainTimeout.
+// Records it could not ship stay on disk and ship after the next Open.
+// Run returns nil then; it returns an error only if called twice or after
+// Close.
+func (s *Spool) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.running || s.closed {
+		s.mu.Unlock()
+		return errors.New("spool run: already running or closed")
+	}
+	s.running = true
+	s.mu.Unlock()
+
+	sh := &shipper{s: s}
+	defer sh.closeFile()
+	sh.ship(ctx, false)
+
+	s.stop()
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.DrainTimeout)
+	defer cancel()
+	sh.ship(dctx, true)
+	sh.checkpoint(true)
+	if n, b := s.Pending(); n > 0 {
+		s.logger.WarnContext(ctx, "spool not drained; records stay on disk for the next start",
+			"records", n, "bytes", b)
+	} else {
+		s.logger.InfoContext(ctx, "spool drained")
+	}
+	return nil
+}
+
+// shipper is Run's state: where in which segment shipping is.
+type shipper struct {
+	s       *Spool
+	seg     *segment // the oldest segment, being shipped
+	f       *os.File // read-only, on seg
+	off     int64    // next frame to ship in seg
+	buf     []byte
+	saved   position // the last checkpoint written
+	savedAt time.Time
+}
+
+// batch is records read from one segment, ending at offset end.
+type batch struct {
+	recs  []*lyumen.Record
+	end   int64
+	bytes int64
+}
+
+// ship sends batches until ctx ends or, when drain is set, until every
+// durable record has been shipped. After a failure it waits (backing off up
+// to MaxBackoff) and reads the batch again, so that records that arrived
+// meanwhile go with it.
+func (sh *shipper) ship(ctx context.Context, drain bool) {
+	s := sh.s
+	backoff := firstBackoff
+	for ctx.Err() == nil {
+		b, err := sh.next()
+		n := 0
+		if err == nil && b != nil {
+			n = len(b.recs)
+			if err = s.w.WriteRecords(ctx, b.recs); err == nil {
+				sh.commit(b)
+				backoff = firstBackoff
+				continue
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			err = fmt.Errorf("write records: %w", err)
+		}
+		if err != nil { // nothing is ever skipped: wait and try again
+			s.logger.ErrorContext(ctx, "spool shipping; retrying", "records", n, "retry_in", backoff, "err", err)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, s.o.MaxBackoff)
+			continue
+		}
+		if drain {
+			return
+		}
+		sh.checkpoint(false)
+		select {
+		case <-s.wake:
+		case <-ctx.Done():
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (sh *shipper) commit(b *batch) {
+	s := sh.s
+	sh.off = b.end
+	n := int64(len(b.recs))
+	s.mu.Lock()
+	sh.seg.recs -= n
+	sh.seg.bytes -= b.bytes
+	s.pending -= n
+	s.pendBytes -= b.bytes
+	s.mu.Unlock()
+	s.o.OnShipped(len(b.recs))
+	sh.checkpoint(false)
+}
+
+// next reads the next batch: nil when every durable record is shipped.
+// It deletes segments that are sealed and fully shipped on the way.
+func (sh *shipper) next() (*batch, error) {
+	s := sh.s
+	for {
+		s.mu.Lock()
+		if len(s.segs) == 0 {
+			s.mu.Unlock()
+			return nil, nil
+		}
+		seg := s.segs[0]
+		end, sealed := seg.size, seg.sealed
+		s.mu.Unlock()
+
+		if sh.seg != seg {
+			sh.closeFile()
+			sh.seg, sh.off = seg, seg.start
+		}
+		if sh.off >= end {
+			if !sealed {
+				return nil, nil
+			}
+			if err := sh.remove(seg); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if sh.f == nil {
+			f, err := os.Open(seg.path)
+			if err != nil {
+				return nil, fmt.Errorf("open segment: %w", err)
+			}
+			sh.f = f
+		}
+		b, err := sh.read(end)
+		if err != nil || b != nil {
+			return b, err
+		}
+		// A corrupt frame was cut out; go on after it.
+	}
+}
+
+// read decodes frames from sh.off up to end, the segment's durable size.
+// Offsets up to end are frame boundaries, so a frame that does not check
+// out is corrupt (the disk changed it since it was written): read
+// quarantines the bytes from it to end, reports them and moves past them,
+// returning a nil batch.
+func (sh *shipper) read(end int64) (*batch, error) {
+	n := int(min(end-sh.off, maxRead))
+	sh.buf = slices.Grow(sh.buf[:0], n)[:n]
+	if _, err := sh.f.ReadAt(sh.buf, sh.off); err != nil {
+		return nil, fmt.Errorf("read segment %s at %d: %w", sh.seg.path, sh.off, err)
+	}
+	b := &batch{end: sh.off}
+	for p := 0; p < len(sh.buf) && len(b.recs) < sh.s.o.BatchSize; {
+		rest := sh.buf[p:]
+		need := int64(frameHeader)
+		if len(rest) >= frameHeader {
+			need += int64(binary.LittleEndian.Uint32(rest))
+		}
+		if need > int64(len(rest)) && b.end+need <= end {
+			if p > 0 {
+				break // the frame continues past this read; it starts the next batch
+			}
+			// One frame larger than maxRead.
+			sh.buf = slices.Grow(sh.buf[:0], int(need))[:need]
+			if _, err := sh.f.ReadAt(sh.buf, sh.off); err != nil {
+				return nil, fmt.Errorf("read segment %s at %d: %w", sh.seg.path, sh.off, err)
+			}
+			continue
+		}
+		payload, size, ok := frameAt(rest)
+		var rec *lyumen.Record
+		if ok {
+			var err error
+			if rec, err = decodeRecord(payload); err != nil {
+				ok = false
+			}
+		}
+		if !ok {
+			if len(b.recs) > 0 {
+				break // ship the good records first
+			}
+			return nil, sh.skip(end)
+		}
+		b.recs = append(b.recs, rec)
+		b.end += int64(size)
+		b.bytes += int64(size)
+		p += size
+	}
+	return b, nil
+}
+
+// skip quarantines the bytes from sh.off to end and moves past them.
+func (sh *shipper) skip(end int64) error {
+	q, err := quarantine(sh.s.dir, sh.f, sh.off, end)
+	if err != nil {
+		return err
+	}
+	sh.s.corrupt(sh.seg.path, sh.off, end-sh.off, q)
+	sh.off = end
+	// A restart must not find the same frame again and quarantine the
+	// good records after it.
+	sh.checkpoint(true)
+	return nil
+}
+
+// remove deletes a sealed, fully shipped segment.
+func (sh *shipper) remove(seg *segment) error {
+	sh.closeFile()
+	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove segment: %w", err)
+	}
+	s := sh.s
+	s.mu.Lock()
+	s.segs = s.segs[1:]
+	s.size -= seg.size
+	s.pending -= seg.recs // records cut out as corrupt, if any
+	s.pendBytes -= seg.bytes
+	s.mu.Unlock()
+	sh.seg = nil
+	return nil
+}
+
+func (sh *shipper) closeFile() {
+	if sh.f != nil {
+		sh.f.Close()
+		sh.f = nil
+	}
+}
+
+// checkpoint records the shipping position: at most once a second unless
+// forced. A lost checkpoint only means records ship twice.
+func (sh *shipper) checkpoint(force bool) {
+	if sh.seg == nil {
+		return
+	}
+	p := position{seq: sh.seg.seq, off: sh.off}
+	if p == sh.saved || (!force && time.Since(sh.savedAt) < checkpointEvery) {
+		return
+	}
+	if err := writeCheckpoint(sh.s.dir, p); err != nil {
+		sh.s.logger.Warn("spool checkpoint", "err", err)
+		return
+	}
+	sh.saved, sh.savedAt = p, time.Now()
+}

@@ -1,0 +1,616 @@
+// Package spool is the durable Recorder: a write-ahead log on local disk
+// that holds every record from the moment Record returns until a Writer
+// (the store) has committed it. A completion the client received is never
+// lost from the log: not on a crash, not while the store is down, not on
+// shutdown.
+//
+// Record encodes the record, appends it to the current segment file and
+// returns once an fsync covers it. Concurrent calls share one fsync (group
+// commit): while one caller, the leader, writes and syncs, the others queue
+// their records in the next group, and one of them leads it when the sync
+// is done. Run ships the records from the segments to the Writer in order
+// and deletes a segment once every record in it is committed. On Open,
+// segments left by an earlier process are checked frame by frame and
+// shipped by Run; a torn or corrupt tail is cut off, and bytes after a
+// corrupt record are kept in dir/corrupt/ rather than deleted.
+//
+// The directory holds:
+//
+//	00000000000000000001.seg  segments, oldest first (format in segment.go)
+//	checkpoint                how far shipping got (checkpoint.go)
+//	corrupt/                  bytes cut from segments that may hold records
+//	lock                      keeps a second process out
+package spool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// Writer stores a batch of records. Writing a record twice must store it
+// once (the ID is the key): after a crash or an error of unknown outcome
+// the spool ships a batch again.
+type Writer interface {
+	WriteRecords(ctx context.Context, recs []*lyumen.Record) error
+}
+
+var (
+	// ErrFull is returned by Record when the spool holds MaxBytes: the
+	// store is behind. The caller should refuse the request (503) rather
+	// than serve a completion it cannot log.
+	ErrFull = errors.New("spool full")
+	// ErrClosed is returned by Record once Run has begun shutting down or
+	// Close was called.
+	ErrClosed = errors.New("spool closed")
+)
+
+// Options tunes a Spool; zero values take the defaults.
+type Options struct {
+	// MaxBytes caps the segments on disk; default 1 GiB. Record fails
+	// with ErrFull rather than go past it.
+	MaxBytes int64
+	// SegmentBytes is the size at which a new segment begins; default
+	// 16 MiB, and at most MaxBytes/4 so that shipped segments can be
+	// deleted long before the cap.
+	SegmentBytes int64
+	// BatchSize is the most records per WriteRecords call; default 500.
+	BatchSize int
+	// DrainTimeout bounds how long Run keeps shipping after its context
+	// ends; default 10s. What it does not ship stays on disk for the
+	// next start.
+	DrainTimeout time.Duration
+	// MaxBackoff caps the wait between retries of a failing Writer;
+	// default 5s.
+	MaxBackoff time.Duration
+	Logger     *slog.Logger
+
+	// OnSync is told about every fsync of appended records: how many
+	// records it made durable and how long the write and fsync took.
+	OnSync func(records int, d time.Duration)
+	// OnShipped is told how many records each committed batch held.
+	OnShipped func(n int)
+	// OnCorrupt is told about every corrupt or torn frame found: the
+	// segment's path and the offset where it was cut.
+	OnCorrupt func(segment string, offset int64)
+}
+
+const (
+	defaultMaxBytes     = 1 << 30
+	defaultSegmentBytes = 16 << 20
+	firstBackoff        = 100 * time.Millisecond
+	checkpointEvery     = time.Second
+	maxRead             = 4 << 20 // bytes read from a segment at a time
+	maxPooledBuf        = 1 << 20
+)
+
+func (o Options) withDefaults() Options {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = defaultMaxBytes
+	}
+	if o.SegmentBytes <= 0 {
+		o.SegmentBytes = defaultSegmentBytes
+	}
+	o.SegmentBytes = max(min(o.SegmentBytes, o.MaxBytes/4), headerSize+frameHeader+1)
+	if o.BatchSize <= 0 {
+		o.BatchSize = 500
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 10 * time.Second
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Logger = o.Logger.With("component", "spool")
+	if o.OnSync == nil {
+		o.OnSync = func(int, time.Duration) {}
+	}
+	if o.OnShipped == nil {
+		o.OnShipped = func(int) {}
+	}
+	if o.OnCorrupt == nil {
+		o.OnCorrupt = func(string, int64) {}
+	}
+	return o
+}
+
+// Spool is a durable lyumen.Recorder. Record may be called as soon as Open
+// returns; Run ships; Close releases the files after Run has returned.
+type Spool struct {
+	dir    string
+	w      Writer
+	o      Options
+	logger *slog.Logger
+	lock   *os.File
+	wake   chan struct{} // cap 1: records became durable, or a segment was sealed
+	bufs   sync.Pool     // *[]byte for encoding frames
+
+	mu        sync.Mutex
+	idle      sync.Cond // on mu: broadcast when flushing turns false
+	closed    bool      // intake stopped
+	running   bool      // Run was called
+	full      bool      // the last Record was refused for the cap
+	cur       *group    // the group new records join
+	flushing  bool      // a leader is writing; the next group waits for its token
+	spare     []byte    // a flushed group's buffer, for the next group
+	segs      []*segment
+	size      int64 // bytes in segments, plus bytes in groups being written
+	pending   int64 // records not yet shipped
+	pendBytes int64 // their frame bytes
+
+	// The active segment. Only the leader touches these.
+	f       *os.File
+	fseg    *segment
+	nextSeq uint64
+}
+
+var _ lyumen.Recorder = (*Spool)(nil)
+
+// segment is one segment file. Fields other than seq, path and start are
+// guarded by Spool.mu.
+type segment struct {
+	seq    uint64
+	path   string
+	start  int64 // first offset not yet shipped when the segment was opened
+	size   int64 // durable bytes: frames below it are fsynced
+	sealed bool  // no more appends
+	recs   int64 // records not yet shipped
+	bytes  int64 // their frame bytes
+}
+
+// group is the records appended while the previous group is being written;
+// one write and one fsync make them all durable.
+type group struct {
+	frames []byte
+	n      int
+	done   chan struct{} // closed when written; err is set then
+	lead   chan struct{} // cap 1: the token that makes a waiter the leader
+	err    error
+}
+
+func newGroup(buf []byte) *group {
+	return &group{frames: buf, done: make(chan struct{}), lead: make(chan struct{}, 1)}
+}
+
+// Open opens the spool in dir, creating dir if needed, and checks the
+// segments it finds: their records are shipped by Run. w is the store.
+func Open(dir string, w Writer, o Options) (*Spool, error) {
+	o = o.withDefaults()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open spool %s: %w", dir, err)
+	}
+	lock, err := lockDir(filepath.Join(dir, lockName))
+	if err != nil {
+		return nil, fmt.Errorf("open spool %s: %w", dir, err)
+	}
+	s := &Spool{
+		dir:    dir,
+		w:      w,
+		o:      o,
+		logger: o.Logger,
+		lock:   lock,
+		wake:   make(chan struct{}, 1),
+		cur:    newGroup(nil),
+	}
+	s.idle.L = &s.mu
+	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
+	if err := s.replay(); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("open spool %s: %w", dir, err)
+	}
+	if s.pending > 0 {
+		s.logger.Info("spool replayed", "segments", len(s.segs), "records", s.pending, "bytes", s.pendBytes)
+	}
+	return s, nil
+}
+
+// replay checks every segment left in dir. Nothing is appended to them
+// again: the first Record starts a new segment.
+func (s *Spool) replay() error {
+	ck, ok, err := readCheckpoint(s.dir)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.logger.Warn("spool checkpoint unreadable; shipping every segment again")
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return fmt.Errorf("list segments: %w", err)
+	}
+	var seqs []uint64
+	for _, e := range entries {
+		if seq, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
+			seqs = append(seqs, seq)
+		}
+	}
+	slices.Sort(seqs)
+	s.nextSeq = ck.seq + 1
+	if len(seqs) > 0 {
+		s.nextSeq = max(s.nextSeq, seqs[len(seqs)-1]+1)
+	}
+	var buf []byte
+	for _, seq := range seqs {
+		path := filepath.Join(s.dir, segmentName(seq))
+		if seq < ck.seq { // shipped; the process stopped before deleting it
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("remove shipped segment: %w", err)
+			}
+			continue
+		}
+		var seg *segment
+		seg, buf, err = s.openSegment(seq, path, ck, buf)
+		if err != nil {
+			return err
+		}
+		if seg != nil {
+			s.segs = append(s.segs, seg)
+			s.size += seg.size
+			s.pending += seg.recs
+			s.pendBytes += seg.bytes
+		}
+	}
+	return nil
+}
+
+// openSegment checks one segment and repairs it: it cuts the segment at the
+// first bad frame, quarantining what follows unless it is a torn tail. It
+// returns nil for a segment with nothing left to ship, after removing it.
+func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte) (*segment, []byte, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, buf, fmt.Errorf("open segment: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, buf, fmt.Errorf("open segment: %w", err)
+	}
+	size := st.Size()
+	hdr := make([]byte, min(size, headerSize))
+	if _, err := f.ReadAt(hdr, 0); err != nil {
+		return nil, buf, fmt.Errorf("read segment %s: %w", path, err)
+	}
+	torn, err := checkHeader(hdr)
+	switch {
+	case errors.Is(err, errVersion):
+		return nil, buf, fmt.Errorf("segment %s: %w", path, err)
+	case err != nil: // not a segment: keep it all in quarantine
+		q, err := quarantine(s.dir, f, 0, size)
+		if err != nil {
+			return nil, buf, err
+		}
+		s.corrupt(path, 0, size, q)
+		return nil, buf, removeFile(f)
+	case torn: // a crash while creating it, before any record
+		s.corrupt(path, 0, size, "")
+		return nil, buf, removeFile(f)
+	}
+
+	start := int64(headerSize)
+	if seq == ck.seq && ck.off > headerSize {
+		if ck.off <= size {
+			start = ck.off
+		} else {
+			s.logger.Warn("spool checkpoint past the end of its segment; shipping the segment again",
+				"segment", path, "offset", ck.off, "size", size)
+		}
+	}
+	res, buf, err := scanSegment(f, start, size, buf)
+	if err != nil {
+		return nil, buf, err
+	}
+	if res.cut >= 0 {
+		q := ""
+		if !res.tail {
+			if q, err = quarantine(s.dir, f, res.cut, size); err != nil {
+				return nil, buf, err
+			}
+		}
+		if err := f.Truncate(res.cut); err != nil {
+			return nil, buf, fmt.Errorf("cut segment %s: %w", path, err)
+		}
+		if err := f.Sync(); err != nil {
+			return nil, buf, fmt.Errorf("cut segment %s: %w", path, err)
+		}
+		s.corrupt(path, res.cut, res.cutLen, q)
+	}
+	if res.records == 0 {
+		return nil, buf, removeFile(f)
+	}
+	return &segment{
+		seq: seq, path: path, start: start, size: res.size, sealed: true,
+		recs: res.records, bytes: res.bytes,
+	}, buf, nil
+}
+
+func removeFile(f *os.File) error {
+	if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove segment: %w", err)
+	}
+	return nil
+}
+
+// corrupt reports a cut: a torn tail is expected after a crash (Warn);
+// quarantined bytes may hold records an operator should look at (Error).
+func (s *Spool) corrupt(path string, off, n int64, quarantined string) {
+	if quarantined == "" {
+		s.logger.Warn("spool segment has a torn tail; cut", "segment", path, "offset", off, "cut_bytes", n)
+	} else {
+		s.logger.Error("spool segment corrupt; cut and quarantined", "segment", path, "offset", off,
+			"cut_bytes", n, "quarantine", quarantined)
+	}
+	s.o.OnCorrupt(path, off)
+}
+
+// Record appends rec to the spool and returns once it is on disk (fsynced).
+// It fails at once with ErrFull when the spool is at its cap, and with
+// ErrClosed once shutdown has begun. If ctx ends while the record waits
+// for its fsync, Record returns the context's error; the record may still
+// be logged.
+func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("spool record: %w", err)
+	}
+	if rec == nil {
+		return errors.New("spool record: nil record")
+	}
+	bp := s.bufs.Get().(*[]byte)
+	frame := appendFrame((*bp)[:0], func(b []byte) []byte { return appendRecord(b, rec) })
+	if cap(frame) <= maxPooledBuf {
+		*bp = frame
+		defer s.bufs.Put(bp)
+	}
+	n := int64(len(frame))
+	if n > s.o.MaxBytes/2 || n-frameHeader > math.MaxUint32 {
+		return fmt.Errorf("spool record: %d bytes is too large for a spool of %d", n, s.o.MaxBytes)
+	}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if s.size+n > s.o.MaxBytes {
+		size := s.size
+		if !s.full {
+			s.full = true
+			s.logger.Warn("spool full; refusing records", "bytes", size, "max_bytes", s.o.MaxBytes)
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("spool record: %d of %d bytes used: %w", size, s.o.MaxBytes, ErrFull)
+	}
+	if s.full {
+		s.full = false
+		s.logger.Info("spool taking records again", "bytes", s.size)
+	}
+	s.size += n
+	g := s.cur
+	g.frames = append(g.frames, frame...)
+	g.n++
+	leader := !s.flushing
+	s.flushing = true
+	s.mu.Unlock()
+
+	if !leader {
+		select {
+		case <-g.done:
+			return g.err
+		case <-g.lead: // the previous leader is done; this group is ours to write
+		case <-ctx.Done():
+			return fmt.Errorf("spool record: %w", ctx.Err())
+		}
+	}
+	s.lead()
+	<-g.done
+	return g.err
+}
+
+// lead writes the current group. The caller must hold leadership: it set
+// flushing or received the group's token. Afterwards lead hands the token
+// to the next group, or clears flushing when no records are waiting.
+func (s *Spool) lead() {
+	s.mu.Lock()
+	g := s.cur
+	s.cur = newGroup(s.spare)
+	s.spare = nil
+	s.mu.Unlock()
+
+	s.flush(g)
+
+	s.mu.Lock()
+	if int64(cap(g.frames)) <= s.o.SegmentBytes {
+		s.spare = g.frames[:0]
+	}
+	if s.cur.n > 0 {
+		s.cur.lead <- struct{}{} // never blocks: one token per group
+	} else {
+		s.flushing = false
+		s.idle.Broadcast()
+	}
+	s.mu.Unlock()
+}
+
+// flush writes and fsyncs g and wakes its callers.
+func (s *Spool) flush(g *group) {
+	start := time.Now()
+	err := s.write(g.frames)
+	n := int64(len(g.frames))
+	s.mu.Lock()
+	if err != nil {
+		s.size -= n
+	} else {
+		s.fseg.size += n
+		s.fseg.recs += int64(g.n)
+		s.fseg.bytes += n
+		s.pending += int64(g.n)
+		s.pendBytes += n
+	}
+	s.mu.Unlock()
+	if err == nil {
+		s.o.OnSync(g.n, time.Since(start))
+		s.notify()
+	}
+	g.err = err
+	close(g.done)
+}
+
+// write appends frames to the active segment and fsyncs it, starting a new
+// segment first when the active one would grow past SegmentBytes.
+func (s *Spool) write(frames []byte) error {
+	if s.f != nil && s.fseg.size > headerSize && s.fseg.size+int64(len(frames)) > s.o.SegmentBytes {
+		s.seal()
+	}
+	if s.f == nil {
+		if err := s.create(); err != nil {
+			return err
+		}
+	}
+	_, err := s.f.Write(frames)
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err != nil {
+		err = fmt.Errorf("spool write %s: %w", s.fseg.path, err)
+		// What reached the file is unknown now: cut it back to the last
+		// fsync and write on in a new segment.
+		if terr := s.f.Truncate(s.fseg.size); terr != nil {
+			s.logger.Warn("spool cut a failed write", "segment", s.fseg.path, "err", terr)
+		}
+		s.seal()
+		return err
+	}
+	return nil
+}
+
+// create starts a new active segment. The header and the directory entry
+// are fsynced before any record goes in.
+func (s *Spool) create() error {
+	seq := s.nextSeq
+	s.nextSeq++
+	path := filepath.Join(s.dir, segmentName(seq))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("create segment: %w", err)
+	}
+	_, err = f.Write(segmentHeader)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = syncDir(s.dir)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return fmt.Errorf("create segment %s: %w", path, err)
+	}
+	seg := &segment{seq: seq, path: path, start: headerSize, size: headerSize}
+	s.mu.Lock()
+	s.segs = append(s.segs, seg)
+	s.size += headerSize
+	s.mu.Unlock()
+	s.f, s.fseg = f, seg
+	return nil
+}
+
+// seal closes the active segment; its records were fsynced already.
+func (s *Spool) seal() {
+	if err := s.f.Close(); err != nil {
+		s.logger.Warn("spool close segment", "segment", s.fseg.path, "err", err)
+	}
+	s.mu.Lock()
+	s.fseg.sealed = true
+	s.mu.Unlock()
+	s.f, s.fseg = nil, nil
+	s.notify()
+}
+
+func (s *Spool) notify() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stop ends intake and waits until every record already taken is written.
+func (s *Spool) stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for {
+		switch {
+		case s.cur.n > 0 && !s.flushing:
+			s.flushing = true
+			s.mu.Unlock()
+			s.lead()
+			s.mu.Lock()
+		case s.cur.n > 0: // its token comes when the leader is done
+			g := s.cur
+			s.mu.Unlock()
+			select {
+			case <-g.lead:
+				s.lead()
+			case <-g.done: // a waiter got the token and wrote it
+			}
+			s.mu.Lock()
+		case s.flushing:
+			s.idle.Wait()
+		default:
+			return
+		}
+	}
+}
+
+// Close stops intake, waits for records being written and closes the
+// files. Call it after Run has returned; records not yet shipped stay on
+// disk for the next Open.
+func (s *Spool) Close() error {
+	s.stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lock == nil {
+		return nil
+	}
+	var err error
+	if s.f != nil {
+		err = s.f.Close()
+		s.f, s.fseg = nil, nil
+	}
+	if lerr := s.lock.Close(); err == nil {
+		err = lerr
+	}
+	s.lock = nil
+	if err != nil {
+		return fmt.Errorf("close spool %s: %w", s.dir, err)
+	}
+	return nil
+}
+
+// Pending returns the records not yet shipped and their size in bytes.
+func (s *Spool) Pending() (records, bytes int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending, s.pendBytes
+}
+
+// Bytes returns the size of the segments on disk, counting records being
+// written. Record fails with ErrFull when it would pass MaxBytes.
+func (s *Spool) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.size
+}
