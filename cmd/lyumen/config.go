@@ -20,6 +20,7 @@ type Config struct {
 	Listen         string     `yaml:"listen"`
 	AdminListen    string     `yaml:"admin_listen"` // metrics; loopback by default, "" disables
 	Store          string     `yaml:"store"`
+	Spool          Spool      `yaml:"spool"`
 	Providers      []Provider `yaml:"providers"`
 	Models         []Model    `yaml:"models"`
 	TrustedProxies []string   `yaml:"trusted_proxies"`
@@ -29,6 +30,19 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight streams may run on after
 	// SIGTERM before they are cut.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Spool is the durable local log every record goes through before the
+// store.
+type Spool struct {
+	Dir      string `yaml:"dir"`
+	MaxBytes int64  `yaml:"max_bytes"`
+	// WhenFull is "refuse" (503: free inference is served only when it can
+	// be recorded) or "serve_unrecorded" (answer anyway, log and count it).
+	WhenFull string `yaml:"when_full"`
+	// DrainTimeout bounds the wait for the store at shutdown; what is not
+	// shipped by then stays on disk and ships at the next start.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
 }
 
 // Provider is one upstream account.
@@ -80,6 +94,7 @@ func DefaultConfig() Config {
 		Listen:          "127.0.0.1:8080",
 		AdminListen:     "127.0.0.1:9091",
 		Store:           "sqlite://lyumen.db",
+		Spool:           Spool{Dir: "lyumen-spool", MaxBytes: 1 << 30, WhenFull: "refuse", DrainTimeout: 10 * time.Second},
 		TrustedProxies:  append(append([]string{}, cloudflareRanges...), "127.0.0.0/8", "::1/128"),
 		MaxBodyBytes:    16 << 20,
 		LogLevel:        "info",
@@ -137,6 +152,9 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	}
 	if v := getenv("LYUMEN_STORE"); v != "" {
 		c.Store = v
+	}
+	if v := getenv("LYUMEN_SPOOL_DIR"); v != "" {
+		c.Spool.Dir = v
 	}
 	if v := getenv("LYUMEN_LOG_LEVEL"); v != "" {
 		c.LogLevel = v
@@ -200,6 +218,17 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.trustedPrefixes(); err != nil {
 		errs = append(errs, err)
+	}
+	switch c.Spool.WhenFull {
+	case "refuse", "serve_unrecorded":
+	default:
+		errs = append(errs, fmt.Errorf("spool.when_full: %q is neither refuse nor serve_unrecorded", c.Spool.WhenFull))
+	}
+	if c.Spool.Dir == "" {
+		errs = append(errs, errors.New("spool.dir is required"))
+	}
+	if c.Spool.MaxBytes < 1<<20 {
+		errs = append(errs, errors.New("spool.max_bytes must be at least 1 MiB"))
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_body_bytes must be positive"))

@@ -20,11 +20,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lyumen/lyumen"
-	"github.com/lyumen/lyumen/batch"
 	"github.com/lyumen/lyumen/demo"
 	"github.com/lyumen/lyumen/httpapi"
 	"github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/postgres"
+	"github.com/lyumen/lyumen/spool"
 	"github.com/lyumen/lyumen/sqlite"
 	"github.com/lyumen/lyumen/upstream"
 )
@@ -34,7 +34,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (default: lyumen.yaml if it exists)")
 	listen := fs.String("listen", "", "public address, overriding the file")
-	store := fs.String("store", "", "store URL (sqlite://FILE), overriding the file")
+	store := fs.String("store", "", "store URL (sqlite://FILE or postgres://…), overriding the file")
+	spoolDir := fs.String("spool", "", "spool directory, overriding the file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -47,6 +48,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	if *store != "" {
 		cfg.Store = *store
+	}
+	if *spoolDir != "" {
+		cfg.Spool.Dir = *spoolDir
 	}
 	isDemo := cfg.withDemo()
 	if err := cfg.Validate(); err != nil {
@@ -67,17 +71,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	defer db.Close()
 
 	reg := prometheus.NewRegistry()
-	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "lyumen_requests_refused_total",
-		Help: "Requests refused before they were recorded (malformed, unknown model, too large).",
-	}, []string{"surface", "reason"})
-	written := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "lyumen_records_written_total",
-		Help: "Records committed to the store.",
+	reg.MustRegister(collectors.NewGoCollector())
+	m := newMetrics(reg)
+	sp, err := spool.Open(cfg.Spool.Dir, db, spool.Options{
+		MaxBytes:     cfg.Spool.MaxBytes,
+		DrainTimeout: cfg.Spool.DrainTimeout,
+		Logger:       logger,
+		OnSync:       func(n int, d time.Duration) { m.fsync.Observe(d.Seconds()) },
+		OnShipped:    func(n int) { m.shipped.Add(float64(n)) },
+		OnCorrupt:    func(string, int64) { m.corrupt.Inc() },
 	})
-	reg.MustRegister(refused, written, collectors.NewGoCollector())
-
-	rec := batch.New(db, batch.Options{Logger: logger, OnWritten: func(n int) { written.Add(float64(n)) }})
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lyumen_spool_pending_records",
+		Help: "Records in the spool not yet committed to the store (grows while the store is down).",
+	}, func() float64 { n, _ := sp.Pending(); return float64(n) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "lyumen_spool_bytes",
+		Help: "Bytes of spool segments on disk.",
+	}, func() float64 { return float64(sp.Bytes()) }))
+	var rec lyumen.Recorder = sp
+	if cfg.Spool.WhenFull == "serve_unrecorded" {
+		rec = unrecordedWhenFull{sp, logger, m.unrecorded}
+	}
 	providers, upstreams := buildProviders(cfg.Providers)
 	catalog := buildCatalog(cfg.Models)
 	trusted, _ := cfg.trustedPrefixes() // validated above
@@ -91,7 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		Site:           httpapi.Site{Name: cfg.Site.Name, Contact: cfg.Site.Contact, Demo: isDemo, Upstreams: upstreams},
 		OnRefused: func(s lyumen.Surface, reason string) {
-			refused.WithLabelValues(string(s), reason).Inc()
+			m.refused.WithLabelValues(string(s), reason).Inc()
 		},
 	})
 	srv := &http.Server{
@@ -108,11 +127,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "store", redactURL(cfg.Store), "version", version)
 
-	// The recorder outlives the servers: it stops only after every handler
-	// has handed over its record.
+	// The shipper outlives the servers: it stops only after every handler
+	// has handed over its record, then drains the spool into the store.
 	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
 	recDone := make(chan error, 1)
-	go func() { recDone <- rec.Run(recCtx) }()
+	go func() { recDone <- sp.Run(recCtx) }()
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -157,8 +176,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	})
 	err = g.Wait()
 	stopRecorder()
-	<-recDone
-	logger.Info("stopped: every record written")
+	if rerr := <-recDone; rerr != nil && err == nil {
+		err = rerr
+	}
+	if n, _ := sp.Pending(); n > 0 {
+		logger.Warn("stopped with records not yet in the store; they are safe in the spool and ship at the next start", "records", n)
+	} else {
+		logger.Info("stopped: every record is in the store")
+	}
 	return err
 }
 

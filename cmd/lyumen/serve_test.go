@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -113,6 +114,7 @@ func writeConfig(t *testing.T, dir, upstreamURL string) string {
 	t.Helper()
 	path := filepath.Join(dir, "lyumen.yaml")
 	cfg := fmt.Sprintf(`admin_listen: ""
+spool: {dir: %s}
 store: sqlite://%s
 providers:
   - name: fake
@@ -123,7 +125,7 @@ models:
   - name: gpt-test
     targets: [{provider: fake, model: upstream-model}]
 trusted_proxies: [127.0.0.0/8]
-`, filepath.Join(dir, "lyumen.db"), upstreamURL)
+`, filepath.Join(dir, "spool"), filepath.Join(dir, "lyumen.db"), upstreamURL)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -143,19 +145,24 @@ func TestServe_RecordsEverythingAndNothingElse(t *testing.T) {
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	ids := make(chan string, n) // X-Request-Id: the record of each exchange
 	for i := range n {
 		wg.Go(func() {
 			p := openai.ChatCompletionNewParams{Model: "gpt-test", Messages: []openai.ChatCompletionMessageParamUnion{
 				openai.UserMessage(fmt.Sprintf("question %d", i))}}
+			var resp *http.Response
 			if i%2 == 0 {
-				_, err := client.Chat.Completions.New(t.Context(), p)
+				_, err := client.Chat.Completions.New(t.Context(), p, option.WithResponseInto(&resp))
 				errs <- err
-				return
+			} else {
+				s := client.Chat.Completions.NewStreaming(t.Context(), p, option.WithResponseInto(&resp))
+				for s.Next() {
+				}
+				errs <- s.Err()
 			}
-			s := client.Chat.Completions.NewStreaming(t.Context(), p)
-			for s.Next() {
+			if resp != nil {
+				ids <- resp.Header.Get("X-Request-Id")
 			}
-			errs <- s.Err()
 		})
 	}
 	wg.Wait()
@@ -165,6 +172,7 @@ func TestServe_RecordsEverythingAndNothingElse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	spooled := readTree(t, filepath.Join(dir, "spool")) // before shutdown drains it
 	if err := stop(); err != nil {
 		t.Fatalf("serve: %v", err)
 	}
@@ -176,10 +184,22 @@ func TestServe_RecordsEverythingAndNothingElse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
 	count, err := db.Count(t.Context())
-	db.Close()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The store compresses what is large, so a scan of its files alone
+	// could miss a value: read every record back too.
+	close(ids)
+	var decoded []byte
+	for id := range ids {
+		rec, err := db.Record(t.Context(), id)
+		if err != nil {
+			t.Fatalf("record %q of a completed exchange: %v", id, err)
+		}
+		b, _ := json.Marshal(rec)
+		decoded = append(decoded, b...)
 	}
 	if count != n {
 		t.Errorf("store holds %d records, want %d: shutdown must flush every record", count, n)
@@ -194,15 +214,17 @@ func TestServe_RecordsEverythingAndNothingElse(t *testing.T) {
 		}
 		store = append(store, b...)
 	}
-	for _, c := range []struct{ where, content string }{{"store", string(store)}, {"logs", logs.String()}} {
+	for _, c := range []struct{ where, content string }{
+		{"store", string(store)}, {"records read back", string(decoded)}, {"spool", string(spooled)}, {"logs", logs.String()},
+	} {
 		for _, secret := range []string{clientIP, clientKey, "session="} {
 			if strings.Contains(c.content, secret) {
 				t.Errorf("the %s contain %q", c.where, secret)
 			}
 		}
 	}
-	if !bytes.Contains(store, []byte("question 7")) || !bytes.Contains(store, []byte("NL")) {
-		t.Error("the store lacks the prompts or the country: the scan above proves nothing")
+	if !bytes.Contains(decoded, []byte("question 7")) || !bytes.Contains(decoded, []byte("NL")) || !bytes.Contains(spooled, []byte("question 7")) {
+		t.Error("the store lacks the country or the spool the prompts: the scan above proves nothing")
 	}
 }
 
@@ -210,8 +232,9 @@ func TestServe_RecordsEverythingAndNothingElse(t *testing.T) {
 // offline.
 func TestServe_NoConfig(t *testing.T) {
 	dir := t.TempDir()
-	addr, logs, stop := startServe(t, []string{"--store", "sqlite://" + filepath.Join(dir, "l.db")},
-		map[string]string{"LYUMEN_ADMIN_LISTEN": freeAddr(t)})
+	admin := freeAddr(t)
+	addr, logs, stop := startServe(t, []string{"--store", "sqlite://" + filepath.Join(dir, "l.db"), "--spool", filepath.Join(dir, "spool")},
+		map[string]string{"LYUMEN_ADMIN_LISTEN": admin})
 	client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey("x"), option.WithMaxRetries(0))
 	resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
 		Model: "lyumen-demo", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
@@ -233,7 +256,46 @@ func TestServe_NoConfig(t *testing.T) {
 	if !strings.Contains(logs.String(), "demo model") {
 		t.Error("startup log does not say the demo model is serving")
 	}
+
+	// A refused request is counted, not stored.
+	bad, err := http.Post("http://"+addr+"/v1/chat/completions", "application/json", strings.NewReader("{nope"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad.Body.Close()
+	metrics, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(metrics.Body)
+	metrics.Body.Close()
+	for _, want := range []string{`lyumen_requests_refused_total{reason="invalid",surface="openai.chat"} 1`, "lyumen_spool_pending_records"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(string(body), "127.0.0.1") {
+		t.Error("metrics carry a client address")
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// readTree concatenates every file under dir.
+func readTree(t *testing.T, dir string) []byte {
+	t.Helper()
+	var all []byte
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		all = append(all, b...)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
 }
