@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lyumen/lyumen/providertest"
+	"github.com/lyumen/lyumen/sqlite"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// binary builds cmd/lyumen once per test run: the crash test needs a real
+// process to kill.
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and kills the binary; skipped in -short")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lyumen-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "lyumen")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// process is a running lyumen serve.
+type process struct {
+	cmd  *exec.Cmd
+	addr string
+	logs *syncBuffer
+}
+
+func startProcess(t *testing.T, config string) *process {
+	t.Helper()
+	p := &process{addr: freeAddr(t), logs: &syncBuffer{}}
+	p.cmd = exec.Command(binary(t), "serve", "--config", config, "--listen", p.addr)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.cmd.Process.Kill(); p.cmd.Wait() })
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + p.addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lyumen did not come up: %v\n%s", err, p.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exchange sends one chat request and reports the record id and whether
+// the client received the answer in full (for a stream, up to [DONE]).
+func exchange(ctx context.Context, addr, prompt string, stream bool) (id string, whole bool) {
+	body := fmt.Sprintf(`{"model":"gpt-test","stream":%t,"messages":[{"role":"user","content":%q}]}`, stream, prompt)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	id = resp.Header.Get("X-Request-Id")
+	if resp.StatusCode != http.StatusOK {
+		return id, false
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sawEcho, done := false, false
+	for sc.Scan() {
+		line := sc.Text()
+		sawEcho = sawEcho || strings.Contains(line, "Echo")
+		done = done || line == "data: [DONE]"
+	}
+	if sc.Err() != nil {
+		return id, false
+	}
+	if stream {
+		return id, done
+	}
+	return id, sawEcho
+}
+
+// TestCrash_KilledMidStream: the built binary serves concurrent streams and
+// is killed with SIGKILL; after a restart, every response a client received
+// in full has its record in the store, once.
+func TestCrash_KilledMidStream(t *testing.T) {
+	up := providertest.NewOpenAI(t)
+	up.Set(providertest.Behaviour{ChunkGap: 3 * time.Millisecond})
+	dir := t.TempDir()
+	config := writeConfig(t, dir, up.BaseURL())
+	p := startProcess(t, config)
+
+	var (
+		mu        sync.Mutex
+		completed = map[string]string{} // record id → prompt
+		sent      atomic.Int64
+		stop      atomic.Bool
+		wg        sync.WaitGroup
+	)
+	for w := range 16 {
+		wg.Go(func() {
+			for n := 0; !stop.Load() && n < 10000; n++ {
+				prompt := fmt.Sprintf("crash w%d n%d", w, n)
+				sent.Add(1)
+				id, whole := exchange(t.Context(), p.addr, prompt, n%4 != 0)
+				if whole {
+					mu.Lock()
+					completed[id] = prompt
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if err := p.cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no flush
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	stop.Store(true)
+	wg.Wait()
+	if len(completed) < 50 {
+		t.Fatalf("only %d exchanges completed before the kill: the test proves little", len(completed))
+	}
+
+	// Restart on the same spool and store; SIGTERM makes it drain the
+	// spool into the store before it exits.
+	p2 := startProcess(t, config)
+	if err := p2.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := p2.cmd.Wait(); err != nil {
+		t.Fatalf("restarted gateway: %v\n%s", err, p2.logs)
+	}
+
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "lyumen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	missing := 0
+	for id, prompt := range completed {
+		rec, err := db.Record(t.Context(), id)
+		if err != nil {
+			missing++
+			continue
+		}
+		if !strings.Contains(string(rec.Request), prompt+`"`) || !strings.Contains(rec.Response.Choices[0].Message.Content, prompt) {
+			t.Errorf("record %s does not hold %q and its answer", id, prompt)
+		}
+	}
+	if missing > 0 {
+		t.Errorf("%d of %d exchanges the clients received in full have no record", missing, len(completed))
+	}
+	count, err := db.Count(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count < int64(len(completed)) || count > sent.Load() {
+		t.Errorf("%d records for %d requests sent and %d completed", count, sent.Load(), len(completed))
+	}
+	t.Logf("sent %d, completed %d, records %d", sent.Load(), len(completed), count)
+}
