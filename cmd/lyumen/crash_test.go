@@ -190,3 +190,52 @@ func TestCrash_KilledMidStream(t *testing.T) {
 	}
 	t.Logf("sent %d, completed %d, records %d", sent.Load(), len(completed), count)
 }
+
+// TestShutdown_FinishesInFlightStreams: SIGTERM stops accepting, lets the
+// streams under way finish, flushes the spool into the store and exits 0.
+func TestShutdown_FinishesInFlightStreams(t *testing.T) {
+	up := providertest.NewOpenAI(t)
+	up.Set(providertest.Behaviour{ChunkGap: 40 * time.Millisecond})
+	dir := t.TempDir()
+	p := startProcess(t, writeConfig(t, dir, up.BaseURL()))
+
+	type result struct {
+		id    string
+		whole bool
+	}
+	results := make(chan result, 8)
+	for i := range 8 {
+		go func() {
+			id, whole := exchange(t.Context(), p.addr, fmt.Sprintf("one two three four five six seven %d", i), true)
+			results <- result{id, whole}
+		}()
+	}
+	time.Sleep(150 * time.Millisecond) // the streams are under way
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 8 {
+		r := <-results
+		if !r.whole {
+			t.Error("a stream under way at SIGTERM was cut")
+		}
+		ids = append(ids, r.id)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, p.logs)
+	}
+	if _, err := http.Get("http://" + p.addr + "/healthz"); err == nil {
+		t.Error("still accepting after shutdown")
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "lyumen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, id := range ids {
+		if _, err := db.Record(t.Context(), id); err != nil {
+			t.Errorf("record %s after shutdown: %v", id, err)
+		}
+	}
+}
