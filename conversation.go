@@ -2,6 +2,7 @@ package lyumen
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -20,8 +21,20 @@ type Request struct {
 	// Body is the request exactly as the client sent it. A provider that
 	// speaks the surface's wire format forwards it (rewriting only what it
 	// must), so every field the upstream understands passes through.
-	Body     []byte
-	Messages []Message
+	Body []byte
+
+	// The conversation in canonical form, the same whatever the surface:
+	// what providers that do not speak the surface's format translate from,
+	// and what is recorded for datasets.
+	Messages   []Message
+	Tools      []Tool
+	ToolChoice *ToolChoice
+	MaxTokens  int // 0: the upstream's default
+	// Temperature and TopP are nil when the client left them unset.
+	Temperature *float64
+	TopP        *float64
+	Stop        []string
+
 	// OnAttempt, when set, is told about every upstream attempt the router
 	// makes, so the record can say which targets were tried and why they failed.
 	OnAttempt func(Attempt)
@@ -36,16 +49,62 @@ type Attempt struct {
 	Duration time.Duration `json:"duration"`
 }
 
-// Message is one turn of a conversation in canonical form.
+// Message is one turn of a conversation in canonical form. Roles are
+// "system", "user", "assistant" and "tool" (a tool's result, answering the
+// call ToolCallID).
 type Message struct {
-	Role       string     `json:"role"`
+	Role string `json:"role"`
+	// Content is the text of a text-only message. A message with more than
+	// text (images) has Parts instead, and Content is empty.
 	Content    string     `json:"content,omitempty"`
+	Parts      []Part     `json:"parts,omitempty"`
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	Name       string     `json:"name,omitempty"`
-	// Parts keeps content the canonical form does not model yet (images,
-	// audio) as the client sent it.
-	Parts json.RawMessage `json:"parts,omitempty"`
+}
+
+// Text returns the message's text, from Content or its text parts.
+func (m *Message) Text() string {
+	if m.Parts == nil {
+		return m.Content
+	}
+	var b strings.Builder
+	for _, p := range m.Parts {
+		if p.Type == PartText {
+			b.WriteString(p.Text)
+		}
+	}
+	return b.String()
+}
+
+// Part kinds.
+const (
+	PartText  = "text"
+	PartImage = "image"
+)
+
+// Part is one piece of a message's content.
+type Part struct {
+	Type string `json:"type"` // PartText or PartImage
+	Text string `json:"text,omitempty"`
+	// An image is either an address (URL, http(s)) or inline data
+	// (MediaType and Data, base64). A data: URL is stored as inline data.
+	URL       string `json:"url,omitempty"`
+	MediaType string `json:"media_type,omitempty"`
+	Data      string `json:"data,omitempty"`
+}
+
+// Tool is a function the model may call.
+type Tool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"` // JSON Schema
+}
+
+// ToolChoice says whether and which tool the model must call.
+type ToolChoice struct {
+	Mode string `json:"mode"`           // "auto", "none", "required" (any tool) or "tool"
+	Name string `json:"name,omitempty"` // with Mode "tool"
 }
 
 // ToolCall is a function call made by the model.

@@ -10,6 +10,9 @@ type Event struct {
 	// the request's surface format; the surface sends it on unchanged. It is
 	// valid until the next call to Next.
 	Raw []byte
+	// RawEvent is the SSE event name Raw came with, for formats that name
+	// their events (Anthropic's "content_block_delta").
+	RawEvent string
 }
 
 // ChoiceDelta is the part of one choice carried by one event.

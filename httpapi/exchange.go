@@ -21,15 +21,21 @@ type codec interface {
 	decode(body []byte) (*lyumen.Request, error)
 	// response renders a whole completion.
 	response(resp *lyumen.Response, req *lyumen.Request, now time.Time) []byte
-	// event appends one stream event in SSE framing to dst; it may append
-	// nothing.
-	event(dst []byte, ev *lyumen.Event, req *lyumen.Request, now time.Time) []byte
-	// end appends what closes a complete stream.
-	end(dst []byte) []byte
-	// streamError appends an error event for a stream that failed midway.
-	streamError(dst []byte, err error) []byte
+	// stream starts the encoding of one streamed answer.
+	stream(req *lyumen.Request, now time.Time) streamEncoder
 	// error renders err in the surface's envelope with its status.
 	error(err error) (status int, body []byte)
+}
+
+// streamEncoder writes one stream in a surface's SSE framing. It may keep
+// state: Anthropic and Responses streams open and close content blocks.
+type streamEncoder interface {
+	// event appends one event to dst; it may append nothing.
+	event(dst []byte, ev *lyumen.Event) []byte
+	// end appends what closes a complete stream; resp is the whole answer.
+	end(dst []byte, resp *lyumen.Response) []byte
+	// fail appends an error event for a stream that failed midway.
+	fail(dst []byte, err error) []byte
 }
 
 // statusClientClosed is recorded when the client left before the answer
@@ -197,6 +203,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	rc.Flush()
 
 	var asm lyumen.Assembler
+	enc := c.stream(req, rec.ReceivedAt)
 	buf := make([]byte, 0, 4096)
 	ready, _ := st.(interface{ Ready() bool })
 	for {
@@ -212,7 +219,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 				break
 			}
 			rec.Completeness = lyumen.UpstreamFailed
-			w.Write(c.streamError(buf[:0], err))
+			w.Write(enc.fail(buf[:0], err))
 			rc.Flush()
 			break
 		}
@@ -220,7 +227,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.TTFT = s.Now().Sub(rec.ReceivedAt)
 		}
 		asm.Add(&ev)
-		buf = c.event(buf[:0], &ev, req, rec.ReceivedAt)
+		buf = enc.event(buf[:0], &ev)
 		if len(buf) == 0 {
 			continue
 		}
@@ -250,7 +257,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	if err := s.record(ctx, rec); err != nil || rec.Completeness != lyumen.Complete {
 		return // without the end marker the client knows the stream is incomplete
 	}
-	w.Write(c.end(buf[:0]))
+	w.Write(enc.end(buf[:0], resp))
 	rc.Flush()
 }
 

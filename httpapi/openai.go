@@ -20,17 +20,28 @@ func (openaiChat) response(resp *lyumen.Response, req *lyumen.Request, now time.
 	return openai.EncodeChat(resp, req.Model, now)
 }
 
-func (openaiChat) event(dst []byte, ev *lyumen.Event, req *lyumen.Request, now time.Time) []byte {
-	if len(ev.Choices) == 0 && ev.Usage != nil && !req.IncludeUsage {
-		return dst // the usage chunk the gateway asked for on its own behalf
-	}
-	return sse.AppendData(dst, "", openai.EncodeChunk(ev, req.Model, now))
+func (openaiChat) stream(req *lyumen.Request, now time.Time) streamEncoder {
+	return openaiChatStream{req: req, now: now}
 }
 
-func (openaiChat) end(dst []byte) []byte { return append(dst, "data: [DONE]\n\n"...) }
+type openaiChatStream struct {
+	req *lyumen.Request
+	now time.Time
+}
 
-func (c openaiChat) streamError(dst []byte, err error) []byte {
-	_, body := c.error(err)
+func (s openaiChatStream) event(dst []byte, ev *lyumen.Event) []byte {
+	if len(ev.Choices) == 0 && ev.Usage != nil && !s.req.IncludeUsage {
+		return dst // the usage chunk the gateway asked for on its own behalf
+	}
+	return sse.AppendData(dst, "", openai.EncodeChunk(ev, s.req.Model, s.now))
+}
+
+func (openaiChatStream) end(dst []byte, _ *lyumen.Response) []byte {
+	return append(dst, "data: [DONE]\n\n"...)
+}
+
+func (openaiChatStream) fail(dst []byte, err error) []byte {
+	_, body := openai.Error(err)
 	return sse.AppendData(dst, "", body)
 }
 

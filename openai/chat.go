@@ -20,12 +20,28 @@ import (
 // chatRequest holds the fields the gateway reads. Everything else in the
 // body passes through to the upstream untouched.
 type chatRequest struct {
-	Model         *string
-	Messages      *[]chatMessage
-	Stream        *bool
-	IncludeUsage  *bool // stream_options.include_usage
-	StreamOptions map[string]json.RawMessage
-	N             *int
+	Model               *string
+	Messages            *[]chatMessage
+	Stream              *bool
+	IncludeUsage        *bool // stream_options.include_usage
+	StreamOptions       map[string]json.RawMessage
+	N                   *int
+	Tools               []wireTool
+	ToolChoice          json.RawMessage
+	MaxTokens           *int
+	MaxCompletionTokens *int
+	Temperature         *float64
+	TopP                *float64
+	Stop                json.RawMessage
+}
+
+type wireTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Parameters  json.RawMessage `json:"parameters,omitempty"`
+	} `json:"function"`
 }
 
 type chatMessage struct {
@@ -47,8 +63,12 @@ type wireToolCall struct {
 }
 
 type contentPart struct {
-	Type string `json:"type"`
-	Text string `json:"text"`
+	Type     string `json:"type"`
+	Text     string `json:"text,omitempty"`
+	ImageURL *struct {
+		URL    string `json:"url"`
+		Detail string `json:"detail,omitempty"`
+	} `json:"image_url,omitempty"`
 }
 
 var roles = map[string]bool{"system": true, "developer": true, "user": true, "assistant": true, "tool": true, "function": true}
@@ -81,7 +101,10 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		dst any
 	}{
 		{"model", &cr.Model}, {"messages", &cr.Messages}, {"stream", &cr.Stream},
-		{"stream_options", &cr.StreamOptions}, {"n", &cr.N},
+		{"stream_options", &cr.StreamOptions}, {"n", &cr.N}, {"tools", &cr.Tools},
+		{"tool_choice", &cr.ToolChoice}, {"max_tokens", &cr.MaxTokens},
+		{"max_completion_tokens", &cr.MaxCompletionTokens}, {"temperature", &cr.Temperature},
+		{"top_p", &cr.TopP}, {"stop", &cr.Stop},
 	} {
 		if raw, ok := fields[f.key]; ok {
 			if err := json.Unmarshal(raw, f.dst); err != nil {
@@ -117,18 +140,95 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		}
 		msgs[i] = msg
 	}
-	return &lyumen.Request{
+	req := &lyumen.Request{
 		Surface:      lyumen.SurfaceOpenAIChat,
 		Model:        *cr.Model,
 		Stream:       cr.Stream != nil && *cr.Stream,
 		IncludeUsage: cr.IncludeUsage != nil && *cr.IncludeUsage,
 		Body:         body,
 		Messages:     msgs,
-	}, nil
+		Temperature:  cr.Temperature,
+		TopP:         cr.TopP,
+	}
+	switch {
+	case cr.MaxCompletionTokens != nil:
+		req.MaxTokens = *cr.MaxCompletionTokens
+	case cr.MaxTokens != nil:
+		req.MaxTokens = *cr.MaxTokens
+	}
+	if req.MaxTokens < 0 {
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "max_tokens", Message: "'max_tokens' must not be negative"}
+	}
+	for i, t := range cr.Tools {
+		if t.Type != "function" && t.Type != "" {
+			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: fmt.Sprintf("tools[%d].type", i),
+				Message: fmt.Sprintf("unsupported tool type '%s': only function tools are supported", t.Type)}
+		}
+		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters})
+	}
+	var err error
+	if req.ToolChoice, err = toolChoice(cr.ToolChoice); err != nil {
+		return nil, err
+	}
+	if req.Stop, err = stopSequences(cr.Stop); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// toolChoice reads "auto" | "none" | "required" | {"type":"function","function":{"name":…}}.
+func toolChoice(raw json.RawMessage) (*lyumen.ToolChoice, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var mode string
+	if json.Unmarshal(raw, &mode) == nil {
+		switch mode {
+		case "auto", "none", "required":
+			return &lyumen.ToolChoice{Mode: mode}, nil
+		}
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "tool_choice",
+			Message: fmt.Sprintf("invalid value for 'tool_choice': '%s' is not one of auto, none, required", mode)}
+	}
+	var named struct {
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(raw, &named); err != nil || named.Function.Name == "" {
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "tool_choice",
+			Message: "invalid value for 'tool_choice': expected a string or {\"type\": \"function\", \"function\": {\"name\": …}}"}
+	}
+	return &lyumen.ToolChoice{Mode: "tool", Name: named.Function.Name}, nil
+}
+
+// stopSequences reads a string or an array of strings.
+func stopSequences(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil {
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "stop",
+			Message: "invalid type for 'stop': expected a string or an array of strings"}
+	}
+	return many, nil
+}
+
+// canonicalRole maps OpenAI's roles to the canonical four.
+var canonicalRole = map[string]string{
+	"system": "system", "developer": "system", "user": "user", "assistant": "assistant", "tool": "tool", "function": "tool",
 }
 
 func canonicalMessage(m chatMessage) (lyumen.Message, error) {
-	msg := lyumen.Message{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID}
+	msg := lyumen.Message{Role: canonicalRole[m.Role], Name: m.Name, ToolCallID: m.ToolCallID}
+	if m.Role == "function" {
+		msg.ToolCallID = m.Name // the legacy function role names its call by the function
+	}
 	for i, tc := range m.ToolCalls {
 		msg.ToolCalls = append(msg.ToolCalls, lyumen.ToolCall{
 			Index: i, ID: tc.ID, Type: tc.Type, Name: tc.Function.Name, Arguments: tc.Function.Arguments,
@@ -146,18 +246,30 @@ func canonicalMessage(m chatMessage) (lyumen.Message, error) {
 		if err := json.Unmarshal(c, &parts); err != nil {
 			return msg, err
 		}
-		var text strings.Builder
-		other := false
+		onlyText := true
 		for _, p := range parts {
-			if p.Type == "text" {
-				text.WriteString(p.Text)
-			} else {
-				other = true
-			}
+			onlyText = onlyText && p.Type == "text"
 		}
-		msg.Content = text.String()
-		if other {
-			msg.Parts = json.RawMessage(c)
+		if onlyText {
+			var text strings.Builder
+			for _, p := range parts {
+				text.WriteString(p.Text)
+			}
+			msg.Content = text.String()
+			break
+		}
+		msg.Parts = make([]lyumen.Part, 0, len(parts))
+		for _, p := range parts {
+			switch {
+			case p.Type == "text":
+				msg.Parts = append(msg.Parts, lyumen.Part{Type: lyumen.PartText, Text: p.Text})
+			case p.Type == "image_url" && p.ImageURL != nil:
+				msg.Parts = append(msg.Parts, ImagePart(p.ImageURL.URL))
+			default:
+				// Kept by type only: it passes through to OpenAI-compatible
+				// upstreams, and other upstreams refuse it by name.
+				msg.Parts = append(msg.Parts, lyumen.Part{Type: p.Type})
+			}
 		}
 	default:
 		return msg, errors.New("content is neither a string nor an array")
@@ -244,4 +356,24 @@ func typeName(kind string) string {
 		return "a value"
 	}
 	return "a " + kind
+}
+
+// ImagePart reads an image address: a data: URL becomes inline data.
+func ImagePart(url string) lyumen.Part {
+	if rest, ok := strings.CutPrefix(url, "data:"); ok {
+		if meta, data, ok := strings.Cut(rest, ","); ok {
+			if mt, ok := strings.CutSuffix(meta, ";base64"); ok {
+				return lyumen.Part{Type: lyumen.PartImage, MediaType: mt, Data: data}
+			}
+		}
+	}
+	return lyumen.Part{Type: lyumen.PartImage, URL: url}
+}
+
+// imageURL is the reverse of ImagePart.
+func imageURL(p lyumen.Part) string {
+	if p.URL != "" {
+		return p.URL
+	}
+	return "data:" + p.MediaType + ";base64," + p.Data
 }

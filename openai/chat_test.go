@@ -38,9 +38,8 @@ var validChats = []struct {
 		name: "image part keeps the parts as sent",
 		body: `{"model":"gpt-4o","messages":[{"role":"user","content": [ {"type":"text","text":"What is this?"}, {"type":"image_url","image_url":{"url":"https://example.com/cat.png","detail":"low"}} ] }]}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{
-			Role:    "user",
-			Content: "What is this?",
-			Parts:   json.RawMessage(`[ {"type":"text","text":"What is this?"}, {"type":"image_url","image_url":{"url":"https://example.com/cat.png","detail":"low"}} ]`),
+			Role:  "user",
+			Parts: []lyumen.Part{{Type: "text", Text: "What is this?"}, {Type: "image", URL: "https://example.com/cat.png"}},
 		}}},
 	},
 	{
@@ -48,7 +47,7 @@ var validChats = []struct {
 		body: `{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]}]}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{
 			Role:  "user",
-			Parts: json.RawMessage(`[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]`),
+			Parts: []lyumen.Part{{Type: "image", MediaType: "image/png", Data: "iVBORw0KGgo="}},
 		}}},
 	},
 	{
@@ -74,7 +73,7 @@ var validChats = []struct {
 		name: "developer role, name, empty and missing content",
 		body: `{"model":"o3","messages":[{"role":"developer","content":"Rules."},{"role":"user","name":"alice","content":""},{"role":"assistant"}]}`,
 		want: lyumen.Request{Model: "o3", Messages: []lyumen.Message{
-			{Role: "developer", Content: "Rules."},
+			{Role: "system", Content: "Rules."},
 			{Role: "user", Name: "alice"},
 			{Role: "assistant"},
 		}},
@@ -102,7 +101,22 @@ var validChats = []struct {
 	{
 		name: "unknown fields and n at the bounds pass",
 		body: `{"model":"gpt-4o","n":128,"temperature":0.2,"tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_object"},"messages":[{"role":"user","content":"Hi"}]}`,
-		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}},
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}},
+			Tools: []lyumen.Tool{{Name: "f"}}, Temperature: ptr(0.2)},
+	},
+	{
+		name: "translatable parameters",
+		body: `{"model":"gpt-4o","max_completion_tokens":50,"max_tokens":9,"top_p":0.5,"stop":"END","tool_choice":{"type":"function","function":{"name":"f"}},` +
+			`"tools":[{"type":"function","function":{"name":"f","description":"does f","parameters":{"type":"object"}}}],"messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, MaxTokens: 50, TopP: ptr(0.5),
+			Stop: []string{"END"}, ToolChoice: &lyumen.ToolChoice{Mode: "tool", Name: "f"},
+			Tools: []lyumen.Tool{{Name: "f", Description: "does f", Parameters: json.RawMessage(`{"type":"object"}`)}}},
+	},
+	{
+		name: "stop as an array, tool choice as a mode",
+		body: `{"model":"gpt-4o","stop":["a","b"],"tool_choice":"required","messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}},
+			Stop: []string{"a", "b"}, ToolChoice: &lyumen.ToolChoice{Mode: "required"}},
 	},
 	{
 		name: "n one",
@@ -309,9 +323,13 @@ func FuzzDecodeChat(f *testing.F) {
 			t.Error("accepted a body that is not valid JSON")
 		}
 		for i, m := range req.Messages {
-			if m.Parts != nil && !json.Valid(m.Parts) {
-				t.Errorf("messages[%d].Parts is not valid JSON: %q", i, m.Parts)
+			switch m.Role {
+			case "system", "user", "assistant", "tool":
+			default:
+				t.Errorf("messages[%d].Role = %q is not canonical", i, m.Role)
 			}
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -90,7 +90,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 // every stream is recorded with its token counts.
 func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	if req.Surface != lyumen.SurfaceOpenAIChat {
-		return nil, lyumen.Errorf(lyumen.KindInvalid, "surface %s is not supported by this provider", req.Surface)
+		return EncodeChatRequest(req) // translated from the canonical form
 	}
 	// Edited in place (sjson) rather than decoded and re-encoded: the body
 	// passes through as the client wrote it, and this is on every request's

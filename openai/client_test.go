@@ -728,19 +728,42 @@ func TestClient_ContextCanceled(t *testing.T) {
 	}
 }
 
-func TestClient_UnsupportedSurface(t *testing.T) {
-	up := newScripted(t, http.StatusOK, "application/json", `{}`)
-	req := mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`)
-	req.Surface = "anthropic.messages"
-	_, err := up.client().Chat(t.Context(), req)
-	if k := lyumen.KindOf(err); k != lyumen.KindInvalid {
-		t.Errorf("Chat error %v (kind %d), want KindInvalid", err, k)
+// TestClient_TranslatedSurface: a request that arrived on another surface
+// is sent as a chat completions body built from the canonical form, and
+// its answer is not passed on raw.
+func TestClient_TranslatedSurface(t *testing.T) {
+	up := newScripted(t, http.StatusOK, "application/json",
+		`{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}`)
+	temp := 0.5
+	req := &lyumen.Request{
+		Surface: "anthropic.messages", Model: "m", MaxTokens: 64, Temperature: &temp, Stop: []string{"END"},
+		Body: []byte(`{"not":"openai"}`),
+		Messages: []lyumen.Message{
+			{Role: "system", Content: "Be brief."},
+			{Role: "user", Parts: []lyumen.Part{{Type: "text", Text: "What is it?"}, {Type: "image", MediaType: "image/png", Data: "iVBO"}}},
+			{Role: "assistant", ToolCalls: []lyumen.ToolCall{{ID: "t1", Name: "look", Arguments: "{}"}}},
+			{Role: "tool", ToolCallID: "t1", Content: "a cat"},
+		},
+		Tools:      []lyumen.Tool{{Name: "look", Parameters: json.RawMessage(`{"type":"object"}`)}},
+		ToolChoice: &lyumen.ToolChoice{Mode: "tool", Name: "look"},
 	}
-	req.Stream = true
-	if _, err := up.client().ChatStream(t.Context(), req); lyumen.KindOf(err) != lyumen.KindInvalid {
-		t.Errorf("ChatStream error %v, want KindInvalid", err)
+	resp, err := up.client().Chat(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if n := up.requests(); n != 0 {
-		t.Errorf("upstream saw %d requests, want none", n)
+	if resp.Raw != nil || resp.Choices[0].Message.Content != "ok" {
+		t.Errorf("response %+v: want the canonical answer without Raw", resp)
+	}
+	want := `{"model":"m","messages":[{"role":"system","content":"Be brief."},` +
+		`{"role":"user","content":[{"type":"text","text":"What is it?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBO"}}]},` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"look","arguments":"{}"}}]},` +
+		`{"role":"tool","content":"a cat","tool_call_id":"t1"}],"max_completion_tokens":64,"temperature":0.5,"stop":["END"],` +
+		`"tools":[{"type":"function","function":{"name":"look","parameters":{"type":"object"}}}],"tool_choice":{"function":{"name":"look"},"type":"function"}}`
+	if got := string(up.body(0)); got != want {
+		t.Errorf("upstream body:\n got %s\nwant %s", got, want)
+	}
+	req.Messages[1].Parts = append(req.Messages[1].Parts, lyumen.Part{Type: "input_audio"})
+	if _, err := up.client().Chat(t.Context(), req); lyumen.KindOf(err) != lyumen.KindInvalid {
+		t.Errorf("untranslatable part: %v, want KindInvalid", err)
 	}
 }

@@ -98,7 +98,15 @@ func appendMessage(b []byte, m *lyumen.Message) []byte {
 	}
 	b = appendString(b, m.ToolCallID)
 	b = appendString(b, m.Name)
-	b = appendBytes(b, m.Parts)
+	b = appendCount(b, m.Parts == nil, len(m.Parts))
+	for i := range m.Parts {
+		p := &m.Parts[i]
+		b = appendString(b, p.Type)
+		b = appendString(b, p.Text)
+		b = appendString(b, p.URL)
+		b = appendString(b, p.MediaType)
+		b = appendString(b, p.Data)
+	}
 	return b
 }
 
@@ -377,5 +385,15 @@ func (d *decoder) message(m *lyumen.Message) {
 	}
 	m.ToolCallID = d.string()
 	m.Name = d.string()
-	m.Parts = d.bytes()
+	if n, ok := d.count(5); ok {
+		m.Parts = make([]lyumen.Part, n)
+		for i := range m.Parts {
+			p := &m.Parts[i]
+			p.Type = d.string()
+			p.Text = d.string()
+			p.URL = d.string()
+			p.MediaType = d.string()
+			p.Data = d.string()
+		}
+	}
 }

@@ -3,7 +3,6 @@ package spool_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -43,14 +42,14 @@ func TestSpool_RoundTrip(t *testing.T) {
 		{"empty but present", &lyumen.Record{
 			ID:       id(3),
 			Request:  []byte{},
-			Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{ToolCalls: []lyumen.ToolCall{}, Parts: json.RawMessage{}}}}, Usage: &lyumen.Usage{}},
+			Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{ToolCalls: []lyumen.ToolCall{}, Parts: []lyumen.Part{}}}}, Usage: &lyumen.Usage{}},
 			Attempts: []lyumen.Attempt{},
 		}},
 		{"empty response", &lyumen.Record{ID: id(4), Response: &lyumen.Response{}}},
 		{"invalid UTF-8 and every byte", &lyumen.Record{
 			ID: id(5), Request: binary, Error: string(binary), Model: "\xff\xfe",
 			Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{
-				Content: string(binary), Parts: json.RawMessage("not json {"),
+				Content: string(binary), Parts: []lyumen.Part{{Type: string(binary), Data: string(binary)}},
 			}}}},
 		}},
 		{"request larger than one read", &lyumen.Record{ID: id(6), Request: bytes.Repeat([]byte("x"), 5<<20)}},
@@ -694,7 +693,7 @@ func full(id string) *lyumen.Record {
 							{Index: 0, ID: "call_1", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`},
 							{Index: 1, ID: "call_2", Type: "function", Name: "get_weather", Arguments: `{"city":"Zürich"}`},
 						},
-						Parts: json.RawMessage(`[ {"type":"image_url", "image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]`),
+						Parts: []lyumen.Part{{Type: "text", Text: "see"}, {Type: "image", MediaType: "image/png", Data: "iVBORw0KGgo="}, {Type: "image", URL: "https://example.org/a.png"}},
 					},
 					FinishReason: "tool_calls",
 				},

@@ -9,7 +9,6 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -332,7 +331,7 @@ func full(id string) *lyumen.Record {
 							{Index: 0, ID: "call_1", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`},
 							{Index: 1, ID: "call_2", Type: "function", Name: "get_weather", Arguments: `{"city":"Zürich"}`},
 						},
-						Parts: json.RawMessage(`[{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}}]`),
+						Parts: []lyumen.Part{{Type: lyumen.PartText, Text: "what is this?"}, {Type: lyumen.PartImage, MediaType: "image/png", Data: "iVBORw0KGgo="}, {Type: lyumen.PartImage, URL: "https://example.org/a.png"}},
 					},
 					FinishReason: "tool_calls",
 				},
