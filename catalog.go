@@ -4,6 +4,10 @@ package lyumen
 type Target struct {
 	Provider string // name of a configured provider
 	Model    string // model name the upstream is asked for
+	// Weight shares first attempts among targets for load balancing; the
+	// others remain fallbacks in order. Zero: only a fallback (or, when all
+	// are zero, plain order).
+	Weight int
 }
 
 // Model is a public model name and where it is served.
@@ -11,6 +15,9 @@ type Model struct {
 	Name    string
 	OwnedBy string
 	Targets []Target // in order of preference
+	// MaxTokens caps the answer's length, whatever the client asks: the
+	// operator pays for the tokens. Zero: no cap.
+	MaxTokens int
 }
 
 // Catalog maps public model names to their targets. It is built once at

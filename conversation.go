@@ -30,6 +30,9 @@ type Request struct {
 	Tools      []Tool
 	ToolChoice *ToolChoice
 	MaxTokens  int // 0: the upstream's default
+	// CappedMaxTokens says the router lowered MaxTokens to the model's cap,
+	// so a provider forwarding the client's body must set it there too.
+	CappedMaxTokens bool
 	// Temperature and TopP are nil when the client left them unset.
 	Temperature *float64
 	TopP        *float64

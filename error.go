@@ -3,6 +3,7 @@ package lyumen
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error for the client.
@@ -30,7 +31,10 @@ type Error struct {
 	// Status is the upstream's HTTP status for KindUpstream, so a client
 	// error the upstream found (400, 404, 422) reaches the client as such.
 	Status int
-	Err    error
+	// RetryAfter is how long the upstream asked us to wait (its
+	// Retry-After), or how long a client should wait; zero when unknown.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -99,6 +100,16 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set upstream model: %w", err)
 	}
+	if req.CappedMaxTokens {
+		// The model's cap applies: set it in whichever field the client used.
+		field := "max_tokens"
+		if gjson.GetBytes(body, "max_completion_tokens").Exists() {
+			field = "max_completion_tokens"
+		}
+		if body, err = sjson.SetBytes(body, field, req.MaxTokens); err != nil {
+			return nil, fmt.Errorf("cap max tokens: %w", err)
+		}
+	}
 	if req.Stream && !req.IncludeUsage {
 		if opts := gjson.GetBytes(body, "stream_options"); opts.Exists() && !opts.IsObject() {
 			if body, err = sjson.DeleteBytes(body, "stream_options"); err != nil {
@@ -139,11 +150,7 @@ func (c *Client) post(ctx context.Context, path string, body []byte, stream bool
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		e := upstreamError(resp.StatusCode, b)
-		if ra := resp.Header.Get("Retry-After"); ra != "" {
-			if s, err := strconv.Atoi(ra); err == nil {
-				e.Err = fmt.Errorf("retry after %ds", s)
-			}
-		}
+		e.RetryAfter = RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return nil, e
 	}
 	return resp, nil
@@ -199,3 +206,17 @@ func (s *stream) Close() error { return s.body.Close() }
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
 func (s *stream) Ready() bool { return s.r.Ready() }
+
+// RetryAfter reads a Retry-After header: seconds, or an HTTP date.
+func RetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}

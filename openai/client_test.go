@@ -670,8 +670,45 @@ func TestClient_RetryAfter(t *testing.T) {
 	c := openai.NewClient(srv.URL, apiKey, nil, srv.Client())
 	_, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
 	e, ok := errors.AsType[*lyumen.Error](err)
-	if !ok || e.Kind != lyumen.KindUpstream || e.Status != 429 || e.Err == nil || e.Err.Error() != "retry after 7s" {
-		t.Errorf("error = %#v, want KindUpstream 429 with Err \"retry after 7s\"", err)
+	if !ok || e.Kind != lyumen.KindUpstream || e.Status != 429 || e.RetryAfter != 7*time.Second {
+		t.Errorf("error = %#v, want KindUpstream 429 with RetryAfter 7s", err)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		header string
+		want   time.Duration
+	}{
+		{"", 0}, {"7", 7 * time.Second}, {"0", 0}, {"-3", 0}, {"soon", 0},
+		{"Thu, 26 Nov 2026 12:00:30 GMT", 30 * time.Second},
+		{"Thu, 26 Nov 2026 11:00:00 GMT", 0},
+	}
+	for _, tc := range tests {
+		if got := openai.RetryAfter(tc.header, now); got != tc.want {
+			t.Errorf("RetryAfter(%q) = %v, want %v", tc.header, got, tc.want)
+		}
+	}
+}
+
+func TestClient_CappedMaxTokens(t *testing.T) {
+	for _, tc := range []struct{ body, field string }{
+		{`{"model":"m","messages":[{"role":"user","content":"x"}]}`, "max_tokens"},
+		{`{"model":"m","max_tokens":900,"messages":[{"role":"user","content":"x"}]}`, "max_tokens"},
+		{`{"model":"m","max_completion_tokens":900,"messages":[{"role":"user","content":"x"}]}`, "max_completion_tokens"},
+	} {
+		up := newScripted(t, http.StatusOK, "application/json", `{"choices":[]}`)
+		req := mustDecode(t, tc.body)
+		req.MaxTokens, req.CappedMaxTokens = 100, true
+		if _, err := up.client().Chat(t.Context(), req); err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		json.Unmarshal(up.body(0), &got)
+		if got[tc.field] != 100.0 {
+			t.Errorf("%s: upstream body %s, want %s 100", tc.body, up.body(0), tc.field)
+		}
 	}
 }
 

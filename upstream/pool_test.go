@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"sync"
 	"testing"
 
@@ -105,7 +104,7 @@ func newPool(first, second *provider) *upstream.Pool {
 			{Provider: "second", Model: "model-b"},
 		},
 	}})
-	return upstream.New(catalog, map[string]lyumen.Provider{"first": first, "second": second}, slog.New(slog.DiscardHandler))
+	return upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, upstream.Options{Retries: -1})
 }
 
 func TestPool_Fallback(t *testing.T) {

@@ -22,6 +22,7 @@ type Config struct {
 	Store          string     `yaml:"store"`
 	Spool          Spool      `yaml:"spool"`
 	Providers      []Provider `yaml:"providers"`
+	Routing        Routing    `yaml:"routing"`
 	Models         []Model    `yaml:"models"`
 	TrustedProxies []string   `yaml:"trusted_proxies"`
 	MaxBodyBytes   int64      `yaml:"max_body_bytes"`
@@ -47,10 +48,12 @@ type Spool struct {
 
 // Provider is one upstream account.
 type Provider struct {
-	Name    string            `yaml:"name"`
-	Kind    string            `yaml:"kind"` // openai (any OpenAI-compatible API) or demo
-	BaseURL string            `yaml:"base_url"`
-	APIKey  string            `yaml:"api_key"`
+	Name    string `yaml:"name"`
+	Kind    string `yaml:"kind"` // openai (any OpenAI-compatible API) or demo
+	BaseURL string `yaml:"base_url"`
+	APIKey  string `yaml:"api_key"`
+	// APIKeys are more keys for the same account(s), used in turn.
+	APIKeys []string          `yaml:"api_keys"`
 	Headers map[string]string `yaml:"headers"`
 	// Timeout bounds the wait for the upstream's response headers (for a
 	// stream, its first byte) and, for a whole completion, the entire answer.
@@ -62,12 +65,26 @@ type Model struct {
 	Name    string   `yaml:"name"`
 	OwnedBy string   `yaml:"owned_by"`
 	Targets []Target `yaml:"targets"`
+	// MaxTokens caps every answer of this model (0: no cap).
+	MaxTokens int `yaml:"max_tokens"`
+}
+
+// Routing tunes retries and circuit breakers (see upstream.Options); zero
+// values take its defaults. retries: -1 turns retries off.
+type Routing struct {
+	Retries         int           `yaml:"retries"`
+	Backoff         time.Duration `yaml:"backoff"`
+	MaxWait         time.Duration `yaml:"max_wait"`
+	BreakerFailures int           `yaml:"breaker_failures"`
+	BreakerCooldown time.Duration `yaml:"breaker_cooldown"`
 }
 
 // Target is a provider and the model name it is asked for.
 type Target struct {
 	Provider string `yaml:"provider"`
 	Model    string `yaml:"model"`
+	// Weight shares first attempts among targets (load balancing).
+	Weight int `yaml:"weight"`
 }
 
 // Site is what the pages say about the deployment.
@@ -207,7 +224,13 @@ func (c *Config) Validate() error {
 		if len(m.Targets) == 0 {
 			errs = append(errs, fmt.Errorf("model %q: at least one target is required", m.Name))
 		}
+		if m.MaxTokens < 0 {
+			errs = append(errs, fmt.Errorf("model %q: max_tokens must not be negative", m.Name))
+		}
 		for _, t := range m.Targets {
+			if t.Weight < 0 {
+				errs = append(errs, fmt.Errorf("model %q: target %q has a negative weight", m.Name, t.Provider))
+			}
 			if !providers[t.Provider] {
 				errs = append(errs, fmt.Errorf("model %q: unknown provider %q", m.Name, t.Provider))
 			}

@@ -83,6 +83,8 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "unknown target provider", mutate: func(c *Config) { c.Models[0].Targets[0].Provider = "q" }, want: []string{`unknown provider "q"`}},
 		{name: "no models", mutate: func(c *Config) { c.Models = nil }, want: []string{"at least one model"}},
 		{name: "bad proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"nope"} }, want: []string{`"nope" is not a CIDR`}},
+		{name: "negative weight", mutate: func(c *Config) { c.Models[0].Targets[0].Weight = -1 }, want: []string{"negative weight"}},
+		{name: "negative max_tokens", mutate: func(c *Config) { c.Models[0].MaxTokens = -5 }, want: []string{"max_tokens must not be negative"}},
 		{name: "single address proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "::1"} }},
 		{name: "every problem at once", mutate: func(c *Config) { c.Providers[0].Kind = "x"; c.MaxBodyBytes = 0 },
 			want: []string{"unknown kind", "max_body_bytes"}},

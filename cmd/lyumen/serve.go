@@ -102,8 +102,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	trusted, _ := cfg.trustedPrefixes() // validated above
 
 	handler := httpapi.NewServer(httpapi.Options{
-		Logger:         logger,
-		Provider:       upstream.New(catalog, providers, logger),
+		Logger: logger,
+		Provider: upstream.NewWithOptions(catalog, providers, upstream.Options{
+			Logger: logger, Retries: cfg.Routing.Retries, Backoff: cfg.Routing.Backoff, MaxWait: cfg.Routing.MaxWait,
+			BreakerFailures: cfg.Routing.BreakerFailures, BreakerCooldown: cfg.Routing.BreakerCooldown,
+		}),
 		Catalog:        catalog,
 		Recorder:       rec,
 		TrustedProxies: trusted,
@@ -259,7 +262,8 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 		case "demo":
 			out[p.Name] = demo.Provider{}
 		case "openai":
-			out[p.Name] = openai.NewClient(p.BaseURL, p.APIKey, p.Headers, newHTTPClient(p.Timeout))
+			hc := newHTTPClient(p.Timeout)
+			out[p.Name] = p.keyed(func(key string) lyumen.Provider { return openai.NewClient(p.BaseURL, key, p.Headers, hc) })
 			host := p.BaseURL
 			if u, err := url.Parse(p.BaseURL); err == nil {
 				host = u.Host
@@ -290,12 +294,29 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{Transport: t}
 }
 
+// keyed builds one client per API key of the provider; several keys are
+// used in turn.
+func (p Provider) keyed(client func(key string) lyumen.Provider) lyumen.Provider {
+	keys := p.APIKeys
+	if p.APIKey != "" || len(keys) == 0 {
+		keys = append([]string{p.APIKey}, keys...)
+	}
+	if len(keys) == 1 {
+		return client(keys[0])
+	}
+	clients := make([]lyumen.Provider, len(keys))
+	for i, k := range keys {
+		clients[i] = client(k)
+	}
+	return upstream.NewKeys(clients)
+}
+
 func buildCatalog(cfg []Model) *lyumen.Catalog {
 	models := make([]lyumen.Model, len(cfg))
 	for i, m := range cfg {
-		models[i] = lyumen.Model{Name: m.Name, OwnedBy: m.OwnedBy}
+		models[i] = lyumen.Model{Name: m.Name, OwnedBy: m.OwnedBy, MaxTokens: m.MaxTokens}
 		for _, t := range m.Targets {
-			models[i].Targets = append(models[i].Targets, lyumen.Target{Provider: t.Provider, Model: t.Model})
+			models[i].Targets = append(models[i].Targets, lyumen.Target{Provider: t.Provider, Model: t.Model, Weight: t.Weight})
 		}
 	}
 	return lyumen.NewCatalog(models)

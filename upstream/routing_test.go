@@ -1,0 +1,182 @@
+package upstream_test
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/upstream"
+)
+
+func oneTarget(opts upstream.Options, p *provider, m lyumen.Model) *upstream.Pool {
+	if m.Name == "" {
+		m.Name = publicModel
+	}
+	if m.Targets == nil {
+		m.Targets = []lyumen.Target{{Provider: "only", Model: "model-a"}}
+	}
+	return upstream.NewWithOptions(lyumen.NewCatalog([]lyumen.Model{m}), map[string]lyumen.Provider{"only": p}, opts)
+}
+
+// failTimes fails n times with err, then answers.
+func failTimes(n int, err error) func(context.Context) error {
+	var calls atomic.Int32
+	return func(context.Context) error {
+		if int(calls.Add(1)) <= n {
+			return err
+		}
+		return nil
+	}
+}
+
+func TestPool_Retry(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       *lyumen.Error
+		failures  int
+		wantCalls int
+		wantWait  time.Duration
+		wantErr   bool
+	}{
+		{name: "500 then success: retried after the backoff", err: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 500},
+			failures: 1, wantCalls: 2, wantWait: 250 * time.Millisecond},
+		{name: "429 with Retry-After 1s: waits what it was told", err: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 429, RetryAfter: time.Second},
+			failures: 1, wantCalls: 2, wantWait: time.Second},
+		{name: "Retry-After beyond the longest wait: no retry", err: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 429, RetryAfter: time.Minute},
+			failures: 1, wantCalls: 1, wantErr: true},
+		{name: "fails every round: the error after the retries", err: &lyumen.Error{Kind: lyumen.KindTimeout},
+			failures: 10, wantCalls: 3, wantWait: 250*time.Millisecond + 500*time.Millisecond, wantErr: true},
+		{name: "400 is not retried", err: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 400},
+			failures: 1, wantCalls: 1, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := &provider{name: "only", fail: failTimes(tc.failures, tc.err)}
+				pool := oneTarget(upstream.Options{Retries: 2}, p, lyumen.Model{})
+				start := time.Now()
+				_, err := pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+				if (err != nil) != tc.wantErr {
+					t.Fatalf("err = %v, want error %v", err, tc.wantErr)
+				}
+				if got := len(p.requests()); got != tc.wantCalls {
+					t.Errorf("%d calls, want %d", got, tc.wantCalls)
+				}
+				if waited := time.Since(start); waited != tc.wantWait {
+					t.Errorf("waited %v, want %v", waited, tc.wantWait)
+				}
+			})
+		})
+	}
+}
+
+func TestPool_Breaker(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		down := true
+		p := &provider{name: "only", fail: func(context.Context) error {
+			if down {
+				return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+			}
+			return nil
+		}}
+		pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 3, BreakerCooldown: 10 * time.Second}, p, lyumen.Model{})
+		var attempts []lyumen.Attempt
+		req := func() error {
+			_, err := pool.Chat(t.Context(), &lyumen.Request{Model: publicModel, OnAttempt: func(a lyumen.Attempt) { attempts = append(attempts, a) }})
+			return err
+		}
+		for range 3 {
+			req()
+		}
+		if n := len(p.requests()); n != 3 {
+			t.Fatalf("%d calls before the breaker opened, want 3", n)
+		}
+		err := req()
+		if len(p.requests()) != 3 || lyumen.KindOf(err) != lyumen.KindUnavailable {
+			t.Errorf("open breaker: %d calls, err %v; want no call and KindUnavailable", len(p.requests()), err)
+		}
+		if last := attempts[len(attempts)-1]; last.Error == "" || last.Duration != 0 {
+			t.Errorf("the skipped target is not in the attempts: %+v", last)
+		}
+
+		time.Sleep(10 * time.Second) // cooldown over: one trial, which fails and reopens
+		req()
+		req()
+		if n := len(p.requests()); n != 4 {
+			t.Errorf("%d calls after the cooldown, want exactly one trial (4)", n)
+		}
+		time.Sleep(10 * time.Second)
+		down = false
+		if err := req(); err != nil {
+			t.Fatalf("trial after recovery: %v", err)
+		}
+		if err := req(); err != nil || len(p.requests()) != 6 {
+			t.Errorf("closed again: err %v, %d calls, want 6", err, len(p.requests()))
+		}
+	})
+}
+
+func TestPool_Weights(t *testing.T) {
+	a, b, c := &provider{name: "a"}, &provider{name: "b"}, &provider{name: "c"}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+		{Provider: "a", Model: "m", Weight: 3}, {Provider: "b", Model: "m", Weight: 1}, {Provider: "c", Model: "m"}}}})
+	draw := 0
+	pool := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"a": a, "b": b, "c": c},
+		upstream.Options{Rand: func(n int) int { d := draw % n; draw++; return d }})
+	for range 8 {
+		if _, err := pool.Chat(t.Context(), &lyumen.Request{Model: publicModel}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := []int{len(a.requests()), len(b.requests()), len(c.requests())}
+	if diff := cmp.Diff([]int{6, 2, 0}, got); diff != "" {
+		t.Errorf("first attempts by weight 3:1:0 (-want +got):\n%s", diff)
+	}
+
+	// The drawn target fails: the others follow in configured order.
+	b.fail = failWith(&lyumen.Error{Kind: lyumen.KindUpstream, Status: 503})
+	a.fail = failWith(&lyumen.Error{Kind: lyumen.KindUpstream, Status: 503})
+	draw = 3 // lands on b
+	var order []string
+	pool.Chat(t.Context(), &lyumen.Request{Model: publicModel, OnAttempt: func(at lyumen.Attempt) { order = append(order, at.Provider) }})
+	if diff := cmp.Diff([]string{"b", "a", "c"}, order[:3]); diff != "" {
+		t.Errorf("fallback order (-want +got):\n%s", diff)
+	}
+}
+
+func TestPool_MaxTokensCap(t *testing.T) {
+	tests := []struct {
+		name       string
+		asked, cap int
+		want       int
+		wantCapped bool
+	}{
+		{"unset is capped", 0, 100, 100, true},
+		{"above is capped", 500, 100, 100, true},
+		{"below is kept", 50, 100, 50, false},
+		{"no cap", 500, 0, 500, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &provider{name: "only"}
+			pool := oneTarget(upstream.Options{}, p, lyumen.Model{MaxTokens: tc.cap})
+			req := &lyumen.Request{Model: publicModel, MaxTokens: tc.asked}
+			if _, err := pool.Chat(t.Context(), req); err != nil {
+				t.Fatal(err)
+			}
+			got := p.requests()[0]
+			if got.MaxTokens != tc.want || got.CappedMaxTokens != tc.wantCapped {
+				t.Errorf("upstream asked for %d (capped %v), want %d (%v)", got.MaxTokens, got.CappedMaxTokens, tc.want, tc.wantCapped)
+			}
+			if req.MaxTokens != tc.asked {
+				t.Error("the caller's request was changed")
+			}
+		})
+	}
+}
