@@ -20,24 +20,44 @@ const (
 // lists and nothing else from the request: no address, no headers but the
 // user agent, no credentials.
 type Record struct {
-	ID           string // UUIDv7, so ids sort by time
-	ReceivedAt   time.Time
-	Duration     time.Duration
-	TTFT         time.Duration // time to first token; zero when none came
-	Surface      Surface
-	Model        string // as the client asked
-	ServedModel  string // as the upstream reported
-	Provider     string
-	Stream       bool
-	Status       int // HTTP status sent to the client
-	Error        string
-	Request      []byte    // the request body as received
+	ID          string // UUIDv7, so ids sort by time
+	ReceivedAt  time.Time
+	Duration    time.Duration
+	TTFT        time.Duration // time to first token; zero when none came
+	Surface     Surface
+	Model       string // as the client asked
+	ServedModel string // as the upstream reported
+	Provider    string
+	Stream      bool
+	Status      int // HTTP status sent to the client
+	Error       string
+	Request     []byte // the request body as received
+	// Conversation is the request in canonical form, the same for every
+	// surface, so datasets need no per-API code.
+	Conversation *Conversation
 	Response     *Response // the completion; for streams, assembled from the deltas
 	Usage        Usage
 	UserAgent    string
 	Country      string // ISO 3166-1 alpha-2, "T1" for Tor, "" when unknown
 	Completeness Completeness
 	Attempts     []Attempt // every upstream try, in order
+}
+
+// Conversation is what a request asked, in canonical form.
+type Conversation struct {
+	Messages    []Message   `json:"messages"`
+	Tools       []Tool      `json:"tools,omitempty"`
+	ToolChoice  *ToolChoice `json:"tool_choice,omitempty"`
+	MaxTokens   int         `json:"max_tokens,omitempty"`
+	Temperature *float64    `json:"temperature,omitempty"`
+	TopP        *float64    `json:"top_p,omitempty"`
+	Stop        []string    `json:"stop,omitempty"`
+}
+
+// Conversation returns the request's canonical content.
+func (r *Request) Conversation() *Conversation {
+	return &Conversation{Messages: r.Messages, Tools: r.Tools, ToolChoice: r.ToolChoice, MaxTokens: r.MaxTokens,
+		Temperature: r.Temperature, TopP: r.TopP, Stop: r.Stop}
 }
 
 // Recorder takes records off the request path.

@@ -17,12 +17,18 @@ import (
 // how answers, stream events and errors are written. Everything else about
 // an exchange (routing, recording, flushing) is the same for all.
 type codec interface {
-	surface() lyumen.Surface
+	errorCodec
 	decode(body []byte) (*lyumen.Request, error)
 	// response renders a whole completion.
 	response(resp *lyumen.Response, req *lyumen.Request, now time.Time) []byte
 	// stream starts the encoding of one streamed answer.
 	stream(req *lyumen.Request, now time.Time) streamEncoder
+}
+
+// errorCodec is the part of a codec that routes outside the chat exchange
+// (embeddings) need too: the surface's name and its error envelope.
+type errorCodec interface {
+	surface() lyumen.Surface
 	// error renders err in the surface's envelope with its status.
 	error(err error) (status int, body []byte)
 }
@@ -66,38 +72,55 @@ func (s *server) handleExchange(c codec) http.Handler {
 			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", req.Model), "unknown_model")
 			return
 		}
-		ua := r.UserAgent()
-		if len(ua) > maxUserAgent {
-			ua = ua[:maxUserAgent]
-		}
-		rec := &lyumen.Record{
-			ID:         s.NewID(),
-			ReceivedAt: start,
-			Surface:    c.surface(),
-			Model:      req.Model,
-			Stream:     req.Stream,
-			Request:    body,
-			UserAgent:  ua,
-			Country:    country(r, s.TrustedProxies),
-		}
-		// The record's id goes back to the client, so a user can name the
-		// record when asking the operator to delete it.
-		w.Header().Set("X-Request-Id", rec.ID)
-		req.OnAttempt = func(a lyumen.Attempt) {
-			rec.Attempts = append(rec.Attempts, a)
-			if a.Error == "" {
-				rec.Provider = a.Provider
-			}
-		}
+		rec := s.newRecord(w, r, c.surface(), req.Model, req.Stream, body, start)
+		rec.Conversation = req.Conversation()
+		req.OnAttempt = noteAttempt(rec)
 		if req.Stream {
 			s.serveStream(w, r, c, req, rec)
 		} else {
 			s.serveWhole(w, r, c, req, rec)
 		}
-		s.logger.InfoContext(r.Context(), "exchange", "id", rec.ID, "surface", rec.Surface, "model", rec.Model,
-			"provider", rec.Provider, "stream", rec.Stream, "status", rec.Status, "completeness", rec.Completeness,
-			"dur", rec.Duration, "ttft", rec.TTFT)
+		s.logExchange(r.Context(), rec)
 	})
+}
+
+// newRecord starts the record of an exchange whose request was accepted.
+func (s *server) newRecord(w http.ResponseWriter, r *http.Request, surface lyumen.Surface, model string, stream bool, body []byte, start time.Time) *lyumen.Record {
+	ua := r.UserAgent()
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	rec := &lyumen.Record{
+		ID:         s.NewID(),
+		ReceivedAt: start,
+		Surface:    surface,
+		Model:      model,
+		Stream:     stream,
+		Request:    body,
+		UserAgent:  ua,
+		Country:    country(r, s.TrustedProxies),
+	}
+	// The record's id goes back to the client, so a user can name the
+	// record when asking the operator to delete it.
+	w.Header().Set("X-Request-Id", rec.ID)
+	return rec
+}
+
+// noteAttempt returns the OnAttempt hook that keeps the router's attempts
+// in rec.
+func noteAttempt(rec *lyumen.Record) func(lyumen.Attempt) {
+	return func(a lyumen.Attempt) {
+		rec.Attempts = append(rec.Attempts, a)
+		if a.Error == "" {
+			rec.Provider = a.Provider
+		}
+	}
+}
+
+func (s *server) logExchange(ctx context.Context, rec *lyumen.Record) {
+	s.logger.InfoContext(ctx, "exchange", "id", rec.ID, "surface", rec.Surface, "model", rec.Model,
+		"provider", rec.Provider, "stream", rec.Stream, "status", rec.Status, "completeness", rec.Completeness,
+		"dur", rec.Duration, "ttft", rec.TTFT)
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
@@ -120,7 +143,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 }
 
 // refuse answers a request that will not be recorded.
-func (s *server) refuse(w http.ResponseWriter, c codec, err error, reason string) {
+func (s *server) refuse(w http.ResponseWriter, c errorCodec, err error, reason string) {
 	if lyumen.KindOf(err) == lyumen.KindTooLarge {
 		reason = "too_large"
 	}
@@ -164,7 +187,7 @@ func (s *server) serveWhole(w http.ResponseWriter, r *http.Request, c codec, req
 
 // fail records an exchange that got no answer from the upstream and tells
 // the client, if it is still there.
-func (s *server) fail(w http.ResponseWriter, ctx context.Context, c codec, rec *lyumen.Record, err error) {
+func (s *server) fail(w http.ResponseWriter, ctx context.Context, c errorCodec, rec *lyumen.Record, err error) {
 	rec.Error = err.Error()
 	if ctx.Err() != nil {
 		rec.Status = statusClientClosed

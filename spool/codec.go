@@ -2,6 +2,7 @@ package spool
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -64,7 +65,13 @@ func appendRecord(b []byte, r *lyumen.Record) []byte {
 		b = appendString(b, a.Error)
 		b = binary.AppendVarint(b, int64(a.Duration))
 	}
-	return b
+	// The canonical conversation goes as JSON: it is as rich as the
+	// canonical types grow, and marshalling cannot fail for them.
+	var conv []byte
+	if r.Conversation != nil {
+		conv, _ = json.Marshal(r.Conversation)
+	}
+	return appendBytes(b, conv)
 }
 
 func appendResponse(b []byte, r *lyumen.Response) []byte {
@@ -195,6 +202,12 @@ func decodeRecord(p []byte) (*lyumen.Record, error) {
 			a.Status = d.int()
 			a.Error = d.string()
 			a.Duration = time.Duration(d.varint())
+		}
+	}
+	if conv := d.bytes(); conv != nil && d.err == nil {
+		r.Conversation = new(lyumen.Conversation)
+		if err := json.Unmarshal(conv, r.Conversation); err != nil {
+			d.err = errPayload
 		}
 	}
 	if d.err == nil && d.off != len(p) {

@@ -3,6 +3,7 @@ package spool_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -714,6 +715,25 @@ func full(id string) *lyumen.Record {
 			{Provider: "azure", Model: "gpt-4o", Status: 429, Error: "rate limited", Duration: 35*time.Millisecond + 7},
 			{Provider: "openai", Model: "gpt-4o-2024-08-06", Status: 200, Duration: 1200 * time.Millisecond},
 		},
+		Conversation: fullConversation(),
+	}
+}
+
+func fullConversation() *lyumen.Conversation {
+	temp, topP := 0.7, 0.9
+	return &lyumen.Conversation{
+		Messages: []lyumen.Message{
+			{Role: "system", Content: "Be brief."},
+			{Role: "user", Parts: []lyumen.Part{{Type: "text", Text: "What is this?"}, {Type: "image", MediaType: "image/png", Data: "iVBORw0KGgo=", URL: "https://example.org/x.png"}}},
+			{Role: "assistant", Name: "bot", ToolCalls: []lyumen.ToolCall{{Index: 1, ID: "call_1", Type: "function", Name: "look", Arguments: `{"at":"it"}`}}},
+			{Role: "tool", ToolCallID: "call_1", Content: "a cat"},
+		},
+		Tools:       []lyumen.Tool{{Name: "look", Description: "looks", Parameters: json.RawMessage(`{"type":"object"}`)}},
+		ToolChoice:  &lyumen.ToolChoice{Mode: "tool", Name: "look"},
+		MaxTokens:   256,
+		Temperature: &temp,
+		TopP:        &topP,
+		Stop:        []string{"END"},
 	}
 }
 
