@@ -78,8 +78,15 @@ type gateway struct {
 	srv     *httptest.Server
 	recs    *records
 	client  openai.Client
+	mu      sync.Mutex // guards logs and refused, written by handlers
 	logs    *bytes.Buffer
 	refused []string
+}
+
+func (g *gateway) logText() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.logs.String()
 }
 
 func newGateway(t *testing.T) *gateway {
@@ -88,8 +95,7 @@ func newGateway(t *testing.T) *gateway {
 	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
 	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}}
 	providers := map[string]lyumen.Provider{"fake": oai.NewClient(g.up.BaseURL(), operatorKey, map[string]string{"X-Title": "lyumen-test"}, hc)}
-	var mu sync.Mutex
-	logger := slog.New(slog.NewJSONHandler(lockedWriter{&mu, g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewJSONHandler(lockedWriter{&g.mu, g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := httpapi.NewServer(httpapi.Options{
 		Logger:         logger,
 		Provider:       upstream.New(catalog, providers, logger),
@@ -99,9 +105,9 @@ func newGateway(t *testing.T) *gateway {
 		MaxBodyBytes:   64 << 10,
 		Site:           httpapi.Site{Upstreams: []httpapi.Upstream{{Name: "fake", Host: "fake.example"}}},
 		OnRefused: func(s lyumen.Surface, reason string) {
-			mu.Lock()
+			g.mu.Lock()
 			g.refused = append(g.refused, reason)
-			mu.Unlock()
+			g.mu.Unlock()
 		},
 	})
 	g.srv = httptest.NewServer(h)
@@ -409,7 +415,10 @@ func TestChat_BadInput(t *testing.T) {
 				if n := len(g.recs.all()); n != 0 {
 					t.Errorf("%d records for a refused request, want none", n)
 				}
-				if diff := cmp.Diff([]string{tc.refused}, g.refused); diff != "" {
+				g.mu.Lock()
+				refused := append([]string(nil), g.refused...)
+				g.mu.Unlock()
+				if diff := cmp.Diff([]string{tc.refused}, refused); diff != "" {
 					t.Errorf("refusal metric (-want +got):\n%s", diff)
 				}
 			} else {
@@ -642,7 +651,12 @@ func TestLogs_NoSecrets(t *testing.T) {
 	for s.Next() {
 	}
 	g.recs.wait(t, 2)
-	logs := g.logs.String()
+	// The exchange line is written after the response: wait for both.
+	logs := g.logText()
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(logs, `"msg":"exchange"`) < 2 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		logs = g.logText()
+	}
 	if !strings.Contains(logs, `"msg":"exchange"`) {
 		t.Fatalf("no exchange log line: %s", logs)
 	}

@@ -1,0 +1,290 @@
+package gemini
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/lyumen/lyumen"
+)
+
+// parser reads GenerateContentResponses (a whole answer, or one streamed
+// chunk each) into canonical events. A stream needs what it keeps across
+// chunks: each candidate's count of function calls, which numbers the next
+// one and turns STOP into "tool_calls", and whether its role was sent.
+type parser struct {
+	cands    []candidateState
+	finished bool          // some candidate has a finishReason
+	usage    *lyumen.Usage // the latest usageMetadata
+	id       string        // the latest responseId
+	model    string        // the latest modelVersion
+}
+
+type candidateState struct {
+	index   int
+	calls   int
+	started bool
+}
+
+func (p *parser) candidate(index int) *candidateState {
+	for i := range p.cands {
+		if p.cands[i].index == index {
+			return &p.cands[i]
+		}
+	}
+	p.cands = append(p.cands, candidateState{index: index})
+	return &p.cands[len(p.cands)-1]
+}
+
+var errInvalidEvent = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"}
+
+// parse reads one GenerateContentResponse. It runs for every streamed chunk,
+// so, like openai's chunk parser, it walks the JSON once with gjson instead
+// of decoding it with reflection. The event it returns has no Usage: the
+// latest usage is kept in p.usage for the caller to pass on once.
+func (p *parser) parse(data []byte) (lyumen.Event, error) {
+	if !gjson.ValidBytes(data) {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	var ev lyumen.Event
+	var upstreamErr *gjson.Result
+	blockReason := ""
+	shape := true // every field the record needs has the type it must have
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "responseId":
+			ev.ID = v.String()
+			p.id = ev.ID
+		case "modelVersion":
+			ev.Model = v.String()
+			p.model = ev.Model
+		case "usageMetadata":
+			if v.IsObject() {
+				p.usage = usage(v)
+			}
+		case "promptFeedback":
+			if v.IsObject() {
+				blockReason = v.Get("blockReason").String()
+			}
+		case "candidates":
+			if v.Type == gjson.Null {
+				return true
+			}
+			if !v.IsArray() {
+				shape = false
+				return false
+			}
+			v.ForEach(func(_, c gjson.Result) bool {
+				d, ok := p.choiceDelta(c)
+				if ok && (d.Role != "" || d.Content != "" || d.ToolCalls != nil || d.FinishReason != "") {
+					ev.Choices = append(ev.Choices, d)
+				}
+				shape = shape && ok
+				return ok
+			})
+		case "error":
+			if v.Type != gjson.Null {
+				upstreamErr = &v
+			}
+		}
+		return true
+	})
+	switch {
+	case upstreamErr != nil:
+		status := int(upstreamErr.Get("code").Int())
+		if status < 400 || status > 599 {
+			status = http.StatusBadGateway
+		}
+		return lyumen.Event{}, upstreamError(status, []byte(`{"error":`+upstreamErr.Raw+`}`))
+	case !shape:
+		return lyumen.Event{}, errInvalidEvent
+	case blockReason != "" && len(ev.Choices) == 0:
+		// The prompt itself was refused: no other target is likely to
+		// differ on the same words in time to matter, and the client is
+		// owed the reason, so it goes back as the upstream's 400.
+		return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadRequest,
+			Message: "upstream: the provider blocked the prompt (blockReason " + blockReason + ")"}
+	}
+	return ev, nil
+}
+
+// choiceDelta reads one candidate. Its index may come after its content, so
+// the fields are gathered first and numbered after.
+func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
+	var d lyumen.ChoiceDelta
+	if !c.IsObject() {
+		return d, false
+	}
+	var text strings.Builder
+	var calls []lyumen.ToolCall
+	finish := ""
+	ok := true
+	c.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "index":
+			d.Index = int(v.Int())
+		case "finishReason":
+			finish = v.String()
+		case "content":
+			if v.Type == gjson.Null {
+				return true
+			}
+			if !v.IsObject() {
+				ok = false
+				return false
+			}
+			parts := v.Get("parts")
+			if parts.Type == gjson.Null || !parts.Exists() {
+				return true
+			}
+			if !parts.IsArray() {
+				ok = false
+				return false
+			}
+			parts.ForEach(func(_, part gjson.Result) bool {
+				if !part.IsObject() {
+					ok = false
+					return false
+				}
+				var t, fc gjson.Result
+				thought := false
+				part.ForEach(func(k, v gjson.Result) bool {
+					switch k.Str {
+					case "text":
+						t = v
+					case "functionCall":
+						fc = v
+					case "thought":
+						thought = v.Bool()
+					}
+					return true
+				})
+				if thought {
+					return true // a thought summary is not the answer
+				}
+				text.WriteString(t.String())
+				if fc.Exists() && fc.Type != gjson.Null {
+					call, good := toolCall(fc)
+					if !good {
+						ok = false
+						return false
+					}
+					calls = append(calls, call)
+				}
+				return true
+			})
+			return ok
+		}
+		return true
+	})
+	if !ok {
+		return d, false
+	}
+	st := p.candidate(d.Index)
+	if !st.started {
+		st.started = true
+		d.Role = "assistant"
+	}
+	d.Content = text.String()
+	for i := range calls {
+		calls[i].Index = st.calls
+		calls[i].ID = "call_" + strconv.Itoa(st.calls)
+		st.calls++
+	}
+	d.ToolCalls = calls
+	if finish != "" {
+		p.finished = true
+		d.FinishReason = finishReason(finish, st.calls > 0)
+	}
+	return d, true
+}
+
+// toolCall reads a functionCall {"name", "args"}: Gemini sends each call whole, its
+// arguments as a JSON object, which the canonical form holds as JSON text.
+func toolCall(fc gjson.Result) (lyumen.ToolCall, bool) {
+	if !fc.IsObject() {
+		return lyumen.ToolCall{}, false
+	}
+	call := lyumen.ToolCall{Type: "function", Name: fc.Get("name").String(), Arguments: "{}"}
+	switch args := fc.Get("args"); {
+	case !args.Exists() || args.Type == gjson.Null:
+	case args.IsObject():
+		var b bytes.Buffer
+		if err := json.Compact(&b, []byte(args.Raw)); err != nil {
+			return call, false
+		}
+		call.Arguments = b.String()
+	default:
+		return call, false
+	}
+	return call, true
+}
+
+// finishReason maps Gemini's finishReason to the canonical (OpenAI's) set.
+func finishReason(r string, calledTools bool) string {
+	switch r {
+	case "STOP":
+		if calledTools {
+			return "tool_calls"
+		}
+		return "stop"
+	case "MAX_TOKENS":
+		return "length"
+	case "SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY":
+		return "content_filter"
+	}
+	return "stop" // OTHER, LANGUAGE, MALFORMED_FUNCTION_CALL, …: the answer ended
+}
+
+// usage reads usageMetadata. Thinking tokens are billed as output, so they
+// count as completion tokens.
+func usage(v gjson.Result) *lyumen.Usage {
+	var u lyumen.Usage
+	v.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "promptTokenCount":
+			u.PromptTokens = int(v.Int())
+		case "candidatesTokenCount", "thoughtsTokenCount":
+			u.CompletionTokens += int(v.Int())
+		case "totalTokenCount":
+			u.TotalTokens = int(v.Int())
+		}
+		return true
+	})
+	if u.TotalTokens == 0 {
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
+	}
+	return &u
+}
+
+// decodeResponse reads a whole generateContent answer through the same
+// parser as the stream, so both are translated alike.
+func decodeResponse(raw []byte) (*lyumen.Response, error) {
+	var p parser
+	ev, err := p.parse(raw)
+	if err != nil {
+		if errors.Is(err, errInvalidEvent) {
+			// No status: a broken answer is the upstream's fault, and
+			// another target may do better.
+			return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response"}
+		}
+		return nil, err
+	}
+	if len(ev.Choices) == 0 {
+		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent a response without candidates"}
+	}
+	var a lyumen.Assembler
+	a.Add(&ev)
+	resp := a.Response()
+	resp.Usage = p.usage
+	return resp, nil
+}

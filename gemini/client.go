@@ -1,0 +1,226 @@
+// Package gemini speaks Google's Gemini API (generateContent and
+// streamGenerateContent): its Client is a Provider that translates the
+// canonical request into a Gemini body and Gemini's answers back into
+// canonical responses and events. No client surface speaks Gemini, so every
+// request is translated; nothing passes through.
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/sse"
+)
+
+// DefaultBaseURL is the Gemini API's address, used when none is configured.
+const DefaultBaseURL = "https://generativelanguage.googleapis.com/v1beta"
+
+// maxResponse bounds a non-streamed upstream body.
+const maxResponse = 64 << 20
+
+// Client is a Provider for the Gemini API.
+type Client struct {
+	baseURL string // without the trailing slash
+	apiKey  string
+	headers http.Header
+	http    *http.Client
+}
+
+var _ lyumen.Provider = (*Client)(nil)
+
+// NewClient returns a client for the API at baseURL (DefaultBaseURL when
+// empty). The key goes in the x-goog-api-key header, never in the URL, so it
+// cannot leak into access logs. headers are sent with every request.
+func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Client) *Client {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	h := make(http.Header, len(headers))
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), apiKey: apiKey, headers: h, http: hc}
+}
+
+// Chat sends a generateContent request.
+func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Response, error) {
+	body, err := EncodeRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, c.modelPath(req.Model)+":generateContent", body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	return decodeResponse(raw)
+}
+
+// ChatStream sends a streamGenerateContent request and returns once the
+// upstream has sent its first chunk. Waiting for it costs nothing (no
+// client sees a byte before it anyway) and lets a refusal that Gemini sends
+// inside a 200 stream (a blocked prompt) or a stream that dies at once fail
+// here, where the router can still try another target and the client still
+// gets a proper status.
+func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
+	body, err := EncodeRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, c.modelPath(req.Model)+":streamGenerateContent?alt=sse", body, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body)}
+	first, err := s.Next()
+	if err != nil {
+		s.Close()
+		if errors.Is(err, io.EOF) {
+			err = errEarlyEnd
+		}
+		return nil, err
+	}
+	s.first = &first
+	return s, nil
+}
+
+// modelPath is the resource path of a model: "models/gemini-2.5-flash" for
+// a bare name, or the name itself when it already is a resource name
+// ("models/…", "tunedModels/…").
+func (c *Client) modelPath(model string) string {
+	if !strings.Contains(model, "/") {
+		return c.baseURL + "/models/" + url.PathEscape(model)
+	}
+	segs := strings.Split(model, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return c.baseURL + "/" + strings.Join(segs, "/")
+}
+
+func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (*http.Response, error) {
+	// A fully buffered body with its length: a body still streaming while the
+	// upstream answers cuts some SSE responses short (golang/go#40747).
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build upstream request: %w", err)
+	}
+	for k, v := range c.headers {
+		hreq.Header[k] = v
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	if c.apiKey != "" {
+		hreq.Header.Set("X-Goog-Api-Key", c.apiKey)
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		e := upstreamError(resp.StatusCode, b)
+		if ra := resp.Header.Get("Retry-After"); ra != "" && e.Err == nil {
+			if s, err := strconv.Atoi(ra); err == nil {
+				e.Err = fmt.Errorf("retry after %ds", s)
+			}
+		}
+		return nil, e
+	}
+	return resp, nil
+}
+
+// transportError classifies a failure to reach or read the upstream.
+func transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // the client left; nobody to tell
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return &lyumen.Error{Kind: lyumen.KindTimeout, Message: "the upstream did not answer in time", Err: err}
+	}
+	return &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream could not be reached", Err: err}
+}
+
+// errEarlyEnd is a stream that ended before any candidate finished: Gemini
+// sends no [DONE], so a finishReason is the only sign the answer is whole.
+var errEarlyEnd = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early", Err: io.ErrUnexpectedEOF}
+
+type stream struct {
+	ctx   context.Context
+	body  io.ReadCloser
+	r     *sse.Reader
+	p     parser
+	first *lyumen.Event // read by ChatStream, not yet returned
+	err   error         // sticky
+	done  bool
+}
+
+func (s *stream) Next() (lyumen.Event, error) {
+	if s.first != nil {
+		ev := *s.first
+		s.first = nil
+		return ev, nil
+	}
+	if s.err != nil {
+		return lyumen.Event{}, s.err
+	}
+	ev, err := s.next()
+	if err != nil {
+		s.err = err
+	}
+	return ev, err
+}
+
+func (s *stream) next() (lyumen.Event, error) {
+	for !s.done {
+		ev, err := s.r.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				return lyumen.Event{}, transportError(s.ctx, err)
+			}
+			if !s.p.finished {
+				return lyumen.Event{}, errEarlyEnd
+			}
+			// Gemini repeats the running usage in every chunk; it is passed
+			// on once, at the end, as a usage-only event.
+			s.done = true
+			if s.p.usage != nil {
+				return lyumen.Event{ID: s.p.id, Model: s.p.model, Usage: s.p.usage}, nil
+			}
+			break
+		}
+		out, err := s.p.parse(ev.Data)
+		if err != nil {
+			return lyumen.Event{}, err
+		}
+		if len(out.Choices) > 0 {
+			return out, nil
+		}
+		// A chunk with no candidates (usage only) has nothing to pass on.
+	}
+	return lyumen.Event{}, io.EOF
+}
+
+func (s *stream) Close() error { return s.body.Close() }
+
+// Ready reports that the next event is already buffered, so the surface can
+// flush once for several events that arrived together.
+func (s *stream) Ready() bool { return s.first != nil || s.r.Ready() }

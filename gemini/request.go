@@ -1,0 +1,352 @@
+package gemini
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+)
+
+// request is a generateContent (and streamGenerateContent) body. The model
+// is in the URL, not here.
+type request struct {
+	Contents          []content         `json:"contents"`
+	SystemInstruction *content          `json:"systemInstruction,omitempty"`
+	Tools             []tool            `json:"tools,omitempty"`
+	ToolConfig        *toolConfig       `json:"toolConfig,omitempty"`
+	GenerationConfig  *generationConfig `json:"generationConfig,omitempty"`
+}
+
+type content struct {
+	Role  string `json:"role,omitempty"`
+	Parts []part `json:"parts"`
+}
+
+// part is one of text, inlineData, fileData, functionCall or
+// functionResponse.
+type part struct {
+	Text             string            `json:"text,omitempty"`
+	InlineData       *blob             `json:"inlineData,omitempty"`
+	FileData         *fileData         `json:"fileData,omitempty"`
+	FunctionCall     *functionCall     `json:"functionCall,omitempty"`
+	FunctionResponse *functionResponse `json:"functionResponse,omitempty"`
+	ThoughtSignature string            `json:"thoughtSignature,omitempty"`
+}
+
+type blob struct {
+	MimeType string `json:"mimeType"`
+	Data     string `json:"data"`
+}
+
+type fileData struct {
+	MimeType string `json:"mimeType"`
+	FileURI  string `json:"fileUri"`
+}
+
+type functionCall struct {
+	Name string          `json:"name"`
+	Args json.RawMessage `json:"args"`
+}
+
+type functionResponse struct {
+	Name     string          `json:"name"`
+	Response json.RawMessage `json:"response"`
+}
+
+type tool struct {
+	FunctionDeclarations []functionDeclaration `json:"functionDeclarations"`
+}
+
+type functionDeclaration struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	Parameters  json.RawMessage `json:"parameters,omitempty"`
+}
+
+type toolConfig struct {
+	FunctionCallingConfig functionCallingConfig `json:"functionCallingConfig"`
+}
+
+type functionCallingConfig struct {
+	Mode                 string   `json:"mode"`
+	AllowedFunctionNames []string `json:"allowedFunctionNames,omitempty"`
+}
+
+type generationConfig struct {
+	MaxOutputTokens int      `json:"maxOutputTokens,omitempty"`
+	Temperature     *float64 `json:"temperature,omitempty"`
+	TopP            *float64 `json:"topP,omitempty"`
+	StopSequences   []string `json:"stopSequences,omitempty"`
+}
+
+// skipSignature stands in for the thoughtSignature Gemini 3 attaches to the
+// function calls it makes and requires back with them in later turns (a
+// 400 otherwise). The canonical form cannot carry signatures through a
+// client, so every replayed call lacks its own; Google documents this value
+// for history that did not come from the model, to skip the check.
+const skipSignature = "skip_thought_signature_validator"
+
+// Content Gemini cannot take is refused with these messages.
+var (
+	errImageURL = lyumen.Errorf(lyumen.KindInvalid,
+		"image URLs cannot be sent to this model's provider, which does not fetch them: send the image inline as base64 (a data: URL); only gs:// URIs are passed by reference")
+	errSystemImage = lyumen.Errorf(lyumen.KindInvalid,
+		"images in system messages cannot be sent to this model's provider: its system instruction takes text only")
+	errToolResultImage = lyumen.Errorf(lyumen.KindInvalid,
+		"images in tool results cannot be sent to this model's provider: a function response holds JSON only")
+)
+
+// imageTypes are the image types Gemini reads, by extension, for gs://
+// URIs, whose type the request does not say.
+var imageTypes = map[string]string{
+	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
+	".heic": "image/heic", ".heif": "image/heif",
+}
+
+// EncodeRequest renders the canonical request as a generateContent body.
+// System messages become the system instruction, wherever they were;
+// consecutive turns of one role are merged into one content, since Gemini
+// wants a function call's answers in the turn right after it; messages
+// with nothing to send are left out. Content Gemini cannot take is a
+// KindInvalid error that names it.
+func EncodeRequest(req *lyumen.Request) ([]byte, error) {
+	var b request
+	var system []part
+	add := func(role string, parts ...part) {
+		if len(parts) == 0 {
+			return
+		}
+		if n := len(b.Contents); n > 0 && b.Contents[n-1].Role == role {
+			b.Contents[n-1].Parts = append(b.Contents[n-1].Parts, parts...)
+			return
+		}
+		b.Contents = append(b.Contents, content{Role: role, Parts: parts})
+	}
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		switch m.Role {
+		case "system":
+			if hasImage(m) {
+				return nil, errSystemImage
+			}
+			if t := m.Text(); t != "" {
+				system = append(system, part{Text: t})
+			}
+		case "user":
+			parts, err := contentParts(m)
+			if err != nil {
+				return nil, err
+			}
+			add("user", parts...)
+		case "assistant":
+			parts, err := contentParts(withoutThinking(m))
+			if err != nil {
+				return nil, err
+			}
+			for j, tc := range m.ToolCalls {
+				args, err := callArgs(tc)
+				if err != nil {
+					return nil, err
+				}
+				p := part{FunctionCall: &functionCall{Name: tc.Name, Args: args}}
+				if j == 0 {
+					p.ThoughtSignature = skipSignature
+				}
+				parts = append(parts, p)
+			}
+			add("model", parts...)
+		case "tool":
+			if hasImage(m) {
+				return nil, errToolResultImage
+			}
+			name, err := toolName(req.Messages[:i], m)
+			if err != nil {
+				return nil, err
+			}
+			add("user", part{FunctionResponse: &functionResponse{Name: name, Response: toolResponse(m.Text())}})
+		default:
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages with the role '%s' cannot be sent to this model's provider", m.Role)
+		}
+	}
+	if len(system) > 0 {
+		b.SystemInstruction = &content{Parts: system}
+	}
+	if len(req.Tools) > 0 {
+		decls := make([]functionDeclaration, len(req.Tools))
+		for i, t := range req.Tools {
+			if strings.Contains(t.Name, ":") {
+				// A tool built into another provider ("anthropic:web_search_…"
+				// is kept that way): function names cannot hold a colon.
+				return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", t.Name)
+			}
+			params, err := parameters(t)
+			if err != nil {
+				return nil, err
+			}
+			decls[i] = functionDeclaration{Name: t.Name, Description: t.Description, Parameters: params}
+		}
+		b.Tools = []tool{{FunctionDeclarations: decls}}
+		if tc := req.ToolChoice; tc != nil {
+			fc := functionCallingConfig{}
+			switch tc.Mode {
+			case "auto":
+				fc.Mode = "AUTO"
+			case "none":
+				fc.Mode = "NONE"
+			case "required":
+				fc.Mode = "ANY"
+			case "tool":
+				fc.Mode, fc.AllowedFunctionNames = "ANY", []string{tc.Name}
+			default:
+				return nil, lyumen.Errorf(lyumen.KindInvalid, "the tool choice '%s' cannot be sent to this model's provider", tc.Mode)
+			}
+			b.ToolConfig = &toolConfig{FunctionCallingConfig: fc}
+		}
+	}
+	if req.MaxTokens > 0 || req.Temperature != nil || req.TopP != nil || len(req.Stop) > 0 {
+		b.GenerationConfig = &generationConfig{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature,
+			TopP: req.TopP, StopSequences: req.Stop}
+	}
+	if b.Contents == nil {
+		b.Contents = []content{} // Gemini says what is missing better than null would
+	}
+	body, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode gemini request: %w", err)
+	}
+	return body, nil
+}
+
+// withoutThinking drops the thinking an Anthropic client sends back with
+// earlier assistant turns. It is signed for Anthropic and means nothing to
+// Gemini, and Anthropic itself leaves earlier turns' thinking out of the
+// context, so the conversation loses nothing; refusing it would refuse every
+// multi-turn conversation of a thinking client.
+func withoutThinking(m *lyumen.Message) *lyumen.Message {
+	if !slices.ContainsFunc(m.Parts, isThinking) {
+		return m
+	}
+	out := *m
+	out.Parts = slices.DeleteFunc(slices.Clone(m.Parts), isThinking)
+	return &out
+}
+
+func isThinking(p lyumen.Part) bool {
+	return p.Type == "anthropic:thinking" || p.Type == "anthropic:redacted_thinking"
+}
+
+func hasImage(m *lyumen.Message) bool {
+	for _, p := range m.Parts {
+		if p.Type == lyumen.PartImage {
+			return true
+		}
+	}
+	return false
+}
+
+// contentParts renders a message's text and images. Empty text is left
+// out: Gemini refuses an empty part.
+func contentParts(m *lyumen.Message) ([]part, error) {
+	if m.Parts == nil {
+		if m.Content == "" {
+			return nil, nil
+		}
+		return []part{{Text: m.Content}}, nil
+	}
+	parts := make([]part, 0, len(m.Parts)+len(m.ToolCalls))
+	for _, p := range m.Parts {
+		switch p.Type {
+		case lyumen.PartText:
+			if p.Text != "" {
+				parts = append(parts, part{Text: p.Text})
+			}
+		case lyumen.PartImage:
+			ip, err := imagePart(p)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, ip)
+		default:
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", p.Type)
+		}
+	}
+	return parts, nil
+}
+
+// imagePart sends inline data as inlineData. Gemini fetches no URLs but
+// Cloud Storage ones, so a gs:// URI goes as fileData and any other URL is
+// refused.
+func imagePart(p lyumen.Part) (part, error) {
+	switch {
+	case p.URL == "":
+		if p.MediaType == "" {
+			return part{}, lyumen.Errorf(lyumen.KindInvalid,
+				"an inline image needs its media type (data:image/png;base64,…) for this model's provider")
+		}
+		return part{InlineData: &blob{MimeType: p.MediaType, Data: p.Data}}, nil
+	case strings.HasPrefix(p.URL, "gs://"):
+		mt, ok := imageTypes[strings.ToLower(path.Ext(p.URL))]
+		if !ok {
+			return part{}, lyumen.Errorf(lyumen.KindInvalid,
+				"the type of a gs:// image is read from its extension, and this one is not .png, .jpg, .jpeg, .webp, .heic or .heif")
+		}
+		return part{FileData: &fileData{MimeType: mt, FileURI: p.URL}}, nil
+	}
+	return part{}, errImageURL
+}
+
+// callArgs turns a tool call's JSON text into the object Gemini wants.
+func callArgs(tc lyumen.ToolCall) (json.RawMessage, error) {
+	s := strings.TrimSpace(tc.Arguments)
+	if s == "" {
+		return json.RawMessage("{}"), nil
+	}
+	var b bytes.Buffer
+	if s[0] != '{' || json.Compact(&b, []byte(s)) != nil {
+		return nil, lyumen.Errorf(lyumen.KindInvalid,
+			"the arguments of the tool call '%s' are not a JSON object, which this model's provider needs", tc.ID)
+	}
+	return b.Bytes(), nil
+}
+
+// toolName finds the function a tool result answers: Gemini names it, the
+// canonical form points at the call. The nearest earlier call with that id
+// wins (ids repeat across turns when an upstream numbers its calls).
+func toolName(earlier []lyumen.Message, m *lyumen.Message) (string, error) {
+	if m.ToolCallID != "" {
+		for i := len(earlier) - 1; i >= 0; i-- {
+			if earlier[i].Role != "assistant" {
+				continue
+			}
+			for _, tc := range earlier[i].ToolCalls {
+				if tc.ID == m.ToolCallID {
+					return tc.Name, nil
+				}
+			}
+		}
+	}
+	if m.Name != "" {
+		return m.Name, nil // the legacy function role names the function itself
+	}
+	return "", lyumen.Errorf(lyumen.KindInvalid,
+		"the tool result for '%s' answers no earlier tool call, and this model's provider needs the name of the function it answers", m.ToolCallID)
+}
+
+// toolResponse is a tool's result as the object Gemini wants: a JSON
+// object as is, anything else wrapped as {"content": …}, text as a string.
+func toolResponse(text string) json.RawMessage {
+	s := strings.TrimSpace(text)
+	var b bytes.Buffer
+	if s != "" && json.Compact(&b, []byte(s)) == nil {
+		if s[0] == '{' {
+			return b.Bytes()
+		}
+		return json.RawMessage(`{"content":` + b.String() + `}`)
+	}
+	out, _ := json.Marshal(map[string]string{"content": text})
+	return out
+}

@@ -1,0 +1,333 @@
+package gemini_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/gemini"
+)
+
+// roundTripFunc serves requests in process, for tests of what the client
+// makes of a body.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// stubClient is a client whose upstream answers every request with status
+// and body.
+func stubClient(status int, body string) *gemini.Client {
+	return newStub(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	}))
+}
+
+func newStub(rt http.RoundTripper) *gemini.Client {
+	return gemini.NewClient("https://gemini.invalid/v1beta", "test-key", nil, &http.Client{Transport: rt})
+}
+
+// sseBody frames chunks as Google does: one data line each, CRLF endings.
+func sseBody(chunks ...string) string {
+	var b strings.Builder
+	for _, c := range chunks {
+		b.WriteString("data: " + c + "\r\n\r\n")
+	}
+	return b.String()
+}
+
+var chatRequest = &lyumen.Request{Model: "gemini-2.5-flash", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}}
+
+// readAll drains a stream.
+func readAll(tb testing.TB, s lyumen.Stream) ([]lyumen.Event, error) {
+	tb.Helper()
+	defer s.Close()
+	var evs []lyumen.Event
+	for {
+		ev, err := s.Next()
+		if errors.Is(err, io.EOF) {
+			return evs, nil
+		}
+		if err != nil {
+			return evs, err
+		}
+		evs = append(evs, ev)
+	}
+}
+
+func marshal(tb testing.TB, v any) []byte {
+	tb.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+var responseCases = []struct {
+	name string
+	body string
+}{
+	{
+		name: "text",
+		body: `{"candidates":[{"content":{"parts":[{"text":"Hello"},{"text":" there."}],"role":"model"},"finishReason":"STOP","index":0}],
+			"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"totalTokenCount":7},"modelVersion":"gemini-2.5-flash","responseId":"resp-1"}`,
+	},
+	{
+		name: "function_calls",
+		body: `{"candidates":[{"content":{"parts":[
+				{"text":"Checking."},
+				{"functionCall":{"name":"get_weather","args":{"city": "Paris", "units": {"temp": "c"}}},"thoughtSignature":"c2ln"},
+				{"functionCall":{"name":"get_time"}}],"role":"model"},"finishReason":"STOP"}],
+			"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":12,"totalTokenCount":32},"modelVersion":"gemini-2.5-flash","responseId":"resp-2"}`,
+	},
+	{
+		// Thought summaries are not the answer; their tokens are output.
+		name: "thoughts",
+		body: `{"candidates":[{"content":{"parts":[{"text":"Let me think...","thought":true},{"text":"42"}],"role":"model"},"finishReason":"STOP","index":0}],
+			"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"thoughtsTokenCount":30,"totalTokenCount":36},"modelVersion":"gemini-2.5-pro"}`,
+	},
+	{
+		name: "max_tokens",
+		body: `{"candidates":[{"content":{"parts":[{"text":"Once upon a"}],"role":"model"},"finishReason":"MAX_TOKENS","index":0}],
+			"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"totalTokenCount":7}}`,
+	},
+	{
+		// A filtered answer has a finish reason and no content.
+		name: "safety",
+		body: `{"candidates":[{"finishReason":"SAFETY","index":0,"safetyRatings":[{"category":"HARM_CATEGORY_DANGEROUS_CONTENT","probability":"HIGH","blocked":true}]}],
+			"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}}`,
+	},
+}
+
+func TestClient_Chat_Translation(t *testing.T) {
+	for _, tc := range responseCases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := stubClient(http.StatusOK, tc.body).Chat(t.Context(), chatRequest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "response_"+tc.name, marshal(t, resp))
+		})
+	}
+}
+
+var streamCases = []struct {
+	name   string
+	chunks []string
+}{
+	{
+		name: "text",
+		chunks: []string{
+			`{"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":1,"totalTokenCount":5},"modelVersion":"gemini-2.5-flash","responseId":"resp-1"}`,
+			`{"candidates":[{"content":{"parts":[{"text":"lo there."}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6},"modelVersion":"gemini-2.5-flash","responseId":"resp-1"}`,
+			`{"candidates":[{"content":{"parts":[{"text":""}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"totalTokenCount":7},"modelVersion":"gemini-2.5-flash","responseId":"resp-1"}`,
+		},
+	},
+	{
+		// Each call comes whole; numbering runs on across chunks, and STOP
+		// after calls is "tool_calls".
+		name: "function_calls",
+		chunks: []string{
+			`{"candidates":[{"content":{"parts":[{"text":"Checking."}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash","responseId":"resp-2"}`,
+			`{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"c2ln"}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-flash","responseId":"resp-2"}`,
+			`{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_time","args":{}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":12,"totalTokenCount":32},"modelVersion":"gemini-2.5-flash","responseId":"resp-2"}`,
+		},
+	},
+	{
+		// A chunk of thoughts only says nothing; a trailing usage-only
+		// chunk updates the usage passed on at the end.
+		name: "thoughts_and_trailing_usage",
+		chunks: []string{
+			`{"candidates":[{"content":{"parts":[{"text":"Hmm.","thought":true}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-pro"}`,
+			`{"candidates":[{"content":{"parts":[{"text":"Hmm more.","thought":true}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-pro"}`,
+			`{"candidates":[{"content":{"parts":[{"text":"42"}],"role":"model"},"finishReason":"MAX_TOKENS","index":0}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"totalTokenCount":6},"modelVersion":"gemini-2.5-pro"}`,
+			`{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"thoughtsTokenCount":30,"totalTokenCount":36},"modelVersion":"gemini-2.5-pro"}`,
+		},
+	},
+	{
+		name: "recitation",
+		chunks: []string{
+			`{"candidates":[{"content":{"parts":[{"text":"It was the best of times,"}],"role":"model"},"index":0}]}`,
+			`{"candidates":[{"content":{"parts":[],"role":"model"},"finishReason":"RECITATION","index":0}],"usageMetadata":{"promptTokenCount":6,"candidatesTokenCount":7,"totalTokenCount":13}}`,
+		},
+	},
+}
+
+func TestClient_ChatStream_Translation(t *testing.T) {
+	for _, tc := range streamCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := stubClient(http.StatusOK, sseBody(tc.chunks...)).ChatStream(t.Context(), chatRequest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := readAll(t, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a lyumen.Assembler
+			for i := range evs {
+				a.Add(&evs[i])
+			}
+			golden(t, "stream_"+tc.name, marshal(t, struct {
+				Events   []lyumen.Event
+				Response *lyumen.Response
+			}{evs, a.Response()}))
+		})
+	}
+}
+
+func TestClient_FinishReasons(t *testing.T) {
+	tests := []struct {
+		reason string
+		call   bool
+		want   string
+	}{
+		{"STOP", false, "stop"},
+		{"STOP", true, "tool_calls"},
+		{"MAX_TOKENS", false, "length"},
+		{"SAFETY", false, "content_filter"},
+		{"RECITATION", false, "content_filter"},
+		{"PROHIBITED_CONTENT", false, "content_filter"},
+		{"BLOCKLIST", false, "content_filter"},
+		{"SPII", false, "content_filter"},
+		{"IMAGE_SAFETY", false, "content_filter"},
+		{"OTHER", false, "stop"},
+		{"LANGUAGE", false, "stop"},
+		{"MALFORMED_FUNCTION_CALL", false, "stop"},
+		{"FINISH_REASON_UNSPECIFIED", false, "stop"},
+		{"SOMETHING_NEW", false, "stop"},
+	}
+	for _, tc := range tests {
+		name := tc.reason
+		if tc.call {
+			name += " after a function call"
+		}
+		t.Run(name, func(t *testing.T) {
+			part := `{"text":"x"}`
+			if tc.call {
+				part = `{"functionCall":{"name":"f","args":{}}}`
+			}
+			chunk := `{"candidates":[{"content":{"parts":[` + part + `],"role":"model"},"finishReason":"` + tc.reason + `","index":0}]}`
+			resp, err := stubClient(http.StatusOK, chunk).Chat(t.Context(), chatRequest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := resp.Choices[0].FinishReason; got != tc.want {
+				t.Errorf("Chat: finish reason %q, want %q", got, tc.want)
+			}
+			s, err := stubClient(http.StatusOK, sseBody(chunk)).ChatStream(t.Context(), chatRequest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := readAll(t, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := evs[len(evs)-1].Choices[0].FinishReason; got != tc.want {
+				t.Errorf("ChatStream: finish reason %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// wantError checks err is a *lyumen.Error of kind k, status and message.
+func wantError(tb testing.TB, err error, k lyumen.Kind, status int, msg string) {
+	tb.Helper()
+	e, ok := errors.AsType[*lyumen.Error](err)
+	if !ok {
+		tb.Fatalf("error %v (%T) is not a *lyumen.Error", err, err)
+	}
+	got := struct {
+		Kind    lyumen.Kind
+		Status  int
+		Message string
+	}{e.Kind, e.Status, e.Message}
+	want := got
+	want.Kind, want.Status, want.Message = k, status, msg
+	if diff := cmp.Diff(want, got); diff != "" {
+		tb.Errorf("error (-want +got):\n%s", diff)
+	}
+}
+
+const blocked = `{"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"},"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8},"modelVersion":"gemini-2.5-flash"}`
+
+func TestClient_Chat_Errors(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		body   string
+		kind   lyumen.Kind
+		code   int
+		msg    string
+	}{
+		{"blocked prompt", 200, blocked, lyumen.KindUpstream, 400, "upstream: the provider blocked the prompt (blockReason PROHIBITED_CONTENT)"},
+		{"not JSON", 200, `<html>`, lyumen.KindUpstream, 0, "upstream sent an invalid response"},
+		{"candidates not a list", 200, `{"candidates":{}}`, lyumen.KindUpstream, 0, "upstream sent an invalid response"},
+		{"arguments not an object", 200, `{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":"x"}}]}}]}`,
+			lyumen.KindUpstream, 0, "upstream sent an invalid response"},
+		{"no candidates", 200, `{"usageMetadata":{"promptTokenCount":8}}`, lyumen.KindUpstream, 0, "upstream sent a response without candidates"},
+		{"error envelope", 400, `{"error":{"code":400,"message":"* GenerateContentRequest.contents: contents is not specified","status":"INVALID_ARGUMENT"}}`,
+			lyumen.KindUpstream, 400, "upstream: * GenerateContentRequest.contents: contents is not specified"},
+		{"error envelope in an array", 429, `[{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}]`,
+			lyumen.KindUpstream, 429, "upstream: Resource has been exhausted (e.g. check quota)."},
+		{"bad key is the operator's", 400, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",
+			"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`,
+			lyumen.KindUpstream, 401, "upstream: API key not valid. Please pass a valid API key."},
+		{"not an envelope", 503, `upstream connect error`, lyumen.KindUpstream, 503, "upstream: Service Unavailable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := stubClient(tc.status, tc.body).Chat(t.Context(), chatRequest)
+			wantError(t, err, tc.kind, tc.code, tc.msg)
+		})
+	}
+}
+
+func TestClient_ChatStream_Errors(t *testing.T) {
+	text := `{"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}]}`
+	tests := []struct {
+		name       string
+		body       string
+		beforeOpen bool // ChatStream itself fails: fallback is still possible
+		code       int
+		msg        string
+	}{
+		{"blocked prompt", sseBody(blocked), true, 400, "upstream: the provider blocked the prompt (blockReason PROHIBITED_CONTENT)"},
+		{"empty stream", "", true, 0, "the upstream stream ended early"},
+		{"no finish reason", sseBody(text), false, 0, "the upstream stream ended early"},
+		{"error chunk", sseBody(text, `{"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}`),
+			false, 503, "upstream: The model is overloaded. Please try again later."},
+		{"invalid chunk", sseBody(text, `{"candidates":[{"content":"x"}]}`), false, 0, "upstream sent an invalid event"},
+		{"not JSON", sseBody(text, `[DONE]`), false, 0, "upstream sent an invalid event"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := stubClient(http.StatusOK, tc.body).ChatStream(t.Context(), chatRequest)
+			if tc.beforeOpen {
+				if err == nil {
+					s.Close()
+				}
+				wantError(t, err, lyumen.KindUpstream, tc.code, tc.msg)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs, err := readAll(t, s)
+			if len(evs) != 1 || evs[0].Choices[0].Content != "Hel" {
+				t.Errorf("events before the failure = %+v, want the first text", evs)
+			}
+			wantError(t, err, lyumen.KindUpstream, tc.code, tc.msg)
+			if _, again := s.Next(); !errors.Is(again, err) {
+				t.Errorf("Next after the failure = %v, want the same error again", again)
+			}
+		})
+	}
+}
