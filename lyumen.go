@@ -10,5 +10,10 @@ type Surface string
 
 // Surfaces served by the gateway.
 const (
-	SurfaceOpenAIChat Surface = "openai.chat"
+	SurfaceOpenAIChat        Surface = "openai.chat"
+	SurfaceOpenAIResponses   Surface = "openai.responses"
+	SurfaceOpenAICompletions Surface = "openai.completions" // legacy; answered by chat upstreams
+	SurfaceOpenAIEmbeddings  Surface = "openai.embeddings"
+	// SurfaceAnthropicMessages is Anthropic's /v1/messages.
+	SurfaceAnthropicMessages Surface = "anthropic.messages"
 )

@@ -11,3 +11,10 @@ type Provider interface {
 	// target is possible only in the first case.
 	ChatStream(ctx context.Context, req *Request) (Stream, error)
 }
+
+// Embedder is a Provider that can also embed text. It is optional: the
+// surface asks for it by type assertion and refuses embeddings for models
+// whose provider lacks it.
+type Embedder interface {
+	Embed(ctx context.Context, req *EmbedRequest) (*EmbedResponse, error)
+}

@@ -219,7 +219,8 @@ func checkClientMessage(tb testing.TB, msg string) {
 	if msg == "" {
 		tb.Error("empty client message")
 	}
-	for _, leak := range []string{"openai.", "lyumen.", "json:", "struct", "*"} {
+	// "struct {", not "struct": that is in "instructions".
+	for _, leak := range []string{"openai.", "lyumen.", "json:", "struct {", "struct{", "*"} {
 		if strings.Contains(msg, leak) {
 			tb.Errorf("client message %q contains %q", msg, leak)
 		}

@@ -31,7 +31,8 @@ type Behaviour struct {
 	ErrorText string        // the message in the error envelope
 }
 
-// OpenAI is a fake OpenAI-compatible upstream serving /v1/chat/completions.
+// OpenAI is a fake OpenAI-compatible upstream serving /v1/chat/completions
+// and /v1/embeddings (see Embedding).
 // Its text answer is "Echo: " and the last user message, streamed word by word.
 type OpenAI struct {
 	*httptest.Server
@@ -82,7 +83,7 @@ func (f *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	b := f.b
 	f.mu.Unlock()
 
-	if r.URL.Path != "/v1/chat/completions" {
+	if r.URL.Path != "/v1/chat/completions" && r.URL.Path != "/v1/embeddings" {
 		writeError(w, http.StatusNotFound, "unknown path "+r.URL.Path)
 		return
 	}
@@ -99,6 +100,10 @@ func (f *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 			msg = http.StatusText(b.Status)
 		}
 		writeError(w, b.Status, msg)
+		return
+	}
+	if r.URL.Path == "/v1/embeddings" {
+		embed(w, body)
 		return
 	}
 	model, _ := body["model"].(string)

@@ -1,0 +1,193 @@
+package openai_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	sdk "github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/packages/ssestream"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/openai"
+)
+
+// validCompletions are bodies DecodeCompletions accepts, with the request
+// it must make of each (Surface and Body are filled in by the test).
+var validCompletions = []struct {
+	name string
+	body string
+	want lyumen.Request
+}{
+	{
+		name: "string prompt, official default of 16 tokens",
+		body: `{"model":"gpt-3.5-turbo-instruct","prompt":"Once upon a time"}`,
+		want: lyumen.Request{Model: "gpt-3.5-turbo-instruct", MaxTokens: 16, Messages: []lyumen.Message{{Role: "user", Content: "Once upon a time"}}},
+	},
+	{
+		name: "array of one prompt, sampling, stop, stream with usage",
+		body: `{"model":"m","prompt":["Say this is a test"],"max_tokens":7,"temperature":0,"top_p":1,"stop":"\n","stream":true,"stream_options":{"include_usage":true},"n":1,"echo":false,"best_of":1,"logprobs":null,"suffix":"","presence_penalty":0.5,"seed":3,"user":"u"}`,
+		want: lyumen.Request{Model: "m", MaxTokens: 7, Temperature: ptr(0.0), TopP: ptr(1.0), Stop: []string{"\n"}, Stream: true, IncludeUsage: true,
+			Messages: []lyumen.Message{{Role: "user", Content: "Say this is a test"}}},
+	},
+	{
+		name: "stop sequences, empty prompt, max_tokens null",
+		body: `{"model":"m","prompt":"","stop":["a","b"],"max_tokens":null}`,
+		want: lyumen.Request{Model: "m", MaxTokens: 16, Stop: []string{"a", "b"}, Messages: []lyumen.Message{{Role: "user"}}},
+	},
+}
+
+func TestDecodeCompletions(t *testing.T) {
+	for _, tc := range validCompletions {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := openai.DecodeCompletions([]byte(tc.body))
+			if err != nil {
+				t.Fatalf("DecodeCompletions: %v", err)
+			}
+			want := tc.want
+			want.Surface = lyumen.SurfaceOpenAICompletions
+			want.Body = []byte(tc.body)
+			if diff := cmp.Diff(&want, got); diff != "" {
+				t.Errorf("DecodeCompletions mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+var invalidCompletions = []struct {
+	name      string
+	body      string
+	wantParam string
+	wantMsg   string
+}{
+	{name: "empty body", body: ``},
+	{name: "not JSON", body: `{"model":`},
+	{name: "array body", body: `["x"]`},
+	{name: "missing model", body: `{"prompt":"x"}`, wantParam: "model"},
+	{name: "missing prompt", body: `{"model":"m"}`, wantParam: "prompt"},
+	{name: "null prompt", body: `{"model":"m","prompt":null}`, wantParam: "prompt"},
+	{name: "prompt a number", body: `{"model":"m","prompt":5}`, wantParam: "prompt"},
+	{name: "prompt an object", body: `{"model":"m","prompt":{"text":"x"}}`, wantParam: "prompt"},
+	{name: "empty prompt array", body: `{"model":"m","prompt":[]}`, wantParam: "prompt"},
+	{name: "null in prompt array", body: `{"model":"m","prompt":[null]}`, wantParam: "prompt"},
+	{name: "n zero", body: `{"model":"m","prompt":"x","n":0}`, wantParam: "n"},
+	{name: "negative max_tokens", body: `{"model":"m","prompt":"x","max_tokens":-1}`, wantParam: "max_tokens"},
+	{name: "stop a number", body: `{"model":"m","prompt":"x","stop":1}`, wantParam: "stop"},
+	{name: "stream not a bool", body: `{"model":"m","prompt":"x","stream":1}`, wantParam: "stream"},
+	{name: "include_usage not a bool", body: `{"model":"m","prompt":"x","stream_options":{"include_usage":"yes"}}`, wantParam: "stream_options.include_usage"},
+	{name: "duplicate prompt", body: `{"model":"m","prompt":"x","prompt":"y"}`, wantParam: "prompt"},
+
+	// What only a raw completion can do.
+	{name: "several prompts", body: `{"model":"m","prompt":["a","b"]}`, wantParam: "prompt", wantMsg: "an array of 2 prompts cannot be translated"},
+	{name: "token prompt", body: `{"model":"m","prompt":[1,2,3]}`, wantParam: "prompt", wantMsg: "prompts given as tokens cannot be translated"},
+	{name: "token prompts", body: `{"model":"m","prompt":[[1,2],[3]]}`, wantParam: "prompt", wantMsg: "prompts given as tokens cannot be translated"},
+	{name: "n above one", body: `{"model":"m","prompt":"x","n":2}`, wantParam: "n", wantMsg: "cannot be translated"},
+	{name: "echo", body: `{"model":"m","prompt":"x","echo":true}`, wantParam: "echo", wantMsg: "cannot be translated"},
+	{name: "suffix", body: `{"model":"m","prompt":"x","suffix":"end"}`, wantParam: "suffix", wantMsg: "cannot be translated"},
+	{name: "logprobs", body: `{"model":"m","prompt":"x","logprobs":2}`, wantParam: "logprobs", wantMsg: "cannot be translated"},
+	{name: "best_of", body: `{"model":"m","prompt":"x","best_of":3}`, wantParam: "best_of", wantMsg: "cannot be translated"},
+	{name: "logit_bias", body: `{"model":"m","prompt":"x","logit_bias":{"50256":-100}}`, wantParam: "logit_bias", wantMsg: "cannot be translated"},
+}
+
+func TestDecodeCompletions_Invalid(t *testing.T) {
+	for _, tc := range invalidCompletions {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := openai.DecodeCompletions([]byte(tc.body))
+			checkInvalid(t, got, err, tc.wantParam, tc.wantMsg)
+		})
+	}
+}
+
+func FuzzDecodeCompletions(f *testing.F) {
+	for _, tc := range validCompletions {
+		f.Add([]byte(tc.body))
+	}
+	for _, tc := range invalidCompletions {
+		f.Add([]byte(tc.body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := openai.DecodeCompletions(body)
+		if err != nil {
+			checkFuzzError(t, req, err)
+			return
+		}
+		if req.Model == "" || len(req.Messages) != 1 || req.Messages[0].Role != "user" ||
+			req.Surface != lyumen.SurfaceOpenAICompletions || !bytes.Equal(req.Body, body) || req.MaxTokens < 0 {
+			t.Fatalf("accepted a request that is not one user message, or mislabelled: %+v", req)
+		}
+		checkCanonical(t, req)
+	})
+}
+
+func TestEncodeCompletion_SDK(t *testing.T) {
+	resp := &lyumen.Response{ID: "chatcmpl-abc", Model: "m-1", Usage: &lyumen.Usage{PromptTokens: 5, CompletionTokens: 7, TotalTokens: 12},
+		Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: "This is indeed a test"}, FinishReason: "length"}}}
+	var c sdk.Completion
+	if err := json.Unmarshal(openai.EncodeCompletion(resp, "public", now), &c); err != nil {
+		t.Fatal(err)
+	}
+	type view struct {
+		ID, Object, Model, Text, Finish string
+		Created, Total                  int64
+		LogprobsNull                    bool
+	}
+	got := view{c.ID, string(c.Object), c.Model, c.Choices[0].Text, string(c.Choices[0].FinishReason), c.Created, c.Usage.TotalTokens,
+		c.Choices[0].JSON.Logprobs.Raw() == "null"}
+	want := view{"cmpl-abc", "text_completion", "m-1", "This is indeed a test", "length", now.Unix(), 12, true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("completion as the SDK reads it (-want +got):\n%s", diff)
+	}
+}
+
+func TestCompletionsStream_SDK(t *testing.T) {
+	for _, includeUsage := range []bool{false, true} {
+		req := &lyumen.Request{Model: "public", IncludeUsage: includeUsage}
+		enc := openai.NewCompletionsStream(req, now)
+		var out []byte
+		for _, ev := range []lyumen.Event{
+			{ID: "chatcmpl-s", Choices: []lyumen.ChoiceDelta{{Role: "assistant"}}}, // nothing for the client
+			{ID: "chatcmpl-s", Choices: []lyumen.ChoiceDelta{{Content: "Hel"}}},
+			{ID: "chatcmpl-s", Choices: []lyumen.ChoiceDelta{{Content: "lo"}}},
+			{ID: "chatcmpl-s", Choices: []lyumen.ChoiceDelta{{FinishReason: "stop"}}},
+			{ID: "chatcmpl-s", Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}},
+		} {
+			out = enc.Event(out, &ev)
+		}
+		out = enc.End(out, nil)
+		res := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(out))}
+		s := ssestream.NewStream[sdk.Completion](ssestream.NewDecoder(res), nil)
+		var text, finish string
+		chunks, usage := 0, int64(0)
+		for s.Next() {
+			c := s.Current()
+			chunks++
+			if c.ID != "cmpl-s" || c.Object != "text_completion" {
+				t.Errorf("chunk id %q object %q", c.ID, c.Object)
+			}
+			for _, ch := range c.Choices {
+				text += ch.Text
+				if ch.FinishReason != "" {
+					finish = string(ch.FinishReason)
+				}
+			}
+			usage += c.Usage.TotalTokens
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+		wantChunks, wantUsage := 3, int64(0)
+		if includeUsage {
+			wantChunks, wantUsage = 4, 3
+		}
+		if text != "Hello" || finish != "stop" || chunks != wantChunks || usage != wantUsage {
+			t.Errorf("include_usage %v: text %q finish %q, %d chunks, usage %d; want Hello stop %d %d",
+				includeUsage, text, finish, chunks, usage, wantChunks, wantUsage)
+		}
+		if !bytes.HasSuffix(out, []byte("data: [DONE]\n\n")) {
+			t.Errorf("stream does not end with [DONE]: %s", out)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package openai_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	sdk "github.com/openai/openai-go/v3"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/openai"
+	"github.com/lyumen/lyumen/providertest"
+)
+
+var validEmbeddings = []struct {
+	name      string
+	body      string
+	wantInput []string // nil: tokens, passed through only
+}{
+	{name: "string", body: `{"model":"text-embedding-3-small","input":"hello"}`, wantInput: []string{"hello"}},
+	{name: "strings, options", body: `{"model":"e","input":["a","b"],"encoding_format":"base64","dimensions":256,"user":"u"}`, wantInput: []string{"a", "b"}},
+	{name: "tokens", body: `{"model":"e","input":[1,2,3]}`},
+	{name: "token arrays", body: `{"model":"e","input":[[1,2],[3]],"encoding_format":"float"}`},
+}
+
+func TestDecodeEmbeddings(t *testing.T) {
+	for _, tc := range validEmbeddings {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := openai.DecodeEmbeddings([]byte(tc.body))
+			if err != nil {
+				t.Fatalf("DecodeEmbeddings: %v", err)
+			}
+			var model struct{ Model string }
+			json.Unmarshal([]byte(tc.body), &model)
+			want := &lyumen.EmbedRequest{Surface: lyumen.SurfaceOpenAIEmbeddings, Model: model.Model, Input: tc.wantInput, Body: []byte(tc.body)}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("DecodeEmbeddings mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+var invalidEmbeddings = []struct {
+	name      string
+	body      string
+	wantParam string
+}{
+	{name: "empty body", body: ``},
+	{name: "not an object", body: `"x"`},
+	{name: "missing model", body: `{"input":"x"}`, wantParam: "model"},
+	{name: "missing input", body: `{"model":"e"}`, wantParam: "input"},
+	{name: "empty string", body: `{"model":"e","input":""}`, wantParam: "input"},
+	{name: "empty array", body: `{"model":"e","input":[]}`, wantParam: "input"},
+	{name: "empty string in array", body: `{"model":"e","input":["a",""]}`, wantParam: "input[1]"},
+	{name: "null in array", body: `{"model":"e","input":["a",null]}`, wantParam: "input"},
+	{name: "mixed strings and tokens", body: `{"model":"e","input":["a",1]}`, wantParam: "input"},
+	{name: "empty token array", body: `{"model":"e","input":[[]]}`, wantParam: "input"},
+	{name: "input an object", body: `{"model":"e","input":{"text":"a"}}`, wantParam: "input"},
+	{name: "unknown encoding", body: `{"model":"e","input":"a","encoding_format":"int8"}`, wantParam: "encoding_format"},
+	{name: "zero dimensions", body: `{"model":"e","input":"a","dimensions":0}`, wantParam: "dimensions"},
+	{name: "duplicate model", body: `{"model":"e","model":"f","input":"a"}`, wantParam: "model"},
+}
+
+func TestDecodeEmbeddings_Invalid(t *testing.T) {
+	for _, tc := range invalidEmbeddings {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := openai.DecodeEmbeddings([]byte(tc.body))
+			checkInvalid(t, got, err, tc.wantParam, "")
+		})
+	}
+}
+
+func FuzzDecodeEmbeddings(f *testing.F) {
+	for _, tc := range validEmbeddings {
+		f.Add([]byte(tc.body))
+	}
+	for _, tc := range invalidEmbeddings {
+		f.Add([]byte(tc.body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := openai.DecodeEmbeddings(body)
+		if err != nil {
+			checkFuzzError(t, req, err)
+			return
+		}
+		if req.Model == "" || req.Surface != lyumen.SurfaceOpenAIEmbeddings || !bytes.Equal(req.Body, body) || !json.Valid(body) {
+			t.Fatalf("accepted a request without model, or mislabelled: %+v", req)
+		}
+		for i, s := range req.Input {
+			if s == "" {
+				t.Errorf("input[%d] is empty", i)
+			}
+		}
+		resp := &lyumen.EmbedResponse{Vectors: make([][]float64, len(req.Input))}
+		if b := openai.EncodeEmbeddings(resp, req); !json.Valid(b) {
+			t.Fatalf("EncodeEmbeddings made invalid JSON: %s", b)
+		}
+	})
+}
+
+func TestClient_Embed(t *testing.T) {
+	fake := providertest.NewOpenAI(t)
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	tests := []struct {
+		name    string
+		surface lyumen.Surface
+		body    string
+		input   []string
+		raw     bool
+		// sent is what the upstream must receive, beyond the model.
+		sent map[string]any
+	}{
+		{
+			name: "OpenAI surface passes the body through", surface: lyumen.SurfaceOpenAIEmbeddings, raw: true,
+			body: `{"model":"public","input":["a b","c"],"encoding_format":"base64","dimensions":4,"user":"u"}`, input: []string{"a b", "c"},
+			sent: map[string]any{"input": []any{"a b", "c"}, "encoding_format": "base64", "dimensions": 4.0, "user": "u"},
+		},
+		{
+			name: "other surfaces send the texts", surface: "other.embed", input: []string{"a b", "c"},
+			sent: map[string]any{"input": []any{"a b", "c"}},
+		},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := c.Embed(t.Context(), &lyumen.EmbedRequest{Surface: tc.surface, Model: targetModel, Input: tc.input, Body: []byte(tc.body)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := fake.Seen()[i]
+			want := map[string]any{"model": targetModel}
+			for k, v := range tc.sent {
+				want[k] = v
+			}
+			if diff := cmp.Diff(want, seen.Body); diff != "" || seen.Path != "/v1/embeddings" || seen.Header.Get("Authorization") != "Bearer "+apiKey {
+				t.Errorf("upstream got %s %v (-want +got):\n%s", seen.Path, seen.Header, diff)
+			}
+			if diff := cmp.Diff(&lyumen.Usage{PromptTokens: 3, TotalTokens: 3}, resp.Usage); diff != "" || resp.Model != targetModel {
+				t.Errorf("model %q, usage (-want +got):\n%s", resp.Model, diff)
+			}
+			if (resp.Raw != nil) != tc.raw || (resp.Vectors != nil) == tc.raw {
+				t.Fatalf("raw %v, vectors %v; want raw %v", resp.Raw != nil, resp.Vectors != nil, tc.raw)
+			}
+			// Either way the client reads the fake's vectors with the SDK.
+			var l sdk.CreateEmbeddingResponse
+			if err := json.Unmarshal(openai.EncodeEmbeddings(resp, &lyumen.EmbedRequest{Model: "public", Body: []byte(tc.body)}), &l); err != nil {
+				t.Fatal(err)
+			}
+			dims := providertest.EmbeddingDims
+			if tc.raw {
+				dims = 4
+			}
+			for j, text := range tc.input {
+				if diff := cmp.Diff(providertest.Embedding(text, dims), l.Data[j].Embedding); diff != "" {
+					t.Errorf("vector %d (-want +got):\n%s", j, diff)
+				}
+			}
+		})
+	}
+}
+
+func TestClient_EmbedErrors(t *testing.T) {
+	t.Run("upstream refuses", func(t *testing.T) {
+		fake := providertest.NewOpenAI(t)
+		fake.Set(providertest.Behaviour{Status: http.StatusBadRequest, ErrorText: "too many inputs"})
+		c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+		_, err := c.Embed(t.Context(), &lyumen.EmbedRequest{Surface: lyumen.SurfaceOpenAIEmbeddings, Model: "e", Body: []byte(`{"model":"e","input":"x"}`)})
+		if status, _ := openai.Error(err); status != http.StatusBadRequest {
+			t.Errorf("status %d for %v, want 400", status, err)
+		}
+	})
+	t.Run("invalid answer", func(t *testing.T) {
+		up := newScripted(t, http.StatusOK, "application/json", `{"object":"list","data":{}}`)
+		_, err := up.client().Embed(t.Context(), &lyumen.EmbedRequest{Surface: lyumen.SurfaceOpenAIEmbeddings, Model: "e", Body: []byte(`{"model":"e","input":"x"}`)})
+		if status, _ := openai.Error(err); status != http.StatusBadGateway {
+			t.Errorf("status %d for %v, want 502", status, err)
+		}
+	})
+	t.Run("tokens from another surface", func(t *testing.T) {
+		up := newScripted(t, http.StatusOK, "application/json", `{}`)
+		_, err := up.client().Embed(t.Context(), &lyumen.EmbedRequest{Surface: "other.embed", Model: "e"})
+		if lyumen.KindOf(err) != lyumen.KindInvalid || up.requests() != 0 {
+			t.Errorf("err %v after %d requests, want KindInvalid before any", err, up.requests())
+		}
+	})
+}

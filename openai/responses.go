@@ -1,0 +1,333 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+)
+
+// The Responses API (/v1/responses) is read into the canonical form and
+// answered from it: every upstream, OpenAI's included, is asked through its
+// chat format, so a Responses client can talk to any model in the catalogue.
+// What the canonical form cannot carry is refused with a 400 that names it,
+// rather than dropped: built-in tools (they run on OpenAI's servers),
+// structured output, and everything that needs state kept on the server
+// (previous_response_id, conversation, stored prompts, background mode),
+// since the gateway keeps none. Hints that change cost but not meaning
+// (store, reasoning, truncation, service_tier, include, metadata, user,
+// parallel_tool_calls) are accepted and not passed on.
+
+// responsesRequest holds the fields the gateway reads.
+type responsesRequest struct {
+	Model              *string
+	Input              json.RawMessage
+	Instructions       json.RawMessage
+	Stream             *bool
+	Tools              []responsesTool
+	ToolChoice         json.RawMessage
+	MaxOutputTokens    *int
+	Temperature        *float64
+	TopP               *float64
+	PreviousResponseID *string
+	Conversation       json.RawMessage
+	Prompt             json.RawMessage
+	Background         *bool
+	Text               *struct {
+		Format *struct {
+			Type string `json:"type"`
+		} `json:"format"`
+	}
+	TopLogprobs *int
+}
+
+// responsesTool is a tool of the Responses API: flat, unlike chat's.
+type responsesTool struct {
+	Type        string          `json:"type"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+	Function    json.RawMessage `json:"function"` // chat's shape, only to point out the mistake
+}
+
+// inputItem is one item of the input array: a message, a function call the
+// model made, or a function's result.
+type inputItem struct {
+	Type      string          `json:"type"`
+	Role      string          `json:"role"`
+	Content   json.RawMessage `json:"content"`
+	CallID    string          `json:"call_id"`
+	Name      string          `json:"name"`
+	Arguments string          `json:"arguments"`
+	Output    json.RawMessage `json:"output"`
+}
+
+// inputPart is one part of a message's content.
+type inputPart struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Refusal  string `json:"refusal"`
+	ImageURL string `json:"image_url"` // a string here, an object in chat
+	FileID   string `json:"file_id"`
+}
+
+var responsesRoles = map[string]string{"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
+
+// DecodeResponses parses and validates a /v1/responses body. Errors are
+// *lyumen.Error of kind KindInvalid with OpenAI-style messages.
+func DecodeResponses(body []byte) (*lyumen.Request, error) {
+	fields, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	if k := duplicateKey(body, "model", "input", "instructions", "stream", "tools", "tool_choice"); k != "" {
+		return nil, invalid(k, "duplicate key '%s' in the request body", k)
+	}
+	var rr responsesRequest
+	if err := readFields(fields,
+		field{"model", &rr.Model}, field{"input", &rr.Input}, field{"instructions", &rr.Instructions},
+		field{"stream", &rr.Stream}, field{"tools", &rr.Tools}, field{"tool_choice", &rr.ToolChoice},
+		field{"max_output_tokens", &rr.MaxOutputTokens}, field{"temperature", &rr.Temperature},
+		field{"top_p", &rr.TopP}, field{"previous_response_id", &rr.PreviousResponseID},
+		field{"conversation", &rr.Conversation}, field{"prompt", &rr.Prompt},
+		field{"background", &rr.Background}, field{"text", &rr.Text}, field{"top_logprobs", &rr.TopLogprobs},
+	); err != nil {
+		return nil, err
+	}
+	switch {
+	case rr.Model == nil || *rr.Model == "":
+		return nil, invalid("model", "you must provide a model parameter")
+	case rr.PreviousResponseID != nil && *rr.PreviousResponseID != "":
+		return nil, untranslatable("previous_response_id",
+			"'previous_response_id' is not supported: this gateway stores no responses; send the whole conversation in 'input'")
+	case !isNull(rr.Conversation):
+		return nil, untranslatable("conversation",
+			"'conversation' is not supported: this gateway stores no conversations; send the whole conversation in 'input'")
+	case !isNull(rr.Prompt):
+		return nil, untranslatable("prompt",
+			"stored prompts ('prompt') are not supported: send the instructions and the input themselves")
+	case rr.Background != nil && *rr.Background:
+		return nil, untranslatable("background",
+			"background responses are not supported: this gateway stores no responses to poll")
+	case rr.Text != nil && rr.Text.Format != nil && rr.Text.Format.Type != "text":
+		return nil, untranslatable("text.format",
+			"'text.format' of type '%s' cannot be translated for this gateway's upstreams: only plain text output is supported", rr.Text.Format.Type)
+	case rr.TopLogprobs != nil && *rr.TopLogprobs > 0:
+		return nil, untranslatable("top_logprobs", "'top_logprobs' cannot be translated for this gateway's upstreams")
+	case rr.MaxOutputTokens != nil && *rr.MaxOutputTokens < 0:
+		return nil, invalid("max_output_tokens", "'max_output_tokens' must not be negative")
+	}
+	var msgs []lyumen.Message
+	if !isNull(rr.Instructions) {
+		var text string
+		if err := json.Unmarshal(rr.Instructions, &text); err != nil {
+			return nil, invalid("instructions", "invalid type for 'instructions': expected a string")
+		}
+		msgs = append(msgs, lyumen.Message{Role: "system", Content: text})
+	}
+	input, err := responsesInput(rr.Input)
+	if err != nil {
+		return nil, err
+	}
+	req := &lyumen.Request{
+		Surface:     lyumen.SurfaceOpenAIResponses,
+		Model:       *rr.Model,
+		Stream:      rr.Stream != nil && *rr.Stream,
+		Body:        body,
+		Messages:    append(msgs, input...),
+		Temperature: rr.Temperature,
+		TopP:        rr.TopP,
+	}
+	if rr.MaxOutputTokens != nil {
+		req.MaxTokens = *rr.MaxOutputTokens
+	}
+	for i, t := range rr.Tools {
+		param := fmt.Sprintf("tools[%d]", i)
+		switch {
+		case t.Type != "function":
+			return nil, untranslatable(param+".type",
+				"tools of type '%s' are built into OpenAI's servers and cannot be translated: only function tools are supported", t.Type)
+		case t.Name == "" && t.Function != nil:
+			return nil, invalid(param+".name",
+				"missing required parameter: '%s.name': function tools in the Responses API are flat ({\"type\": \"function\", \"name\": …}), not nested under 'function' as in chat completions", param)
+		case t.Name == "":
+			return nil, invalid(param+".name", "missing required parameter: '%s.name'", param)
+		}
+		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
+	}
+	if req.ToolChoice, err = responsesToolChoice(rr.ToolChoice); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// responsesInput reads input: a string (one user message) or an array of
+// input items.
+func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case isNull(raw):
+		return nil, invalid("input", "missing required parameter: 'input'")
+	case raw[0] == '"':
+		var text string
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return nil, decodeError(err, "input")
+		}
+		return []lyumen.Message{{Role: "user", Content: text}}, nil
+	case raw[0] != '[':
+		return nil, invalid("input", "invalid type for 'input': expected a string or an array of input items")
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, decodeError(err, "input")
+	}
+	if len(items) == 0 {
+		return nil, invalid("input", "'input' must contain at least one item")
+	}
+	var msgs []lyumen.Message
+	for i, rawItem := range items {
+		param := fmt.Sprintf("input[%d]", i)
+		var it inputItem
+		if err := json.Unmarshal(rawItem, &it); err != nil {
+			return nil, decodeError(err, param)
+		}
+		switch it.Type {
+		case "message", "":
+			role, ok := responsesRoles[it.Role]
+			if !ok {
+				return nil, invalid(param+".role", "invalid value for '%s.role': must be one of user, assistant, system, developer", param)
+			}
+			msg := lyumen.Message{Role: role}
+			var err error
+			if msg.Content, msg.Parts, err = responsesContent(it.Content, param+".content"); err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, msg)
+		case "function_call":
+			switch {
+			case it.CallID == "":
+				return nil, invalid(param+".call_id", "missing required parameter: '%s.call_id'", param)
+			case it.Name == "":
+				return nil, invalid(param+".name", "missing required parameter: '%s.name'", param)
+			}
+			// Calls made together are one assistant turn, with the text
+			// that came before them: that is how chat upstreams read them.
+			if n := len(msgs); n == 0 || msgs[n-1].Role != "assistant" {
+				msgs = append(msgs, lyumen.Message{Role: "assistant"})
+			}
+			last := &msgs[len(msgs)-1]
+			last.ToolCalls = append(last.ToolCalls, lyumen.ToolCall{
+				Index: len(last.ToolCalls), ID: it.CallID, Type: "function", Name: it.Name, Arguments: it.Arguments,
+			})
+		case "function_call_output":
+			if it.CallID == "" {
+				return nil, invalid(param+".call_id", "missing required parameter: '%s.call_id'", param)
+			}
+			msg := lyumen.Message{Role: "tool", ToolCallID: it.CallID}
+			var err error
+			if msg.Content, msg.Parts, err = responsesContent(it.Output, param+".output"); err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, msg)
+		case "item_reference":
+			return nil, untranslatable(param+".type",
+				"input items of type 'item_reference' point to stored responses, and this gateway stores none: send the items themselves")
+		default:
+			return nil, untranslatable(param+".type",
+				"input items of type '%s' cannot be translated: only message, function_call and function_call_output items are supported", it.Type)
+		}
+	}
+	return msgs, nil
+}
+
+// responsesContent reads a message's content (or a function's output): a
+// string, or an array of parts. Text-only content becomes one string, as in
+// the chat decoder; content with images keeps its parts.
+func responsesContent(raw json.RawMessage, param string) (string, []lyumen.Part, error) {
+	raw = bytes.TrimSpace(raw)
+	switch {
+	case isNull(raw):
+		return "", nil, nil
+	case raw[0] == '"':
+		var text string
+		if err := json.Unmarshal(raw, &text); err != nil {
+			return "", nil, decodeError(err, param)
+		}
+		return text, nil, nil
+	case raw[0] != '[':
+		return "", nil, invalid(param, "invalid type for '%s': expected a string or an array of content parts", param)
+	}
+	var parts []inputPart
+	if err := json.Unmarshal(raw, &parts); err != nil {
+		return "", nil, decodeError(err, param)
+	}
+	out := make([]lyumen.Part, 0, len(parts))
+	onlyText := true
+	for j, p := range parts {
+		pp := fmt.Sprintf("%s[%d]", param, j)
+		switch p.Type {
+		case "input_text", "output_text":
+			out = append(out, lyumen.Part{Type: lyumen.PartText, Text: p.Text})
+		case "refusal":
+			// An earlier refusal, sent back: to any other model it is what
+			// the assistant said.
+			out = append(out, lyumen.Part{Type: lyumen.PartText, Text: p.Refusal})
+		case "input_image":
+			switch {
+			case p.ImageURL != "":
+				out = append(out, ImagePart(p.ImageURL))
+				onlyText = false
+			case p.FileID != "":
+				return "", nil, untranslatable(pp+".file_id",
+					"images given by 'file_id' cannot be translated: this gateway stores no files; send 'image_url' (an address or a data: URL) instead")
+			default:
+				return "", nil, invalid(pp+".image_url", "missing required parameter: '%s.image_url'", pp)
+			}
+		default:
+			return "", nil, untranslatable(pp+".type",
+				"content of type '%s' cannot be translated: only input_text, input_image, output_text and refusal are supported", p.Type)
+		}
+	}
+	if !onlyText {
+		return "", out, nil
+	}
+	var text strings.Builder
+	for _, p := range out {
+		text.WriteString(p.Text)
+	}
+	return text.String(), nil, nil
+}
+
+// responsesToolChoice reads "auto" | "none" | "required" | {"type": "function", "name": …}.
+func responsesToolChoice(raw json.RawMessage) (*lyumen.ToolChoice, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	var mode string
+	if json.Unmarshal(raw, &mode) == nil {
+		switch mode {
+		case "auto", "none", "required":
+			return &lyumen.ToolChoice{Mode: mode}, nil
+		}
+		return nil, invalid("tool_choice", "invalid value for 'tool_choice': '%s' is not one of auto, none, required", mode)
+	}
+	var named struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(raw, &named); err != nil {
+		return nil, invalid("tool_choice", "invalid value for 'tool_choice': expected a string or {\"type\": \"function\", \"name\": …}")
+	}
+	switch {
+	case named.Type == "function" && named.Name != "":
+		return &lyumen.ToolChoice{Mode: "tool", Name: named.Name}, nil
+	case named.Type == "function":
+		return nil, invalid("tool_choice.name", "missing required parameter: 'tool_choice.name'")
+	case named.Type == "allowed_tools":
+		return nil, untranslatable("tool_choice.type", "'tool_choice' of type 'allowed_tools' cannot be translated: name one function or use auto, none or required")
+	}
+	return nil, untranslatable("tool_choice.type",
+		"'tool_choice' of type '%s' cannot be translated: only function tools are supported", named.Type)
+}

@@ -1,0 +1,274 @@
+package openai
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/lyumen/lyumen"
+)
+
+// responseObject is the Responses API's response, in the order of the
+// official API's fields.
+type responseObject struct {
+	ID                 string             `json:"id"`
+	Object             string             `json:"object"`
+	CreatedAt          int64              `json:"created_at"`
+	Status             string             `json:"status"`
+	Background         bool               `json:"background"`
+	Error              *responseError     `json:"error"`
+	IncompleteDetails  *incompleteDetails `json:"incomplete_details"`
+	Instructions       json.RawMessage    `json:"instructions"`
+	MaxOutputTokens    *int               `json:"max_output_tokens"`
+	Model              string             `json:"model"`
+	Output             []any              `json:"output"` // messageItem and functionCallItem
+	ParallelToolCalls  bool               `json:"parallel_tool_calls"`
+	PreviousResponseID *string            `json:"previous_response_id"`
+	Reasoning          reasoningEcho      `json:"reasoning"`
+	Store              bool               `json:"store"`
+	Temperature        float64            `json:"temperature"`
+	Text               json.RawMessage    `json:"text"`
+	ToolChoice         json.RawMessage    `json:"tool_choice"`
+	Tools              json.RawMessage    `json:"tools"`
+	TopP               float64            `json:"top_p"`
+	Truncation         string             `json:"truncation"`
+	Usage              *responseUsage     `json:"usage"`
+	User               *string            `json:"user"`
+	Metadata           json.RawMessage    `json:"metadata"`
+}
+
+type responseError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type incompleteDetails struct {
+	Reason string `json:"reason"`
+}
+
+type reasoningEcho struct {
+	Effort  *string `json:"effort"`
+	Summary *string `json:"summary"`
+}
+
+type responseUsage struct {
+	InputTokens        int `json:"input_tokens"`
+	InputTokensDetails struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"input_tokens_details"`
+	OutputTokens        int `json:"output_tokens"`
+	OutputTokensDetails struct {
+		ReasoningTokens int `json:"reasoning_tokens"`
+	} `json:"output_tokens_details"`
+	TotalTokens int `json:"total_tokens"`
+}
+
+type messageItem struct {
+	ID      string       `json:"id"`
+	Type    string       `json:"type"`
+	Status  string       `json:"status"`
+	Content []outputText `json:"content"`
+	Role    string       `json:"role"`
+}
+
+type functionCallItem struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Status    string `json:"status"`
+	Arguments string `json:"arguments"`
+	CallID    string `json:"call_id"`
+	Name      string `json:"name"`
+}
+
+type outputText struct {
+	Type        string     `json:"type"`
+	Annotations []struct{} `json:"annotations"`
+	Logprobs    []struct{} `json:"logprobs"`
+	Text        string     `json:"text"`
+}
+
+func newOutputText(text string) outputText {
+	return outputText{Type: "output_text", Annotations: []struct{}{}, Logprobs: []struct{}{}, Text: text}
+}
+
+// responseEcho is what a response repeats of its request, as the official
+// API does: the client's own values, or the defaults the upstream applied.
+type responseEcho struct {
+	model             string
+	instructions      json.RawMessage
+	maxOutputTokens   *int
+	parallelToolCalls bool
+	temperature, topP float64
+	text              json.RawMessage
+	toolChoice        json.RawMessage
+	tools             json.RawMessage
+	metadata          json.RawMessage
+}
+
+func echoOf(req *lyumen.Request) responseEcho {
+	e := responseEcho{
+		model: req.Model, instructions: json.RawMessage("null"), parallelToolCalls: true, temperature: 1, topP: 1,
+		text: json.RawMessage(`{"format":{"type":"text"}}`), toolChoice: json.RawMessage(`"auto"`),
+		tools: json.RawMessage("[]"), metadata: json.RawMessage("{}"),
+	}
+	if req.Temperature != nil {
+		e.temperature = *req.Temperature
+	}
+	if req.TopP != nil {
+		e.topP = *req.TopP
+	}
+	if req.MaxTokens > 0 {
+		n := req.MaxTokens
+		e.maxOutputTokens = &n
+	}
+	// The request passed DecodeResponses, so these hold the values it
+	// validated; they are echoed as the client wrote them.
+	for key, dst := range map[string]*json.RawMessage{
+		"instructions": &e.instructions, "text": &e.text, "tool_choice": &e.toolChoice,
+		"tools": &e.tools, "metadata": &e.metadata,
+	} {
+		if v := gjson.GetBytes(req.Body, key); v.Exists() && v.Type != gjson.Null && gjson.Valid(v.Raw) {
+			*dst = json.RawMessage(v.Raw)
+		}
+	}
+	if v := gjson.GetBytes(req.Body, "parallel_tool_calls"); v.IsBool() {
+		e.parallelToolCalls = v.Bool()
+	}
+	return e
+}
+
+// object renders the response around its output.
+func (e *responseEcho) object(id string, created int64, model, status string, output []any, usage *lyumen.Usage) responseObject {
+	if model == "" {
+		model = e.model
+	}
+	if output == nil {
+		output = []any{}
+	}
+	o := responseObject{
+		ID: id, Object: "response", CreatedAt: created, Status: status, Instructions: e.instructions,
+		MaxOutputTokens: e.maxOutputTokens, Model: model, Output: output, ParallelToolCalls: e.parallelToolCalls,
+		Temperature: e.temperature, Text: e.text, ToolChoice: e.toolChoice, Tools: e.tools, TopP: e.topP,
+		Truncation: "disabled", Metadata: e.metadata,
+		// store is false: the gateway keeps no responses to retrieve.
+	}
+	if usage != nil {
+		u := responseUsage{InputTokens: usage.PromptTokens, OutputTokens: usage.CompletionTokens, TotalTokens: usage.TotalTokens}
+		o.Usage = &u
+	}
+	return o
+}
+
+// responseStatus maps a canonical finish reason to the response's status
+// and, when incomplete, the reason.
+func responseStatus(finish string) (status, reason string) {
+	switch finish {
+	case "length":
+		return "incomplete", "max_output_tokens"
+	case "content_filter":
+		return "incomplete", "content_filter"
+	}
+	return "completed", ""
+}
+
+// outputItem is one item of a response's output, as built from the
+// canonical answer.
+type outputItem struct {
+	function bool   // a function_call; otherwise an assistant message
+	id       string // msg_… or fc_…
+	callID   string
+	name     string
+	tool     int    // the call's index in the canonical answer
+	text     []byte // the message's text or the call's arguments
+	status   string // once the item is done: "completed" or "incomplete"
+}
+
+// render renders the item with the given status.
+func (it *outputItem) render(status string) any {
+	if it.function {
+		return functionCallItem{ID: it.id, Type: "function_call", Status: status, Arguments: string(it.text), CallID: it.callID, Name: it.name}
+	}
+	content := []outputText{}
+	if status != "in_progress" {
+		content = append(content, newOutputText(string(it.text)))
+	}
+	return messageItem{ID: it.id, Type: "message", Status: status, Content: content, Role: "assistant"}
+}
+
+// idSeed is what the ids of one response derive from: the upstream's id of
+// the answer, so the same answer always gets the same ids (and golden files
+// stay stable), or the time when the upstream gave none.
+func idSeed(upstreamID string, now time.Time) string {
+	if upstreamID == "" {
+		return strconv.FormatInt(now.UnixNano(), 36)
+	}
+	return upstreamID
+}
+
+// derivedID returns prefix_ and 48 hex digits, the shape of OpenAI's ids,
+// for the n-th object of the response seeded by seed (-1: the response).
+func derivedID(prefix, seed string, n int) string {
+	h := sha256.Sum256([]byte(seed + "/" + strconv.Itoa(n)))
+	return prefix + "_" + hex.EncodeToString(h[:24])
+}
+
+// newItem starts the output item at position n.
+func newItem(seed string, n int, call *lyumen.ToolCall) outputItem {
+	if call == nil {
+		return outputItem{id: derivedID("msg", seed, n)}
+	}
+	it := outputItem{function: true, id: derivedID("fc", seed, n), callID: call.ID, name: call.Name, tool: call.Index}
+	if it.callID == "" {
+		it.callID = derivedID("call", seed, n)
+	}
+	return it
+}
+
+// EncodeResponse renders a canonical answer as a Responses API response
+// object. The answer's first choice is the response's output: a message
+// with its text, then one function_call item per tool call.
+func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) []byte {
+	echo := echoOf(req)
+	seed := idSeed(resp.ID, now)
+	var items []outputItem
+	finish := ""
+	if len(resp.Choices) > 0 {
+		ch := &resp.Choices[0]
+		finish = ch.FinishReason
+		if text := ch.Message.Text(); text != "" {
+			it := newItem(seed, 0, nil)
+			it.text = []byte(text)
+			items = append(items, it)
+		}
+		for i := range ch.Message.ToolCalls {
+			tc := &ch.Message.ToolCalls[i]
+			it := newItem(seed, len(items), tc)
+			it.text = []byte(tc.Arguments)
+			items = append(items, it)
+		}
+	}
+	status, reason := responseStatus(finish)
+	output := make([]any, len(items))
+	for i := range items {
+		output[i] = items[i].render(itemStatus(status, i == len(items)-1 && !items[i].function))
+	}
+	o := echo.object(derivedID("resp", seed, -1), now.Unix(), resp.Model, status, output, resp.Usage)
+	if reason != "" {
+		o.IncompleteDetails = &incompleteDetails{Reason: reason}
+	}
+	b, _ := json.Marshal(o) // cannot fail: plain types and valid raw JSON only
+	return b
+}
+
+// itemStatus is an item's status in a response of the given status: only
+// the message cut short by the end of the response is incomplete.
+func itemStatus(responseStatus string, last bool) string {
+	if responseStatus == "incomplete" && last {
+		return "incomplete"
+	}
+	return "completed"
+}

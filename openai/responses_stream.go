@@ -1,0 +1,288 @@
+package openai
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/sse"
+)
+
+// Events of a Responses stream. Each starts with its type and sequence
+// number; the SSE event name repeats the type, as the official API sends it.
+type evHead struct {
+	Type string `json:"type"`
+	Seq  int    `json:"sequence_number"`
+}
+
+func (h evHead) eventType() string { return h.Type }
+
+type streamEvent interface{ eventType() string }
+
+type evResponse struct {
+	evHead
+	Response responseObject `json:"response"`
+}
+
+type evItem struct {
+	evHead
+	OutputIndex int `json:"output_index"`
+	Item        any `json:"item"`
+}
+
+type evPart struct {
+	evHead
+	ItemID       string     `json:"item_id"`
+	OutputIndex  int        `json:"output_index"`
+	ContentIndex int        `json:"content_index"`
+	Part         outputText `json:"part"`
+}
+
+type evTextDelta struct {
+	evHead
+	ItemID       string     `json:"item_id"`
+	OutputIndex  int        `json:"output_index"`
+	ContentIndex int        `json:"content_index"`
+	Delta        string     `json:"delta"`
+	Logprobs     []struct{} `json:"logprobs"`
+}
+
+type evTextDone struct {
+	evHead
+	ItemID       string     `json:"item_id"`
+	OutputIndex  int        `json:"output_index"`
+	ContentIndex int        `json:"content_index"`
+	Text         string     `json:"text"`
+	Logprobs     []struct{} `json:"logprobs"`
+}
+
+type evArgsDelta struct {
+	evHead
+	ItemID      string `json:"item_id"`
+	OutputIndex int    `json:"output_index"`
+	Delta       string `json:"delta"`
+}
+
+type evArgsDone struct {
+	evHead
+	ItemID      string `json:"item_id"`
+	OutputIndex int    `json:"output_index"`
+	Arguments   string `json:"arguments"`
+}
+
+type evError struct {
+	evHead
+	Code    string  `json:"code"`
+	Message string  `json:"message"`
+	Param   *string `json:"param"`
+}
+
+func appendEvent(dst []byte, ev streamEvent) []byte {
+	b, _ := json.Marshal(ev) // cannot fail: plain types and valid raw JSON only
+	return sse.AppendData(dst, ev.eventType(), b)
+}
+
+// ResponsesStream renders a canonical stream as the event sequence of the
+// Responses API: response.created and response.in_progress with the first
+// event; for each output item output_item.added, its deltas
+// (output_text.delta, or function_call_arguments.delta) and its done events;
+// and response.completed (or response.incomplete when the answer was cut
+// short) at the end. An item is closed when the next one starts, as the
+// official API does, so a client sees one item at a time.
+//
+// It keeps the state of one stream and is not safe for concurrent use.
+type ResponsesStream struct {
+	echo    responseEcho
+	now     time.Time
+	started bool
+	seed    string // the ids derive from it
+	id      string
+	model   string
+	seq     int
+	items   []outputItem
+	open    int // position in items of the item still open; -1 when none
+	finish  string
+	usage   *lyumen.Usage
+}
+
+// NewResponsesStream starts the encoding of the answer to req, created at now.
+func NewResponsesStream(req *lyumen.Request, now time.Time) *ResponsesStream {
+	return &ResponsesStream{echo: echoOf(req), now: now, open: -1}
+}
+
+func (s *ResponsesStream) head(typ string) evHead {
+	h := evHead{Type: typ, Seq: s.seq}
+	s.seq++
+	return h
+}
+
+// Event appends the events that carry ev to dst. Only the first choice is
+// read: the Responses API has one output and never asks for more.
+func (s *ResponsesStream) Event(dst []byte, ev *lyumen.Event) []byte {
+	if !s.started {
+		dst = s.start(dst, ev.ID, ev.Model)
+	}
+	if ev.Usage != nil {
+		u := *ev.Usage
+		s.usage = &u
+	}
+	for i := range ev.Choices {
+		d := &ev.Choices[i]
+		if d.Index != 0 {
+			continue
+		}
+		if d.Content != "" {
+			dst = s.text(dst, d.Content)
+		}
+		for j := range d.ToolCalls {
+			dst = s.toolCall(dst, &d.ToolCalls[j])
+		}
+		if d.FinishReason != "" {
+			s.finish = d.FinishReason
+		}
+	}
+	return dst
+}
+
+// End closes the open item and appends response.completed, or
+// response.incomplete when the answer ran out of tokens or was filtered.
+func (s *ResponsesStream) End(dst []byte, resp *lyumen.Response) []byte {
+	if !s.started {
+		dst = s.start(dst, resp.ID, resp.Model)
+	}
+	if resp.Usage != nil {
+		u := *resp.Usage
+		s.usage = &u
+	}
+	status, reason := responseStatus(s.finish)
+	if s.open >= 0 {
+		dst = s.closeOpen(dst, itemStatus(status, !s.items[s.open].function))
+	}
+	o := s.object(status)
+	typ := "response.completed"
+	if reason != "" {
+		typ = "response.incomplete"
+		o.IncompleteDetails = &incompleteDetails{Reason: reason}
+	}
+	return appendEvent(dst, evResponse{s.head(typ), o})
+}
+
+// Fail appends an error event and then response.failed, whose output holds
+// what was sent so far; the open item is left incomplete.
+func (s *ResponsesStream) Fail(dst []byte, err error) []byte {
+	if !s.started {
+		dst = s.start(dst, "", "")
+	}
+	_, body := Error(err)
+	var eb errorBody
+	_ = json.Unmarshal(body, &eb) // Error's own output
+	code := eb.Error.Type
+	if eb.Error.Code != nil {
+		code = *eb.Error.Code
+	}
+	dst = appendEvent(dst, evError{s.head("error"), code, eb.Error.Message, eb.Error.Param})
+	if s.open >= 0 {
+		s.items[s.open].status = "incomplete"
+		s.open = -1
+	}
+	o := s.object("failed")
+	o.Error = &responseError{Code: "server_error", Message: eb.Error.Message}
+	if code == "rate_limit_exceeded" {
+		o.Error.Code = code
+	}
+	return appendEvent(dst, evResponse{s.head("response.failed"), o})
+}
+
+func (s *ResponsesStream) start(dst []byte, id, model string) []byte {
+	s.started = true
+	s.seed = idSeed(id, s.now)
+	s.id = derivedID("resp", s.seed, -1)
+	s.model = model
+	o := s.object("in_progress")
+	dst = appendEvent(dst, evResponse{s.head("response.created"), o})
+	return appendEvent(dst, evResponse{s.head("response.in_progress"), o})
+}
+
+// object renders the response as it stands.
+func (s *ResponsesStream) object(status string) responseObject {
+	output := make([]any, len(s.items))
+	for i := range s.items {
+		st := s.items[i].status
+		if st == "" {
+			st = "in_progress"
+		}
+		output[i] = s.items[i].render(st)
+	}
+	var usage *lyumen.Usage
+	if status != "in_progress" {
+		usage = s.usage
+	}
+	return s.echo.object(s.id, s.now.Unix(), s.model, status, output, usage)
+}
+
+func (s *ResponsesStream) text(dst []byte, delta string) []byte {
+	if s.open < 0 || s.items[s.open].function {
+		dst = s.closeOpen(dst, "completed")
+		dst = s.add(dst, newItem(s.seed, len(s.items), nil))
+	}
+	n := s.open
+	it := &s.items[n]
+	it.text = append(it.text, delta...)
+	return appendEvent(dst, evTextDelta{s.head("response.output_text.delta"), it.id, n, 0, delta, []struct{}{}})
+}
+
+func (s *ResponsesStream) toolCall(dst []byte, tc *lyumen.ToolCall) []byte {
+	n := -1
+	for i := range s.items {
+		if s.items[i].function && s.items[i].tool == tc.Index {
+			n = i
+		}
+	}
+	if n < 0 {
+		dst = s.closeOpen(dst, "completed")
+		dst = s.add(dst, newItem(s.seed, len(s.items), tc))
+		n = s.open
+	} else {
+		// A later fragment. Should an upstream interleave the fragments
+		// of parallel calls, one may belong to a call already closed: its
+		// delta still goes out, so the client loses none of the arguments.
+		s.items[n].name += tc.Name
+	}
+	if tc.Arguments == "" {
+		return dst
+	}
+	it := &s.items[n]
+	it.text = append(it.text, tc.Arguments...)
+	return appendEvent(dst, evArgsDelta{s.head("response.function_call_arguments.delta"), it.id, n, tc.Arguments})
+}
+
+// add opens a new output item.
+func (s *ResponsesStream) add(dst []byte, it outputItem) []byte {
+	s.items = append(s.items, it)
+	n := len(s.items) - 1
+	s.open = n
+	dst = appendEvent(dst, evItem{s.head("response.output_item.added"), n, it.render("in_progress")})
+	if !it.function {
+		dst = appendEvent(dst, evPart{s.head("response.content_part.added"), it.id, n, 0, newOutputText("")})
+	}
+	return dst
+}
+
+// closeOpen appends the done events of the open item, if any.
+func (s *ResponsesStream) closeOpen(dst []byte, status string) []byte {
+	if s.open < 0 {
+		return dst
+	}
+	n := s.open
+	s.open = -1
+	it := &s.items[n]
+	it.status = status
+	if it.function {
+		dst = appendEvent(dst, evArgsDone{s.head("response.function_call_arguments.done"), it.id, n, string(it.text)})
+	} else {
+		text := string(it.text)
+		dst = appendEvent(dst, evTextDone{s.head("response.output_text.done"), it.id, n, 0, text, []struct{}{}})
+		dst = appendEvent(dst, evPart{s.head("response.content_part.done"), it.id, n, 0, newOutputText(text)})
+	}
+	return appendEvent(dst, evItem{s.head("response.output_item.done"), n, it.render(status)})
+}
