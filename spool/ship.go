@@ -104,6 +104,9 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 		sh.checkpoint(false)
 		select {
 		case <-s.wake:
+			if n, _ := s.Pending(); s.o.Linger > 0 && n < int64(s.o.BatchSize) {
+				sleep(ctx, s.o.Linger) // let a batch gather; ctx's end is seen above
+			}
 		case <-ctx.Done():
 		}
 	}

@@ -73,7 +73,12 @@ type Options struct {
 	// MaxBackoff caps the wait between retries of a failing Writer;
 	// default 5s.
 	MaxBackoff time.Duration
-	Logger     *slog.Logger
+	// Linger is how long the shipper lets records gather after new ones
+	// arrive, so the store gets fewer, larger batches: records are durable
+	// here already, so waiting costs nothing but freshness. Default 100ms;
+	// negative ships at once.
+	Linger time.Duration
+	Logger *slog.Logger
 
 	// OnSync is told about every fsync of appended records: how many
 	// records it made durable and how long the write and fsync took.
@@ -110,6 +115,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 5 * time.Second
+	}
+	if o.Linger == 0 {
+		o.Linger = 100 * time.Millisecond
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
