@@ -1,14 +1,20 @@
 package bench_test
 
 import (
+	"context"
 	"flag"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/lyumen/lyumen/bench"
 )
 
-var clients = flag.Int("clients", 64, "concurrent clients in BenchmarkGateway")
+var (
+	clients = flag.Int("clients", 64, "BenchmarkGateway: concurrent clients; BenchmarkGatewayLatency: most requests in flight")
+	rate    = flag.Float64("rate", 500, "BenchmarkGatewayLatency: arrivals per second")
+)
 
 var modes = []struct {
 	name   string
@@ -18,79 +24,145 @@ var modes = []struct {
 	{"stream", true},
 }
 
+// startTargets starts the targets. At cleanup it stops them and checks
+// that the store holds one record per request sent to Lyumen.
 func startTargets(tb testing.TB) *bench.Targets {
 	tb.Helper()
-	tg, err := bench.StartTargets(tb.Context(), tb.TempDir(), bench.NewMock())
+	tg, err := bench.StartTargets(tb.Context(), tb.TempDir(), bench.NewMock(), bench.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	tb.Cleanup(func() {
+		rec, err := tg.Stop(context.Background()) // tb.Context is done by now
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if rec.Stored != rec.Sent {
+			tb.Errorf("store holds %d records, want one per request sent to Lyumen: %d", rec.Stored, rec.Sent)
+		}
+	})
 	return tg
 }
 
-// TestHarness runs every target in both modes for a moment with a few
-// clients, and checks the gateway recorded each of its requests.
+// TestHarness runs every target in both modes, closed and open, for a
+// moment with a few clients; startTargets checks the gateway recorded each
+// of its requests.
 func TestHarness(t *testing.T) {
 	tg := startTargets(t)
 	hc := bench.NewClient(4)
-	var sent int
 	for _, m := range modes {
-		for _, target := range []struct{ name, url string }{
-			{"direct", tg.Direct}, {"bare", tg.Bare}, {"lyumen", tg.Lyumen},
-		} {
-			res := bench.Run(t.Context(), hc, bench.Load{
-				URL: target.url, Clients: 4, Duration: 150 * time.Millisecond, Requests: 10_000, Stream: m.stream,
-			})
-			if target.name == "lyumen" {
-				sent += res.Requests
-			}
-			if res.Errors > 0 || res.Requests == 0 {
-				t.Errorf("%s/%s: %d requests, %d errors; first: %v", m.name, target.name, res.Requests, res.Errors, res.Err)
+		for _, target := range tg.All() {
+			for _, rate := range []float64{0, 200} {
+				res := tg.Run(t.Context(), hc, target, bench.Load{
+					Clients: 4, Duration: 150 * time.Millisecond, Requests: 10_000, Stream: m.stream, Rate: rate,
+				})
+				if res.Errors > 0 || res.Requests == 0 {
+					t.Errorf("%s/%s at rate %v: %d requests, %d errors; first: %v", m.name, target.Name, rate, res.Requests, res.Errors, res.Err)
+				}
+				recorded := target.Name == bench.NameLyumen
+				if want := res.Requests; !recorded && len(res.Record)+len(res.Sync) > 0 || recorded && (len(res.Record) != want || len(res.Sync) == 0) {
+					t.Errorf("%s/%s at rate %v: %d Record and %d Sync times for %d requests", m.name, target.Name, rate, len(res.Record), len(res.Sync), res.Requests)
+				}
 			}
 		}
 	}
-	records, err := tg.Stop(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if records != int64(sent) {
-		t.Errorf("store holds %d records, want one per gateway request: %d", records, sent)
-	}
 }
 
-// BenchmarkGateway measures the bare proxy and Lyumen with -clients
-// concurrent clients sending b.N requests in all. Within each benchmark the
-// mock is first measured directly, untimed, with the same load, so the
-// latency a target adds is taken against a baseline from the same moment.
-// The throughput ratio of Lyumen to the bare proxy, from interleaved rounds,
-// is what cmd/gatewaybench reports.
+func TestRun_Open(t *testing.T) {
+	t.Run("arrivals are paced and bounded", func(t *testing.T) {
+		srv := httptest.NewServer(bench.NewMock())
+		defer srv.Close()
+		res := bench.Run(t.Context(), bench.NewClient(4), bench.Load{
+			URL: srv.URL, Clients: 4, Duration: 100 * time.Millisecond, Requests: 1000, Rate: 1000,
+		})
+		// Arrivals at 0, 1, …, 99 ms: the 100th is due at the end.
+		if got := res.Requests + res.Missed; got != 100 {
+			t.Errorf("%d arrivals, want 100", got)
+		}
+		if res.Elapsed < 99*time.Millisecond {
+			t.Errorf("elapsed %v, want at least 99ms for 100 arrivals at 1000/s", res.Elapsed)
+		}
+		if res.Errors > 0 {
+			t.Errorf("%d errors; first: %v", res.Errors, res.Err)
+		}
+
+		res = bench.Run(t.Context(), bench.NewClient(4), bench.Load{
+			URL: srv.URL, Clients: 4, Duration: time.Minute, Requests: 10, Rate: 1000,
+		})
+		if got := res.Requests + res.Missed; got != 10 {
+			t.Errorf("%d arrivals, want Requests: 10", got)
+		}
+	})
+	t.Run("arrivals that find every client busy are missed", func(t *testing.T) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(20 * time.Millisecond)
+			w.Write([]byte("{}"))
+		}))
+		defer srv.Close()
+		res := bench.Run(t.Context(), bench.NewClient(1), bench.Load{
+			URL: srv.URL, Clients: 1, Duration: 100 * time.Millisecond, Requests: 1000, Rate: 1000,
+		})
+		// One client busy 20 ms per request can take at most 5 or 6 of
+		// the 100 arrivals.
+		if res.Requests+res.Missed != 100 || res.Requests > 10 || res.Requests == 0 {
+			t.Errorf("%d sent and %d missed, want about 5 sent of 100", res.Requests, res.Missed)
+		}
+	})
+}
+
+// BenchmarkGateway measures the throughput of the bare proxy and Lyumen,
+// with recording off and on, with -clients concurrent clients sending b.N
+// requests in all, back to back. At 64 clients the machine saturates, so
+// latency here is queueing: BenchmarkGatewayLatency measures latency. The
+// ratios that matter, from interleaved rounds, are what cmd/gatewaybench
+// reports. B/op and allocs/op cover the whole process: clients and mock
+// as well.
 func BenchmarkGateway(b *testing.B) {
 	tg := startTargets(b)
 	hc := bench.NewClient(*clients)
-	var sent int
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
-			for _, target := range []struct{ name, url string }{{"bare", tg.Bare}, {"lyumen", tg.Lyumen}} {
-				b.Run(target.name, func(b *testing.B) {
+			for _, target := range proxies(tg) {
+				b.Run(target.Name, func(b *testing.B) {
 					b.ReportAllocs()
-					load := func(url string) bench.Result {
-						res := bench.Run(b.Context(), hc, bench.Load{
-							URL: url, Clients: *clients, Duration: 10 * time.Minute, Requests: b.N, Stream: m.stream,
-						})
-						if res.Errors > 0 || res.Requests < b.N {
-							b.Errorf("%s: %d of %d requests done, %d errors; first: %v", url, res.Requests, b.N, res.Errors, res.Err)
-						}
-						return res
-					}
+					res := tg.Run(b.Context(), hc, target, bench.Load{
+						Clients: *clients, Duration: 10 * time.Minute, Requests: b.N, Stream: m.stream,
+					})
 					b.StopTimer()
-					direct := load(tg.Direct)
-					b.StartTimer()
-					res := load(target.url)
-					b.StopTimer()
-					if target.name == "lyumen" {
-						sent += res.Requests
-					}
-					us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+					checkDone(b, target, res, b.N)
 					b.ReportMetric(res.Rate(), "req/s")
+					b.ReportMetric(us(res.CPUPerRequest()), "cpu_us/req")
+				})
+			}
+		})
+	}
+}
+
+// BenchmarkGatewayLatency measures the latency of the bare proxy and
+// Lyumen, with recording off and on, at a fixed -rate of arrivals (b.N in
+// all), with up to -clients in flight. ns/op is therefore about 1/rate and
+// means nothing; the percentiles do. Within each benchmark the mock is
+// first measured directly, untimed, with the same load, so the latency a
+// target adds is taken against a baseline from the same moment.
+func BenchmarkGatewayLatency(b *testing.B) {
+	tg := startTargets(b)
+	hc := bench.NewClient(*clients)
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			for _, target := range proxies(tg) {
+				b.Run(target.Name, func(b *testing.B) {
+					b.ReportAllocs()
+					l := bench.Load{
+						Clients: *clients, Duration: 10 * time.Minute, Requests: b.N, Stream: m.stream, Rate: *rate,
+					}
+					b.StopTimer()
+					direct := tg.Run(b.Context(), hc, tg.Direct, l)
+					checkDone(b, tg.Direct, direct, b.N)
+					b.StartTimer()
+					res := tg.Run(b.Context(), hc, target, l)
+					b.StopTimer()
+					checkDone(b, target, res, b.N)
+					b.ReportMetric(float64(res.Missed), "missed")
 					b.ReportMetric(us(res.Percentile(0.50)), "p50_us")
 					b.ReportMetric(us(res.Percentile(0.99)), "p99_us")
 					b.ReportMetric(us(res.Percentile(0.50)-direct.Percentile(0.50)), "added_p50_us")
@@ -99,11 +171,21 @@ func BenchmarkGateway(b *testing.B) {
 			}
 		})
 	}
-	records, err := tg.Stop(b.Context())
-	if err != nil {
-		b.Fatal(err)
-	}
-	if records != int64(sent) {
-		b.Errorf("store holds %d records, want one per gateway request: %d", records, sent)
+}
+
+// proxies are the targets in front of the mock.
+func proxies(tg *bench.Targets) []bench.Target {
+	return []bench.Target{tg.Bare, tg.LyumenNoRec, tg.Lyumen}
+}
+
+// checkDone fails b unless all n requests were sent or missed, without an
+// error.
+func checkDone(b *testing.B, target bench.Target, res bench.Result, n int) {
+	b.Helper()
+	if res.Errors > 0 || res.Requests+res.Missed < n {
+		b.Errorf("%s: %d of %d requests done, %d missed, %d errors; first: %v",
+			target.Name, res.Requests, n, res.Missed, res.Errors, res.Err)
 	}
 }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }

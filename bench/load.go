@@ -13,30 +13,53 @@ import (
 	"time"
 )
 
-// Load is one measurement: Clients clients, each sending requests one after
-// another until Duration has passed or Requests have been started in all.
-// Both bounds are needed: a zero Duration or Requests sends nothing. A
-// request under way when the load ends is finished, not cut, so every
-// request sent is counted exactly once.
+// Load is one measurement, closed or open.
+//
+// Closed (Rate zero): Clients clients each send requests one after another,
+// the next as soon as the last is answered. At enough clients this finds
+// the most a target can serve, and its latencies are mostly queueing.
+//
+// Open (Rate positive): requests arrive at fixed intervals of 1/Rate
+// seconds, whatever the answers, and each goes to an idle client of the
+// Clients; an arrival that finds every client busy is not sent and counts
+// as Missed. Below a target's capacity the latencies are its own, not the
+// queue's. Arrivals are paced by a timer that sleeps until the next one is
+// due and then starts every arrival that is due, so a late wake-up (Go's
+// timers sleep about a millisecond at least on an idle machine) starts a
+// few at once rather than fewer in all.
+//
+// The load ends when Duration has passed or Requests have been started (or
+// missed) in all. Both bounds are needed: a zero Duration or Requests sends
+// nothing. A request under way when the load ends is finished, not cut, so
+// every request sent is counted exactly once.
 type Load struct {
 	URL      string // base URL; requests go to URL + "/v1/chat/completions"
 	Clients  int
 	Duration time.Duration
 	Requests int
 	Stream   bool
+	Rate     float64 // arrivals per second; zero for a closed load
 }
 
 // Result is what a load measured.
 type Result struct {
 	Requests int // sent and finished, including the failed ones
 	Errors   int
+	Missed   int           // open load: arrivals not sent because every client was busy
 	Err      error         // the first failure, for the report
-	Elapsed  time.Duration // from the first request to the last answer
+	Elapsed  time.Duration // from the first request to the last answer, plus Drain
+	// Drain is the time the recording gateway's spool took, after the
+	// last answer, to ship the records left (see Targets.Run).
+	Drain time.Duration
 	// CPU is the time, user and system, the whole process used meanwhile:
 	// the clients and the mock as well as the target. On a busy machine it
 	// varies far less than Elapsed.
 	CPU       time.Duration
 	Latencies []time.Duration // of the successful requests, sorted
+	// For a load on the recording gateway (see Targets.Run): how long
+	// each of its Record calls took, and each of the spool's group
+	// commits (a write and an fsync); sorted.
+	Record, Sync []time.Duration
 }
 
 // Rate is the successful requests per second.
@@ -57,13 +80,17 @@ func (r *Result) CPUPerRequest() time.Duration {
 
 // Percentile returns the latency below which a fraction q (0 < q <= 1) of
 // the successful requests fall, by nearest rank; 0 without any.
-func (r *Result) Percentile(q float64) time.Duration {
-	n := len(r.Latencies)
+func (r *Result) Percentile(q float64) time.Duration { return Percentile(r.Latencies, q) }
+
+// Percentile returns the value below which a fraction q (0 < q <= 1) of
+// the sorted durations d fall, by nearest rank; 0 without any.
+func Percentile(d []time.Duration, q float64) time.Duration {
+	n := len(d)
 	if n == 0 {
 		return 0
 	}
 	i := int(math.Ceil(q*float64(n))) - 1
-	return r.Latencies[min(max(i, 0), n-1)]
+	return d[min(max(i, 0), n-1)]
 }
 
 // Merge adds o to r, as if both had been one measurement: requests and
@@ -71,13 +98,19 @@ func (r *Result) Percentile(q float64) time.Duration {
 func (r *Result) Merge(o Result) {
 	r.Requests += o.Requests
 	r.Errors += o.Errors
+	r.Missed += o.Missed
 	if r.Err == nil {
 		r.Err = o.Err
 	}
 	r.Elapsed += o.Elapsed
+	r.Drain += o.Drain
 	r.CPU += o.CPU
 	r.Latencies = append(r.Latencies, o.Latencies...)
 	slices.Sort(r.Latencies)
+	r.Record = append(r.Record, o.Record...)
+	slices.Sort(r.Record)
+	r.Sync = append(r.Sync, o.Sync...)
+	slices.Sort(r.Sync)
 }
 
 // NewClient returns the load generator's HTTP client: one keep-alive
@@ -110,35 +143,38 @@ func RequestBody(stream bool) []byte {
 // Run applies l with hc and returns what it measured. Canceling ctx ends the
 // load early and cuts the requests under way.
 func Run(ctx context.Context, hc *http.Client, l Load) Result {
-	body := RequestBody(l.Stream)
-	url := l.URL + "/v1/chat/completions"
+	c := &caller{hc: hc, url: l.URL + "/v1/chat/completions", body: RequestBody(l.Stream), stream: l.Stream}
 	deadline := time.Now().Add(l.Duration)
-	var started atomic.Int64
 	results := make([]Result, l.Clients)
 	var wg sync.WaitGroup
+	var missed int
 	start, cpu := time.Now(), processCPU()
-	for i := range results {
-		wg.Go(func() {
-			res := &results[i]
-			var buf bytes.Buffer
-			for ctx.Err() == nil && time.Now().Before(deadline) && started.Add(1) <= int64(l.Requests) {
-				t0 := time.Now()
-				err := send(ctx, hc, url, body, l.Stream, &buf)
-				d := time.Since(t0)
-				res.Requests++
-				if err != nil {
-					res.Errors++
-					if res.Err == nil {
-						res.Err = err
-					}
-					continue
+	if l.Rate <= 0 {
+		var started atomic.Int64
+		for i := range results {
+			wg.Go(func() {
+				var buf bytes.Buffer
+				for ctx.Err() == nil && time.Now().Before(deadline) && started.Add(1) <= int64(l.Requests) {
+					c.call(ctx, &results[i], &buf)
 				}
-				res.Latencies = append(res.Latencies, d)
-			}
-		})
+			})
+		}
+	} else {
+		// Unbuffered: a send goes through only to a client waiting for work.
+		arrivals := make(chan struct{})
+		for i := range results {
+			wg.Go(func() {
+				var buf bytes.Buffer
+				for range arrivals {
+					c.call(ctx, &results[i], &buf)
+				}
+			})
+		}
+		missed = pace(ctx, start, deadline, l.Rate, l.Requests, arrivals)
+		close(arrivals)
 	}
 	wg.Wait()
-	total := Result{Elapsed: time.Since(start), CPU: processCPU() - cpu}
+	total := Result{Missed: missed, Elapsed: time.Since(start), CPU: processCPU() - cpu}
 	for _, r := range results {
 		total.Requests += r.Requests
 		total.Errors += r.Errors
@@ -149,6 +185,59 @@ func Run(ctx context.Context, hc *http.Client, l Load) Result {
 	}
 	slices.Sort(total.Latencies)
 	return total
+}
+
+// pace makes arrivals at rate per second from start until deadline, at
+// most n of them, each handed to an idle client on arrivals, and returns
+// how many found no client idle.
+func pace(ctx context.Context, start, deadline time.Time, rate float64, n int, arrivals chan<- struct{}) (missed int) {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for i := range n {
+		due := start.Add(time.Duration(float64(i) * float64(time.Second) / rate))
+		if !due.Before(deadline) {
+			break
+		}
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return missed
+			}
+		}
+		select {
+		case arrivals <- struct{}{}:
+		default:
+			missed++
+		}
+	}
+	return missed
+}
+
+// caller sends one load's requests.
+type caller struct {
+	hc     *http.Client
+	url    string
+	body   []byte
+	stream bool
+}
+
+// call sends one request and adds its outcome to res. The latency runs
+// from the moment the client starts the request to the end of the answer.
+func (c *caller) call(ctx context.Context, res *Result, buf *bytes.Buffer) {
+	t0 := time.Now()
+	err := send(ctx, c.hc, c.url, c.body, c.stream, buf)
+	d := time.Since(t0)
+	res.Requests++
+	if err != nil {
+		res.Errors++
+		if res.Err == nil {
+			res.Err = err
+		}
+		return
+	}
+	res.Latencies = append(res.Latencies, d)
 }
 
 var streamEnd = []byte("data: [DONE]\n\n")

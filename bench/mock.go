@@ -1,8 +1,10 @@
 // Package bench measures what the gateway costs: a mock upstream speaking
-// the OpenAI chat completions wire format, a load generator, and the three
+// the OpenAI chat completions wire format, a load generator (closed loop
+// for throughput, open loop at a fixed rate for latency), and the four
 // targets measured against the same mock (the mock itself, a bare
-// httputil.ReverseProxy, and Lyumen recording to SQLite). The benchmarks in
-// bench_test.go and the runner in cmd/gatewaybench share this code.
+// httputil.ReverseProxy, Lyumen with recording off, and Lyumen recording
+// through its spool into SQLite). The benchmarks in bench_test.go and the
+// runner in cmd/gatewaybench share this code.
 package bench
 
 import (

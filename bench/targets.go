@@ -13,50 +13,128 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lyumen/lyumen"
-	"github.com/lyumen/lyumen/batch"
 	"github.com/lyumen/lyumen/httpapi"
 	"github.com/lyumen/lyumen/openai"
+	"github.com/lyumen/lyumen/spool"
 	"github.com/lyumen/lyumen/sqlite"
 	"github.com/lyumen/lyumen/upstream"
 )
 
-// Targets are the three servers measured, each a real http.Server on
+// The targets' names, as reported and as their pprof label.
+const (
+	NameDirect      = "direct"
+	NameBare        = "bare"
+	NameLyumenNoRec = "lyumen-norec"
+	NameLyumen      = "lyumen"
+)
+
+// Target is one server measured.
+type Target struct {
+	Name string
+	URL  string // base URL; requests go to URL + "/v1/chat/completions"
+}
+
+// Targets are the four servers measured, each a real http.Server on
 // loopback in front of the same mock:
 //   - Direct is the mock itself, the baseline for added latency;
-//   - Bare is a bare httputil.ReverseProxy, the baseline for throughput;
-//   - Lyumen is the gateway as production wires it, recording to SQLite.
+//   - Bare is a bare httputil.ReverseProxy, the baseline for a proxy;
+//   - LyumenNoRec is the gateway with a Recorder that keeps nothing, the
+//     baseline for what recording costs;
+//   - Lyumen is the gateway as production wires it: records go through the
+//     durable spool (an fsync per group commit) and ship to SQLite.
 //
 // Each server's goroutines, and the goroutines they start (their upstream
-// connections, the recorder), carry the pprof label "target" with the
-// server's name, so a CPU profile can be cut to one target:
+// connections, the spool's shipper), carry the pprof label "target" with
+// the server's name, so a CPU profile can be cut to one target. pprof
+// matches the value as an unanchored regexp, so anchor it:
 //
-//	go tool pprof -tagfocus target=lyumen -top cpu.pprof
+//	go tool pprof -tagfocus 'target=^lyumen$' -top cpu.pprof
 type Targets struct {
-	Direct, Bare, Lyumen string // base URLs
+	Direct, Bare, LyumenNoRec, Lyumen Target
 
-	mock, bare, gw *httptest.Server
-	db             *sqlite.DB
-	stopRecorder   context.CancelFunc
-	recorderDone   chan error
+	mock, bare, norec, gw *httptest.Server
+	db                    *sqlite.DB     // nil with DiscardStore
+	counter               *countingStore // non-nil with DiscardStore
+	spool                 *spool.Spool
+	stopSpool             context.CancelFunc
+	spoolDone             chan error
+	sent                  atomic.Int64 // requests sent to Lyumen by Run
+	synced                atomic.Int64 // records made durable by the spool's group commits
+	batches, shipped      atomic.Int64 // batches the spool shipped, and their records
+
+	mu      sync.Mutex
+	records []time.Duration // each Record call's time, in order
+	syncs   []time.Duration // each group commit's write and fsync, in order
+}
+
+// All returns the targets, baselines first.
+func (t *Targets) All() []Target {
+	return []Target{t.Direct, t.Bare, t.LyumenNoRec, t.Lyumen}
+}
+
+// Options changes what StartTargets builds. The zero value is production's
+// wiring.
+type Options struct {
+	// DiscardStore makes the spool ship to a store that only counts the
+	// records, to tell what the spool costs from what the SQLite store
+	// costs. A diagnostic: production always has a store.
+	DiscardStore bool
 }
 
 // StartTargets serves mock and starts the servers in front of it. The
-// SQLite store is created in dir. Call Stop to shut them down.
-func StartTargets(ctx context.Context, dir string, mock *Mock) (*Targets, error) {
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "lyumen.db"))
+// spool and the SQLite store it ships to are created in dir, which should
+// be on the disk production would use: the spool fsyncs. Call Stop to
+// shut them down.
+func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targets, error) {
+	t := &Targets{}
+	var store spool.Writer
+	if o.DiscardStore {
+		t.counter = &countingStore{ids: make(map[string]struct{})}
+		store = t.counter
+	} else {
+		db, err := sqlite.Open(ctx, filepath.Join(dir, "lyumen.db"))
+		if err != nil {
+			return nil, err
+		}
+		t.db, store = db, db
+	}
+	// As cmd/lyumen serve wires it, with its JSON log of one line per
+	// exchange formatted but discarded rather than written to stderr.
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	sp, err := spool.Open(filepath.Join(dir, "spool"), store, spool.Options{
+		MaxBytes: 1 << 30, // cmd/lyumen's default
+		// Longer than production's 10s: the end-of-run check counts the
+		// store, so the spool must be empty when Stop returns.
+		DrainTimeout: 2 * time.Minute,
+		Logger:       logger,
+		OnSync: func(n int, d time.Duration) {
+			t.synced.Add(int64(n))
+			t.mu.Lock()
+			t.syncs = append(t.syncs, d)
+			t.mu.Unlock()
+		},
+		OnShipped: func(n int) {
+			t.batches.Add(1)
+			t.shipped.Add(int64(n))
+		},
+	})
 	if err != nil {
+		t.closeStore()
 		return nil, err
 	}
-	t := &Targets{db: db}
+	t.spool = sp
 
-	t.mock = startServer("mock", mock)
-	t.Direct = t.mock.URL
+	t.mock = startServer(NameDirect, mock)
+	t.Direct = Target{NameDirect, t.mock.URL}
 
 	mockURL, _ := url.Parse(t.mock.URL)
-	t.bare = startServer("bare", &httputil.ReverseProxy{
+	t.bare = startServer(NameBare, &httputil.ReverseProxy{
 		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(mockURL) },
 		Transport:     upstreamTransport(),
 		FlushInterval: -1,
@@ -64,33 +142,80 @@ func StartTargets(ctx context.Context, dir string, mock *Mock) (*Targets, error)
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	})
-	t.Bare = t.bare.URL
+	t.Bare = Target{NameBare, t.bare.URL}
 
-	// As cmd/lyumen serve wires it, with its JSON log of one line per
-	// exchange formatted but discarded rather than written to stderr.
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	t.norec = startGateway(NameLyumenNoRec, t.mock.URL, logger, discard{})
+	t.LyumenNoRec = Target{NameLyumenNoRec, t.norec.URL}
+
+	// The spool outlives the gateway: Run stops only after every handler
+	// has handed over its record.
+	spoolCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	t.stopSpool, t.spoolDone = stop, make(chan error, 1)
+	pprof.Do(spoolCtx, pprof.Labels("target", NameLyumen), func(ctx context.Context) {
+		go func() { t.spoolDone <- sp.Run(ctx) }()
+	})
+	t.gw = startGateway(NameLyumen, t.mock.URL, logger, timed{sp, t})
+	t.Lyumen = Target{NameLyumen, t.gw.URL}
+	return t, nil
+}
+
+// countingStore is a spool.Writer that keeps only the IDs of the records
+// it is given, so a record given twice counts once.
+type countingStore struct {
+	mu  sync.Mutex
+	ids map[string]struct{}
+}
+
+func (c *countingStore) WriteRecords(_ context.Context, recs []*lyumen.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range recs {
+		c.ids[r.ID] = struct{}{}
+	}
+	return nil
+}
+
+// discard is a Recorder that takes every record and keeps none: Lyumen
+// with recording off.
+type discard struct{}
+
+func (discard) Record(context.Context, *lyumen.Record) error { return nil }
+
+// timed is a Recorder that notes how long each Record call of the next
+// one takes: as production's metrics wrapper does, it sits between the
+// gateway and the spool.
+type timed struct {
+	next lyumen.Recorder
+	t    *Targets
+}
+
+func (r timed) Record(ctx context.Context, rec *lyumen.Record) error {
+	start := time.Now()
+	err := r.next.Record(ctx, rec)
+	d := time.Since(start)
+	r.t.mu.Lock()
+	r.t.records = append(r.t.records, d)
+	r.t.mu.Unlock()
+	return err
+}
+
+// startGateway starts Lyumen as cmd/lyumen serve wires it, in front of the
+// OpenAI-compatible upstream at upstreamURL, recording with rec.
+func startGateway(name, upstreamURL string, logger *slog.Logger, rec lyumen.Recorder) *httptest.Server {
 	catalog := lyumen.NewCatalog([]lyumen.Model{{
 		Name:    "bench-model",
 		OwnedBy: "bench",
 		Targets: []lyumen.Target{{Provider: "mock", Model: "mock-model"}},
 	}})
 	providers := map[string]lyumen.Provider{
-		"mock": openai.NewClient(t.mock.URL+"/v1", "sk-bench", nil, &http.Client{Transport: upstreamTransport()}),
+		"mock": openai.NewClient(upstreamURL+"/v1", "sk-bench", nil, &http.Client{Transport: upstreamTransport()}),
 	}
-	rec := batch.New(db, batch.Options{Logger: logger})
-	recCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	t.stopRecorder, t.recorderDone = stop, make(chan error, 1)
-	pprof.Do(recCtx, pprof.Labels("target", "lyumen"), func(ctx context.Context) {
-		go func() { t.recorderDone <- rec.Run(ctx) }()
-	})
-	t.gw = startServer("lyumen", httpapi.NewServer(httpapi.Options{
+	return startServer(name, httpapi.NewServer(httpapi.Options{
 		Logger:   logger,
 		Provider: upstream.New(catalog, providers, logger),
 		Catalog:  catalog,
 		Recorder: rec,
 	}))
-	t.Lyumen = t.gw.URL
-	return t, nil
 }
 
 // startServer starts h on 127.0.0.1 with production's server timeouts, its
@@ -126,18 +251,102 @@ func upstreamTransport() *http.Transport {
 	}
 }
 
-// Stop shuts the servers down in production's order (the gateway finishes
-// its exchanges, then the recorder writes everything it was given), and
-// returns the number of records in the store.
-func (t *Targets) Stop(ctx context.Context) (records int64, err error) {
+// Run applies l to target with hc, as the package's Run does, and counts
+// the requests sent to Lyumen: Stop checks the store against them.
+//
+// A load on Lyumen ends only once its spool has shipped every record to
+// the store, and the time and CPU that takes count as the load's (Drain
+// says how long it was). Its throughput is therefore what the gateway and
+// its store can sustain, and shipping a backlog never runs into the next
+// target's load.
+func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Load) Result {
+	l.URL = target.URL
+	t.mu.Lock()
+	records, syncs := len(t.records), len(t.syncs)
+	t.mu.Unlock()
+	res := Run(ctx, hc, l)
+	if target.Name != NameLyumen {
+		return res
+	}
+	t.sent.Add(int64(res.Requests))
+	start, cpu := time.Now(), processCPU()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		if n, _ := t.spool.Pending(); n == 0 {
+			break
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+		}
+	}
+	res.Drain = time.Since(start)
+	res.Elapsed += res.Drain
+	res.CPU += processCPU() - cpu
+	t.mu.Lock()
+	res.Record = slices.Sorted(slices.Values(t.records[records:]))
+	res.Sync = slices.Sorted(slices.Values(t.syncs[syncs:]))
+	t.mu.Unlock()
+	return res
+}
+
+// SpoolStats is what the spool's group commit did.
+type SpoolStats struct {
+	Syncs    int           // group commits: writes and fsyncs of appended records
+	Records  int64         // records they made durable
+	SyncTime time.Duration // spent writing and fsyncing, in all
+	Batches  int64         // batches shipped to the store
+	Shipped  int64         // records in them
+}
+
+// Recording is what the recording gateway was sent and what it stored.
+type Recording struct {
+	Sent   int64 // requests sent to Lyumen through Targets.Run
+	Stored int64 // records in the store once the spool has drained
+	Spool  SpoolStats
+}
+
+// Stop shuts the servers down in production's order (the gateways finish
+// their exchanges, then the spool ships everything it holds into the
+// store) and counts the records stored. Every request sent to Lyumen must
+// have exactly one: Stored == Sent.
+func (t *Targets) Stop(ctx context.Context) (Recording, error) {
 	t.gw.Close() // waits for the handlers, so every record was handed over
+	t.norec.Close()
 	t.bare.Close()
 	t.mock.Close()
-	t.stopRecorder()
-	if err := <-t.recorderDone; err != nil {
-		t.db.Close()
-		return 0, fmt.Errorf("recorder: %w", err)
+	rec := Recording{Sent: t.sent.Load()}
+	t.mu.Lock()
+	rec.Spool = SpoolStats{Syncs: len(t.syncs), Records: t.synced.Load()}
+	for _, d := range t.syncs {
+		rec.Spool.SyncTime += d
 	}
-	n, err := t.db.Count(ctx)
-	return n, errors.Join(err, t.db.Close())
+	t.mu.Unlock()
+	t.stopSpool() // Run stops intake and drains into the store
+	err := <-t.spoolDone
+	rec.Spool.Batches, rec.Spool.Shipped = t.batches.Load(), t.shipped.Load()
+	pending, _ := t.spool.Pending()
+	err = errors.Join(err, t.spool.Close())
+	if err == nil && pending > 0 {
+		err = fmt.Errorf("spool not drained: %d records left on disk", pending)
+	}
+	if err != nil {
+		t.closeStore()
+		return rec, fmt.Errorf("stop spool: %w", err)
+	}
+	if t.counter != nil {
+		t.counter.mu.Lock()
+		rec.Stored = int64(len(t.counter.ids))
+		t.counter.mu.Unlock()
+		return rec, nil
+	}
+	rec.Stored, err = t.db.Count(ctx)
+	return rec, errors.Join(err, t.db.Close())
+}
+
+func (t *Targets) closeStore() {
+	if t.db != nil {
+		t.db.Close()
+	}
 }
