@@ -3,6 +3,7 @@ package openai
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/lyumen/lyumen"
 )
@@ -74,6 +75,9 @@ func EncodeChatRequest(req *lyumen.Request) ([]byte, error) {
 		b.Messages = append(b.Messages, out)
 	}
 	for _, t := range req.Tools {
+		if strings.Contains(t.Name, ":") { // another API's built-in tool, kept by type only
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", t.Name)
+		}
 		var wt wireTool
 		wt.Type = "function"
 		wt.Function.Name, wt.Function.Description, wt.Function.Parameters = t.Name, t.Description, t.Parameters

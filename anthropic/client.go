@@ -1,0 +1,232 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/sjson"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/sse"
+)
+
+// maxResponse bounds a non-streamed upstream body.
+const maxResponse = 64 << 20
+
+// Client is a Provider for the Anthropic Messages API.
+type Client struct {
+	baseURL string // without the trailing slash
+	apiKey  string
+	headers http.Header
+	http    *http.Client
+}
+
+var _ lyumen.Provider = (*Client)(nil)
+
+// NewClient returns a client for the API at baseURL ("" is DefaultBaseURL;
+// the path /v1/messages is appended). apiKey is sent as x-api-key. headers
+// are sent with every request (e.g. anthropic-beta); one of them may set
+// anthropic-version, which is otherwise Version.
+func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Client) *Client {
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	h := make(http.Header, len(headers))
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), apiKey: apiKey, headers: h, http: hc}
+}
+
+// Chat sends a non-streamed message.
+func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Response, error) {
+	body, err := c.body(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, body, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	var m wireMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		// No status: a broken answer is the upstream's fault, and another
+		// target may do better.
+		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}
+	}
+	if m.Type == "error" {
+		return nil, upstreamError(http.StatusBadGateway, raw) // an error envelope sent with 200
+	}
+	out := m.canonical()
+	if req.Surface == lyumen.SurfaceAnthropicMessages {
+		out.Raw = raw
+	}
+	return out, nil
+}
+
+// ChatStream sends a streamed message and returns once the upstream has
+// accepted it.
+func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
+	body, err := c.body(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.post(ctx, body, true)
+	if err != nil {
+		return nil, err
+	}
+	return newStream(ctx, resp.Body, req.Surface == lyumen.SurfaceAnthropicMessages), nil
+}
+
+// body builds the upstream body. A client on the Anthropic surface has its
+// body forwarded as it wrote it, with only the model rewritten (and
+// max_tokens, when the router capped it): every field Anthropic understands
+// passes through. Any other surface is translated from the canonical form.
+func (c *Client) body(req *lyumen.Request) ([]byte, error) {
+	if req.Surface != lyumen.SurfaceAnthropicMessages {
+		return EncodeRequest(req)
+	}
+	// sjson copies; req.Body, which is recorded, is left alone.
+	body, err := sjson.SetBytes(req.Body, "model", req.Model)
+	if err != nil {
+		return nil, fmt.Errorf("set upstream model: %w", err)
+	}
+	if req.CappedMaxTokens {
+		if body, err = sjson.SetBytes(body, "max_tokens", req.MaxTokens); err != nil {
+			return nil, fmt.Errorf("cap max tokens: %w", err)
+		}
+	}
+	return body, nil
+}
+
+func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
+	// A fully buffered body with its length: a body still streaming while the
+	// upstream answers cuts some SSE responses short (golang/go#40747).
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/v1/messages", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build upstream request: %w", err)
+	}
+	for k, v := range c.headers {
+		hreq.Header[k] = v
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	if hreq.Header.Get("Anthropic-Version") == "" {
+		hreq.Header.Set("Anthropic-Version", Version)
+	}
+	if c.apiKey != "" {
+		hreq.Header.Set("X-Api-Key", c.apiKey)
+	}
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, transportError(ctx, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		e := upstreamError(resp.StatusCode, b)
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return nil, e
+	}
+	return resp, nil
+}
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// transportError classifies a failure to reach or read the upstream.
+func transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // the client left; nobody to tell
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return &lyumen.Error{Kind: lyumen.KindTimeout, Message: "the upstream did not answer in time", Err: err}
+	}
+	return &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream could not be reached", Err: err}
+}
+
+type stream struct {
+	ctx  context.Context
+	body io.ReadCloser
+	r    *sse.Reader
+	p    parser
+	done bool
+	// pending is an event parsed but not yet returned: a translated
+	// message_delta yields its finish reason and then, apart, its usage.
+	pending *lyumen.Event
+}
+
+func newStream(ctx context.Context, body io.ReadCloser, raw bool) *stream {
+	return &stream{ctx: ctx, body: body, r: sse.NewReader(body), p: parser{raw: raw}}
+}
+
+func (s *stream) Next() (lyumen.Event, error) {
+	if s.pending != nil {
+		ev := *s.pending
+		s.pending = nil
+		return ev, nil
+	}
+	for !s.done {
+		sev, err := s.r.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				// Ended without message_stop (or amid a chunk): the upstream
+				// died mid-stream.
+				if s.ctx.Err() == nil {
+					return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early", Err: io.ErrUnexpectedEOF}
+				}
+			}
+			return lyumen.Event{}, transportError(s.ctx, err)
+		}
+		ev, next, err := s.p.parse(sev.Type, sev.Data)
+		switch {
+		case err != nil:
+			return lyumen.Event{}, err
+		case next == stop:
+			s.done = true
+		case next == emit:
+			return ev, nil
+		case next == emitTwo:
+			usage := lyumen.Event{ID: ev.ID, Model: ev.Model, Usage: ev.Usage}
+			ev.Usage = nil
+			s.pending = &usage
+			return ev, nil
+		}
+	}
+	return lyumen.Event{}, io.EOF
+}
+
+func (s *stream) Close() error { return s.body.Close() }
+
+// Ready reports that the next event is already buffered, so the surface can
+// flush once for several events that arrived together.
+func (s *stream) Ready() bool { return s.pending != nil || s.r.Ready() }

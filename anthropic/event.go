@@ -1,0 +1,179 @@
+package anthropic
+
+import (
+	"net/http"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/lyumen/lyumen"
+)
+
+// action says what the stream does with a parsed event.
+type action int
+
+const (
+	skip    action = iota // nothing to pass on (ping; an event with nothing canonical in a translated stream)
+	emit                  // pass the event on
+	emitTwo               // pass the event on, then its usage as an event of its own
+	stop                  // message_stop: the stream is complete
+)
+
+// parser reads an upstream's SSE events into canonical events. It keeps
+// what a later event needs: the prompt's token counts from message_start
+// (message_delta carries only the output's) and which content blocks are
+// tool calls.
+type parser struct {
+	raw bool // the client speaks this format: pass every event on as sent
+
+	// The message's id and model, from message_start, carried by every
+	// translated event: an OpenAI stream names them in every chunk.
+	id, model string
+
+	input, cacheWrite, cacheRead, output int
+
+	tools []int // the content block index of each tool_use block, in order
+}
+
+var errInvalidEvent = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"}
+
+// parse reads one event. It runs for every streamed token, so it walks the
+// JSON with gjson instead of decoding it with reflection (as openai's chunk
+// parser does); only the fields the record needs are read.
+func (p *parser) parse(name string, data []byte) (lyumen.Event, action, error) {
+	var ev lyumen.Event
+	if !gjson.ValidBytes(data) {
+		return ev, skip, errInvalidEvent
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return ev, skip, errInvalidEvent
+	}
+	typ := root.Get("type").String()
+	if typ == "" {
+		typ = name
+	}
+	next := emit
+	switch typ {
+	case "ping":
+		return ev, skip, nil
+	case "message_stop":
+		return ev, stop, nil
+	case "error":
+		return ev, skip, eventError(root.Get("error"))
+	case "message_start":
+		m := root.Get("message")
+		p.id, p.model = m.Get("id").String(), m.Get("model").String()
+		p.usage(m.Get("usage"))
+		ev.Choices = []lyumen.ChoiceDelta{{Role: "assistant"}}
+		if p.raw {
+			// Known so far; message_delta completes it. A translated
+			// stream waits: its first chunk should not carry usage.
+			ev.Usage = p.total()
+		}
+	case "content_block_start":
+		block := int(root.Get("index").Int())
+		cb := root.Get("content_block")
+		switch cb.Get("type").String() {
+		case "text":
+			if t := cb.Get("text").String(); t != "" {
+				ev.Choices = []lyumen.ChoiceDelta{{Content: t}}
+			}
+		case "tool_use":
+			call := lyumen.ToolCall{Index: len(p.tools), ID: cb.Get("id").String(), Type: "function", Name: cb.Get("name").String()}
+			if in := cb.Get("input"); in.IsObject() && hasKeys(in) {
+				call.Arguments = compactInput([]byte(in.Raw)) // a server that sends the whole input at once
+			}
+			p.tools = append(p.tools, block)
+			ev.Choices = []lyumen.ChoiceDelta{{ToolCalls: []lyumen.ToolCall{call}}}
+		}
+	case "content_block_delta":
+		d := root.Get("delta")
+		switch d.Get("type").String() {
+		case "text_delta":
+			if t := d.Get("text").String(); t != "" {
+				ev.Choices = []lyumen.ChoiceDelta{{Content: t}}
+			}
+		case "input_json_delta":
+			if tool, ok := p.tool(int(root.Get("index").Int())); ok {
+				if part := d.Get("partial_json").String(); part != "" {
+					ev.Choices = []lyumen.ChoiceDelta{{ToolCalls: []lyumen.ToolCall{{Index: tool, Arguments: part}}}}
+				}
+			}
+		}
+	case "message_delta":
+		if sr := root.Get("delta.stop_reason"); sr.Type == gjson.String {
+			ev.Choices = []lyumen.ChoiceDelta{{FinishReason: finishReason(sr.Str)}}
+		}
+		p.usage(root.Get("usage"))
+		ev.Usage = p.total()
+		if !p.raw && len(ev.Choices) > 0 {
+			next = emitTwo // as OpenAI streams: the finish, then the usage
+		}
+	}
+	if p.raw {
+		ev.ID, ev.Model = p.id, p.model
+		ev.Raw, ev.RawEvent = data, name
+		if name == "" {
+			ev.RawEvent = typ // a server that leaves out the event lines
+		}
+		return ev, emit, nil
+	}
+	if len(ev.Choices) == 0 && ev.Usage == nil {
+		return ev, skip, nil
+	}
+	ev.ID, ev.Model = p.id, p.model
+	return ev, next, nil
+}
+
+// usage folds a usage object in: every count it holds is a running total.
+func (p *parser) usage(u gjson.Result) {
+	if !u.IsObject() {
+		return
+	}
+	for _, f := range []struct {
+		key string
+		dst *int
+	}{
+		{"input_tokens", &p.input}, {"cache_creation_input_tokens", &p.cacheWrite},
+		{"cache_read_input_tokens", &p.cacheRead}, {"output_tokens", &p.output},
+	} {
+		if v := u.Get(f.key); v.Type == gjson.Number {
+			*f.dst = int(v.Int())
+		}
+	}
+}
+
+// total is the usage so far. The prompt counts cached input too.
+func (p *parser) total() *lyumen.Usage {
+	prompt := p.input + p.cacheWrite + p.cacheRead
+	return &lyumen.Usage{PromptTokens: prompt, CompletionTokens: p.output, TotalTokens: prompt + p.output}
+}
+
+func (p *parser) tool(block int) (int, bool) {
+	for i, b := range p.tools {
+		if b == block {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func hasKeys(o gjson.Result) bool {
+	n := 0
+	o.ForEach(func(_, _ gjson.Result) bool { n++; return false })
+	return n > 0
+}
+
+// eventError reads an error event's {"type","message"}: Anthropic fails a
+// stream this way (overloaded_error) after it has started.
+func eventError(e gjson.Result) error {
+	status, ok := statuses[e.Get("type").String()]
+	if !ok {
+		status = http.StatusBadGateway
+	}
+	msg := e.Get("message").String()
+	if msg == "" {
+		msg = "the upstream failed mid-stream"
+	}
+	return &lyumen.Error{Kind: lyumen.KindUpstream, Status: status, Message: "upstream: " + msg}
+}

@@ -1,0 +1,499 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/lyumen/lyumen"
+)
+
+// object is a JSON object by key. Keys are matched exactly, as the upstream
+// matches them: encoding/json matches struct fields case-insensitively, so
+// {"Model": …} would hide a "model" the upstream obeys.
+type object map[string]json.RawMessage
+
+// invalid returns a KindInvalid error worded as Anthropic words its
+// validation errors: "<path>: <problem>".
+func invalid(path, format string, args ...any) *lyumen.Error {
+	return &lyumen.Error{Kind: lyumen.KindInvalid, Param: path, Message: path + ": " + fmt.Sprintf(format, args...)}
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func index(path string, i int) string { return path + "." + strconv.Itoa(i) }
+
+// parseObject reads raw as a JSON object; path names it in errors.
+func parseObject(raw json.RawMessage, path string) (object, error) {
+	var o object
+	if err := json.Unmarshal(raw, &o); err != nil || o == nil {
+		return nil, invalid(path, "Input should be a valid dictionary")
+	}
+	return o, nil
+}
+
+// Expected types, in Anthropic's wording.
+const (
+	wantString = "a valid string"
+	wantInt    = "a valid integer"
+	wantNumber = "a valid number"
+	wantBool   = "a valid boolean"
+	wantList   = "a valid list"
+)
+
+// get decodes o[key] into dst. A missing key (or null) leaves dst alone and
+// reports false; a value of the wrong type is an error naming the field.
+func (o object) get(path, key string, dst any, want string) (bool, error) {
+	raw, ok := o[key]
+	if !ok || string(raw) == "null" {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		return false, invalid(join(path, key), "Input should be %s", want)
+	}
+	return true, nil
+}
+
+// required is get for a field that must be there.
+func (o object) required(path, key string, dst any, want string) error {
+	ok, err := o.get(path, key, dst, want)
+	if err == nil && !ok {
+		err = invalid(join(path, key), "Field required")
+	}
+	return err
+}
+
+// DecodeMessages parses and validates a /v1/messages body into the
+// canonical form. Errors are *lyumen.Error of kind KindInvalid, worded as
+// Anthropic words them. Content the canonical form cannot carry is kept by
+// type (Part{Type: "anthropic:thinking"}), not refused: it passes through to
+// an Anthropic upstream, and only a translating provider refuses it.
+func DecodeMessages(body []byte) (*lyumen.Request, error) {
+	return decode(body, true)
+}
+
+// DecodeCountTokens parses a /v1/messages/count_tokens body: a messages
+// body without max_tokens.
+func DecodeCountTokens(body []byte) (*lyumen.Request, error) {
+	return decode(body, false)
+}
+
+func decode(body []byte, needMaxTokens bool) (*lyumen.Request, error) {
+	var top object
+	if err := json.Unmarshal(body, &top); err != nil {
+		if !json.Valid(body) {
+			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body is not valid JSON", Err: err}
+		}
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object", Err: err}
+	}
+	if top == nil {
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object"}
+	}
+	// A repeated key is refused: the gateway would read the last copy and
+	// rewrite the first, and the upstream might read either.
+	if k := duplicateKey(body, "model", "messages", "stream", "max_tokens", "system"); k != "" {
+		return nil, invalid(k, "duplicate key in the request body")
+	}
+	req := &lyumen.Request{Surface: lyumen.SurfaceAnthropicMessages, Body: body}
+	if err := top.required("", "model", &req.Model, wantString); err != nil {
+		return nil, err
+	}
+	if req.Model == "" {
+		return nil, invalid("model", "String should have at least 1 character")
+	}
+	if _, err := top.get("", "stream", &req.Stream, wantBool); err != nil {
+		return nil, err
+	}
+	if needMaxTokens {
+		if err := top.required("", "max_tokens", &req.MaxTokens, wantInt); err != nil {
+			return nil, err
+		}
+		if req.MaxTokens < 1 {
+			return nil, invalid("max_tokens", "Input should be greater than or equal to 1")
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst any
+		typ string
+	}{
+		{"temperature", &req.Temperature, wantNumber},
+		{"top_p", &req.TopP, wantNumber},
+		{"stop_sequences", &req.Stop, wantList + " of strings"},
+	} {
+		if _, err := top.get("", f.key, f.dst, f.typ); err != nil {
+			return nil, err
+		}
+	}
+	system, err := decodeSystem(top["system"])
+	if err != nil {
+		return nil, err
+	}
+	var raw []json.RawMessage
+	if err := top.required("", "messages", &raw, wantList); err != nil {
+		return nil, err
+	}
+	if len(raw) == 0 {
+		return nil, invalid("messages", "at least one message is required")
+	}
+	req.Messages = system
+	for i, m := range raw {
+		if req.Messages, err = decodeMessage(req.Messages, m, index("messages", i)); err != nil {
+			return nil, err
+		}
+	}
+	if req.Tools, err = decodeTools(top["tools"]); err != nil {
+		return nil, err
+	}
+	if req.ToolChoice, err = decodeToolChoice(top["tool_choice"]); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// decodeSystem reads the top-level system prompt, a string or a list of
+// text blocks, as leading system messages: one per block.
+func decodeSystem(raw json.RawMessage) ([]lyumen.Message, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		if text == "" {
+			return nil, nil
+		}
+		return []lyumen.Message{{Role: "system", Content: text}}, nil
+	}
+	var blocks []json.RawMessage
+	if err := json.Unmarshal(raw, &blocks); err != nil {
+		return nil, invalid("system", "Input should be a valid string or a list of text blocks")
+	}
+	msgs := make([]lyumen.Message, 0, len(blocks))
+	for i, b := range blocks {
+		path := index("system", i)
+		o, err := parseObject(b, path)
+		if err != nil {
+			return nil, err
+		}
+		var typ string
+		if err := o.required(path, "type", &typ, wantString); err != nil {
+			return nil, err
+		}
+		if typ != "text" {
+			return nil, invalid(join(path, "type"), "Input should be 'text'")
+		}
+		if err := o.required(path, "text", &text, wantString); err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, lyumen.Message{Role: "system", Content: text})
+	}
+	return msgs, nil
+}
+
+// decodeMessage appends the canonical form of one message to msgs. A user
+// message's tool_result blocks become "tool" messages, in order, split from
+// the user's other blocks.
+func decodeMessage(msgs []lyumen.Message, raw json.RawMessage, path string) ([]lyumen.Message, error) {
+	o, err := parseObject(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	var role string
+	if err := o.required(path, "role", &role, wantString); err != nil {
+		return nil, err
+	}
+	switch role {
+	case "user", "assistant":
+	case "system":
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: join(path, "role"),
+			Message: `messages: Unexpected role "system". The Messages API accepts a top-level ` + "`system`" + ` parameter, not "system" as an input message role.`}
+	default:
+		return nil, invalid(join(path, "role"), "Input should be 'user' or 'assistant'")
+	}
+	content, ok := o["content"]
+	if !ok || string(content) == "null" {
+		return nil, invalid(join(path, "content"), "Field required")
+	}
+	var text string
+	if json.Unmarshal(content, &text) == nil {
+		return append(msgs, lyumen.Message{Role: role, Content: text}), nil
+	}
+	var blocks []json.RawMessage
+	if err := json.Unmarshal(content, &blocks); err != nil {
+		return nil, invalid(join(path, "content"), "Input should be a valid string or a list of content blocks")
+	}
+	cur := lyumen.Message{Role: role}
+	var parts []lyumen.Part
+	pending := false // cur has content not yet appended
+	for i, b := range blocks {
+		bpath := index(join(path, "content"), i)
+		bo, typ, err := block(b, bpath)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case typ == "tool_result" && role == "user":
+			if pending {
+				msgs = append(msgs, withParts(cur, parts))
+				cur, parts, pending = lyumen.Message{Role: role}, nil, false
+			}
+			tool, err := decodeToolResult(bo, bpath)
+			if err != nil {
+				return nil, err
+			}
+			msgs = append(msgs, tool)
+		case typ == "tool_use" && role == "assistant":
+			tc, err := decodeToolUse(bo, bpath, len(cur.ToolCalls))
+			if err != nil {
+				return nil, err
+			}
+			cur.ToolCalls = append(cur.ToolCalls, tc)
+			pending = true
+		default:
+			p, err := decodePart(bo, typ, bpath)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, p)
+			pending = true
+		}
+	}
+	if pending || len(blocks) == 0 {
+		msgs = append(msgs, withParts(cur, parts))
+	}
+	return msgs, nil
+}
+
+// block reads a content block's object and its type.
+func block(raw json.RawMessage, path string) (object, string, error) {
+	o, err := parseObject(raw, path)
+	if err != nil {
+		return nil, "", err
+	}
+	var typ string
+	if err := o.required(path, "type", &typ, wantString); err != nil {
+		return nil, "", err
+	}
+	return o, typ, nil
+}
+
+// withParts sets m's content from its parts: one text block is plain
+// Content; anything else keeps its parts, so no block boundary is lost.
+func withParts(m lyumen.Message, parts []lyumen.Part) lyumen.Message {
+	switch {
+	case len(parts) == 0:
+	case len(parts) == 1 && parts[0].Type == lyumen.PartText:
+		m.Content = parts[0].Text
+	default:
+		m.Parts = parts
+	}
+	return m
+}
+
+// decodePart reads a text or image block. Any other block is kept by type
+// only ("anthropic:thinking" keeps its text, for the record).
+func decodePart(o object, typ, path string) (lyumen.Part, error) {
+	switch typ {
+	case "text":
+		var p lyumen.Part
+		p.Type = lyumen.PartText
+		return p, o.required(path, "text", &p.Text, wantString)
+	case "image":
+		return decodeImage(o, path)
+	case "thinking":
+		p := lyumen.Part{Type: partPrefix + typ}
+		_, err := o.get(path, "thinking", &p.Text, wantString)
+		return p, err
+	case "document":
+		// A plain-text document keeps its text, for the record.
+		p := lyumen.Part{Type: partPrefix + typ}
+		var src struct {
+			Type string `json:"type"`
+			Data string `json:"data"`
+		}
+		if json.Unmarshal(o["source"], &src) == nil && src.Type == "text" {
+			p.Text = src.Data
+		}
+		return p, nil
+	}
+	return lyumen.Part{Type: partPrefix + typ}, nil
+}
+
+func decodeImage(o object, path string) (lyumen.Part, error) {
+	var src object
+	if err := o.required(path, "source", &src, "a valid dictionary"); err != nil {
+		return lyumen.Part{}, err
+	}
+	path = join(path, "source")
+	var typ string
+	if err := src.required(path, "type", &typ, wantString); err != nil {
+		return lyumen.Part{}, err
+	}
+	p := lyumen.Part{Type: lyumen.PartImage}
+	switch typ {
+	case "base64":
+		if err := src.required(path, "media_type", &p.MediaType, wantString); err != nil {
+			return p, err
+		}
+		return p, src.required(path, "data", &p.Data, wantString)
+	case "url":
+		return p, src.required(path, "url", &p.URL, wantString)
+	}
+	// A file id (Files API) means nothing to another provider.
+	return lyumen.Part{Type: partPrefix + "image_" + typ}, nil
+}
+
+func decodeToolUse(o object, path string, n int) (lyumen.ToolCall, error) {
+	tc := lyumen.ToolCall{Index: n, Type: "function"}
+	if err := o.required(path, "id", &tc.ID, wantString); err != nil {
+		return tc, err
+	}
+	if err := o.required(path, "name", &tc.Name, wantString); err != nil {
+		return tc, err
+	}
+	input := bytes.TrimSpace(o["input"])
+	if len(input) == 0 || input[0] != '{' {
+		return tc, invalid(join(path, "input"), "Input should be a valid dictionary")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, input); err != nil {
+		return tc, invalid(join(path, "input"), "Input should be a valid dictionary")
+	}
+	tc.Arguments = buf.String()
+	return tc, nil
+}
+
+// decodeToolResult reads a tool_result block as a "tool" message. is_error
+// has no canonical form: the result's text is kept, the flag only passes
+// through to an Anthropic upstream.
+func decodeToolResult(o object, path string) (lyumen.Message, error) {
+	m := lyumen.Message{Role: "tool"}
+	if err := o.required(path, "tool_use_id", &m.ToolCallID, wantString); err != nil {
+		return m, err
+	}
+	content := bytes.TrimSpace(o["content"])
+	if len(content) == 0 || string(content) == "null" {
+		return m, nil
+	}
+	if json.Unmarshal(content, &m.Content) == nil {
+		return m, nil
+	}
+	var blocks []json.RawMessage
+	if err := json.Unmarshal(content, &blocks); err != nil {
+		return m, invalid(join(path, "content"), "Input should be a valid string or a list of content blocks")
+	}
+	parts := make([]lyumen.Part, 0, len(blocks))
+	for i, b := range blocks {
+		bpath := index(join(path, "content"), i)
+		bo, typ, err := block(b, bpath)
+		if err != nil {
+			return m, err
+		}
+		p, err := decodePart(bo, typ, bpath)
+		if err != nil {
+			return m, err
+		}
+		parts = append(parts, p)
+	}
+	return withParts(m, parts), nil
+}
+
+// decodeTools reads custom tools as functions. A server tool (web search,
+// code execution, a computer) has a type other than "custom" and no
+// canonical form: it is kept by name as "anthropic:<type>".
+func decodeTools(raw json.RawMessage) ([]lyumen.Tool, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, invalid("tools", "Input should be %s", wantList)
+	}
+	tools := make([]lyumen.Tool, 0, len(list))
+	for i, r := range list {
+		path := index("tools", i)
+		o, err := parseObject(r, path)
+		if err != nil {
+			return nil, err
+		}
+		var typ string
+		if _, err := o.get(path, "type", &typ, wantString); err != nil {
+			return nil, err
+		}
+		if typ != "" && typ != "custom" {
+			tools = append(tools, lyumen.Tool{Name: partPrefix + typ})
+			continue
+		}
+		var t lyumen.Tool
+		if err := o.required(path, "name", &t.Name, wantString); err != nil {
+			return nil, err
+		}
+		if _, err := o.get(path, "description", &t.Description, wantString); err != nil {
+			return nil, err
+		}
+		if schema, ok := o["input_schema"]; ok && string(schema) != "null" {
+			if s := bytes.TrimSpace(schema); len(s) == 0 || s[0] != '{' {
+				return nil, invalid(join(path, "input_schema"), "Input should be a valid dictionary")
+			}
+			t.Parameters = schema
+		}
+		tools = append(tools, t)
+	}
+	return tools, nil
+}
+
+// decodeToolChoice reads {"type": "auto" | "any" | "tool" | "none"}; any is
+// the canonical "required".
+func decodeToolChoice(raw json.RawMessage) (*lyumen.ToolChoice, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	o, err := parseObject(raw, "tool_choice")
+	if err != nil {
+		return nil, err
+	}
+	var typ string
+	if err := o.required("tool_choice", "type", &typ, wantString); err != nil {
+		return nil, err
+	}
+	switch typ {
+	case "auto", "none":
+		return &lyumen.ToolChoice{Mode: typ}, nil
+	case "any":
+		return &lyumen.ToolChoice{Mode: "required"}, nil
+	case "tool":
+		tc := &lyumen.ToolChoice{Mode: "tool"}
+		return tc, o.required("tool_choice", "name", &tc.Name, wantString)
+	}
+	return nil, invalid("tool_choice.type", "Input tag '%s' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'", typ)
+}
+
+// duplicateKey returns the first of keys that the JSON object obj holds
+// more than once.
+func duplicateKey(obj []byte, keys ...string) string {
+	var seen [8]string
+	n, dup := 0, ""
+	gjson.ParseBytes(obj).ForEach(func(k, _ gjson.Result) bool {
+		if !slices.Contains(keys, k.Str) {
+			return true
+		}
+		if slices.Contains(seen[:n], k.Str) {
+			dup = k.Str
+			return false
+		}
+		seen[n] = k.Str
+		n++
+		return true
+	})
+	return dup
+}

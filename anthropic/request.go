@@ -1,0 +1,246 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+)
+
+// messagesBody is a /v1/messages request built from the canonical form,
+// for clients that arrived on another surface.
+type messagesBody struct {
+	Model         string         `json:"model"`
+	MaxTokens     int            `json:"max_tokens"`
+	System        any            `json:"system,omitempty"` // string or []textBlock
+	Messages      []outMessage   `json:"messages"`
+	Stream        bool           `json:"stream,omitempty"`
+	StopSequences []string       `json:"stop_sequences,omitempty"`
+	Temperature   *float64       `json:"temperature,omitempty"`
+	TopP          *float64       `json:"top_p,omitempty"`
+	Tools         []outTool      `json:"tools,omitempty"`
+	ToolChoice    *outToolChoice `json:"tool_choice,omitempty"`
+}
+
+type outMessage struct {
+	Role    string `json:"role"`
+	Content any    `json:"content"` // string or []any of the blocks below
+}
+
+type textBlock struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+type imageBlock struct {
+	Type   string      `json:"type"`
+	Source imageSource `json:"source"`
+}
+
+type imageSource struct {
+	Type      string `json:"type"` // base64 or url
+	MediaType string `json:"media_type,omitempty"`
+	Data      string `json:"data,omitempty"`
+	URL       string `json:"url,omitempty"`
+}
+
+type toolUseBlock struct {
+	Type  string          `json:"type"`
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+}
+
+type toolResultBlock struct {
+	Type      string `json:"type"`
+	ToolUseID string `json:"tool_use_id"`
+	Content   any    `json:"content,omitempty"` // string or []any of text and image blocks
+}
+
+type outTool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	InputSchema json.RawMessage `json:"input_schema"`
+}
+
+type outToolChoice struct {
+	Type string `json:"type"`
+	Name string `json:"name,omitempty"`
+}
+
+// emptySchema is the input schema of a tool that declared none: Anthropic
+// requires one, of type object.
+var emptySchema = json.RawMessage(`{"type":"object"}`)
+
+// EncodeRequest renders the canonical request as a /v1/messages body.
+// System messages become the top-level system prompt (a string, or text
+// blocks when there are several), consecutive tool results one user message
+// of tool_result blocks, and a request without a length limit gets
+// DefaultMaxTokens. Content it cannot express is a KindInvalid error that
+// names it.
+func EncodeRequest(req *lyumen.Request) ([]byte, error) {
+	b := messagesBody{Model: req.Model, MaxTokens: req.MaxTokens, Stream: req.Stream,
+		StopSequences: req.Stop, Temperature: req.Temperature, TopP: req.TopP}
+	if b.MaxTokens <= 0 {
+		b.MaxTokens = DefaultMaxTokens
+	}
+	var system []textBlock
+	for i := 0; i < len(req.Messages); i++ {
+		m := &req.Messages[i]
+		switch m.Role {
+		case "system":
+			if m.Parts != nil && !onlyText(m.Parts) {
+				return nil, lyumen.Errorf(lyumen.KindInvalid, "a system message with images cannot be sent to this model's provider: Anthropic's system prompt is text only")
+			}
+			system = append(system, textBlock{Type: "text", Text: m.Text()})
+		case "tool":
+			// Consecutive tool results answer one assistant turn: they go
+			// back as one user message.
+			var results []any
+			for ; i < len(req.Messages) && req.Messages[i].Role == "tool"; i++ {
+				r, err := toolResult(&req.Messages[i])
+				if err != nil {
+					return nil, err
+				}
+				results = append(results, r)
+			}
+			i--
+			b.Messages = append(b.Messages, outMessage{Role: "user", Content: results})
+		case "user", "assistant":
+			out, err := message(m)
+			if err != nil {
+				return nil, err
+			}
+			b.Messages = append(b.Messages, out)
+		default:
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages of role '%s' cannot be sent to this model's provider", m.Role)
+		}
+	}
+	switch len(system) {
+	case 0:
+	case 1:
+		b.System = system[0].Text
+	default:
+		b.System = system
+	}
+	if b.Messages == nil {
+		b.Messages = []outMessage{}
+	}
+	for _, t := range req.Tools {
+		if strings.Contains(t.Name, ":") {
+			// A tool built into another provider ("anthropic:web_search_…"
+			// is kept that way): function names cannot hold a colon.
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", t.Name)
+		}
+		schema := t.Parameters
+		if len(bytes.TrimSpace(schema)) == 0 || string(schema) == "null" {
+			schema = emptySchema
+		}
+		b.Tools = append(b.Tools, outTool{Name: t.Name, Description: t.Description, InputSchema: schema})
+	}
+	if tc := req.ToolChoice; tc != nil {
+		switch tc.Mode {
+		case "auto", "none":
+			b.ToolChoice = &outToolChoice{Type: tc.Mode}
+		case "required":
+			b.ToolChoice = &outToolChoice{Type: "any"}
+		case "tool":
+			b.ToolChoice = &outToolChoice{Type: "tool", Name: tc.Name}
+		default:
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "tool choice '%s' cannot be sent to this model's provider", tc.Mode)
+		}
+	}
+	body, err := json.Marshal(b)
+	if err != nil {
+		return nil, fmt.Errorf("encode messages request: %w", err)
+	}
+	return body, nil
+}
+
+func onlyText(parts []lyumen.Part) bool {
+	for _, p := range parts {
+		if p.Type != lyumen.PartText {
+			return false
+		}
+	}
+	return true
+}
+
+// message renders a user or assistant message: plain text as a string,
+// anything more as content blocks, tool calls as tool_use blocks.
+func message(m *lyumen.Message) (outMessage, error) {
+	out := outMessage{Role: m.Role}
+	if m.Parts == nil && len(m.ToolCalls) == 0 {
+		out.Content = m.Content
+		return out, nil
+	}
+	var blocks []any
+	var err error
+	if m.Parts != nil {
+		if blocks, err = contentBlocks(m.Parts); err != nil {
+			return out, err
+		}
+	} else if m.Content != "" {
+		blocks = append(blocks, textBlock{Type: "text", Text: m.Content})
+	}
+	for i, tc := range m.ToolCalls {
+		input, err := toolInput(tc)
+		if err != nil {
+			return out, err
+		}
+		blocks = append(blocks, toolUseBlock{Type: "tool_use", ID: toolUseID(tc.ID, i), Name: tc.Name, Input: input})
+	}
+	out.Content = blocks
+	return out, nil
+}
+
+// contentBlocks renders text and image parts.
+func contentBlocks(parts []lyumen.Part) ([]any, error) {
+	blocks := make([]any, 0, len(parts))
+	for _, p := range parts {
+		switch p.Type {
+		case lyumen.PartText:
+			blocks = append(blocks, textBlock{Type: "text", Text: p.Text})
+		case lyumen.PartImage:
+			src := imageSource{Type: "url", URL: p.URL}
+			if p.URL == "" {
+				src = imageSource{Type: "base64", MediaType: p.MediaType, Data: p.Data}
+			}
+			blocks = append(blocks, imageBlock{Type: "image", Source: src})
+		default:
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", p.Type)
+		}
+	}
+	return blocks, nil
+}
+
+// toolInput reads a tool call's arguments as the JSON object Anthropic
+// requires; no arguments are {}.
+func toolInput(tc lyumen.ToolCall) (json.RawMessage, error) {
+	args := bytes.TrimSpace([]byte(tc.Arguments))
+	if len(args) == 0 {
+		return json.RawMessage("{}"), nil
+	}
+	if args[0] != '{' || !json.Valid(args) {
+		return nil, lyumen.Errorf(lyumen.KindInvalid,
+			"the arguments of the call to tool '%s' are not a JSON object, which this model's provider requires", tc.Name)
+	}
+	return args, nil
+}
+
+func toolResult(m *lyumen.Message) (toolResultBlock, error) {
+	r := toolResultBlock{Type: "tool_result", ToolUseID: m.ToolCallID}
+	switch {
+	case m.Parts != nil:
+		blocks, err := contentBlocks(m.Parts)
+		if err != nil {
+			return r, err
+		}
+		r.Content = blocks
+	case m.Content != "":
+		r.Content = m.Content
+	}
+	return r, nil
+}

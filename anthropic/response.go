@@ -1,0 +1,153 @@
+package anthropic
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+)
+
+// wireMessage is a non-streamed /v1/messages response, as read from an
+// upstream.
+type wireMessage struct {
+	ID         string      `json:"id"`
+	Type       string      `json:"type"`
+	Model      string      `json:"model"`
+	Content    []wireBlock `json:"content"`
+	StopReason string      `json:"stop_reason"`
+	Usage      *wireUsage  `json:"usage"`
+}
+
+type wireBlock struct {
+	Type  string          `json:"type"`
+	Text  string          `json:"text"`
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+}
+
+type wireUsage struct {
+	InputTokens              int `json:"input_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+}
+
+// canonical returns the usage in canonical form. The prompt counts every
+// input token, cached or not: input_tokens alone leaves out what the cache
+// served.
+func (u *wireUsage) canonical() *lyumen.Usage {
+	prompt := u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
+	return &lyumen.Usage{PromptTokens: prompt, CompletionTokens: u.OutputTokens, TotalTokens: prompt + u.OutputTokens}
+}
+
+// canonical returns the message as one choice: its text blocks joined, its
+// tool_use blocks as tool calls. Thinking and server tool blocks have no
+// canonical form; they reach an Anthropic client through Raw.
+func (m *wireMessage) canonical() *lyumen.Response {
+	resp := &lyumen.Response{ID: m.ID, Model: m.Model}
+	msg := lyumen.Message{Role: "assistant"}
+	var text strings.Builder
+	for _, b := range m.Content {
+		switch b.Type {
+		case "text":
+			text.WriteString(b.Text)
+		case "tool_use":
+			msg.ToolCalls = append(msg.ToolCalls, lyumen.ToolCall{
+				Index: len(msg.ToolCalls), ID: b.ID, Type: "function", Name: b.Name, Arguments: compactInput(b.Input),
+			})
+		}
+	}
+	msg.Content = text.String()
+	resp.Choices = []lyumen.Choice{{Message: msg, FinishReason: finishReason(m.StopReason)}}
+	if m.Usage != nil {
+		resp.Usage = m.Usage.canonical()
+	}
+	return resp
+}
+
+// compactInput returns a tool_use input as canonical arguments: compact
+// JSON, {} when absent.
+func compactInput(input json.RawMessage) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, input) != nil || buf.Len() == 0 || buf.String() == "null" {
+		return "{}"
+	}
+	return buf.String()
+}
+
+// outMessageResponse is the message body a client receives.
+type outMessageResponse struct {
+	ID           string    `json:"id"`
+	Type         string    `json:"type"`
+	Role         string    `json:"role"`
+	Model        string    `json:"model"`
+	Content      []any     `json:"content"`
+	StopReason   *string   `json:"stop_reason"`
+	StopSequence *string   `json:"stop_sequence"`
+	Usage        *outUsage `json:"usage"`
+}
+
+type outUsage struct {
+	InputTokens  int `json:"input_tokens"`
+	OutputTokens int `json:"output_tokens"`
+}
+
+func usageOf(u *lyumen.Usage) *outUsage {
+	if u == nil {
+		return &outUsage{}
+	}
+	return &outUsage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+}
+
+// choice returns the first choice of resp (Anthropic has no n), or an
+// empty one.
+func choice(resp *lyumen.Response) lyumen.Choice {
+	for _, c := range resp.Choices {
+		if c.Index == 0 {
+			return c
+		}
+	}
+	return lyumen.Choice{Message: lyumen.Message{Role: "assistant"}}
+}
+
+// EncodeMessage renders a canonical response as a /v1/messages message, for
+// providers that do not speak this wire format: the text as a text block,
+// tool calls as tool_use blocks, the finish reason as a stop_reason. model
+// is the name the client asked for, used when the upstream named none. A
+// response already in this format (Raw) is returned as it is.
+func EncodeMessage(resp *lyumen.Response, model string) []byte {
+	if resp.Raw != nil {
+		return resp.Raw
+	}
+	c := choice(resp)
+	out := outMessageResponse{ID: messageID(resp.ID), Type: "message", Role: "assistant", Model: model,
+		Content: []any{}, Usage: usageOf(resp.Usage)}
+	if resp.Model != "" {
+		out.Model = resp.Model
+	}
+	if text := c.Message.Text(); text != "" {
+		out.Content = append(out.Content, textBlock{Type: "text", Text: text})
+	}
+	for i, tc := range c.Message.ToolCalls {
+		out.Content = append(out.Content, toolUseBlock{Type: "tool_use", ID: toolUseID(tc.ID, i), Name: tc.Name, Input: inputOf(tc.Arguments)})
+	}
+	sr := stopReason(c.FinishReason)
+	out.StopReason = &sr
+	b, _ := json.Marshal(out) // cannot fail: plain types and valid raw JSON only
+	return b
+}
+
+// inputOf returns a model's tool call arguments as a tool_use input, which
+// must be a JSON object: arguments that are not one (a model's broken JSON)
+// become {}, and the record keeps them as they were.
+func inputOf(args string) json.RawMessage {
+	b := bytes.TrimSpace([]byte(args))
+	if len(b) == 0 || b[0] != '{' || !json.Valid(b) {
+		return json.RawMessage("{}")
+	}
+	var buf bytes.Buffer
+	_ = json.Compact(&buf, b) // valid: checked above
+	return buf.Bytes()
+}
