@@ -15,14 +15,26 @@ var allowed = map[string][]string{ // "" is the root
 	"":              {},
 	"internal/sse":  {},
 	"openai":        {"", "internal/sse"},
+	"anthropic":     {"", "internal/sse"},
+	"gemini":        {"", "internal/sse"},
 	"demo":          {""},
 	"upstream":      {""},
-	"httpapi":       {"", "openai", "internal/sse"},
-	"batch":         {""},
+	"httpapi":       {"", "openai", "anthropic", "internal/sse"},
 	"sqlite":        {"", "internal/pack"},
 	"postgres":      {"", "internal/pack"},
 	"internal/pack": {""},
 	"spool":         {""},
+	"ratelimit":     {""},
+	"redislimit":    {""},
+	"admin":         {""},
+	// Datasets: redact is pure (no project imports); scrub applies it to
+	// records before the store; dataset/parquet keeps parquet-go out of
+	// dataset.
+	"redact":                       {},
+	"scrub":                        {"", "redact"},
+	"dataset":                      {"", "redact", "dataset/internal/langprofile"},
+	"dataset/internal/langprofile": {},
+	"dataset/parquet":              {"", "dataset"},
 }
 
 func TestImports(t *testing.T) {

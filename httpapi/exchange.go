@@ -57,6 +57,7 @@ func newID() string {
 
 func (s *server) handleExchange(c codec) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer s.recoverPanic(w, r, c) // a 500 in the surface's envelope (harden.go)
 		start := s.Now()
 		body, err := readBody(w, r, s.MaxBodyBytes)
 		if err != nil {
@@ -72,7 +73,12 @@ func (s *server) handleExchange(c codec) http.Handler {
 			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", req.Model), "unknown_model")
 			return
 		}
+		adm, ok := s.admit(w, r, c, req, body) // rate limits and budgets (limits.go)
+		if !ok {
+			return
+		}
 		rec := s.newRecord(w, r, c.surface(), req.Model, req.Stream, body, start)
+		defer adm.done(r.Context(), rec)
 		rec.Conversation = req.Conversation()
 		req.OnAttempt = noteAttempt(rec)
 		if req.Stream {

@@ -35,6 +35,11 @@ type Options struct {
 	OnRefused func(surface lyumen.Surface, reason string)
 	Now       func() time.Time
 	NewID     func() string
+
+	// Limiter enforces per-client rate limits and per-model daily token
+	// budgets; nil: none. Limits are the limits enforced in this process.
+	Limiter Limiter
+	Limits  Limits
 }
 
 // Site is what the pages say about this deployment.
@@ -56,6 +61,7 @@ type server struct {
 	logger  *slog.Logger
 	started time.Time
 	pages   *pages
+	limits  *limitState
 }
 
 // NewServer returns the public handler.
@@ -85,5 +91,9 @@ func NewServer(o Options) http.Handler {
 	}
 	s.started = s.Now()
 	s.pages = newPages()
-	return s.routes()
+	s.limits = newLimitState(s.Limits)
+	if s.Limits.MaxStreamDuration > 0 {
+		s.Provider = boundStreams(s.Provider, s.Limits.MaxStreamDuration)
+	}
+	return s.harden(s.routes())
 }

@@ -15,7 +15,7 @@ import (
 
 var recordColumns = []string{
 	"id", "received_at", "duration_us", "ttft_us", "surface", "model", "served_model", "provider",
-	"stream", "status", "error", "body", "refs", "response", "attempts",
+	"stream", "status", "error", "body", "refs", "conversation", "response", "attempts",
 	"prompt_tokens", "completion_tokens", "total_tokens", "user_agent", "country", "completeness",
 }
 
@@ -53,7 +53,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		months[monthKey(at)] = at
 		rows = append(rows, []any{
 			id, at, r.Duration.Microseconds(), r.TTFT.Microseconds(), string(r.Surface), r.Model, r.ServedModel, r.Provider,
-			r.Stream, r.Status, r.Error, row.Body, row.Refs, row.Response, row.Attempts,
+			r.Stream, r.Status, r.Error, row.Body, row.Refs, row.Conversation, row.Response, row.Attempts,
 			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens, r.UserAgent, r.Country, string(r.Completeness),
 		})
 	}
@@ -102,10 +102,10 @@ func (db *DB) Record(ctx context.Context, id string) (*lyumen.Record, error) {
 		prompt, compl, totl int
 	)
 	err = db.pool.QueryRow(ctx, `SELECT received_at, duration_us, ttft_us, surface, model, served_model, provider,
-		stream, status, error, body, refs, response, attempts, prompt_tokens, completion_tokens, total_tokens,
+		stream, status, error, body, refs, conversation, response, attempts, prompt_tokens, completion_tokens, total_tokens,
 		user_agent, country, completeness FROM records WHERE id = $1`, uid).Scan(
 		&at, &dur, &ttft, &surface, &r.Model, &r.ServedModel, &r.Provider,
-		&r.Stream, &r.Status, &r.Error, &row.Body, &row.Refs, &row.Response, &row.Attempts, &prompt, &compl, &totl,
+		&r.Stream, &r.Status, &r.Error, &row.Body, &row.Refs, &row.Conversation, &row.Response, &row.Attempts, &prompt, &compl, &totl,
 		&r.UserAgent, &r.Country, &complete)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &lyumen.Error{Kind: lyumen.KindNotFound, Message: fmt.Sprintf("no record %q", id)}

@@ -1,148 +1,401 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/pack"
 )
 
-const insertRecord = `INSERT INTO records (
-	id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
-	stream, status, error, request, response,
-	prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness, attempts
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO NOTHING`
+// Rows per INSERT statement (see inserter), and hashes per SELECT. SQLite
+// allows 32766 parameters per statement.
+const (
+	recordsPerInsert = 32  // × 22 columns
+	blobsPerInsert   = 128 // × 2
+	hashesPerSelect  = 256
+)
 
-// WriteRecords stores recs in one transaction: all or none. A record whose
-// ID is already stored is skipped, so a batch replayed after a crash (or a
-// record given twice) is stored once; the first version written wins.
-// Response and Attempts are stored as JSON, so a Message.Parts holding
-// insignificant whitespace reads back compacted.
+const recordColumns = `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
+	stream, status, error, body, refs, conversation, response, attempts,
+	prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness`
+
+const nRecordColumns = 22
+
+// insertRecords returns an INSERT of n records. A record whose id is
+// stored already, or comes earlier in the same statement, is skipped.
+func insertRecords(n int) string {
+	return `INSERT INTO records (` + recordColumns + `) VALUES ` +
+		placeholders(n, nRecordColumns) + ` ON CONFLICT (id) DO NOTHING`
+}
+
+func insertBlobs(n int) string {
+	return `INSERT OR IGNORE INTO blobs (hash, data) VALUES ` + placeholders(n, 2)
+}
+
+// placeholders returns "(?, ?), (?, ?)" for rows rows of cols columns.
+func placeholders(rows, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}
+
+// packed is a record laid out for storage.
+type packed struct {
+	rec    *lyumen.Record
+	id     []byte
+	row    pack.Row
+	pieces []pack.Piece
+}
+
+// WriteRecords stores recs in one transaction: all or none. Record ids
+// must be UUIDs, as for PostgreSQL. A record whose ID is already stored is
+// skipped, so a batch replayed after a crash (or a record given twice) is
+// stored once; the first version written wins.
+//
+// Records are stored in the layout of internal/pack: the content of the
+// messages and tools of a request and its canonical conversation, and the
+// answer of a response, go to blobs, once each however many records repeat
+// them. Laying records out is most of the work: it runs on every CPU, and
+// before the write lock is taken, so other writers wait only for inserts.
+// A piece that a recent batch stored (the history a client resends) is not
+// compressed again.
 func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	ps := make([]packed, len(recs))
+	err := parallel(len(recs), func(i int) error {
+		var err error
+		if ps[i], err = db.cut(recs[i]); err != nil {
+			return fmt.Errorf("write records: record %d: %w", i, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err // nothing written: a batch is all or none
+	}
+	// Each piece once, and only those no recent batch stored: a batch
+	// often holds several turns of one conversation.
+	var todo []pack.Piece
+	seen := make(map[pack.Hash]bool)
+	for _, p := range ps {
+		for _, pc := range p.pieces {
+			if !seen[pc.Hash] && !db.stored.has(pc.Hash) {
+				todo = append(todo, pc)
+			}
+			seen[pc.Hash] = true
+		}
+	}
+	blobs := make([]pack.Blob, len(todo))
+	_ = parallel(len(todo), func(i int) error { blobs[i] = db.packer.Blob(todo[i]); return nil })
+
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
 	defer tx.Rollback() // no-op once committed
-
-	// One prepared single-row INSERT, executed per record: the statement is
-	// compiled once per batch, and the cost per row is binding and stepping.
-	stmt, err := tx.PrepareContext(ctx, insertRecord)
-	if err != nil {
-		return fmt.Errorf("write records: %w", err)
+	ins := &inserter{tx: tx}
+	defer ins.close()
+	for _, b := range blobs {
+		if err := ins.blob(ctx, b); err != nil {
+			return fmt.Errorf("write records: blob: %w", err)
+		}
 	}
-	defer stmt.Close()
-
-	resp, attempts := newJSONBuffer(), newJSONBuffer()
-	for i, r := range recs {
-		if r == nil {
-			return fmt.Errorf("write records: record %d is nil", i)
+	for _, p := range ps {
+		if err := ins.record(ctx, p); err != nil {
+			return fmt.Errorf("write record %s: %w", p.rec.ID, err)
 		}
-		var respJSON, attemptsJSON []byte // nil binds NULL
-		if r.Response != nil {
-			if respJSON, err = resp.encode(r.Response); err != nil {
-				return fmt.Errorf("write record %s: encode response: %w", r.ID, err)
-			}
-		}
-		if r.Attempts != nil {
-			if attemptsJSON, err = attempts.encode(r.Attempts); err != nil {
-				return fmt.Errorf("write record %s: encode attempts: %w", r.ID, err)
-			}
-		}
-		_, err = stmt.ExecContext(ctx,
-			r.ID, r.ReceivedAt.UnixMicro(), r.Duration.Microseconds(), r.TTFT.Microseconds(),
-			string(r.Surface), r.Model, r.ServedModel, r.Provider,
-			r.Stream, r.Status, r.Error, r.Request, respJSON,
-			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
-			r.UserAgent, r.Country, string(r.Completeness), attemptsJSON,
-		)
-		if err != nil {
-			return fmt.Errorf("write record %s: %w", r.ID, err)
-		}
+	}
+	if err := ins.flush(ctx); err != nil {
+		return fmt.Errorf("write records: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
+	db.stored.add(todo)
 	return nil
 }
 
-// jsonBuffer encodes values into one reused buffer, so a batch costs no
-// allocation per record for it. The driver copies the bytes it binds, so a
-// result need only live until the next encode.
-type jsonBuffer struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
-
-func newJSONBuffer() *jsonBuffer {
-	j := &jsonBuffer{}
-	j.enc = json.NewEncoder(&j.buf)
-	j.enc.SetEscapeHTML(false) // completions are full of <, > and &: keep them short and readable
-	return j
-}
-
-func (j *jsonBuffer) encode(v any) ([]byte, error) {
-	j.buf.Reset()
-	if err := j.enc.Encode(v); err != nil {
-		return nil, err
+// cut lays r out, its pieces not yet encoded.
+func (db *DB) cut(r *lyumen.Record) (packed, error) {
+	if r == nil {
+		return packed{}, errors.New("nil record")
 	}
-	return bytes.TrimSuffix(j.buf.Bytes(), []byte("\n")), nil // Encode ends with a newline
+	id, err := parseID(r.ID)
+	if err != nil {
+		return packed{}, fmt.Errorf("id %q: %w", r.ID, err)
+	}
+	row, pieces, err := db.packer.Cut(r)
+	if err != nil {
+		return packed{}, err
+	}
+	return packed{rec: r, id: id, row: row, pieces: pieces}, nil
 }
 
-// Record reads one record back. An unknown id is a *lyumen.Error of kind
-// lyumen.KindNotFound.
+// parallel calls f for each i in [0, n) on up to GOMAXPROCS goroutines and
+// returns the errors it returned.
+func parallel(n int, f func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// inserter inserts rows into one transaction, many to a statement: one
+// statement for many rows costs one step instead of many, and database/sql's
+// overhead per call is larger than SQLite's per row. Its statements are
+// prepared once per batch.
+type inserter struct {
+	tx             *sql.Tx
+	blobStmt       *sql.Stmt
+	recordStmt     *sql.Stmt
+	blobArgs       []any
+	recordArgs     []any
+	nBlob, nRecord int
+}
+
+func (in *inserter) blob(ctx context.Context, b pack.Blob) error {
+	in.blobArgs = append(in.blobArgs, b.Hash[:], b.Data)
+	if in.nBlob++; in.nBlob < blobsPerInsert {
+		return nil
+	}
+	return in.flushBlobs(ctx)
+}
+
+func (in *inserter) record(ctx context.Context, p packed) error {
+	r, row := p.rec, p.row // nil slices bind NULL
+	in.recordArgs = append(in.recordArgs,
+		p.id, r.ReceivedAt.UnixMicro(), r.Duration.Microseconds(), r.TTFT.Microseconds(),
+		string(r.Surface), r.Model, r.ServedModel, r.Provider,
+		r.Stream, r.Status, r.Error, row.Body, row.Refs, row.Conversation, row.Response, row.Attempts,
+		r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
+		r.UserAgent, r.Country, string(r.Completeness),
+	)
+	if in.nRecord++; in.nRecord < recordsPerInsert {
+		return nil
+	}
+	return in.flushRecords(ctx)
+}
+
+// flush inserts what is buffered.
+func (in *inserter) flush(ctx context.Context) error {
+	if err := in.flushBlobs(ctx); err != nil {
+		return err
+	}
+	return in.flushRecords(ctx)
+}
+
+func (in *inserter) flushBlobs(ctx context.Context) error {
+	err := in.exec(ctx, &in.blobStmt, insertBlobs, blobsPerInsert, in.nBlob, in.blobArgs)
+	in.blobArgs, in.nBlob = in.blobArgs[:0], 0
+	return err
+}
+
+func (in *inserter) flushRecords(ctx context.Context) error {
+	err := in.exec(ctx, &in.recordStmt, insertRecords, recordsPerInsert, in.nRecord, in.recordArgs)
+	in.recordArgs, in.nRecord = in.recordArgs[:0], 0
+	return err
+}
+
+// exec runs query for n rows: with the statement prepared for full ones,
+// or once for a rest.
+func (in *inserter) exec(ctx context.Context, stmt **sql.Stmt, query func(int) string, full, n int, args []any) error {
+	if n == 0 {
+		return nil
+	}
+	if n < full {
+		_, err := in.tx.ExecContext(ctx, query(n), args...)
+		return err
+	}
+	if *stmt == nil {
+		s, err := in.tx.PrepareContext(ctx, query(full))
+		if err != nil {
+			return err
+		}
+		*stmt = s
+	}
+	_, err := (*stmt).ExecContext(ctx, args...)
+	return err
+}
+
+func (in *inserter) close() {
+	for _, s := range []*sql.Stmt{in.blobStmt, in.recordStmt} {
+		if s != nil {
+			_ = s.Close() // closes with the transaction anyway
+		}
+	}
+}
+
+// hashSet remembers the blobs recent batches stored, so that the history a
+// client resends each turn is not compressed again to be ignored. It keeps
+// two generations of up to max hashes each and forgets the older when the
+// newer is full: a few megabytes, and minutes of a busy gateway's traffic.
+// What is not remembered is compressed and inserted "or ignore", so
+// forgetting costs time, never correctness; remembering a blob that is not
+// stored would lose it, so only committed blobs are added, and anything
+// that deletes blobs must clear the set.
+type hashSet struct {
+	mu       sync.Mutex
+	cur, old map[pack.Hash]struct{}
+	max      int
+}
+
+func newHashSet(max int) *hashSet {
+	return &hashSet{cur: map[pack.Hash]struct{}{}, max: max}
+}
+
+func (s *hashSet) has(h pack.Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cur[h]; ok {
+		return true
+	}
+	_, ok := s.old[h]
+	return ok
+}
+
+func (s *hashSet) add(pieces []pack.Piece) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, pc := range pieces {
+		if len(s.cur) >= s.max {
+			s.old, s.cur = s.cur, make(map[pack.Hash]struct{}, s.max)
+		}
+		s.cur[pc.Hash] = struct{}{}
+	}
+}
+
+// Record reads one record back, with its request body, conversation and
+// response rebuilt from blobs. An unknown id is a *lyumen.Error of kind
+// lyumen.KindNotFound. The id comes back in canonical lower-case form.
 func (db *DB) Record(ctx context.Context, id string) (*lyumen.Record, error) {
+	notFound := &lyumen.Error{Kind: lyumen.KindNotFound, Message: fmt.Sprintf("record %q not found", id)}
+	key, err := parseID(id)
+	if err != nil {
+		notFound.Err = err
+		return nil, notFound
+	}
+	// A read transaction (deferred, so it takes no write lock) sees the row
+	// and its blobs in one snapshot.
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("read record %s: %w", id, err)
+	}
+	defer tx.Rollback() // read only: nothing to commit
+
 	var (
 		r                     lyumen.Record
+		stored                []byte
 		receivedAt, dur, ttft int64
-		hasRequest            bool
-		resp, attempts        []byte
+		row                   pack.Row
 	)
-	// The driver reads a zero-length blob as nil, so whether request is NULL
-	// is asked separately: a nil body and an empty one each read back as written.
-	err := db.db.QueryRowContext(ctx, `SELECT
+	err = tx.QueryRowContext(ctx, `SELECT
 		id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
-		stream, status, error, request, request IS NOT NULL, response,
-		prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness, attempts
-		FROM records WHERE id = ?`, id).Scan(
-		&r.ID, &receivedAt, &dur, &ttft, &r.Surface, &r.Model, &r.ServedModel, &r.Provider,
-		&r.Stream, &r.Status, &r.Error, &r.Request, &hasRequest, &resp,
+		stream, status, error, body, refs, conversation, response, attempts,
+		prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness
+		FROM records WHERE id = ?`, key).Scan(
+		&stored, &receivedAt, &dur, &ttft, &r.Surface, &r.Model, &r.ServedModel, &r.Provider,
+		&r.Stream, &r.Status, &r.Error, &row.Body, &row.Refs, &row.Conversation, &row.Response, &row.Attempts,
 		&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.TotalTokens,
-		&r.UserAgent, &r.Country, &r.Completeness, &attempts,
+		&r.UserAgent, &r.Country, &r.Completeness,
 	)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &lyumen.Error{Kind: lyumen.KindNotFound, Message: fmt.Sprintf("record %q not found", id), Err: err}
+		notFound.Err = err
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read record %s: %w", id, err)
 	}
+	r.ID = formatID(stored)
 	r.ReceivedAt = time.UnixMicro(receivedAt).UTC()
 	r.Duration = time.Duration(dur) * time.Microsecond
 	r.TTFT = time.Duration(ttft) * time.Microsecond
-	if hasRequest && r.Request == nil {
-		r.Request = []byte{}
+
+	blobs, err := readBlobs(ctx, tx, row.Refs)
+	if err != nil {
+		return nil, fmt.Errorf("read record %s: %w", id, err)
 	}
-	if resp != nil {
-		r.Response = new(lyumen.Response)
-		if err := json.Unmarshal(resp, r.Response); err != nil {
-			return nil, fmt.Errorf("read record %s: decode response: %w", id, err)
+	err = db.packer.Unpack(&r, row, func(h pack.Hash) ([]byte, error) {
+		if b, ok := blobs[h]; ok {
+			return b, nil
 		}
-	}
-	if attempts != nil {
-		if err := json.Unmarshal(attempts, &r.Attempts); err != nil {
-			return nil, fmt.Errorf("read record %s: decode attempts: %w", id, err)
-		}
+		return nil, errors.New("missing from blobs")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read record %s: %w", id, err)
 	}
 	return &r, nil
+}
+
+// readBlobs fetches the blobs refs names.
+func readBlobs(ctx context.Context, tx *sql.Tx, refs []byte) (map[pack.Hash][]byte, error) {
+	hashes, err := pack.Refs(refs)
+	if err != nil || len(hashes) == 0 {
+		return nil, err
+	}
+	var args []any
+	seen := make(map[pack.Hash]bool, len(hashes))
+	for _, h := range hashes {
+		if !seen[h] { // a piece may recur ("continue", a tool result)
+			seen[h] = true
+			args = append(args, h[:])
+		}
+	}
+	out := make(map[pack.Hash][]byte, len(args))
+	for len(args) > 0 {
+		n := min(hashesPerSelect, len(args))
+		q := `SELECT hash, data FROM blobs WHERE hash IN (` + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + `)`
+		if err := readBlobsInto(ctx, tx, out, q, args[:n]); err != nil {
+			return nil, err
+		}
+		args = args[n:]
+	}
+	return out, nil
+}
+
+func readBlobsInto(ctx context.Context, tx *sql.Tx, out map[pack.Hash][]byte, q string, args []any) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h, data []byte
+		if err := rows.Scan(&h, &data); err != nil {
+			return fmt.Errorf("blobs: %w", err)
+		}
+		if len(h) != pack.HashSize {
+			return fmt.Errorf("blobs: hash of %d bytes", len(h))
+		}
+		out[pack.Hash(h)] = data
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("blobs: %w", err)
+	}
+	return nil
 }
 
 // Count returns the number of stored records.

@@ -1,5 +1,6 @@
 // Package sqlite is the embedded record store: lyumen.Records in a SQLite
-// file, through modernc.org/sqlite (pure Go, so the binary needs no cgo).
+// file, through modernc.org/sqlite (pure Go, so the binary needs no cgo),
+// in the storage layout of internal/pack that package postgres shares.
 // Open applies the schema migrations embedded from migration/.
 package sqlite
 
@@ -16,6 +17,8 @@ import (
 	"strings"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/lyumen/lyumen/internal/pack"
 )
 
 // migrations holds the schema, one file per version: NNNN_name.sql.
@@ -25,8 +28,10 @@ var migrations embed.FS
 
 // DB is a record store in one SQLite file. It is safe for concurrent use.
 type DB struct {
-	db   *sql.DB
-	path string
+	db     *sql.DB
+	path   string
+	packer *pack.Packer // the storage layout, shared with package postgres
+	stored *hashSet     // blobs recent batches stored
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -39,7 +44,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	db := &DB{db: sdb, path: path}
+	db := &DB{db: sdb, path: path, packer: pack.New(), stored: newHashSet(1 << 16)}
 	// sql.Open connects lazily; Ping surfaces a bad path here, not on first use.
 	if err := sdb.PingContext(ctx); err != nil {
 		_ = sdb.Close() // the open error is the one worth reporting
@@ -63,6 +68,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 //   - synchronous=NORMAL is durable against a crash of the process (the WAL
 //     is fsynced at checkpoints, not at each commit); the spool in front of
 //     the store is what makes a record durable, so this buys write speed.
+//   - cache_size(-65536) lets each connection cache up to 64 MiB of pages
+//     (the default is 2 MiB). The blob and index b-trees are written and
+//     read at random places, by hash and by time; with the small cache
+//     every batch read back pages it had just evicted. It is a bound, not
+//     an allocation.
 //   - busy_timeout makes a writer wait for the write lock instead of failing
 //     at once when another connection or process holds it.
 //   - _txlock=immediate takes the write lock at BEGIN, so a transaction never
@@ -77,6 +87,7 @@ func dsn(filePath string) string {
 	q.Add("_pragma", "busy_timeout(5000)")
 	q.Add("_pragma", "page_size(16384)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "cache_size(-65536)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_journal_mode", "WAL")
 	q.Set("_txlock", "immediate")

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -209,7 +210,7 @@ func TestDB_TwoHandles(t *testing.T) {
 			for b := range batches {
 				batch := make([]*lyumen.Record, size)
 				for i := range batch {
-					batch[i] = &lyumen.Record{ID: fmt.Sprintf("%d-%d-%d", h, b, i), Request: make([]byte, 2048)}
+					batch[i] = &lyumen.Record{ID: fmt.Sprintf("01970000-0000-7000-8000-%04x%04x%04x", h, b, i), Request: make([]byte, 2048)}
 				}
 				if err := db.WriteRecords(t.Context(), batch); err != nil {
 					t.Errorf("handle %d batch %d: %v", h, b, err)
@@ -281,5 +282,30 @@ func benchRecord() *lyumen.Record {
 		Country:      "DE",
 		Completeness: lyumen.Complete,
 		Attempts:     []lyumen.Attempt{{Provider: "openai", Model: "gpt-4o-mini", Status: 200, Duration: 1190 * time.Millisecond}},
+	}
+}
+
+// TestDB_IDs: ids are kept as the UUID's 16 bytes, so any spelling of a
+// UUID finds its record, which comes back spelled canonically.
+func TestDB_IDs(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "lyumen.db"))
+	rec := &lyumen.Record{ID: "0197ABCD-0000-7000-8000-00000000000F", Model: "m"}
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{rec.ID, strings.ToLower(rec.ID)} {
+		got, err := db.Record(t.Context(), id)
+		if err != nil {
+			t.Fatalf("Record(%q): %v", id, err)
+		}
+		if want := strings.ToLower(rec.ID); got.ID != want {
+			t.Errorf("Record(%q).ID = %q, want %q", id, got.ID, want)
+		}
+	}
+	for _, id := range []string{"", "x", "0197abcd-0000-7000-8000-00000000000g", "0197abcd00007000800000000000000f0000"} {
+		_, err := db.Record(t.Context(), id)
+		if e, ok := errors.AsType[*lyumen.Error](err); !ok || e.Kind != lyumen.KindNotFound {
+			t.Errorf("Record(%q) error = %v, want KindNotFound", id, err)
+		}
 	}
 }

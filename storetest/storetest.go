@@ -9,6 +9,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -86,6 +87,16 @@ func testRoundTrip(t *testing.T, open func(t *testing.T) Store) {
 		{
 			name: "large request body",
 			rec:  &lyumen.Record{ID: id(6), Request: []byte(`"` + strings.Repeat("x", 1<<20) + `"`)},
+		},
+		{
+			// A store that shared a blob between pieces that differ only in
+			// white space would give the second record the first's bytes.
+			name: "compact body",
+			rec:  &lyumen.Record{ID: id(8), Request: []byte(`{"messages":[{"role":"user","content":"` + strings.Repeat("Long enough to be stored apart. ", 4) + `"}],"tools":[{"type":"function","function":{"name":"f"}}]}`)},
+		},
+		{
+			name: "the same body spaced out",
+			rec:  &lyumen.Record{ID: id(9), Request: []byte(`{ "messages": [ { "role": "user", "content": "` + strings.Repeat("Long enough to be stored apart. ", 4) + `" } ], "tools": [ { "type": "function", "function": { "name": "f" } } ] }`)},
 		},
 		{
 			name: "local time and nanoseconds become UTC microseconds",
@@ -252,6 +263,14 @@ func testAtomic(t *testing.T, open func(t *testing.T) Store) {
 		}
 		wantCount(t, s, 0)
 	})
+	t.Run("id not a UUID last", func(t *testing.T) {
+		s := open(t)
+		err := s.WriteRecords(t.Context(), []*lyumen.Record{full(id(1)), full("not-a-uuid")})
+		if err == nil {
+			t.Fatal("WriteRecords with an id that is not a UUID succeeded, want an error")
+		}
+		wantCount(t, s, 0)
+	})
 	t.Run("canceled context", func(t *testing.T) {
 		s := open(t)
 		ctx, cancel := context.WithCancel(t.Context())
@@ -296,8 +315,8 @@ func testConcurrent(t *testing.T, open func(t *testing.T) Store) {
 	wantRecord(t, s, full(id(writers*batches*size)))
 }
 
-// id returns a distinct UUIDv7-shaped id for n, so a store may keep ids in a
-// uuid column.
+// id returns a distinct UUIDv7-shaped id for n: ids are UUIDs, which a
+// store may keep as their 16 bytes.
 func id(n int) string {
 	return fmt.Sprintf("01970000-0000-7000-8000-%012x", n)
 }
@@ -317,7 +336,28 @@ func full(id string) *lyumen.Record {
 		Stream:      true,
 		Status:      200,
 		Error:       "upstream: stream reset after 3 events",
-		Request:     []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Weather in <b>Paris</b> & Zürich? 🌦"}]}`),
+		Request: []byte(`{"model":"gpt-4o","stream":true,"messages":[` +
+			`{"role":"system","content":"You are a weather bot. Answer in one line; say \"<unknown>\" & nothing else when unsure. ✓"},` +
+			`{"role":"user","content":"Weather in <b>Paris</b> & Zürich? 🌦"}],` +
+			`"tools":[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}]}`),
+		Conversation: &lyumen.Conversation{
+			Messages: []lyumen.Message{
+				{Role: "system", Content: "You are a weather bot. Answer in one line; say \"<unknown>\" & nothing else when unsure. ✓"},
+				{Role: "user", Parts: []lyumen.Part{
+					{Type: lyumen.PartText, Text: "Weather in <b>Paris</b> & Zürich? 🌦"},
+					{Type: lyumen.PartImage, MediaType: "image/png", Data: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="},
+					{Type: lyumen.PartImage, URL: "https://example.org/a.png"},
+				}},
+				{Role: "assistant", ToolCalls: []lyumen.ToolCall{{Index: 0, ID: "call_1", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
+				{Role: "tool", Content: "18°C", ToolCallID: "call_1", Name: "get_weather"},
+			},
+			Tools:       []lyumen.Tool{{Name: "get_weather", Description: "Current weather <in> a city", Parameters: json.RawMessage(`{"type":"object","properties":{"city":{"type":"string"}}}`)}},
+			ToolChoice:  &lyumen.ToolChoice{Mode: "tool", Name: "get_weather"},
+			MaxTokens:   256,
+			Temperature: new(0.2),
+			TopP:        new(0.9),
+			Stop:        []string{"\n\n", "</answer>"},
+		},
 		Response: &lyumen.Response{
 			ID:    "chatcmpl-123",
 			Model: "gpt-4o-2024-08-06",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 func TestRun(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return &memStore{recs: map[string]*lyumen.Record{}} })
 }
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 // memStore keeps records in a map, applying the same normalisation a
 // database does: UTC microseconds, no Response.Raw.
@@ -32,6 +35,9 @@ func (m *memStore) WriteRecords(ctx context.Context, recs []*lyumen.Record) erro
 	for i, r := range recs { // check first: a batch is all or nothing
 		if r == nil {
 			return fmt.Errorf("record %d is nil", i)
+		}
+		if !uuidRE.MatchString(r.ID) {
+			return fmt.Errorf("record %d: id %q is not a UUID", i, r.ID)
 		}
 	}
 	m.mu.Lock()

@@ -31,6 +31,17 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight streams may run on after
 	// SIGTERM before they are cut.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// RedactSecrets scrubs API keys, passwords, tokens and private keys
+	// from every record before it is stored (scrub.go); default true.
+	RedactSecrets bool `yaml:"redact_secrets"`
+
+	// AdminToken is required on the admin listener ("Authorization: Bearer
+	// …"). When empty, one is generated at every start and written to
+	// AdminTokenFile (admin.go).
+	AdminToken     string `yaml:"admin_token"`
+	AdminTokenFile string `yaml:"admin_token_file"`
+	// Limits protect a public deployment (limits.go).
+	Limits Limits `yaml:"limits"`
 }
 
 // Spool is the durable local log every record goes through before the
@@ -49,7 +60,7 @@ type Spool struct {
 // Provider is one upstream account.
 type Provider struct {
 	Name    string `yaml:"name"`
-	Kind    string `yaml:"kind"` // openai (any OpenAI-compatible API) or demo
+	Kind    string `yaml:"kind"` // openai (any OpenAI-compatible API), anthropic, gemini or demo
 	BaseURL string `yaml:"base_url"`
 	APIKey  string `yaml:"api_key"`
 	// APIKeys are more keys for the same account(s), used in turn.
@@ -110,12 +121,15 @@ func DefaultConfig() Config {
 	return Config{
 		Listen:          "127.0.0.1:8080",
 		AdminListen:     "127.0.0.1:9091",
+		AdminTokenFile:  "lyumen-admin-token",
+		Limits:          DefaultLimits(),
 		Store:           "sqlite://lyumen.db",
 		Spool:           Spool{Dir: "lyumen-spool", MaxBytes: 1 << 30, WhenFull: "refuse", DrainTimeout: 10 * time.Second},
 		TrustedProxies:  append(append([]string{}, cloudflareRanges...), "127.0.0.0/8", "::1/128"),
 		MaxBodyBytes:    16 << 20,
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
+		RedactSecrets:   true,
 	}
 }
 
@@ -176,6 +190,15 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	if v := getenv("LYUMEN_LOG_LEVEL"); v != "" {
 		c.LogLevel = v
 	}
+	if v := getenv("LYUMEN_ADMIN_TOKEN"); v != "" {
+		c.AdminToken = v
+	}
+	if v := getenv("LYUMEN_REDIS_URL"); v != "" {
+		c.Limits.RedisURL = v
+	}
+	if v := getenv("LYUMEN_REDIS_SECRET"); v != "" {
+		c.Limits.RedisSecret = v
+	}
 }
 
 // withDemo adds the demo provider and model when nothing is configured, so
@@ -206,9 +229,14 @@ func (c *Config) Validate() error {
 			if p.BaseURL == "" {
 				errs = append(errs, fmt.Errorf("provider %q: base_url is required", p.Name))
 			}
+		case "anthropic": // base_url defaults to https://api.anthropic.com
+		case "gemini": // base_url defaults to https://generativelanguage.googleapis.com/v1beta
+			if p.APIKey == "" && len(p.APIKeys) == 0 {
+				errs = append(errs, fmt.Errorf("provider %q: api_key is required for kind gemini", p.Name))
+			}
 		case "demo":
 		default:
-			errs = append(errs, fmt.Errorf("provider %q: unknown kind %q (want openai or demo)", p.Name, p.Kind))
+			errs = append(errs, fmt.Errorf("provider %q: unknown kind %q (want openai, anthropic, gemini or demo)", p.Name, p.Kind))
 		}
 		if p.Timeout < 0 {
 			errs = append(errs, fmt.Errorf("provider %q: timeout must not be negative", p.Name))
@@ -253,6 +281,7 @@ func (c *Config) Validate() error {
 	if c.Spool.MaxBytes < 1<<20 {
 		errs = append(errs, errors.New("spool.max_bytes must be at least 1 MiB"))
 	}
+	errs = append(errs, c.validateLimits()...)
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_body_bytes must be positive"))
 	}

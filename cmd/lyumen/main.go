@@ -2,6 +2,8 @@
 //
 //	lyumen serve [--config lyumen.yaml] [--listen ADDR] [--store URL]
 //	lyumen migrate [--config lyumen.yaml] [--store URL]
+//	lyumen export --format jsonl|sharegpt|parquet --out DIR [filters]
+//	lyumen stats [--format text|csv|json] [--k 10]
 package main
 
 import (
@@ -34,6 +36,8 @@ const usage = `Lyumen: free LLM inference, in exchange for the data.
 Usage:
   lyumen serve [--config FILE] [--listen ADDR] [--store URL]
   lyumen migrate [--config FILE] [--store URL]
+  lyumen export [--config FILE] [--store URL] --format jsonl|sharegpt|parquet --out DIR [filters]
+  lyumen stats [--config FILE] [--store URL] [--format text|csv|json] [--k 10]
   lyumen version
 
 Run "lyumen serve --help" for the flags.
@@ -51,6 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args[1:], getenv, stderr)
 	case "migrate":
 		return migrate(ctx, args[1:], getenv, stdout, stderr)
+	case "export":
+		return export(ctx, args[1:], getenv, stdout, stderr)
+	case "stats":
+		return stats(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lyumen", version)
 		return nil

@@ -16,11 +16,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/anthropic"
 	"github.com/lyumen/lyumen/demo"
+	"github.com/lyumen/lyumen/gemini"
 	"github.com/lyumen/lyumen/httpapi"
 	"github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/postgres"
@@ -73,7 +75,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
 	m := newMetrics(reg)
-	sp, err := spool.Open(cfg.Spool.Dir, db, spool.Options{
+	shipTo, err := scrubbed(db, cfg.RedactSecrets, reg, logger)
+	if err != nil {
+		return err
+	}
+	sp, err := spool.Open(cfg.Spool.Dir, shipTo, spool.Options{
 		MaxBytes:     cfg.Spool.MaxBytes,
 		DrainTimeout: cfg.Spool.DrainTimeout,
 		Logger:       logger,
@@ -100,6 +106,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	providers, upstreams := buildProviders(cfg.Providers)
 	catalog := buildCatalog(cfg.Models)
 	trusted, _ := cfg.trustedPrefixes() // validated above
+	lim, err := newLimiter(ctx, &cfg, logger, reg)
+	if err != nil {
+		return err
+	}
+	defer lim.Close()
 
 	handler := httpapi.NewServer(httpapi.Options{
 		Logger: logger,
@@ -115,18 +126,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		OnRefused: func(s lyumen.Surface, reason string) {
 			m.refused.WithLabelValues(string(s), reason).Inc()
 		},
+		Limiter: lim,
+		Limits:  cfg.httpLimits(),
 	})
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newPublicServer(cfg.Limits, handler, logger)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	if n := cfg.Limits.MaxConnections; n > 0 {
+		ln = netutil.LimitListener(ln, n)
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "store", redactURL(cfg.Store), "version", version)
 
@@ -143,25 +152,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		return nil
 	})
+	g.Go(func() error { return lim.Run(gctx) })
 	var admin *http.Server
-	if cfg.AdminListen != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		aln, err := net.Listen("tcp", cfg.AdminListen)
+	if cfg.AdminListen != "" { // admin.go: metrics and readiness behind the admin token
+		spoolFull := func() bool { return sp.Bytes() >= cfg.Spool.MaxBytes-cfg.Spool.MaxBytes/100 }
+		asrv, aln, err := listenAdmin(&cfg, reg, readiness(spoolFull, lim), logger)
 		if err != nil {
 			ln.Close()
 			stopRecorder()
 			<-recDone
-			return fmt.Errorf("listen admin %s: %w", cfg.AdminListen, err)
+			return err
 		}
-		logger.Info("admin listening", "addr", aln.Addr().String())
-		g.Go(func() error {
-			if err := admin.Serve(aln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
+		admin = asrv
+		g.Go(func() error { return serveAdmin(asrv, aln) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
@@ -266,6 +269,28 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 			out[p.Name] = p.keyed(func(key string) lyumen.Provider { return openai.NewClient(p.BaseURL, key, p.Headers, hc) })
 			host := p.BaseURL
 			if u, err := url.Parse(p.BaseURL); err == nil {
+				host = u.Host
+			}
+			ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})
+		case "anthropic":
+			hc, base := newHTTPClient(p.Timeout), p.BaseURL
+			if base == "" {
+				base = anthropic.DefaultBaseURL
+			}
+			out[p.Name] = p.keyed(func(key string) lyumen.Provider { return anthropic.NewClient(base, key, p.Headers, hc) })
+			host := base
+			if u, err := url.Parse(base); err == nil {
+				host = u.Host
+			}
+			ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})
+		case "gemini":
+			hc, base := newHTTPClient(p.Timeout), p.BaseURL
+			if base == "" {
+				base = gemini.DefaultBaseURL
+			}
+			out[p.Name] = p.keyed(func(key string) lyumen.Provider { return gemini.NewClient(base, key, p.Headers, hc) })
+			host := base
+			if u, err := url.Parse(base); err == nil {
 				host = u.Host
 			}
 			ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})

@@ -125,6 +125,7 @@ models:
   - name: gpt-test
     targets: [{provider: fake, model: upstream-model}]
 trusted_proxies: [127.0.0.0/8]
+limits: {requests_per_minute: 0, tokens_per_minute: 0, client_concurrency: 0} # load from one address
 `, filepath.Join(dir, "spool"), filepath.Join(dir, "lyumen.db"), upstreamURL)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -234,7 +235,7 @@ func TestServe_NoConfig(t *testing.T) {
 	dir := t.TempDir()
 	admin := freeAddr(t)
 	addr, logs, stop := startServe(t, []string{"--store", "sqlite://" + filepath.Join(dir, "l.db"), "--spool", filepath.Join(dir, "spool")},
-		map[string]string{"LYUMEN_ADMIN_LISTEN": admin})
+		map[string]string{"LYUMEN_ADMIN_LISTEN": admin, "LYUMEN_ADMIN_TOKEN": "test-admin-token"})
 	client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey("x"), option.WithMaxRetries(0))
 	resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
 		Model: "lyumen-demo", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
@@ -263,7 +264,9 @@ func TestServe_NoConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad.Body.Close()
-	metrics, err := http.Get("http://" + admin + "/metrics")
+	mreq, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+admin+"/metrics", nil)
+	mreq.Header.Set("Authorization", "Bearer test-admin-token") // the admin listener wants its token
+	metrics, err := http.DefaultClient.Do(mreq)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,23 @@
 // Package pack lays a record out for storage so that storage grows linearly
 // with a conversation, not with its square: clients resend the whole history
-// every turn, so each message (and each tools array) is stored once, by
-// content hash, and the record keeps references to it. What is large is
-// compressed. Both stores use this one layout.
+// every turn, so the content of each message (and each tools array) is
+// stored once, in a blob named by its hash, and the record keeps references
+// to it. The answer in a response shares its blob with the same answer
+// resent in the next turn, and the canonical conversation shares the
+// request's. What is left of a record is compressed with a dictionary of
+// the JSON around content. Both stores use this one layout.
 package pack
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
+	"github.com/klauspost/compress/huff0"
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/lyumen/lyumen"
@@ -24,58 +30,167 @@ const HashSize = 16
 // Hash names a blob by its content.
 type Hash [HashSize]byte
 
-// Blob is one stored message or tools array, encoded (see Encode).
+// Blob is one stored piece of content, encoded (see Encode).
 type Blob struct {
 	Hash Hash
 	Data []byte
 }
 
-// Row is a record's own columns in storage form.
+// Row is a record's own columns in storage form. Each value is nil when
+// the record's field is nil.
 type Row struct {
-	// Body is the request body with every message and the tools array
-	// cut out, encoded.
+	// Body is the request body with its pieces cut out (see Pack), encoded.
 	Body []byte
 	// Refs says where the cut-out pieces go back (see Pack).
 	Refs []byte
-	// Response and Attempts are JSON, encoded.
-	Response []byte
+	// Conversation and Response are JSON with their pieces cut out, encoded.
+	Conversation []byte
+	Response     []byte
+	// Attempts is JSON, encoded.
 	Attempts []byte
 }
 
-// compressAbove is the size from which compression pays for its header.
-const compressAbove = 128
+// Which encoding a value gets. Content up to compressAbove is stored as
+// it is: compression would not pay for its header. Up to huffmanUpTo it is
+// Huffman-coded: in a message that short, zstd finds almost no matches, so
+// it compresses no better, at two to three times the cost. Above, zstd.
+// A record's skeleton (see encodeSkeleton) is compressed with S2 against a
+// dictionary from compressSkeletonAbove up to skeletonUpTo, and like
+// content above that.
+const (
+	compressAbove         = 128
+	huffmanUpTo           = 1024
+	compressSkeletonAbove = 16
+	skeletonUpTo          = 16 << 10
+)
 
 // Encoding tags: the first byte of every stored value.
 const (
-	tagRaw  = 0
+	tagRaw = 0
+	// tagZstd is a zstd frame without its magic number (zstdMagic).
 	tagZstd = 1
+	// tagSkeleton is an S2 block, compressed with the skeleton dictionary
+	// (skeleton.go).
+	tagSkeleton = 2
+	// tagHuffman is a uvarint, the length, then a huff0 table and stream.
+	tagHuffman = 3
 )
 
-// Packer packs and unpacks records. It holds the zstd coders, which are
+// Packer packs and unpacks records. It holds the coders, which are
 // expensive to build and safe for concurrent use: build one per store.
 type Packer struct {
-	enc *zstd.Encoder
-	dec *zstd.Decoder
+	enc  *zstd.Encoder
+	dec  *zstd.Decoder
+	skel *s2.Dict
+	huff sync.Pool // of *huff0.Scratch
 }
 
 // New returns a Packer.
 func New() *Packer {
-	// Neither constructor fails with these options.
-	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+	// Neither constructor fails with these options. Values are small (a
+	// message, an answer): the lower-memory encoder clears smaller tables
+	// before each, which makes it faster at the same ratio. Encoding runs
+	// on up to GOMAXPROCS goroutines at once.
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithLowerEncoderMem(true))
 	dec, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
-	return &Packer{enc: enc, dec: dec}
+	return &Packer{enc: enc, dec: dec, skel: s2.MakeDictManual([]byte(skeleton), skeletonRepeat)}
 }
 
-// Encode tags b and compresses it when that makes it smaller.
+// Encode tags b and compresses it when that makes it smaller. It is for
+// content: messages, answers, tools.
 func (p *Packer) Encode(b []byte) []byte {
-	if len(b) > compressAbove {
-		z := p.enc.EncodeAll(b, []byte{tagZstd})
-		if len(z) < len(b) {
+	switch {
+	case len(b) <= compressAbove:
+	case len(b) <= huffmanUpTo:
+		if h, ok := p.huffman(b); ok {
+			return h
+		}
+		// Incompressible, or one byte repeated, which zstd does better.
+		fallthrough
+	default:
+		if z := compress(p.enc, tagZstd, b); len(z) < len(b) {
 			return z
 		}
 	}
+	return raw(b)
+}
+
+func (p *Packer) huffman(b []byte) ([]byte, bool) {
+	s, _ := p.huff.Get().(*huff0.Scratch)
+	if s == nil {
+		s = new(huff0.Scratch)
+	}
+	defer p.huff.Put(s)
+	s.Reuse = huff0.ReusePolicyNone // every value carries its own table
+	h, _, err := huff0.Compress1X(b, s)
+	if err != nil || len(h)+1+binary.MaxVarintLen32 >= len(b) {
+		return nil, false
+	}
+	out := make([]byte, 0, 1+binary.MaxVarintLen32+len(h))
+	out = binary.AppendUvarint(append(out, tagHuffman), uint64(len(b)))
+	return append(out, h...), true // h is the scratch's: copied
+}
+
+func (p *Packer) unhuffman(b []byte) ([]byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > huffmanUpTo {
+		return nil, errors.New("pack: bad huffman length")
+	}
+	s, _ := p.huff.Get().(*huff0.Scratch)
+	if s == nil {
+		s = new(huff0.Scratch)
+	}
+	defer p.huff.Put(s)
+	s.MaxDecodedSize = int(n)
+	s, stream, err := huff0.ReadTable(b[k:], s)
+	if err != nil {
+		return nil, fmt.Errorf("pack: huffman table: %w", err)
+	}
+	out, err := s.Decompress1X(stream)
+	if err != nil {
+		return nil, fmt.Errorf("pack: huffman: %w", err)
+	}
+	if len(out) != int(n) {
+		return nil, errors.New("pack: huffman length")
+	}
+	return bytes.Clone(out), nil // out is the scratch's
+}
+
+// encodeSkeleton is Encode for what is left of a record's JSON once its
+// content is cut out: mostly keys and punctuation, which the skeleton
+// dictionary holds, so that even a short value compresses to a third. S2
+// is the coder for it: the value is nearly all matches, which S2 finds
+// as well as zstd, without building entropy tables for each value, at a
+// quarter of the cost.
+func (p *Packer) encodeSkeleton(b []byte) []byte {
+	switch {
+	case len(b) <= compressSkeletonAbove:
+	case len(b) <= skeletonUpTo:
+		buf := make([]byte, 1+s2.MaxEncodedLen(len(b)))
+		if z := p.skel.Encode(buf[1:], b); len(z) < len(b) { // z is in buf, after the tag
+			buf[0] = tagSkeleton
+			return buf[:1+len(z)]
+		}
+	default: // a body that is not an object, stored whole
+		return p.Encode(b)
+	}
+	return raw(b)
+}
+
+func raw(b []byte) []byte {
 	out := make([]byte, 0, len(b)+1)
 	return append(append(out, tagRaw), b...)
+}
+
+// zstdMagic starts every zstd frame. The tag says as much, so it is not
+// stored: four bytes of every compressed value.
+var zstdMagic = [4]byte{0x28, 0xb5, 0x2f, 0xfd}
+
+// compress returns tag and b compressed into a zstd frame, without the
+// frame's magic number.
+func compress(enc *zstd.Encoder, tag byte, b []byte) []byte {
+	z := enc.EncodeAll(b, []byte{tag})
+	return append(z[:1], z[1+len(zstdMagic):]...)
 }
 
 // Decode reverses Encode.
@@ -86,8 +201,21 @@ func (p *Packer) Decode(b []byte) ([]byte, error) {
 	switch b[0] {
 	case tagRaw:
 		return b[1:], nil
+	case tagHuffman:
+		return p.unhuffman(b[1:])
+	case tagSkeleton:
+		if n, err := s2.DecodedLen(b[1:]); err != nil || n > skeletonUpTo {
+			return nil, errors.New("pack: bad skeleton value")
+		}
+		out, err := p.skel.Decode(nil, b[1:])
+		if err != nil {
+			return nil, fmt.Errorf("pack: skeleton: %w", err)
+		}
+		return out, nil
 	case tagZstd:
-		out, err := p.dec.DecodeAll(b[1:], nil)
+		frame := make([]byte, 0, len(zstdMagic)+len(b)-1)
+		frame = append(append(frame, zstdMagic[:]...), b[1:]...)
+		out, err := p.dec.DecodeAll(frame, nil)
 		if err != nil {
 			return nil, fmt.Errorf("pack: decompress: %w", err)
 		}
@@ -99,150 +227,259 @@ func (p *Packer) Decode(b []byte) ([]byte, error) {
 // Pack lays rec out. Blobs may repeat across records (that is the point):
 // stores insert them with "on conflict do nothing".
 //
-// Refs is a list of splices, each a uvarint (where the blob goes in the cut
-// body, counted from the previous splice) and a hash. The cut body keeps
-// everything else, brackets, commas and white space included, so a body
-// comes back byte for byte. A body that is not a JSON object is stored whole.
+// The pieces cut out into blobs are: in the request body, the content of
+// each message of the messages array when it is a string (otherwise the
+// whole message) and the whole tools array; in the canonical conversation,
+// the content of each message, the text and data of each part, and the
+// tools; in the response, the content of each choice's message. A content
+// string is cut with its quotes, as the bytes that carry it, so an answer
+// that the client sends back in the next turn's history is stored once
+// whatever the client does with the rest of the message (field order,
+// spacing, extra fields), and the canonical conversation, encoded as the
+// response is, shares the answers' blobs even with clients that escape
+// differently. Pieces shorter than minPiece stay where they are: a
+// reference would cost more.
+//
+// The cut values keep everything else, brackets, commas and white space
+// included, so a body comes back byte for byte. A body that is not a JSON
+// object is stored whole. Refs is described in refs.go.
 func (p *Packer) Pack(rec *lyumen.Record) (Row, []Blob, error) {
-	var row Row
-	var blobs []Blob
+	row, pieces, err := p.Cut(rec)
+	if err != nil {
+		return row, nil, err
+	}
+	blobs := make([]Blob, len(pieces))
+	for i, pc := range pieces {
+		blobs[i] = p.Blob(pc)
+	}
+	return row, blobs, nil
+}
+
+// Piece is a blob before encoding: the bytes cut out and their hash.
+type Piece struct {
+	Hash Hash
+	// Raw shares memory with the record or its JSON: read it, do not keep
+	// or change it.
+	Raw []byte
+}
+
+// Blob encodes a piece for storage.
+func (p *Packer) Blob(pc Piece) Blob { return Blob{Hash: pc.Hash, Data: p.Encode(pc.Raw)} }
+
+// Cut is Pack without encoding the pieces, for a store that encodes only
+// those it does not hold yet: in a conversation, that is the last question
+// and answer, not the history resent with them. A piece is listed once
+// however often the record holds it.
+func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
+	var (
+		row Row
+		c   = cutter{seen: map[Hash]int{}}
+	)
 	if rec.Request != nil { // nil stays nil, apart from empty
-		var body []byte
-		body, row.Refs, blobs = p.cut(rec.Request)
-		row.Body = p.Encode(body)
+		row.Body = p.encodeSkeleton(c.cut(rec.Request, requestPieces(rec.Request), inBody))
+	}
+	if rec.Conversation != nil {
+		b, err := marshal(rec.Conversation)
+		if err != nil {
+			return row, nil, fmt.Errorf("pack conversation: %w", err)
+		}
+		row.Conversation = p.encodeSkeleton(c.cut(b, conversationPieces(b), inConversation))
 	}
 	if rec.Response != nil {
-		b, err := json.Marshal(rec.Response)
+		b, err := marshal(rec.Response)
 		if err != nil {
 			return row, nil, fmt.Errorf("pack response: %w", err)
 		}
-		row.Response = p.Encode(b)
+		row.Response = p.encodeSkeleton(c.cut(b, responsePieces(b), inResponse))
 	}
 	if rec.Attempts != nil {
 		b, err := json.Marshal(rec.Attempts)
 		if err != nil {
 			return row, nil, fmt.Errorf("pack attempts: %w", err)
 		}
-		row.Attempts = p.Encode(b)
+		row.Attempts = p.encodeSkeleton(b)
 	}
-	return row, blobs, nil
+	row.Refs = c.refs
+	return row, c.pieces, nil
 }
 
-// cut removes each element of the messages array and the whole tools
-// array from a request body. Each piece is hashed in its compact form, so
-// white space does not defeat sharing.
-func (p *Packer) cut(body []byte) (rest, refs []byte, blobs []Blob) {
+// minPiece is the shortest piece worth a blob. Below it, the reference in
+// every record that repeats the piece, and the blob's own row, cost more
+// than the piece kept in the value, where it is compressed with the rest.
+const minPiece = 32
+
+// marshal encodes v as JSON without escaping <, > and &, as clients send
+// them, so that an answer's content has the bytes the client sends back.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// requestPieces finds what to cut from a request body (see Pack).
+func requestPieces(body []byte) []span {
 	spans, ok := topLevel(body, "messages", "tools")
 	if !ok {
-		return body, nil, nil
+		return nil
 	}
 	var pieces []span
 	for _, sp := range spans {
-		if sp.key == "messages" && body[sp.start] == '[' {
-			elems, ok := arrayElems(body, sp.start)
-			if !ok {
-				return body, nil, nil // cannot happen for a body that decoded
-			}
-			pieces = append(pieces, elems...)
+		if sp.key != "messages" || body[sp.start] != '[' {
+			pieces = append(pieces, sp)
 			continue
 		}
-		pieces = append(pieces, sp)
+		elems, ok := arrayElems(body, sp.start)
+		if !ok {
+			return nil // cannot happen for a body that decoded
+		}
+		for _, el := range elems {
+			if content, ok := stringField(body, el.start, "content"); ok {
+				el = content
+			}
+			pieces = append(pieces, el)
+		}
 	}
-	if len(pieces) == 0 {
-		return body, nil, nil
-	}
-	rest = make([]byte, 0, len(body)/4)
-	prev, last := 0, 0
-	for _, sp := range pieces {
-		rest = append(rest, body[prev:sp.start]...)
-		prev = sp.end
-		refs = binary.AppendUvarint(refs, uint64(len(rest)-last))
-		last = len(rest)
-		piece := body[sp.start:sp.end]
-		b := Blob{Hash: sum(piece), Data: p.Encode(piece)}
-		refs = append(refs, b.Hash[:]...)
-		blobs = append(blobs, b)
-	}
-	return append(rest, body[prev:]...), refs, blobs
+	return pieces
 }
 
-func sum(piece []byte) Hash {
-	h := sha256.New()
-	compactInto(h, piece)
-	var out Hash
-	copy(out[:], h.Sum(nil))
+// conversationPieces finds what to cut from a lyumen.Conversation's JSON.
+func conversationPieces(b []byte) []span {
+	spans, ok := topLevel(b, "messages", "tools")
+	if !ok {
+		return nil
+	}
+	var pieces []span
+	for _, sp := range spans {
+		if sp.key == "tools" {
+			pieces = append(pieces, sp)
+			continue
+		}
+		for _, msg := range elems(b, sp.start) {
+			fields, _, ok := objectFields(b, msg.start, "content", "parts")
+			if !ok {
+				continue
+			}
+			for _, f := range fields { // in the order of the JSON
+				if f.key == "content" && b[f.start] == '"' {
+					pieces = append(pieces, f)
+					continue
+				}
+				for _, part := range elems(b, f.start) {
+					parts, _, _ := objectFields(b, part.start, "text", "url", "data")
+					pieces = append(pieces, parts...) // strings, as Part has them
+				}
+			}
+		}
+	}
+	return pieces
+}
+
+// responsePieces finds the content of each choice's message in a
+// response's JSON.
+func responsePieces(b []byte) []span {
+	spans, ok := topLevel(b, "choices")
+	if !ok || len(spans) == 0 {
+		return nil
+	}
+	var pieces []span
+	for _, ch := range elems(b, spans[0].start) {
+		msg, _, ok := objectFields(b, ch.start, "message")
+		if !ok || len(msg) == 0 {
+			continue
+		}
+		if content, ok := stringField(b, msg[0].start, "content"); ok {
+			pieces = append(pieces, content)
+		}
+	}
+	return pieces
+}
+
+// elems returns the elements of the array at b[i], or none when it is not
+// an array.
+func elems(b []byte, i int) []span {
+	if b[i] != '[' {
+		return nil
+	}
+	out, _ := arrayElems(b, i)
 	return out
 }
 
-// Refs lists the blob hashes a row refers to, in order.
-func Refs(refs []byte) ([]Hash, error) {
-	var out []Hash
-	err := walkRefs(refs, func(_ int, h Hash) error { out = append(out, h); return nil })
-	return out, err
-}
-
-func walkRefs(refs []byte, f func(off int, h Hash) error) error {
-	off := 0
-	for len(refs) > 0 {
-		d, n := binary.Uvarint(refs)
-		if n <= 0 || len(refs) < n+HashSize || d > 1<<40 {
-			return errors.New("pack: bad refs")
-		}
-		off += int(d)
-		var h Hash
-		copy(h[:], refs[n:n+HashSize])
-		refs = refs[n+HashSize:]
-		if err := f(off, h); err != nil {
-			return err
-		}
+// stringField finds the value of key in the object at b[i] when it is a
+// string.
+func stringField(b []byte, i int, key string) (span, bool) {
+	if b[i] != '{' {
+		return span{}, false
 	}
-	return nil
+	fields, _, ok := objectFields(b, i, key)
+	if !ok || len(fields) == 0 || b[fields[0].start] != '"' {
+		return span{}, false
+	}
+	return fields[0], true
 }
 
-// Unpack rebuilds a record's request body, response and attempts from its
-// row and the blobs it refers to (looked up by blob).
+// Unpack rebuilds a record's request body, conversation, response and
+// attempts from its row and the blobs it refers to (looked up by blob).
 func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, error)) error {
-	if row.Body == nil {
-		rec.Request = nil
-		return p.unpackRest(rec, row)
-	}
-	body, err := p.Decode(row.Body)
-	if err != nil {
-		return err
-	}
-	out := make([]byte, 0, len(body)*4)
-	prev := 0
-	err = walkRefs(row.Refs, func(off int, h Hash) error {
-		if off > len(body) {
-			return errors.New("pack: refs past the body")
+	var (
+		coded        = [nTargets][]byte{inBody: row.Body, inConversation: row.Conversation, inResponse: row.Response}
+		values, outs [nTargets][]byte // what is left of each value, and the value rebuilt
+		prevs        [nTargets]int
+		decoded      = map[Hash][]byte{} // a blob may serve several values
+		err          error
+	)
+	for t, v := range coded {
+		if v == nil {
+			continue
 		}
-		out = append(out, body[prev:off]...)
-		prev = off
-		b, err := blob(h)
-		if err != nil {
-			return fmt.Errorf("pack: blob %x: %w", h, err)
-		}
-		if b, err = p.Decode(b); err != nil {
+		if values[t], err = p.Decode(v); err != nil {
 			return err
 		}
-		out = append(out, b...)
+		outs[t] = make([]byte, 0, len(values[t])*4)
+	}
+	err = walkRefs(row.Refs, func(t target, off int, h Hash) error {
+		v := values[t]
+		if v == nil || off > len(v) {
+			return errors.New("pack: refs past the value")
+		}
+		outs[t] = append(outs[t], v[prevs[t]:off]...)
+		prevs[t] = off
+		b, ok := decoded[h]
+		if !ok {
+			data, err := blob(h)
+			if err != nil {
+				return fmt.Errorf("pack: blob %x: %w", h, err)
+			}
+			if b, err = p.Decode(data); err != nil {
+				return err
+			}
+			decoded[h] = b
+		}
+		outs[t] = append(outs[t], b...)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	rec.Request = append(out, body[prev:]...)
-	return p.unpackRest(rec, row)
-}
-
-func (p *Packer) unpackRest(rec *lyumen.Record, row Row) error {
-	if row.Response != nil {
-		b, err := p.Decode(row.Response)
-		if err != nil {
-			return err
+	for t := range outs {
+		if values[t] != nil {
+			outs[t] = append(outs[t], values[t][prevs[t]:]...)
 		}
+	}
+	rec.Request = outs[inBody]
+	rec.Conversation, rec.Response, rec.Attempts = nil, nil, nil
+	if outs[inConversation] != nil {
+		rec.Conversation = new(lyumen.Conversation)
+		if err := json.Unmarshal(outs[inConversation], rec.Conversation); err != nil {
+			return fmt.Errorf("pack: conversation: %w", err)
+		}
+	}
+	if outs[inResponse] != nil {
 		rec.Response = new(lyumen.Response)
-		if err := json.Unmarshal(b, rec.Response); err != nil {
+		if err := json.Unmarshal(outs[inResponse], rec.Response); err != nil {
 			return fmt.Errorf("pack: response: %w", err)
 		}
 	}

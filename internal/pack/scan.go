@@ -1,7 +1,7 @@
 package pack
 
 import (
-	"hash"
+	"bytes"
 	"slices"
 )
 
@@ -16,59 +16,62 @@ type span struct {
 // has already been decoded by then, so that only happens for bodies stored
 // by hand.
 func topLevel(b []byte, keys ...string) ([]span, bool) {
-	i := skipWS(b, 0)
+	spans, end, ok := objectFields(b, skipWS(b, 0), keys...)
+	return spans, ok && skipWS(b, end) == len(b)
+}
+
+// objectFields finds the values of the given keys in the JSON object that
+// starts at b[i], in order, and returns the index after the object. A key
+// that occurs twice makes it report false: the decoder took the last, and
+// keeping it simple, such an object is stored whole.
+func objectFields(b []byte, i int, keys ...string) (spans []span, end int, ok bool) {
 	if i >= len(b) || b[i] != '{' {
-		return nil, false
+		return nil, 0, false
 	}
 	i = skipWS(b, i+1)
-	var out []span
 	if i < len(b) && b[i] == '}' {
-		return nil, skipWS(b, i+1) == len(b)
+		return nil, i + 1, true
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return nil, false
+			return nil, 0, false
 		}
 		kstart := i
 		i = skipString(b, i)
 		if i < 0 {
-			return nil, false
+			return nil, 0, false
 		}
 		key := b[kstart+1 : i-1] // escaped keys never match: fine, they are stored whole
 		i = skipWS(b, i)
 		if i >= len(b) || b[i] != ':' {
-			return nil, false
+			return nil, 0, false
 		}
 		i = skipWS(b, i+1)
 		vstart := i
 		i = skipValue(b, i)
 		if i < 0 {
-			return nil, false
+			return nil, 0, false
 		}
-		if slices.Contains(keys, string(key)) {
-			// A repeated key: the decoder took the last; keep it simple
-			// and store such a body whole.
-			for _, s := range out {
-				if s.key == string(key) {
-					return nil, false
+		if k := slices.Index(keys, string(key)); k >= 0 {
+			for _, s := range spans {
+				if s.key == keys[k] {
+					return nil, 0, false
 				}
 			}
-			out = append(out, span{key: string(key), start: vstart, end: i})
+			spans = append(spans, span{key: keys[k], start: vstart, end: i})
 		}
 		i = skipWS(b, i)
 		if i >= len(b) {
-			return nil, false
+			return nil, 0, false
 		}
-		if b[i] == '}' {
-			if skipWS(b, i+1) != len(b) {
-				return nil, false
-			}
-			return out, true
+		switch b[i] {
+		case '}':
+			return spans, i + 1, true
+		case ',':
+			i = skipWS(b, i+1)
+		default:
+			return nil, 0, false
 		}
-		if b[i] != ',' {
-			return nil, false
-		}
-		i = skipWS(b, i+1)
 	}
 }
 
@@ -109,13 +112,21 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index after the string starting at b[i] == '"',
-// or -1.
+// or -1. Strings are most of a body, so it jumps from quote to quote
+// (IndexByte is vectorised) and looks back for escapes only there.
 func skipString(b []byte, i int) int {
+	open := i
 	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return -1
+		}
+		i += j
+		k := i - 1
+		for k > open && b[k] == '\\' {
+			k--
+		}
+		if (i-1-k)%2 == 0 { // an even number of backslashes: not escaped
 			return i + 1
 		}
 	}
@@ -162,34 +173,4 @@ func skipValue(b []byte, i int) int {
 		return -1
 	}
 	return i
-}
-
-// compactInto writes p without insignificant whitespace, for hashing.
-func compactInto(h hash.Hash, p []byte) {
-	buf := make([]byte, 0, len(p))
-	in := false
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if in {
-			buf = append(buf, c)
-			switch c {
-			case '\\':
-				if i+1 < len(p) {
-					i++
-					buf = append(buf, p[i])
-				}
-			case '"':
-				in = false
-			}
-			continue
-		}
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			continue
-		case '"':
-			in = true
-		}
-		buf = append(buf, c)
-	}
-	h.Write(buf)
 }

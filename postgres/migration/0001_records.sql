@@ -18,6 +18,7 @@ CREATE TABLE records (
 	error             text        NOT NULL,
 	body              bytea,                 -- NULL when the record has no body
 	refs              bytea,
+	conversation      bytea,                 -- the canonical conversation (internal/pack)
 	response          bytea,
 	attempts          bytea,
 	prompt_tokens     integer     NOT NULL,

@@ -1,0 +1,199 @@
+package dataset_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/dataset"
+	"github.com/lyumen/lyumen/dataset/datasettest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestExport_Canary: no planted value appears in any file of any format.
+func TestExport_Canary(t *testing.T) {
+	r := newRedactor(t)
+	for _, f := range []dataset.Format{dataset.OpenAI, dataset.ShareGPT} {
+		t.Run(string(f), func(t *testing.T) {
+			dir := t.TempDir()
+			sink, err := dataset.NewJSONL(dir, f, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := dataset.Export(t.Context(), datasettest.Source(datasettest.CanaryRecords()), sink, dataset.Options{Redactor: r})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := dataset.WriteFiles(dir, dataset.Card{Format: f}, st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Examples != 1 {
+				t.Errorf("exported %d examples, want the one leaf", st.Examples)
+			}
+			leaked := datasettest.Leaks(t, dir, datasettest.Canaries)
+			if len(leaked) > 0 {
+				t.Errorf("%d of %d planted values leaked: %q", len(leaked), len(datasettest.Canaries), leaked)
+			}
+		})
+	}
+}
+
+// TestJSONL_OpenAIFormat validates every line against OpenAI's chat
+// fine-tuning format: an object with only "messages"; each message has a
+// known role, string content (absent only on an assistant message with
+// tool calls), no unknown keys; tool calls are {id, type: function,
+// function: {name, arguments}}; the last message is the assistant's.
+func TestJSONL_OpenAIFormat(t *testing.T) {
+	dir := t.TempDir()
+	sink, err := dataset.NewJSONL(dir, dataset.OpenAI, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := append(datasettest.CanaryRecords(), rec("00000000-0000-7000-8000-000000000009", 9, "fine", "how are you?"))
+	img := rec("00000000-0000-7000-8000-00000000000a", 10, "a cat", "x")
+	img.Conversation.Messages[0] = lyumen.Message{Role: "user", Parts: []lyumen.Part{{Type: lyumen.PartText, Text: "what is this?"}, {Type: lyumen.PartImage, URL: "https://e.org/c.png"}}}
+	recs = append(recs, img)
+	if _, err := dataset.Export(t.Context(), datasettest.Source(recs), sink, dataset.Options{Redactor: newRedactor(t)}); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "data", "train-*-of-*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("files %v, want one train shard", files)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	lines := 0
+	for sc.Scan() {
+		lines++
+		if err := validateOpenAILine(sc.Bytes()); err != nil {
+			t.Errorf("line %d: %v\n%s", lines, err, sc.Bytes())
+		}
+	}
+	if lines != 3 {
+		t.Errorf("%d lines, want 3", lines)
+	}
+}
+
+func validateOpenAILine(line []byte) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(line, &top); err != nil {
+		return err
+	}
+	if len(top) != 1 || top["messages"] == nil {
+		return fmt.Errorf("keys %v, want only messages", slices.Collect(mapKeys(top)))
+	}
+	var msgs []map[string]json.RawMessage
+	if err := json.Unmarshal(top["messages"], &msgs); err != nil {
+		return fmt.Errorf("messages: %w", err)
+	}
+	if len(msgs) == 0 {
+		return fmt.Errorf("no messages")
+	}
+	for i, m := range msgs {
+		var role string
+		if err := json.Unmarshal(m["role"], &role); err != nil {
+			return fmt.Errorf("message %d: role: %w", i, err)
+		}
+		if !slices.Contains([]string{"system", "user", "assistant", "tool"}, role) {
+			return fmt.Errorf("message %d: role %q", i, role)
+		}
+		for k := range m {
+			if !slices.Contains([]string{"role", "content", "name", "tool_calls", "tool_call_id", "weight"}, k) {
+				return fmt.Errorf("message %d: unknown key %q", i, k)
+			}
+		}
+		if c, ok := m["content"]; ok {
+			var s string
+			if err := json.Unmarshal(c, &s); err != nil {
+				return fmt.Errorf("message %d: content is not a string", i)
+			}
+		} else if role != "assistant" || m["tool_calls"] == nil {
+			return fmt.Errorf("message %d: no content", i)
+		}
+		if tc, ok := m["tool_calls"]; ok {
+			var calls []struct {
+				ID       string `json:"id"`
+				Type     string `json:"type"`
+				Function *struct {
+					Name      string `json:"name"`
+					Arguments string `json:"arguments"`
+				} `json:"function"`
+			}
+			if err := json.Unmarshal(tc, &calls); err != nil || len(calls) == 0 {
+				return fmt.Errorf("message %d: tool_calls: %v", i, err)
+			}
+			for _, c := range calls {
+				if c.Type != "function" || c.Function == nil || c.Function.Name == "" || !json.Valid([]byte(c.Function.Arguments)) {
+					return fmt.Errorf("message %d: bad tool call %+v", i, c)
+				}
+			}
+		}
+		if role == "tool" && m["tool_call_id"] == nil {
+			return fmt.Errorf("message %d: tool message without tool_call_id", i)
+		}
+	}
+	var last string
+	json.Unmarshal(msgs[len(msgs)-1]["role"], &last)
+	if last != "assistant" {
+		return fmt.Errorf("last message is %q, want assistant", last)
+	}
+	return nil
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// TestCardText is a golden test of the dataset card.
+func TestCardText(t *testing.T) {
+	var recs []*lyumen.Record
+	for i := range 30 {
+		r := rec(fmt.Sprintf("r%02d", i), i*60, fmt.Sprintf("Answer number %d, which is long enough to be a real answer.", i),
+			fmt.Sprintf("Please explain topic number %d to me in simple words, with one example.", i))
+		if i%3 == 0 {
+			r.Model = "other-model"
+		}
+		recs = append(recs, r)
+	}
+	recs[0].Conversation.Messages[0].Content += " Mail me: someone@example.org"
+	_, st := export(t, recs, dataset.Options{Redactor: newRedactor(t), TestFraction: 0.2, Seed: 7})
+	st.Duration = 0
+	got := dataset.CardText(dataset.Card{Format: dataset.Parquet, License: "cc-by-4.0"}, st)
+	golden := filepath.Join("testdata", "card.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("card differs from %s (-want +got); rerun with -update if intended:\n%s", golden, diff)
+	}
+	if !strings.HasPrefix(got, "---\nlicense: cc-by-4.0\n") || !strings.Contains(got, "size_categories:\n- n<1K\n") {
+		t.Errorf("front matter:\n%s", got[:200])
+	}
+}

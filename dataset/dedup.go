@@ -1,0 +1,278 @@
+package dataset
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// Deduplication runs on the redacted conversations, so two that differ only
+// in an address or a key ([EMAIL_1] both) count as the same.
+//
+// Exact: the hash of the normalized text (roles and contents, lower case,
+// white space collapsed) is looked up in a hashSet.
+//
+// Near: MinHash over word 5-grams with LSH, then a check of the estimated
+// Jaccard similarity against the threshold.
+//   - Shingles of 5 words: long enough that two unrelated chats rarely share
+//     one (single words and pairs are shared by everything in a language),
+//     short enough that a small edit (a changed name, a fixed typo) leaves
+//     most shingles intact.
+//   - 128 permutations (as one-permutation hashing's 128 bins, see
+//     minhash): the estimate of J has a standard deviation of
+//     sqrt(J(1-J)/128), about 0.035 at J = 0.8.
+//   - 16 bands of 8 rows: a pair with similarity J becomes a candidate with
+//     probability 1-(1-J^8)^16: 0.95 at J = 0.8, 0.999 at 0.9, 0.06 at 0.5;
+//     the S-curve's midpoint, (1/16)^(1/8), is 0.71, below the threshold,
+//     so few true duplicates are missed and the check removes the rest.
+//   - Threshold 0.8 on the estimate: the near-duplicate literature's usual
+//     cut for web text (Broder; the GPT-3 and The Pile dedups used 0.8 and
+//     0.5-0.8), meaning the same conversation with light edits.
+//
+// Each kept conversation costs its signature, 8 bits of a hash of each of
+// its 128 minima (128 bytes: two different minima agree by chance once in
+// 256, which lifts the estimate by (1-J)/256, under 0.001 near the
+// threshold), 16 band slots of 8 bytes at a load of 3/8 to 3/4 (about 230
+// bytes), and 16 bytes of the exact set: under 400 bytes.
+const (
+	shingleWords = 5
+	permutations = 128
+	bands        = 16
+	rows         = permutations / bands
+	nearJaccard  = 0.8
+)
+
+// DedupParams describes the near-duplicate detection, for the statistics.
+type DedupParams struct {
+	ShingleWords int     `json:"shingle_words"`
+	Permutations int     `json:"permutations"`
+	Bands        int     `json:"bands"`
+	Rows         int     `json:"rows"`
+	Threshold    float64 `json:"jaccard_threshold"`
+}
+
+// Params returns the near-duplicate parameters.
+func Params() DedupParams {
+	return DedupParams{shingleWords, permutations, bands, rows, nearJaccard}
+}
+
+// normalize lower-cases, collapses white space, and joins the messages as
+// "role: text" lines.
+func normalize(msgs []Message) string {
+	var b []byte
+	for _, m := range msgs {
+		b = append(b, m.Role...)
+		b = append(b, ':', ' ')
+		space := false
+		for _, r := range m.Content {
+			if unicode.IsSpace(r) {
+				space = true
+				continue
+			}
+			if space {
+				b = append(b, ' ')
+				space = false
+			}
+			b = utf8.AppendRune(b, unicode.ToLower(r))
+		}
+		for _, tc := range m.ToolCalls {
+			b = append(b, ' ')
+			b = append(b, tc.Name...)
+			b = append(b, tc.Arguments...)
+		}
+		b = append(b, '\n')
+	}
+	return string(b)
+}
+
+type signature [permutations]uint64
+
+// minhash computes the signature of text's word 5-grams by one-permutation
+// hashing (Li, Owen & Zhang, 2012): each shingle's hash picks one of the
+// 128 bins with its top 7 bits and competes for that bin's minimum with
+// the rest, so a shingle costs one hash instead of 128. Empty bins (short
+// texts) are filled by rotation (Shrivastava & Li, 2014): from the next
+// non-empty bin to the right, plus an offset for the distance. The fraction
+// of equal bins estimates the Jaccard similarity as k independent
+// permutations would. Text of fewer than five words is one shingle.
+func minhash(text string) signature {
+	const empty = ^uint64(0)
+	var sig signature
+	for i := range sig {
+		sig[i] = empty
+	}
+	var ring [shingleWords]uint64 // hashes of the last words
+	n := 0
+	add := func(h uint64) {
+		bin, v := h>>57, h&(1<<57-1)
+		if v < sig[bin] {
+			sig[bin] = v
+		}
+	}
+	shingle := func() uint64 {
+		h := uint64(fnvOffset)
+		for k := 0; k < shingleWords; k++ {
+			h = chain(h, ring[(n+k)%shingleWords])
+		}
+		return h
+	}
+	start := -1
+	for i, r := range text + " " {
+		word := unicode.IsLetter(r) || unicode.IsDigit(r) || r == '[' || r == ']' || r == '_'
+		switch {
+		case word && start < 0:
+			start = i
+		case !word && start >= 0:
+			ring[n%shingleWords] = fnvAdd(fnvOffset, text[start:i])
+			n++
+			start = -1
+			if n >= shingleWords {
+				add(shingle())
+			}
+		}
+	}
+	if n > 0 && n < shingleWords {
+		h := uint64(fnvOffset)
+		for k := 0; k < n; k++ {
+			h = chain(h, ring[k])
+		}
+		add(h)
+	}
+	if n == 0 {
+		return signature{}
+	}
+	for j := range sig {
+		if sig[j] != empty {
+			continue
+		}
+		for d := 1; d < permutations; d++ {
+			// v < 1<<57: a bin a shingle filled, not one filled by rotation.
+			if v := sig[(j+d)%permutations]; v < 1<<57 {
+				sig[j] = mix(v+uint64(d)*0x9e3779b97f4a7c15) | 1<<63
+				break
+			}
+		}
+	}
+	return sig
+}
+
+// deduper finds exact and near duplicates of what it has seen.
+type deduper struct {
+	exact hashSet
+	sigs  []uint8 // permutations per kept conversation: 8 bits of a hash of each minimum
+	table bandTable
+}
+
+// dupKind is what dedupe found.
+type dupKind int
+
+const (
+	unique dupKind = iota
+	exactDup
+	nearDup
+)
+
+// prepareDedup computes what decide needs; it runs on the workers.
+func prepareDedup(msgs []Message) (uint64, signature) {
+	norm := normalize(msgs)
+	return mix(fnvAdd(fnvOffset, norm)), minhash(norm)
+}
+
+// decide reports whether the conversation duplicates one kept before, and
+// keeps it when it does not. It runs in export order.
+func (d *deduper) decide(exact uint64, sig *signature) dupKind {
+	if !d.exact.add(exact) {
+		return exactDup
+	}
+	var keys [bands]uint64
+	for b := range keys {
+		h := uint64(b+1) * 0x9e3779b97f4a7c15
+		for r := 0; r < rows; r++ {
+			h = chain(h, sig[b*rows+r])
+		}
+		keys[b] = h
+		if idx, ok := d.table.get(h); ok && d.similar(idx, sig) {
+			return nearDup
+		}
+	}
+	idx := uint32(len(d.sigs) / permutations)
+	for _, v := range sig {
+		d.sigs = append(d.sigs, uint8(mix(v)))
+	}
+	for _, k := range keys {
+		d.table.putIfAbsent(k, idx)
+	}
+	return unique
+}
+
+// similar estimates the Jaccard similarity of kept conversation idx and sig.
+func (d *deduper) similar(idx uint32, sig *signature) bool {
+	kept := d.sigs[int(idx)*permutations : int(idx+1)*permutations]
+	same := 0
+	for i, v := range kept {
+		if v == uint8(mix(sig[i])) { // minima are small numbers: hash before truncating
+			same++
+		}
+	}
+	return float64(same)/permutations >= nearJaccard
+}
+
+func (d *deduper) bytes() int {
+	return d.exact.bytes() + cap(d.sigs) + d.table.bytes()
+}
+
+// bandTable maps band hashes to the first conversation kept with them. It
+// keeps 32 bits of each hash, which also pick the slot: a false match costs
+// a signature check, nothing more. 8 bytes a slot, at most 3/4 full.
+type bandTable struct {
+	keys []uint32 // 0 is empty
+	vals []uint32
+	n    int
+}
+
+func fingerprint(k uint64) uint32 { return uint32(k>>32) | 1 }
+
+func (t *bandTable) get(k uint64) (uint32, bool) {
+	if len(t.keys) == 0 {
+		return 0, false
+	}
+	f := fingerprint(k)
+	mask := uint32(len(t.keys) - 1)
+	for i := f & mask; ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case 0:
+			return 0, false
+		case f:
+			return t.vals[i], true
+		}
+	}
+}
+
+func (t *bandTable) putIfAbsent(k uint64, v uint32) {
+	t.put(fingerprint(k), v)
+}
+
+func (t *bandTable) put(f, v uint32) {
+	if 4*(t.n+1) > 3*len(t.keys) {
+		old, oldVals := t.keys, t.vals
+		size := max(1024, 2*len(old))
+		t.keys, t.vals, t.n = make([]uint32, size), make([]uint32, size), 0
+		for i, of := range old {
+			if of != 0 {
+				t.put(of, oldVals[i])
+			}
+		}
+	}
+	mask := uint32(len(t.keys) - 1)
+	for i := f & mask; ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case 0:
+			t.keys[i], t.vals[i] = f, v
+			t.n++
+			return
+		case f:
+			return
+		}
+	}
+}
+
+func (t *bandTable) bytes() int { return 8 * len(t.keys) }

@@ -1,0 +1,114 @@
+package dataset
+
+import (
+	"strings"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// Example is one exported conversation: the leaf of a thread, anonymized,
+// with the metadata released beside it.
+type Example struct {
+	ID       string    `json:"id"` // the leaf record's id
+	Split    string    `json:"split"`
+	Messages []Message `json:"messages,omitempty"`
+	// Metadata, coarsened for release.
+	Hour         time.Time `json:"hour"`          // received_at, truncated to the hour, UTC
+	Model        string    `json:"model"`         // as the client asked
+	Surface      string    `json:"surface"`       // the API it came in on
+	Country      string    `json:"country"`       // "" when rare (fewer than K conversations) or unknown
+	ClientFamily string    `json:"client_family"` // the user agent reduced to its client: openai-python, curl, browser, other
+	Language     string    `json:"language"`      // ISO 639-1 of the user's messages, "" when unsure
+	Turns        int       `json:"turns"`         // user messages
+	// Tokens as the upstream counted them for the leaf exchange: the prompt
+	// is the whole conversation before the last answer.
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	Chars            int `json:"chars"`      // characters of message text
+	Redactions       int `json:"redactions"` // placeholders put in
+}
+
+// Message is one turn, text only: an image becomes the text "[IMAGE]".
+type Message struct {
+	Role       string     `json:"role"`
+	Content    string     `json:"content"`
+	Name       string     `json:"name,omitempty"`
+	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
+	ToolCallID string     `json:"tool_call_id,omitempty"`
+}
+
+// ToolCall is a function call made by the assistant.
+type ToolCall struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+// transcript returns the record's conversation followed by its answer (the
+// first choice), as dataset messages. ok is false when the record has no
+// conversation or no answer.
+func transcript(r *lyumen.Record) ([]Message, bool) {
+	if r.Conversation == nil || len(r.Conversation.Messages) == 0 || r.Response == nil || len(r.Response.Choices) == 0 {
+		return nil, false
+	}
+	msgs := make([]Message, 0, len(r.Conversation.Messages)+1)
+	for i := range r.Conversation.Messages {
+		msgs = append(msgs, message(&r.Conversation.Messages[i]))
+	}
+	answer := message(&r.Response.Choices[0].Message)
+	if answer.Role == "" {
+		answer.Role = "assistant"
+	}
+	if answer.Content == "" && len(answer.ToolCalls) == 0 {
+		return nil, false
+	}
+	return append(msgs, answer), true
+}
+
+func message(m *lyumen.Message) Message {
+	out := Message{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID}
+	if m.Parts == nil {
+		out.Content = m.Content
+	} else {
+		var b strings.Builder
+		for _, p := range m.Parts {
+			switch p.Type {
+			case lyumen.PartText:
+				b.WriteString(p.Text)
+			case lyumen.PartImage:
+				if b.Len() > 0 {
+					b.WriteByte(' ')
+				}
+				b.WriteString("[IMAGE]")
+			}
+		}
+		out.Content = b.String()
+	}
+	for _, tc := range m.ToolCalls {
+		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+	}
+	return out
+}
+
+// turns counts the user messages.
+func turns(msgs []Message) int {
+	n := 0
+	for _, m := range msgs {
+		if m.Role == "user" {
+			n++
+		}
+	}
+	return n
+}
+
+func chars(msgs []Message) int {
+	n := 0
+	for _, m := range msgs {
+		n += len([]rune(m.Content))
+		for _, tc := range m.ToolCalls {
+			n += len(tc.Arguments)
+		}
+	}
+	return n
+}

@@ -1,0 +1,177 @@
+// Package langprofile ranks a text against whatlanggo's trigram profiles
+// of the Latin and Cyrillic scripts exactly as whatlanggo does, but through
+// an inverted index: whatlanggo looks each of a profile's 300 trigrams up
+// in the text's trigram map, for every language of the script (48 Latin
+// ones: 14,400 map lookups per text); here each of the text's trigrams is
+// looked up once in an index of all profiles. Same distances, same
+// confidence, about ten times faster (see TestDetect_AgreesWithWhatlanggo).
+package langprofile
+
+//go:generate go run gen.go
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"unicode"
+)
+
+type profile struct {
+	code     string // ISO 639-3
+	trigrams string // "|"-separated, most frequent first
+}
+
+// whatlanggo's constants.
+const (
+	maxTrigramDistance = 300
+	maxTotalDistance   = 90000
+)
+
+type entry struct {
+	lang uint16
+	rank uint16
+}
+
+// Index is the profiles of one script, inverted.
+type Index struct {
+	codes []string
+	sizes []int              // trigrams per profile
+	index map[uint64][]entry // trigram (packed) → where it ranks in each profile
+}
+
+func newIndex(ps []profile) *Index {
+	x := &Index{index: map[uint64][]entry{}}
+	for i, p := range ps {
+		tris := strings.Split(p.trigrams, "|")
+		x.codes = append(x.codes, p.code)
+		x.sizes = append(x.sizes, len(tris))
+		for r, t := range tris {
+			rs := []rune(t)
+			k := pack3(rs[0], rs[1], rs[2])
+			x.index[k] = append(x.index[k], entry{uint16(i), uint16(r)})
+		}
+	}
+	return x
+}
+
+// The indexes, built once; nothing writes them after.
+var (
+	latin    = newIndex(latinLangs)
+	cyrillic = newIndex(cyrillicLangs)
+)
+
+// For returns the index of a script, or nil when whatlanggo has no
+// profiles to rank for it (one language per script, or none).
+func For(script *unicode.RangeTable) *Index {
+	switch script {
+	case unicode.Latin:
+		return latin
+	case unicode.Cyrillic:
+		return cyrillic
+	}
+	return nil
+}
+
+// pack3 packs a trigram into 63 bits, 21 per code point. Packed trigrams
+// order as their strings do: UTF-8 preserves code point order.
+func pack3(a, b, c rune) uint64 { return uint64(a)<<42 | uint64(b)<<21 | uint64(c) }
+
+type trigram struct {
+	t     uint64
+	count int
+}
+
+// positions counts text's trigrams as whatlanggo does (punctuation, symbols
+// and digits become spaces; lower case; no trigram of a lone space) and
+// ranks them: most frequent first, ties in descending string order. It
+// sorts instead of counting in a map: a few hundred trigrams.
+func positions(text string) []trigram {
+	all := make([]uint64, 0, len(text))
+	r1, r2 := ' ', rune(-1)
+	for _, r := range text + " " {
+		if isStop(r) {
+			r = ' '
+		}
+		r = unicode.ToLower(r)
+		if r2 == -1 {
+			r2 = r
+			continue
+		}
+		r3 := r
+		if !(r2 == ' ' && (r1 == ' ' || r3 == ' ')) {
+			all = append(all, pack3(r1, r2, r3))
+		}
+		r1, r2 = r2, r3
+	}
+	slices.Sort(all)
+	var out []trigram
+	for i := 0; i < len(all); {
+		j := i + 1
+		for j < len(all) && all[j] == all[i] {
+			j++
+		}
+		out = append(out, trigram{all[i], j - i})
+		i = j
+	}
+	slices.SortFunc(out, func(a, b trigram) int {
+		if a.count != b.count {
+			return cmp.Compare(b.count, a.count)
+		}
+		return cmp.Compare(b.t, a.t)
+	})
+	return out
+}
+
+func isStop(r rune) bool {
+	return unicode.IsSymbol(r) || unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsDigit(r)
+}
+
+// Detect returns the closest language (ISO 639-3) and whatlanggo's
+// confidence, leaving out the languages skip says to; "" when none is left
+// or nothing matched.
+func (x *Index) Detect(text string, skip func(code string) bool) (string, float64) {
+	tris := positions(text)
+	score := make([]int, len(x.codes))
+	for pos, t := range tris {
+		for _, e := range x.index[t.t] {
+			if d := pos - int(e.rank); d < 0 {
+				score[e.lang] += maxTrigramDistance + d
+			} else {
+				score[e.lang] += maxTrigramDistance - d
+			}
+		}
+	}
+	type dist struct {
+		lang int
+		d    int
+	}
+	var ds []dist
+	for i := range x.codes {
+		if skip != nil && skip(x.codes[i]) {
+			continue
+		}
+		ds = append(ds, dist{i, maxTrigramDistance*x.sizes[i] - score[i]})
+	}
+	switch len(ds) {
+	case 0:
+		return "", 0
+	case 1:
+		return x.codes[ds[0].lang], 1
+	}
+	slices.SortStableFunc(ds, func(a, b dist) int { return cmp.Compare(a.d, b.d) })
+	score1, score2 := maxTotalDistance-ds[0].d, maxTotalDistance-ds[1].d
+	switch {
+	case score1 == 0:
+		return "", 0
+	case score2 == 0:
+		// whatlanggo computes float64(score1 / 500.0) with score1 an int:
+		// an integer division, so 0 below 500. Kept, to give its answers.
+		return x.codes[ds[0].lang], min(1, float64(score1/500))
+	}
+	rate := float64(score1-score2) / float64(score2)
+	confident := 12/float64(len(tris)) + 0.05
+	if rate > confident {
+		return x.codes[ds[0].lang], 1
+	}
+	return x.codes[ds[0].lang], rate / confident
+}

@@ -1,0 +1,133 @@
+package dataset
+
+import "strings"
+
+// Threading. Clients resend the whole history each turn, so the store holds
+// turn 1, turns 1-2, turns 1-3, … of one conversation as separate records.
+// A record's transcript is its conversation plus its answer; it is a
+// prefix of a later record when that record's conversation starts with it.
+// Each message gets a hash and each prefix the chained hash of its
+// messages; the first pass over the store puts into a set the hash of
+// every prefix of every conversation that ends with an assistant message
+// (only those can be a transcript). A record whose transcript hash is in
+// the set is continued by a later one and is dropped: only the leaves of
+// each chain are exported. A branch (the user edited an earlier message)
+// starts a new chain, so both branches are kept.
+
+// messageHash hashes what identifies a message for threading: role, text
+// with surrounding white space trimmed (clients differ there), and calls.
+func messageHash(m *Message) uint64 {
+	h := fnvAdd(fnvOffset, m.Role)
+	h = fnvAdd(h, "\x00")
+	h = fnvAdd(h, strings.TrimSpace(m.Content))
+	for _, tc := range m.ToolCalls {
+		h = fnvAdd(h, "\x01")
+		h = fnvAdd(h, tc.Name)
+		h = fnvAdd(h, "\x00")
+		h = fnvAdd(h, tc.Arguments)
+	}
+	h = fnvAdd(h, "\x02")
+	return fnvAdd(h, m.ToolCallID)
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// fnvAdd is FNV-1a over s, continuing from h.
+func fnvAdd(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= fnvPrime
+	}
+	return h
+}
+
+// chain extends a prefix hash by one message hash.
+func chain(prefix, msg uint64) uint64 {
+	return mix(prefix*0x9e3779b97f4a7c15 ^ mix(msg))
+}
+
+// mix is splitmix64's finalizer: it spreads fnv's output over all bits.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// prefixHashes calls fn with the hash of every prefix of msgs that ends
+// with an assistant message, and returns the hash of the whole.
+func prefixHashes(msgs []Message, fn func(uint64)) uint64 {
+	var h uint64 = 0x9e3779b97f4a7c15
+	for i := range msgs {
+		h = chain(h, messageHash(&msgs[i]))
+		if msgs[i].Role == "assistant" && fn != nil {
+			fn(h)
+		}
+	}
+	return h
+}
+
+// hashSet is a set of 64-bit hashes, open addressing with linear probing:
+// 8 bytes a slot at a load of at most 1/2, so 16 bytes per hash, a fifth
+// of a map[uint64]struct{}.
+type hashSet struct {
+	slots []uint64 // 0 is empty; the hash 0 is stored as 1
+	n     int
+}
+
+func (s *hashSet) add(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	if 2*(s.n+1) > len(s.slots) {
+		s.grow()
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return true
+		case h:
+			return false
+		}
+	}
+}
+
+func (s *hashSet) has(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	if len(s.slots) == 0 {
+		return false
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case 0:
+			return false
+		case h:
+			return true
+		}
+	}
+}
+
+func (s *hashSet) grow() {
+	old := s.slots
+	s.slots = make([]uint64, max(1024, 2*len(old)))
+	s.n = 0
+	for _, h := range old {
+		if h != 0 {
+			s.add(h)
+		}
+	}
+}
+
+// bytes is the memory the set holds.
+func (s *hashSet) bytes() int { return 8 * len(s.slots) }

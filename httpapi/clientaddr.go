@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// clientAddr returns the address the client's request came from, for rate
+// limiting only: it is kept in memory while the client is limited and is
+// never logged or stored.
+//
+// The TCP peer is the client unless it is a trusted proxy. Behind trusted
+// proxies, X-Forwarded-For is read from the right, skipping the proxies'
+// own hops: the first address that is not a trusted proxy is the client
+// (entries further left came from the client and may be anything). Without
+// a usable X-Forwarded-For, Cloudflare's CF-Connecting-IP names the client.
+// Failing both, the peer is the client.
+func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	peer := ap.Addr().Unmap()
+	if !isTrusted(peer, trusted) {
+		return peer
+	}
+	if a, ok := forwardedFor(r.Header.Values("X-Forwarded-For"), trusted); ok {
+		return a
+	}
+	if a, ok := parseHostAddr(r.Header.Get("CF-Connecting-IP")); ok {
+		return a
+	}
+	return peer
+}
+
+// forwardedFor walks X-Forwarded-For (every copy of the header, in order)
+// from the right and returns the first hop that is not a trusted proxy.
+func forwardedFor(values []string, trusted []netip.Prefix) (netip.Addr, bool) {
+	for i := len(values) - 1; i >= 0; i-- {
+		v := values[i]
+		for v != "" {
+			var hop string
+			if j := strings.LastIndexByte(v, ','); j >= 0 {
+				v, hop = v[:j], v[j+1:]
+			} else {
+				v, hop = "", v
+			}
+			hop = strings.TrimSpace(hop)
+			if hop == "" {
+				continue
+			}
+			a, ok := parseHostAddr(hop)
+			if !ok {
+				return netip.Addr{}, false // a trusted proxy would not write this: believe none of it
+			}
+			if !isTrusted(a, trusted) {
+				return a, true
+			}
+		}
+	}
+	return netip.Addr{}, false
+}
+
+// parseHostAddr reads an address as proxies write it: 192.0.2.1,
+// 2001:db8::1, [2001:db8::1], or any of those with a port.
+func parseHostAddr(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 64 {
+		return netip.Addr{}, false
+	}
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientKey is what a client is limited by: its IPv4 address, or the /64
+// its IPv6 address is in, since a single host is commonly given a whole
+// /64 and could otherwise take a fresh budget for every request.
+func clientKey(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}

@@ -1,0 +1,153 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/httpapi"
+	oai "github.com/lyumen/lyumen/openai"
+	"github.com/lyumen/lyumen/providertest"
+	"github.com/lyumen/lyumen/upstream"
+)
+
+func TestEmbeddings(t *testing.T) {
+	inputs := []string{"the quick brown fox", "jumps"}
+	tests := []struct {
+		name   string
+		params openai.EmbeddingNewParams
+		dims   int
+	}{
+		{name: "floats", params: openai.EmbeddingNewParams{Model: publicModel,
+			Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: inputs}}, dims: providertest.EmbeddingDims},
+		{name: "base64, dimensions", params: openai.EmbeddingNewParams{Model: publicModel, Dimensions: openai.Int(4),
+			EncodingFormat: openai.EmbeddingNewParamsEncodingFormatBase64,
+			Input:          openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: inputs}}, dims: 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGateway(t)
+			resp, err := g.client.Embeddings.New(t.Context(), tc.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Data) != len(inputs) || resp.Object != "list" || resp.Model != remoteModel || resp.Usage.TotalTokens != 5 {
+				t.Fatalf("response %s", resp.RawJSON())
+			}
+			for i, text := range inputs {
+				if diff := cmp.Diff(providertest.Embedding(text, tc.dims), resp.Data[i].Embedding); diff != "" {
+					t.Errorf("vector %d (-want +got):\n%s", i, diff)
+				}
+			}
+			rec := g.recs.wait(t, 1)
+			checkSurfaceRecord(t, rec, lyumen.SurfaceOpenAIEmbeddings, false, nil)
+			// The request and the usage are recorded; the vectors are not.
+			want := &lyumen.Response{Model: remoteModel, Usage: &lyumen.Usage{PromptTokens: 5, TotalTokens: 5}}
+			if diff := cmp.Diff(want, rec.Response); diff != "" {
+				t.Errorf("recorded response (-want +got):\n%s", diff)
+			}
+			if !bytes.Contains(rec.Request, []byte("the quick brown fox")) {
+				t.Errorf("recorded request %s", rec.Request)
+			}
+			seen := g.up.Seen()[0]
+			if seen.Path != "/v1/embeddings" || seen.Body["model"] != remoteModel || seen.Header.Get("Authorization") != "Bearer "+operatorKey {
+				t.Errorf("upstream got %s %v", seen.Path, seen.Body)
+			}
+		})
+	}
+}
+
+func TestEmbeddings_Tokens(t *testing.T) {
+	g := newGateway(t)
+	resp, err := g.client.Embeddings.New(t.Context(), openai.EmbeddingNewParams{Model: publicModel,
+		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokens: []int64{1, 2, 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Data) != 3 { // the fake embeds each token
+		t.Errorf("got %d vectors", len(resp.Data))
+	}
+	if got := g.up.Seen()[0].Body["input"]; !cmp.Equal(got, []any{1.0, 2.0, 3.0}) {
+		t.Errorf("tokens did not pass through: %v", got)
+	}
+}
+
+func TestEmbeddings_BadInput(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		upstream providertest.Behaviour
+		want     apiError
+		recorded lyumen.Completeness
+	}{
+		{name: "malformed JSON", body: `{"model":`, want: apiError{400, "invalid_request_error", "", ""}},
+		{name: "missing input", body: `{"model": "gpt-test"}`, want: apiError{400, "invalid_request_error", "input", ""}},
+		{name: "input of wrong type", body: `{"model": "gpt-test", "input": {"a": 1}}`, want: apiError{400, "invalid_request_error", "input", ""}},
+		{name: "unknown model", body: `{"model": "gpt-nope", "input": "x"}`, want: apiError{404, "invalid_request_error", "", "model_not_found"}},
+		{name: "upstream 500", body: `{"model": "gpt-test", "input": "x"}`, upstream: providertest.Behaviour{Status: 500},
+			want: apiError{502, "upstream_error", "", "upstream_error"}, recorded: lyumen.UpstreamRefused},
+		{name: "upstream rejects", body: `{"model": "gpt-test", "input": "x"}`, upstream: providertest.Behaviour{Status: 400, ErrorText: "too long"},
+			want: apiError{400, "invalid_request_error", "", ""}, recorded: lyumen.UpstreamRefused},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGateway(t)
+			g.up.Set(tc.upstream)
+			checkAPIError(t, g.client.Post(t.Context(), "embeddings", []byte(tc.body), nil), tc.want, "")
+			checkRecorded(t, g, tc.recorded, tc.want.status)
+		})
+	}
+}
+
+func TestEmbeddings_RecorderUnavailable(t *testing.T) {
+	g := newGateway(t)
+	g.recs.err = errors.New("store down")
+	_, err := g.client.Embeddings.New(t.Context(), openai.EmbeddingNewParams{Model: publicModel,
+		Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}})
+	if apiErr, ok := errors.AsType[*openai.Error](err); !ok || apiErr.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("err = %v, want 503: embeddings are served only when they can be recorded", err)
+	}
+}
+
+// chatOnly hides every method of a provider but Chat and ChatStream.
+type chatOnly struct{ lyumen.Provider }
+
+func TestEmbeddings_ProviderCannotEmbed(t *testing.T) {
+	up := providertest.NewOpenAI(t)
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
+	client := oai.NewClient(up.BaseURL(), operatorKey, nil, up.Client())
+	tests := []struct {
+		name     string
+		provider lyumen.Provider
+		recorded bool
+	}{
+		// The router embeds, but the target's provider cannot: the attempt is recorded.
+		{name: "target", provider: upstream.New(catalog, map[string]lyumen.Provider{"fake": chatOnly{client}}, nil), recorded: true},
+		// The provider the server was given cannot embed at all.
+		{name: "server", provider: chatOnly{client}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := &records{}
+			srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{Provider: tc.provider, Catalog: catalog, Recorder: recs}))
+			t.Cleanup(srv.Close)
+			c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1/"), option.WithAPIKey(clientKey), option.WithMaxRetries(0))
+			_, err := c.Embeddings.New(t.Context(), openai.EmbeddingNewParams{Model: publicModel,
+				Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}})
+			checkAPIError(t, err, apiError{400, "invalid_request_error", "model", ""}, "does not support embeddings")
+			if n := len(recs.all()); (n == 1) != tc.recorded {
+				t.Errorf("%d records, want recorded = %v", n, tc.recorded)
+			}
+			if n := len(up.Seen()); n != 0 {
+				t.Errorf("the upstream was asked %d times", n)
+			}
+		})
+	}
+}

@@ -1,0 +1,332 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// Limiter enforces per-client rate limits (requests and tokens per minute)
+// and per-model daily token budgets. ratelimit.Limiter keeps them in this
+// process's memory; redislimit.Limiter shares them between instances
+// through Redis.
+type Limiter interface {
+	// Admit charges one request and an estimate of its tokens to client (a
+	// key derived from its address) and to model. A refusal is a
+	// *lyumen.Error: KindRateLimited when the client must wait,
+	// KindUnavailable when the model's budget is spent, KindTooLarge when
+	// the request could never fit; the Allowance says when to retry. Any
+	// other error means the limiter could not decide.
+	Admit(ctx context.Context, client, model string, tokens int64) (lyumen.Allowance, error)
+	// Settle charges delta more tokens (a refund when negative) once the
+	// exchange's actual usage is known.
+	Settle(ctx context.Context, client, model string, delta int64) error
+}
+
+// Limits are the limits this process enforces itself, beyond the Limiter's.
+// A zero value is no limit.
+type Limits struct {
+	// MaxMessages bounds the messages of one request.
+	MaxMessages int
+	// ClientConcurrency bounds the exchanges one client (address, or IPv6
+	// /64) may have in flight at once in this process.
+	ClientConcurrency int
+	// Models holds each model's limits; a model not listed has none.
+	Models map[string]ModelLimits
+	// WriteTimeout is how long any one write to the client may take. It is
+	// pushed forward at every write, so a stream may run as long as it
+	// keeps moving; a client that stops reading is cut after this long.
+	WriteTimeout time.Duration
+	// MaxStreamDuration ends a stream that has run this long, with an error
+	// event, so endless streams cannot pile up.
+	MaxStreamDuration time.Duration
+}
+
+// ModelLimits are one public model's operator limits in this process. (The
+// cap on an answer's length is the catalogue's Model.MaxTokens, applied by
+// the router.)
+type ModelLimits struct {
+	// Concurrency bounds the exchanges with the model in flight at once.
+	Concurrency int
+}
+
+// limitState is what the limits need to remember in this process.
+type limitState struct {
+	models map[string]chan struct{} // a slot per exchange in flight, by model
+
+	mu      sync.Mutex
+	clients map[string]int // exchanges in flight by client key
+}
+
+func newLimitState(l Limits) *limitState {
+	st := &limitState{models: map[string]chan struct{}{}, clients: map[string]int{}}
+	for name, m := range l.Models {
+		if m.Concurrency > 0 {
+			st.models[name] = make(chan struct{}, m.Concurrency)
+		}
+	}
+	return st
+}
+
+// admission is an admitted exchange, until done.
+type admission struct {
+	s        *server
+	client   string
+	model    string
+	estimate int64
+	slot     chan struct{}
+	inflight bool
+}
+
+// estimateTokens guesses a request's prompt tokens before the upstream has
+// counted them: a byte of JSON is about a quarter of a token for English
+// text (OpenAI's rule of thumb of four characters a token), and the JSON
+// around the text and the base64 of images make this an overestimate,
+// which Settle refunds once the upstream's usage is known.
+func estimateTokens(body []byte) int64 { return int64(len(body)+3) / 4 }
+
+// admit applies every limit to a decoded request before it goes upstream:
+// message count, concurrency and the Limiter. It writes the
+// x-ratelimit-* headers; when it refuses, it has answered the client and
+// reports false.
+func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, req *lyumen.Request, body []byte) (*admission, bool) {
+	a := &admission{s: s, model: req.Model}
+	if n := s.Limits.MaxMessages; n > 0 && len(req.Messages) > n {
+		e := lyumen.Errorf(lyumen.KindTooLarge, "too many messages: %d, and the limit is %d", len(req.Messages), n)
+		e.Param = "messages"
+		s.refuse(w, c, e, "too_large")
+		return nil, false
+	}
+	a.client = clientKey(clientAddr(r, s.TrustedProxies))
+	if n := s.Limits.ClientConcurrency; n > 0 {
+		st := s.limits
+		st.mu.Lock()
+		busy := st.clients[a.client] >= n
+		if !busy {
+			st.clients[a.client]++
+			a.inflight = true
+		}
+		st.mu.Unlock()
+		if busy {
+			setRetryAfter(w.Header(), time.Second)
+			s.refuse(w, c, lyumen.Errorf(lyumen.KindRateLimited,
+				"too many requests in flight from this client: the limit is %d at once", n), "client_concurrency")
+			return nil, false
+		}
+	}
+	if slot := s.limits.models[req.Model]; slot != nil {
+		select {
+		case slot <- struct{}{}:
+			a.slot = slot
+		default:
+			a.release()
+			setRetryAfter(w.Header(), time.Second)
+			e := lyumen.Errorf(lyumen.KindUnavailable, "the model '%s' is at capacity; try again shortly", req.Model)
+			e.Code = "model_at_capacity"
+			s.refuse(w, c, e, "at_capacity")
+			return nil, false
+		}
+	}
+	if s.Limiter != nil {
+		a.estimate = estimateTokens(body)
+		allow, err := s.Limiter.Admit(r.Context(), a.client, req.Model, a.estimate)
+		setRateLimitHeaders(w.Header(), c.surface(), allow, time.Now())
+		if err != nil {
+			a.release()
+			reason := "rate_limited"
+			switch lyumen.KindOf(err) {
+			case lyumen.KindRateLimited, lyumen.KindTooLarge:
+			case lyumen.KindUnavailable:
+				reason = "budget_spent"
+			default:
+				if r.Context().Err() == nil { // else the client left while the limiter was asked
+					s.logger.ErrorContext(r.Context(), "rate limiter failed", "err", err)
+				}
+				reason = "limiter_failed"
+				err = &lyumen.Error{Kind: lyumen.KindUnavailable, Message: "the service cannot take requests right now; try again shortly", Err: err}
+				setRetryAfter(w.Header(), time.Second)
+			}
+			s.refuse(w, c, err, reason)
+			return nil, false
+		}
+	}
+	return a, true
+}
+
+// done frees what the exchange held and charges the Limiter the tokens it
+// actually used. It runs when the exchange is over, even if the client has
+// gone.
+func (a *admission) done(ctx context.Context, rec *lyumen.Record) {
+	a.release()
+	s := a.s
+	if s.Limiter == nil {
+		return
+	}
+	delta := usedTokens(rec, a.estimate) - a.estimate
+	if delta == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := s.Limiter.Settle(ctx, a.client, a.model, delta); err != nil {
+		s.logger.WarnContext(ctx, "rate limiter settle failed", "id", rec.ID, "err", err)
+	}
+}
+
+func (a *admission) release() {
+	if a.slot != nil {
+		<-a.slot
+		a.slot = nil
+	}
+	if a.inflight {
+		st := a.s.limits
+		st.mu.Lock()
+		if st.clients[a.client]--; st.clients[a.client] <= 0 {
+			delete(st.clients, a.client)
+		}
+		st.mu.Unlock()
+		a.inflight = false
+	}
+}
+
+// usedTokens is what an exchange cost: the upstream's count when it gave
+// one; else, when an answer came, the estimate plus a quarter token per byte
+// of the answer; else nothing.
+func usedTokens(rec *lyumen.Record, estimate int64) int64 {
+	if rec.Usage.TotalTokens > 0 {
+		return int64(rec.Usage.TotalTokens)
+	}
+	if rec.TTFT == 0 || rec.Response == nil {
+		return 0
+	}
+	n := 0
+	for _, ch := range rec.Response.Choices {
+		n += len(ch.Message.Text())
+		for _, tc := range ch.Message.ToolCalls {
+			n += len(tc.Name) + len(tc.Arguments)
+		}
+	}
+	return estimate + int64(n+3)/4
+}
+
+// setRateLimitHeaders writes where the client stands in the headers its
+// SDK reads: OpenAI's x-ratelimit-{limit,remaining,reset}-{requests,tokens}
+// (reset as a duration, "6m0s"), or on Anthropic's surface
+// anthropic-ratelimit-{requests,tokens}-{limit,remaining,reset} (reset as
+// an RFC 3339 time); and, on a refusal, Retry-After and retry-after-ms.
+func setRateLimitHeaders(h http.Header, surface lyumen.Surface, a lyumen.Allowance, now time.Time) {
+	anthropicSurface := strings.HasPrefix(string(surface), "anthropic.")
+	for _, q := range []struct {
+		name string
+		q    lyumen.Quota
+	}{{"requests", a.Requests}, {"tokens", a.Tokens}} {
+		if q.q.Limit <= 0 {
+			continue
+		}
+		if anthropicSurface {
+			h.Set("anthropic-ratelimit-"+q.name+"-limit", strconv.FormatInt(q.q.Limit, 10))
+			h.Set("anthropic-ratelimit-"+q.name+"-remaining", strconv.FormatInt(q.q.Remaining, 10))
+			h.Set("anthropic-ratelimit-"+q.name+"-reset", now.Add(q.q.Reset).UTC().Format(time.RFC3339))
+			continue
+		}
+		h.Set("x-ratelimit-limit-"+q.name, strconv.FormatInt(q.q.Limit, 10))
+		h.Set("x-ratelimit-remaining-"+q.name, strconv.FormatInt(q.q.Remaining, 10))
+		h.Set("x-ratelimit-reset-"+q.name, formatReset(q.q.Reset))
+	}
+	if a.RetryAfter > 0 {
+		setRetryAfter(h, a.RetryAfter)
+	}
+}
+
+// setRetryAfter writes Retry-After in whole seconds, rounded up, and
+// retry-after-ms, which OpenAI's SDKs prefer.
+func setRetryAfter(h http.Header, d time.Duration) {
+	h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
+	h.Set("retry-after-ms", strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10))
+}
+
+// formatReset writes a duration as OpenAI does: "1s", "6m0s", "20ms".
+func formatReset(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	if d >= time.Second {
+		d = d.Round(10 * time.Millisecond)
+	}
+	return d.String()
+}
+
+// errStreamTooLong is the cause a stream is cut with at its maximum
+// duration.
+var errStreamTooLong = errors.New("maximum stream duration reached")
+
+// boundStreams returns p with every stream ended after d, keeping the
+// optional abilities of p that httpapi asks for.
+func boundStreams(p lyumen.Provider, d time.Duration) lyumen.Provider {
+	b := boundedProvider{Provider: p, max: d}
+	if e, ok := p.(lyumen.Embedder); ok {
+		return struct {
+			boundedProvider
+			lyumen.Embedder
+		}{b, e}
+	}
+	return b
+}
+
+type boundedProvider struct {
+	lyumen.Provider
+	max time.Duration
+}
+
+func (p boundedProvider) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	st, err := p.Provider.ChatStream(ctx, req)
+	if err != nil {
+		cancel(nil)
+		return nil, err
+	}
+	return &boundedStream{Stream: st, ctx: ctx, cancel: cancel, max: p.max,
+		timer: time.AfterFunc(p.max, func() { cancel(errStreamTooLong) })}, nil
+}
+
+// boundedStream is a stream cut at its maximum duration: the upstream
+// request is cancelled, and Next reports why, so that the client gets an
+// error event and the record says what happened.
+type boundedStream struct {
+	lyumen.Stream
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	timer  *time.Timer
+	max    time.Duration
+}
+
+func (b *boundedStream) Next() (lyumen.Event, error) {
+	ev, err := b.Stream.Next()
+	if err != nil && !errors.Is(err, io.EOF) && errors.Is(context.Cause(b.ctx), errStreamTooLong) {
+		e := lyumen.Errorf(lyumen.KindTimeout, "the stream reached the maximum duration of %s and was ended", b.max)
+		e.Code = "max_stream_duration"
+		e.Err = err
+		return ev, e
+	}
+	return ev, err
+}
+
+// Ready forwards the wrapped stream's hint that the next event is already
+// buffered.
+func (b *boundedStream) Ready() bool {
+	r, ok := b.Stream.(interface{ Ready() bool })
+	return ok && r.Ready()
+}
+
+func (b *boundedStream) Close() error {
+	b.timer.Stop()
+	b.cancel(nil)
+	return b.Stream.Close()
+}

@@ -1,0 +1,11 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/lyumen/lyumen/storetest"
+)
+
+func TestDB_Scan(t *testing.T) {
+	storetest.RunScan(t, func(t *testing.T) storetest.ScanStore { return mustOpen(t, freshSchema(t)) })
+}

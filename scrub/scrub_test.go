@@ -1,0 +1,139 @@
+package scrub_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/redact"
+	"github.com/lyumen/lyumen/scrub"
+)
+
+const (
+	ghToken = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+	oaKey   = "sk-proj-abcDEF1234567890abcDEF1234567890abcDEF1234567890abcd"
+	pgURL   = "postgres://app:S3cr3t!pw9@db.internal/prod"
+	email   = "ana.lopez@example.org"
+)
+
+func record() *lyumen.Record {
+	body, _ := json.Marshal(map[string]any{"model": "m", "messages": []map[string]string{
+		{"role": "user", "content": "my token is " + ghToken + "\nand " + pgURL + ", mail " + email},
+	}})
+	return &lyumen.Record{
+		ID: "r1", Country: "DE", Request: body,
+		Conversation: &lyumen.Conversation{Messages: []lyumen.Message{
+			{Role: "user", Content: "my token is " + ghToken + "\nand " + pgURL + ", mail " + email},
+			{Role: "user", Parts: []lyumen.Part{{Type: lyumen.PartText, Text: "again " + ghToken}, {Type: lyumen.PartImage, URL: "https://cdn.example.com/x.png?X-Amz-Signature=abcdef0123456789abcdef"}}},
+		}},
+		Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant",
+			Content: "Rotate " + ghToken + " now.", ToolCalls: []lyumen.ToolCall{{Name: "f", Arguments: `{"key":"` + oaKey + `"}`}}}}}},
+		Error:    "upstream said: invalid key " + oaKey,
+		Attempts: []lyumen.Attempt{{Error: "401 for key " + oaKey}},
+	}
+}
+
+func TestRecord(t *testing.T) {
+	rec := record()
+	var got []*lyumen.Record
+	w, err := scrub.New(writerFunc(func(_ context.Context, recs []*lyumen.Record) error { got = recs; return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRecords(t.Context(), []*lyumen.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("next writer got %d records", len(got))
+	}
+	all, _ := json.Marshal(got[0])
+	all = append(all, got[0].Request...)
+	for _, secret := range []string{ghToken, oaKey, "S3cr3t!pw9", "abcdef0123456789abcdef"} {
+		if strings.Contains(string(all), secret) {
+			t.Errorf("secret %q survived", secret)
+		}
+	}
+	if !strings.Contains(string(got[0].Request), email) || !strings.Contains(got[0].Conversation.Messages[0].Content, email) {
+		t.Error("personal data was scrubbed: the store keeps it for the export to anonymize")
+	}
+	if !json.Valid(got[0].Request) {
+		t.Errorf("request body is no longer JSON: %s", got[0].Request)
+	}
+	// One session per record: the token has the same number everywhere.
+	for _, s := range []string{string(got[0].Request), got[0].Conversation.Messages[0].Content,
+		got[0].Conversation.Messages[1].Parts[0].Text, got[0].Response.Choices[0].Message.Content} {
+		if !strings.Contains(s, "[API_KEY_1]") {
+			t.Errorf("%q lacks [API_KEY_1]", s)
+		}
+	}
+	// Scrubbing again changes nothing.
+	r, err := redact.New(redact.Options{Kinds: redact.SecretKinds()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := scrub.Record(r, got[0]); n != 0 {
+		t.Errorf("second scrub replaced %d", n)
+	}
+}
+
+type writerFunc func(context.Context, []*lyumen.Record) error
+
+func (f writerFunc) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
+	return f(ctx, recs)
+}
+
+func TestWriter_OnScrub(t *testing.T) {
+	w, err := scrub.New(writerFunc(func(context.Context, []*lyumen.Record) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records, replaced int
+	w.OnScrub = func(n, r int, d time.Duration) { records, replaced = n, r }
+	if err := w.WriteRecords(t.Context(), []*lyumen.Record{record(), {ID: "empty"}, nil}); err != nil {
+		t.Fatal(err)
+	}
+	if records != 3 || replaced < 8 {
+		t.Errorf("OnScrub got %d records, %d replaced", records, replaced)
+	}
+}
+
+// BenchmarkWriter_WriteRecords measures what scrubbing costs the shipper
+// per record: a 2 KB request body, its conversation and a 1 KB answer.
+func BenchmarkWriter_WriteRecords(b *testing.B) {
+	w, err := scrub.New(writerFunc(func(context.Context, []*lyumen.Record) error { return nil }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompt := strings.Repeat("Please review this Go function and suggest how to stream the rows instead of loading them all; "+
+		"keep the error handling and add a progress line. ", 12)
+	answer := strings.Repeat("You can use rows.Next in a loop and write each row as you go, flushing a buffered writer. ", 12)
+	mk := func(secret bool) *lyumen.Record {
+		p := prompt
+		if secret {
+			p += " my key is " + oaKey
+		}
+		body, _ := json.Marshal(map[string]any{"model": "m", "messages": []map[string]string{{"role": "user", "content": p}}})
+		return &lyumen.Record{ID: "x", Request: body,
+			Conversation: &lyumen.Conversation{Messages: []lyumen.Message{{Role: "user", Content: p}}},
+			Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}}}}}
+	}
+	for _, bc := range []struct {
+		name   string
+		secret bool
+	}{{"clean", false}, {"with_key", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				recs := []*lyumen.Record{mk(bc.secret)}
+				b.StartTimer()
+				if err := w.WriteRecords(context.Background(), recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

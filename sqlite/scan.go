@@ -1,0 +1,219 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/pack"
+)
+
+// Scan batches: rows per query, and raw blobs kept between batches (the
+// turns of one conversation share most of their messages).
+const (
+	scanBatch     = 512
+	scanBlobCache = 8192
+)
+
+// Scan calls fn with every record received in [from, to), in order of
+// received_at then id; a zero from or to leaves that end open. It reads
+// scanBatch rows per query in a short read transaction, continuing after
+// the last (received_at, id) seen (keyset pagination), so memory stays
+// constant however many records there are and no snapshot is held between
+// batches. A batch's records are unpacked on all CPUs, then handed to fn
+// in order; each call gets a new record. An error from fn stops the scan
+// and is returned as it is.
+func (db *DB) Scan(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
+	return db.ScanSelected(ctx, from, to, nil, fn)
+}
+
+// ScanSelected is Scan for the records keep accepts, judged by id before
+// their blobs are read and they are unpacked; a nil keep accepts all.
+// Export's second pass reads only the last turn of each conversation.
+func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
+	fromUs, toUs := int64(math.MinInt64), int64(math.MaxInt64)
+	if !from.IsZero() {
+		fromUs = from.UnixMicro()
+	}
+	if !to.IsZero() {
+		toUs = to.UnixMicro()
+	}
+	var (
+		lastAt = fromUs
+		lastID []byte // nil: the first batch, from fromUs inclusive
+		cache  = map[pack.Hash][]byte{}
+	)
+	for {
+		recs, rows, n, err := db.scanBatch(ctx, lastAt, lastID, toUs, keep, cache)
+		if err != nil {
+			return fmt.Errorf("scan records: %w", err)
+		}
+		err = scanParallel(len(recs), func(i int) error {
+			err := db.packer.Unpack(recs[i], rows[i].row, func(h pack.Hash) ([]byte, error) {
+				if b, ok := cache[h]; ok {
+					return b, nil
+				}
+				return nil, errors.New("missing from blobs")
+			})
+			if err != nil {
+				return fmt.Errorf("scan records: record %s: %w", recs[i].ID, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if n.count < scanBatch {
+			return nil
+		}
+		lastAt, lastID = n.lastAt, n.lastID
+	}
+}
+
+// batchEnd is where a batch ended, whatever keep skipped.
+type batchEnd struct {
+	count  int
+	lastAt int64
+	lastID []byte
+}
+
+type scanRow struct {
+	id         []byte
+	receivedAt int64
+	row        pack.Row
+}
+
+// scanBatch reads the rows after (at, id) (from at inclusive when id is
+// nil), keeps those keep accepts, and puts the blobs they refer to in cache.
+func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep func(string) bool,
+	cache map[pack.Hash][]byte) ([]*lyumen.Record, []scanRow, batchEnd, error) {
+	var end batchEnd
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, nil, end, err
+	}
+	defer tx.Rollback() // read only: nothing to commit
+
+	const cols = `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
+		stream, status, error, body, refs, conversation, response, attempts,
+		prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness`
+	var rs *sql.Rows
+	if id == nil {
+		rs, err = tx.QueryContext(ctx, `SELECT `+cols+` FROM records
+			WHERE received_at >= ? AND received_at < ? ORDER BY received_at, id LIMIT ?`, at, to, scanBatch)
+	} else {
+		rs, err = tx.QueryContext(ctx, `SELECT `+cols+` FROM records
+			WHERE (received_at, id) > (?, ?) AND received_at < ? ORDER BY received_at, id LIMIT ?`, at, id, to, scanBatch)
+	}
+	if err != nil {
+		return nil, nil, end, err
+	}
+	var (
+		recs []*lyumen.Record
+		rows []scanRow
+	)
+	for rs.Next() {
+		var (
+			r         = &lyumen.Record{}
+			sr        scanRow
+			dur, ttft int64
+		)
+		if err := rs.Scan(&sr.id, &sr.receivedAt, &dur, &ttft, &r.Surface, &r.Model, &r.ServedModel, &r.Provider,
+			&r.Stream, &r.Status, &r.Error, &sr.row.Body, &sr.row.Refs, &sr.row.Conversation, &sr.row.Response, &sr.row.Attempts,
+			&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.TotalTokens,
+			&r.UserAgent, &r.Country, &r.Completeness); err != nil {
+			rs.Close()
+			return nil, nil, end, err
+		}
+		end.count++
+		end.lastAt, end.lastID = sr.receivedAt, sr.id
+		r.ID = formatID(sr.id)
+		if keep != nil && !keep(r.ID) {
+			continue
+		}
+		r.ReceivedAt = time.UnixMicro(sr.receivedAt).UTC()
+		r.Duration = time.Duration(dur) * time.Microsecond
+		r.TTFT = time.Duration(ttft) * time.Microsecond
+		recs = append(recs, r)
+		rows = append(rows, sr)
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, nil, end, err
+	}
+	if err := fetchBlobs(ctx, tx, rows, cache); err != nil {
+		return nil, nil, end, err
+	}
+	return recs, rows, end, nil
+}
+
+// fetchBlobs loads into cache the blobs the rows refer to that it lacks.
+// The cache is emptied first when it would grow past scanBlobCache
+// entries, which bounds memory.
+func fetchBlobs(ctx context.Context, tx *sql.Tx, rows []scanRow, cache map[pack.Hash][]byte) error {
+	var args []any
+	seen := map[pack.Hash]bool{}
+	for _, r := range rows {
+		hashes, err := pack.Refs(r.row.Refs)
+		if err != nil {
+			return err
+		}
+		for _, h := range hashes {
+			if _, ok := cache[h]; !ok && !seen[h] {
+				seen[h] = true
+				args = append(args, h[:])
+			}
+		}
+	}
+	if len(cache) > 0 && len(cache)+len(args) > scanBlobCache {
+		clear(cache)
+		return fetchBlobs(ctx, tx, rows, cache)
+	}
+	for len(args) > 0 {
+		n := min(hashesPerSelect, len(args))
+		q := `SELECT hash, data FROM blobs WHERE hash IN (` + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + `)`
+		if err := readBlobsInto(ctx, tx, cache, q, args[:n]); err != nil {
+			return err
+		}
+		args = args[n:]
+	}
+	return nil
+}
+
+// scanParallel calls f for each i in [0, n) on up to GOMAXPROCS goroutines
+// and returns the first error.
+func scanParallel(n int, f func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
