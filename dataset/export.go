@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lyumen/lyumen"
@@ -169,7 +170,7 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 
 	// Pass 2: export.
 	d := &deduper{}
-	var written int64
+	var written atomic.Int64 // counted by the writer, read by the scanner for progress
 	write := func(it *item) error {
 		st.count(it)
 		if it.drop != "" {
@@ -192,7 +193,7 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 		if err := sink.Write(ex); err != nil {
 			return fmt.Errorf("export: write: %w", err)
 		}
-		written++
+		written.Add(1)
 		st.add(ex, it.counts)
 		return nil
 	}
@@ -211,11 +212,11 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 	err = pipeline(ctx, o.Workers, func(emit func(*lyumen.Record) error) error {
 		return scan(ctx, f.From, f.To, func(r *lyumen.Record) error {
 			n2++
-			prog.tick(Progress{Pass: 2, Done: n2, Total: total, Written: written})
+			prog.tick(Progress{Pass: 2, Done: n2, Total: total, Written: written.Load()})
 			return emit(r)
 		})
 	}, work, write)
-	prog.flush(Progress{Pass: 2, Done: n2, Total: total, Written: written})
+	prog.flush(Progress{Pass: 2, Done: n2, Total: total, Written: written.Load()})
 	if err != nil {
 		return st, err
 	}
