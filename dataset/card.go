@@ -104,7 +104,7 @@ func CardText(c Card, st *Stats) string {
 	b.WriteString("- **Threading.** Clients resend the whole history each turn; a record whose conversation is continued by a later one is dropped, so each conversation appears once, at its longest")
 	fmt.Fprintf(&b, " (%d records collapsed).\n", st.Collapsed)
 	if st.Anonymized {
-		b.WriteString("- **Anonymization.** E-mail addresses, phone numbers, payment cards, IBANs, IP addresses, national ID numbers, credentials in URLs, passwords, API keys, JWTs, private keys and high-entropy tokens are replaced by typed placeholders numbered per conversation (`[EMAIL_1]`, `[API_KEY_1]`, …); the `redactions` column counts them.")
+		b.WriteString("- **Anonymization.** E-mail addresses, phone numbers, payment cards, IBANs, IP addresses, national ID numbers, credentials in URLs, passwords, API keys, JWTs, private keys and high-entropy tokens are replaced by typed placeholders numbered per conversation (`[EMAIL_1]`, `[API_KEY_1]`, …); in the ShareGPT and Parquet exports the `redactions` field counts them per conversation.")
 		var parts []string
 		for _, k := range sortedKeys(st.Redactions) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, st.Redactions[k]))

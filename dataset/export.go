@@ -127,9 +127,15 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 		n1        int64
 	)
 	prog := newTicker(o.OnProgress)
+	var total1 int64 // known when the store counts and no time range is set
+	if c, ok := src.(interface {
+		Count(ctx context.Context) (int64, error)
+	}); ok && f.From.IsZero() && f.To.IsZero() {
+		total1, _ = c.Count(ctx) // only for the progress bar
+	}
 	err = src.Scan(ctx, f.From, f.To, func(r *lyumen.Record) error {
 		n1++
-		prog.tick(Progress{Pass: 1, Done: n1})
+		prog.tick(Progress{Pass: 1, Done: n1, Total: total1})
 		if why := f.rejectRecord(r); why != "" {
 			st.Dropped[why]++
 			return nil

@@ -28,9 +28,9 @@ const (
 // scanBatch rows per query in a short read transaction, continuing after
 // the last (received_at, id) seen (keyset pagination), so memory stays
 // constant however many records there are and no snapshot is held between
-// batches. A batch's records are unpacked on all CPUs, then handed to fn
-// in order; each call gets a new record. An error from fn stops the scan
-// and is returned as it is.
+// batches. While a batch's records are unpacked on all CPUs and handed
+// to fn in order, the next batch is read; each call gets a new record. An
+// error from fn stops the scan and is returned as it is.
 func (db *DB) Scan(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
 	return db.ScanSelected(ctx, from, to, nil, fn)
 }
@@ -46,20 +46,52 @@ func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id
 	if !to.IsZero() {
 		toUs = to.UnixMicro()
 	}
-	var (
-		lastAt = fromUs
-		lastID []byte // nil: the first batch, from fromUs inclusive
-		cache  = map[pack.Hash][]byte{}
-	)
-	for {
-		recs, rows, n, err := db.scanBatch(ctx, lastAt, lastID, toUs, keep, cache)
-		if err != nil {
-			return fmt.Errorf("scan records: %w", err)
+	// A reader goroutine reads batches (rows and the blobs they need) one
+	// ahead, while this one unpacks the last batch on all CPUs and hands
+	// its records to fn: SQLite's part and the decoding overlap.
+	ctx, cancel := context.WithCancel(ctx)
+	batches := make(chan readBatch, 1)
+	var reader sync.WaitGroup
+	defer func() { // on every return: stop the reader and wait for it
+		cancel()
+		for range batches {
 		}
-		err = scanParallel(len(recs), func(i int) error {
-			err := db.packer.Unpack(recs[i], rows[i].row, func(h pack.Hash) ([]byte, error) {
-				if b, ok := cache[h]; ok {
-					return b, nil
+		reader.Wait()
+	}()
+	reader.Go(func() {
+		defer close(batches)
+		var (
+			lastAt = fromUs
+			lastID []byte // nil: the first batch, from fromUs inclusive
+			cache  = map[pack.Hash][]byte{}
+		)
+		for {
+			var b readBatch
+			var end batchEnd
+			b.recs, b.rows, end, b.err = db.scanBatch(ctx, lastAt, lastID, toUs, keep, cache)
+			if b.err == nil {
+				b.blobs = batchBlobs(b.rows, cache) // the batch's own map: the cache changes under the next read
+			}
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return
+			}
+			if b.err != nil || end.count < scanBatch {
+				return
+			}
+			lastAt, lastID = end.lastAt, end.lastID
+		}
+	})
+	for b := range batches {
+		if b.err != nil {
+			return fmt.Errorf("scan records: %w", b.err)
+		}
+		recs := b.recs
+		err := scanParallel(len(recs), func(i int) error {
+			err := db.packer.Unpack(recs[i], b.rows[i].row, func(h pack.Hash) ([]byte, error) {
+				if data, ok := b.blobs[h]; ok {
+					return data, nil
 				}
 				return nil, errors.New("missing from blobs")
 			})
@@ -76,11 +108,30 @@ func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id
 				return err
 			}
 		}
-		if n.count < scanBatch {
-			return nil
-		}
-		lastAt, lastID = n.lastAt, n.lastID
 	}
+	return ctx.Err()
+}
+
+// readBatch is one batch read ahead.
+type readBatch struct {
+	recs  []*lyumen.Record
+	rows  []scanRow
+	blobs map[pack.Hash][]byte
+	err   error
+}
+
+// batchBlobs returns the blobs rows refer to, from cache.
+func batchBlobs(rows []scanRow, cache map[pack.Hash][]byte) map[pack.Hash][]byte {
+	out := map[pack.Hash][]byte{}
+	for _, r := range rows {
+		hashes, _ := pack.Refs(r.row.Refs) // fetchBlobs has parsed them already
+		for _, h := range hashes {
+			if data, ok := cache[h]; ok {
+				out[h] = data
+			}
+		}
+	}
+	return out
 }
 
 // batchEnd is where a batch ended, whatever keep skipped.

@@ -40,7 +40,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	license := fs.String("license", "other", "license id for the dataset card")
 	name := fs.String("name", "", "dataset name for the card")
 	progress := fs.String("progress", "auto", "auto (a bar on a terminal, lines otherwise), bar, lines or none")
-	memMB := fs.Int64("memory-limit-mb", 400, "soft memory limit for the Go runtime (GOMEMLIMIT, when set, wins); 0: none")
+	memMB := fs.Int64("memory-limit-mb", 320, "soft memory limit for the Go runtime (GOMEMLIMIT, when set, wins); 0: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -51,13 +51,12 @@ func stats(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	w := stdout
+	var file *os.File
 	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
+		if file, err = os.Create(*out); err != nil {
 			return fmt.Errorf("stats: %w", err)
 		}
-		defer f.Close()
-		w = f
+		w = file
 	}
 	switch *format {
 	case "csv":
@@ -67,11 +66,13 @@ func stats(ctx context.Context, args []string, getenv func(string) string, stdou
 	default:
 		err = a.WriteText(w)
 	}
+	if file != nil {
+		if cerr := file.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
-	}
-	if f, ok := w.(*os.File); ok && f != stdout {
-		return f.Close()
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "export directory (default: a temp directory, removed)")
 	child := fs.Bool("child", false, "internal: run the export only")
 	langacc := fs.Bool("langacc", false, "report the language detector's accuracy on whatlanggo's test data and exit")
-	memLimit := fs.Int64("memlimit", 400, "GOMEMLIMIT for the export, in MiB, as lyumen export sets it (0: none)")
+	memLimit := fs.Int64("memlimit", 320, "GOMEMLIMIT for the export, in MiB, as lyumen export sets it (0: none)")
 	cpuProfile := fs.String("cpuprofile", "", "write the export's CPU profile here")
 	if err := fs.Parse(args); err != nil {
 		return err
