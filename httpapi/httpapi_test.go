@@ -103,7 +103,7 @@ func newGateway(t *testing.T) *gateway {
 		Recorder:       g.recs,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		MaxBodyBytes:   64 << 10,
-		Site:           httpapi.Site{Upstreams: []httpapi.Upstream{{Name: "fake", Host: "fake.example"}}},
+		Site:           httpapi.Site{Upstreams: []httpapi.Upstream{{Name: "fake", Host: "fake.example"}}, ScrubSecrets: true},
 		OnRefused: func(s lyumen.Surface, reason string) {
 			g.mu.Lock()
 			g.refused = append(g.refused, reason)
@@ -632,7 +632,7 @@ func TestPages(t *testing.T) {
 		}
 	}
 	privacy := get("/privacy")
-	for _, want := range []string{"fake.example", "User-Agent", "CF-IPCountry", "IP address", "Indefinitely", "No cookies"} {
+	for _, want := range []string{"fake.example", "User-Agent", "CF-IPCountry", "IP address", "Indefinitely", "No cookies", "replaced by placeholders"} {
 		if !strings.Contains(privacy, want) {
 			t.Errorf("privacy page lacks %q", want)
 		}

@@ -44,10 +44,13 @@ type Options struct {
 
 // Site is what the pages say about this deployment.
 type Site struct {
-	Name      string     // the operator's name for the service
-	Contact   string     // how to reach the operator, shown on the privacy page
-	Demo      bool       // no upstream is configured: the demo model answers
-	Upstreams []Upstream // who receives prompts
+	Name    string // the operator's name for the service
+	Contact string // how to reach the operator, shown on the privacy page
+	Demo    bool   // no upstream is configured: the demo model answers
+	// ScrubSecrets says secrets are replaced by placeholders before records
+	// reach the store (redact_secrets).
+	ScrubSecrets bool
+	Upstreams    []Upstream // who receives prompts
 }
 
 // Upstream names a provider that receives prompts, for the privacy page.

@@ -122,7 +122,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Recorder:       rec,
 		TrustedProxies: trusted,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
-		Site:           httpapi.Site{Name: cfg.Site.Name, Contact: cfg.Site.Contact, Demo: isDemo, Upstreams: upstreams},
+		Site:           httpapi.Site{Name: cfg.Site.Name, Contact: cfg.Site.Contact, Demo: isDemo, Upstreams: upstreams, ScrubSecrets: cfg.RedactSecrets},
 		OnRefused: func(s lyumen.Surface, reason string) {
 			m.refused.WithLabelValues(string(s), reason).Inc()
 		},
