@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -60,7 +58,7 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, lyumen.TransportError(ctx, err)
 	}
 	var m wireMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -137,41 +135,16 @@ func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Resp
 	}
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, lyumen.TransportError(ctx, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		e := upstreamError(resp.StatusCode, b)
-		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		e.RetryAfter = lyumen.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		return nil, e
 	}
 	return resp, nil
-}
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-// transportError classifies a failure to reach or read the upstream.
-func transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err() // the client left; nobody to tell
-	}
-	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-		return &lyumen.Error{Kind: lyumen.KindTimeout, Message: "the upstream did not answer in time", Err: err}
-	}
-	return &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream could not be reached", Err: err}
 }
 
 type stream struct {
@@ -205,7 +178,7 @@ func (s *stream) Next() (lyumen.Event, error) {
 					return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early", Err: io.ErrUnexpectedEOF}
 				}
 			}
-			return lyumen.Event{}, transportError(s.ctx, err)
+			return lyumen.Event{}, lyumen.TransportError(s.ctx, err)
 		}
 		ev, next, err := s.p.parse(sev.Type, sev.Data)
 		switch {

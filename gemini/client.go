@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -64,7 +63,7 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, lyumen.TransportError(ctx, err)
 	}
 	return decodeResponse(raw)
 }
@@ -132,7 +131,7 @@ func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (
 	}
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, lyumen.TransportError(ctx, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
@@ -146,17 +145,6 @@ func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (
 		return nil, e
 	}
 	return resp, nil
-}
-
-// transportError classifies a failure to reach or read the upstream.
-func transportError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err() // the client left; nobody to tell
-	}
-	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-		return &lyumen.Error{Kind: lyumen.KindTimeout, Message: "the upstream did not answer in time", Err: err}
-	}
-	return &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream could not be reached", Err: err}
 }
 
 // errEarlyEnd is a stream that ended before any candidate finished: Gemini
@@ -194,7 +182,7 @@ func (s *stream) next() (lyumen.Event, error) {
 		ev, err := s.r.Next()
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
-				return lyumen.Event{}, transportError(s.ctx, err)
+				return lyumen.Event{}, lyumen.TransportError(s.ctx, err)
 			}
 			if !s.p.finished {
 				return lyumen.Event{}, errEarlyEnd

@@ -686,7 +686,7 @@ func TestRetryAfter(t *testing.T) {
 		{"Thu, 26 Nov 2026 11:00:00 GMT", 0},
 	}
 	for _, tc := range tests {
-		if got := openai.RetryAfter(tc.header, now); got != tc.want {
+		if got := lyumen.ParseRetryAfter(tc.header, now); got != tc.want {
 			t.Errorf("RetryAfter(%q) = %v, want %v", tc.header, got, tc.want)
 		}
 	}

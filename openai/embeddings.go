@@ -186,7 +186,7 @@ func (c *Client) Embed(ctx context.Context, req *lyumen.EmbedRequest) (*lyumen.E
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return nil, transportError(ctx, err)
+		return nil, lyumen.TransportError(ctx, err)
 	}
 	root := gjson.ParseBytes(raw)
 	if !gjson.ValidBytes(raw) || !root.IsObject() || !root.Get("data").IsArray() {

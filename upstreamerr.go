@@ -1,0 +1,38 @@
+package lyumen
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// TransportError classifies a provider's failure to reach or read its
+// upstream, the same for every wire format: the client's own departure is
+// returned as the context's error (nobody is left to tell), a timeout is
+// KindTimeout, anything else KindUpstream.
+func TransportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		return &Error{Kind: KindTimeout, Message: "the upstream did not answer in time", Err: err}
+	}
+	return &Error{Kind: KindUpstream, Message: "the upstream could not be reached", Err: err}
+}
+
+// ParseRetryAfter reads a Retry-After header: seconds, or an HTTP date.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
