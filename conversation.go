@@ -37,11 +37,36 @@ type Request struct {
 	Temperature *float64
 	TopP        *float64
 	Stop        []string
+	// N is how many answers the client asked for: 0 and 1 both mean one.
+	N int
+	// Format constrains the answer to JSON; nil leaves it free text.
+	Format *Format
 
 	// OnAttempt, when set, is told about every upstream attempt the router
 	// makes, so the record can say which targets were tried and why they failed.
 	OnAttempt func(Attempt)
 }
+
+// Format asks for an answer in JSON. Every surface has its own shape for
+// it (OpenAI's response_format and text.format, Anthropic's
+// output_config.format), and so does every upstream.
+type Format struct {
+	// Type is FormatJSONObject (any JSON object) or FormatJSONSchema.
+	Type string
+	// Name, Description and Strict are OpenAI's; other APIs have no place
+	// for them.
+	Name        string
+	Description string
+	Strict      *bool
+	// Schema is the JSON Schema the answer follows, for FormatJSONSchema.
+	Schema json.RawMessage
+}
+
+// Format types.
+const (
+	FormatJSONObject = "json_object"
+	FormatJSONSchema = "json_schema"
+)
 
 // Attempt is one try of one target.
 type Attempt struct {

@@ -157,7 +157,42 @@ func decode(body []byte, needMaxTokens bool) (*lyumen.Request, error) {
 	if req.ToolChoice, err = decodeToolChoice(top["tool_choice"]); err != nil {
 		return nil, err
 	}
+	if req.Format, err = decodeFormat(top); err != nil {
+		return nil, err
+	}
 	return req, nil
+}
+
+// decodeFormat reads structured outputs: output_config.format, or the beta's
+// output_format.
+func decodeFormat(top object) (*lyumen.Format, error) {
+	path, raw := "output_format", top["output_format"]
+	if cfg, ok := top["output_config"]; ok && string(cfg) != "null" {
+		o, err := parseObject(cfg, "output_config")
+		if err != nil {
+			return nil, err
+		}
+		path, raw = "output_config.format", o["format"]
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	o, err := parseObject(raw, path)
+	if err != nil {
+		return nil, err
+	}
+	var typ string
+	if err := o.required(path, "type", &typ, wantString); err != nil {
+		return nil, err
+	}
+	if typ != lyumen.FormatJSONSchema {
+		return nil, invalid(join(path, "type"), "Input should be 'json_schema'")
+	}
+	schema := o["schema"]
+	if len(schema) == 0 || string(schema) == "null" {
+		return nil, invalid(join(path, "schema"), "Field required")
+	}
+	return &lyumen.Format{Type: typ, Schema: schema}, nil
 }
 
 // decodeSystem reads the top-level system prompt, a string or a list of

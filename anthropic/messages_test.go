@@ -36,6 +36,18 @@ func TestDecodeMessages(t *testing.T) {
 			}},
 		},
 		{
+			name: "structured output",
+			body: `{"model":"claude","max_tokens":1,"messages":[{"role":"user","content":"q"}],"output_config":{"effort":"low","format":{"type":"json_schema","schema":{"type":"object"}}}}`,
+			want: lyumen.Request{Model: "claude", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}},
+				Format: &lyumen.Format{Type: "json_schema", Schema: json.RawMessage(`{"type":"object"}`)}},
+		},
+		{
+			name: "structured output, beta",
+			body: `{"model":"claude","max_tokens":1,"messages":[{"role":"user","content":"q"}],"output_format":{"type":"json_schema","schema":{"type":"object"}}}`,
+			want: lyumen.Request{Model: "claude", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}},
+				Format: &lyumen.Format{Type: "json_schema", Schema: json.RawMessage(`{"type":"object"}`)}},
+		},
+		{
 			name: "empty system is none",
 			body: `{"model":"claude","max_tokens":1,"system":"","messages":[{"role":"user","content":"q"}]}`,
 			want: lyumen.Request{Model: "claude", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
@@ -165,6 +177,9 @@ func TestDecodeMessages_Errors(t *testing.T) {
 		{"temperature of wrong type", `{"model":"m","max_tokens":1,"temperature":"hot",` + msgs + `}`, "temperature", "temperature: Input should be a valid number"},
 		{"stop_sequences of wrong type", `{"model":"m","max_tokens":1,"stop_sequences":"x",` + msgs + `}`, "stop_sequences", "stop_sequences: Input should be a valid list of strings"},
 		{"missing messages", `{"model":"m","max_tokens":1}`, "messages", "messages: Field required"},
+		{"output format of unknown type", `{"model":"m","max_tokens":1,"output_config":{"format":{"type":"yaml"}},` + msgs + `}`, "output_config.format.type", "output_config.format.type: Input should be 'json_schema'"},
+		{"output format without schema", `{"model":"m","max_tokens":1,"output_format":{"type":"json_schema"},` + msgs + `}`, "output_format.schema", "output_format.schema: Field required"},
+		{"output config not an object", `{"model":"m","max_tokens":1,"output_config":[],` + msgs + `}`, "output_config", "output_config: Input should be a valid dictionary"},
 		{"empty messages", `{"model":"m","max_tokens":1,"messages":[]}`, "messages", "messages: at least one message is required"},
 		{"messages of wrong type", `{"model":"m","max_tokens":1,"messages":"hi"}`, "messages", "messages: Input should be a valid list"},
 		{"message not an object", `{"model":"m","max_tokens":1,"messages":["hi"]}`, "messages.0", "messages.0: Input should be a valid dictionary"},

@@ -22,6 +22,18 @@ type messagesBody struct {
 	TopP          *float64       `json:"top_p,omitempty"`
 	Tools         []outTool      `json:"tools,omitempty"`
 	ToolChoice    *outToolChoice `json:"tool_choice,omitempty"`
+	OutputConfig  *outputConfig  `json:"output_config,omitempty"`
+}
+
+// outputConfig asks for structured outputs (generally available; the beta's
+// output_format needed a header).
+type outputConfig struct {
+	Format outFormat `json:"format"`
+}
+
+type outFormat struct {
+	Type   string          `json:"type"`
+	Schema json.RawMessage `json:"schema"`
 }
 
 type outMessage struct {
@@ -85,6 +97,15 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		StopSequences: req.Stop, Temperature: req.Temperature, TopP: req.TopP}
 	if b.MaxTokens <= 0 {
 		b.MaxTokens = DefaultMaxTokens
+	}
+	if req.N > 1 {
+		return nil, lyumen.Errorf(lyumen.KindInvalid, "%d answers per request cannot be asked of this model's provider, which gives one: send %d requests", req.N, req.N)
+	}
+	if f := req.Format; f != nil {
+		if f.Type != lyumen.FormatJSONSchema || len(f.Schema) == 0 {
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "JSON mode without a schema cannot be asked of this model's provider, whose structured outputs follow a JSON Schema: send a response format of type json_schema")
+		}
+		b.OutputConfig = &outputConfig{Format: outFormat{Type: f.Type, Schema: f.Schema}}
 	}
 	var system []textBlock
 	for i := 0; i < len(req.Messages); i++ {

@@ -71,6 +71,12 @@ func TestEncodeRequest(t *testing.T) {
 				`"tool_choice":{"type":"tool","name":"f"}}`,
 		},
 		{
+			name: "structured output",
+			req: lyumen.Request{Model: "m", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}}, N: 1,
+				Format: &lyumen.Format{Type: "json_schema", Name: "answer", Strict: ptr(true), Schema: json.RawMessage(`{"type":"object"}`)}},
+			want: `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"output_config":{"format":{"type":"json_schema","schema":{"type":"object"}}}}`,
+		},
+		{
 			name: "tool choice required is any",
 			req:  lyumen.Request{Model: "m", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}}, ToolChoice: &lyumen.ToolChoice{Mode: "required"}},
 			want: `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"tool_choice":{"type":"any"}}`,
@@ -108,6 +114,10 @@ func TestEncodeRequest_Refused(t *testing.T) {
 			"messages of role 'critic' cannot be sent to this model's provider"},
 		{"unknown tool choice", lyumen.Request{Messages: []lyumen.Message{user}, ToolChoice: &lyumen.ToolChoice{Mode: "maybe"}},
 			"tool choice 'maybe' cannot be sent to this model's provider"},
+		{"several answers", lyumen.Request{Messages: []lyumen.Message{user}, N: 3},
+			"3 answers per request cannot be asked of this model's provider, which gives one: send 3 requests"},
+		{"JSON mode without a schema", lyumen.Request{Messages: []lyumen.Message{user}, Format: &lyumen.Format{Type: "json_object"}},
+			"JSON mode without a schema cannot be asked of this model's provider, whose structured outputs follow a JSON Schema: send a response format of type json_schema"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -302,6 +302,16 @@ func TestTranslation_Refused(t *testing.T) {
 			want: "the arguments of the call to tool 'f' are not a JSON object, which this model's provider requires",
 		},
 		{
+			name: "several answers to Anthropic", surface: "openai", upstream: "anthropic",
+			body: `{"model":"m","n":2,"messages":[{"role":"user","content":"q"}]}`,
+			want: "2 answers per request cannot be asked of this model's provider, which gives one: send 2 requests",
+		},
+		{
+			name: "JSON mode to Anthropic", surface: "openai", upstream: "anthropic",
+			body: `{"model":"m","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"q"}]}`,
+			want: "JSON mode without a schema cannot be asked of this model's provider, whose structured outputs follow a JSON Schema: send a response format of type json_schema",
+		},
+		{
 			name: "system image to Anthropic", surface: "openai", upstream: "anthropic",
 			body: `{"model":"m","messages":[{"role":"system","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]},{"role":"user","content":"q"}]}`,
 			want: "a system message with images cannot be sent to this model's provider: Anthropic's system prompt is text only",

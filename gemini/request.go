@@ -77,10 +77,15 @@ type functionCallingConfig struct {
 }
 
 type generationConfig struct {
-	MaxOutputTokens int      `json:"maxOutputTokens,omitempty"`
-	Temperature     *float64 `json:"temperature,omitempty"`
-	TopP            *float64 `json:"topP,omitempty"`
-	StopSequences   []string `json:"stopSequences,omitempty"`
+	MaxOutputTokens  int      `json:"maxOutputTokens,omitempty"`
+	Temperature      *float64 `json:"temperature,omitempty"`
+	TopP             *float64 `json:"topP,omitempty"`
+	StopSequences    []string `json:"stopSequences,omitempty"`
+	CandidateCount   int      `json:"candidateCount,omitempty"`
+	ResponseMimeType string   `json:"responseMimeType,omitempty"`
+	// ResponseJSONSchema takes JSON Schema as it is, unlike responseSchema
+	// (OpenAPI's subset, which tools' parameters must be converted to).
+	ResponseJSONSchema json.RawMessage `json:"responseJsonSchema,omitempty"`
 }
 
 // skipSignature stands in for the thoughtSignature Gemini 3 attaches to the
@@ -207,9 +212,17 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			b.ToolConfig = &toolConfig{FunctionCallingConfig: fc}
 		}
 	}
-	if req.MaxTokens > 0 || req.Temperature != nil || req.TopP != nil || len(req.Stop) > 0 {
-		b.GenerationConfig = &generationConfig{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature,
-			TopP: req.TopP, StopSequences: req.Stop}
+	gc := generationConfig{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature,
+		TopP: req.TopP, StopSequences: req.Stop}
+	if req.N > 1 {
+		gc.CandidateCount = req.N
+	}
+	if f := req.Format; f != nil {
+		gc.ResponseMimeType, gc.ResponseJSONSchema = "application/json", f.Schema
+	}
+	if gc.MaxOutputTokens > 0 || gc.Temperature != nil || gc.TopP != nil || len(gc.StopSequences) > 0 ||
+		gc.CandidateCount > 0 || gc.ResponseMimeType != "" {
+		b.GenerationConfig = &gc
 	}
 	if b.Contents == nil {
 		b.Contents = []content{} // Gemini says what is missing better than null would

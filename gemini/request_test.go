@@ -62,6 +62,16 @@ var encodeCases = []struct {
 		req:  lyumen.Request{Model: "gemini-2.5-flash", Messages: []lyumen.Message{{Role: "user", Content: "Hello"}}},
 	},
 	{
+		name: "structured_output_several_candidates",
+		req: lyumen.Request{Model: "gemini-2.5-flash", N: 2, Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
+			Format: &lyumen.Format{Type: "json_schema", Name: "colour", Schema: json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}`)}},
+	},
+	{
+		name: "json_mode",
+		req: lyumen.Request{Model: "gemini-2.5-flash", Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
+			Format: &lyumen.Format{Type: "json_object"}},
+	},
+	{
 		name: "system",
 		req: lyumen.Request{Model: "gemini-2.5-flash", MaxTokens: 256, Temperature: ptr(0.2), TopP: ptr(0.9),
 			Stop: []string{"END", "\n\n"}, Messages: []lyumen.Message{

@@ -166,7 +166,13 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		}
 		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters})
 	}
+	if cr.N != nil {
+		req.N = *cr.N
+	}
 	var err error
+	if req.Format, err = chatFormat(fields["response_format"]); err != nil {
+		return nil, err
+	}
 	if req.ToolChoice, err = toolChoice(cr.ToolChoice); err != nil {
 		return nil, err
 	}

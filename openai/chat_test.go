@@ -102,7 +102,18 @@ var validChats = []struct {
 		name: "unknown fields and n at the bounds pass",
 		body: `{"model":"gpt-4o","n":128,"temperature":0.2,"tools":[{"type":"function","function":{"name":"f"}}],"response_format":{"type":"json_object"},"messages":[{"role":"user","content":"Hi"}]}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}},
-			Tools: []lyumen.Tool{{Name: "f"}}, Temperature: ptr(0.2)},
+			Tools: []lyumen.Tool{{Name: "f"}}, Temperature: ptr(0.2), N: 128, Format: &lyumen.Format{Type: "json_object"}},
+	},
+	{
+		name: "structured output",
+		body: `{"model":"gpt-4o","response_format":{"type":"json_schema","json_schema":{"name":"answer","strict":true,"schema":{"type":"object","properties":{"a":{"type":"string"}}}}},"messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}},
+			Format: &lyumen.Format{Type: "json_schema", Name: "answer", Strict: ptr(true), Schema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"string"}}}`)}},
+	},
+	{
+		name: "plain text format",
+		body: `{"model":"gpt-4o","response_format":{"type":"text"},"messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}},
 	},
 	{
 		name: "translatable parameters",
@@ -121,7 +132,7 @@ var validChats = []struct {
 	{
 		name: "n one",
 		body: `{"model":"gpt-4o","n":1,"messages":[{"role":"user","content":"Hi"}]}`,
-		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}},
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, N: 1},
 	},
 	{
 		name: "escaped unicode",
@@ -157,6 +168,10 @@ var invalidChats = []struct {
 	{name: "not JSON", body: `{"model":`},
 	{name: "trailing garbage", body: `{"model":"m","messages":[{"role":"user","content":"x"}]} x`},
 	{name: "array body", body: `[]`},
+	{name: "unknown response format", body: `{"model":"m","response_format":{"type":"yaml"},"messages":[{"role":"user","content":"x"}]}`, wantParam: "response_format.type"},
+	{name: "response format not an object", body: `{"model":"m","response_format":"json","messages":[{"role":"user","content":"x"}]}`, wantParam: "response_format"},
+	{name: "json_schema missing", body: `{"model":"m","response_format":{"type":"json_schema"},"messages":[{"role":"user","content":"x"}]}`, wantParam: "response_format.json_schema"},
+	{name: "json_schema without name", body: `{"model":"m","response_format":{"type":"json_schema","json_schema":{"schema":{}}},"messages":[{"role":"user","content":"x"}]}`, wantParam: "response_format.json_schema.name"},
 	{name: "string body", body: `"hello"`},
 	{name: "null body", body: `null`},
 	{name: "missing model", body: `{"messages":[{"role":"user","content":"x"}]}`, wantParam: "model"},

@@ -21,6 +21,8 @@ type chatBody struct {
 	Stop          []string        `json:"stop,omitempty"`
 	Tools         []wireTool      `json:"tools,omitempty"`
 	ToolChoice    json.RawMessage `json:"tool_choice,omitempty"`
+	N             int             `json:"n,omitempty"`
+	Format        *wireFormat     `json:"response_format,omitempty"`
 }
 
 type streamOptions struct {
@@ -39,7 +41,10 @@ type outMessage struct {
 // body. Content it cannot express is a KindInvalid error naming it.
 func EncodeChatRequest(req *lyumen.Request) ([]byte, error) {
 	b := chatBody{Model: req.Model, Stream: req.Stream, MaxTokens: req.MaxTokens,
-		Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop}
+		Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop, Format: encodeChatFormat(req.Format)}
+	if req.N > 1 {
+		b.N = req.N
+	}
 	if req.Stream {
 		b.StreamOptions = &streamOptions{IncludeUsage: true}
 	}

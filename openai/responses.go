@@ -36,9 +36,7 @@ type responsesRequest struct {
 	Prompt             json.RawMessage
 	Background         *bool
 	Text               *struct {
-		Format *struct {
-			Type string `json:"type"`
-		} `json:"format"`
+		Format *wireFormat `json:"format"`
 	}
 	TopLogprobs *int
 }
@@ -111,9 +109,6 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 	case rr.Background != nil && *rr.Background:
 		return nil, untranslatable("background",
 			"background responses are not supported: this gateway stores no responses to poll")
-	case rr.Text != nil && rr.Text.Format != nil && rr.Text.Format.Type != "text":
-		return nil, untranslatable("text.format",
-			"'text.format' of type '%s' cannot be translated for this gateway's upstreams: only plain text output is supported", rr.Text.Format.Type)
 	case rr.TopLogprobs != nil && *rr.TopLogprobs > 0:
 		return nil, untranslatable("top_logprobs", "'top_logprobs' cannot be translated for this gateway's upstreams")
 	case rr.MaxOutputTokens != nil && *rr.MaxOutputTokens < 0:
@@ -142,6 +137,11 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 	}
 	if rr.MaxOutputTokens != nil {
 		req.MaxTokens = *rr.MaxOutputTokens
+	}
+	if rr.Text != nil && rr.Text.Format != nil {
+		if req.Format, err = format(*rr.Text.Format, "text.format"); err != nil {
+			return nil, err
+		}
 	}
 	for i, t := range rr.Tools {
 		param := fmt.Sprintf("tools[%d]", i)

@@ -36,6 +36,17 @@ var validResponses = []struct {
 			Messages: []lyumen.Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Hi"}}},
 	},
 	{
+		name: "structured output",
+		body: `{"model":"gpt-4o","input":"Hi","text":{"format":{"type":"json_schema","name":"answer","description":"d","strict":true,"schema":{"type":"object"}}}}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}},
+			Format: &lyumen.Format{Type: "json_schema", Name: "answer", Description: "d", Strict: ptr(true), Schema: json.RawMessage(`{"type":"object"}`)}},
+	},
+	{
+		name: "JSON mode",
+		body: `{"model":"gpt-4o","input":"Hi","text":{"format":{"type":"json_object"}}}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, Format: &lyumen.Format{Type: "json_object"}},
+	},
+	{
 		name: "messages of every role, easy and typed",
 		body: `{"model":"gpt-4o","input":[
 			{"role":"system","content":"S"},
@@ -151,6 +162,8 @@ var invalidResponses = []struct {
 	{name: "duplicate input", body: `{"model":"m","input":"x","input":"y"}`, wantParam: "input"},
 	{name: "chat-style tool", body: `{"model":"m","input":"x","tools":[{"type":"function","function":{"name":"f"}}]}`, wantParam: "tools[0].name", wantMsg: "flat"},
 	{name: "tool without name", body: `{"model":"m","input":"x","tools":[{"type":"function"}]}`, wantParam: "tools[0].name"},
+	{name: "unknown text format", body: `{"model":"m","input":"x","text":{"format":{"type":"yaml"}}}`, wantParam: "text.format.type", wantMsg: "Supported values are"},
+	{name: "json_schema without name", body: `{"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}}`, wantParam: "text.format.name", wantMsg: "Missing required parameter"},
 
 	// Features the canonical form cannot carry.
 	{name: "built-in tool", body: `{"model":"m","input":"x","tools":[{"type":"web_search"}]}`, wantParam: "tools[0].type", wantMsg: "tools of type 'web_search' are built into OpenAI's servers and cannot be translated"},
@@ -160,7 +173,6 @@ var invalidResponses = []struct {
 	{name: "conversation", body: `{"model":"m","input":"x","conversation":"conv_1"}`, wantParam: "conversation", wantMsg: "stores no conversations"},
 	{name: "stored prompt", body: `{"model":"m","input":"x","prompt":{"id":"pmpt_1"}}`, wantParam: "prompt", wantMsg: "not supported"},
 	{name: "background", body: `{"model":"m","input":"x","background":true}`, wantParam: "background", wantMsg: "not supported"},
-	{name: "structured output", body: `{"model":"m","input":"x","text":{"format":{"type":"json_schema","name":"n","schema":{}}}}`, wantParam: "text.format", wantMsg: "cannot be translated"},
 	{name: "top_logprobs", body: `{"model":"m","input":"x","top_logprobs":3}`, wantParam: "top_logprobs", wantMsg: "cannot be translated"},
 	{name: "reasoning item", body: `{"model":"m","input":[{"type":"reasoning","id":"rs_1","summary":[]}]}`, wantParam: "input[0].type", wantMsg: "items of type 'reasoning' cannot be translated"},
 	{name: "item reference", body: `{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}`, wantParam: "input[0].type", wantMsg: "stores none"},
