@@ -21,6 +21,7 @@ import (
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/httpapi"
 	"github.com/lyumen/lyumen/openai"
+	"github.com/lyumen/lyumen/scrub"
 	"github.com/lyumen/lyumen/spool"
 	"github.com/lyumen/lyumen/sqlite"
 	"github.com/lyumen/lyumen/upstream"
@@ -47,7 +48,8 @@ type Target struct {
 //   - LyumenNoRec is the gateway with a Recorder that keeps nothing, the
 //     baseline for what recording costs;
 //   - Lyumen is the gateway as production wires it: records go through the
-//     durable spool (an fsync per group commit) and ship to SQLite.
+//     durable spool (an fsync per group commit) and ship, scrubbed of
+//     secrets, to SQLite.
 //
 // Each server's goroutines, and the goroutines they start (their upstream
 // connections, the spool's shipper), carry the pprof label "target" with
@@ -102,7 +104,15 @@ func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targ
 		if err != nil {
 			return nil, err
 		}
-		t.db, store = db, db
+		t.db = db
+		// Secret scrubbing in the shipper is on by default in production
+		// (redact_secrets), so it is part of the measured cost.
+		sc, err := scrub.New(db)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		store = sc
 	}
 	// As cmd/lyumen serve wires it, with its JSON log of one line per
 	// exchange formatted but discarded rather than written to stderr.
