@@ -10,7 +10,6 @@ package ratelimit
 
 import (
 	"context"
-	"math"
 	"sync"
 	"time"
 
@@ -19,12 +18,11 @@ import (
 
 // Window is the period the per-minute limits are expressed in: a bucket
 // holds at most one window's worth and refills at that rate.
-const Window = time.Minute
+const Window = lyumen.LimitWindow
 
-// windowMS is Window in milliseconds. The bucket arithmetic is done in
-// milliseconds, multiplying before dividing, in the same order as
-// redislimit's script, so both give the same figures.
-const windowMS = float64(Window / time.Millisecond)
+// windowMS is Window in milliseconds, for the bucket arithmetic, which is
+// done as lyumen.BucketQuota does it.
+const windowMS = lyumen.LimitWindowMS
 
 // DefaultMaxClients bounds the clients tracked at once unless configured.
 const DefaultMaxClients = 250_000
@@ -94,7 +92,7 @@ func New(o Options) *Limiter {
 func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64) (lyumen.Allowance, error) {
 	tokens = max(tokens, 0)
 	if l.tcap > 0 && float64(tokens) > l.tcap {
-		return lyumen.Allowance{}, tooLarge(tokens, int64(l.tcap))
+		return lyumen.Allowance{}, lyumen.TooManyTokens(tokens, int64(l.tcap))
 	}
 	now := l.now()
 	l.mu.Lock()
@@ -103,7 +101,7 @@ func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64)
 	if limit := l.daily[model]; limit > 0 {
 		bud = l.budget(model, now)
 		if bud.used+tokens > limit {
-			return lyumen.Allowance{RetryAfter: untilMidnight(now)}, budgetSpent(model)
+			return lyumen.Allowance{RetryAfter: lyumen.UntilBudgetRenewal(now)}, lyumen.BudgetSpent(model)
 		}
 	}
 	var a lyumen.Allowance
@@ -120,11 +118,11 @@ func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64)
 			b = &bucket{req: l.rcap, tok: l.tcap, at: now}
 		}
 		l.refill(b, now)
-		retry := wait(l.rcap, b.req, 1)
-		retry = max(retry, wait(l.tcap, b.tok, float64(tokens)))
+		retry := lyumen.BucketWait(l.rcap, b.req, 1)
+		retry = max(retry, lyumen.BucketWait(l.tcap, b.tok, float64(tokens)))
 		if retry > 0 {
-			a = lyumen.Allowance{Requests: quotas(l.rcap, b.req), Tokens: quotas(l.tcap, b.tok), RetryAfter: retry}
-			return a, rateLimited(a)
+			a = lyumen.Allowance{Requests: lyumen.BucketQuota(l.rcap, b.req), Tokens: lyumen.BucketQuota(l.tcap, b.tok), RetryAfter: retry}
+			return a, lyumen.RateLimited(a)
 		}
 		if l.rcap > 0 {
 			b.req--
@@ -132,9 +130,9 @@ func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64)
 		if l.tcap > 0 {
 			b.tok -= float64(tokens)
 		}
-		b.full = now.Add(max(refillTime(l.rcap, b.req), refillTime(l.tcap, b.tok)))
+		b.full = now.Add(max(lyumen.BucketRefill(l.rcap, b.req), lyumen.BucketRefill(l.tcap, b.tok)))
 		l.clients[client] = b
-		a = lyumen.Allowance{Requests: quotas(l.rcap, b.req), Tokens: quotas(l.tcap, b.tok)}
+		a = lyumen.Allowance{Requests: lyumen.BucketQuota(l.rcap, b.req), Tokens: lyumen.BucketQuota(l.tcap, b.tok)}
 	}
 	if bud != nil {
 		bud.used += tokens
@@ -168,7 +166,7 @@ func (l *Limiter) Settle(ctx context.Context, client, model string, delta int64)
 	}
 	l.refill(b, now)
 	b.tok = min(b.tok-float64(delta), l.tcap)
-	b.full = now.Add(max(refillTime(l.rcap, b.req), refillTime(l.tcap, b.tok)))
+	b.full = now.Add(max(lyumen.BucketRefill(l.rcap, b.req), lyumen.BucketRefill(l.tcap, b.tok)))
 	l.clients[client] = b
 	return nil
 }
@@ -227,60 +225,4 @@ func (l *Limiter) budget(model string, now time.Time) *budget {
 		b.day, b.used = day, 0
 	}
 	return b
-}
-
-// quotas reports a bucket of capacity limit at level as a Quota.
-func quotas(limit, level float64) lyumen.Quota {
-	if limit <= 0 {
-		return lyumen.Quota{}
-	}
-	return lyumen.Quota{Limit: int64(limit), Remaining: int64(math.Floor(max(level, 0))), Reset: refillTime(limit, level)}
-}
-
-// refillTime is how long a bucket of capacity limit at level takes to be full.
-func refillTime(limit, level float64) time.Duration {
-	if limit <= 0 || level >= limit {
-		return 0
-	}
-	return time.Duration(math.Ceil((limit-level)*windowMS/limit)) * time.Millisecond
-}
-
-// wait is how long a bucket of capacity limit at level takes to hold cost;
-// zero when it holds it now or there is no limit.
-func wait(limit, level, cost float64) time.Duration {
-	if limit <= 0 || level >= cost {
-		return 0
-	}
-	return time.Duration(math.Ceil((cost-level)*windowMS/limit)) * time.Millisecond
-}
-
-// untilMidnight is how long until the daily budgets renew, at 00:00 UTC.
-func untilMidnight(now time.Time) time.Duration {
-	y, m, d := now.UTC().Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Sub(now)
-}
-
-// rateLimited is the refusal of a client that must wait.
-func rateLimited(a lyumen.Allowance) *lyumen.Error {
-	what := "requests"
-	q := a.Requests
-	if q.Limit == 0 || q.Remaining >= 1 {
-		what, q = "tokens", a.Tokens
-	}
-	return lyumen.Errorf(lyumen.KindRateLimited, "rate limit reached for %s: %d per minute per client; try again in %s",
-		what, q.Limit, a.RetryAfter.Round(time.Second).String())
-}
-
-// tooLarge refuses a request whose estimate alone exceeds a minute's tokens.
-func tooLarge(tokens, limit int64) *lyumen.Error {
-	e := lyumen.Errorf(lyumen.KindTooLarge, "the request is too large: about %d tokens, and the limit is %d tokens per minute per client", tokens, limit)
-	e.Code = "tokens_exceeded"
-	return e
-}
-
-// budgetSpent refuses a request to a model whose daily budget is spent.
-func budgetSpent(model string) *lyumen.Error {
-	e := lyumen.Errorf(lyumen.KindUnavailable, "the daily token budget for the model '%s' is spent; it renews at 00:00 UTC", model)
-	e.Code = "budget_exhausted"
-	return e
 }

@@ -23,7 +23,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -35,10 +34,10 @@ import (
 )
 
 // Window is the period the per-minute limits are expressed in.
-const Window = time.Minute
+const Window = lyumen.LimitWindow
 
 const (
-	windowMS = float64(Window / time.Millisecond)
+	windowMS = lyumen.LimitWindowMS
 	// budgetTTL keeps a day's budget counter a day longer than it is used.
 	budgetTTL = 48 * time.Hour
 )
@@ -230,7 +229,7 @@ return 0
 func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64) (lyumen.Allowance, error) {
 	tokens = max(tokens, 0)
 	if l.tcap > 0 && float64(tokens) > l.tcap {
-		return lyumen.Allowance{}, tooLarge(tokens, int64(l.tcap))
+		return lyumen.Allowance{}, lyumen.TooManyTokens(tokens, int64(l.tcap))
 	}
 	budget := l.daily[model]
 	if budget <= 0 && l.rcap == 0 && l.tcap == 0 {
@@ -249,13 +248,13 @@ func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64)
 	}
 	switch status {
 	case 2:
-		return lyumen.Allowance{RetryAfter: untilMidnight(now)}, budgetSpent(model)
+		return lyumen.Allowance{RetryAfter: lyumen.UntilBudgetRenewal(now)}, lyumen.BudgetSpent(model)
 	case 1:
-		a := lyumen.Allowance{Requests: quota(l.rcap, r), Tokens: quota(l.tcap, t),
-			RetryAfter: max(wait(l.rcap, r, 1), wait(l.tcap, t, float64(tokens)))}
-		return a, rateLimited(a)
+		a := lyumen.Allowance{Requests: lyumen.BucketQuota(l.rcap, r), Tokens: lyumen.BucketQuota(l.tcap, t),
+			RetryAfter: max(lyumen.BucketWait(l.rcap, r, 1), lyumen.BucketWait(l.tcap, t, float64(tokens)))}
+		return a, lyumen.RateLimited(a)
 	}
-	return lyumen.Allowance{Requests: quota(l.rcap, r), Tokens: quota(l.tcap, t)}, nil
+	return lyumen.Allowance{Requests: lyumen.BucketQuota(l.rcap, r), Tokens: lyumen.BucketQuota(l.tcap, t)}, nil
 }
 
 // Settle charges delta more tokens to client and model once the actual
@@ -316,55 +315,4 @@ func parse(res []any) (status int64, r, t float64, err error) {
 		return 0, 0, 0, fmt.Errorf("redis admit: unexpected reply %v: %w", res, err)
 	}
 	return status, r, t, nil
-}
-
-// The figures and messages below are ratelimit's, which this package may
-// not import; the limittest suite holds both to the same answers.
-
-func quota(limit, level float64) lyumen.Quota {
-	if limit <= 0 {
-		return lyumen.Quota{}
-	}
-	return lyumen.Quota{Limit: int64(limit), Remaining: int64(math.Floor(max(level, 0))), Reset: refillTime(limit, level)}
-}
-
-func refillTime(limit, level float64) time.Duration {
-	if limit <= 0 || level >= limit {
-		return 0
-	}
-	return time.Duration(math.Ceil((limit-level)*windowMS/limit)) * time.Millisecond
-}
-
-func wait(limit, level, cost float64) time.Duration {
-	if limit <= 0 || level >= cost {
-		return 0
-	}
-	return time.Duration(math.Ceil((cost-level)*windowMS/limit)) * time.Millisecond
-}
-
-func untilMidnight(now time.Time) time.Duration {
-	y, m, d := now.UTC().Date()
-	return time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC).Sub(now)
-}
-
-func rateLimited(a lyumen.Allowance) *lyumen.Error {
-	what := "requests"
-	q := a.Requests
-	if q.Limit == 0 || q.Remaining >= 1 {
-		what, q = "tokens", a.Tokens
-	}
-	return lyumen.Errorf(lyumen.KindRateLimited, "rate limit reached for %s: %d per minute per client; try again in %s",
-		what, q.Limit, a.RetryAfter.Round(time.Second).String())
-}
-
-func tooLarge(tokens, limit int64) *lyumen.Error {
-	e := lyumen.Errorf(lyumen.KindTooLarge, "the request is too large: about %d tokens, and the limit is %d tokens per minute per client", tokens, limit)
-	e.Code = "tokens_exceeded"
-	return e
-}
-
-func budgetSpent(model string) *lyumen.Error {
-	e := lyumen.Errorf(lyumen.KindUnavailable, "the daily token budget for the model '%s' is spent; it renews at 00:00 UTC", model)
-	e.Code = "budget_exhausted"
-	return e
 }
