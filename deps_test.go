@@ -12,21 +12,22 @@ const module = "github.com/lyumen/lyumen"
 // allowed lists, for each package of the module, the project packages it may
 // import ("" is the root). Unlisted packages (cmd, *test, bench, mock) are free.
 var allowed = map[string][]string{ // "" is the root
-	"":              {},
-	"internal/sse":  {},
-	"openai":        {"", "internal/sse"},
-	"anthropic":     {"", "internal/sse"},
-	"gemini":        {"", "internal/sse"},
-	"demo":          {""},
-	"upstream":      {""},
-	"httpapi":       {"", "openai", "anthropic", "internal/sse"},
-	"sqlite":        {"", "internal/pack"},
-	"postgres":      {"", "internal/pack"},
-	"internal/pack": {""},
-	"spool":         {""},
-	"ratelimit":     {""},
-	"redislimit":    {""},
-	"admin":         {""},
+	"":                      {},
+	"internal/sse":          {},
+	"internal/upstreamhttp": {""},
+	"openai":                {"", "internal/sse", "internal/upstreamhttp"},
+	"anthropic":             {"", "internal/sse", "internal/upstreamhttp"},
+	"gemini":                {"", "internal/sse", "internal/upstreamhttp"},
+	"demo":                  {""},
+	"upstream":              {""},
+	"httpapi":               {"", "openai", "anthropic", "internal/sse"},
+	"sqlite":                {"", "internal/pack"},
+	"postgres":              {"", "internal/pack"},
+	"internal/pack":         {""},
+	"spool":                 {""},
+	"ratelimit":             {""},
+	"redislimit":            {""},
+	"admin":                 {""},
 	// Datasets: redact is pure (no project imports); scrub applies it to
 	// records before the store; dataset/parquet keeps parquet-go out of
 	// dataset.

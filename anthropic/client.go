@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,12 +8,12 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/tidwall/sjson"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/sse"
+	"github.com/lyumen/lyumen/internal/upstreamhttp"
 )
 
 // maxResponse bounds a non-streamed upstream body.
@@ -22,10 +21,9 @@ const maxResponse = 64 << 20
 
 // Client is a Provider for the Anthropic Messages API.
 type Client struct {
-	baseURL string // without the trailing slash
-	apiKey  string
-	headers http.Header
-	http    *http.Client
+	url    string // of the messages endpoint
+	header http.Header
+	http   *http.Client
 }
 
 var _ lyumen.Provider = (*Client)(nil)
@@ -38,11 +36,11 @@ func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Clien
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
-	h := make(http.Header, len(headers))
-	for k, v := range headers {
-		h.Set(k, v)
+	h := upstreamhttp.Header(headers, "X-Api-Key", apiKey)
+	if h.Get("Anthropic-Version") == "" {
+		h.Set("Anthropic-Version", Version)
 	}
-	return &Client{baseURL: strings.TrimRight(baseURL, "/"), apiKey: apiKey, headers: h, http: hc}
+	return &Client{url: strings.TrimRight(baseURL, "/") + "/v1/messages", header: h, http: hc}
 }
 
 // Chat sends a non-streamed message.
@@ -112,39 +110,7 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 }
 
 func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
-	// A fully buffered body with its length: a body still streaming while the
-	// upstream answers cuts some SSE responses short (golang/go#40747).
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/v1/messages", bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("build upstream request: %w", err)
-	}
-	for k, v := range c.headers {
-		hreq.Header[k] = v
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if stream {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
-	if hreq.Header.Get("Anthropic-Version") == "" {
-		hreq.Header.Set("Anthropic-Version", Version)
-	}
-	if c.apiKey != "" {
-		hreq.Header.Set("X-Api-Key", c.apiKey)
-	}
-	resp, err := c.http.Do(hreq)
-	if err != nil {
-		return nil, lyumen.TransportError(ctx, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		e := upstreamError(resp.StatusCode, b)
-		e.RetryAfter = lyumen.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		return nil, e
-	}
-	return resp, nil
+	return upstreamhttp.Post(ctx, c.http, c.url, c.header, body, stream, upstreamError)
 }
 
 type stream struct {

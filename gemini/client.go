@@ -6,18 +6,16 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/sse"
+	"github.com/lyumen/lyumen/internal/upstreamhttp"
 )
 
 // DefaultBaseURL is the Gemini API's address, used when none is configured.
@@ -29,8 +27,7 @@ const maxResponse = 64 << 20
 // Client is a Provider for the Gemini API.
 type Client struct {
 	baseURL string // without the trailing slash
-	apiKey  string
-	headers http.Header
+	header  http.Header
 	http    *http.Client
 }
 
@@ -43,11 +40,7 @@ func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Clien
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
-	h := make(http.Header, len(headers))
-	for k, v := range headers {
-		h.Set(k, v)
-	}
-	return &Client{baseURL: strings.TrimRight(baseURL, "/"), apiKey: apiKey, headers: h, http: hc}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), header: upstreamhttp.Header(headers, "X-Goog-Api-Key", apiKey), http: hc}
 }
 
 // Chat sends a generateContent request.
@@ -111,40 +104,7 @@ func (c *Client) modelPath(model string) string {
 }
 
 func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (*http.Response, error) {
-	// A fully buffered body with its length: a body still streaming while the
-	// upstream answers cuts some SSE responses short (golang/go#40747).
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("build upstream request: %w", err)
-	}
-	for k, v := range c.headers {
-		hreq.Header[k] = v
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if stream {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
-	if c.apiKey != "" {
-		hreq.Header.Set("X-Goog-Api-Key", c.apiKey)
-	}
-	resp, err := c.http.Do(hreq)
-	if err != nil {
-		return nil, lyumen.TransportError(ctx, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		e := upstreamError(resp.StatusCode, b)
-		if ra := resp.Header.Get("Retry-After"); ra != "" && e.Err == nil {
-			if s, err := strconv.Atoi(ra); err == nil {
-				e.Err = fmt.Errorf("retry after %ds", s)
-			}
-		}
-		return nil, e
-	}
-	return resp, nil
+	return upstreamhttp.Post(ctx, c.http, u, c.header, body, stream, upstreamError)
 }
 
 // errEarlyEnd is a stream that ended before any candidate finished: Gemini

@@ -1,8 +1,8 @@
 package gemini
 
 import (
-	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/tidwall/gjson"
 
@@ -34,7 +34,11 @@ func upstreamError(status int, body []byte) *lyumen.Error {
 					// and the client is not told its request was wrong.
 					e.Status = http.StatusUnauthorized
 				case d.Get("retryDelay").Exists():
-					e.Err = fmt.Errorf("retry after %s", d.Get("retryDelay").String())
+					// Google's RetryInfo ("17s", "0.5s"): the Retry-After
+					// header, when one came too, wins.
+					if wait, err := time.ParseDuration(d.Get("retryDelay").String()); err == nil && wait > 0 {
+						e.RetryAfter = wait
+					}
 				}
 				return true
 			})

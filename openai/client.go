@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,13 +8,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/sse"
+	"github.com/lyumen/lyumen/internal/upstreamhttp"
 )
 
 // maxResponse bounds a non-streamed upstream body.
@@ -24,8 +23,7 @@ const maxResponse = 64 << 20
 // Client is a Provider for any OpenAI-compatible upstream.
 type Client struct {
 	baseURL string // without the trailing slash
-	apiKey  string
-	headers http.Header
+	header  http.Header
 	http    *http.Client
 }
 
@@ -35,11 +33,11 @@ var _ lyumen.Provider = (*Client)(nil)
 // "https://api.openai.com/v1"). apiKey may be empty (Ollama, llama.cpp).
 // headers are sent with every request (e.g. OpenRouter's HTTP-Referer).
 func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Client) *Client {
-	h := make(http.Header, len(headers))
-	for k, v := range headers {
-		h.Set(k, v)
+	var auth string
+	if apiKey != "" {
+		auth = "Bearer " + apiKey
 	}
-	return &Client{baseURL: strings.TrimRight(baseURL, "/"), apiKey: apiKey, headers: h, http: hc}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), header: upstreamhttp.Header(headers, "Authorization", auth), http: hc}
 }
 
 // Chat sends a non-streamed chat completion.
@@ -122,36 +120,7 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 }
 
 func (c *Client) post(ctx context.Context, path string, body []byte, stream bool) (*http.Response, error) {
-	// A fully buffered body with its length: a body still streaming while the
-	// upstream answers cuts some SSE responses short (golang/go#40747).
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("build upstream request: %w", err)
-	}
-	for k, v := range c.headers {
-		hreq.Header[k] = v
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if stream {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
-	}
-	if c.apiKey != "" {
-		hreq.Header.Set("Authorization", "Bearer "+c.apiKey)
-	}
-	resp, err := c.http.Do(hreq)
-	if err != nil {
-		return nil, lyumen.TransportError(ctx, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		e := upstreamError(resp.StatusCode, b)
-		e.RetryAfter = lyumen.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-		return nil, e
-	}
-	return resp, nil
+	return upstreamhttp.Post(ctx, c.http, c.baseURL+path, c.header, body, stream, upstreamError)
 }
 
 type stream struct {

@@ -1,0 +1,70 @@
+// Package upstreamhttp sends the gateway's requests to upstream APIs: the
+// HTTP the provider clients (openai, anthropic, gemini) have in common.
+// What differs between them, the path, the credential's header and the
+// error envelope, they pass in.
+package upstreamhttp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// maxErrorBody bounds what is read of a refusal to make its error.
+const maxErrorBody = 64 << 10
+
+// Header returns the headers for every request of a client: the
+// operator's configured ones, then set as key, value pairs (the credential,
+// an API version), which win over them.
+func Header(configured map[string]string, set ...string) http.Header {
+	h := make(http.Header, len(configured)+len(set)/2+2)
+	for k, v := range configured {
+		h.Set(k, v)
+	}
+	for i := 0; i+1 < len(set); i += 2 {
+		if set[i+1] != "" {
+			h.Set(set[i], set[i+1])
+		}
+	}
+	return h
+}
+
+// Post sends body as JSON to url with header. A response other than 200
+// is closed and returned as the error decode makes of its status and the
+// start of its body, with the wait its Retry-After asks for; a failure to
+// reach the upstream is lyumen.TransportError's.
+func Post(ctx context.Context, hc *http.Client, url string, header http.Header, body []byte, stream bool,
+	decode func(status int, body []byte) *lyumen.Error) (*http.Response, error) {
+	// A fully buffered body with its length: a body still streaming while the
+	// upstream answers cuts some SSE responses short (golang/go#40747).
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build upstream request: %w", err)
+	}
+	req.Header = header.Clone()
+	req.Header.Set("Content-Type", "application/json")
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	} else {
+		req.Header.Set("Accept", "application/json")
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, lyumen.TransportError(ctx, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		e := decode(resp.StatusCode, b)
+		if ra := lyumen.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
+			e.RetryAfter = ra
+		}
+		return nil, e
+	}
+	return resp, nil
+}

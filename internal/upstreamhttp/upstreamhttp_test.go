@@ -1,0 +1,62 @@
+package upstreamhttp_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/upstreamhttp"
+)
+
+func TestPost(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		if r.URL.Path == "/busy" {
+			w.Header().Set("Retry-After", "7")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.Write([]byte(`{"error":"slow down"}`))
+			return
+		}
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+
+	// The credential set by the client wins over a configured header of
+	// the same name; an empty one is not sent.
+	h := upstreamhttp.Header(map[string]string{"x-api-key": "configured", "X-Title": "lyumen"}, "X-Api-Key", "operator", "Anthropic-Beta", "")
+	resp, err := upstreamhttp.Post(t.Context(), srv.Client(), srv.URL+"/ok", h, []byte(`{}`), true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for k, want := range map[string]string{"X-Api-Key": "operator", "X-Title": "lyumen", "Content-Type": "application/json",
+		"Accept": "text/event-stream", "Anthropic-Beta": ""} {
+		if v := got.Get(k); v != want {
+			t.Errorf("%s: %q, want %q", k, v, want)
+		}
+	}
+	if h.Get("Accept") != "" {
+		t.Error("Post changed the client's header")
+	}
+
+	var status int
+	var body string
+	_, err = upstreamhttp.Post(t.Context(), srv.Client(), srv.URL+"/busy", h, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
+		status, body = s, string(b)
+		return &lyumen.Error{Kind: lyumen.KindUpstream, Status: s}
+	})
+	e, ok := errors.AsType[*lyumen.Error](err)
+	if !ok {
+		t.Fatalf("err = %v, want *lyumen.Error", err)
+	}
+	if e.RetryAfter != 7*time.Second || status != 429 || body != `{"error":"slow down"}` {
+		t.Errorf("err = %v (retry after %v), decode saw %d %q", err, e.RetryAfter, status, body)
+	}
+	if got.Get("Accept") != "application/json" {
+		t.Errorf("Accept %q for a whole answer", got.Get("Accept"))
+	}
+}
