@@ -67,6 +67,9 @@ func parseChunk(data []byte) (lyumen.Event, error) {
 	return ev, nil
 }
 
+// maxChoices is the most choices a request may ask for (n).
+const maxChoices = 128
+
 var errInvalidEvent = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"}
 
 func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
@@ -78,7 +81,13 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 	c.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "index":
+			// n is at most 128; an index outside [0, 128) would number a
+			// choice no client asked for.
 			d.Index = int(v.Int())
+			if v.Type != gjson.Number || d.Index < 0 || d.Index >= maxChoices {
+				ok = false
+				return false
+			}
 		case "finish_reason":
 			d.FinishReason = v.String()
 		case "delta":
@@ -105,7 +114,12 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 					}
 					i := 0
 					v.ForEach(func(_, tc gjson.Result) bool {
-						d.ToolCalls = append(d.ToolCalls, toolCallDelta(tc, i))
+						call := toolCallDelta(tc, i)
+						if call.Index < 0 { // it numbers content blocks on other surfaces
+							ok = false
+							return false
+						}
+						d.ToolCalls = append(d.ToolCalls, call)
 						i++
 						return true
 					})
