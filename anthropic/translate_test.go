@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -18,45 +17,16 @@ import (
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/anthropic"
+	"github.com/lyumen/lyumen/internal/golden"
 	"github.com/lyumen/lyumen/internal/sse"
 	"github.com/lyumen/lyumen/openai"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // now is the creation time OpenAI bodies carry.
 var now = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // upstreamModel is the model name the router asks the upstream for.
 const upstreamModel = "upstream-model"
-
-// checkGolden compares got with testdata/<path>. JSON is indented first:
-// the encoders emit no insignificant whitespace, so nothing is lost, and the
-// golden diffs stay readable.
-func checkGolden(tb testing.TB, path string, got []byte) {
-	tb.Helper()
-	if json.Valid(got) {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, got, "", "  "); err != nil {
-			tb.Fatal(err)
-		}
-		buf.WriteByte('\n')
-		got = buf.Bytes()
-	}
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		tb.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
-}
 
 // canned is an upstream that answers every request with one body and keeps
 // the request it was sent.
@@ -194,13 +164,13 @@ func translate(t *testing.T, s surface, newProvider func(*http.Client) lyumen.Pr
 		}
 		out = s.response(resp, req)
 	}
-	checkGolden(t, name+".upstream.golden", up.body)
-	checkGolden(t, name+".response.golden", out)
+	golden.Check(t, name+".upstream.golden", up.body)
+	golden.Check(t, name+".response.golden", out)
 	record, _ := json.Marshal(struct {
 		Conversation *lyumen.Conversation `json:"conversation"`
 		Response     *lyumen.Response     `json:"response"`
 	}{req.Conversation(), resp})
-	checkGolden(t, name+".record.golden", record)
+	golden.Check(t, name+".record.golden", record)
 }
 
 func mustRead(tb testing.TB, path string) []byte {

@@ -114,7 +114,32 @@ func (p *parser) parse(data []byte) (lyumen.Event, error) {
 		return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadRequest,
 			Message: "upstream: the provider blocked the prompt (blockReason " + blockReason + ")"}
 	}
+	// The responseId may come after the candidates, so calls are named
+	// once the whole chunk is read.
+	for i := range ev.Choices {
+		for j := range ev.Choices[i].ToolCalls {
+			tc := &ev.Choices[i].ToolCalls[j]
+			tc.ID = callID(p.id, tc.Index)
+		}
+	}
 	return ev, nil
+}
+
+// callID names the n-th call of a response: Gemini names none. Numbers
+// alone would repeat in every turn of a conversation, and Anthropic refuses
+// a conversation whose tool_use ids repeat, so the response's id goes in
+// too, kept to the characters Anthropic allows in an id.
+func callID(responseID string, n int) string {
+	safe := strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return -1
+	}, responseID)
+	if safe == "" {
+		return "call_" + strconv.Itoa(n)
+	}
+	return "call_" + safe + "_" + strconv.Itoa(n)
 }
 
 // choiceDelta reads one candidate. Its index may come after its content, so
@@ -196,8 +221,7 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 	}
 	d.Content = text.String()
 	for i := range calls {
-		calls[i].Index = st.calls
-		calls[i].ID = "call_" + strconv.Itoa(st.calls)
+		calls[i].Index = st.calls // and its id, once the responseId is known
 		st.calls++
 	}
 	d.ToolCalls = calls

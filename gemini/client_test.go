@@ -114,7 +114,7 @@ func TestClient_ChatStream(t *testing.T) {
 }
 
 func TestClient_ToolCall(t *testing.T) {
-	wantCall := []lyumen.ToolCall{{Index: 0, ID: "call_0", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`}}
+	wantCall := []lyumen.ToolCall{{Index: 0, ID: "call_fake-response-1_0", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`}}
 	req := request("weather in Paris?")
 	req.Tools = []lyumen.Tool{{Name: "get_weather", Parameters: []byte(`{"type":"object","properties":{"city":{"type":"string"}}}`)}}
 	t.Run("non-streamed", func(t *testing.T) {

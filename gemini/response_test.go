@@ -331,3 +331,25 @@ func TestClient_ChatStream_Errors(t *testing.T) {
 		})
 	}
 }
+
+// Gemini names no calls, and every response numbers its own from zero: the
+// ids carry the response's id, so that the calls of two turns differ (an
+// Anthropic upstream refuses a conversation whose tool_use ids repeat), in
+// the characters Anthropic allows.
+func TestClient_CallIDsDifferAcrossTurns(t *testing.T) {
+	tests := []struct{ responseID, want string }{
+		{"7bAAaP-sJqS_nvgPk9ihmAo", "call_7bAAaP-sJqS_nvgPk9ihmAo_0"},
+		{"a/b+c=", "call_abc_0"},
+		{"", "call_0"},
+	}
+	for _, tc := range tests {
+		body := `{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":{}}}],"role":"model"},"finishReason":"STOP"}],"responseId":"` + tc.responseID + `"}`
+		resp, err := stubClient(http.StatusOK, body).Chat(t.Context(), chatRequest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.Choices[0].Message.ToolCalls[0].ID; got != tc.want {
+			t.Errorf("responseId %q: call id %q, want %q", tc.responseID, got, tc.want)
+		}
+	}
+}

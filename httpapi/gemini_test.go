@@ -153,10 +153,10 @@ func TestGemini_ChatStream(t *testing.T) {
 }
 
 func TestGemini_ToolCalls(t *testing.T) {
-	wantCall := []lyumen.ToolCall{{ID: "call_0", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`}}
+	wantCall := []lyumen.ToolCall{{ID: "call_fake-response-1_0", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`}}
 	check := func(t *testing.T, g *geminiGateway, calls []openai.ChatCompletionMessageToolCallUnion, finish string) {
 		t.Helper()
-		if len(calls) != 1 || calls[0].ID != "call_0" || calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"Paris"}` {
+		if len(calls) != 1 || calls[0].ID != "call_fake-response-1_0" || calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"Paris"}` {
 			t.Errorf("tool calls = %+v", calls)
 		}
 		if finish != "tool_calls" {

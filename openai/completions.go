@@ -17,7 +17,8 @@ import (
 // the way a base model does; clients that need raw continuation need an
 // upstream that serves /v1/completions itself. What only a raw completion
 // can do is refused with a 400: several prompts, prompts as token arrays,
-// echo, suffix, logprobs, best_of, logit_bias and n above 1.
+// echo, suffix, logprobs, best_of, logit_bias and n above 1. Tools, which
+// this API never had, are refused rather than dropped.
 
 // defaultCompletionTokens is max_tokens when the client sets none: the
 // official API's default, which clients of this API expect.
@@ -61,6 +62,13 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 		field{"best_of", &cr.BestOf}, field{"logit_bias", &cr.LogitBias},
 	); err != nil {
 		return nil, err
+	}
+	// The completions API has no tools. Dropping them would answer in text
+	// a client that waits for a call, so they are refused.
+	for _, k := range []string{"tools", "tool_choice", "functions", "function_call"} {
+		if !isNull(fields[k]) {
+			return nil, untranslatable(k, "'%s' cannot be translated: the completions API has no tool calls; send tools to /v1/chat/completions or /v1/responses", k)
+		}
 	}
 	if raw, ok := cr.StreamOptions["include_usage"]; ok {
 		if err := json.Unmarshal(raw, &cr.IncludeUsage); err != nil {

@@ -90,6 +90,8 @@ var invalidCompletions = []struct {
 	{name: "logprobs", body: `{"model":"m","prompt":"x","logprobs":2}`, wantParam: "logprobs", wantMsg: "cannot be translated"},
 	{name: "best_of", body: `{"model":"m","prompt":"x","best_of":3}`, wantParam: "best_of", wantMsg: "cannot be translated"},
 	{name: "logit_bias", body: `{"model":"m","prompt":"x","logit_bias":{"50256":-100}}`, wantParam: "logit_bias", wantMsg: "cannot be translated"},
+	{name: "tools", body: `{"model":"m","prompt":"x","tools":[{"type":"function","function":{"name":"f"}}]}`, wantParam: "tools", wantMsg: "the completions API has no tool calls"},
+	{name: "functions", body: `{"model":"m","prompt":"x","functions":[{"name":"f"}]}`, wantParam: "functions", wantMsg: "the completions API has no tool calls"},
 }
 
 func TestDecodeCompletions_Invalid(t *testing.T) {
