@@ -39,6 +39,10 @@ type Request struct {
 	Stop        []string
 	// N is how many answers the client asked for: 0 and 1 both mean one.
 	N int
+	// Seed asks for reproducible sampling, as far as the upstream can; nil
+	// when unset. Best effort everywhere, so an upstream without seeds
+	// (Anthropic) goes without.
+	Seed *int64
 	// Format constrains the answer to JSON; nil leaves it free text.
 	Format *Format
 

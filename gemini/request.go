@@ -82,6 +82,7 @@ type generationConfig struct {
 	TopP             *float64 `json:"topP,omitempty"`
 	StopSequences    []string `json:"stopSequences,omitempty"`
 	CandidateCount   int      `json:"candidateCount,omitempty"`
+	Seed             *int64   `json:"seed,omitempty"`
 	ResponseMimeType string   `json:"responseMimeType,omitempty"`
 	// ResponseJSONSchema takes JSON Schema as it is, unlike responseSchema
 	// (OpenAPI's subset, which tools' parameters must be converted to).
@@ -213,7 +214,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		}
 	}
 	gc := generationConfig{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature,
-		TopP: req.TopP, StopSequences: req.Stop}
+		TopP: req.TopP, StopSequences: req.Stop, Seed: req.Seed}
 	if req.N > 1 {
 		gc.CandidateCount = req.N
 	}
@@ -221,7 +222,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		gc.ResponseMimeType, gc.ResponseJSONSchema = "application/json", f.Schema
 	}
 	if gc.MaxOutputTokens > 0 || gc.Temperature != nil || gc.TopP != nil || len(gc.StopSequences) > 0 ||
-		gc.CandidateCount > 0 || gc.ResponseMimeType != "" {
+		gc.CandidateCount > 0 || gc.Seed != nil || gc.ResponseMimeType != "" {
 		b.GenerationConfig = &gc
 	}
 	if b.Contents == nil {

@@ -63,7 +63,7 @@ var encodeCases = []struct {
 	},
 	{
 		name: "structured_output_several_candidates",
-		req: lyumen.Request{Model: "gemini-2.5-flash", N: 2, Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
+		req: lyumen.Request{Model: "gemini-2.5-flash", N: 2, Seed: ptr(int64(42)), Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
 			Format: &lyumen.Format{Type: "json_schema", Name: "colour", Schema: json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}`)}},
 	},
 	{

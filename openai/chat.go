@@ -33,6 +33,7 @@ type chatRequest struct {
 	Temperature         *float64
 	TopP                *float64
 	Stop                json.RawMessage
+	Seed                *int64
 }
 
 type wireTool struct {
@@ -104,7 +105,7 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		{"stream_options", &cr.StreamOptions}, {"n", &cr.N}, {"tools", &cr.Tools},
 		{"tool_choice", &cr.ToolChoice}, {"max_tokens", &cr.MaxTokens},
 		{"max_completion_tokens", &cr.MaxCompletionTokens}, {"temperature", &cr.Temperature},
-		{"top_p", &cr.TopP}, {"stop", &cr.Stop},
+		{"top_p", &cr.TopP}, {"stop", &cr.Stop}, {"seed", &cr.Seed},
 	} {
 		if raw, ok := fields[f.key]; ok {
 			if err := json.Unmarshal(raw, f.dst); err != nil {
@@ -169,6 +170,7 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 	if cr.N != nil {
 		req.N = *cr.N
 	}
+	req.Seed = cr.Seed
 	var err error
 	if req.Format, err = chatFormat(fields["response_format"]); err != nil {
 		return nil, err

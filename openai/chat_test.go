@@ -106,8 +106,9 @@ var validChats = []struct {
 	},
 	{
 		name: "structured output",
-		body: `{"model":"gpt-4o","response_format":{"type":"json_schema","json_schema":{"name":"answer","strict":true,"schema":{"type":"object","properties":{"a":{"type":"string"}}}}},"messages":[{"role":"user","content":"Hi"}]}`,
+		body: `{"model":"gpt-4o","seed":42,"response_format":{"type":"json_schema","json_schema":{"name":"answer","strict":true,"schema":{"type":"object","properties":{"a":{"type":"string"}}}}},"messages":[{"role":"user","content":"Hi"}]}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}},
+			Seed:   ptr(int64(42)),
 			Format: &lyumen.Format{Type: "json_schema", Name: "answer", Strict: ptr(true), Schema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"string"}}}`)}},
 	},
 	{

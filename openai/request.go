@@ -22,6 +22,7 @@ type chatBody struct {
 	Tools         []wireTool      `json:"tools,omitempty"`
 	ToolChoice    json.RawMessage `json:"tool_choice,omitempty"`
 	N             int             `json:"n,omitempty"`
+	Seed          *int64          `json:"seed,omitempty"`
 	Format        *wireFormat     `json:"response_format,omitempty"`
 }
 
@@ -41,7 +42,7 @@ type outMessage struct {
 // body. Content it cannot express is a KindInvalid error naming it.
 func EncodeChatRequest(req *lyumen.Request) ([]byte, error) {
 	b := chatBody{Model: req.Model, Stream: req.Stream, MaxTokens: req.MaxTokens,
-		Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop, Format: encodeChatFormat(req.Format)}
+		Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Format: encodeChatFormat(req.Format)}
 	if req.N > 1 {
 		b.N = req.N
 	}
