@@ -14,9 +14,10 @@ const module = "github.com/lyumen/lyumen"
 var allowed = map[string][]string{ // "" is the root
 	"":                      {},
 	"internal/sse":          {},
+	"internal/jsontext":     {},
 	"internal/upstreamhttp": {""},
-	"openai":                {"", "internal/sse", "internal/upstreamhttp"},
-	"anthropic":             {"", "internal/sse", "internal/upstreamhttp"},
+	"openai":                {"", "internal/sse", "internal/upstreamhttp", "internal/jsontext"},
+	"anthropic":             {"", "internal/sse", "internal/upstreamhttp", "internal/jsontext"},
 	"gemini":                {"", "internal/sse", "internal/upstreamhttp"},
 	"demo":                  {""},
 	"upstream":              {""},

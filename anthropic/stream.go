@@ -25,6 +25,7 @@ type StreamEncoder struct {
 	open    int  // index of the open block; -1 when none
 	text    bool // the open block is a text block
 	tools   []toolBlock
+	buf     []byte // scratch: one event's data
 }
 
 // toolBlock ties a canonical tool call to its content block.
@@ -103,8 +104,10 @@ func (s *StreamEncoder) Event(dst []byte, ev *lyumen.Event) []byte {
 				dst = s.startBlock(dst, textBlock{Type: "text"})
 				s.text = true
 			}
-			dst = appendEvent(dst, "content_block_delta", blockDelta{Type: "content_block_delta", Index: s.open,
-				Delta: textDelta{Type: "text_delta", Text: d.Content}})
+			// As appendEvent would render blockDelta{Delta: textDelta{…}},
+			// without reflection: this runs for every token.
+			s.buf = appendTextDelta(s.buf[:0], s.open, d.Content)
+			dst = sse.AppendData(dst, "content_block_delta", s.buf)
 		}
 		for _, tc := range d.ToolCalls {
 			b, ok := s.toolBlock(tc.Index)

@@ -103,6 +103,7 @@ type ResponsesStream struct {
 	open    int // position in items of the item still open; -1 when none
 	finish  string
 	usage   *lyumen.Usage
+	buf     []byte // scratch: one event's data
 }
 
 // NewResponsesStream starts the encoding of the answer to req, created at now.
@@ -228,7 +229,10 @@ func (s *ResponsesStream) text(dst []byte, delta string) []byte {
 	n := s.open
 	it := &s.items[n]
 	it.text = append(it.text, delta...)
-	return appendEvent(dst, evTextDelta{s.head("response.output_text.delta"), it.id, n, 0, delta, []struct{}{}})
+	// As appendEvent would render evTextDelta, without reflection: this
+	// runs for every token.
+	s.buf = appendTextDelta(s.buf[:0], s.head("response.output_text.delta"), it.id, n, delta)
+	return sse.AppendData(dst, "response.output_text.delta", s.buf)
 }
 
 func (s *ResponsesStream) toolCall(dst []byte, tc *lyumen.ToolCall) []byte {

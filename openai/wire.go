@@ -119,6 +119,19 @@ func EncodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
 	if ev.Raw != nil {
 		return ev.Raw
 	}
+	if d, ok := textOnly(ev); ok { // most events: the fast path renders the same bytes
+		m := model
+		if ev.Model != "" {
+			m = ev.Model
+		}
+		id := completionID(ev.ID)
+		return appendTextChunk(make([]byte, 0, 150+len(id)+len(m)+len(d.Content)), id, m, now.Unix(), d)
+	}
+	return encodeChunk(ev, model, now)
+}
+
+// encodeChunk renders any event with encoding/json.
+func encodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
 	c := chatChunk{ID: completionID(ev.ID), Object: "chat.completion.chunk", Created: now.Unix(), Model: model, Usage: ev.Usage}
 	if ev.Model != "" {
 		c.Model = ev.Model

@@ -159,7 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	r := &runner{cfg: cfg, tg: tg, hc: bench.NewClient(cfg.clients), stderr: stderr}
-	r.sampleLoad()
+	r.loads.Sample()
 
 	fmt.Fprintf(stdout, "# Lyumen gateway benchmark\n\n")
 	fmt.Fprintf(stdout, "- command: `go run ./bench/cmd/gatewaybench %s`\n", strings.Join(args, " "))
@@ -221,7 +221,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r.sampleLoad()
+	r.loads.Sample()
 	spool := rec.Spool
 	fmt.Fprintf(stdout, "\n## Recording\n\n")
 	fmt.Fprintf(stdout, "- spool: %d records made durable by %d fsyncs (%.1f records per group commit), %.2f ms per write+fsync on average\n",
@@ -238,7 +238,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if p50, p99, err := probeFsync(dir); err == nil {
 		fmt.Fprintf(stdout, "- the disk after the run: append 1 KiB + fsync, %d times: p50 %s, p99 %s\n", probeSyncs, ms(p50), ms(p99))
 	}
-	if lo, hi, ok := r.loadRange(); ok {
+	if lo, hi, ok := r.loads.Range(); ok {
 		fmt.Fprintf(stdout, "- machine load average (1 min), sampled after each round: %.2f–%.2f\n", lo, hi)
 	}
 	if len(failures) > 0 {
@@ -253,7 +253,7 @@ type runner struct {
 	tg          *bench.Targets
 	hc          *http.Client
 	stderr      io.Writer
-	loads       []float64
+	loads       bench.LoadAverages
 	stopProfile func()
 }
 
@@ -285,29 +285,9 @@ func (r *runner) phase(ctx context.Context, name string, l bench.Load, n int, d 
 				return nil, ctx.Err()
 			}
 		}
-		r.sampleLoad()
+		r.loads.Sample()
 	}
 	return results, nil
-}
-
-// sampleLoad notes the machine's one-minute load average, where the system
-// reports it.
-func (r *runner) sampleLoad() {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return
-	}
-	var l float64
-	if _, err := fmt.Sscan(string(b), &l); err == nil {
-		r.loads = append(r.loads, l)
-	}
-}
-
-func (r *runner) loadRange() (lo, hi float64, ok bool) {
-	if len(r.loads) == 0 {
-		return 0, 0, false
-	}
-	return slices.Min(r.loads), slices.Max(r.loads), true
 }
 
 // report prints one mode's tables and checks, and returns what failed.

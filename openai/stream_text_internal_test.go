@@ -1,0 +1,95 @@
+package openai
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsontext"
+	"github.com/lyumen/lyumen/internal/sse"
+)
+
+// TestEncodeChunk_TextFastPath checks that a text-only event renders the
+// same bytes on the fast path as through encoding/json.
+func TestEncodeChunk_TextFastPath(t *testing.T) {
+	now := time.Unix(1741569952, 0)
+	for _, s := range jsontext.Strings[1:] {
+		for _, ev := range []lyumen.Event{
+			{ID: "chatcmpl-1", Model: "served-model", Choices: []lyumen.ChoiceDelta{{Content: s}}},
+			{ID: "msg_<1>", Choices: []lyumen.ChoiceDelta{{Index: 2, Content: s}}},
+		} {
+			if _, ok := textOnly(&ev); !ok {
+				t.Fatalf("%+v is not text-only", ev)
+			}
+			if diff := cmp.Diff(string(encodeChunk(&ev, "asked-model", now)), string(EncodeChunk(&ev, "asked-model", now))); diff != "" {
+				t.Errorf("EncodeChunk(%+v): fast path differs from encoding/json (-json +fast):\n%s", ev, diff)
+			}
+		}
+	}
+	for _, ev := range []lyumen.Event{
+		{Choices: []lyumen.ChoiceDelta{{Role: "assistant", Content: "a"}}},
+		{Choices: []lyumen.ChoiceDelta{{Content: "a", FinishReason: "stop"}}},
+		{Choices: []lyumen.ChoiceDelta{{Content: "a"}}, Usage: &lyumen.Usage{}},
+		{Choices: []lyumen.ChoiceDelta{{Content: "a"}, {Index: 1, Content: "b"}}},
+		{Choices: []lyumen.ChoiceDelta{{ToolCalls: []lyumen.ToolCall{{Arguments: "{"}}}}},
+		{Choices: []lyumen.ChoiceDelta{{}}},
+	} {
+		if _, ok := textOnly(&ev); ok {
+			t.Errorf("%+v taken as text-only", ev)
+		}
+	}
+}
+
+func TestAppendTextDelta(t *testing.T) {
+	for _, s := range jsontext.Strings {
+		h := evHead{Type: "response.output_text.delta", Seq: 12}
+		want, _ := json.Marshal(evTextDelta{h, "msg_<1>", 3, 0, s, []struct{}{}})
+		if diff := cmp.Diff(string(want), string(appendTextDelta(nil, h, "msg_<1>", 3, s))); diff != "" {
+			t.Errorf("delta %q (-json +fast):\n%s", s, diff)
+		}
+	}
+}
+
+// BenchmarkEncodeChunk compares the fast path for a text-only event with
+// encoding/json on the same event.
+func BenchmarkEncodeChunk(b *testing.B) {
+	ev := lyumen.Event{ID: "msg_01XFDUDYJgAACzvnptvVoYEL", Model: "mock-model", Choices: []lyumen.ChoiceDelta{{Content: " reverse"}}}
+	now := time.Unix(1741569952, 0)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			EncodeChunk(&ev, "bench-model", now)
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			encodeChunk(&ev, "bench-model", now)
+		}
+	})
+}
+
+// BenchmarkTextDelta compares the fast path for response.output_text.delta
+// with encoding/json.
+func BenchmarkTextDelta(b *testing.B) {
+	h := evHead{Type: "response.output_text.delta", Seq: 12}
+	id := "msg_3b709bdc77d0da066d899d4b54b693012bff9176cbc72b94"
+	dst := make([]byte, 0, 1024)
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			buf = appendTextDelta(buf[:0], h, id, 0, " reverse")
+			dst = sse.AppendData(dst[:0], h.Type, buf)
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			dst = appendEvent(dst[:0], evTextDelta{h, id, 0, 0, " reverse", []struct{}{}})
+		}
+	})
+}
