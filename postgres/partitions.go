@@ -29,7 +29,9 @@ func (db *DB) ensurePartitions(ctx context.Context, months map[int]time.Time) er
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(0x6c79756d656e+1)); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF records FOR VALUES FROM ('%s') TO ('%s')`,
+			// Rows up to a page stay whole (migration 0002).
+			_, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF record_rows FOR VALUES FROM ('%s') TO ('%s')
+				WITH (toast_tuple_target = 8160)`,
 				name, from.Format(time.RFC3339), to.Format(time.RFC3339)))
 			return err
 		})

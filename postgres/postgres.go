@@ -28,6 +28,8 @@ var migrations embed.FS
 type DB struct {
 	pool   *pgxpool.Pool
 	packer *pack.Packer
+	stored *hashSet // blobs recent batches stored
+	labels labelCache
 
 	mu     sync.Mutex
 	months map[int]bool // partitions known to exist, by year*12+month
@@ -41,13 +43,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("parse postgres url: %w", err)
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		// Per-connection staging tables for COPY: COPY cannot skip
+		// A per-connection staging table for COPY: COPY cannot skip
 		// conflicting rows, INSERT … SELECT … ON CONFLICT can.
 		_, err := c.Exec(ctx, `
-CREATE TEMP TABLE IF NOT EXISTS records_in (LIKE records INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS blobs_in (hash bytea, data bytea) ON COMMIT DELETE ROWS;`)
+CREATE TEMP TABLE IF NOT EXISTS record_rows_in (LIKE record_rows) ON COMMIT DELETE ROWS;`)
 		if err != nil && isUndefinedTable(err) {
-			return nil // before the first migration; the staging tables come later
+			return nil // before migration 0002; the staging table comes later
 		}
 		return err
 	}
@@ -55,12 +56,12 @@ CREATE TEMP TABLE IF NOT EXISTS blobs_in (hash bytea, data bytea) ON COMMIT DELE
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{pool: pool, packer: pack.New(), months: map[int]bool{}}
+	db := &DB{pool: pool, packer: pack.New(), stored: newHashSet(storedBlobs), months: map[int]bool{}}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
-	// Connections made before the migration lack the staging tables.
+	// Connections made before the migration lack the staging table.
 	pool.Reset()
 	return db, nil
 }
@@ -140,6 +141,11 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func isUniqueViolation(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pe.Code == "23505"
 }
 
 func isUndefinedTable(err error) bool {

@@ -8,9 +8,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/postgres"
 	"github.com/lyumen/lyumen/storetest"
 )
@@ -99,6 +102,93 @@ func TestOpen_MigrationsOnce(t *testing.T) {
 	if v != postgres.Migrations() {
 		t.Errorf("version %d, want %d", v, postgres.Migrations())
 	}
+}
+
+// TestOpen_MigratesRecords opens a store at migration 1, the layout with
+// text columns and no labels, and checks that migration 2 moves its
+// records into record_rows unchanged.
+func TestOpen_MigratesRecords(t *testing.T) {
+	recs := []*lyumen.Record{
+		{
+			ID: "01970000-0000-7000-8000-000000000001", ReceivedAt: time.Date(2025, 6, 30, 23, 59, 59, 999999000, time.UTC),
+			Surface: lyumen.SurfaceOpenAIChat, Model: "gpt-4o", ServedModel: "gpt-4o-2024-08-06", Provider: "openai",
+			Stream: true, Status: 200, Request: []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"` +
+				strings.Repeat("Long enough to be stored apart. ", 4) + `"}]}`),
+			Response:  &lyumen.Response{ID: "r1", Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: strings.Repeat("An answer. ", 8)}}}},
+			UserAgent: strings.Repeat("a user agent longer than a B-tree allows ", 100), Country: "DE", Completeness: lyumen.Complete,
+			Usage: lyumen.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}, Duration: time.Second, TTFT: time.Millisecond,
+		},
+		{
+			ID: "01970000-0000-7000-8000-000000000002", ReceivedAt: time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC),
+			Surface: lyumen.SurfaceOpenAIChat, Model: "gpt-4o", Status: 502, Error: "upstream refused",
+			Completeness: lyumen.UpstreamRefused, Attempts: []lyumen.Attempt{{Provider: "openai", Model: "gpt-4o", Status: 502}},
+		},
+	}
+	ctx := t.Context()
+	// The rows as migration 1 stored them: the records view has that
+	// table's columns, in its order.
+	srcURL := freshSchema(t)
+	src := mustOpen(t, srcURL)
+	if err := src.WriteRecords(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	u := freshSchema(t)
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	v1, err := os.ReadFile("migration/0001_records.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcSchema := pgx.Identifier{schemaOf(t, srcURL)}.Sanitize()
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+		string(v1),
+		`INSERT INTO schema_migrations (version) VALUES (1)`,
+		`CREATE TABLE records_2025_06 PARTITION OF records FOR VALUES FROM ('2025-06-01') TO ('2025-07-01')`,
+		`CREATE TABLE records_2025_07 PARTITION OF records FOR VALUES FROM ('2025-07-01') TO ('2025-08-01')`,
+		`INSERT INTO records SELECT * FROM ` + srcSchema + `.records`,
+		`INSERT INTO blobs SELECT * FROM ` + srcSchema + `.blobs`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%.60s: %v", q, err)
+		}
+	}
+
+	db := mustOpen(t, u)
+	if v, err := db.Version(ctx); err != nil || v != postgres.Migrations() {
+		t.Fatalf("version %d (%v), want %d", v, err, postgres.Migrations())
+	}
+	if n, err := db.Count(ctx); err != nil || n != int64(len(recs)) {
+		t.Fatalf("count %d (%v), want %d", n, err, len(recs))
+	}
+	for _, want := range recs {
+		got, err := db.Record(ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("record %s after the migration (-want +got):\n%s", want.ID, diff)
+		}
+	}
+	// The migrated store takes new records, into the partitions it made.
+	more := *recs[1]
+	more.ID = "01970000-0000-7000-8000-000000000003"
+	if err := db.WriteRecords(ctx, []*lyumen.Record{&more}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// schemaOf returns the schema of a URL from freshSchema.
+func schemaOf(tb testing.TB, u string) string {
+	tb.Helper()
+	p, err := url.Parse(u)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p.Query().Get("search_path")
 }
 
 func TestOpen_BadURL(t *testing.T) {

@@ -1,9 +1,12 @@
 package postgres
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -13,76 +16,155 @@ import (
 	"github.com/lyumen/lyumen/internal/pack"
 )
 
+// recordColumns are record_rows's, in the order WriteRecords copies them.
 var recordColumns = []string{
-	"id", "received_at", "duration_us", "ttft_us", "surface", "model", "served_model", "provider",
-	"stream", "status", "error", "body", "refs", "conversation", "response", "attempts",
-	"prompt_tokens", "completion_tokens", "total_tokens", "user_agent", "country", "completeness",
+	"id", "received_at", "duration_us", "ttft_us", "status", "prompt_tokens", "completion_tokens", "total_tokens",
+	"surface", "model", "served_model", "provider", "user_agent", "country", "completeness", "stream", "error",
+	"body", "refs", "conversation", "response", "attempts",
 }
 
-// WriteRecords stores a batch in one transaction: COPY into per-connection
-// staging tables, then INSERT … ON CONFLICT DO NOTHING, so a record stored
-// before (a batch retried after an unknown outcome) is stored once.
+// packed is a record laid out for storage, its pieces not yet encoded.
+type packed struct {
+	rec    *lyumen.Record
+	id     uuid.UUID
+	row    pack.Row
+	pieces []pack.Piece
+}
+
+// WriteRecords stores a batch in one transaction: all or none. A record
+// stored before (a batch retried after an unknown outcome) is stored once:
+// the first version written wins.
+//
+// Records are laid out as internal/pack says, on every CPU. Only pieces
+// that no recent batch stored are encoded and sent: in a conversation,
+// that is the last question and answer, not the history resent with them.
+// Blobs go in with one INSERT … ON CONFLICT DO NOTHING, records with COPY
+// (see insertRecords).
 func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	rows := make([][]any, 0, len(recs))
-	blobs := make(map[pack.Hash][]byte)
-	months := map[int]time.Time{}
 	seen := make(map[string]bool, len(recs))
+	uniq := make([]*lyumen.Record, 0, len(recs))
 	for _, r := range recs {
 		if r == nil {
 			return errors.New("write records: nil record")
 		}
-		if seen[r.ID] {
-			continue // twice in one batch: COPY would not mind, the key would
+		if !seen[r.ID] { // twice in one batch: stored once
+			seen[r.ID] = true
+			uniq = append(uniq, r)
 		}
-		seen[r.ID] = true
+	}
+	ps := make([]packed, len(uniq))
+	err := parallel(len(uniq), func(i int) error {
+		r := uniq[i]
 		id, err := uuid.Parse(r.ID)
 		if err != nil {
 			return fmt.Errorf("write records: id %q: %w", r.ID, err)
 		}
-		row, bs, err := db.packer.Pack(r)
+		row, pieces, err := db.packer.Cut(r)
 		if err != nil {
-			return fmt.Errorf("write records: %w", err)
+			return fmt.Errorf("write record %s: %w", r.ID, err)
 		}
-		for _, b := range bs {
-			blobs[b.Hash] = b.Data
-		}
-		at := r.ReceivedAt.UTC()
-		months[monthKey(at)] = at
-		rows = append(rows, []any{
-			id, at, r.Duration.Microseconds(), r.TTFT.Microseconds(), string(r.Surface), r.Model, r.ServedModel, r.Provider,
-			r.Stream, r.Status, r.Error, row.Body, row.Refs, row.Conversation, row.Response, row.Attempts,
-			r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens, r.UserAgent, r.Country, string(r.Completeness),
-		})
-	}
-	if err := db.ensurePartitions(ctx, months); err != nil {
-		return err
-	}
-	blobRows := make([][]any, 0, len(blobs))
-	for h, data := range blobs {
-		blobRows = append(blobRows, []any{h[:], data})
-	}
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if len(blobRows) > 0 {
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"blobs_in"}, []string{"hash", "data"}, pgx.CopyFromRows(blobRows)); err != nil {
-				return fmt.Errorf("copy blobs: %w", err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO blobs SELECT hash, data FROM blobs_in ON CONFLICT DO NOTHING`); err != nil {
-				return fmt.Errorf("insert blobs: %w", err)
-			}
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"records_in"}, recordColumns, pgx.CopyFromRows(rows)); err != nil {
-			return fmt.Errorf("copy records: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO records SELECT * FROM records_in ON CONFLICT DO NOTHING`); err != nil {
-			return fmt.Errorf("insert records: %w", err)
-		}
+		ps[i] = packed{rec: r, id: id, row: row, pieces: pieces}
 		return nil
 	})
 	if err != nil {
+		return err
+	}
+
+	var todo []pack.Piece
+	pieceSeen := make(map[pack.Hash]bool)
+	for _, p := range ps {
+		for _, pc := range p.pieces {
+			if !pieceSeen[pc.Hash] && !db.stored.has(pc.Hash) {
+				todo = append(todo, pc)
+			}
+			pieceSeen[pc.Hash] = true
+		}
+	}
+	// In one order for every gateway, so that two inserting the same new
+	// blobs lock them in the same order and neither waits for the other in
+	// a cycle. Not in the index's order (the hash's leading bytes): in
+	// batches sorted that way, the index came out 8% larger.
+	slices.SortFunc(todo, func(a, b pack.Piece) int {
+		return cmp.Or(bytes.Compare(a.Hash[8:], b.Hash[8:]), bytes.Compare(a.Hash[:8], b.Hash[:8]))
+	})
+	hashes, data := make([][]byte, len(todo)), make([][]byte, len(todo))
+	_ = parallel(len(todo), func(i int) error {
+		hashes[i], data[i] = todo[i].Hash[:], db.packer.Blob(todo[i]).Data
+		return nil
+	})
+
+	labels := make(map[string]int32)
+	months := map[int]time.Time{}
+	for _, p := range ps {
+		r := p.rec
+		for _, v := range [...]string{string(r.Surface), r.Model, r.ServedModel, r.Provider, r.UserAgent, r.Country, string(r.Completeness)} {
+			labels[v] = 0
+		}
+		at := r.ReceivedAt.UTC()
+		months[monthKey(at)] = at
+	}
+	if err := db.labelIDs(ctx, labels); err != nil {
 		return fmt.Errorf("write records: %w", err)
+	}
+	if err := db.ensurePartitions(ctx, months); err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	rows := make([][]any, len(ps))
+	for i, p := range ps {
+		r, row := p.rec, p.row // nil slices are NULL
+		rows[i] = []any{
+			p.id, r.ReceivedAt.UTC(), r.Duration.Microseconds(), r.TTFT.Microseconds(),
+			r.Status, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
+			labels[string(r.Surface)], labels[r.Model], labels[r.ServedModel], labels[r.Provider],
+			labels[r.UserAgent], labels[r.Country], labels[string(r.Completeness)], r.Stream, r.Error,
+			row.Body, row.Refs, row.Conversation, row.Response, row.Attempts,
+		}
+	}
+
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		if len(hashes) > 0 {
+			_, err := tx.Exec(ctx, `INSERT INTO blobs (hash, data) SELECT * FROM unnest($1::bytea[], $2::bytea[])
+				ON CONFLICT DO NOTHING`, hashes, data)
+			if err != nil {
+				return fmt.Errorf("insert blobs: %w", err)
+			}
+		}
+		return insertRecords(ctx, tx, rows)
+	})
+	if err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	db.stored.add(todo)
+	return nil
+}
+
+// insertRecords copies rows into record_rows. COPY cannot skip a record
+// stored before; when one is, the rows go through a per-connection staging
+// table and INSERT … ON CONFLICT DO NOTHING instead. Batches are rarely
+// retried, and COPY straight in writes each row once.
+func insertRecords(ctx context.Context, tx pgx.Tx, rows [][]any) error {
+	sp, err := tx.Begin(ctx) // a savepoint
+	if err != nil {
+		return err
+	}
+	_, err = sp.CopyFrom(ctx, pgx.Identifier{"record_rows"}, recordColumns, pgx.CopyFromRows(rows))
+	if err == nil {
+		return sp.Commit(ctx)
+	}
+	if !isUniqueViolation(err) {
+		return fmt.Errorf("copy records: %w", err)
+	}
+	if err := sp.Rollback(ctx); err != nil {
+		return err
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"record_rows_in"}, recordColumns, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy records: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO record_rows SELECT * FROM record_rows_in ON CONFLICT DO NOTHING`); err != nil {
+		return fmt.Errorf("insert records: %w", err)
 	}
 	return nil
 }
@@ -160,7 +242,7 @@ func (db *DB) Record(ctx context.Context, id string) (*lyumen.Record, error) {
 // Count is the number of records stored.
 func (db *DB) Count(ctx context.Context) (int64, error) {
 	var n int64
-	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM records`).Scan(&n); err != nil {
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM record_rows`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count records: %w", err)
 	}
 	return n, nil

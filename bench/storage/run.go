@@ -18,7 +18,9 @@ type Result struct {
 	Spent    time.Duration // in WriteRecords
 	// CPU is what this process used meanwhile, user and system: all of it
 	// for SQLite, only the client's side for PostgreSQL.
-	CPU    time.Duration
+	CPU time.Duration
+	// Server is what the database server did meanwhile (PostgreSQL).
+	Server Server
 	Weight Weight
 }
 
@@ -32,12 +34,25 @@ func Measure(ctx context.Context, t *Target, workload string, recs []*lyumen.Rec
 	for _, r := range recs {
 		res.Raw += RawBytes(r)
 	}
-	cpu := processCPU()
+	var before, after Server
 	var err error
+	if t.server != nil {
+		if before, err = t.server(ctx); err != nil {
+			return res, err
+		}
+	}
+	cpu := processCPU()
 	if res.Spent, err = Write(ctx, t.Store, recs, batch); err != nil {
 		return res, fmt.Errorf("write to %s: %w", t.Name, err)
 	}
 	res.CPU = processCPU() - cpu
+	if t.server != nil {
+		if after, err = t.server(ctx); err != nil {
+			return res, err
+		}
+		// Connections opened during the run started from zero.
+		res.Server = Server{CPU: after.CPU - before.CPU, WAL: after.WAL - before.WAL}
+	}
 	if res.Weight, err = t.Weigh(ctx); err != nil {
 		return res, err
 	}
@@ -46,18 +61,24 @@ func Measure(ctx context.Context, t *Target, workload string, recs []*lyumen.Rec
 
 // Table writes the results as a markdown table.
 func Table(w io.Writer, rs []Result) {
-	fmt.Fprintln(w, "| store | workload | records | raw | on disk | after VACUUM | bytes/record on disk | on disk / raw | records/s | raw MB/s | CPU µs/record |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| store | workload | records | raw | on disk | after VACUUM | bytes/record on disk | on disk / raw | records/s | raw MB/s | CPU µs/record | server CPU µs/record | WAL bytes/record |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rs {
-		vac := "–"
+		vac, server, wal := "–", "–", "–"
 		if r.Weight.Vacuumed > 0 {
 			vac = fmt.Sprintf("%s (%.1f%%)", mb(r.Weight.Vacuumed), pct(r.Weight.Vacuumed, r.Raw))
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %d | %.1f%% | %.0f | %.1f | %.0f |\n",
+		if r.Server.CPU > 0 {
+			server = fmt.Sprintf("%.0f", float64(r.Server.CPU.Microseconds())/float64(r.Records))
+		}
+		if r.Server.WAL > 0 {
+			wal = fmt.Sprintf("%d", r.Server.WAL/int64(r.Records))
+		}
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %d | %.1f%% | %.0f | %.1f | %.0f | %s | %s |\n",
 			r.Store, r.Workload, r.Records, mb(r.Raw), mb(r.Weight.Disk), vac,
 			r.Weight.Disk/int64(r.Records), pct(r.Weight.Disk, r.Raw),
 			r.RecordsPerSecond(), float64(r.Raw)/1e6/r.Spent.Seconds(),
-			float64(r.CPU.Microseconds())/float64(r.Records))
+			float64(r.CPU.Microseconds())/float64(r.Records), server, wal)
 	}
 }
 

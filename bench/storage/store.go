@@ -33,13 +33,16 @@ type Target struct {
 	weigh func(ctx context.Context) (Weight, error)
 	// drop removes what the target made; it runs after weigh or instead.
 	drop func() error
+	// server reports the database server's work so far; nil for SQLite,
+	// which works in this process.
+	server func(ctx context.Context) (Server, error)
 }
 
 // Weight is what a store takes on disk.
 type Weight struct {
 	// Disk is the SQLite file after a checkpoint folded the WAL into it,
-	// or the PostgreSQL relations of records and blobs with their TOAST
-	// tables and indexes.
+	// or the PostgreSQL tables (record_rows' partitions, blobs, labels)
+	// with their TOAST tables and indexes.
 	Disk int64
 	// Vacuumed is the SQLite file after VACUUM; 0 for PostgreSQL.
 	Vacuumed int64
@@ -222,6 +225,8 @@ func NewPostgres(ctx context.Context, baseURL string) (*Target, error) {
 	}
 	q := u.Query()
 	q.Set("search_path", strings.Trim(schema, `"`))
+	app := "lyumen-storagebench-" + strings.Trim(schema, `"`)[len("lyumen_bench_"):]
+	q.Set("application_name", app)
 	u.RawQuery = q.Encode()
 	db, err := postgres.Open(ctx, u.String())
 	if err != nil {
@@ -229,8 +234,9 @@ func NewPostgres(ctx context.Context, baseURL string) (*Target, error) {
 	}
 	open := true
 	return &Target{
-		Name:  "PostgreSQL",
-		Store: db,
+		Name:   "PostgreSQL",
+		Store:  db,
+		server: pgServer(baseURL, app),
 		weigh: func(ctx context.Context) (Weight, error) {
 			open = false
 			if err := db.Close(); err != nil {
@@ -257,9 +263,11 @@ func weighPostgres(ctx context.Context, dsn string) (Weight, error) {
 	defer conn.Close(ctx)
 	rows, err := conn.Query(ctx, `
 		SELECT 'records (heap and TOAST)', sum(pg_table_size(relid)), sum(pg_indexes_size(relid))
-		FROM pg_partition_tree('records') WHERE isleaf
+		FROM pg_partition_tree('record_rows') WHERE isleaf
 		UNION ALL
-		SELECT 'blobs (heap and TOAST)', pg_table_size('blobs'), pg_indexes_size('blobs')`)
+		SELECT 'blobs (heap and TOAST)', pg_table_size('blobs'), pg_indexes_size('blobs')
+		UNION ALL
+		SELECT 'labels (heap and TOAST)', pg_table_size('labels'), pg_indexes_size('labels')`)
 	if err != nil {
 		return w, err
 	}
