@@ -28,7 +28,7 @@ var migrations embed.FS
 type DB struct {
 	pool   *pgxpool.Pool
 	packer *pack.Packer
-	stored *hashSet // blobs recent batches stored
+	stored *pack.Recent // blobs recent batches stored
 	labels labelCache
 
 	mu     sync.Mutex
@@ -56,7 +56,7 @@ CREATE TEMP TABLE IF NOT EXISTS record_rows_in (LIKE record_rows) ON COMMIT DELE
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{pool: pool, packer: pack.New(), stored: newHashSet(storedBlobs), months: map[int]bool{}}
+	db := &DB{pool: pool, packer: pack.New(), stored: pack.NewRecent(1 << 16), months: map[int]bool{}}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -5,10 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/lyumen/lyumen"
@@ -46,14 +43,6 @@ func placeholders(rows, cols int) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
 
-// packed is a record laid out for storage.
-type packed struct {
-	rec    *lyumen.Record
-	id     []byte
-	row    pack.Row
-	pieces []pack.Piece
-}
-
 // WriteRecords stores recs in one transaction: all or none. Record ids
 // must be UUIDs, as for PostgreSQL. A record whose ID is already stored is
 // skipped, so a batch replayed after a crash (or a record given twice) is
@@ -70,31 +59,21 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	ps := make([]packed, len(recs))
-	err := parallel(len(recs), func(i int) error {
-		var err error
-		if ps[i], err = db.cut(recs[i]); err != nil {
-			return fmt.Errorf("write records: record %d: %w", i, err)
+	ids := make([][]byte, len(recs))
+	for i, r := range recs {
+		if r == nil {
+			return fmt.Errorf("write records: record %d: nil", i)
 		}
-		return nil
-	})
+		id, err := parseID(r.ID)
+		if err != nil {
+			return fmt.Errorf("write records: id %q: %w", r.ID, err)
+		}
+		ids[i] = id
+	}
+	b, err := db.packer.CutBatch(recs, db.stored)
 	if err != nil {
-		return err // nothing written: a batch is all or none
+		return fmt.Errorf("write records: %w", err) // nothing written: a batch is all or none
 	}
-	// Each piece once, and only those no recent batch stored: a batch
-	// often holds several turns of one conversation.
-	var todo []pack.Piece
-	seen := make(map[pack.Hash]bool)
-	for _, p := range ps {
-		for _, pc := range p.pieces {
-			if !seen[pc.Hash] && !db.stored.has(pc.Hash) {
-				todo = append(todo, pc)
-			}
-			seen[pc.Hash] = true
-		}
-	}
-	blobs := make([]pack.Blob, len(todo))
-	_ = parallel(len(todo), func(i int) error { blobs[i] = db.packer.Blob(todo[i]); return nil })
 
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -103,14 +82,14 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	defer tx.Rollback() // no-op once committed
 	ins := &inserter{tx: tx}
 	defer ins.close()
-	for _, b := range blobs {
-		if err := ins.blob(ctx, b); err != nil {
+	for _, blob := range b.Blobs {
+		if err := ins.blob(ctx, blob); err != nil {
 			return fmt.Errorf("write records: blob: %w", err)
 		}
 	}
-	for _, p := range ps {
-		if err := ins.record(ctx, p); err != nil {
-			return fmt.Errorf("write record %s: %w", p.rec.ID, err)
+	for i, r := range recs {
+		if err := ins.record(ctx, r, ids[i], b.Rows[i]); err != nil {
+			return fmt.Errorf("write record %s: %w", r.ID, err)
 		}
 	}
 	if err := ins.flush(ctx); err != nil {
@@ -119,49 +98,8 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
-	db.stored.add(todo)
+	db.stored.Add(b.Blobs)
 	return nil
-}
-
-// cut lays r out, its pieces not yet encoded.
-func (db *DB) cut(r *lyumen.Record) (packed, error) {
-	if r == nil {
-		return packed{}, errors.New("nil record")
-	}
-	id, err := parseID(r.ID)
-	if err != nil {
-		return packed{}, fmt.Errorf("id %q: %w", r.ID, err)
-	}
-	row, pieces, err := db.packer.Cut(r)
-	if err != nil {
-		return packed{}, err
-	}
-	return packed{rec: r, id: id, row: row, pieces: pieces}, nil
-}
-
-// parallel calls f for each i in [0, n) on up to GOMAXPROCS goroutines and
-// returns the errors it returned.
-func parallel(n int, f func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var next atomic.Int64
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // inserter inserts rows into one transaction, many to a statement: one
@@ -185,10 +123,10 @@ func (in *inserter) blob(ctx context.Context, b pack.Blob) error {
 	return in.flushBlobs(ctx)
 }
 
-func (in *inserter) record(ctx context.Context, p packed) error {
-	r, row := p.rec, p.row // nil slices bind NULL
+func (in *inserter) record(ctx context.Context, r *lyumen.Record, id []byte, row pack.Row) error {
+	// nil slices bind NULL
 	in.recordArgs = append(in.recordArgs,
-		p.id, r.ReceivedAt.UnixMicro(), r.Duration.Microseconds(), r.TTFT.Microseconds(),
+		id, r.ReceivedAt.UnixMicro(), r.Duration.Microseconds(), r.TTFT.Microseconds(),
 		string(r.Surface), r.Model, r.ServedModel, r.Provider,
 		r.Stream, r.Status, r.Error, row.Body, row.Refs, row.Conversation, row.Response, row.Attempts,
 		r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
@@ -246,45 +184,6 @@ func (in *inserter) close() {
 		if s != nil {
 			_ = s.Close() // closes with the transaction anyway
 		}
-	}
-}
-
-// hashSet remembers the blobs recent batches stored, so that the history a
-// client resends each turn is not compressed again to be ignored. It keeps
-// two generations of up to max hashes each and forgets the older when the
-// newer is full: a few megabytes, and minutes of a busy gateway's traffic.
-// What is not remembered is compressed and inserted "or ignore", so
-// forgetting costs time, never correctness; remembering a blob that is not
-// stored would lose it, so only committed blobs are added, and anything
-// that deletes blobs must clear the set.
-type hashSet struct {
-	mu       sync.Mutex
-	cur, old map[pack.Hash]struct{}
-	max      int
-}
-
-func newHashSet(max int) *hashSet {
-	return &hashSet{cur: map[pack.Hash]struct{}{}, max: max}
-}
-
-func (s *hashSet) has(h pack.Hash) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.cur[h]; ok {
-		return true
-	}
-	_, ok := s.old[h]
-	return ok
-}
-
-func (s *hashSet) add(pieces []pack.Piece) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, pc := range pieces {
-		if len(s.cur) >= s.max {
-			s.old, s.cur = s.cur, make(map[pack.Hash]struct{}, s.max)
-		}
-		s.cur[pc.Hash] = struct{}{}
 	}
 }
 

@@ -31,7 +31,7 @@ type DB struct {
 	db     *sql.DB
 	path   string
 	packer *pack.Packer // the storage layout, shared with package postgres
-	stored *hashSet     // blobs recent batches stored
+	stored *pack.Recent // blobs recent batches stored
 }
 
 // Open opens (creating if needed) the database file at path and brings its
@@ -44,7 +44,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	db := &DB{db: sdb, path: path, packer: pack.New(), stored: newHashSet(1 << 16)}
+	db := &DB{db: sdb, path: path, packer: pack.New(), stored: pack.NewRecent(1 << 16)}
 	// sql.Open connects lazily; Ping surfaces a bad path here, not on first use.
 	if err := sdb.PingContext(ctx); err != nil {
 		_ = sdb.Close() // the open error is the one worth reporting

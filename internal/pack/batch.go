@@ -1,0 +1,130 @@
+package pack
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/lyumen/lyumen"
+)
+
+// Batch is a batch of records laid out for a store.
+type Batch struct {
+	// Rows are the records' own columns, one per record, in order.
+	Rows []Row
+	// Blobs are the pieces the records refer to that no recent batch
+	// stored (see Recent), each once, encoded.
+	Blobs []Blob
+}
+
+// CutBatch lays recs out on every CPU, and encodes only the pieces that
+// recent does not hold: in a conversation, that is the last question and
+// answer, not the history resent with them. A store calls recent.Add with
+// the batch once it has committed it.
+func (p *Packer) CutBatch(recs []*lyumen.Record, recent *Recent) (Batch, error) {
+	b := Batch{Rows: make([]Row, len(recs))}
+	pieces := make([][]Piece, len(recs))
+	err := Parallel(len(recs), func(i int) error {
+		if recs[i] == nil {
+			return fmt.Errorf("record %d: nil", i)
+		}
+		var err error
+		if b.Rows[i], pieces[i], err = p.Cut(recs[i]); err != nil {
+			return fmt.Errorf("record %s: %w", recs[i].ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Batch{}, err
+	}
+	// A batch often holds several turns of one conversation.
+	var todo []Piece
+	seen := make(map[Hash]bool)
+	for _, ps := range pieces {
+		for _, pc := range ps {
+			if !seen[pc.Hash] && !recent.has(pc.Hash) {
+				todo = append(todo, pc)
+			}
+			seen[pc.Hash] = true
+		}
+	}
+	b.Blobs = make([]Blob, len(todo))
+	_ = Parallel(len(todo), func(i int) error { b.Blobs[i] = p.Blob(todo[i]); return nil })
+	return b, nil
+}
+
+// Recent remembers the blobs recent batches stored, so that the history a
+// client resends each turn is neither compressed again nor sent to the
+// database to be ignored. It keeps two generations of up to max hashes
+// each and forgets the older when the newer is full: a few megabytes, and
+// minutes of a busy gateway's traffic. What is forgotten, or was stored by
+// another gateway, is encoded and inserted "on conflict do nothing", so
+// forgetting costs time, never correctness. Remembering a blob that is not
+// stored would lose it: only committed blobs are added, and anything that
+// deletes blobs must Clear it.
+type Recent struct {
+	mu       sync.Mutex
+	cur, old map[Hash]struct{}
+	max      int
+}
+
+// NewRecent returns a Recent of two generations of max hashes.
+func NewRecent(max int) *Recent {
+	return &Recent{cur: map[Hash]struct{}{}, max: max}
+}
+
+func (s *Recent) has(h Hash) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cur[h]; ok {
+		return true
+	}
+	_, ok := s.old[h]
+	return ok
+}
+
+// Add remembers the blobs of a committed batch.
+func (s *Recent) Add(blobs []Blob) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range blobs {
+		if len(s.cur) >= s.max {
+			s.old, s.cur = s.cur, make(map[Hash]struct{}, s.max)
+		}
+		s.cur[b.Hash] = struct{}{}
+	}
+}
+
+// Clear forgets every blob, for a store that deleted some.
+func (s *Recent) Clear() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cur, s.old = map[Hash]struct{}{}, nil
+}
+
+// Parallel calls f for each i in [0, n) on up to GOMAXPROCS goroutines and
+// returns the errors it returned.
+func Parallel(n int, f func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

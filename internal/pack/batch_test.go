@@ -1,0 +1,45 @@
+package pack_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/pack"
+)
+
+// TestCutBatch checks that a batch encodes each new piece once, however
+// many of its records hold it, and none that a committed batch stored,
+// until Recent forgets it.
+func TestCutBatch(t *testing.T) {
+	p := pack.New()
+	system := strings.Repeat("You answer questions about the weather. ", 3)
+	turn := func(n int) *lyumen.Record {
+		var msgs []string
+		msgs = append(msgs, `{"role":"system","content":"`+system+`"}`)
+		for i := range n {
+			msgs = append(msgs, fmt.Sprintf(`{"role":"user","content":"what is the weather like on day %d of the trip?"}`, i))
+		}
+		return &lyumen.Record{ID: fmt.Sprint(n), Request: []byte(`{"model":"m","messages":[` + strings.Join(msgs, ",") + `]}`)}
+	}
+	recent := pack.NewRecent(1 << 10)
+	b, err := p.CutBatch([]*lyumen.Record{turn(1), turn(2), turn(3)}, recent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rows) != 3 || len(b.Blobs) != 4 { // the system prompt and three questions
+		t.Fatalf("%d rows and %d blobs, want 3 and 4", len(b.Rows), len(b.Blobs))
+	}
+	recent.Add(b.Blobs)
+	if b, err = p.CutBatch([]*lyumen.Record{turn(4)}, recent); err != nil || len(b.Blobs) != 1 {
+		t.Fatalf("next turn: %d blobs (err %v), want only its new question", len(b.Blobs), err)
+	}
+	recent.Clear()
+	if b, _ = p.CutBatch([]*lyumen.Record{turn(4)}, recent); len(b.Blobs) != 5 {
+		t.Errorf("after Clear: %d blobs, want all 5", len(b.Blobs))
+	}
+	if _, err := p.CutBatch([]*lyumen.Record{turn(1), nil}, recent); err == nil {
+		t.Error("a nil record was laid out")
+	}
+}
