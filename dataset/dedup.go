@@ -63,7 +63,23 @@ func normalize(msgs []Message) string {
 		b = append(b, m.Role...)
 		b = append(b, ':', ' ')
 		space := false
-		for _, r := range m.Content {
+		for i, r := range m.Content {
+			if r < utf8.RuneSelf { // ASCII: the same as below, without the tables
+				switch c := m.Content[i]; {
+				case c == ' ' || c >= '\t' && c <= '\r':
+					space = true
+				default:
+					if space {
+						b = append(b, ' ')
+						space = false
+					}
+					if c >= 'A' && c <= 'Z' {
+						c += 'a' - 'A'
+					}
+					b = append(b, c)
+				}
+				continue
+			}
 			if unicode.IsSpace(r) {
 				space = true
 				continue
@@ -116,8 +132,17 @@ func minhash(text string) signature {
 		return h
 	}
 	start := -1
-	for i, r := range text + " " {
-		word := unicode.IsLetter(r) || unicode.IsDigit(r) || r == '[' || r == ']' || r == '_'
+	for i := 0; i <= len(text); {
+		word, size := false, 1 // past the end: a space ends the last word
+		if i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf {
+				word = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '[' || c == ']' || c == '_'
+			} else {
+				var r rune
+				r, size = utf8.DecodeRuneInString(text[i:])
+				word = unicode.IsLetter(r) || unicode.IsDigit(r)
+			}
+		}
 		switch {
 		case word && start < 0:
 			start = i
@@ -129,6 +154,7 @@ func minhash(text string) signature {
 				add(shingle())
 			}
 		}
+		i += size
 	}
 	if n > 0 && n < shingleWords {
 		h := uint64(fnvOffset)
@@ -160,6 +186,11 @@ type deduper struct {
 	exact hashSet
 	sigs  []uint8 // permutations per kept conversation: 8 bits of a hash of each minimum
 	table bandTable
+	a     *arena // where the tables live; nil: the Go heap
+}
+
+func newDeduper(a *arena) *deduper {
+	return &deduper{exact: hashSet{a: a}, table: bandTable{a: a}, a: a}
 }
 
 // dupKind is what dedupe found.
@@ -195,6 +226,12 @@ func (d *deduper) decide(exact uint64, sig *signature) dupKind {
 		}
 	}
 	idx := uint32(len(d.sigs) / permutations)
+	if len(d.sigs)+permutations > cap(d.sigs) {
+		old := d.sigs
+		d.sigs = d.a.bytes(max(64<<10, 2*cap(old)))[:len(old)]
+		copy(d.sigs, old)
+		d.a.free(old)
+	}
 	for _, v := range sig {
 		d.sigs = append(d.sigs, uint8(mix(v)))
 	}
@@ -227,6 +264,7 @@ type bandTable struct {
 	keys []uint32 // 0 is empty
 	vals []uint32
 	n    int
+	a    *arena // where the arrays live; nil: the Go heap
 }
 
 func fingerprint(k uint64) uint32 { return uint32(k>>32) | 1 }
@@ -255,12 +293,14 @@ func (t *bandTable) put(f, v uint32) {
 	if 4*(t.n+1) > 3*len(t.keys) {
 		old, oldVals := t.keys, t.vals
 		size := max(1024, 2*len(old))
-		t.keys, t.vals, t.n = make([]uint32, size), make([]uint32, size), 0
+		t.keys, t.vals, t.n = t.a.uint32s(size), t.a.uint32s(size), 0
 		for i, of := range old {
 			if of != 0 {
 				t.put(of, oldVals[i])
 			}
 		}
+		t.a.freeUint32s(old)
+		t.a.freeUint32s(oldVals)
 	}
 	mask := uint32(len(t.keys) - 1)
 	for i := f & mask; ; i = (i + 1) & mask {

@@ -10,9 +10,12 @@
 // dataset/parquet.
 //
 // Memory does not grow with the records' content, only with their number:
-// per record about 10 bytes in the first pass and 16 per prefix in the
-// thread set; per exported conversation about 640 bytes of dedup state.
-// A million records with three turns each need ~100 MB.
+// 16 bytes per prefix in the thread set and per leaf in the leaf set, and
+// about 400 bytes of dedup state per exported conversation; the first
+// pass's 18 bytes per record go to a temporary file. The tables live in
+// temporary files mapped into memory, and past Options.StateMemory their
+// pages are released to the page cache (see state.go), so the process's
+// memory stays bounded however large the store.
 package dataset
 
 import (
@@ -41,6 +44,15 @@ type Source interface {
 type SelectiveSource interface {
 	Source
 	ScanSelected(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error
+}
+
+// ConversationSource is a store that can read only what Export needs: a
+// record's id, received_at, surface, model, usage, user agent, country,
+// completeness, its conversation's messages and its response's choices,
+// the rest left zero. Export then uses it for both passes, instead of Scan
+// and ScanSelected.
+type ConversationSource interface {
+	ScanConversations(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error
 }
 
 // idHash is what the leaf set keeps of a record id.
@@ -94,7 +106,16 @@ type Options struct {
 	// default GOMAXPROCS.
 	Workers int
 	Logger  *slog.Logger
+	// TempDir holds the state files (see state.go); default os.TempDir().
+	TempDir string
+	// StateMemory is how much of the thread and dedup tables may stay in
+	// memory before their pages are released to the page cache; default
+	// DefaultStateMemory.
+	StateMemory int64
 }
+
+// DefaultStateMemory is Options.StateMemory's default.
+const DefaultStateMemory = 128 << 20
 
 // Progress is how far a pass is.
 type Progress struct {
@@ -117,11 +138,19 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 	started := time.Now()
 
 	// Pass 1: thread, and count the records dropped on their own fields.
+	mem := newArena(o.TempDir, o.StateMemory)
+	defer func() {
+		if cerr := mem.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("export: state: %w", cerr)
+		}
+	}()
+	tlog, err := newThreadLog(o.TempDir) // per record passing the record filters: its transcript's hash, its id's, its country
+	if err != nil {
+		return st, err
+	}
+	defer tlog.close()
 	var (
-		prefixes  hashSet
-		tHashes   []uint64 // per record passing the record filters: its transcript's hash
-		idHashes  []uint64 // and its id's
-		tCountry  []uint16
+		prefixes  = hashSet{a: mem}
 		countries = map[string]uint16{}
 		names     []string
 		n1        int64
@@ -133,7 +162,13 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 	}); ok && f.From.IsZero() && f.To.IsZero() {
 		total1, _ = c.Count(ctx) // only for the progress bar
 	}
-	err = src.Scan(ctx, f.From, f.To, func(r *lyumen.Record) error {
+	scan1 := src.Scan
+	if cs, ok := src.(ConversationSource); ok {
+		scan1 = func(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
+			return cs.ScanConversations(ctx, from, to, nil, fn)
+		}
+	}
+	err = scan1(ctx, f.From, f.To, func(r *lyumen.Record) error {
 		n1++
 		prog.tick(Progress{Pass: 1, Done: n1, Total: total1})
 		if why := f.rejectRecord(r); why != "" {
@@ -146,36 +181,37 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 			return nil
 		}
 		h := prefixHashes(msgs[:len(msgs)-1], func(h uint64) { prefixes.add(h) })
+		mem.tick()
 		c, ok := countries[r.Country]
 		if !ok {
 			c = uint16(len(names))
 			countries[r.Country] = c
 			names = append(names, r.Country)
 		}
-		tHashes = append(tHashes, chain(h, messageHash(&msgs[len(msgs)-1])))
-		idHashes = append(idHashes, idHash(r.ID))
-		tCountry = append(tCountry, c)
-		return nil
+		return tlog.add(chain(h, messageHash(&msgs[len(msgs)-1])), idHash(r.ID), c)
 	})
 	if err != nil {
 		return st, fmt.Errorf("export: thread: %w", err)
 	}
 	st.Scanned = n1
-	var leaves hashSet
+	leaves := hashSet{a: mem}
 	leafCountries := map[string]int{}
-	for i, h := range tHashes {
-		if prefixes.has(h) {
+	err = tlog.each(func(t, id uint64, c uint16) {
+		mem.tick()
+		if prefixes.has(t) {
 			st.Collapsed++
-			continue
+			return
 		}
-		leaves.add(idHashes[i])
-		leafCountries[names[tCountry[i]]]++
+		leaves.add(id)
+		leafCountries[names[c]]++
+	})
+	if err != nil {
+		return st, err
 	}
-	st.ThreadBytes = int64(prefixes.bytes() + leaves.bytes() + 18*cap(tHashes))
-	tHashes, idHashes, tCountry = nil, nil, nil // done with them
+	st.ThreadBytes = int64(prefixes.bytes() + leaves.bytes())
 
 	// Pass 2: export.
-	d := &deduper{}
+	d := newDeduper(mem)
 	var written atomic.Int64 // counted by the writer, read by the scanner for progress
 	write := func(it *item) error {
 		st.count(it)
@@ -183,6 +219,7 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 			return nil
 		}
 		if !o.NoDedup {
+			mem.tick()
 			switch d.decide(it.exactHash, &it.sig) {
 			case exactDup:
 				st.ExactDuplicates++
@@ -209,7 +246,12 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 	var n2 int64
 	total := n1
 	scan := src.Scan
-	if sel, ok := src.(SelectiveSource); ok {
+	if cs, ok := src.(ConversationSource); ok {
+		total = int64(leaves.n)
+		scan = func(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
+			return cs.ScanConversations(ctx, from, to, func(id string) bool { return leaves.has(idHash(id)) }, fn)
+		}
+	} else if sel, ok := src.(SelectiveSource); ok {
 		total = int64(leaves.n)
 		scan = func(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
 			return sel.ScanSelected(ctx, from, to, func(id string) bool { return leaves.has(idHash(id)) }, fn)
@@ -247,6 +289,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.StateMemory <= 0 {
+		o.StateMemory = DefaultStateMemory
 	}
 	return o
 }

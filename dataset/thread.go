@@ -78,6 +78,7 @@ func prefixHashes(msgs []Message, fn func(uint64)) uint64 {
 type hashSet struct {
 	slots []uint64 // 0 is empty; the hash 0 is stored as 1
 	n     int
+	a     *arena // where the slots live; nil: the Go heap
 }
 
 func (s *hashSet) add(h uint64) bool {
@@ -120,13 +121,14 @@ func (s *hashSet) has(h uint64) bool {
 
 func (s *hashSet) grow() {
 	old := s.slots
-	s.slots = make([]uint64, max(1024, 2*len(old)))
+	s.slots = s.a.uint64s(max(1024, 2*len(old)))
 	s.n = 0
 	for _, h := range old {
 		if h != 0 {
 			s.add(h)
 		}
 	}
+	s.a.freeUint64s(old)
 }
 
 // bytes is the memory the set holds.

@@ -34,13 +34,29 @@ func (db *DB) Scan(ctx context.Context, from, to time.Time, fn func(*lyumen.Reco
 // ScanSelected is Scan for the records keep accepts, judged by id before
 // their blobs are read and they are unpacked; a nil keep accepts all.
 func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
+	return db.scan(ctx, from, to, keep, false, fn)
+}
+
+// ScanConversations is ScanSelected for export: each record has its id,
+// received_at, surface, model, usage, user agent, country, completeness,
+// the conversation's messages and the response's choices, and nothing else
+// (no request body, attempts, tools, error, durations or provider). It
+// fetches only the blobs the conversation and response refer to, and
+// decodes each blob once while it stays in the scan's cache.
+func (db *DB) ScanConversations(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
+	return db.scan(ctx, from, to, keep, true, fn)
+}
+
+// scan is ScanSelected, or ScanConversations when lean; then the cache
+// holds the blobs decoded.
+func (db *DB) scan(ctx context.Context, from, to time.Time, keep func(id string) bool, lean bool, fn func(*lyumen.Record) error) error {
 	if to.IsZero() {
 		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	lastAt, lastID, first := from.UTC(), uuid.UUID{}, true
 	cache := map[pack.Hash][]byte{}
 	for {
-		all, allRows, err := db.scanBatch(ctx, lastAt, lastID, first, to.UTC())
+		all, allRows, err := db.scanBatch(ctx, lastAt, lastID, first, to.UTC(), lean)
 		if err != nil {
 			return fmt.Errorf("scan records: %w", err)
 		}
@@ -56,16 +72,22 @@ func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id
 				}
 			}
 		}
-		if err := db.fetchBlobs(ctx, rows, cache); err != nil {
+		if err := db.fetchBlobs(ctx, rows, lean, cache); err != nil {
 			return fmt.Errorf("scan records: %w", err)
 		}
 		for i, r := range recs {
-			err := db.packer.Unpack(r, rows[i], func(h pack.Hash) ([]byte, error) {
+			blob := func(h pack.Hash) ([]byte, error) {
 				if b, ok := cache[h]; ok {
 					return b, nil
 				}
 				return nil, errors.New("missing from blobs")
-			})
+			}
+			var err error
+			if lean {
+				err = db.packer.UnpackConversation(r, rows[i], blob)
+			} else {
+				err = db.packer.Unpack(r, rows[i], blob)
+			}
 			if err != nil {
 				return fmt.Errorf("scan records: record %s: %w", r.ID, err)
 			}
@@ -83,10 +105,15 @@ func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id
 
 // scanBatch reads the next rows after (at, id), or from at inclusive for
 // the first batch.
-func (db *DB) scanBatch(ctx context.Context, at time.Time, id uuid.UUID, first bool, to time.Time) ([]*lyumen.Record, []pack.Row, error) {
-	const cols = `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
+func (db *DB) scanBatch(ctx context.Context, at time.Time, id uuid.UUID, first bool, to time.Time, lean bool) ([]*lyumen.Record, []pack.Row, error) {
+	cols := `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
 		stream, status, error, body, refs, conversation, response, attempts, prompt_tokens, completion_tokens, total_tokens,
 		user_agent, country, completeness`
+	if lean { // the same positions, the columns not needed left out
+		cols = `id, received_at, 0::bigint, 0::bigint, surface, model, '', '',
+		false, 0, '', NULL::bytea, refs, conversation, response, NULL::bytea, prompt_tokens, completion_tokens, total_tokens,
+		user_agent, country, completeness`
+	}
 	var (
 		rows pgx.Rows
 		err  error
@@ -135,11 +162,15 @@ func (db *DB) scanBatch(ctx context.Context, at time.Time, id uuid.UUID, first b
 // fetchBlobs loads into cache the blobs the rows refer to that it lacks,
 // in one query. The cache is emptied first when it would grow past
 // scanBlobCache entries, which bounds memory.
-func (db *DB) fetchBlobs(ctx context.Context, rows []pack.Row, cache map[pack.Hash][]byte) error {
+func (db *DB) fetchBlobs(ctx context.Context, rows []pack.Row, lean bool, cache map[pack.Hash][]byte) error {
 	var keys [][]byte
 	seen := map[pack.Hash]bool{}
 	for _, row := range rows {
-		hashes, err := pack.Refs(row.Refs)
+		refs := pack.Refs
+		if lean {
+			refs = pack.ConversationRefs
+		}
+		hashes, err := refs(row.Refs)
 		if err != nil {
 			return err
 		}
@@ -155,7 +186,7 @@ func (db *DB) fetchBlobs(ctx context.Context, rows []pack.Row, cache map[pack.Ha
 	}
 	if len(cache) > 0 && len(cache)+len(keys) > scanBlobCache {
 		clear(cache)
-		return db.fetchBlobs(ctx, rows, cache)
+		return db.fetchBlobs(ctx, rows, lean, cache)
 	}
 	rs, err := db.pool.Query(ctx, `SELECT hash, data FROM blobs WHERE hash = ANY($1)`, keys)
 	if err != nil {
@@ -167,9 +198,15 @@ func (db *DB) fetchBlobs(ctx context.Context, rows []pack.Row, cache map[pack.Ha
 		if err := rs.Scan(&h, &data); err != nil {
 			return fmt.Errorf("blobs: %w", err)
 		}
-		if len(h) == pack.HashSize {
-			cache[pack.Hash(h)] = data
+		if len(h) != pack.HashSize {
+			continue
 		}
+		if lean {
+			if data, err = db.packer.Decode(data); err != nil {
+				return fmt.Errorf("blob %x: %w", h, err)
+			}
+		}
+		cache[pack.Hash(h)] = data
 	}
 	return rs.Err()
 }

@@ -39,6 +39,22 @@ func (db *DB) Scan(ctx context.Context, from, to time.Time, fn func(*lyumen.Reco
 // their blobs are read and they are unpacked; a nil keep accepts all.
 // Export's second pass reads only the last turn of each conversation.
 func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
+	return db.scan(ctx, from, to, keep, false, fn)
+}
+
+// ScanConversations is ScanSelected for export: each record has its id,
+// received_at, surface, model, usage, user agent, country, completeness,
+// the conversation's messages and the response's choices, and nothing else
+// (no request body, attempts, tools, error, durations or provider). It
+// fetches only the blobs the conversation and response refer to, and
+// decodes each blob once while it stays in the scan's cache, where the
+// turns of a conversation find it again.
+func (db *DB) ScanConversations(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
+	return db.scan(ctx, from, to, keep, true, fn)
+}
+
+// scan is ScanSelected, or ScanConversations when lean.
+func (db *DB) scan(ctx context.Context, from, to time.Time, keep func(id string) bool, lean bool, fn func(*lyumen.Record) error) error {
 	fromUs, toUs := int64(math.MinInt64), int64(math.MaxInt64)
 	if !from.IsZero() {
 		fromUs = from.UnixMicro()
@@ -68,9 +84,9 @@ func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id
 		for {
 			var b readBatch
 			var end batchEnd
-			b.recs, b.rows, end, b.err = db.scanBatch(ctx, lastAt, lastID, toUs, keep, cache)
+			b.recs, b.rows, end, b.err = db.scanBatch(ctx, lastAt, lastID, toUs, keep, lean, cache)
 			if b.err == nil {
-				b.blobs = batchBlobs(b.rows, cache) // the batch's own map: the cache changes under the next read
+				b.blobs = batchBlobs(b.rows, lean, cache) // the batch's own map: the cache changes under the next read
 			}
 			select {
 			case batches <- b:
@@ -83,18 +99,34 @@ func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id
 			lastAt, lastID = end.lastAt, end.lastID
 		}
 	})
+	decoded := map[pack.Hash][]byte{} // lean: blobs decoded, kept between batches like the reader's cache
 	for b := range batches {
 		if b.err != nil {
 			return fmt.Errorf("scan records: %w", b.err)
 		}
 		recs := b.recs
+		if lean {
+			if err := decodeBlobs(db.packer, b.blobs, decoded); err != nil {
+				return fmt.Errorf("scan records: %w", err)
+			}
+		}
 		err := scanParallel(len(recs), func(i int) error {
-			err := db.packer.Unpack(recs[i], b.rows[i].row, func(h pack.Hash) ([]byte, error) {
-				if data, ok := b.blobs[h]; ok {
-					return data, nil
-				}
-				return nil, errors.New("missing from blobs")
-			})
+			var err error
+			if lean {
+				err = db.packer.UnpackConversation(recs[i], b.rows[i].row, func(h pack.Hash) ([]byte, error) {
+					if data, ok := decoded[h]; ok {
+						return data, nil
+					}
+					return nil, errors.New("missing from blobs")
+				})
+			} else {
+				err = db.packer.Unpack(recs[i], b.rows[i].row, func(h pack.Hash) ([]byte, error) {
+					if data, ok := b.blobs[h]; ok {
+						return data, nil
+					}
+					return nil, errors.New("missing from blobs")
+				})
+			}
 			if err != nil {
 				return fmt.Errorf("scan records: record %s: %w", recs[i].ID, err)
 			}
@@ -120,11 +152,51 @@ type readBatch struct {
 	err   error
 }
 
+// decodeBlobs puts into decoded the blobs of a batch it lacks, decoded on
+// all CPUs. Like the reader's cache, it is emptied first when it would grow
+// past scanBlobCache entries.
+func decodeBlobs(p *pack.Packer, blobs, decoded map[pack.Hash][]byte) error {
+	var todo []pack.Hash
+	for h := range blobs {
+		if _, ok := decoded[h]; !ok {
+			todo = append(todo, h)
+		}
+	}
+	if len(decoded) > 0 && len(decoded)+len(todo) > scanBlobCache {
+		clear(decoded)
+		return decodeBlobs(p, blobs, decoded)
+	}
+	out := make([][]byte, len(todo))
+	err := scanParallel(len(todo), func(i int) error {
+		var err error
+		if out[i], err = p.Decode(blobs[todo[i]]); err != nil {
+			return fmt.Errorf("blob %x: %w", todo[i], err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i, h := range todo {
+		decoded[h] = out[i]
+	}
+	return nil
+}
+
+// rowRefs lists the blobs a row needs: all, or when lean only those of its
+// conversation and response.
+func rowRefs(refs []byte, lean bool) ([]pack.Hash, error) {
+	if lean {
+		return pack.ConversationRefs(refs)
+	}
+	return pack.Refs(refs)
+}
+
 // batchBlobs returns the blobs rows refer to, from cache.
-func batchBlobs(rows []scanRow, cache map[pack.Hash][]byte) map[pack.Hash][]byte {
+func batchBlobs(rows []scanRow, lean bool, cache map[pack.Hash][]byte) map[pack.Hash][]byte {
 	out := map[pack.Hash][]byte{}
 	for _, r := range rows {
-		hashes, _ := pack.Refs(r.row.Refs) // fetchBlobs has parsed them already
+		hashes, _ := rowRefs(r.row.Refs, lean) // fetchBlobs has parsed them already
 		for _, h := range hashes {
 			if data, ok := cache[h]; ok {
 				out[h] = data
@@ -149,7 +221,7 @@ type scanRow struct {
 
 // scanBatch reads the rows after (at, id) (from at inclusive when id is
 // nil), keeps those keep accepts, and puts the blobs they refer to in cache.
-func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep func(string) bool,
+func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep func(string) bool, lean bool,
 	cache map[pack.Hash][]byte) ([]*lyumen.Record, []scanRow, batchEnd, error) {
 	var end batchEnd
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -158,9 +230,13 @@ func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep
 	}
 	defer tx.Rollback() // read only: nothing to commit
 
-	const cols = `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
+	cols := `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
 		stream, status, error, body, refs, conversation, response, attempts,
 		prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness`
+	if lean {
+		cols = `id, received_at, surface, model, refs, conversation, response,
+		prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness`
+	}
 	var rs *sql.Rows
 	if id == nil {
 		rs, err = tx.QueryContext(ctx, `SELECT `+cols+` FROM records
@@ -182,10 +258,16 @@ func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep
 			sr        scanRow
 			dur, ttft int64
 		)
-		if err := rs.Scan(&sr.id, &sr.receivedAt, &dur, &ttft, &r.Surface, &r.Model, &r.ServedModel, &r.Provider,
+		dest := []any{&sr.id, &sr.receivedAt, &dur, &ttft, &r.Surface, &r.Model, &r.ServedModel, &r.Provider,
 			&r.Stream, &r.Status, &r.Error, &sr.row.Body, &sr.row.Refs, &sr.row.Conversation, &sr.row.Response, &sr.row.Attempts,
 			&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.TotalTokens,
-			&r.UserAgent, &r.Country, &r.Completeness); err != nil {
+			&r.UserAgent, &r.Country, &r.Completeness}
+		if lean {
+			dest = []any{&sr.id, &sr.receivedAt, &r.Surface, &r.Model, &sr.row.Refs, &sr.row.Conversation, &sr.row.Response,
+				&r.Usage.PromptTokens, &r.Usage.CompletionTokens, &r.Usage.TotalTokens,
+				&r.UserAgent, &r.Country, &r.Completeness}
+		}
+		if err := rs.Scan(dest...); err != nil {
 			rs.Close()
 			return nil, nil, end, err
 		}
@@ -205,7 +287,7 @@ func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep
 	if err := rs.Err(); err != nil {
 		return nil, nil, end, err
 	}
-	if err := fetchBlobs(ctx, tx, rows, cache); err != nil {
+	if err := fetchBlobs(ctx, tx, rows, lean, cache); err != nil {
 		return nil, nil, end, err
 	}
 	return recs, rows, end, nil
@@ -214,11 +296,11 @@ func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep
 // fetchBlobs loads into cache the blobs the rows refer to that it lacks.
 // The cache is emptied first when it would grow past scanBlobCache
 // entries, which bounds memory.
-func fetchBlobs(ctx context.Context, tx *sql.Tx, rows []scanRow, cache map[pack.Hash][]byte) error {
+func fetchBlobs(ctx context.Context, tx *sql.Tx, rows []scanRow, lean bool, cache map[pack.Hash][]byte) error {
 	var args []any
 	seen := map[pack.Hash]bool{}
 	for _, r := range rows {
-		hashes, err := pack.Refs(r.row.Refs)
+		hashes, err := rowRefs(r.row.Refs, lean)
 		if err != nil {
 			return err
 		}
@@ -231,7 +313,7 @@ func fetchBlobs(ctx context.Context, tx *sql.Tx, rows []scanRow, cache map[pack.
 	}
 	if len(cache) > 0 && len(cache)+len(args) > scanBlobCache {
 		clear(cache)
-		return fetchBlobs(ctx, tx, rows, cache)
+		return fetchBlobs(ctx, tx, rows, lean, cache)
 	}
 	for len(args) > 0 {
 		n := min(hashesPerSelect, len(args))

@@ -424,50 +424,23 @@ func stringField(b []byte, i int, key string) (span, bool) {
 // Unpack rebuilds a record's request body, conversation, response and
 // attempts from its row and the blobs it refers to (looked up by blob).
 func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, error)) error {
-	var (
-		coded        = [nTargets][]byte{inBody: row.Body, inConversation: row.Conversation, inResponse: row.Response}
-		values, outs [nTargets][]byte // what is left of each value, and the value rebuilt
-		prevs        [nTargets]int
-		decoded      = map[Hash][]byte{} // a blob may serve several values
-		err          error
-	)
-	for t, v := range coded {
-		if v == nil {
-			continue
-		}
-		if values[t], err = p.Decode(v); err != nil {
-			return err
-		}
-		outs[t] = make([]byte, 0, len(values[t])*4)
-	}
-	err = walkRefs(row.Refs, func(t target, off int, h Hash) error {
-		v := values[t]
-		if v == nil || off > len(v) {
-			return errors.New("pack: refs past the value")
-		}
-		outs[t] = append(outs[t], v[prevs[t]:off]...)
-		prevs[t] = off
-		b, ok := decoded[h]
-		if !ok {
+	decoded := map[Hash][]byte{} // a blob may serve several values
+	outs, err := p.rebuild([nTargets][]byte{inBody: row.Body, inConversation: row.Conversation, inResponse: row.Response},
+		[nTargets]bool{inBody: true, inConversation: true, inResponse: true}, row.Refs,
+		func(h Hash) ([]byte, error) {
+			if b, ok := decoded[h]; ok {
+				return b, nil
+			}
 			data, err := blob(h)
 			if err != nil {
-				return fmt.Errorf("pack: blob %x: %w", h, err)
+				return nil, err
 			}
-			if b, err = p.Decode(data); err != nil {
-				return err
-			}
+			b, err := p.Decode(data)
 			decoded[h] = b
-		}
-		outs[t] = append(outs[t], b...)
-		return nil
-	})
+			return b, err
+		})
 	if err != nil {
 		return err
-	}
-	for t := range outs {
-		if values[t] != nil {
-			outs[t] = append(outs[t], values[t][prevs[t]:]...)
-		}
 	}
 	rec.Request = outs[inBody]
 	rec.Conversation, rec.Response, rec.Attempts = nil, nil, nil
@@ -493,4 +466,50 @@ func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, er
 		}
 	}
 	return nil
+}
+
+// rebuild decodes the coded values and puts back the pieces refs says
+// were cut from them, each as content returns it, decoded. References into
+// a value that is not wanted are skipped; into one that is wanted but nil,
+// they are corruption.
+func (p *Packer) rebuild(coded [nTargets][]byte, want [nTargets]bool, refs []byte, content func(Hash) ([]byte, error)) ([nTargets][]byte, error) {
+	var (
+		values, outs [nTargets][]byte // what is left of each value, and the value rebuilt
+		prevs        [nTargets]int
+		err          error
+	)
+	for t, v := range coded {
+		if v == nil {
+			continue
+		}
+		if values[t], err = p.Decode(v); err != nil {
+			return outs, err
+		}
+		outs[t] = make([]byte, 0, len(values[t])*4)
+	}
+	err = walkRefs(refs, func(t target, off int, h Hash) error {
+		if !want[t] {
+			return nil
+		}
+		v := values[t]
+		if v == nil || off > len(v) {
+			return errors.New("pack: refs past the value")
+		}
+		b, err := content(h)
+		if err != nil {
+			return fmt.Errorf("pack: blob %x: %w", h, err)
+		}
+		outs[t] = append(append(outs[t], v[prevs[t]:off]...), b...)
+		prevs[t] = off
+		return nil
+	})
+	if err != nil {
+		return outs, err
+	}
+	for t := range outs {
+		if values[t] != nil {
+			outs[t] = append(outs[t], values[t][prevs[t]:]...)
+		}
+	}
+	return outs, nil
 }

@@ -58,6 +58,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	langacc := fs.Bool("langacc", false, "report the language detector's accuracy on whatlanggo's test data and exit")
 	memLimit := fs.Int64("memlimit", 320, "GOMEMLIMIT for the export, in MiB, as lyumen export sets it (0: none)")
 	cpuProfile := fs.String("cpuprofile", "", "write the export's CPU profile here")
+	memProfile := fs.String("memprofile", "", "write the export's heap profile, taken at the end, here")
+	genOnly := fs.Bool("genonly", false, "generate the store and exit")
+	stateMem := fs.Int64("statemem", 0, "MiB of thread and dedup tables kept resident (0: dataset.DefaultStateMemory)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,7 +82,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 			defer pprof.StopCPUProfile()
 		}
-		return exportOnly(ctx, *dbPath, *format, *out, stdout)
+		return exportOnly(ctx, *dbPath, *format, *out, *stateMem<<20, *memProfile, stdout)
 	}
 	if *dbPath == "" {
 		dir, err := os.MkdirTemp("", "exportbench")
@@ -99,6 +102,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	} else {
 		fmt.Fprintf(stdout, "reusing %s\n", *dbPath)
 	}
+	if *genOnly {
+		return nil
+	}
 	if *out == "" {
 		dir, err := os.MkdirTemp("", "exportbench-out")
 		if err != nil {
@@ -112,7 +118,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, self, "-child", "-db", *dbPath, "-format", *format, "-out", *out,
-		"-memlimit", fmt.Sprint(*memLimit), "-cpuprofile", *cpuProfile)
+		"-memlimit", fmt.Sprint(*memLimit), "-cpuprofile", *cpuProfile, "-memprofile", *memProfile, "-statemem", fmt.Sprint(*stateMem))
 	cmd.Stdout, cmd.Stderr = stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("export: %w", err)
@@ -125,7 +131,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-func exportOnly(ctx context.Context, dbPath, format, out string, stdout io.Writer) error {
+func exportOnly(ctx context.Context, dbPath, format, out string, stateMem int64, memProfile string, stdout io.Writer) error {
 	db, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		return err
@@ -165,7 +171,7 @@ func exportOnly(ctx context.Context, dbPath, format, out string, stdout io.Write
 	start := time.Now()
 	var pass1 time.Duration
 	st, err := dataset.Export(ctx, db, sink, dataset.Options{
-		Redactor: red, TestFraction: 0.05, Seed: 1,
+		Redactor: red, TestFraction: 0.05, Seed: 1, StateMemory: stateMem,
 		OnProgress: func(p dataset.Progress) {
 			if p.Pass == 2 && pass1 == 0 {
 				pass1 = time.Since(start)
@@ -176,6 +182,16 @@ func exportOnly(ctx context.Context, dbPath, format, out string, stdout io.Write
 	if err != nil {
 		return err
 	}
+	if memProfile != "" {
+		f, err := os.Create(memProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
 	if err := dataset.WriteFiles(out, dataset.Card{Format: dataset.Format(format)}, st); err != nil {
 		return err
 	}
@@ -185,7 +201,7 @@ func exportOnly(ctx context.Context, dbPath, format, out string, stdout io.Write
 		total, st.Examples, st.Collapsed, st.ExactDuplicates, st.NearDuplicates, format, float64(size)/(1<<20))
 	fmt.Fprintf(stdout, "time %s (pass 1, threading: %s); %.0f records/s end to end on %d CPUs\n",
 		d.Round(time.Millisecond), pass1.Round(time.Millisecond), float64(total)/d.Seconds(), runtime.GOMAXPROCS(0))
-	fmt.Fprintf(stdout, "peak Go heap in use %.0f MiB; thread state %.1f MiB, dedup state %.1f MiB\n",
+	fmt.Fprintf(stdout, "peak Go heap in use %.0f MiB; thread state %.1f MiB, dedup state %.1f MiB (mapped files, see dataset/state.go)\n",
 		float64(peakHeap)/(1<<20), float64(st.ThreadBytes)/(1<<20), float64(st.DedupBytes)/(1<<20))
 	var kinds []string
 	for k, v := range st.Redactions {
