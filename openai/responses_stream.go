@@ -2,9 +2,11 @@ package openai
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsontext"
 	"github.com/lyumen/lyumen/internal/sse"
 )
 
@@ -199,9 +201,23 @@ func (s *ResponsesStream) start(dst []byte, id, model string) []byte {
 	s.seed = idSeed(id, s.now)
 	s.id = derivedID("resp", s.seed, -1)
 	s.model = model
-	o := s.object("in_progress")
-	dst = appendEvent(dst, evResponse{s.head("response.created"), o})
-	return appendEvent(dst, evResponse{s.head("response.in_progress"), o})
+	// The two events carry the same object: it is encoded once.
+	o, _ := json.Marshal(s.object("in_progress")) // cannot fail: plain types and valid raw JSON only
+	dst = appendResponseEvent(dst, s.head("response.created"), o)
+	return appendResponseEvent(dst, s.head("response.in_progress"), o)
+}
+
+// appendResponseEvent appends an event of h carrying the response object
+// o, encoded: the bytes appendEvent makes of evResponse{h, o}.
+func appendResponseEvent(dst []byte, h evHead, o []byte) []byte {
+	b := make([]byte, 0, len(o)+64)
+	b = append(b, `{"type":`...)
+	b = jsontext.AppendString(b, h.Type)
+	b = append(b, `,"sequence_number":`...)
+	b = strconv.AppendInt(b, int64(h.Seq), 10)
+	b = append(b, `,"response":`...)
+	b = append(b, o...)
+	return sse.AppendData(dst, h.Type, append(b, '}'))
 }
 
 // object renders the response as it stands.
@@ -284,9 +300,10 @@ func (s *ResponsesStream) closeOpen(dst []byte, status string) []byte {
 	if it.function {
 		dst = appendEvent(dst, evArgsDone{s.head("response.function_call_arguments.done"), it.id, n, string(it.text)})
 	} else {
-		text := string(it.text)
-		dst = appendEvent(dst, evTextDone{s.head("response.output_text.done"), it.id, n, 0, text, []struct{}{}})
-		dst = appendEvent(dst, evPart{s.head("response.content_part.done"), it.id, n, 0, newOutputText(text)})
+		// The three events carry the whole text: it is escaped once.
+		s.buf = jsontext.AppendString(s.buf[:0], string(it.text))
+		return appendTextDone(dst, s.head("response.output_text.done"), s.head("response.content_part.done"),
+			s.head("response.output_item.done"), it.id, n, status, s.buf)
 	}
 	return appendEvent(dst, evItem{s.head("response.output_item.done"), n, it.render(status)})
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/jsontext"
+	"github.com/lyumen/lyumen/internal/sse"
 )
 
 // Most streamed events carry a few words of text and nothing else. They are
@@ -54,4 +55,47 @@ func appendTextDelta(dst []byte, h evHead, itemID string, outputIndex int, delta
 	dst = append(dst, `,"content_index":0,"delta":`...)
 	dst = jsontext.AppendString(dst, delta)
 	return append(dst, `,"logprobs":[]}`...)
+}
+
+// appendTextDone appends the events that close a message item, as
+// appendEvent renders evTextDone, evPart and evItem with the item's
+// messageItem: text is the item's text, already a JSON string.
+func appendTextDone(dst []byte, done, part, item evHead, itemID string, outputIndex int, status string, text []byte) []byte {
+	head := func(b []byte, h evHead) []byte {
+		b = append(b, `{"type":`...)
+		b = jsontext.AppendString(b, h.Type)
+		b = append(b, `,"sequence_number":`...)
+		return strconv.AppendInt(b, int64(h.Seq), 10)
+	}
+	where := func(b []byte) []byte {
+		b = append(b, `,"item_id":`...)
+		b = jsontext.AppendString(b, itemID)
+		b = append(b, `,"output_index":`...)
+		return strconv.AppendInt(b, int64(outputIndex), 10)
+	}
+	outputText := func(b []byte) []byte {
+		b = append(b, `{"type":"output_text","annotations":[],"logprobs":[],"text":`...)
+		return append(append(b, text...), '}')
+	}
+	b := make([]byte, 0, 3*len(text)+512)
+	b = where(head(b, done))
+	b = append(b, `,"content_index":0,"text":`...)
+	b = append(append(b, text...), `,"logprobs":[]}`...)
+	dst = sse.AppendData(dst, done.Type, b)
+
+	b = where(head(b[:0], part))
+	b = append(b, `,"content_index":0,"part":`...)
+	b = append(outputText(b), '}')
+	dst = sse.AppendData(dst, part.Type, b)
+
+	b = head(b[:0], item)
+	b = append(b, `,"output_index":`...)
+	b = strconv.AppendInt(b, int64(outputIndex), 10)
+	b = append(b, `,"item":{"id":`...)
+	b = jsontext.AppendString(b, itemID)
+	b = append(b, `,"type":"message","status":`...)
+	b = jsontext.AppendString(b, status)
+	b = append(b, `,"content":[`...)
+	b = append(outputText(b), `],"role":"assistant"}}`...)
+	return sse.AppendData(dst, item.Type, b)
 }

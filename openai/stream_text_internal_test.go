@@ -93,3 +93,40 @@ func BenchmarkTextDelta(b *testing.B) {
 		}
 	})
 }
+
+// TestAppendResponseEvent checks that a response event encoded from the
+// object's bytes is what encoding/json makes of the whole event.
+func TestAppendResponseEvent(t *testing.T) {
+	s := NewResponsesStream(&lyumen.Request{Model: "m <&>", Body: []byte(`{"model":"m <&>","input":"x","instructions":"a \"b\" <c>"}`)},
+		time.Unix(1700000000, 0))
+	s.start(nil, "chatcmpl-1", "up")
+	o := s.object("in_progress")
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []evHead{{"response.created", 0}, {"response.in_progress", 1}} {
+		want := appendEvent(nil, evResponse{h, o})
+		if got := appendResponseEvent(nil, h, b); string(got) != string(want) {
+			t.Errorf("(-json +fast):\n%s\n%s", want, got)
+		}
+	}
+}
+
+// TestAppendTextDone checks that the events closing a message item are
+// what encoding/json makes of them.
+func TestAppendTextDone(t *testing.T) {
+	for _, text := range jsontext.Strings {
+		for _, status := range []string{"completed", "incomplete"} {
+			it := outputItem{id: "msg_1 <x>", text: []byte(text), status: status}
+			h := []evHead{{"response.output_text.done", 7}, {"response.content_part.done", 8}, {"response.output_item.done", 9}}
+			want := appendEvent(nil, evTextDone{h[0], it.id, 2, 0, text, []struct{}{}})
+			want = appendEvent(want, evPart{h[1], it.id, 2, 0, newOutputText(text)})
+			want = appendEvent(want, evItem{h[2], 2, it.render(status)})
+			got := appendTextDone(nil, h[0], h[1], h[2], it.id, 2, status, jsontext.AppendString(nil, text))
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("text %q, %s (-json +fast):\n%s", text, status, diff)
+			}
+		}
+	}
+}
