@@ -29,6 +29,11 @@ import (
 // like one in a payload. A frame is good only when its length fits in the
 // file and its checksum matches; reading stops at the first frame that is
 // not. Every offset the spool reports as durable is a frame boundary.
+//
+// A segment may end in zeros: the active segment is preallocated (see
+// prepared), and a crash leaves the room it had not filled. Zeros from a
+// frame boundary to the end of the file are that room, not damage; a
+// length of zero is never a frame.
 const (
 	segmentMagic   = "LYSPOOL"
 	segmentVersion = 1
@@ -134,12 +139,36 @@ func scanSegment(f *os.File, off, size int64, buf []byte) (scanResult, []byte, e
 				continue
 			}
 		}
+		// Zeros to the end are a preallocated segment's room left, not
+		// damage.
+		if zero, err := zeroFrom(f, off, size); err != nil || zero {
+			res.size = off
+			return res, buf, err
+		}
 		res.cut, res.cutLen, res.size = off, size-off, off
 		var err error
 		res.tail, err = tornTail(f, off, size)
 		return res, buf, err
 	}
 	return res, buf, nil
+}
+
+// zeroFrom reports whether f holds only zero bytes from off to size.
+func zeroFrom(f *os.File, off, size int64) (bool, error) {
+	buf := make([]byte, min(size-off, 1<<20))
+	for off < size {
+		b := buf[:min(int64(len(buf)), size-off)]
+		if _, err := f.ReadAt(b, off); err != nil {
+			return false, fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
+		}
+		for _, c := range b {
+			if c != 0 {
+				return false, nil
+			}
+		}
+		off += int64(len(b))
+	}
+	return true, nil
 }
 
 // tornTail reports whether no good frame starts anywhere in (cut, size):
