@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -124,9 +125,11 @@ func noteAttempt(rec *lyumen.Record) func(lyumen.Attempt) {
 }
 
 func (s *server) logExchange(ctx context.Context, rec *lyumen.Record) {
-	s.logger.InfoContext(ctx, "exchange", "id", rec.ID, "surface", rec.Surface, "model", rec.Model,
-		"provider", rec.Provider, "stream", rec.Stream, "status", rec.Status, "completeness", rec.Completeness,
-		"dur", rec.Duration, "ttft", rec.TTFT)
+	// Typed attributes: one line per exchange, without boxing each value.
+	s.logger.LogAttrs(ctx, slog.LevelInfo, "exchange", slog.String("id", rec.ID), slog.String("surface", string(rec.Surface)),
+		slog.String("model", rec.Model), slog.String("provider", rec.Provider), slog.Bool("stream", rec.Stream),
+		slog.Int("status", rec.Status), slog.String("completeness", string(rec.Completeness)),
+		slog.Duration("dur", rec.Duration), slog.Duration("ttft", rec.TTFT))
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
