@@ -6,10 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/lyumen/lyumen"
@@ -110,7 +108,7 @@ func (db *DB) scan(ctx context.Context, from, to time.Time, keep func(id string)
 				return fmt.Errorf("scan records: %w", err)
 			}
 		}
-		err := scanParallel(len(recs), func(i int) error {
+		err := pack.Parallel(len(recs), func(i int) error {
 			var err error
 			if lean {
 				err = db.packer.UnpackConversation(recs[i], b.rows[i].row, func(h pack.Hash) ([]byte, error) {
@@ -167,7 +165,7 @@ func decodeBlobs(p *pack.Packer, blobs, decoded map[pack.Hash][]byte) error {
 		return decodeBlobs(p, blobs, decoded)
 	}
 	out := make([][]byte, len(todo))
-	err := scanParallel(len(todo), func(i int) error {
+	err := pack.Parallel(len(todo), func(i int) error {
 		var err error
 		if out[i], err = p.Decode(blobs[todo[i]]); err != nil {
 			return fmt.Errorf("blob %x: %w", todo[i], err)
@@ -324,29 +322,4 @@ func fetchBlobs(ctx context.Context, tx *sql.Tx, rows []scanRow, lean bool, cach
 		args = args[n:]
 	}
 	return nil
-}
-
-// scanParallel calls f for each i in [0, n) on up to GOMAXPROCS goroutines
-// and returns the first error.
-func scanParallel(n int, f func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var next atomic.Int64
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					errs[w] = err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
