@@ -107,6 +107,7 @@ type responseEcho struct {
 	toolChoice        json.RawMessage
 	tools             json.RawMessage
 	metadata          json.RawMessage
+	user              *string
 }
 
 func echoOf(req *lyumen.Request) responseEcho {
@@ -138,6 +139,9 @@ func echoOf(req *lyumen.Request) responseEcho {
 	if v := gjson.GetBytes(req.Body, "parallel_tool_calls"); v.IsBool() {
 		e.parallelToolCalls = v.Bool()
 	}
+	if v := gjson.GetBytes(req.Body, "user"); v.Type == gjson.String {
+		e.user = &v.Str
+	}
 	return e
 }
 
@@ -153,7 +157,7 @@ func (e *responseEcho) object(id string, created int64, model, status string, ou
 		ID: id, Object: "response", CreatedAt: created, Status: status, Instructions: e.instructions,
 		MaxOutputTokens: e.maxOutputTokens, Model: model, Output: output, ParallelToolCalls: e.parallelToolCalls,
 		Temperature: e.temperature, Text: e.text, ToolChoice: e.toolChoice, Tools: e.tools, TopP: e.topP,
-		Truncation: "disabled", Metadata: e.metadata,
+		Truncation: "disabled", Metadata: e.metadata, User: e.user,
 		// store is false: the gateway keeps no responses to retrieve.
 	}
 	if usage != nil {
