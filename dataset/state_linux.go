@@ -20,8 +20,11 @@ func mapTemp(dir string, n int) ([]byte, error) {
 	}
 	defer os.Remove(f.Name())
 	defer f.Close() // the mapping outlives the descriptor
-	if err := f.Truncate(int64(n)); err != nil {
-		return nil, fmt.Errorf("export state: %w", err)
+	// The blocks are reserved now: a sparse file would get them at the
+	// first write to each page, and a full disk would then be a SIGBUS
+	// that kills the process, not an error the arena falls back from.
+	if err := syscall.Fallocate(int(f.Fd()), 0, 0, int64(n)); err != nil {
+		return nil, fmt.Errorf("export state: reserve %d bytes: %w", n, err)
 	}
 	b, err := syscall.Mmap(int(f.Fd()), 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
 	if err != nil {
