@@ -65,8 +65,12 @@ func TestSpool_Corrupt(t *testing.T) {
 			return setLength(4, l-1)(b, offs)
 		}, keep: 4, cut: 4, quar: true},
 		{name: "zeros after the last frame", damage: func(b []byte, _ []int64) []byte {
-			return append(b, make([]byte, 4096)...) // a preallocated segment's room left
-		}, keep: n, cut: -1},
+			return append(b, make([]byte, 4096)...) // the file grew, the data never came
+		}, keep: n, cut: n},
+		{name: "last frames zeroed in place", damage: func(b []byte, offs []int64) []byte {
+			clear(b[offs[n-3]:]) // lost blocks read back as zeros: not a preallocated segment's room
+			return b
+		}, keep: n - 3, cut: n - 3},
 		{name: "garbage after the last frame", damage: func(b []byte, _ []int64) []byte {
 			g := make([]byte, 1000)
 			rand.NewChaCha8([32]byte{1}).Read(g)

@@ -1,7 +1,11 @@
 package spool_test
 
 import (
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/lyumen/lyumen/spool"
@@ -59,5 +63,61 @@ func TestSpool_Preallocated(t *testing.T) {
 	}
 	if segs := segments(t, dir); len(segs) != 0 {
 		t.Errorf("segments left after shipping: %v", segs)
+	}
+}
+
+// TestSpool_PreallocationCutShort checks that a segment whose
+// preallocation a crash interrupted (left under its temporary name) is
+// removed by Open without a report: it never held a record.
+func TestSpool_PreallocationCutShort(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, newStore(), spool.Options{})
+	want := recordN(t, s, 0, 3)
+	mustClose(t, s)
+	unfinished := filepath.Join(dir, "00000000000000000009.seg.prep")
+	mustWrite(t, unfinished, []byte("LYSP"))
+
+	st := newStore()
+	var reports corruptions
+	s = mustOpen(t, dir, st, spool.Options{OnCorrupt: reports.add})
+	drain(t, s)
+	mustClose(t, s)
+	if got := reports.get(); len(got) > 0 {
+		t.Errorf("reported: %v", got)
+	}
+	if diff := recordsDiff(want, st.records()); diff != "" {
+		t.Errorf("records shipped (-want +got):\n%s", diff)
+	}
+	if _, err := os.Stat(unfinished); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("unfinished segment still there: %v", err)
+	}
+}
+
+// TestSpool_PreallocationWithinCap checks that the files of a spool at its
+// cap, preallocated room included, stay within MaxBytes.
+func TestSpool_PreallocationWithinCap(t *testing.T) {
+	const maxBytes, segBytes = 256 << 10, 16 << 10
+	dir := t.TempDir()
+	s := mustOpen(t, dir, newStore(), spool.Options{MaxBytes: maxBytes, SegmentBytes: segBytes})
+	defer mustClose(t, s)
+	for i := 0; ; i++ {
+		if err := s.Record(t.Context(), full(id(i))); errors.Is(err, spool.ErrFull) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var onDisk int64
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && strings.Contains(e.Name(), ".seg") {
+			onDisk += info.Size()
+		}
+	}
+	if onDisk > maxBytes {
+		t.Errorf("segments take %d bytes on disk at the cap of %d (Bytes says %d)", onDisk, maxBytes, s.Bytes())
 	}
 }

@@ -30,16 +30,18 @@ import (
 // file and its checksum matches; reading stops at the first frame that is
 // not. Every offset the spool reports as durable is a frame boundary.
 //
-// A segment may end in zeros: the active segment is preallocated (see
-// prepared), and a crash leaves the room it had not filled. Zeros from a
-// frame boundary to the end of the file are that room, not damage; a
-// length of zero is never a frame.
+// A segment may end in zeros: the active segment is preallocated to
+// SegmentBytes (see prepared), and a crash leaves the room it had not
+// filled. In a file of that size, zeros from a frame boundary to the end
+// are that room, not damage; a length of zero is never a frame.
 const (
 	segmentMagic   = "LYSPOOL"
 	segmentVersion = 1
 	headerSize     = 8
 	frameHeader    = 8
 	segmentExt     = ".seg"
+	// prepExt marks a segment being preallocated, until it is renamed.
+	prepExt = ".prep"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -114,8 +116,9 @@ type scanResult struct {
 const resyncLimit = 256 << 20
 
 // scanSegment checks the frames of f from off to size, the file's size.
-// buf is scratch space; it returns it, maybe grown.
-func scanSegment(f *os.File, off, size int64, buf []byte) (scanResult, []byte, error) {
+// A file of prealloc bytes may end in zeros. buf is scratch space; it
+// returns it, maybe grown.
+func scanSegment(f *os.File, off, size, prealloc int64, buf []byte) (scanResult, []byte, error) {
 	res := scanResult{size: size, cut: -1}
 	br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 1<<20)
 	for off < size {
@@ -139,11 +142,15 @@ func scanSegment(f *os.File, off, size int64, buf []byte) (scanResult, []byte, e
 				continue
 			}
 		}
-		// Zeros to the end are a preallocated segment's room left, not
-		// damage.
-		if zero, err := zeroFrom(f, off, size); err != nil || zero {
-			res.size = off
-			return res, buf, err
+		// Zeros to the end of a file of the preallocated size are the
+		// room it had left, not damage. In a file of another size they
+		// stay a torn tail: lost blocks read back as zeros too.
+		if size == prealloc {
+			zero, err := zeroFrom(f, off, size)
+			if err != nil || zero {
+				res.size = off
+				return res, buf, err
+			}
 		}
 		res.cut, res.cutLen, res.size = off, size-off, off
 		var err error

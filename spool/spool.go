@@ -32,6 +32,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -259,6 +260,11 @@ func (s *Spool) replay() error {
 		if seq, ok := parseSegmentName(e.Name()); ok && e.Type().IsRegular() {
 			seqs = append(seqs, seq)
 		}
+		if strings.HasSuffix(e.Name(), segmentExt+prepExt) { // preallocation cut short: no record in it
+			if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil {
+				return fmt.Errorf("remove unfinished segment: %w", err)
+			}
+		}
 	}
 	slices.Sort(seqs)
 	s.nextSeq = ck.seq + 1
@@ -332,7 +338,7 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte) (*
 				"segment", path, "offset", ck.off, "size", size)
 		}
 	}
-	res, buf, err := scanSegment(f, start, size, buf)
+	res, buf, err := scanSegment(f, start, size, s.o.SegmentBytes, buf)
 	if err != nil {
 		return nil, buf, err
 	}
@@ -517,7 +523,14 @@ func (s *Spool) write(frames []byte) error {
 		}
 	}
 	if err == nil && s.prep == nil && end > s.o.SegmentBytes/2 {
-		s.prepare()
+		// Preallocated room is disk the cap does not count: none within
+		// two segments of it, so the files stay within the cap.
+		s.mu.Lock()
+		room := s.size+2*s.o.SegmentBytes <= s.o.MaxBytes
+		s.mu.Unlock()
+		if room {
+			s.prepare()
+		}
 	}
 	if err != nil {
 		err = fmt.Errorf("spool write %s: %w", s.fseg.path, err)
@@ -581,9 +594,15 @@ func (s *Spool) prepare() {
 
 // createSegment creates the segment file at path with its header, followed
 // by zeros up to size when size is larger, and fsyncs it and its directory
-// entry. On failure nothing is left at path.
+// entry. On failure nothing is left at path. A preallocated file is made
+// under another name (prepExt) and renamed when whole, so a crash while
+// it is written leaves no half-made segment, only a file Open removes.
 func createSegment(dir, path string, size int64) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	name := path
+	if size > headerSize {
+		name += prepExt
+	}
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create segment: %w", err)
 	}
@@ -595,11 +614,15 @@ func createSegment(dir, path string, size int64) (*os.File, error) {
 	if err == nil {
 		err = f.Sync()
 	}
+	if err == nil && name != path {
+		err = os.Rename(name, path)
+	}
 	if err == nil {
 		err = syncDir(dir)
 	}
 	if err != nil {
 		f.Close()
+		os.Remove(name)
 		os.Remove(path)
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
@@ -684,7 +707,7 @@ func (s *Spool) Close() error {
 	if s.prep != nil { // a segment never used: nothing in it
 		if p := <-s.prep; p.f != nil {
 			p.f.Close()
-			os.Remove(p.f.Name())
+			os.Remove(filepath.Join(s.dir, segmentName(p.seq))) // p.f.Name() is the name it was made under
 		}
 		s.prep = nil
 	}
