@@ -89,6 +89,10 @@ type generationConfig struct {
 	ResponseJSONSchema json.RawMessage `json:"responseJsonSchema,omitempty"`
 }
 
+// maxCandidates is the most answers (candidateCount) Gemini gives to one
+// request.
+const maxCandidates = 8
+
 // skipSignature stands in for the thoughtSignature Gemini 3 attaches to the
 // function calls it makes and requires back with them in later turns (a
 // 400 otherwise). The canonical form cannot carry signatures through a
@@ -214,7 +218,17 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		}
 	}
 	gc := generationConfig{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature,
-		TopP: req.TopP, StopSequences: req.Stop, Seed: req.Seed}
+		TopP: req.TopP, StopSequences: req.Stop}
+	if req.Seed != nil {
+		// Gemini's seed is 32 bits; OpenAI's clients send any integer. A
+		// seed is only a request for the same sampling: any fixed 32-bit
+		// value of it serves.
+		seed := int64(int32(*req.Seed))
+		gc.Seed = &seed
+	}
+	if req.N > maxCandidates {
+		return nil, lyumen.Errorf(lyumen.KindInvalid, "%d answers per request cannot be asked of this model's provider, which gives at most %d", req.N, maxCandidates)
+	}
 	if req.N > 1 {
 		gc.CandidateCount = req.N
 	}

@@ -63,7 +63,7 @@ var encodeCases = []struct {
 	},
 	{
 		name: "structured_output_several_candidates",
-		req: lyumen.Request{Model: "gemini-2.5-flash", N: 2, Seed: ptr(int64(42)), Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
+		req: lyumen.Request{Model: "gemini-2.5-flash", N: 2, Seed: ptr(int64(3000000042)), Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
 			Format: &lyumen.Format{Type: "json_schema", Name: "colour", Schema: json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}`)}},
 	},
 	{
@@ -196,6 +196,11 @@ func TestEncodeRequest_Errors(t *testing.T) {
 		req  lyumen.Request
 		want string
 	}{
+		{
+			name: "more answers than Gemini gives",
+			req:  lyumen.Request{N: 9, Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+			want: "9 answers per request cannot be asked of this model's provider, which gives at most 8",
+		},
 		{
 			name: "image URL",
 			req:  lyumen.Request{Messages: user(lyumen.Part{Type: lyumen.PartImage, URL: "https://example.com/cat.png"})},
