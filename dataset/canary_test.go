@@ -59,8 +59,8 @@ func TestJSONL_OpenAIFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := append(datasettest.CanaryRecords(), rec("00000000-0000-7000-8000-000000000009", 9, "fine", "how are you?"))
-	img := rec("00000000-0000-7000-8000-00000000000a", 10, "a cat", "x")
+	recs := append(datasettest.CanaryRecords(), datasettest.Rec("00000000-0000-7000-8000-000000000009", 9, "fine", "how are you?"))
+	img := datasettest.Rec("00000000-0000-7000-8000-00000000000a", 10, "a cat", "x")
 	img.Conversation.Messages[0] = lyumen.Message{Role: "user", Parts: []lyumen.Part{{Type: lyumen.PartText, Text: "what is this?"}, {Type: lyumen.PartImage, URL: "https://e.org/c.png"}}}
 	recs = append(recs, img)
 	if _, err := dataset.Export(t.Context(), datasettest.Source(recs), sink, dataset.Options{Redactor: newRedactor(t)}); err != nil {
@@ -169,7 +169,7 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 func TestCardText(t *testing.T) {
 	var recs []*lyumen.Record
 	for i := range 30 {
-		r := rec(fmt.Sprintf("r%02d", i), i*60, fmt.Sprintf("Answer number %d, which is long enough to be a real answer.", i),
+		r := datasettest.Rec(fmt.Sprintf("r%02d", i), i*60, fmt.Sprintf("Answer number %d, which is long enough to be a real answer.", i),
 			fmt.Sprintf("Please explain topic number %d to me in simple words, with one example.", i))
 		if i%3 == 0 {
 			r.Model = "other-model"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/dataset"
+	"github.com/lyumen/lyumen/dataset/datasettest"
 )
 
 // TestExport_StateReleased exports the same records with the state tables
@@ -25,7 +26,7 @@ func TestExport_StateReleased(t *testing.T) {
 		answer := fmt.Sprintf("the answer to question %d is %d, as everyone knows by now", topic, topic*13)
 		msgs := []string{user}
 		for turn := range 1 + c%3 {
-			recs = append(recs, rec(fmt.Sprintf("c%05d-t%d", c, turn), c, answer, msgs...))
+			recs = append(recs, datasettest.Rec(fmt.Sprintf("c%05d-t%d", c, turn), c, answer, msgs...))
 			msgs = append(msgs, answer, fmt.Sprintf("and then what about turn %d of %d?", turn, topic))
 		}
 	}

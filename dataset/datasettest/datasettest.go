@@ -53,7 +53,8 @@ func (m Source) ScanSelected(ctx context.Context, from, to time.Time, keep func(
 	return nil
 }
 
-var t0 = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+// T0 is when Rec's minute 0 falls.
+var T0 = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
 
 // Rec builds a completed record at minute min whose conversation is msgs
 // (alternating user and assistant, starting with user) and whose answer is
@@ -68,7 +69,7 @@ func Rec(id string, min int, answer string, msgs ...string) *lyumen.Record {
 		conv = append(conv, lyumen.Message{Role: role, Content: m})
 	}
 	return &lyumen.Record{
-		ID: id, ReceivedAt: t0.Add(time.Duration(min) * time.Minute), Surface: lyumen.SurfaceOpenAIChat,
+		ID: id, ReceivedAt: T0.Add(time.Duration(min) * time.Minute), Surface: lyumen.SurfaceOpenAIChat,
 		Model: "m", Status: 200, Completeness: lyumen.Complete, Country: "DE", UserAgent: "OpenAI/Python 1.82.0",
 		Conversation: &lyumen.Conversation{Messages: conv},
 		Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}}}},
