@@ -16,9 +16,6 @@ import (
 	"github.com/lyumen/lyumen/internal/upstreamhttp"
 )
 
-// maxResponse bounds a non-streamed upstream body.
-const maxResponse = 64 << 20
-
 // Client is a Provider for the Anthropic Messages API.
 type Client struct {
 	url    string // of the messages endpoint
@@ -49,14 +46,9 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, body, false)
+	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.url, c.header, body, upstreamError)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, lyumen.TransportError(ctx, err)
 	}
 	var m wireMessage
 	if err := json.Unmarshal(raw, &m); err != nil {

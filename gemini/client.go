@@ -21,9 +21,6 @@ import (
 // DefaultBaseURL is the Gemini API's address, used when none is configured.
 const DefaultBaseURL = "https://generativelanguage.googleapis.com/v1beta"
 
-// maxResponse bounds a non-streamed upstream body.
-const maxResponse = 64 << 20
-
 // Client is a Provider for the Gemini API.
 type Client struct {
 	baseURL string // without the trailing slash
@@ -49,14 +46,9 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, c.modelPath(req.Model)+":generateContent", body, false)
+	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.modelPath(req.Model)+":generateContent", c.header, body, upstreamError)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, lyumen.TransportError(ctx, err)
 	}
 	return decodeResponse(raw)
 }

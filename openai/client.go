@@ -17,9 +17,6 @@ import (
 	"github.com/lyumen/lyumen/internal/upstreamhttp"
 )
 
-// maxResponse bounds a non-streamed upstream body.
-const maxResponse = 64 << 20
-
 // Client is a Provider for any OpenAI-compatible upstream.
 type Client struct {
 	baseURL string // without the trailing slash
@@ -46,14 +43,9 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, "/chat/completions", body, false)
+	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.baseURL+"/chat/completions", c.header, body, upstreamError)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, lyumen.TransportError(ctx, err)
 	}
 	var cc chatCompletion
 	if err := json.Unmarshal(raw, &cc); err != nil {

@@ -6,13 +6,13 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/upstreamhttp"
 )
 
 var _ lyumen.Embedder = (*Client)(nil)
@@ -179,14 +179,9 @@ func (c *Client) Embed(ctx context.Context, req *lyumen.EmbedRequest) (*lyumen.E
 	if err != nil {
 		return nil, fmt.Errorf("build embeddings request: %w", err)
 	}
-	resp, err := c.post(ctx, "/embeddings", body, false)
+	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.baseURL+"/embeddings", c.header, body, upstreamError)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if err != nil {
-		return nil, lyumen.TransportError(ctx, err)
 	}
 	root := gjson.ParseBytes(raw)
 	if !gjson.ValidBytes(raw) || !root.IsObject() || !root.Get("data").IsArray() {

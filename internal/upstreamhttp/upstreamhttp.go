@@ -15,8 +15,12 @@ import (
 	"github.com/lyumen/lyumen"
 )
 
-// maxErrorBody bounds what is read of a refusal to make its error.
-const maxErrorBody = 64 << 10
+// Bounds on what is read of an upstream's answer: a refusal, to make its
+// error, and a whole (non-streamed) answer.
+const (
+	maxErrorBody = 64 << 10
+	maxWhole     = 64 << 20
+)
 
 // Header returns the headers for every request of a client: the
 // operator's configured ones, then set as key, value pairs (the credential,
@@ -67,4 +71,20 @@ func Post(ctx context.Context, hc *http.Client, url string, header http.Header, 
 		return nil, e
 	}
 	return resp, nil
+}
+
+// PostWhole is Post for a non-streamed answer: it returns the answer's
+// body, read whole (up to 64 MiB).
+func PostWhole(ctx context.Context, hc *http.Client, url string, header http.Header, body []byte,
+	decode func(status int, body []byte) *lyumen.Error) ([]byte, error) {
+	resp, err := Post(ctx, hc, url, header, body, false, decode)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxWhole))
+	if err != nil {
+		return nil, lyumen.TransportError(ctx, err)
+	}
+	return raw, nil
 }
