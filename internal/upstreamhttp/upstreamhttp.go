@@ -50,7 +50,9 @@ func Post(ctx context.Context, hc *http.Client, url string, header http.Header, 
 	if err != nil {
 		return nil, fmt.Errorf("build upstream request: %w", err)
 	}
-	req.Header = header.Clone()
+	for k, v := range header { // shared, not copied: values are only ever replaced below
+		req.Header[k] = v
+	}
 	req.Header.Set("Content-Type", "application/json")
 	if stream {
 		req.Header.Set("Accept", "text/event-stream")
