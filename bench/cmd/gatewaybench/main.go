@@ -127,14 +127,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return c, nil
 }
 
-// measured is one target's results in one phase, over all rounds.
-type measured struct {
-	total  bench.Result
-	rounds []bench.Result
-}
-
 // phase is every target's results in one phase of one mode.
-type phase map[string]*measured
+type phase map[string]*bench.Measured
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
@@ -201,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		rate := cfg.rate
 		if rate <= 0 {
-			rate = cfg.rateFrac * medianRate(tput[bench.NameBare].rounds)
+			rate = cfg.rateFrac * medianRate(tput[bench.NameBare].Rounds)
 		}
 		if rate <= 0 {
 			return fmt.Errorf("%s: the bare proxy served nothing to derive the fixed rate from", mode)
@@ -268,26 +262,12 @@ func (r *runner) load(ctx context.Context, t bench.Target, l bench.Load) bench.R
 func (r *runner) phase(ctx context.Context, name string, l bench.Load, n int, d time.Duration) (phase, error) {
 	l.Duration = d
 	targets := r.tg.All()
-	results := make(phase, len(targets))
-	for _, t := range targets {
-		results[t.Name] = &measured{}
-	}
-	for round := range n {
-		for i := range targets {
-			t := targets[(i+round)%len(targets)]
-			res := r.load(ctx, t, l)
-			m := results[t.Name]
-			m.rounds = append(m.rounds, res)
-			m.total.Merge(res)
+	return bench.Interleave(ctx, n, targets, func(t bench.Target) string { return t.Name },
+		func(t bench.Target) bench.Result { return r.load(ctx, t, l) },
+		func(round int, t bench.Target, res bench.Result) {
 			fmt.Fprintf(r.stderr, "%s round %d/%d %-12s %8.0f req/s  p50 %s  p99 %s  missed %d  errors %d  drain %s\n",
 				name, round+1, n, t.Name, res.Rate(), ms(res.Percentile(0.5)), ms(res.Percentile(0.99)), res.Missed, res.Errors, ms(res.Drain))
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-		}
-		r.loads.Sample()
-	}
-	return results, nil
+		}, &r.loads)
 }
 
 // report prints one mode's tables and checks, and returns what failed.
@@ -296,7 +276,7 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 	fail := func(format string, a ...any) { failures = append(failures, mode+": "+fmt.Sprintf(format, a...)) }
 	checkErrors := func(p phase, phaseName string) {
 		for _, name := range names {
-			r := &p[name].total
+			r := &p[name].Total
 			switch {
 			case r.Errors == 0:
 			case name == bench.NameLyumen || name == bench.NameLyumenNoRec:
@@ -308,30 +288,30 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 	}
 	fmt.Fprintf(w, "\n## %s\n", mode)
 
-	direct := &tput[bench.NameDirect].total
+	direct := &tput[bench.NameDirect].Total
 	fmt.Fprintf(w, "\n### Throughput: closed loop, %d clients\n\n", cfg.clients)
 	fmt.Fprintf(w, "Ratios are the median of the per-round ratios, with their range.\n\n")
 	fmt.Fprintf(w, "| target | req/s | vs bare | vs lyumen-norec | CPU/req | added CPU/req vs direct | p50 | p99 | errors |\n")
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, name := range names {
 		m := tput[name]
-		r := &m.total
+		r := &m.Total
 		vsBare, vsNoRec, addedCPU := "", "", ""
 		if name != bench.NameDirect {
 			addedCPU = fmt.Sprintf("%+d µs", (r.CPUPerRequest() - direct.CPUPerRequest()).Microseconds())
 		}
 		if name == bench.NameLyumen || name == bench.NameLyumenNoRec {
-			vsBare = ratioCell(m.rounds, tput[bench.NameBare].rounds)
+			vsBare = ratioCell(m.Rounds, tput[bench.NameBare].Rounds)
 		}
 		if name == bench.NameLyumen {
-			vsNoRec = ratioCell(m.rounds, tput[bench.NameLyumenNoRec].rounds)
+			vsNoRec = ratioCell(m.Rounds, tput[bench.NameLyumenNoRec].Rounds)
 		}
 		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %d µs | %s | %s | %s | %d |\n",
 			name, r.Rate(), vsBare, vsNoRec, r.CPUPerRequest().Microseconds(), addedCPU,
 			ms(r.Percentile(0.5)), ms(r.Percentile(0.99)), r.Errors)
 	}
 	checkErrors(tput, "throughput")
-	fmt.Fprintf(w, "\nLyumen's recording: %s\n", spoolLine(&tput[bench.NameLyumen].total))
+	fmt.Fprintf(w, "\nLyumen's recording: %s\n", spoolLine(&tput[bench.NameLyumen].Total))
 
 	how := fmt.Sprintf("%.2f × bare's closed-loop throughput", cfg.rateFrac)
 	if cfg.rate > 0 {
@@ -342,16 +322,16 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 	fmt.Fprintf(w, "| target | req/s | missed | p50 | p99 | added p50 / p99 vs direct | vs bare | vs lyumen-norec | CPU/req | errors |\n")
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, name := range names {
-		r := &lat[name].total
+		r := &lat[name].Total
 		vsDirect, vsBare, vsNoRec := "", "", ""
 		if name != bench.NameDirect {
-			vsDirect = added(r, &lat[bench.NameDirect].total)
+			vsDirect = added(r, &lat[bench.NameDirect].Total)
 		}
 		if name == bench.NameLyumen || name == bench.NameLyumenNoRec {
-			vsBare = added(r, &lat[bench.NameBare].total)
+			vsBare = added(r, &lat[bench.NameBare].Total)
 		}
 		if name == bench.NameLyumen {
-			vsNoRec = added(r, &lat[bench.NameLyumenNoRec].total)
+			vsNoRec = added(r, &lat[bench.NameLyumenNoRec].Total)
 		}
 		fmt.Fprintf(w, "| %s | %.0f | %d | %s | %s | %s | %s | %s | %d µs | %d |\n",
 			name, r.Rate(), r.Missed, ms(r.Percentile(0.5)), ms(r.Percentile(0.99)), vsDirect, vsBare, vsNoRec,
@@ -361,7 +341,7 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 		}
 	}
 	checkErrors(lat, "latency")
-	fmt.Fprintf(w, "\nLyumen's recording: %s\n", spoolLine(&lat[bench.NameLyumen].total))
+	fmt.Fprintf(w, "\nLyumen's recording: %s\n", spoolLine(&lat[bench.NameLyumen].Total))
 
 	// Throughput is checked on the median of the per-round ratios: each
 	// round measures the targets close together in time, and one round's
@@ -373,25 +353,25 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 	fmt.Fprintf(w, "\n")
 	gw := lat[bench.NameLyumen]
 	for _, g := range goals {
-		ratio, lo, hi := roundStats(tput[bench.NameLyumen].rounds, tput[g.base].rounds, func(a, b *bench.Result) float64 { return a.Rate() / b.Rate() })
+		ratio, lo, hi := roundStats(tput[bench.NameLyumen].Rounds, tput[g.base].Rounds, func(a, b *bench.Result) float64 { return a.Rate() / b.Rate() })
 		ok := ratio >= minRatio
 		if !ok {
 			fail("%s: Lyumen throughput %.1f%% of %s, below %.0f%%", g.issue, 100*ratio, g.base, 100*minRatio)
 		}
 		fmt.Fprintf(w, "- %s, throughput: Lyumen %.1f%% of %s (median of %d rounds; %.1f–%.1f%%), target ≥ %.0f%%: **%s**\n",
-			g.issue, 100*ratio, g.base, len(tput[bench.NameLyumen].rounds), 100*lo, 100*hi, 100*minRatio, verdict(ok))
+			g.issue, 100*ratio, g.base, len(tput[bench.NameLyumen].Rounds), 100*lo, 100*hi, 100*minRatio, verdict(ok))
 
 		base := lat[g.base]
-		h := len(gw.rounds) / 2
-		d99 := p99Diff(gw.rounds, base.rounds)
-		first, last := p99Diff(gw.rounds[:h], base.rounds[:h]), p99Diff(gw.rounds[h:], base.rounds[h:])
+		h := len(gw.Rounds) / 2
+		d99 := p99Diff(gw.Rounds, base.Rounds)
+		first, last := p99Diff(gw.Rounds[:h], base.Rounds[:h]), p99Diff(gw.Rounds[h:], base.Rounds[h:])
 		ok = d99 <= g.maxP99
 		// The verdict stands only if the baseline kept up with the rate
 		// and both halves of the rounds agree with it; otherwise the noise
 		// decided it, and it is reported, and counted, as inconclusive.
 		var doubt string
 		switch {
-		case saturated(&base.total):
+		case saturated(&base.Total):
 			doubt = g.base + " itself could not keep up with the rate"
 		case (first <= g.maxP99) != ok || (last <= g.maxP99) != ok:
 			doubt = "the halves disagree"

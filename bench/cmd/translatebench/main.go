@@ -101,12 +101,6 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return c, nil
 }
 
-// measured is one path's results in one mode, over all rounds.
-type measured struct {
-	total  bench.Result
-	rounds []bench.Result
-}
-
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
@@ -185,33 +179,19 @@ func (r *runner) load(ctx context.Context, p bench.Path, l bench.Load) bench.Res
 
 // rounds measures every target in the run's interleaved rounds, each
 // target taking each place in the order in turn.
-func (r *runner) rounds(ctx context.Context, mode string, targets []bench.Path, stream bool) (map[string]*measured, error) {
+func (r *runner) rounds(ctx context.Context, mode string, targets []bench.Path, stream bool) (map[string]*bench.Measured, error) {
 	l := bench.Load{Duration: r.cfg.round, Stream: stream}
-	results := make(map[string]*measured, len(targets))
-	for _, p := range targets {
-		results[p.Name] = &measured{}
-	}
 	n := r.cfg.rounds
-	for round := range n {
-		for i := range targets {
-			p := targets[(i+round)%len(targets)]
-			res := r.load(ctx, p, l)
-			m := results[p.Name]
-			m.rounds = append(m.rounds, res)
-			m.total.Merge(res)
+	return bench.Interleave(ctx, n, targets, func(p bench.Path) string { return p.Name },
+		func(p bench.Path) bench.Result { return r.load(ctx, p, l) },
+		func(round int, p bench.Path, res bench.Result) {
 			fmt.Fprintf(r.stderr, "%s round %d/%d %-20s %8.0f req/s  cpu %4d µs/req  p50 %s  p99 %s  errors %d\n",
 				mode, round+1, n, p.Name, res.Rate(), res.CPUPerRequest().Microseconds(), ms(res.Percentile(0.5)), ms(res.Percentile(0.99)), res.Errors)
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-		}
-		r.loads.Sample()
-	}
-	return results, nil
+		}, &r.loads)
 }
 
 // report prints one mode's table and verdicts, and returns what failed.
-func report(w io.Writer, mode string, cfg config, tr *bench.Translation, res map[string]*measured) (failures []string) {
+func report(w io.Writer, mode string, cfg config, tr *bench.Translation, res map[string]*bench.Measured) (failures []string) {
 	fail := func(format string, a ...any) { failures = append(failures, mode+": "+fmt.Sprintf(format, a...)) }
 	fmt.Fprintf(w, "\n### %s: closed loop, %d clients\n\n", mode, cfg.clients)
 	fmt.Fprintf(w, "Ratios are the median of the %d per-round ratios, with their range. CPU/req is the whole process's (clients and mocks included).\n\n", cfg.rounds)
@@ -224,15 +204,15 @@ func report(w io.Writer, mode string, cfg config, tr *bench.Translation, res map
 		if !ok {
 			continue // the mocks, with -mocks=false
 		}
-		r := &m.total
+		r := &m.Total
 		base, vsBase, cpuBase, vsOO, addedCPU := "", "", "", "", ""
 		if p.Translated() {
 			b := res[p.Baseline]
-			base, vsBase, cpuBase = p.Baseline, ratioCell(m.rounds, b.rounds, rate), ratioCell(m.rounds, b.rounds, cpuRatio)
-			addedCPU = fmt.Sprintf("%+d µs", (r.CPUPerRequest() - b.total.CPUPerRequest()).Microseconds())
+			base, vsBase, cpuBase = p.Baseline, ratioCell(m.Rounds, b.Rounds, rate), ratioCell(m.Rounds, b.Rounds, cpuRatio)
+			addedCPU = fmt.Sprintf("%+d µs", (r.CPUPerRequest() - b.Total.CPUPerRequest()).Microseconds())
 		}
 		if p.Name != bench.PathOpenAIOpenAI && !strings.HasPrefix(p.Name, "mock-") {
-			vsOO = ratioCell(m.rounds, oo.rounds, rate)
+			vsOO = ratioCell(m.Rounds, oo.Rounds, rate)
 		}
 		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %s | %s | %d µs | %s | %s | %s | %d |\n",
 			p.Name, r.Rate(), base, vsBase, cpuBase, vsOO, r.CPUPerRequest().Microseconds(), addedCPU,
@@ -246,14 +226,14 @@ func report(w io.Writer, mode string, cfg config, tr *bench.Translation, res map
 		if !p.Translated() {
 			continue
 		}
-		ratio, lo, hi := roundStats(res[p.Name].rounds, res[p.Baseline].rounds, rate)
-		cpu, _, _ := roundStats(res[p.Name].rounds, res[p.Baseline].rounds, cpuRatio)
+		ratio, lo, hi := roundStats(res[p.Name].Rounds, res[p.Baseline].Rounds, rate)
+		cpu, _, _ := roundStats(res[p.Name].Rounds, res[p.Baseline].Rounds, cpuRatio)
 		ok := ratio >= minRatio
 		if !ok {
 			fail("%s: throughput %.1f%% of %s, below %.0f%%", p.Name, 100*ratio, p.Baseline, 100*minRatio)
 		}
 		fmt.Fprintf(w, "- %s, %s: throughput %.1f%% of %s (median of %d rounds; %.1f–%.1f%%; by CPU per request %.1f%%), target ≥ %.0f%%: **%s**\n",
-			mode, p.Name, 100*ratio, p.Baseline, len(res[p.Name].rounds), 100*lo, 100*hi, 100*cpu, 100*minRatio, verdict(ok))
+			mode, p.Name, 100*ratio, p.Baseline, len(res[p.Name].Rounds), 100*lo, 100*hi, 100*cpu, 100*minRatio, verdict(ok))
 	}
 	return failures
 }
