@@ -20,7 +20,7 @@ import (
 type parser struct {
 	cands    []candidateState
 	finished bool          // some candidate has a finishReason
-	usage    *lyumen.Usage // the latest usageMetadata
+	usageRaw string        // the latest usageMetadata, as sent
 	id       string        // the latest responseId
 	model    string        // the latest modelVersion
 }
@@ -46,7 +46,7 @@ var errInvalidEvent = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstrea
 // parse reads one GenerateContentResponse. It runs for every streamed chunk,
 // so, like openai's chunk parser, it walks the JSON once with gjson instead
 // of decoding it with reflection. The event it returns has no Usage: the
-// latest usage is kept in p.usage for the caller to pass on once.
+// latest usage is kept in p for the caller to pass on once (p.lastUsage).
 func (p *parser) parse(data []byte) (lyumen.Event, error) {
 	if !gjson.ValidBytes(data) {
 		return lyumen.Event{}, errInvalidEvent
@@ -69,7 +69,9 @@ func (p *parser) parse(data []byte) (lyumen.Event, error) {
 			p.model = ev.Model
 		case "usageMetadata":
 			if v.IsObject() {
-				p.usage = usage(v)
+				// Every chunk repeats the running count and only the
+				// last is passed on: it is read then.
+				p.usageRaw = v.Raw
 			}
 		case "promptFeedback":
 			if v.IsObject() {
@@ -269,11 +271,15 @@ func finishReason(r string, calledTools bool) string {
 	return "stop" // OTHER, LANGUAGE, MALFORMED_FUNCTION_CALL, …: the answer ended
 }
 
-// usage reads usageMetadata. Thinking tokens are billed as output, so they
-// count as completion tokens.
-func usage(v gjson.Result) *lyumen.Usage {
+// lastUsage reads the usageMetadata of the latest chunk that had one; nil
+// when none had. Thinking tokens are billed as output, so they count as
+// completion tokens.
+func (p *parser) lastUsage() *lyumen.Usage {
+	if p.usageRaw == "" {
+		return nil
+	}
 	var u lyumen.Usage
-	v.ForEach(func(k, v gjson.Result) bool {
+	gjson.Parse(p.usageRaw).ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "promptTokenCount":
 			u.PromptTokens = int(v.Int())
@@ -309,6 +315,6 @@ func decodeResponse(raw []byte) (*lyumen.Response, error) {
 	var a lyumen.Assembler
 	a.Add(&ev)
 	resp := a.Response()
-	resp.Usage = p.usage
+	resp.Usage = p.lastUsage()
 	return resp, nil
 }

@@ -142,8 +142,8 @@ func (s *stream) next() (lyumen.Event, error) {
 			// Gemini repeats the running usage in every chunk; it is passed
 			// on once, at the end, as a usage-only event.
 			s.done = true
-			if s.p.usage != nil {
-				return lyumen.Event{ID: s.p.id, Model: s.p.model, Usage: s.p.usage}, nil
+			if u := s.p.lastUsage(); u != nil {
+				return lyumen.Event{ID: s.p.id, Model: s.p.model, Usage: u}, nil
 			}
 			break
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsontext"
 )
 
 // responseObject is the Responses API's response, in the order of the
@@ -127,21 +128,39 @@ func echoOf(req *lyumen.Request) responseEcho {
 		e.maxOutputTokens = &n
 	}
 	// The request passed DecodeResponses, so these hold the values it
-	// validated; they are echoed as the client wrote them.
-	for key, dst := range map[string]*json.RawMessage{
-		"instructions": &e.instructions, "text": &e.text, "tool_choice": &e.toolChoice,
-		"tools": &e.tools, "metadata": &e.metadata,
-	} {
-		if v := gjson.GetBytes(req.Body, key); v.Exists() && v.Type != gjson.Null && gjson.Valid(v.Raw) {
-			*dst = json.RawMessage(v.Raw)
+	// validated; they are echoed as the client wrote them, compacted and
+	// escaped once here as json.Marshal would, so that appendObject can
+	// copy them into every response object of the answer. One walk of the
+	// body's top level finds them all.
+	gjson.ParseBytes(req.Body).ForEach(func(k, v gjson.Result) bool {
+		var dst *json.RawMessage
+		switch k.Str {
+		case "instructions":
+			dst = &e.instructions
+		case "text":
+			dst = &e.text
+		case "tool_choice":
+			dst = &e.toolChoice
+		case "tools":
+			dst = &e.tools
+		case "metadata":
+			dst = &e.metadata
+		case "parallel_tool_calls":
+			if v.IsBool() {
+				e.parallelToolCalls = v.Bool()
+			}
+		case "user":
+			if v.Type == gjson.String {
+				e.user = &v.Str
+			}
 		}
-	}
-	if v := gjson.GetBytes(req.Body, "parallel_tool_calls"); v.IsBool() {
-		e.parallelToolCalls = v.Bool()
-	}
-	if v := gjson.GetBytes(req.Body, "user"); v.Type == gjson.String {
-		e.user = &v.Str
-	}
+		if dst != nil && v.Type != gjson.Null {
+			if b, err := json.Marshal(json.RawMessage(v.Raw)); err == nil {
+				*dst = b
+			}
+		}
+		return true
+	})
 	return e
 }
 
@@ -264,8 +283,7 @@ func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) [
 	if reason != "" {
 		o.IncompleteDetails = &incompleteDetails{Reason: reason}
 	}
-	b, _ := json.Marshal(o) // cannot fail: plain types and valid raw JSON only
-	return b
+	return appendObject(make([]byte, 0, 1024), &o)
 }
 
 // itemStatus is an item's status in a response of the given status: only
@@ -275,4 +293,182 @@ func itemStatus(responseStatus string, last bool) string {
 		return "incomplete"
 	}
 	return "completed"
+}
+
+// appendObject appends o as json.Marshal renders it, without reflection: a
+// stream sends the object three times, each with the request's echo. Its
+// raw fields are already compacted and escaped (echoOf makes them so).
+func appendObject(b []byte, o *responseObject) []byte {
+	b = append(b, `{"id":`...)
+	b = jsontext.AppendString(b, o.ID)
+	b = append(b, `,"object":`...)
+	b = jsontext.AppendString(b, o.Object)
+	b = append(b, `,"created_at":`...)
+	b = strconv.AppendInt(b, o.CreatedAt, 10)
+	b = append(b, `,"status":`...)
+	b = jsontext.AppendString(b, o.Status)
+	b = append(b, `,"background":`...)
+	b = strconv.AppendBool(b, o.Background)
+	b = append(b, `,"error":`...)
+	if o.Error == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"code":`...)
+		b = jsontext.AppendString(b, o.Error.Code)
+		b = append(b, `,"message":`...)
+		b = jsontext.AppendString(b, o.Error.Message)
+		b = append(b, '}')
+	}
+	b = append(b, `,"incomplete_details":`...)
+	if o.IncompleteDetails == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"reason":`...)
+		b = jsontext.AppendString(b, o.IncompleteDetails.Reason)
+		b = append(b, '}')
+	}
+	b = append(b, `,"instructions":`...)
+	b = appendRaw(b, o.Instructions)
+	b = append(b, `,"max_output_tokens":`...)
+	b = appendIntPtr(b, o.MaxOutputTokens)
+	b = append(b, `,"model":`...)
+	b = jsontext.AppendString(b, o.Model)
+	b = append(b, `,"output":`...)
+	if o.Output == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, it := range o.Output {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendItem(b, it)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `,"parallel_tool_calls":`...)
+	b = strconv.AppendBool(b, o.ParallelToolCalls)
+	b = append(b, `,"previous_response_id":`...)
+	b = appendStringPtr(b, o.PreviousResponseID)
+	b = append(b, `,"reasoning":{"effort":`...)
+	b = appendStringPtr(b, o.Reasoning.Effort)
+	b = append(b, `,"summary":`...)
+	b = appendStringPtr(b, o.Reasoning.Summary)
+	b = append(b, `},"store":`...)
+	b = strconv.AppendBool(b, o.Store)
+	b = append(b, `,"temperature":`...)
+	b = jsontext.AppendFloat(b, o.Temperature)
+	b = append(b, `,"text":`...)
+	b = appendRaw(b, o.Text)
+	b = append(b, `,"tool_choice":`...)
+	b = appendRaw(b, o.ToolChoice)
+	b = append(b, `,"tools":`...)
+	b = appendRaw(b, o.Tools)
+	b = append(b, `,"top_p":`...)
+	b = jsontext.AppendFloat(b, o.TopP)
+	b = append(b, `,"truncation":`...)
+	b = jsontext.AppendString(b, o.Truncation)
+	b = append(b, `,"usage":`...)
+	if u := o.Usage; u == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"input_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.InputTokens), 10)
+		b = append(b, `,"input_tokens_details":{"cached_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.InputTokensDetails.CachedTokens), 10)
+		b = append(b, `},"output_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.OutputTokens), 10)
+		b = append(b, `,"output_tokens_details":{"reasoning_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.OutputTokensDetails.ReasoningTokens), 10)
+		b = append(b, `},"total_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+		b = append(b, '}')
+	}
+	b = append(b, `,"user":`...)
+	b = appendStringPtr(b, o.User)
+	b = append(b, `,"metadata":`...)
+	b = appendRaw(b, o.Metadata)
+	return append(b, '}')
+}
+
+// appendItem appends an output item as json.Marshal renders it.
+func appendItem(b []byte, item any) []byte {
+	switch it := item.(type) {
+	case messageItem:
+		b = append(b, `{"id":`...)
+		b = jsontext.AppendString(b, it.ID)
+		b = append(b, `,"type":`...)
+		b = jsontext.AppendString(b, it.Type)
+		b = append(b, `,"status":`...)
+		b = jsontext.AppendString(b, it.Status)
+		b = append(b, `,"content":`...)
+		if it.Content == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for i := range it.Content {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendOutputText(b, &it.Content[i])
+			}
+			b = append(b, ']')
+		}
+		b = append(b, `,"role":`...)
+		b = jsontext.AppendString(b, it.Role)
+		return append(b, '}')
+	case functionCallItem:
+		b = append(b, `{"id":`...)
+		b = jsontext.AppendString(b, it.ID)
+		b = append(b, `,"type":`...)
+		b = jsontext.AppendString(b, it.Type)
+		b = append(b, `,"status":`...)
+		b = jsontext.AppendString(b, it.Status)
+		b = append(b, `,"arguments":`...)
+		b = jsontext.AppendString(b, it.Arguments)
+		b = append(b, `,"call_id":`...)
+		b = jsontext.AppendString(b, it.CallID)
+		b = append(b, `,"name":`...)
+		b = jsontext.AppendString(b, it.Name)
+		return append(b, '}')
+	}
+	j, _ := json.Marshal(item) // cannot fail: plain types only
+	return append(b, j...)
+}
+
+// appendOutputText appends an output_text part whose annotations and
+// logprobs are empty, as the gateway makes them (json.Marshal otherwise).
+func appendOutputText(b []byte, p *outputText) []byte {
+	if len(p.Annotations) != 0 || len(p.Logprobs) != 0 || p.Annotations == nil || p.Logprobs == nil {
+		j, _ := json.Marshal(p) // cannot fail: plain types only
+		return append(b, j...)
+	}
+	b = append(b, `{"type":`...)
+	b = jsontext.AppendString(b, p.Type)
+	b = append(b, `,"annotations":[],"logprobs":[],"text":`...)
+	b = jsontext.AppendString(b, p.Text)
+	return append(b, '}')
+}
+
+// appendRaw appends raw JSON that is already compact and escaped; empty is
+// null, as json.Marshal renders a nil RawMessage.
+func appendRaw(b []byte, raw json.RawMessage) []byte {
+	if len(raw) == 0 {
+		return append(b, "null"...)
+	}
+	return append(b, raw...)
+}
+
+func appendStringPtr(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return jsontext.AppendString(b, *s)
+}
+
+func appendIntPtr(b []byte, n *int) []byte {
+	if n == nil {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, int64(*n), 10)
 }

@@ -167,7 +167,7 @@ func (s *ResponsesStream) End(dst []byte, resp *lyumen.Response) []byte {
 		typ = "response.incomplete"
 		o.IncompleteDetails = &incompleteDetails{Reason: reason}
 	}
-	return appendEvent(dst, evResponse{s.head(typ), o})
+	return appendResponseEvent(dst, s.head(typ), appendObject(s.buf[:0], &o))
 }
 
 // Fail appends an error event and then response.failed, whose output holds
@@ -193,7 +193,7 @@ func (s *ResponsesStream) Fail(dst []byte, err error) []byte {
 	if code == "rate_limit_exceeded" {
 		o.Error.Code = code
 	}
-	return appendEvent(dst, evResponse{s.head("response.failed"), o})
+	return appendResponseEvent(dst, s.head("response.failed"), appendObject(s.buf[:0], &o))
 }
 
 func (s *ResponsesStream) start(dst []byte, id, model string) []byte {
@@ -202,9 +202,10 @@ func (s *ResponsesStream) start(dst []byte, id, model string) []byte {
 	s.id = derivedID("resp", s.seed, -1)
 	s.model = model
 	// The two events carry the same object: it is encoded once.
-	o, _ := json.Marshal(s.object("in_progress")) // cannot fail: plain types and valid raw JSON only
-	dst = appendResponseEvent(dst, s.head("response.created"), o)
-	return appendResponseEvent(dst, s.head("response.in_progress"), o)
+	o := s.object("in_progress")
+	s.buf = appendObject(s.buf[:0], &o)
+	dst = appendResponseEvent(dst, s.head("response.created"), s.buf)
+	return appendResponseEvent(dst, s.head("response.in_progress"), s.buf)
 }
 
 // appendResponseEvent appends an event of h carrying the response object
@@ -281,9 +282,9 @@ func (s *ResponsesStream) add(dst []byte, it outputItem) []byte {
 	s.items = append(s.items, it)
 	n := len(s.items) - 1
 	s.open = n
-	dst = appendEvent(dst, evItem{s.head("response.output_item.added"), n, it.render("in_progress")})
+	dst = appendItemEvent(dst, s.head("response.output_item.added"), n, it.render("in_progress"))
 	if !it.function {
-		dst = appendEvent(dst, evPart{s.head("response.content_part.added"), it.id, n, 0, newOutputText("")})
+		dst = appendPartAdded(dst, s.head("response.content_part.added"), it.id, n)
 	}
 	return dst
 }
@@ -305,5 +306,36 @@ func (s *ResponsesStream) closeOpen(dst []byte, status string) []byte {
 		return appendTextDone(dst, s.head("response.output_text.done"), s.head("response.content_part.done"),
 			s.head("response.output_item.done"), it.id, n, status, s.buf)
 	}
-	return appendEvent(dst, evItem{s.head("response.output_item.done"), n, it.render(status)})
+	return appendItemEvent(dst, s.head("response.output_item.done"), n, it.render(status))
+}
+
+// appendItemEvent appends an output_item event: the bytes appendEvent
+// makes of evItem{h, n, item}.
+func appendItemEvent(dst []byte, h evHead, n int, item any) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"type":`...)
+	b = jsontext.AppendString(b, h.Type)
+	b = append(b, `,"sequence_number":`...)
+	b = strconv.AppendInt(b, int64(h.Seq), 10)
+	b = append(b, `,"output_index":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, `,"item":`...)
+	b = appendItem(b, item)
+	return sse.AppendData(dst, h.Type, append(b, '}'))
+}
+
+// appendPartAdded appends response.content_part.added with an empty part:
+// the bytes appendEvent makes of evPart{h, itemID, n, 0, newOutputText("")}.
+func appendPartAdded(dst []byte, h evHead, itemID string, n int) []byte {
+	b := make([]byte, 0, 256)
+	b = append(b, `{"type":`...)
+	b = jsontext.AppendString(b, h.Type)
+	b = append(b, `,"sequence_number":`...)
+	b = strconv.AppendInt(b, int64(h.Seq), 10)
+	b = append(b, `,"item_id":`...)
+	b = jsontext.AppendString(b, itemID)
+	b = append(b, `,"output_index":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, `,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}}`...)
+	return sse.AppendData(dst, h.Type, b)
 }

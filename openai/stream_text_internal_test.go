@@ -130,3 +130,60 @@ func TestAppendTextDone(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendObject checks that response objects and the events that carry
+// items are rendered as encoding/json renders them, with the echo of
+// requests whose values need compacting and escaping.
+func TestAppendObject(t *testing.T) {
+	temp, topP, maxTokens := 0.7, 1e-7, 256
+	bodies := []string{
+		`{"model":"m","input":"x"}`,
+		`{"model":"m <&>", "input":"x", "instructions": "a \"b\" <c> \u2028",
+		  "text": {"format": {"type": "json_schema", "name": "n", "schema": {"type": "object"}}},
+		  "tool_choice": { "type": "function", "name": "f" }, "parallel_tool_calls": false,
+		  "tools": [ {"type": "function", "name": "f", "parameters": {"type":"object", "properties": {}}} ],
+		  "metadata": {"k": "<v>"}, "user": "u&1"}`,
+		`{"model":"m","input":"x","instructions":null,"tools":null,"user":null,"metadata":{}}`,
+	}
+	for _, body := range bodies {
+		for _, s := range jsontext.Strings {
+			req := &lyumen.Request{Model: "m" + s, Body: []byte(body), Temperature: &temp, TopP: &topP, MaxTokens: maxTokens}
+			e := echoOf(req)
+			items := []outputItem{
+				{id: "msg_" + s, text: []byte(s)},
+				{function: true, id: "fc_1", callID: "call_" + s, name: "f" + s, text: []byte(`{"a":"` + s + `"}`)},
+			}
+			for _, status := range []string{"in_progress", "completed", "incomplete"} {
+				output := []any{}
+				for i := range items {
+					output = append(output, items[i].render(status))
+				}
+				for _, o := range []responseObject{
+					e.object("resp_"+s, 1700000000, "", status, nil, nil),
+					e.object("resp_1", 1700000000, s, status, output, &lyumen.Usage{PromptTokens: 3, CompletionTokens: 4, TotalTokens: 7}),
+					{Error: &responseError{Code: "c" + s, Message: s}, IncompleteDetails: &incompleteDetails{Reason: s}, Reasoning: reasoningEcho{Effort: &s, Summary: &s}, PreviousResponseID: &s},
+				} {
+					want, err := json.Marshal(o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if diff := cmp.Diff(string(want), string(appendObject(nil, &o))); diff != "" {
+						t.Errorf("body %s, string %q, %s (-json +fast):\n%s", body, s, status, diff)
+					}
+				}
+				for i, item := range output {
+					h := evHead{"response.output_item.done", 9}
+					want := appendEvent(nil, evItem{h, i, item})
+					if diff := cmp.Diff(string(want), string(appendItemEvent(nil, h, i, item))); diff != "" {
+						t.Errorf("item %d, string %q (-json +fast):\n%s", i, s, diff)
+					}
+				}
+			}
+			h := evHead{"response.content_part.added", 4}
+			want := appendEvent(nil, evPart{h, "msg_" + s, 2, 0, newOutputText("")})
+			if diff := cmp.Diff(string(want), string(appendPartAdded(nil, h, "msg_"+s, 2))); diff != "" {
+				t.Errorf("content_part.added, string %q (-json +fast):\n%s", s, diff)
+			}
+		}
+	}
+}

@@ -3,7 +3,11 @@
 // byte for byte as encoding/json would render them.
 package jsontext
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+)
 
 // Strings are strings whose escaping differs between naive quoting and
 // encoding/json's, for the tests of what is built on AppendString.
@@ -25,4 +29,23 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, s...)
 	return append(dst, '"')
+}
+
+// AppendFloat appends f as encoding/json renders a float64: the shortest
+// decimal that reads back as f, in exponent form below 1e-6 and from 1e21
+// on. f must be finite, as anything decoded from JSON is.
+func AppendFloat(dst []byte, f float64) []byte {
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// encoding/json writes e-7, not e-07.
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
 }

@@ -18,3 +18,18 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+func FuzzAppendFloat(f *testing.F) {
+	for _, x := range []float64{0, 1, 0.7, -2.5, 1e-6, 9.99e-7, 1e-7, 1e20, 1e21, 123456789e15, 5e-324, 1.7976931348623157e308} {
+		f.Add(x)
+	}
+	f.Fuzz(func(t *testing.T, x float64) {
+		want, err := json.Marshal(x)
+		if err != nil {
+			t.Skip("not finite")
+		}
+		if got := jsontext.AppendFloat([]byte("x"), x); string(got) != "x"+string(want) {
+			t.Errorf("AppendFloat(%v) = %s, want x%s", x, got, want)
+		}
+	})
+}

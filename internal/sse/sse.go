@@ -67,7 +67,27 @@ func (r *Reader) Ready() bool {
 		return false
 	}
 	buf, _ := r.r.Peek(n)
-	return bytes.Contains(buf, []byte("\n\n")) || bytes.Contains(buf, []byte("\r\r")) || bytes.Contains(buf, []byte("\n\r\n"))
+	return hasBlankLine(buf)
+}
+
+// hasBlankLine reports whether buf holds "\n\n", "\r\r" or "\n\r\n": a
+// line end followed by an empty line, so a complete event. It stops at the
+// first, so asking after every event costs the length of the next event,
+// not of everything buffered behind it.
+func hasBlankLine(buf []byte) bool {
+	for i := 1; i < len(buf); i++ {
+		switch buf[i] {
+		case '\n':
+			if buf[i-1] == '\n' || buf[i-1] == '\r' && i >= 2 && buf[i-2] == '\n' {
+				return true
+			}
+		case '\r':
+			if buf[i-1] == '\r' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Next returns the next event with data. Comments, events without data and
