@@ -77,45 +77,11 @@ var roles = map[string]bool{"system": true, "developer": true, "user": true, "as
 // DecodeChat parses and validates a /v1/chat/completions body. Errors are
 // *lyumen.Error of kind KindInvalid with OpenAI-style messages.
 func DecodeChat(body []byte) (*lyumen.Request, error) {
-	// Keys are matched exactly, as the upstream will match them:
-	// encoding/json matches struct fields case-insensitively, so {"N": 1}
-	// would hide an "n" the upstream obeys.
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return nil, decodeError(err, "")
-	}
-	if fields == nil {
-		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object"}
-	}
-	// A repeated key is refused: the gateway would read the last copy and
-	// rewrite the first, and the upstream might read either.
-	if k := duplicateKey(body, "model", "messages", "stream", "stream_options", "n"); k != "" {
-		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: k, Message: fmt.Sprintf("duplicate key '%s' in the request body", k)}
-	}
-	if k := duplicateKey(fields["stream_options"], "include_usage"); k != "" {
-		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "stream_options." + k,
-			Message: fmt.Sprintf("duplicate key 'stream_options.%s' in the request body", k)}
-	}
-	var cr chatRequest
-	for _, f := range []struct {
-		key string
-		dst any
-	}{
-		{"model", &cr.Model}, {"messages", &cr.Messages}, {"stream", &cr.Stream},
-		{"stream_options", &cr.StreamOptions}, {"n", &cr.N}, {"tools", &cr.Tools},
-		{"tool_choice", &cr.ToolChoice}, {"max_tokens", &cr.MaxTokens},
-		{"max_completion_tokens", &cr.MaxCompletionTokens}, {"temperature", &cr.Temperature},
-		{"top_p", &cr.TopP}, {"stop", &cr.Stop}, {"seed", &cr.Seed},
-	} {
-		if raw, ok := fields[f.key]; ok {
-			if err := json.Unmarshal(raw, f.dst); err != nil {
-				return nil, decodeError(err, f.key)
-			}
-		}
-	}
-	if raw, ok := cr.StreamOptions["include_usage"]; ok {
-		if err := json.Unmarshal(raw, &cr.IncludeUsage); err != nil {
-			return nil, decodeError(err, "stream_options.include_usage")
+	cr, responseFormat, ok := fastChatFields(body)
+	if !ok {
+		var err error
+		if cr, responseFormat, err = chatFields(body); err != nil {
+			return nil, err
 		}
 	}
 	switch {
@@ -172,7 +138,7 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 	}
 	req.Seed = cr.Seed
 	var err error
-	if req.Format, err = chatFormat(fields["response_format"]); err != nil {
+	if req.Format, err = chatFormat(responseFormat); err != nil {
 		return nil, err
 	}
 	if req.ToolChoice, err = toolChoice(cr.ToolChoice); err != nil {
@@ -182,6 +148,52 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		return nil, err
 	}
 	return req, nil
+}
+
+// chatFields reads the fields of a chat request body that the gateway
+// uses, and the raw response_format, with encoding/json.
+func chatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage, err error) {
+	// Keys are matched exactly, as the upstream will match them:
+	// encoding/json matches struct fields case-insensitively, so {"N": 1}
+	// would hide an "n" the upstream obeys.
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return cr, nil, decodeError(err, "")
+	}
+	if fields == nil {
+		return cr, nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object"}
+	}
+	// A repeated key is refused: the gateway would read the last copy and
+	// rewrite the first, and the upstream might read either.
+	if k := duplicateKey(body, "model", "messages", "stream", "stream_options", "n"); k != "" {
+		return cr, nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: k, Message: fmt.Sprintf("duplicate key '%s' in the request body", k)}
+	}
+	if k := duplicateKey(fields["stream_options"], "include_usage"); k != "" {
+		return cr, nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "stream_options." + k,
+			Message: fmt.Sprintf("duplicate key 'stream_options.%s' in the request body", k)}
+	}
+	for _, f := range []struct {
+		key string
+		dst any
+	}{
+		{"model", &cr.Model}, {"messages", &cr.Messages}, {"stream", &cr.Stream},
+		{"stream_options", &cr.StreamOptions}, {"n", &cr.N}, {"tools", &cr.Tools},
+		{"tool_choice", &cr.ToolChoice}, {"max_tokens", &cr.MaxTokens},
+		{"max_completion_tokens", &cr.MaxCompletionTokens}, {"temperature", &cr.Temperature},
+		{"top_p", &cr.TopP}, {"stop", &cr.Stop}, {"seed", &cr.Seed},
+	} {
+		if raw, ok := fields[f.key]; ok {
+			if err := json.Unmarshal(raw, f.dst); err != nil {
+				return cr, nil, decodeError(err, f.key)
+			}
+		}
+	}
+	if raw, ok := cr.StreamOptions["include_usage"]; ok {
+		if err := json.Unmarshal(raw, &cr.IncludeUsage); err != nil {
+			return cr, nil, decodeError(err, "stream_options.include_usage")
+		}
+	}
+	return cr, fields["response_format"], nil
 }
 
 // toolChoice reads "auto" | "none" | "required" | {"type":"function","function":{"name":…}}.
@@ -246,6 +258,10 @@ func canonicalMessage(m chatMessage) (lyumen.Message, error) {
 	switch {
 	case len(c) == 0 || string(c) == "null":
 	case c[0] == '"':
+		if text, ok := plainString(c); ok {
+			msg.Content = text // what json.Unmarshal would make of it, sooner
+			break
+		}
 		if err := json.Unmarshal(c, &msg.Content); err != nil {
 			return msg, err
 		}

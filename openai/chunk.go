@@ -13,6 +13,14 @@ import (
 // reflection (a third of the gateway's CPU on streams, profiled); only the
 // fields the record needs are read, and the event is passed on as sent.
 func parseChunk(data []byte) (lyumen.Event, error) {
+	if ev, ok := fastChunk(data); ok {
+		return ev, nil
+	}
+	return parseChunkGeneral(data)
+}
+
+// parseChunkGeneral is parseChunk for any chunk.
+func parseChunkGeneral(data []byte) (lyumen.Event, error) {
 	if !gjson.ValidBytes(data) {
 		return lyumen.Event{}, errInvalidEvent
 	}
