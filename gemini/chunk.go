@@ -19,10 +19,10 @@ import (
 // one and turns STOP into "tool_calls", and whether its role was sent.
 type parser struct {
 	cands    []candidateState
-	finished bool          // some candidate has a finishReason
-	usageRaw string        // the latest usageMetadata, as sent
-	id       string        // the latest responseId
-	model    string        // the latest modelVersion
+	finished bool   // some candidate has a finishReason
+	usageRaw string // the latest usageMetadata, as sent
+	id       string // the latest responseId
+	model    string // the latest modelVersion
 }
 
 type candidateState struct {
