@@ -3,6 +3,8 @@ package openai
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/lyumen/lyumen/internal/jsonscan"
 )
 
 // fastChatFields is chatFields for the requests SDKs send most: messages
@@ -14,16 +16,16 @@ import (
 // decides, so errors keep encoding/json's wording. FuzzFastChatFields
 // checks that whatever it accepts, chatFields reads the same.
 func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage, ok bool) {
-	p := scanner{s: string(body)} // the strings kept share this one copy
-	if !p.eat('{') {
+	p := jsonscan.New(string(body)) // the strings kept share this one copy
+	if !p.Eat('{') {
 		return cr, nil, false
 	}
-	if p.eat('}') {
-		return cr, nil, p.end()
+	if p.Eat('}') {
+		return cr, nil, p.End()
 	}
 	var seen [len(chatKeys)]bool
 	for {
-		key, ok := p.key()
+		key, ok := p.Key()
 		if !ok {
 			return cr, nil, false
 		}
@@ -36,33 +38,33 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 		}
 		switch key {
 		case "model":
-			if p.null() {
+			if p.Null() {
 				break
 			}
-			m, ok := p.text()
+			m, ok := p.Text()
 			if !ok {
 				return cr, nil, false
 			}
 			cr.Model = &m
 		case "messages":
-			if p.null() {
+			if p.Null() {
 				break
 			}
-			msgs, ok := p.messages(body)
+			msgs, ok := readMessages(&p, body)
 			if !ok {
 				return cr, nil, false
 			}
 			cr.Messages = &msgs
 		case "stream":
-			if cr.Stream, ok = p.boolOrNull(); !ok {
+			if cr.Stream, ok = p.BoolOrNull(); !ok {
 				return cr, nil, false
 			}
 		case "stream_options":
-			if !p.null() && !p.streamOptions(body, &cr) {
+			if !p.Null() && !readStreamOptions(&p, body, &cr) {
 				return cr, nil, false
 			}
 		case "n", "max_tokens", "max_completion_tokens", "seed":
-			n, ok := p.intOrNull()
+			n, ok := p.IntOrNull()
 			if !ok {
 				return cr, nil, false
 			}
@@ -82,15 +84,15 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 				}
 			}
 		case "temperature":
-			if cr.Temperature, ok = p.floatOrNull(); !ok {
+			if cr.Temperature, ok = p.FloatOrNull(); !ok {
 				return cr, nil, false
 			}
 		case "top_p":
-			if cr.TopP, ok = p.floatOrNull(); !ok {
+			if cr.TopP, ok = p.FloatOrNull(); !ok {
 				return cr, nil, false
 			}
 		case "tool_choice", "stop", "response_format":
-			raw, ok := p.raw(body)
+			raw, ok := p.Raw(body)
 			if !ok {
 				return cr, nil, false
 			}
@@ -105,14 +107,14 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 		case "tools":
 			return cr, nil, false
 		default:
-			if !p.value(0) {
+			if !p.Value(0) {
 				return cr, nil, false
 			}
 		}
-		if p.eat('}') {
-			return cr, responseFormat, p.end()
+		if p.Eat('}') {
+			return cr, responseFormat, p.End()
 		}
-		if !p.eat(',') {
+		if !p.Eat(',') {
 			return cr, nil, false
 		}
 	}
@@ -132,49 +134,38 @@ func keyIndex(key string) int {
 	return -1
 }
 
-// raw reads any value and returns its bytes in body, as encoding/json
-// fills a json.RawMessage.
-func (p *scanner) raw(body []byte) (json.RawMessage, bool) {
-	p.space()
-	start := p.i
-	if !p.value(0) {
-		return nil, false
-	}
-	return body[start:p.i:p.i], true
-}
-
-// messages reads an array of messages that have a role, text content or
+// readMessages reads an array of messages that have a role, text content or
 // null, and perhaps a name; nothing else.
-func (p *scanner) messages(body []byte) ([]chatMessage, bool) {
-	if !p.eat('[') {
+func readMessages(p *jsonscan.Scanner, body []byte) ([]chatMessage, bool) {
+	if !p.Eat('[') {
 		return nil, false
 	}
 	msgs := []chatMessage{} // encoding/json makes [] an empty slice, not nil
-	if p.eat(']') {
+	if p.Eat(']') {
 		return msgs, true
 	}
 	for {
 		var m chatMessage
-		if !p.eat('{') {
+		if !p.Eat('{') {
 			return nil, false
 		}
-		if !p.eat('}') {
+		if !p.Eat('}') {
 			for {
-				key, ok := p.key()
+				key, ok := p.Key()
 				if !ok {
 					return nil, false
 				}
 				switch key {
 				case "role":
-					if m.Role, ok = p.text(); !ok {
+					if m.Role, ok = p.Text(); !ok {
 						return nil, false
 					}
 				case "name":
-					if m.Name, ok = p.text(); !ok {
+					if m.Name, ok = p.Text(); !ok {
 						return nil, false
 					}
 				case "content":
-					if m.Content, ok = p.raw(body); !ok || m.Content[0] != '"' && string(m.Content) != "null" {
+					if m.Content, ok = p.Raw(body); !ok || m.Content[0] != '"' && string(m.Content) != "null" {
 						return nil, false
 					}
 				default:
@@ -182,43 +173,43 @@ func (p *scanner) messages(body []byte) ([]chatMessage, bool) {
 					// case, so any other key may fill one.
 					return nil, false
 				}
-				if p.eat('}') {
+				if p.Eat('}') {
 					break
 				}
-				if !p.eat(',') {
+				if !p.Eat(',') {
 					return nil, false
 				}
 			}
 		}
 		msgs = append(msgs, m)
-		if p.eat(']') {
+		if p.Eat(']') {
 			return msgs, true
 		}
-		if !p.eat(',') {
+		if !p.Eat(',') {
 			return nil, false
 		}
 	}
 }
 
-// streamOptions reads stream_options: its members as raw values, and
+// readStreamOptions reads stream_options: its members as raw values, and
 // include_usage, which must be a boolean or null.
-func (p *scanner) streamOptions(body []byte, cr *chatRequest) bool {
-	if !p.eat('{') {
+func readStreamOptions(p *jsonscan.Scanner, body []byte, cr *chatRequest) bool {
+	if !p.Eat('{') {
 		return false
 	}
 	cr.StreamOptions = map[string]json.RawMessage{}
-	if p.eat('}') {
+	if p.Eat('}') {
 		return true
 	}
 	for {
-		key, ok := p.key()
+		key, ok := p.Key()
 		if !ok || !utf8.ValidString(key) {
 			return false
 		}
 		if _, dup := cr.StreamOptions[key]; dup {
 			return false
 		}
-		raw, ok := p.raw(body)
+		raw, ok := p.Raw(body)
 		if !ok {
 			return false
 		}
@@ -236,10 +227,10 @@ func (p *scanner) streamOptions(body []byte, cr *chatRequest) bool {
 				return false
 			}
 		}
-		if p.eat('}') {
+		if p.Eat('}') {
 			return true
 		}
-		if !p.eat(',') {
+		if !p.Eat(',') {
 			return false
 		}
 	}

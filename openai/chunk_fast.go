@@ -1,6 +1,9 @@
 package openai
 
-import "github.com/lyumen/lyumen"
+import (
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsonscan"
+)
 
 // Nearly every chunk of a stream is a few words for one choice:
 //
@@ -16,166 +19,143 @@ import "github.com/lyumen/lyumen"
 // anything else returns ok false and goes to parseChunk's general path.
 // FuzzFastChunk checks that whatever it accepts, parseChunk reads the same.
 func fastChunk(data []byte) (ev lyumen.Event, ok bool) {
-	p := scanner{s: string(data)} // one copy: the event's strings share it
-	if !p.eat('{') {
+	p := jsonscan.New(string(data)) // one copy: the event's strings share it
+	if !p.Eat('{') {
 		return ev, false
 	}
-	if p.peek() == '}' {
-		p.i++
-		return ev, p.end()
+	if p.Eat('}') {
+		return ev, p.End()
 	}
 	for {
-		key, ok := p.key()
+		key, ok := p.Key()
 		if !ok {
 			return ev, false
 		}
 		switch key {
 		case "id":
-			if ev.ID, ok = p.stringOrNull(); !ok {
+			if ev.ID, ok = p.StringOrNull(); !ok {
 				return ev, false
 			}
 		case "model":
-			if ev.Model, ok = p.stringOrNull(); !ok {
+			if ev.Model, ok = p.StringOrNull(); !ok {
 				return ev, false
 			}
 		case "choices":
-			if p.null() {
+			if p.Null() {
 				break
 			}
-			if !p.eat('[') {
+			if !p.Eat('[') {
 				return ev, false
 			}
-			if p.peek() == ']' {
-				p.i++
+			if p.Eat(']') {
 				break
 			}
 			for {
-				d, ok := p.choice()
+				d, ok := choice(&p)
 				if !ok {
 					return ev, false
 				}
 				ev.Choices = append(ev.Choices, d)
-				if p.eat(']') {
+				if p.Eat(']') {
 					break
 				}
-				if !p.eat(',') {
+				if !p.Eat(',') {
 					return ev, false
 				}
 			}
 		case "usage", "error":
-			if !p.null() {
+			if !p.Null() {
 				return ev, false
 			}
 		default:
-			if !p.scalar() {
+			if !p.Scalar() {
 				return ev, false
 			}
 		}
-		if p.eat('}') {
-			return ev, p.end()
+		if p.Eat('}') {
+			return ev, p.End()
 		}
-		if !p.eat(',') {
+		if !p.Eat(',') {
 			return ev, false
 		}
 	}
 }
 
-// index reads a choice's index: an integer in [0, maxChoices) written
-// plainly, as parseChunk requires it.
-func (p *scanner) index() (int, bool) {
-	p.space()
-	n, start := 0, p.i
-	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' && p.i-start < 3 {
-		n = n*10 + int(p.s[p.i]-'0')
-		p.i++
-	}
-	if p.i == start || p.i-start > 1 && p.s[start] == '0' || n >= maxChoices {
-		return 0, false
-	}
-	if p.i < len(p.s) {
-		switch p.s[p.i] {
-		case '.', 'e', 'E', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			return 0, false
-		}
-	}
-	return n, true
-}
-
 // choice reads one element of choices.
-func (p *scanner) choice() (d lyumen.ChoiceDelta, ok bool) {
-	if !p.eat('{') {
+func choice(p *jsonscan.Scanner) (d lyumen.ChoiceDelta, ok bool) {
+	if !p.Eat('{') {
 		return d, false
 	}
-	if p.eat('}') {
+	if p.Eat('}') {
 		return d, true
 	}
 	for {
-		key, ok := p.key()
+		key, ok := p.Key()
 		if !ok {
 			return d, false
 		}
 		switch key {
 		case "index":
-			if d.Index, ok = p.index(); !ok {
+			if d.Index, ok = p.Index(maxChoices); !ok {
 				return d, false
 			}
 		case "finish_reason":
-			if d.FinishReason, ok = p.stringOrNull(); !ok {
+			if d.FinishReason, ok = p.StringOrNull(); !ok {
 				return d, false
 			}
 		case "delta":
-			if !p.null() && !p.delta(&d) {
+			if !p.Null() && !delta(p, &d) {
 				return d, false
 			}
 		default:
-			if !p.scalar() {
+			if !p.Scalar() {
 				return d, false
 			}
 		}
-		if p.eat('}') {
+		if p.Eat('}') {
 			return d, true
 		}
-		if !p.eat(',') {
+		if !p.Eat(',') {
 			return d, false
 		}
 	}
 }
 
 // delta reads a choice's delta object.
-func (p *scanner) delta(d *lyumen.ChoiceDelta) bool {
-	if !p.eat('{') {
+func delta(p *jsonscan.Scanner, d *lyumen.ChoiceDelta) bool {
+	if !p.Eat('{') {
 		return false
 	}
-	if p.eat('}') {
+	if p.Eat('}') {
 		return true
 	}
 	for {
-		key, ok := p.key()
+		key, ok := p.Key()
 		if !ok {
 			return false
 		}
 		switch key {
 		case "role":
-			if d.Role, ok = p.stringOrNull(); !ok {
+			if d.Role, ok = p.StringOrNull(); !ok {
 				return false
 			}
 		case "content":
-			if d.Content, ok = p.stringOrNull(); !ok {
+			if d.Content, ok = p.StringOrNull(); !ok {
 				return false
 			}
 		case "tool_calls":
-			if !p.null() {
+			if !p.Null() {
 				return false
 			}
 		default:
-			if !p.scalar() {
+			if !p.Scalar() {
 				return false
 			}
 		}
-		if p.eat('}') {
+		if p.Eat('}') {
 			return true
 		}
-		if !p.eat(',') {
+		if !p.Eat(',') {
 			return false
 		}
 	}

@@ -1,4 +1,9 @@
-package openai
+// Package jsonscan reads JSON by hand for the gateway's fast paths: a
+// request or a streamed chunk in the shapes clients and upstreams send
+// most, read in one pass without reflection. Each method consumes one
+// piece of JSON if it is next and well formed, and reports whether it did;
+// a fast path gives up on anything else and leaves it to encoding/json.
+package jsonscan
 
 import (
 	"strconv"
@@ -6,15 +11,16 @@ import (
 	"unicode/utf8"
 )
 
-// scanner walks JSON for the fast paths (fastChunk, fastChatFields). Each
-// method consumes one piece of JSON if it is next and well formed, and
-// reports whether it did; the fast paths give up on anything else.
-type scanner struct {
+// Scanner walks one JSON text.
+type Scanner struct {
 	s string
 	i int
 }
 
-func (p *scanner) space() {
+// New returns a Scanner at the start of s.
+func New(s string) Scanner { return Scanner{s: s} }
+
+func (p *Scanner) Space() {
 	for p.i < len(p.s) {
 		switch p.s[p.i] {
 		case ' ', '\t', '\n', '\r':
@@ -26,8 +32,8 @@ func (p *scanner) space() {
 }
 
 // peek returns the next byte after white space, 0 at the end.
-func (p *scanner) peek() byte {
-	p.space()
+func (p *Scanner) Peek() byte {
+	p.Space()
 	if p.i < len(p.s) {
 		return p.s[p.i]
 	}
@@ -35,8 +41,8 @@ func (p *scanner) peek() byte {
 }
 
 // eat consumes c, after white space, if it is next.
-func (p *scanner) eat(c byte) bool {
-	if p.peek() == c && p.i < len(p.s) {
+func (p *Scanner) Eat(c byte) bool {
+	if p.Peek() == c && p.i < len(p.s) {
 		p.i++
 		return true
 	}
@@ -44,14 +50,14 @@ func (p *scanner) eat(c byte) bool {
 }
 
 // end reports whether nothing but white space is left.
-func (p *scanner) end() bool {
-	p.space()
+func (p *Scanner) End() bool {
+	p.Space()
 	return p.i == len(p.s)
 }
 
 // str reads a string without escapes or control characters.
-func (p *scanner) str() (string, bool) {
-	if !p.eat('"') {
+func (p *Scanner) Str() (string, bool) {
+	if !p.Eat('"') {
 		return "", false
 	}
 	rest := p.s[p.i:]
@@ -69,13 +75,13 @@ func (p *scanner) str() (string, bool) {
 	return s, true
 }
 
-func (p *scanner) key() (string, bool) {
-	k, ok := p.str()
-	return k, ok && p.eat(':')
+func (p *Scanner) Key() (string, bool) {
+	k, ok := p.Str()
+	return k, ok && p.Eat(':')
 }
 
-func (p *scanner) literal(lit string) bool {
-	p.space()
+func (p *Scanner) Literal(lit string) bool {
+	p.Space()
 	if len(p.s)-p.i >= len(lit) && p.s[p.i:p.i+len(lit)] == lit {
 		p.i += len(lit)
 		return true
@@ -83,18 +89,18 @@ func (p *scanner) literal(lit string) bool {
 	return false
 }
 
-func (p *scanner) null() bool { return p.literal("null") }
+func (p *Scanner) Null() bool { return p.Literal("null") }
 
-func (p *scanner) stringOrNull() (string, bool) {
-	if p.null() {
+func (p *Scanner) StringOrNull() (string, bool) {
+	if p.Null() {
 		return "", true
 	}
-	return p.str()
+	return p.Str()
 }
 
 // number reads a JSON number, as its grammar has it.
-func (p *scanner) number() bool {
-	p.space()
+func (p *Scanner) Number() bool {
+	p.Space()
 	start := p.i
 	if p.i < len(p.s) && p.s[p.i] == '-' {
 		p.i++
@@ -123,7 +129,7 @@ func (p *scanner) number() bool {
 	return p.i > start
 }
 
-func (p *scanner) digits() int {
+func (p *Scanner) digits() int {
 	n := 0
 	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
 		p.i++
@@ -133,25 +139,25 @@ func (p *scanner) digits() int {
 }
 
 // scalar skips a string, number, true, false or null.
-func (p *scanner) scalar() bool {
-	switch p.peek() {
+func (p *Scanner) Scalar() bool {
+	switch p.Peek() {
 	case '"':
-		_, ok := p.str()
+		_, ok := p.Str()
 		return ok
 	case 't':
-		return p.literal("true")
+		return p.Literal("true")
 	case 'f':
-		return p.literal("false")
+		return p.Literal("false")
 	case 'n':
-		return p.null()
+		return p.Null()
 	}
-	return p.number()
+	return p.Number()
 }
 
 // rawString reads a string, escapes allowed and checked, and returns it as
 // written, quotes included.
-func (p *scanner) rawString() (string, bool) {
-	p.space()
+func (p *Scanner) RawString() (string, bool) {
+	p.Space()
 	if p.i >= len(p.s) || p.s[p.i] != '"' {
 		return "", false
 	}
@@ -190,8 +196,8 @@ func (p *scanner) rawString() (string, bool) {
 
 // text reads a string without escapes that is valid UTF-8, so that its
 // bytes are its value.
-func (p *scanner) text() (string, bool) {
-	s, ok := p.str()
+func (p *Scanner) Text() (string, bool) {
+	s, ok := p.Str()
 	return s, ok && utf8.ValidString(s)
 }
 
@@ -200,24 +206,24 @@ func (p *scanner) text() (string, bool) {
 const maxDepth = 32
 
 // value skips any JSON value, nested up to maxDepth.
-func (p *scanner) value(depth int) bool {
-	switch p.peek() {
+func (p *Scanner) Value(depth int) bool {
+	switch p.Peek() {
 	case '{':
 		if depth >= maxDepth {
 			return false
 		}
 		p.i++
-		if p.eat('}') {
+		if p.Eat('}') {
 			return true
 		}
 		for {
-			if _, ok := p.rawString(); !ok || !p.eat(':') || !p.value(depth+1) {
+			if _, ok := p.RawString(); !ok || !p.Eat(':') || !p.Value(depth+1) {
 				return false
 			}
-			if p.eat('}') {
+			if p.Eat('}') {
 				return true
 			}
-			if !p.eat(',') {
+			if !p.Eat(',') {
 				return false
 			}
 		}
@@ -226,46 +232,46 @@ func (p *scanner) value(depth int) bool {
 			return false
 		}
 		p.i++
-		if p.eat(']') {
+		if p.Eat(']') {
 			return true
 		}
 		for {
-			if !p.value(depth + 1) {
+			if !p.Value(depth + 1) {
 				return false
 			}
-			if p.eat(']') {
+			if p.Eat(']') {
 				return true
 			}
-			if !p.eat(',') {
+			if !p.Eat(',') {
 				return false
 			}
 		}
 	case '"':
-		_, ok := p.rawString()
+		_, ok := p.RawString()
 		return ok
 	}
-	return p.scalar()
+	return p.Scalar()
 }
 
 // numberText reads a number and returns it as written.
-func (p *scanner) numberText() (string, bool) {
-	p.space()
+func (p *Scanner) NumberText() (string, bool) {
+	p.Space()
 	start := p.i
-	if !p.number() {
+	if !p.Number() {
 		return "", false
 	}
 	return p.s[start:p.i], true
 }
 
 // boolOrNull reads true, false or null (nil).
-func (p *scanner) boolOrNull() (*bool, bool) {
+func (p *Scanner) BoolOrNull() (*bool, bool) {
 	switch {
-	case p.null():
+	case p.Null():
 		return nil, true
-	case p.literal("true"):
+	case p.Literal("true"):
 		t := true
 		return &t, true
-	case p.literal("false"):
+	case p.Literal("false"):
 		f := false
 		return &f, true
 	}
@@ -274,11 +280,11 @@ func (p *scanner) boolOrNull() (*bool, bool) {
 
 // intOrNull reads an integer or null (nil), as encoding/json decodes into
 // an *int64: a number with a fraction or an exponent is not one.
-func (p *scanner) intOrNull() (*int64, bool) {
-	if p.null() {
+func (p *Scanner) IntOrNull() (*int64, bool) {
+	if p.Null() {
 		return nil, true
 	}
-	s, ok := p.numberText()
+	s, ok := p.NumberText()
 	if !ok {
 		return nil, false
 	}
@@ -291,11 +297,11 @@ func (p *scanner) intOrNull() (*int64, bool) {
 
 // floatOrNull reads a number or null (nil), as encoding/json decodes into
 // a *float64.
-func (p *scanner) floatOrNull() (*float64, bool) {
-	if p.null() {
+func (p *Scanner) FloatOrNull() (*float64, bool) {
+	if p.Null() {
 		return nil, true
 	}
-	s, ok := p.numberText()
+	s, ok := p.NumberText()
 	if !ok {
 		return nil, false
 	}
@@ -304,4 +310,36 @@ func (p *scanner) floatOrNull() (*float64, bool) {
 		return nil, false
 	}
 	return &f, true
+}
+
+// Index reads an integer in [0, limit) written plainly: no sign, no
+// leading zero, fraction or exponent, at most three digits.
+func (p *Scanner) Index(limit int) (int, bool) {
+	p.Space()
+	n, start := 0, p.i
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' && p.i-start < 3 {
+		n = n*10 + int(p.s[p.i]-'0')
+		p.i++
+	}
+	if p.i == start || p.i-start > 1 && p.s[start] == '0' || n >= limit {
+		return 0, false
+	}
+	if p.i < len(p.s) {
+		switch p.s[p.i] {
+		case '.', 'e', 'E', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			return 0, false
+		}
+	}
+	return n, true
+}
+
+// Raw reads any value and returns its bytes in b, the text the Scanner was
+// made from, as encoding/json fills a json.RawMessage.
+func (p *Scanner) Raw(b []byte) ([]byte, bool) {
+	p.Space()
+	start := p.i
+	if !p.Value(0) {
+		return nil, false
+	}
+	return b[start:p.i:p.i], true
 }
