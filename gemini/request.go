@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsontext"
 )
 
 // request is a generateContent (and streamGenerateContent) body. The model
@@ -242,11 +244,133 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 	if b.Contents == nil {
 		b.Contents = []content{} // Gemini says what is missing better than null would
 	}
+	if body, ok := appendRequest(make([]byte, 0, 512), &b); ok {
+		return body, nil
+	}
 	body, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode gemini request: %w", err)
 	}
 	return body, nil
+}
+
+// appendRequest appends b as json.Marshal renders it when it is a
+// conversation of text with sampling options, the commonest request,
+// without reflection; ok is false for anything else (tools, calls, images,
+// a response schema).
+func appendRequest(dst []byte, b *request) ([]byte, bool) {
+	if len(b.Tools) > 0 || b.ToolConfig != nil {
+		return nil, false
+	}
+	dst = append(dst, `{"contents":`...)
+	if b.Contents == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range b.Contents {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var ok bool
+			if dst, ok = appendTextContent(dst, &b.Contents[i]); !ok {
+				return nil, false
+			}
+		}
+		dst = append(dst, ']')
+	}
+	if b.SystemInstruction != nil {
+		dst = append(dst, `,"systemInstruction":`...)
+		var ok bool
+		if dst, ok = appendTextContent(dst, b.SystemInstruction); !ok {
+			return nil, false
+		}
+	}
+	if gc := b.GenerationConfig; gc != nil {
+		if len(gc.ResponseJSONSchema) > 0 {
+			return nil, false
+		}
+		dst = append(dst, `,"generationConfig":{`...)
+		n := len(dst)
+		field := func(name string) {
+			if len(dst) > n {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"')
+			dst = append(dst, name...)
+			dst = append(dst, `":`...)
+		}
+		if gc.MaxOutputTokens != 0 {
+			field("maxOutputTokens")
+			dst = strconv.AppendInt(dst, int64(gc.MaxOutputTokens), 10)
+		}
+		if gc.Temperature != nil {
+			field("temperature")
+			dst = jsontext.AppendFloat(dst, *gc.Temperature)
+		}
+		if gc.TopP != nil {
+			field("topP")
+			dst = jsontext.AppendFloat(dst, *gc.TopP)
+		}
+		if len(gc.StopSequences) > 0 {
+			field("stopSequences")
+			dst = append(dst, '[')
+			for i, s := range gc.StopSequences {
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = jsontext.AppendString(dst, s)
+			}
+			dst = append(dst, ']')
+		}
+		if gc.CandidateCount != 0 {
+			field("candidateCount")
+			dst = strconv.AppendInt(dst, int64(gc.CandidateCount), 10)
+		}
+		if gc.Seed != nil {
+			field("seed")
+			dst = strconv.AppendInt(dst, *gc.Seed, 10)
+		}
+		if gc.ResponseMimeType != "" {
+			field("responseMimeType")
+			dst = jsontext.AppendString(dst, gc.ResponseMimeType)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), true
+}
+
+// appendTextContent appends a content whose parts are all text; ok is
+// false otherwise.
+func appendTextContent(dst []byte, c *content) ([]byte, bool) {
+	dst = append(dst, '{')
+	if c.Role != "" {
+		dst = append(dst, `"role":`...)
+		dst = jsontext.AppendString(dst, c.Role)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"parts":`...)
+	if c.Parts == nil {
+		dst = append(dst, "null"...)
+		return append(dst, '}'), true
+	}
+	dst = append(dst, '[')
+	for i := range c.Parts {
+		p := &c.Parts[i]
+		if p.InlineData != nil || p.FileData != nil || p.FunctionCall != nil || p.FunctionResponse != nil || p.ThoughtSignature != "" {
+			return nil, false
+		}
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if p.Text == "" {
+			dst = append(dst, "{}"...)
+			continue
+		}
+		dst = append(dst, `{"text":`...)
+		dst = jsontext.AppendString(dst, p.Text)
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...), true
 }
 
 // withoutThinking drops the thinking an Anthropic client sends back with

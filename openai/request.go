@@ -3,9 +3,11 @@ package openai
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsontext"
 )
 
 // chatBody is a chat completions request built from the canonical form,
@@ -97,9 +99,99 @@ func EncodeChatRequest(req *lyumen.Request) ([]byte, error) {
 			b.ToolChoice, _ = json.Marshal(tc.Mode)
 		}
 	}
+	if body, ok := appendChatBody(make([]byte, 0, 512), &b); ok {
+		return body, nil
+	}
 	body, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode chat request: %w", err)
 	}
 	return body, nil
+}
+
+// appendChatBody appends b as json.Marshal renders it when it is a
+// conversation of text with scalar options, the commonest translated
+// request, without reflection; ok is false for anything else (tools, tool
+// calls, content parts, a response format).
+func appendChatBody(dst []byte, b *chatBody) ([]byte, bool) {
+	if len(b.Tools) > 0 || len(b.ToolChoice) > 0 || b.Format != nil {
+		return nil, false
+	}
+	dst = append(dst, `{"model":`...)
+	dst = jsontext.AppendString(dst, b.Model)
+	dst = append(dst, `,"messages":`...)
+	if b.Messages == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range b.Messages {
+			m := &b.Messages[i]
+			if len(m.ToolCalls) > 0 {
+				return nil, false
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"role":`...)
+			dst = jsontext.AppendString(dst, m.Role)
+			dst = append(dst, `,"content":`...)
+			switch c := m.Content.(type) {
+			case nil:
+				dst = append(dst, "null"...)
+			case string:
+				dst = jsontext.AppendString(dst, c)
+			default:
+				return nil, false
+			}
+			if m.Name != "" {
+				dst = append(dst, `,"name":`...)
+				dst = jsontext.AppendString(dst, m.Name)
+			}
+			if m.ToolCallID != "" {
+				dst = append(dst, `,"tool_call_id":`...)
+				dst = jsontext.AppendString(dst, m.ToolCallID)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	if b.Stream {
+		dst = append(dst, `,"stream":true`...)
+	}
+	if o := b.StreamOptions; o != nil {
+		dst = append(dst, `,"stream_options":{"include_usage":`...)
+		dst = strconv.AppendBool(dst, o.IncludeUsage)
+		dst = append(dst, '}')
+	}
+	if b.MaxTokens != 0 {
+		dst = append(dst, `,"max_completion_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(b.MaxTokens), 10)
+	}
+	if b.Temperature != nil {
+		dst = append(dst, `,"temperature":`...)
+		dst = jsontext.AppendFloat(dst, *b.Temperature)
+	}
+	if b.TopP != nil {
+		dst = append(dst, `,"top_p":`...)
+		dst = jsontext.AppendFloat(dst, *b.TopP)
+	}
+	if len(b.Stop) > 0 {
+		dst = append(dst, `,"stop":[`...)
+		for i, s := range b.Stop {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsontext.AppendString(dst, s)
+		}
+		dst = append(dst, ']')
+	}
+	if b.N != 0 {
+		dst = append(dst, `,"n":`...)
+		dst = strconv.AppendInt(dst, int64(b.N), 10)
+	}
+	if b.Seed != nil {
+		dst = append(dst, `,"seed":`...)
+		dst = strconv.AppendInt(dst, *b.Seed, 10)
+	}
+	return append(dst, '}'), true
 }

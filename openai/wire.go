@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsontext"
 )
 
 // chatCompletion is the non-streamed response body.
@@ -110,8 +111,68 @@ func EncodeChat(resp *lyumen.Response, model string, now time.Time) []byte {
 		fr := ch.FinishReason
 		c.Choices[i] = wireChoice{Index: ch.Index, Message: m, FinishReason: &fr}
 	}
+	if b, ok := appendCompletion(make([]byte, 0, 512), &c); ok {
+		return b
+	}
 	b, _ := json.Marshal(c) // cannot fail: plain types only
 	return b
+}
+
+// appendCompletion appends c as json.Marshal renders it when its choices
+// are text messages, the commonest translated answer, without reflection;
+// ok is false for anything else (tool calls, an error).
+func appendCompletion(dst []byte, c *chatCompletion) ([]byte, bool) {
+	if len(c.Error) > 0 {
+		return nil, false
+	}
+	dst = append(dst, `{"id":`...)
+	dst = jsontext.AppendString(dst, c.ID)
+	dst = append(dst, `,"object":`...)
+	dst = jsontext.AppendString(dst, c.Object)
+	dst = append(dst, `,"created":`...)
+	dst = strconv.AppendInt(dst, c.Created, 10)
+	dst = append(dst, `,"model":`...)
+	dst = jsontext.AppendString(dst, c.Model)
+	dst = append(dst, `,"choices":`...)
+	if c.Choices == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range c.Choices {
+			ch := &c.Choices[i]
+			m := ch.Message
+			if ch.Delta != nil || m == nil || len(m.ToolCalls) > 0 {
+				return nil, false
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"index":`...)
+			dst = strconv.AppendInt(dst, int64(ch.Index), 10)
+			dst = append(dst, `,"message":{`...)
+			if m.Role != "" {
+				dst = append(dst, `"role":`...)
+				dst = jsontext.AppendString(dst, m.Role)
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"content":`...)
+			dst = appendStringPtr(dst, m.Content)
+			dst = append(dst, `},"finish_reason":`...)
+			dst = appendStringPtr(dst, ch.FinishReason)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	if u := c.Usage; u != nil {
+		dst = append(dst, `,"usage":{"prompt_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
+		dst = append(dst, `,"completion_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
+		dst = append(dst, `,"total_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(u.TotalTokens), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), true
 }
 
 // EncodeChunk renders a canonical event as a chat.completion.chunk payload.

@@ -1,0 +1,51 @@
+package gemini
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen/internal/jsontext"
+)
+
+// TestAppendRequest checks the fast rendering of a text conversation
+// against encoding/json's, and that it leaves other shapes to it.
+func TestAppendRequest(t *testing.T) {
+	temp, topP, seed := 0.2, 1e-7, int64(-3)
+	for _, s := range jsontext.Strings {
+		for _, b := range []request{
+			{Contents: []content{{Role: "user", Parts: []part{{Text: s}, {Text: "q"}}}, {Role: "model", Parts: []part{{Text: "a" + s}}}},
+				SystemInstruction: &content{Parts: []part{{Text: s}}}},
+			{Contents: []content{{Role: "user", Parts: []part{{}}}, {Parts: nil}}, GenerationConfig: &generationConfig{MaxOutputTokens: 256,
+				Temperature: &temp, TopP: &topP, StopSequences: []string{s, "\n"}, CandidateCount: 2, Seed: &seed, ResponseMimeType: "application/json"}},
+			{Contents: []content{}, GenerationConfig: &generationConfig{Seed: &seed}},
+			{GenerationConfig: &generationConfig{}},
+		} {
+			want, err := json.Marshal(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := appendRequest(nil, &b)
+			if !ok {
+				t.Fatalf("%+v: not taken by the fast path", b)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("(-json +fast):\n%s", diff)
+			}
+		}
+	}
+	for _, b := range []request{
+		{Tools: []tool{{}}},
+		{ToolConfig: &toolConfig{}},
+		{GenerationConfig: &generationConfig{ResponseJSONSchema: json.RawMessage(`{}`)}},
+		{Contents: []content{{Parts: []part{{InlineData: &blob{}}}}}},
+		{Contents: []content{{Parts: []part{{FunctionCall: &functionCall{}}}}}},
+		{SystemInstruction: &content{Parts: []part{{FunctionResponse: &functionResponse{}}}}},
+		{Contents: []content{{Parts: []part{{Text: "a", ThoughtSignature: "s"}}}}},
+	} {
+		if _, ok := appendRequest(nil, &b); ok {
+			t.Errorf("%+v taken by the fast path", b)
+		}
+	}
+}
