@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/lyumen/lyumen"
@@ -39,6 +40,9 @@ type responsesRequest struct {
 		Format *wireFormat `json:"format"`
 	}
 	TopLogprobs *int
+	// InputMessages is Input already read, by fastResponsesFields; nil
+	// leaves Input to responsesInput, after the checks that come first.
+	InputMessages []lyumen.Message
 }
 
 // responsesTool is a tool of the Responses API: flat, unlike chat's.
@@ -76,23 +80,12 @@ var responsesRoles = map[string]string{"user": "user", "assistant": "assistant",
 // DecodeResponses parses and validates a /v1/responses body. Errors are
 // *lyumen.Error of kind KindInvalid with OpenAI-style messages.
 func DecodeResponses(body []byte) (*lyumen.Request, error) {
-	fields, err := decodeObject(body)
-	if err != nil {
-		return nil, err
-	}
-	if k := duplicateKey(body, "model", "input", "instructions", "stream", "tools", "tool_choice"); k != "" {
-		return nil, invalid(k, "duplicate key '%s' in the request body", k)
-	}
-	var rr responsesRequest
-	if err := readFields(fields,
-		field{"model", &rr.Model}, field{"input", &rr.Input}, field{"instructions", &rr.Instructions},
-		field{"stream", &rr.Stream}, field{"tools", &rr.Tools}, field{"tool_choice", &rr.ToolChoice},
-		field{"max_output_tokens", &rr.MaxOutputTokens}, field{"temperature", &rr.Temperature},
-		field{"top_p", &rr.TopP}, field{"previous_response_id", &rr.PreviousResponseID},
-		field{"conversation", &rr.Conversation}, field{"prompt", &rr.Prompt},
-		field{"background", &rr.Background}, field{"text", &rr.Text}, field{"top_logprobs", &rr.TopLogprobs},
-	); err != nil {
-		return nil, err
+	rr, ok := fastResponsesFields(body)
+	if !ok {
+		var err error
+		if rr, err = responsesFields(body); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case rr.Model == nil || *rr.Model == "":
@@ -114,30 +107,40 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 	case rr.MaxOutputTokens != nil && *rr.MaxOutputTokens < 0:
 		return nil, invalid("max_output_tokens", "'max_output_tokens' must not be negative")
 	}
-	var msgs []lyumen.Message
-	if !isNull(rr.Instructions) {
-		var text string
-		if err := json.Unmarshal(rr.Instructions, &text); err != nil {
-			return nil, invalid("instructions", "invalid type for 'instructions': expected a string")
+	instructions, hasInstructions := "", !isNull(rr.Instructions)
+	if hasInstructions {
+		var ok bool
+		if instructions, ok = plainString(rr.Instructions); !ok { // what json.Unmarshal would make of it, sooner
+			var text string
+			if err := json.Unmarshal(rr.Instructions, &text); err != nil {
+				return nil, invalid("instructions", "invalid type for 'instructions': expected a string")
+			}
+			instructions = text
 		}
-		msgs = append(msgs, lyumen.Message{Role: "system", Content: text})
 	}
-	input, err := responsesInput(rr.Input)
-	if err != nil {
-		return nil, err
+	msgs := rr.InputMessages
+	if msgs == nil {
+		var err error
+		if msgs, err = responsesInput(rr.Input); err != nil {
+			return nil, err
+		}
+	}
+	if hasInstructions {
+		msgs = slices.Insert(msgs, 0, lyumen.Message{Role: "system", Content: instructions})
 	}
 	req := &lyumen.Request{
 		Surface:     lyumen.SurfaceOpenAIResponses,
 		Model:       *rr.Model,
 		Stream:      rr.Stream != nil && *rr.Stream,
 		Body:        body,
-		Messages:    append(msgs, input...),
+		Messages:    msgs,
 		Temperature: rr.Temperature,
 		TopP:        rr.TopP,
 	}
 	if rr.MaxOutputTokens != nil {
 		req.MaxTokens = *rr.MaxOutputTokens
 	}
+	var err error
 	if rr.Text != nil && rr.Text.Format != nil {
 		if req.Format, err = format(*rr.Text.Format, "text.format"); err != nil {
 			return nil, err
@@ -161,6 +164,28 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 		return nil, err
 	}
 	return req, nil
+}
+
+// responsesFields reads the fields of a /v1/responses body that the
+// gateway uses, with encoding/json. Input stays raw: responsesInput reads it
+// once the request has passed the checks that come first.
+func responsesFields(body []byte) (rr responsesRequest, err error) {
+	fields, err := decodeObject(body)
+	if err != nil {
+		return rr, err
+	}
+	if k := duplicateKey(body, "model", "input", "instructions", "stream", "tools", "tool_choice"); k != "" {
+		return rr, invalid(k, "duplicate key '%s' in the request body", k)
+	}
+	err = readFields(fields,
+		field{"model", &rr.Model}, field{"input", &rr.Input}, field{"instructions", &rr.Instructions},
+		field{"stream", &rr.Stream}, field{"tools", &rr.Tools}, field{"tool_choice", &rr.ToolChoice},
+		field{"max_output_tokens", &rr.MaxOutputTokens}, field{"temperature", &rr.Temperature},
+		field{"top_p", &rr.TopP}, field{"previous_response_id", &rr.PreviousResponseID},
+		field{"conversation", &rr.Conversation}, field{"prompt", &rr.Prompt},
+		field{"background", &rr.Background}, field{"text", &rr.Text}, field{"top_logprobs", &rr.TopLogprobs},
+	)
+	return rr, err
 }
 
 // responsesInput reads input: a string (one user message) or an array of
