@@ -87,38 +87,93 @@ func DecodeCountTokens(body []byte) (*lyumen.Request, error) {
 	return decode(body, false)
 }
 
+// messagesRequest is what decode reads from a /v1/messages body before its
+// tools and output format: read in one pass by fastMessagesFields, or by
+// messagesFields.
+type messagesRequest struct {
+	Model       string
+	Stream      bool
+	MaxTokens   int // 0 for count_tokens
+	Temperature *float64
+	TopP        *float64
+	Stop        []string
+	Messages    []lyumen.Message // the system prompt's first
+	// The tools and output format, as written (nil when absent), are read
+	// by decode after the messages, whichever path read these.
+	Tools, ToolChoice, OutputConfig, OutputFormat json.RawMessage
+}
+
+// decode reads the fields in one pass when fastMessagesFields can, or else
+// with messagesFields; what follows (the tools and output format, and the
+// Request) is shared, so both paths end the same.
 func decode(body []byte, needMaxTokens bool) (*lyumen.Request, error) {
+	mr, ok := fastMessagesFields(body, needMaxTokens)
+	if !ok {
+		var err error
+		if mr, err = messagesFields(body, needMaxTokens); err != nil {
+			return nil, err
+		}
+	}
+	req := &lyumen.Request{
+		Surface:     lyumen.SurfaceAnthropicMessages,
+		Model:       mr.Model,
+		Stream:      mr.Stream,
+		Body:        body,
+		Messages:    mr.Messages,
+		MaxTokens:   mr.MaxTokens,
+		Temperature: mr.Temperature,
+		TopP:        mr.TopP,
+		Stop:        mr.Stop,
+	}
+	var err error
+	if req.Tools, err = decodeTools(mr.Tools); err != nil {
+		return nil, err
+	}
+	if req.ToolChoice, err = decodeToolChoice(mr.ToolChoice); err != nil {
+		return nil, err
+	}
+	if req.Format, err = decodeFormat(mr.OutputConfig, mr.OutputFormat); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// messagesFields reads a messages body with encoding/json, field by field
+// in the order Anthropic reports the first problem. Unlike chatFields in
+// openai it checks values as it goes (an empty model, max_tokens below 1,
+// no messages, a role), so that which error comes first is unchanged; the
+// fast path leaves any body that fails one of those checks to it.
+func messagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, err error) {
 	var top object
 	if err := json.Unmarshal(body, &top); err != nil {
 		if !json.Valid(body) {
-			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body is not valid JSON", Err: err}
+			return mr, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body is not valid JSON", Err: err}
 		}
-		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object", Err: err}
+		return mr, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object", Err: err}
 	}
 	if top == nil {
-		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object"}
+		return mr, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object"}
 	}
 	// A repeated key is refused: the gateway would read the last copy and
 	// rewrite the first, and the upstream might read either.
 	if k := duplicateKey(body, "model", "messages", "stream", "max_tokens", "system"); k != "" {
-		return nil, invalid(k, "duplicate key in the request body")
+		return mr, invalid(k, "duplicate key in the request body")
 	}
-	req := &lyumen.Request{Surface: lyumen.SurfaceAnthropicMessages, Body: body}
-	if err := top.required("", "model", &req.Model, wantString); err != nil {
-		return nil, err
+	if err := top.required("", "model", &mr.Model, wantString); err != nil {
+		return mr, err
 	}
-	if req.Model == "" {
-		return nil, invalid("model", "String should have at least 1 character")
+	if mr.Model == "" {
+		return mr, invalid("model", "String should have at least 1 character")
 	}
-	if _, err := top.get("", "stream", &req.Stream, wantBool); err != nil {
-		return nil, err
+	if _, err := top.get("", "stream", &mr.Stream, wantBool); err != nil {
+		return mr, err
 	}
 	if needMaxTokens {
-		if err := top.required("", "max_tokens", &req.MaxTokens, wantInt); err != nil {
-			return nil, err
+		if err := top.required("", "max_tokens", &mr.MaxTokens, wantInt); err != nil {
+			return mr, err
 		}
-		if req.MaxTokens < 1 {
-			return nil, invalid("max_tokens", "Input should be greater than or equal to 1")
+		if mr.MaxTokens < 1 {
+			return mr, invalid("max_tokens", "Input should be greater than or equal to 1")
 		}
 	}
 	for _, f := range []struct {
@@ -126,48 +181,41 @@ func decode(body []byte, needMaxTokens bool) (*lyumen.Request, error) {
 		dst any
 		typ string
 	}{
-		{"temperature", &req.Temperature, wantNumber},
-		{"top_p", &req.TopP, wantNumber},
-		{"stop_sequences", &req.Stop, wantList + " of strings"},
+		{"temperature", &mr.Temperature, wantNumber},
+		{"top_p", &mr.TopP, wantNumber},
+		{"stop_sequences", &mr.Stop, wantList + " of strings"},
 	} {
 		if _, err := top.get("", f.key, f.dst, f.typ); err != nil {
-			return nil, err
+			return mr, err
 		}
 	}
 	system, err := decodeSystem(top["system"])
 	if err != nil {
-		return nil, err
+		return mr, err
 	}
 	var raw []json.RawMessage
 	if err := top.required("", "messages", &raw, wantList); err != nil {
-		return nil, err
+		return mr, err
 	}
 	if len(raw) == 0 {
-		return nil, invalid("messages", "at least one message is required")
+		return mr, invalid("messages", "at least one message is required")
 	}
-	req.Messages = system
+	mr.Messages = system
 	for i, m := range raw {
-		if req.Messages, err = decodeMessage(req.Messages, m, index("messages", i)); err != nil {
-			return nil, err
+		if mr.Messages, err = decodeMessage(mr.Messages, m, index("messages", i)); err != nil {
+			return mr, err
 		}
 	}
-	if req.Tools, err = decodeTools(top["tools"]); err != nil {
-		return nil, err
-	}
-	if req.ToolChoice, err = decodeToolChoice(top["tool_choice"]); err != nil {
-		return nil, err
-	}
-	if req.Format, err = decodeFormat(top); err != nil {
-		return nil, err
-	}
-	return req, nil
+	mr.Tools, mr.ToolChoice = top["tools"], top["tool_choice"]
+	mr.OutputConfig, mr.OutputFormat = top["output_config"], top["output_format"]
+	return mr, nil
 }
 
 // decodeFormat reads structured outputs: output_config.format, or the beta's
 // output_format.
-func decodeFormat(top object) (*lyumen.Format, error) {
-	path, raw := "output_format", top["output_format"]
-	if cfg, ok := top["output_config"]; ok && string(cfg) != "null" {
+func decodeFormat(cfg, format json.RawMessage) (*lyumen.Format, error) {
+	path, raw := "output_format", format
+	if len(cfg) > 0 && string(cfg) != "null" {
 		o, err := parseObject(cfg, "output_config")
 		if err != nil {
 			return nil, err
