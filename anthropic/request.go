@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsontext"
 )
 
 // messagesBody is a /v1/messages request built from the canonical form,
@@ -173,11 +175,95 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			return nil, lyumen.Errorf(lyumen.KindInvalid, "tool choice '%s' cannot be sent to this model's provider", tc.Mode)
 		}
 	}
+	if body, ok := appendMessagesBody(make([]byte, 0, 512), &b); ok {
+		return body, nil
+	}
 	body, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode messages request: %w", err)
 	}
 	return body, nil
+}
+
+// appendMessagesBody appends b as json.Marshal renders it when it is a
+// conversation of text with scalar options, the commonest translated
+// request, without reflection; ok is false for anything else (tools,
+// content blocks, an output format).
+func appendMessagesBody(dst []byte, b *messagesBody) ([]byte, bool) {
+	if len(b.Tools) > 0 || b.ToolChoice != nil || b.OutputConfig != nil {
+		return nil, false
+	}
+	dst = append(dst, `{"model":`...)
+	dst = jsontext.AppendString(dst, b.Model)
+	dst = append(dst, `,"max_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(b.MaxTokens), 10)
+	switch sys := b.System.(type) {
+	case nil:
+	case string:
+		dst = append(dst, `,"system":`...)
+		dst = jsontext.AppendString(dst, sys)
+	case []textBlock:
+		if sys == nil {
+			return nil, false
+		}
+		dst = append(dst, `,"system":[`...)
+		for i := range sys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"type":`...)
+			dst = jsontext.AppendString(dst, sys[i].Type)
+			dst = append(dst, `,"text":`...)
+			dst = jsontext.AppendString(dst, sys[i].Text)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	default:
+		return nil, false
+	}
+	dst = append(dst, `,"messages":`...)
+	if b.Messages == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range b.Messages {
+			text, ok := b.Messages[i].Content.(string)
+			if !ok {
+				return nil, false
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"role":`...)
+			dst = jsontext.AppendString(dst, b.Messages[i].Role)
+			dst = append(dst, `,"content":`...)
+			dst = jsontext.AppendString(dst, text)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	if b.Stream {
+		dst = append(dst, `,"stream":true`...)
+	}
+	if len(b.StopSequences) > 0 {
+		dst = append(dst, `,"stop_sequences":[`...)
+		for i, s := range b.StopSequences {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsontext.AppendString(dst, s)
+		}
+		dst = append(dst, ']')
+	}
+	if b.Temperature != nil {
+		dst = append(dst, `,"temperature":`...)
+		dst = jsontext.AppendFloat(dst, *b.Temperature)
+	}
+	if b.TopP != nil {
+		dst = append(dst, `,"top_p":`...)
+		dst = jsontext.AppendFloat(dst, *b.TopP)
+	}
+	return append(dst, '}'), true
 }
 
 func onlyText(parts []lyumen.Part) bool {

@@ -3,9 +3,11 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsontext"
 )
 
 // wireMessage is a non-streamed /v1/messages response, as read from an
@@ -135,8 +137,68 @@ func EncodeMessage(resp *lyumen.Response, model string) []byte {
 	}
 	sr := stopReason(c.FinishReason)
 	out.StopReason = &sr
+	if b, ok := appendMessage(make([]byte, 0, 384), &out); ok {
+		return b
+	}
 	b, _ := json.Marshal(out) // cannot fail: plain types and valid raw JSON only
 	return b
+}
+
+// appendMessage appends m as json.Marshal renders it when its content is
+// text, the commonest translated answer, without reflection; ok is false
+// for anything else (tool_use blocks).
+func appendMessage(dst []byte, m *outMessageResponse) ([]byte, bool) {
+	dst = append(dst, `{"id":`...)
+	dst = jsontext.AppendString(dst, m.ID)
+	dst = append(dst, `,"type":`...)
+	dst = jsontext.AppendString(dst, m.Type)
+	dst = append(dst, `,"role":`...)
+	dst = jsontext.AppendString(dst, m.Role)
+	dst = append(dst, `,"model":`...)
+	dst = jsontext.AppendString(dst, m.Model)
+	dst = append(dst, `,"content":`...)
+	if m.Content == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, c := range m.Content {
+			tb, ok := c.(textBlock)
+			if !ok {
+				return nil, false
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"type":`...)
+			dst = jsontext.AppendString(dst, tb.Type)
+			dst = append(dst, `,"text":`...)
+			dst = jsontext.AppendString(dst, tb.Text)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, `,"stop_reason":`...)
+	dst = appendStringPtr(dst, m.StopReason)
+	dst = append(dst, `,"stop_sequence":`...)
+	dst = appendStringPtr(dst, m.StopSequence)
+	dst = append(dst, `,"usage":`...)
+	if u := m.Usage; u == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, `{"input_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(u.InputTokens), 10)
+		dst = append(dst, `,"output_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(u.OutputTokens), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), true
+}
+
+func appendStringPtr(dst []byte, s *string) []byte {
+	if s == nil {
+		return append(dst, "null"...)
+	}
+	return jsontext.AppendString(dst, *s)
 }
 
 // inputOf returns a model's tool call arguments as a tool_use input, which
