@@ -48,6 +48,14 @@ var errInvalidEvent = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstrea
 // of decoding it with reflection. The event it returns has no Usage: the
 // latest usage is kept in p for the caller to pass on once (p.lastUsage).
 func (p *parser) parse(data []byte) (lyumen.Event, error) {
+	if ev, ok := p.fastParse(data); ok {
+		return ev, nil
+	}
+	return p.parseGeneral(data)
+}
+
+// parseGeneral is parse for any chunk.
+func (p *parser) parseGeneral(data []byte) (lyumen.Event, error) {
 	if !gjson.ValidBytes(data) {
 		return lyumen.Event{}, errInvalidEvent
 	}
@@ -216,12 +224,19 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 	if !ok {
 		return d, false
 	}
-	st := p.candidate(d.Index)
+	return p.delta(d.Index, text.String(), calls, finish), true
+}
+
+// delta numbers what a candidate carried, now that its index is known, and
+// keeps the candidate's state: whether it has started, its calls so far,
+// whether any candidate has finished.
+func (p *parser) delta(index int, text string, calls []lyumen.ToolCall, finish string) lyumen.ChoiceDelta {
+	d := lyumen.ChoiceDelta{Index: index, Content: text}
+	st := p.candidate(index)
 	if !st.started {
 		st.started = true
 		d.Role = "assistant"
 	}
-	d.Content = text.String()
 	for i := range calls {
 		calls[i].Index = st.calls // and its id, once the responseId is known
 		st.calls++
@@ -231,7 +246,7 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 		p.finished = true
 		d.FinishReason = finishReason(finish, st.calls > 0)
 	}
-	return d, true
+	return d
 }
 
 // toolCall reads a functionCall {"name", "args"}: Gemini sends each call whole, its

@@ -343,3 +343,14 @@ func (p *Scanner) Raw(b []byte) ([]byte, bool) {
 	}
 	return b[start:p.i:p.i], true
 }
+
+// RawText reads any value and returns it as written, a piece of the text
+// the Scanner was made from.
+func (p *Scanner) RawText() (string, bool) {
+	p.Space()
+	start := p.i
+	if !p.Value(0) {
+		return "", false
+	}
+	return p.s[start:p.i], true
+}
