@@ -101,3 +101,40 @@ func TestAppendCompletion(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendChunk checks the fast rendering of a translated stream's
+// chunks against encoding/json's, and that it leaves tool calls to it.
+func TestAppendChunk(t *testing.T) {
+	for _, s := range jsontext.Strings {
+		text, empty, stop := s, "", "stop"
+		for _, c := range []chatChunk{
+			{ID: "chatcmpl-" + s, Object: "chat.completion.chunk", Created: 1700000000, Model: s,
+				Choices: []wireChoice{{Delta: &wireMessage{Role: "assistant", Content: &empty}}}},
+			{ID: "c", Choices: []wireChoice{{Index: 1, Delta: &wireMessage{Content: &text}, FinishReason: &stop}, {Delta: &wireMessage{}}}},
+			{ID: "c", Choices: []wireChoice{}, Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}},
+			{},
+		} {
+			want, err := json.Marshal(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := appendChunk(nil, &c)
+			if !ok {
+				t.Fatalf("%+v: not taken by the fast path", c)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("(-json +fast):\n%s", diff)
+			}
+		}
+	}
+	for _, c := range []chatChunk{
+		{Error: json.RawMessage(`{}`)},
+		{Choices: []wireChoice{{}}},
+		{Choices: []wireChoice{{Delta: &wireMessage{}, Message: &wireMessage{}}}},
+		{Choices: []wireChoice{{Delta: &wireMessage{ToolCalls: []wireToolCall{{ID: "c"}}}}}},
+	} {
+		if _, ok := appendChunk(nil, &c); ok {
+			t.Errorf("%+v taken by the fast path", c)
+		}
+	}
+}

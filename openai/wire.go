@@ -163,16 +163,21 @@ func appendCompletion(dst []byte, c *chatCompletion) ([]byte, bool) {
 		}
 		dst = append(dst, ']')
 	}
-	if u := c.Usage; u != nil {
-		dst = append(dst, `,"usage":{"prompt_tokens":`...)
-		dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
-		dst = append(dst, `,"completion_tokens":`...)
-		dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
-		dst = append(dst, `,"total_tokens":`...)
-		dst = strconv.AppendInt(dst, int64(u.TotalTokens), 10)
-		dst = append(dst, '}')
+	if c.Usage != nil {
+		dst = appendUsage(append(dst, `,"usage":`...), c.Usage)
 	}
 	return append(dst, '}'), true
+}
+
+// appendUsage appends u as json.Marshal renders a lyumen.Usage.
+func appendUsage(dst []byte, u *lyumen.Usage) []byte {
+	dst = append(dst, `{"prompt_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
+	dst = append(dst, `,"completion_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
+	dst = append(dst, `,"total_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.TotalTokens), 10)
+	return append(dst, '}')
 }
 
 // EncodeChunk renders a canonical event as a chat.completion.chunk payload.
@@ -191,8 +196,19 @@ func EncodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
 	return encodeChunk(ev, model, now)
 }
 
-// encodeChunk renders any event with encoding/json.
+// encodeChunk renders any event: by appending when no choice carries tool
+// calls, with encoding/json otherwise.
 func encodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
+	c := chunkOf(ev, model, now)
+	if b, ok := appendChunk(make([]byte, 0, 256), &c); ok {
+		return b
+	}
+	b, _ := json.Marshal(c)
+	return b
+}
+
+// chunkOf is the chat.completion.chunk of ev.
+func chunkOf(ev *lyumen.Event, model string, now time.Time) chatChunk {
 	c := chatChunk{ID: completionID(ev.ID), Object: "chat.completion.chunk", Created: now.Unix(), Model: model, Usage: ev.Usage}
 	if ev.Model != "" {
 		c.Model = ev.Model
@@ -210,6 +226,56 @@ func encodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
 		}
 		c.Choices[i] = wireChoice{Index: d.Index, Delta: m, FinishReason: fr}
 	}
-	b, _ := json.Marshal(c)
-	return b
+	return c
+}
+
+// appendChunk appends c as json.Marshal renders it when no choice carries
+// tool calls: the first and last chunks of a translated stream (a role, a
+// finish reason, usage), without reflection. ok is false otherwise.
+func appendChunk(dst []byte, c *chatChunk) ([]byte, bool) {
+	if len(c.Error) > 0 {
+		return nil, false
+	}
+	dst = append(dst, `{"id":`...)
+	dst = jsontext.AppendString(dst, c.ID)
+	dst = append(dst, `,"object":`...)
+	dst = jsontext.AppendString(dst, c.Object)
+	dst = append(dst, `,"created":`...)
+	dst = strconv.AppendInt(dst, c.Created, 10)
+	dst = append(dst, `,"model":`...)
+	dst = jsontext.AppendString(dst, c.Model)
+	dst = append(dst, `,"choices":`...)
+	if c.Choices == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i := range c.Choices {
+			ch := &c.Choices[i]
+			d := ch.Delta
+			if ch.Message != nil || d == nil || len(d.ToolCalls) > 0 {
+				return nil, false
+			}
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"index":`...)
+			dst = strconv.AppendInt(dst, int64(ch.Index), 10)
+			dst = append(dst, `,"delta":{`...)
+			if d.Role != "" {
+				dst = append(dst, `"role":`...)
+				dst = jsontext.AppendString(dst, d.Role)
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"content":`...)
+			dst = appendStringPtr(dst, d.Content)
+			dst = append(dst, `},"finish_reason":`...)
+			dst = appendStringPtr(dst, ch.FinishReason)
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	if c.Usage != nil {
+		dst = appendUsage(append(dst, `,"usage":`...), c.Usage)
+	}
+	return append(dst, '}'), true
 }
