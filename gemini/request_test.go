@@ -1,50 +1,24 @@
 package gemini_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/gemini"
+	"github.com/lyumen/lyumen/internal/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// golden compares got with testdata/name.golden, or rewrites it with -update.
-func golden(tb testing.TB, name string, got []byte) {
+// checkGolden compares got, which must be JSON, with testdata/name.golden.
+func checkGolden(tb testing.TB, name string, got []byte) {
 	tb.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
+	if !json.Valid(got) {
+		tb.Fatalf("invalid JSON %s", got)
 	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		tb.Errorf("%s (-want +got):\n%s", path, diff)
-	}
-}
-
-func indent(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		tb.Fatalf("invalid JSON %s: %v", b, err)
-	}
-	out.WriteByte('\n')
-	return out.Bytes()
+	golden.Check(tb, filepath.Join("testdata", name+".golden"), got)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -173,7 +147,7 @@ func TestEncodeRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "request_"+tc.name, indent(t, body))
+			checkGolden(t, "request_"+tc.name, body)
 		})
 	}
 }

@@ -63,11 +63,11 @@ func readAll(tb testing.TB, s lyumen.Stream) ([]lyumen.Event, error) {
 
 func marshal(tb testing.TB, v any) []byte {
 	tb.Helper()
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.Marshal(v)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return append(b, '\n')
+	return b
 }
 
 var responseCases = []struct {
@@ -113,7 +113,7 @@ func TestClient_Chat_Translation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "response_"+tc.name, marshal(t, resp))
+			checkGolden(t, "response_"+tc.name, marshal(t, resp))
 		})
 	}
 }
@@ -175,7 +175,7 @@ func TestClient_ChatStream_Translation(t *testing.T) {
 			for i := range evs {
 				a.Add(&evs[i])
 			}
-			golden(t, "stream_"+tc.name, marshal(t, struct {
+			checkGolden(t, "stream_"+tc.name, marshal(t, struct {
 				Events   []lyumen.Event
 				Response *lyumen.Response
 			}{evs, a.Response()}))

@@ -1,7 +1,6 @@
 package openai_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/golden"
 	"github.com/lyumen/lyumen/openai"
 )
 
@@ -87,10 +85,13 @@ func TestTranslate(t *testing.T) {
 					if err != nil {
 						t.Fatalf("Chat: %v", err)
 					}
-					got = indentJSON(t, surface.whole(resp, req, now))
+					got = surface.whole(resp, req, now)
+					if !json.Valid(got) {
+						t.Fatalf("answer is not JSON:\n%s", got)
+					}
 				}
-				checkFile(t, base+".request.golden", indentJSON(t, up.received()))
-				checkFile(t, base+".golden", got)
+				golden.Check(t, base+".request.golden", up.received())
+				golden.Check(t, base+".golden", got)
 			})
 		}
 	}
@@ -160,33 +161,4 @@ func mustRead(tb testing.TB, path string) []byte {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-func indentJSON(tb testing.TB, b []byte) []byte {
-	tb.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, b, "", "  "); err != nil {
-		tb.Fatalf("not JSON: %v\n%s", err, b)
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes()
-}
-
-// checkFile compares got with the golden file at path, or rewrites it
-// under -update.
-func checkFile(tb testing.TB, path string, got []byte) {
-	tb.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		tb.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
 }

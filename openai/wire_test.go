@@ -3,8 +3,6 @@ package openai_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,38 +12,19 @@ import (
 	sdk "github.com/openai/openai-go/v3"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/golden"
 	"github.com/lyumen/lyumen/openai"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files")
-
-// now is the creation time every encoded body carries.
 var now = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// checkGolden compares got, indented, with testdata/<name>.golden. The
-// encoders emit no insignificant whitespace, so indenting loses nothing and
-// keeps the golden diffs readable.
+// checkGolden compares got with testdata/<name>.golden.
 func checkGolden(tb testing.TB, name string, got []byte) {
 	tb.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, got, "", "  "); err != nil {
-		tb.Fatalf("encoded body is not JSON: %v\n%s", err, got)
+	if !json.Valid(got) {
+		tb.Fatalf("encoded body is not JSON:\n%s", got)
 	}
-	buf.WriteByte('\n')
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-		tb.Errorf("%s mismatch (-want +got):\n%s", path, diff)
-	}
+	golden.Check(tb, filepath.Join("testdata", name+".golden"), got)
 }
 
 // sdkView holds what a client reading a body with the official SDK gets.
