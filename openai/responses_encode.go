@@ -5,11 +5,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsonscan"
 	"github.com/lyumen/lyumen/internal/jsontext"
 )
 
@@ -130,9 +132,18 @@ func echoOf(req *lyumen.Request) responseEcho {
 	// The request passed DecodeResponses, so these hold the values it
 	// validated; they are echoed as the client wrote them, compacted and
 	// escaped once here as json.Marshal would, so that appendObject can
-	// copy them into every response object of the answer. One walk of the
-	// body's top level finds them all.
-	gjson.ParseBytes(req.Body).ForEach(func(k, v gjson.Result) bool {
+	// copy them into every response object of the answer.
+	if f := e; echoFast(&f, req.Body) {
+		return f
+	}
+	echoGeneral(&e, req.Body)
+	return e
+}
+
+// echoGeneral reads the echoed values from body with gjson: one walk of
+// its top level.
+func echoGeneral(e *responseEcho, body []byte) {
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
 		var dst *json.RawMessage
 		switch k.Str {
 		case "instructions":
@@ -161,7 +172,94 @@ func echoOf(req *lyumen.Request) responseEcho {
 		}
 		return true
 	})
-	return e
+}
+
+// echoFast is echoGeneral in one pass of jsonscan, which costs less than
+// gjson's walk, and without json.Marshal for values that are plain strings
+// (the instructions, nearly always), which it would leave as they are. It
+// reports false, with e half filled, on anything it does not take (an
+// escaped key or user), for echoGeneral. FuzzEcho checks them against each
+// other.
+func echoFast(e *responseEcho, body []byte) bool {
+	s := jsonscan.New(string(body))
+	if !s.Eat('{') {
+		return false
+	}
+	if s.Eat('}') {
+		return s.End()
+	}
+	for {
+		key, ok := s.Key()
+		if !ok {
+			return false
+		}
+		var dst *json.RawMessage
+		switch key {
+		case "instructions":
+			dst = &e.instructions
+		case "text":
+			dst = &e.text
+		case "tool_choice":
+			dst = &e.toolChoice
+		case "tools":
+			dst = &e.tools
+		case "metadata":
+			dst = &e.metadata
+		case "parallel_tool_calls":
+			switch {
+			case s.Literal("true"):
+				e.parallelToolCalls = true
+			case s.Literal("false"):
+				e.parallelToolCalls = false
+			case !s.Value(0):
+				return false
+			}
+		case "user":
+			if s.Peek() != '"' {
+				if !s.Value(0) {
+					return false
+				}
+				break
+			}
+			u, ok := s.Text()
+			if !ok {
+				return false
+			}
+			e.user = &u
+		default:
+			if !s.Value(0) {
+				return false
+			}
+		}
+		if dst != nil {
+			raw, ok := s.RawText()
+			if !ok {
+				return false
+			}
+			if raw != "null" {
+				if b, ok := marshalRaw(raw); ok {
+					*dst = b
+				}
+			}
+		}
+		if s.Eat('}') {
+			return s.End()
+		}
+		if !s.Eat(',') {
+			return false
+		}
+	}
+}
+
+// marshalRaw is json.Marshal(json.RawMessage(raw)): raw compacted, with
+// <, >, &, U+2028 and U+2029 escaped. A string without any of those, nor
+// escapes or space, is already that.
+func marshalRaw(raw string) (json.RawMessage, bool) {
+	if text, ok := plainString([]byte(raw)); ok && !strings.ContainsAny(text, "<>&\u2028\u2029") {
+		return json.RawMessage(raw), true
+	}
+	b, err := json.Marshal(json.RawMessage(raw))
+	return b, err == nil
 }
 
 // object renders the response around its output.

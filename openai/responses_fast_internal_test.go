@@ -101,3 +101,27 @@ func BenchmarkDecodeResponses(b *testing.B) {
 		}
 	}
 }
+
+// FuzzEcho checks that whenever echoFast reads a body, echoGeneral reads
+// the same echo from it.
+func FuzzEcho(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"m","instructions":"Be brief.","input":"x","user":"bench","parallel_tool_calls":false}`,
+		`{"instructions":"a <b> & \u2028","tools":[ {"type": "function", "name": "f"} ],"metadata":{"k":"v"},"text":{"format":{"type":"text"}},"tool_choice":"auto"}`,
+		`{"instructions":null,"user":null,"parallel_tool_calls":null,"user":"u"}`, `{"instructions":"a\nb"}`, `{"user":"a\"b"}`,
+		`{"mod\u0065l":"m"}`, `{}`, `[]`, `{"instructions":"x"`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var fast responseEcho
+		if !echoFast(&fast, body) {
+			return
+		}
+		var general responseEcho
+		echoGeneral(&general, body)
+		if diff := cmp.Diff(general, fast, cmp.AllowUnexported(responseEcho{})); diff != "" {
+			t.Errorf("%q (-general +fast):\n%s", body, diff)
+		}
+	})
+}
