@@ -211,14 +211,24 @@ func (s *ResponsesStream) start(dst []byte, id, model string) []byte {
 // appendResponseEvent appends an event of h carrying the response object
 // o, encoded: the bytes appendEvent makes of evResponse{h, o}.
 func appendResponseEvent(dst []byte, h evHead, o []byte) []byte {
-	b := make([]byte, 0, len(o)+64)
-	b = append(b, `{"type":`...)
-	b = jsontext.AppendString(b, h.Type)
-	b = append(b, `,"sequence_number":`...)
-	b = strconv.AppendInt(b, int64(h.Seq), 10)
-	b = append(b, `,"response":`...)
-	b = append(b, o...)
-	return sse.AppendData(dst, h.Type, append(b, '}'))
+	dst = appendEventStart(dst, h)
+	dst = append(dst, `,"response":`...)
+	dst = append(dst, o...)
+	return append(dst, "}\n\n"...)
+}
+
+// appendEventStart appends the SSE framing of an event of h and the start
+// of its data, {"type":…,"sequence_number":…, for the appenders here,
+// which write the data straight after it and end it with "}\n\n". That is
+// sse.AppendData's framing as long as the data is one line, which it is:
+// every string in it is escaped, and raw values are compacted (echoOf).
+func appendEventStart(dst []byte, h evHead) []byte {
+	dst = append(dst, "event: "...)
+	dst = append(dst, h.Type...)
+	dst = append(dst, "\ndata: {\"type\":"...)
+	dst = jsontext.AppendString(dst, h.Type)
+	dst = append(dst, `,"sequence_number":`...)
+	return strconv.AppendInt(dst, int64(h.Seq), 10)
 }
 
 // object renders the response as it stands.
@@ -246,10 +256,13 @@ func (s *ResponsesStream) text(dst []byte, delta string) []byte {
 	n := s.open
 	it := &s.items[n]
 	it.text = append(it.text, delta...)
-	// As appendEvent would render evTextDelta, without reflection: this
-	// runs for every token.
-	s.buf = appendTextDelta(s.buf[:0], s.head("response.output_text.delta"), it.id, n, delta)
-	return sse.AppendData(dst, "response.output_text.delta", s.buf)
+	// As appendEvent would render evTextDelta, without reflection and
+	// straight into dst: this runs for every token, and its data is one
+	// line (every string in it is escaped), so it is framed as
+	// sse.AppendData would frame it.
+	dst = append(dst, "event: response.output_text.delta\ndata: "...)
+	dst = appendTextDelta(dst, s.head("response.output_text.delta"), it.id, n, delta)
+	return append(dst, '\n', '\n')
 }
 
 func (s *ResponsesStream) toolCall(dst []byte, tc *lyumen.ToolCall) []byte {
@@ -312,30 +325,21 @@ func (s *ResponsesStream) closeOpen(dst []byte, status string) []byte {
 // appendItemEvent appends an output_item event: the bytes appendEvent
 // makes of evItem{h, n, item}.
 func appendItemEvent(dst []byte, h evHead, n int, item any) []byte {
-	b := make([]byte, 0, 256)
-	b = append(b, `{"type":`...)
-	b = jsontext.AppendString(b, h.Type)
-	b = append(b, `,"sequence_number":`...)
-	b = strconv.AppendInt(b, int64(h.Seq), 10)
-	b = append(b, `,"output_index":`...)
-	b = strconv.AppendInt(b, int64(n), 10)
-	b = append(b, `,"item":`...)
-	b = appendItem(b, item)
-	return sse.AppendData(dst, h.Type, append(b, '}'))
+	dst = appendEventStart(dst, h)
+	dst = append(dst, `,"output_index":`...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	dst = append(dst, `,"item":`...)
+	dst = appendItem(dst, item)
+	return append(dst, "}\n\n"...)
 }
 
 // appendPartAdded appends response.content_part.added with an empty part:
 // the bytes appendEvent makes of evPart{h, itemID, n, 0, newOutputText("")}.
 func appendPartAdded(dst []byte, h evHead, itemID string, n int) []byte {
-	b := make([]byte, 0, 256)
-	b = append(b, `{"type":`...)
-	b = jsontext.AppendString(b, h.Type)
-	b = append(b, `,"sequence_number":`...)
-	b = strconv.AppendInt(b, int64(h.Seq), 10)
-	b = append(b, `,"item_id":`...)
-	b = jsontext.AppendString(b, itemID)
-	b = append(b, `,"output_index":`...)
-	b = strconv.AppendInt(b, int64(n), 10)
-	b = append(b, `,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}}`...)
-	return sse.AppendData(dst, h.Type, b)
+	dst = appendEventStart(dst, h)
+	dst = append(dst, `,"item_id":`...)
+	dst = jsontext.AppendString(dst, itemID)
+	dst = append(dst, `,"output_index":`...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	return append(dst, `,"content_index":0,"part":{"type":"output_text","annotations":[],"logprobs":[],"text":""}}`+"\n\n"...)
 }
