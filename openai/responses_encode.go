@@ -140,22 +140,30 @@ func echoOf(req *lyumen.Request) responseEcho {
 	return e
 }
 
+// raw returns where the echoed value of key goes, or nil when it is not
+// one of those echoed as written.
+func (e *responseEcho) raw(key string) *json.RawMessage {
+	switch key {
+	case "instructions":
+		return &e.instructions
+	case "text":
+		return &e.text
+	case "tool_choice":
+		return &e.toolChoice
+	case "tools":
+		return &e.tools
+	case "metadata":
+		return &e.metadata
+	}
+	return nil
+}
+
 // echoGeneral reads the echoed values from body with gjson: one walk of
 // its top level.
 func echoGeneral(e *responseEcho, body []byte) {
 	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
-		var dst *json.RawMessage
+		dst := e.raw(k.Str)
 		switch k.Str {
-		case "instructions":
-			dst = &e.instructions
-		case "text":
-			dst = &e.text
-		case "tool_choice":
-			dst = &e.toolChoice
-		case "tools":
-			dst = &e.tools
-		case "metadata":
-			dst = &e.metadata
 		case "parallel_tool_calls":
 			if v.IsBool() {
 				e.parallelToolCalls = v.Bool()
@@ -193,19 +201,18 @@ func echoFast(e *responseEcho, body []byte) bool {
 		if !ok {
 			return false
 		}
-		var dst *json.RawMessage
-		switch key {
-		case "instructions":
-			dst = &e.instructions
-		case "text":
-			dst = &e.text
-		case "tool_choice":
-			dst = &e.toolChoice
-		case "tools":
-			dst = &e.tools
-		case "metadata":
-			dst = &e.metadata
-		case "parallel_tool_calls":
+		switch dst := e.raw(key); {
+		case dst != nil:
+			raw, ok := s.RawText()
+			if !ok {
+				return false
+			}
+			if raw != "null" {
+				if b, ok := marshalRaw(raw); ok {
+					*dst = b
+				}
+			}
+		case key == "parallel_tool_calls":
 			switch {
 			case s.Literal("true"):
 				e.parallelToolCalls = true
@@ -214,7 +221,7 @@ func echoFast(e *responseEcho, body []byte) bool {
 			case !s.Value(0):
 				return false
 			}
-		case "user":
+		case key == "user":
 			if s.Peek() != '"' {
 				if !s.Value(0) {
 					return false
@@ -226,21 +233,8 @@ func echoFast(e *responseEcho, body []byte) bool {
 				return false
 			}
 			e.user = &u
-		default:
-			if !s.Value(0) {
-				return false
-			}
-		}
-		if dst != nil {
-			raw, ok := s.RawText()
-			if !ok {
-				return false
-			}
-			if raw != "null" {
-				if b, ok := marshalRaw(raw); ok {
-					*dst = b
-				}
-			}
+		case !s.Value(0):
+			return false
 		}
 		if s.Eat('}') {
 			return s.End()

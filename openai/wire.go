@@ -122,51 +122,7 @@ func EncodeChat(resp *lyumen.Response, model string, now time.Time) []byte {
 // are text messages, the commonest translated answer, without reflection;
 // ok is false for anything else (tool calls, an error).
 func appendCompletion(dst []byte, c *chatCompletion) ([]byte, bool) {
-	if len(c.Error) > 0 {
-		return nil, false
-	}
-	dst = append(dst, `{"id":`...)
-	dst = jsontext.AppendString(dst, c.ID)
-	dst = append(dst, `,"object":`...)
-	dst = jsontext.AppendString(dst, c.Object)
-	dst = append(dst, `,"created":`...)
-	dst = strconv.AppendInt(dst, c.Created, 10)
-	dst = append(dst, `,"model":`...)
-	dst = jsontext.AppendString(dst, c.Model)
-	dst = append(dst, `,"choices":`...)
-	if c.Choices == nil {
-		dst = append(dst, "null"...)
-	} else {
-		dst = append(dst, '[')
-		for i := range c.Choices {
-			ch := &c.Choices[i]
-			m := ch.Message
-			if ch.Delta != nil || m == nil || len(m.ToolCalls) > 0 {
-				return nil, false
-			}
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `{"index":`...)
-			dst = strconv.AppendInt(dst, int64(ch.Index), 10)
-			dst = append(dst, `,"message":{`...)
-			if m.Role != "" {
-				dst = append(dst, `"role":`...)
-				dst = jsontext.AppendString(dst, m.Role)
-				dst = append(dst, ',')
-			}
-			dst = append(dst, `"content":`...)
-			dst = appendStringPtr(dst, m.Content)
-			dst = append(dst, `},"finish_reason":`...)
-			dst = appendStringPtr(dst, ch.FinishReason)
-			dst = append(dst, '}')
-		}
-		dst = append(dst, ']')
-	}
-	if c.Usage != nil {
-		dst = appendUsage(append(dst, `,"usage":`...), c.Usage)
-	}
-	return append(dst, '}'), true
+	return appendChatObject(dst, (*chatChunk)(c), false)
 }
 
 // appendUsage appends u as json.Marshal renders a lyumen.Usage.
@@ -233,6 +189,14 @@ func chunkOf(ev *lyumen.Event, model string, now time.Time) chatChunk {
 // tool calls: the first and last chunks of a translated stream (a role, a
 // finish reason, usage), without reflection. ok is false otherwise.
 func appendChunk(dst []byte, c *chatChunk) ([]byte, bool) {
+	return appendChatObject(dst, c, true)
+}
+
+// appendChatObject appends a chat.completion (choices with a message) or a
+// chat.completion.chunk (choices with a delta): the two differ only there.
+// ok is false when a choice has tool calls, the other of message and
+// delta, or the object an error.
+func appendChatObject(dst []byte, c *chatChunk, delta bool) ([]byte, bool) {
 	if len(c.Error) > 0 {
 		return nil, false
 	}
@@ -251,8 +215,11 @@ func appendChunk(dst []byte, c *chatChunk) ([]byte, bool) {
 		dst = append(dst, '[')
 		for i := range c.Choices {
 			ch := &c.Choices[i]
-			d := ch.Delta
-			if ch.Message != nil || d == nil || len(d.ToolCalls) > 0 {
+			m, other, key := ch.Message, ch.Delta, `,"message":{`
+			if delta {
+				m, other, key = ch.Delta, ch.Message, `,"delta":{`
+			}
+			if other != nil || m == nil || len(m.ToolCalls) > 0 {
 				return nil, false
 			}
 			if i > 0 {
@@ -260,14 +227,14 @@ func appendChunk(dst []byte, c *chatChunk) ([]byte, bool) {
 			}
 			dst = append(dst, `{"index":`...)
 			dst = strconv.AppendInt(dst, int64(ch.Index), 10)
-			dst = append(dst, `,"delta":{`...)
-			if d.Role != "" {
+			dst = append(dst, key...)
+			if m.Role != "" {
 				dst = append(dst, `"role":`...)
-				dst = jsontext.AppendString(dst, d.Role)
+				dst = jsontext.AppendString(dst, m.Role)
 				dst = append(dst, ',')
 			}
 			dst = append(dst, `"content":`...)
-			dst = appendStringPtr(dst, d.Content)
+			dst = appendStringPtr(dst, m.Content)
 			dst = append(dst, `},"finish_reason":`...)
 			dst = appendStringPtr(dst, ch.FinishReason)
 			dst = append(dst, '}')
