@@ -26,18 +26,15 @@ func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok
 	if !p.Eat('{') || p.Eat('}') {
 		return mr, false // {} has no model
 	}
-	var seen [len(messagesKeys)]bool
+	seen := jsonscan.NewSeen(messagesKeys[:])
 	hasMaxTokens, hasMessages := false, false
 	for {
 		key, ok := p.Key()
 		if !ok {
 			return mr, false
 		}
-		if k := slices.Index(messagesKeys[:], key); k >= 0 {
-			if seen[k] {
-				return mr, false
-			}
-			seen[k] = true
+		if seen.Repeated(key) {
+			return mr, false
 		}
 		switch key {
 		case "model":

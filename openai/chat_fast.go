@@ -23,18 +23,14 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 	if p.Eat('}') {
 		return cr, nil, p.End()
 	}
-	var seen [len(chatKeys)]bool
+	seen := jsonscan.NewSeen(chatKeys[:])
 	for {
 		key, ok := p.Key()
 		if !ok {
 			return cr, nil, false
 		}
-		k := keyIndex(key)
-		if k >= 0 {
-			if seen[k] {
-				return cr, nil, false
-			}
-			seen[k] = true
+		if seen.Repeated(key) {
+			return cr, nil, false
 		}
 		switch key {
 		case "model":
@@ -124,15 +120,6 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 // one to it.
 var chatKeys = [...]string{"model", "messages", "stream", "stream_options", "n", "max_tokens",
 	"max_completion_tokens", "seed", "temperature", "top_p", "tool_choice", "stop", "response_format", "tools"}
-
-func keyIndex(key string) int {
-	for i, k := range chatKeys {
-		if k == key {
-			return i
-		}
-	}
-	return -1
-}
 
 // readMessages reads an array of messages that have a role, text content or
 // null, and perhaps a name; nothing else.

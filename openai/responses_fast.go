@@ -1,8 +1,6 @@
 package openai
 
 import (
-	"slices"
-
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/jsonscan"
 )
@@ -26,17 +24,14 @@ func fastResponsesFields(body []byte) (rr responsesRequest, ok bool) {
 	if p.Eat('}') {
 		return rr, p.End()
 	}
-	var seen [len(responsesKeys)]bool
+	seen := jsonscan.NewSeen(responsesKeys[:])
 	for {
 		key, ok := p.Key()
 		if !ok {
 			return rr, false
 		}
-		if k := slices.Index(responsesKeys[:], key); k >= 0 {
-			if seen[k] {
-				return rr, false
-			}
-			seen[k] = true
+		if seen.Repeated(key) {
+			return rr, false
 		}
 		switch key {
 		case "model":

@@ -354,3 +354,30 @@ func (p *Scanner) RawText() (string, bool) {
 	}
 	return p.s[start:p.i], true
 }
+
+// Seen tells a repeated key among those of a list (at most 64): a fast
+// path leaves a repeated key to encoding/json, which keeps the last copy
+// where the upstream might read the first.
+type Seen struct {
+	keys []string
+	seen uint64
+}
+
+// NewSeen returns a Seen of keys.
+func NewSeen(keys []string) Seen { return Seen{keys: keys} }
+
+// Repeated marks key as seen and reports whether it was seen before. A key
+// not in the list is never repeated.
+func (s *Seen) Repeated(key string) bool {
+	for i, k := range s.keys {
+		if k == key {
+			bit := uint64(1) << i
+			if s.seen&bit != 0 {
+				return true
+			}
+			s.seen |= bit
+			return false
+		}
+	}
+	return false
+}
