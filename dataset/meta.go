@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/abadojack/whatlanggo"
 
@@ -139,7 +141,7 @@ func Language(msgs []Message) string {
 		}
 		runes++
 	}
-	script := whatlanggo.DetectScript(text)
+	script := detectScript(text)
 	if x := langprofile.For(script); x != nil {
 		code, confidence := x.Detect(text, LanguageExcluded)
 		if code == "" || confidence < minConfidence {
@@ -152,4 +154,26 @@ func Language(msgs []Message) string {
 		return ""
 	}
 	return info.Lang.Iso6391()
+}
+
+// detectScript is whatlanggo.DetectScript, which tests every letter against
+// 23 scripts' Unicode tables, with a shortcut for ASCII text (most chats):
+// there, ASCII letters are the only characters of any script (digits,
+// space, punctuation and symbols are skipped, control characters belong to
+// none), so the answer is Latin if there is a letter, and nil if not.
+func detectScript(text string) *unicode.RangeTable {
+	letter := false
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c >= utf8.RuneSelf {
+			return whatlanggo.DetectScript(text)
+		}
+		if lower := c | 0x20; 'a' <= lower && lower <= 'z' {
+			letter = true
+		}
+	}
+	if letter {
+		return unicode.Latin
+	}
+	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 type profile struct {
@@ -88,11 +89,20 @@ type trigram struct {
 func positions(text string) []trigram {
 	all := make([]uint64, 0, len(text))
 	r1, r2 := ' ', rune(-1)
-	for _, r := range text + " " {
-		if isStop(r) {
-			r = ' '
+	for i := 0; i <= len(text); {
+		r := ' ' // after the text: its last trigram ends in a space
+		switch {
+		case i == len(text):
+			i++
+		case text[i] < utf8.RuneSelf:
+			r = asciiFold[text[i]]
+			i++
+		default:
+			var n int
+			r, n = utf8.DecodeRuneInString(text[i:])
+			r = fold(r)
+			i += n
 		}
-		r = unicode.ToLower(r)
 		if r2 == -1 {
 			r2 = r
 			continue
@@ -121,6 +131,24 @@ func positions(text string) []trigram {
 	})
 	return out
 }
+
+// fold is what a character counts as in a trigram: a space for
+// punctuation, symbols and digits, lower case otherwise.
+func fold(r rune) rune {
+	if isStop(r) {
+		return ' '
+	}
+	return unicode.ToLower(r)
+}
+
+// asciiFold is fold of every ASCII character, looked up instead of four
+// Unicode table searches per character.
+var asciiFold = func() (t [utf8.RuneSelf]rune) {
+	for r := range rune(utf8.RuneSelf) {
+		t[r] = fold(r)
+	}
+	return t
+}()
 
 func isStop(r rune) bool {
 	return unicode.IsSymbol(r) || unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsDigit(r)
