@@ -809,11 +809,8 @@ func (r *Redactor) findTokens(text string, add addFunc, depth int) {
 			i++
 			continue
 		}
-		j := i
+		j := i + 1
 		for j < len(text) && isTokenChar(text[j]) {
-			if isEscape(text, j) && j > i {
-				break
-			}
 			j++
 		}
 		for j < len(text) && text[j] == '=' && j-i >= 2 { // base64 padding
@@ -821,10 +818,10 @@ func (r *Redactor) findTokens(text string, add addFunc, depth int) {
 		}
 		start, end := i, j
 		i = j
-		for start < end && strings.IndexByte("-_", text[start]) >= 0 {
+		for start < end && (text[start] == '-' || text[start] == '_') {
 			start++
 		}
-		for end > start && strings.IndexByte("-_/+", text[end-1]) >= 0 {
+		for end > start && (text[end-1] == '-' || text[end-1] == '_' || text[end-1] == '/' || text[end-1] == '+') {
 			end--
 		}
 		tok := text[start:end]
