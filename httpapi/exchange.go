@@ -125,11 +125,20 @@ func noteAttempt(rec *lyumen.Record) func(lyumen.Attempt) {
 }
 
 func (s *server) logExchange(ctx context.Context, rec *lyumen.Record) {
-	// Typed attributes: one line per exchange, without boxing each value.
-	s.logger.LogAttrs(ctx, slog.LevelInfo, "exchange", slog.String("id", rec.ID), slog.String("surface", string(rec.Surface)),
+	h := s.logger.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	// Straight to the handler, with typed attributes: one line per
+	// exchange, without boxing each value, and with no source position,
+	// for which Logger.LogAttrs would walk the stack on every exchange (no
+	// handler here prints it).
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, "exchange", 0)
+	r.AddAttrs(slog.String("id", rec.ID), slog.String("surface", string(rec.Surface)),
 		slog.String("model", rec.Model), slog.String("provider", rec.Provider), slog.Bool("stream", rec.Stream),
 		slog.Int("status", rec.Status), slog.String("completeness", string(rec.Completeness)),
 		slog.Duration("dur", rec.Duration), slog.Duration("ttft", rec.TTFT))
+	_ = h.Handle(ctx, r) // a log line that cannot be written is not the client's problem
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
