@@ -300,6 +300,9 @@ type outputItem struct {
 	tool     int    // the call's index in the canonical answer
 	text     []byte // the message's text or the call's arguments
 	status   string // once the item is done: "completed" or "incomplete"
+	// deltaMid is what every text delta of the item repeats between its
+	// sequence number and its text (see ResponsesStream.text).
+	deltaMid []byte
 }
 
 // render renders the item with the given status.

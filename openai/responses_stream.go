@@ -256,13 +256,20 @@ func (s *ResponsesStream) text(dst []byte, delta string) []byte {
 	n := s.open
 	it := &s.items[n]
 	it.text = append(it.text, delta...)
-	// As appendEvent would render evTextDelta, without reflection and
-	// straight into dst: this runs for every token, and its data is one
-	// line (every string in it is escaped), so it is framed as
-	// sse.AppendData would frame it.
-	dst = append(dst, "event: response.output_text.delta\ndata: "...)
-	dst = appendTextDelta(dst, s.head("response.output_text.delta"), it.id, n, delta)
-	return append(dst, '\n', '\n')
+	// As appendTextDelta renders evTextDelta, framed as sse.AppendData
+	// would frame it (the data is one line: every string in it is
+	// escaped), straight into dst: this runs for every token.
+	// What does not change from one delta to the next is rendered once.
+	if it.deltaMid == nil {
+		it.deltaMid = append(jsontext.AppendString([]byte(`,"item_id":`), it.id), `,"output_index":`...)
+		it.deltaMid = append(strconv.AppendInt(it.deltaMid, int64(n), 10), `,"content_index":0,"delta":`...)
+	}
+	h := s.head("response.output_text.delta")
+	dst = append(dst, "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":"...)
+	dst = strconv.AppendInt(dst, int64(h.Seq), 10)
+	dst = append(dst, it.deltaMid...)
+	dst = jsontext.AppendString(dst, delta)
+	return append(dst, ",\"logprobs\":[]}\n\n"...)
 }
 
 func (s *ResponsesStream) toolCall(dst []byte, tc *lyumen.ToolCall) []byte {

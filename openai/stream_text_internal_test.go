@@ -197,11 +197,13 @@ func TestResponsesStream_TextFraming(t *testing.T) {
 		s := NewResponsesStream(&lyumen.Request{Model: "m", Body: []byte(`{"model":"m","input":"x"}`)}, time.Unix(1700000000, 0))
 		s.start(nil, "chatcmpl-1", "m")
 		s.add(nil, newItem(s.seed, 0, nil))
-		seq := s.seq
-		got := s.text([]byte("x"), text)
-		data := appendTextDelta(nil, evHead{"response.output_text.delta", seq}, s.items[0].id, 0, text)
-		if want := sse.AppendData([]byte("x"), "response.output_text.delta", data); string(got) != string(want) {
-			t.Errorf("text %q:\n got %q\nwant %q", text, got, want)
+		for range 2 { // the first delta of the item, and one after it
+			seq := s.seq
+			got := s.text([]byte("x"), text)
+			data := appendTextDelta(nil, evHead{"response.output_text.delta", seq}, s.items[0].id, 0, text)
+			if want := sse.AppendData([]byte("x"), "response.output_text.delta", data); string(got) != string(want) {
+				t.Errorf("text %q:\n got %q\nwant %q", text, got, want)
+			}
 		}
 	}
 }
