@@ -125,3 +125,22 @@ func FuzzEcho(f *testing.F) {
 		}
 	})
 }
+
+// TestEcho_RepeatedKeyEchoesTheLast pins what a response echoes of a key
+// the request repeats: the last copy, which is what encoding/json (and so
+// DecodeResponses) and most upstreams read. Before the third session's
+// one-pass echo, gjson's lookups echoed the first.
+func TestEcho_RepeatedKeyEchoesTheLast(t *testing.T) {
+	body := []byte(`{"model":"gpt-4o","input":"Hi","metadata":{"a":1},"metadata":{"b":2},"user":"x","user":"y",` +
+		`"parallel_tool_calls":false,"parallel_tool_calls":true}`)
+	for name, read := range map[string]func(*responseEcho, []byte){
+		"fast":    func(e *responseEcho, b []byte) { echoFast(e, b) },
+		"general": echoGeneral,
+	} {
+		var e responseEcho
+		read(&e, body)
+		if string(e.metadata) != `{"b":2}` || e.user == nil || *e.user != "y" || !e.parallelToolCalls {
+			t.Errorf("%s: metadata %s, user %v, parallel_tool_calls %v; want the last copies", name, e.metadata, e.user, e.parallelToolCalls)
+		}
+	}
+}
