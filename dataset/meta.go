@@ -116,7 +116,7 @@ const minConfidence = 0.5
 // profiles of 84 languages, ~1 MB) rather than lingua-go, whose accurate
 // mode needs 1-2 GB of models; for Latin and Cyrillic text it runs through
 // an inverted index of whatlanggo's profiles (internal/langprofile), six
-// times faster with the same answers. See bench/DATASET.md for its
+// times faster with the same answers. See bench/RESULTS.md ("Language detection") for its
 // accuracy on whatlanggo's own test data.
 func Language(msgs []Message) string {
 	var b strings.Builder
