@@ -103,9 +103,21 @@ func TestSpool_RoundTrip(t *testing.T) {
 
 func TestSpool_GroupCommit(t *testing.T) {
 	const n = 500
-	var syncs, synced atomic.Int64
+	var syncs, synced, entered atomic.Int64
 	st := newStore()
+	// The first group's leader is held in OnSync until every caller is in
+	// Record and has had time to join the next group: how many records an
+	// fsync covers then depends on group commit, not on how the scheduler
+	// of a loaded machine (CI runs packages in parallel, under -race)
+	// happens to spread the callers out.
+	var first sync.Once
 	s := mustOpen(t, t.TempDir(), st, spool.Options{OnSync: func(records int, _ time.Duration) {
+		first.Do(func() {
+			for entered.Load() < n {
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(50 * time.Millisecond)
+		})
 		syncs.Add(1)
 		synced.Add(int64(records))
 	}})
@@ -115,6 +127,7 @@ func TestSpool_GroupCommit(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
+			entered.Add(1)
 			if err := s.Record(t.Context(), full(id(i))); err != nil {
 				t.Error(err)
 			}
