@@ -17,53 +17,34 @@ import (
 // checks that whatever it accepts, chatFields reads the same.
 func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage, ok bool) {
 	p := jsonscan.New(string(body)) // the strings kept share this one copy
-	if !p.Eat('{') {
-		return cr, nil, false
-	}
-	if p.Eat('}') {
-		return cr, nil, p.End()
-	}
 	seen := jsonscan.NewSeen(chatKeys[:])
-	for {
-		key, ok := p.Key()
-		if !ok {
-			return cr, nil, false
-		}
+	ok = p.Object(func(key string) bool {
 		if seen.Repeated(key) {
-			return cr, nil, false
+			return false
 		}
 		switch key {
 		case "model":
 			if p.Null() {
-				break
+				return true
 			}
 			m, ok := p.Text()
-			if !ok {
-				return cr, nil, false
-			}
 			cr.Model = &m
+			return ok
 		case "messages":
 			if p.Null() {
-				break
+				return true
 			}
 			msgs, ok := readMessages(&p, body)
-			if !ok {
-				return cr, nil, false
-			}
 			cr.Messages = &msgs
+			return ok
 		case "stream":
-			if cr.Stream, ok = p.BoolOrNull(); !ok {
-				return cr, nil, false
-			}
+			var ok bool
+			cr.Stream, ok = p.BoolOrNull()
+			return ok
 		case "stream_options":
-			if !p.Null() && !readStreamOptions(&p, body, &cr) {
-				return cr, nil, false
-			}
+			return p.Null() || readStreamOptions(&p, body, &cr)
 		case "n", "max_tokens", "max_completion_tokens", "seed":
 			n, ok := p.IntOrNull()
-			if !ok {
-				return cr, nil, false
-			}
 			switch {
 			case n == nil:
 			case key == "seed":
@@ -79,19 +60,17 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 					cr.MaxCompletionTokens = &v
 				}
 			}
-		case "temperature":
-			if cr.Temperature, ok = p.FloatOrNull(); !ok {
-				return cr, nil, false
+			return ok
+		case "temperature", "top_p":
+			f, ok := p.FloatOrNull()
+			if key == "temperature" {
+				cr.Temperature = f
+			} else {
+				cr.TopP = f
 			}
-		case "top_p":
-			if cr.TopP, ok = p.FloatOrNull(); !ok {
-				return cr, nil, false
-			}
+			return ok
 		case "tool_choice", "stop", "response_format":
 			raw, ok := p.Raw(body)
-			if !ok {
-				return cr, nil, false
-			}
 			switch key {
 			case "tool_choice":
 				cr.ToolChoice = raw
@@ -100,20 +79,13 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 			default:
 				responseFormat = raw
 			}
+			return ok
 		case "tools":
-			return cr, nil, false
-		default:
-			if !p.Value(0) {
-				return cr, nil, false
-			}
+			return false
 		}
-		if p.Eat('}') {
-			return cr, responseFormat, p.End()
-		}
-		if !p.Eat(',') {
-			return cr, nil, false
-		}
-	}
+		return p.Value(0)
+	})
+	return cr, responseFormat, ok && p.End()
 }
 
 // chatKeys are the keys chatFields reads: the fast path leaves a repeated
@@ -124,76 +96,36 @@ var chatKeys = [...]string{"model", "messages", "stream", "stream_options", "n",
 // readMessages reads an array of messages that have a role, text content or
 // null, and perhaps a name; nothing else.
 func readMessages(p *jsonscan.Scanner, body []byte) ([]chatMessage, bool) {
-	if !p.Eat('[') {
-		return nil, false
-	}
 	msgs := []chatMessage{} // encoding/json makes [] an empty slice, not nil
-	if p.Eat(']') {
-		return msgs, true
-	}
-	for {
+	ok := p.Array(func() bool {
 		var m chatMessage
-		if !p.Eat('{') {
-			return nil, false
-		}
-		if !p.Eat('}') {
-			for {
-				key, ok := p.Key()
-				if !ok {
-					return nil, false
-				}
-				switch key {
-				case "role":
-					if m.Role, ok = p.Text(); !ok {
-						return nil, false
-					}
-				case "name":
-					if m.Name, ok = p.Text(); !ok {
-						return nil, false
-					}
-				case "content":
-					if m.Content, ok = p.Raw(body); !ok || m.Content[0] != '"' && string(m.Content) != "null" {
-						return nil, false
-					}
-				default:
-					// encoding/json matches struct fields without regard to
-					// case, so any other key may fill one.
-					return nil, false
-				}
-				if p.Eat('}') {
-					break
-				}
-				if !p.Eat(',') {
-					return nil, false
-				}
+		ok := p.Object(func(key string) bool {
+			var ok bool
+			switch key {
+			case "role":
+				m.Role, ok = p.Text()
+			case "name":
+				m.Name, ok = p.Text()
+			case "content":
+				m.Content, ok = p.Raw(body)
+				ok = ok && (m.Content[0] == '"' || string(m.Content) == "null")
 			}
-		}
+			// Any other key is refused: encoding/json matches struct
+			// fields without regard to case, so it may fill one.
+			return ok
+		})
 		msgs = append(msgs, m)
-		if p.Eat(']') {
-			return msgs, true
-		}
-		if !p.Eat(',') {
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return msgs, ok
 }
 
 // readStreamOptions reads stream_options: its members as raw values, and
 // include_usage, which must be a boolean or null.
 func readStreamOptions(p *jsonscan.Scanner, body []byte, cr *chatRequest) bool {
-	if !p.Eat('{') {
-		return false
-	}
 	cr.StreamOptions = map[string]json.RawMessage{}
-	if p.Eat('}') {
-		return true
-	}
-	for {
-		key, ok := p.Key()
-		if !ok || !utf8.ValidString(key) {
-			return false
-		}
-		if _, dup := cr.StreamOptions[key]; dup {
+	return p.Object(func(key string) bool {
+		if _, dup := cr.StreamOptions[key]; dup || !utf8.ValidString(key) {
 			return false
 		}
 		raw, ok := p.Raw(body)
@@ -203,24 +135,16 @@ func readStreamOptions(p *jsonscan.Scanner, body []byte, cr *chatRequest) bool {
 		cr.StreamOptions[key] = raw
 		if key == "include_usage" {
 			switch string(raw) {
-			case "true":
-				t := true
-				cr.IncludeUsage = &t
-			case "false":
-				f := false
-				cr.IncludeUsage = &f
+			case "true", "false":
+				v := string(raw) == "true"
+				cr.IncludeUsage = &v
 			case "null":
 			default:
 				return false
 			}
 		}
-		if p.Eat('}') {
-			return true
-		}
-		if !p.Eat(',') {
-			return false
-		}
-	}
+		return true
+	})
 }
 
 // plainString returns the value of a JSON string that has no escapes, is

@@ -20,143 +20,62 @@ import (
 // FuzzFastChunk checks that whatever it accepts, parseChunk reads the same.
 func fastChunk(data []byte) (ev lyumen.Event, ok bool) {
 	p := jsonscan.New(string(data)) // one copy: the event's strings share it
-	if !p.Eat('{') {
-		return ev, false
-	}
-	if p.Eat('}') {
-		return ev, p.End()
-	}
-	for {
-		key, ok := p.Key()
-		if !ok {
-			return ev, false
-		}
+	ok = p.Object(func(key string) bool {
+		var ok bool
 		switch key {
 		case "id":
-			if ev.ID, ok = p.StringOrNull(); !ok {
-				return ev, false
-			}
+			ev.ID, ok = p.StringOrNull()
 		case "model":
-			if ev.Model, ok = p.StringOrNull(); !ok {
-				return ev, false
-			}
+			ev.Model, ok = p.StringOrNull()
 		case "choices":
-			if p.Null() {
-				break
-			}
-			if !p.Eat('[') {
-				return ev, false
-			}
-			if p.Eat(']') {
-				break
-			}
-			for {
+			ok = p.Null() || p.Array(func() bool {
 				d, ok := choice(&p)
-				if !ok {
-					return ev, false
-				}
 				ev.Choices = append(ev.Choices, d)
-				if p.Eat(']') {
-					break
-				}
-				if !p.Eat(',') {
-					return ev, false
-				}
-			}
+				return ok
+			})
 		case "usage", "error":
-			if !p.Null() {
-				return ev, false
-			}
+			ok = p.Null()
 		default:
-			if !p.Scalar() {
-				return ev, false
-			}
+			ok = p.Scalar()
 		}
-		if p.Eat('}') {
-			return ev, p.End()
-		}
-		if !p.Eat(',') {
-			return ev, false
-		}
-	}
+		return ok
+	})
+	return ev, ok && p.End()
 }
 
 // choice reads one element of choices.
 func choice(p *jsonscan.Scanner) (d lyumen.ChoiceDelta, ok bool) {
-	if !p.Eat('{') {
-		return d, false
-	}
-	if p.Eat('}') {
-		return d, true
-	}
-	for {
-		key, ok := p.Key()
-		if !ok {
-			return d, false
-		}
+	ok = p.Object(func(key string) bool {
+		var ok bool
 		switch key {
 		case "index":
-			if d.Index, ok = p.Index(maxChoices); !ok {
-				return d, false
-			}
+			d.Index, ok = p.Index(maxChoices)
 		case "finish_reason":
-			if d.FinishReason, ok = p.StringOrNull(); !ok {
-				return d, false
-			}
+			d.FinishReason, ok = p.StringOrNull()
 		case "delta":
-			if !p.Null() && !delta(p, &d) {
-				return d, false
-			}
+			ok = p.Null() || delta(p, &d)
 		default:
-			if !p.Scalar() {
-				return d, false
-			}
+			ok = p.Scalar()
 		}
-		if p.Eat('}') {
-			return d, true
-		}
-		if !p.Eat(',') {
-			return d, false
-		}
-	}
+		return ok
+	})
+	return d, ok
 }
 
 // delta reads a choice's delta object.
 func delta(p *jsonscan.Scanner, d *lyumen.ChoiceDelta) bool {
-	if !p.Eat('{') {
-		return false
-	}
-	if p.Eat('}') {
-		return true
-	}
-	for {
-		key, ok := p.Key()
-		if !ok {
-			return false
-		}
+	return p.Object(func(key string) bool {
+		var ok bool
 		switch key {
 		case "role":
-			if d.Role, ok = p.StringOrNull(); !ok {
-				return false
-			}
+			d.Role, ok = p.StringOrNull()
 		case "content":
-			if d.Content, ok = p.StringOrNull(); !ok {
-				return false
-			}
+			d.Content, ok = p.StringOrNull()
 		case "tool_calls":
-			if !p.Null() {
-				return false
-			}
+			ok = p.Null()
 		default:
-			if !p.Scalar() {
-				return false
-			}
+			ok = p.Scalar()
 		}
-		if p.Eat('}') {
-			return true
-		}
-		if !p.Eat(',') {
-			return false
-		}
-	}
+		return ok
+	})
 }

@@ -381,3 +381,50 @@ func (s *Seen) Repeated(key string) bool {
 	}
 	return false
 }
+
+// Object reads an object, calling field with each key once the scanner is
+// at its value, which field must consume. It reports whether the object
+// was well formed and every call returned true.
+func (p *Scanner) Object(field func(key string) bool) bool {
+	if !p.Eat('{') {
+		return false
+	}
+	if p.Eat('}') {
+		return true
+	}
+	for {
+		key, ok := p.Key()
+		if !ok || !field(key) {
+			return false
+		}
+		if p.Eat('}') {
+			return true
+		}
+		if !p.Eat(',') {
+			return false
+		}
+	}
+}
+
+// Array reads an array, calling elem at each element, which elem must
+// consume. It reports whether the array was well formed and every call
+// returned true.
+func (p *Scanner) Array(elem func() bool) bool {
+	if !p.Eat('[') {
+		return false
+	}
+	if p.Eat(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		if p.Eat(']') {
+			return true
+		}
+		if !p.Eat(',') {
+			return false
+		}
+	}
+}
