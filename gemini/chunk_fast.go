@@ -22,83 +22,50 @@ import (
 // parseGeneral reads the same and leaves the parser in the same state.
 func (p *parser) fastParse(data []byte) (ev lyumen.Event, ok bool) {
 	s := jsonscan.New(string(data)) // one copy: the event's strings share it
-	if !s.Eat('{') {
-		return ev, false
-	}
 	type cand struct {
 		index  int
 		text   string
 		finish string
 	}
 	var (
-		buf         [1]cand
-		cands       = buf[:0] // one candidate, nearly always: no allocation
-		id, model   string
-		usage       string
-		hasID       bool
-		hasModel    bool
-		sawCands    bool
-		emptyObject = s.Eat('}')
+		buf      [1]cand
+		cands    = buf[:0] // one candidate, nearly always: no allocation
+		id       string
+		model    string
+		usage    string
+		hasID    bool
+		hasModel bool
+		sawCands bool
 	)
-	for !emptyObject {
-		key, ok := s.Key()
-		if !ok {
-			return ev, false
-		}
+	ok = s.Object(func(key string) bool {
+		var ok bool
 		switch key {
-		case "responseId", "modelVersion":
-			v, ok := s.Text()
-			if !ok {
-				return ev, false
-			}
-			if key == "responseId" {
-				id, hasID = v, true
-			} else {
-				model, hasModel = v, true
-			}
+		case "responseId":
+			id, ok = s.Text()
+			hasID = true
+		case "modelVersion":
+			model, ok = s.Text()
+			hasModel = true
 		case "usageMetadata":
-			if s.Peek() != '{' {
-				return ev, false
-			}
-			if usage, ok = s.RawText(); !ok {
-				return ev, false
+			if s.Peek() == '{' {
+				usage, ok = s.RawText()
 			}
 		case "candidates":
-			if sawCands || !s.Eat('[') {
-				return ev, false
-			}
-			sawCands = true
-			if s.Eat(']') {
-				break
-			}
-			for {
+			ok = !sawCands && s.Array(func() bool {
 				var c cand
-				if c.index, c.text, c.finish, ok = readCandidate(&s); !ok {
-					return ev, false
-				}
+				var ok bool
+				c.index, c.text, c.finish, ok = readCandidate(&s)
 				cands = append(cands, c)
-				if s.Eat(']') {
-					break
-				}
-				if !s.Eat(',') {
-					return ev, false
-				}
-			}
+				return ok
+			})
+			sawCands = true
 		case "promptFeedback", "error":
-			return ev, false
 		default:
-			if !s.Value(0) {
-				return ev, false
-			}
+			ok = s.Value(0)
 		}
-		if s.Eat('}') {
-			break
-		}
-		if !s.Eat(',') {
-			return ev, false
-		}
-	}
-	if !s.End() {
+		return ok
+	})
+	if !ok || !s.End() {
 		return ev, false
 	}
 	// Accepted: now the parser's state changes, as parseGeneral changes it.
@@ -121,47 +88,25 @@ func (p *parser) fastParse(data []byte) (ev lyumen.Event, ok bool) {
 
 // readCandidate reads a candidate whose content is text parts.
 func readCandidate(s *jsonscan.Scanner) (index int, text, finish string, ok bool) {
-	if !s.Eat('{') {
-		return 0, "", "", false
-	}
-	if s.Eat('}') {
-		return 0, "", "", true
-	}
 	var buf [1]string
 	parts := buf[:0] // one part, nearly always: no allocation
-	for {
-		key, ok := s.Key()
-		if !ok {
-			return 0, "", "", false
-		}
+	ok = s.Object(func(key string) bool {
+		var ok bool
 		switch key {
 		case "index":
-			if index, ok = s.Index(1000); !ok {
-				return 0, "", "", false
-			}
+			index, ok = s.Index(1000)
 		case "finishReason":
-			if finish, ok = s.Text(); !ok {
-				return 0, "", "", false
-			}
+			finish, ok = s.Text()
 		case "content":
-			if s.Null() {
-				break
-			}
-			if parts, ok = readContent(s, parts); !ok {
-				return 0, "", "", false
+			ok = s.Null()
+			if !ok {
+				parts, ok = readContent(s, parts)
 			}
 		default:
-			if !s.Value(0) {
-				return 0, "", "", false
-			}
+			ok = s.Value(0)
 		}
-		if s.Eat('}') {
-			break
-		}
-		if !s.Eat(',') {
-			return 0, "", "", false
-		}
-	}
+		return ok
+	})
 	switch len(parts) {
 	case 0:
 	case 1:
@@ -169,97 +114,42 @@ func readCandidate(s *jsonscan.Scanner) (index int, text, finish string, ok bool
 	default:
 		text = strings.Join(parts, "")
 	}
-	return index, text, finish, true
+	return index, text, finish, ok
 }
 
 // readContent reads a candidate's content, appending the text of its parts to
 // parts; only text parts are taken.
 func readContent(s *jsonscan.Scanner, parts []string) ([]string, bool) {
-	if !s.Eat('{') {
-		return nil, false
-	}
-	if s.Eat('}') {
-		return parts, true
-	}
 	sawParts := false
-	for {
-		key, ok := s.Key()
-		if !ok {
-			return nil, false
+	ok := s.Object(func(key string) bool {
+		if key != "parts" {
+			return s.Value(0)
 		}
-		switch key {
-		case "parts":
-			if sawParts {
-				return nil, false // gjson's Get reads the first, ForEach the last
-			}
-			sawParts = true
-			if s.Null() {
-				break
-			}
-			if !s.Eat('[') {
-				return nil, false
-			}
-			if s.Eat(']') {
-				break
-			}
-			for {
-				t, ok := readTextPart(s)
-				if !ok {
-					return nil, false
-				}
-				parts = append(parts, t)
-				if s.Eat(']') {
-					break
-				}
-				if !s.Eat(',') {
-					return nil, false
-				}
-			}
-		default:
-			if !s.Value(0) {
-				return nil, false
-			}
+		if sawParts {
+			return false // gjson's Get reads the first, ForEach the last
 		}
-		if s.Eat('}') {
-			return parts, true
-		}
-		if !s.Eat(',') {
-			return nil, false
-		}
-	}
+		sawParts = true
+		return s.Null() || s.Array(func() bool {
+			t, ok := readTextPart(s)
+			parts = append(parts, t)
+			return ok
+		})
+	})
+	return parts, ok
 }
 
 // readTextPart reads a part with text and nothing the answer needs else.
-func readTextPart(s *jsonscan.Scanner) (string, bool) {
-	if !s.Eat('{') {
-		return "", false
-	}
-	if s.Eat('}') {
-		return "", true
-	}
-	text := ""
-	for {
-		key, ok := s.Key()
-		if !ok {
-			return "", false
-		}
+func readTextPart(s *jsonscan.Scanner) (text string, ok bool) {
+	ok = s.Object(func(key string) bool {
+		var ok bool
 		switch key {
 		case "text":
-			if text, ok = s.Text(); !ok {
-				return "", false
-			}
+			text, ok = s.Text()
 		case "thought", "functionCall":
-			return "", false
 		default:
-			if !s.Value(0) {
-				return "", false
-			}
+			ok = s.Value(0)
 		}
-		if s.Eat('}') {
-			return text, true
-		}
-		if !s.Eat(',') {
-			return "", false
-		}
-	}
+		return ok
+	})
+	return text, ok
 }
