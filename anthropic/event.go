@@ -156,77 +156,47 @@ func (p *parser) finish(ev lyumen.Event, next action, name, typ string, data []b
 // two agree.
 func fastTextDelta(data []byte) (text string, ok bool) {
 	s := jsonscan.New(string(data)) // one copy: the text shares it
-	if !s.Eat('{') {
-		return "", false
-	}
 	var typ, delta bool
-	for {
-		key, ok := s.Key()
-		if !ok {
-			return "", false
-		}
+	ok = s.Object(func(key string) bool {
 		switch key {
 		case "type":
-			if t, ok := s.Text(); typ || !ok || t != "content_block_delta" {
-				return "", false // gjson's Get reads the first of a repeated key
-			}
+			t, ok := s.Text()
+			ok = ok && !typ && t == "content_block_delta" // gjson's Get reads the first of a repeated key
 			typ = true
+			return ok
 		case "delta":
-			if delta {
-				return "", false
-			}
+			ok := !delta
 			delta = true
-			if text, ok = readTextDelta(&s); !ok {
-				return "", false
+			if ok {
+				text, ok = readTextDelta(&s)
 			}
-		default:
-			if !s.Value(0) {
-				return "", false
-			}
+			return ok
 		}
-		if s.Eat('}') {
-			return text, typ && delta && s.End()
-		}
-		if !s.Eat(',') {
-			return "", false
-		}
-	}
+		return s.Value(0)
+	})
+	return text, ok && typ && delta && s.End()
 }
 
 // readTextDelta reads {"type":"text_delta","text":"…"}, other keys skipped.
 func readTextDelta(s *jsonscan.Scanner) (text string, ok bool) {
-	if !s.Eat('{') || s.Eat('}') {
-		return "", false
-	}
 	var typ, hasText bool
-	for {
-		key, ok := s.Key()
-		if !ok {
-			return "", false
-		}
+	ok = s.Object(func(key string) bool {
 		switch key {
 		case "type":
-			if t, ok := s.Text(); typ || !ok || t != "text_delta" {
-				return "", false
-			}
+			t, ok := s.Text()
+			ok = ok && !typ && t == "text_delta"
 			typ = true
+			return ok
 		case "text":
-			if text, ok = s.Text(); hasText || !ok {
-				return "", false
-			}
+			var ok bool
+			text, ok = s.Text()
+			ok = ok && !hasText
 			hasText = true
-		default:
-			if !s.Value(0) {
-				return "", false
-			}
+			return ok
 		}
-		if s.Eat('}') {
-			return text, typ && hasText
-		}
-		if !s.Eat(',') {
-			return "", false
-		}
-	}
+		return s.Value(0)
+	})
+	return text, ok && typ && hasText
 }
 
 // usage folds a usage object in: every count it holds is a running total.
