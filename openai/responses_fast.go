@@ -18,107 +18,72 @@ import (
 // responsesFields and responsesInput read the same.
 func fastResponsesFields(body []byte) (rr responsesRequest, ok bool) {
 	p := jsonscan.New(string(body)) // the strings kept share this one copy
-	if !p.Eat('{') {
-		return rr, false
-	}
-	if p.Eat('}') {
-		return rr, p.End()
-	}
 	seen := jsonscan.NewSeen(responsesKeys[:])
-	for {
-		key, ok := p.Key()
-		if !ok {
-			return rr, false
-		}
+	ok = p.Object(func(key string) bool {
 		if seen.Repeated(key) {
-			return rr, false
+			return false
 		}
+		var ok bool
 		switch key {
 		case "model":
 			if p.Null() {
-				break
+				return true
 			}
 			m, ok := p.Text()
-			if !ok {
-				return rr, false
-			}
 			rr.Model = &m
+			return ok
 		case "input":
 			// Input is read here or not at all: null, [] and other shapes
 			// are refused or read by responsesInput.
-			if rr.InputMessages, ok = readResponsesInput(&p); !ok {
-				return rr, false
-			}
+			rr.InputMessages, ok = readResponsesInput(&p)
 		case "instructions", "tool_choice":
 			// Kept raw, as responsesFields keeps them, for the checks
 			// that follow.
-			raw, ok := p.Raw(body)
-			if !ok {
-				return rr, false
-			}
+			var raw []byte
+			raw, ok = p.Raw(body)
 			if key == "instructions" {
 				rr.Instructions = raw
 			} else {
 				rr.ToolChoice = raw
 			}
 		case "stream":
-			if rr.Stream, ok = p.BoolOrNull(); !ok {
-				return rr, false
-			}
+			rr.Stream, ok = p.BoolOrNull()
 		case "temperature":
-			if rr.Temperature, ok = p.FloatOrNull(); !ok {
-				return rr, false
-			}
+			rr.Temperature, ok = p.FloatOrNull()
 		case "top_p":
-			if rr.TopP, ok = p.FloatOrNull(); !ok {
-				return rr, false
-			}
+			rr.TopP, ok = p.FloatOrNull()
 		case "max_output_tokens":
-			n, ok := p.IntOrNull()
-			if !ok {
-				return rr, false
-			}
-			if n != nil {
+			var n *int64
+			if n, ok = p.IntOrNull(); n != nil {
 				v := int(*n)
 				rr.MaxOutputTokens = &v
 			}
 		case "tools":
 			switch {
 			case p.Null():
+				ok = true
 			case p.Eat('[') && p.Eat(']'):
-				rr.Tools = []responsesTool{} // encoding/json makes [] an empty slice, not nil
-			default:
-				return rr, false
+				rr.Tools, ok = []responsesTool{}, true // encoding/json makes [] an empty slice, not nil
 			}
 		case "conversation", "prompt":
 			// Only null, which the checks let through; responsesFields
 			// keeps it raw.
-			raw, ok := p.Raw(body)
-			if !ok || string(raw) != "null" {
-				return rr, false
-			}
+			var raw []byte
+			raw, ok = p.Raw(body)
+			ok = ok && string(raw) == "null"
 			if key == "conversation" {
 				rr.Conversation = raw
 			} else {
 				rr.Prompt = raw
 			}
 		case "previous_response_id", "background", "text", "top_logprobs":
-			// Only null, which leaves them nil.
-			if !p.Null() {
-				return rr, false
-			}
+			ok = p.Null() // only null, which leaves them nil
 		default:
-			if !p.Value(0) {
-				return rr, false
-			}
+			ok = p.Value(0)
 		}
-		if p.Eat('}') {
-			return rr, p.End()
-		}
-		if !p.Eat(',') {
-			return rr, false
-		}
-	}
+		return ok
+	})
+	return rr, ok && p.End()
 }
 
 // responsesKeys are the keys responsesFields reads: the fast path leaves a
@@ -130,83 +95,53 @@ var responsesKeys = [...]string{"model", "input", "instructions", "stream", "too
 // readResponsesInput reads input as responsesInput would, if it is a string
 // or a non-empty array of messages; nothing else.
 func readResponsesInput(p *jsonscan.Scanner) ([]lyumen.Message, bool) {
-	switch p.Peek() {
-	case '"':
+	if p.Peek() == '"' {
 		text, ok := p.Text()
-		if !ok {
-			return nil, false
-		}
-		return []lyumen.Message{{Role: "user", Content: text}}, true
-	case '[':
-		p.Eat('[')
-	default:
-		return nil, false
+		return []lyumen.Message{{Role: "user", Content: text}}, ok
 	}
 	var msgs []lyumen.Message
-	for {
+	ok := p.Array(func() bool {
 		m, ok := readInputMessage(p)
-		if !ok {
-			return nil, false
-		}
 		msgs = append(msgs, m)
-		if p.Eat(']') {
-			return msgs, true
-		}
-		if !p.Eat(',') {
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return msgs, ok && len(msgs) > 0 // [] is refused by responsesInput
 }
 
 // readInputMessage reads a message item with a role, text content or
 // null, and perhaps its type, "message"; each key once, and no other key.
 func readInputMessage(p *jsonscan.Scanner) (lyumen.Message, bool) {
 	var m lyumen.Message
-	if !p.Eat('{') || p.Eat('}') {
-		return m, false // {} has no role, which responsesInput refuses
-	}
 	var seenType, seenContent bool
-	for {
-		key, ok := p.Key()
-		if !ok {
-			return m, false
-		}
+	ok := p.Object(func(key string) bool {
 		switch key {
 		case "type":
 			t, ok := p.StringOrNull()
-			if !ok || seenType || t != "message" && t != "" {
-				return m, false
-			}
+			ok = ok && !seenType && (t == "message" || t == "")
 			seenType = true
+			return ok
 		case "role":
 			r, ok := p.Str()
 			if !ok || m.Role != "" {
-				return m, false
+				return false
 			}
-			if m.Role, ok = responsesRoles[r]; !ok {
-				return m, false
-			}
+			m.Role, ok = responsesRoles[r]
+			return ok
 		case "content":
 			if seenContent {
-				return m, false
+				return false
 			}
 			seenContent = true
 			if p.Null() {
-				break
+				return true
 			}
-			if m.Content, ok = p.Text(); !ok {
-				return m, false
-			}
-		default:
-			// encoding/json matches struct fields without regard to
-			// case, so any other key may fill one.
-			return m, false
+			var ok bool
+			m.Content, ok = p.Text()
+			return ok
 		}
-		if p.Eat('}') {
-			return m, m.Role != ""
-		}
-		if !p.Eat(',') {
-			return m, false
-		}
-	}
+		// Any other key is refused: encoding/json matches struct fields
+		// without regard to case, so it may fill one.
+		return false
+	})
+	return m, ok && m.Role != "" // {} has no role, which responsesInput refuses
 }
