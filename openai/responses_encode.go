@@ -190,59 +190,34 @@ func echoGeneral(e *responseEcho, body []byte) {
 // other.
 func echoFast(e *responseEcho, body []byte) bool {
 	s := jsonscan.New(string(body))
-	if !s.Eat('{') {
-		return false
-	}
-	if s.Eat('}') {
-		return s.End()
-	}
-	for {
-		key, ok := s.Key()
-		if !ok {
-			return false
-		}
+	ok := s.Object(func(key string) bool {
 		switch dst := e.raw(key); {
 		case dst != nil:
 			raw, ok := s.RawText()
-			if !ok {
-				return false
-			}
-			if raw != "null" {
+			if ok && raw != "null" {
 				if b, ok := marshalRaw(raw); ok {
 					*dst = b
 				}
 			}
+			return ok
 		case key == "parallel_tool_calls":
 			switch {
 			case s.Literal("true"):
 				e.parallelToolCalls = true
 			case s.Literal("false"):
 				e.parallelToolCalls = false
-			case !s.Value(0):
-				return false
+			default:
+				return s.Value(0)
 			}
-		case key == "user":
-			if s.Peek() != '"' {
-				if !s.Value(0) {
-					return false
-				}
-				break
-			}
+			return true
+		case key == "user" && s.Peek() == '"':
 			u, ok := s.Text()
-			if !ok {
-				return false
-			}
 			e.user = &u
-		case !s.Value(0):
-			return false
+			return ok
 		}
-		if s.Eat('}') {
-			return s.End()
-		}
-		if !s.Eat(',') {
-			return false
-		}
-	}
+		return s.Value(0)
+	})
+	return ok && s.End()
 }
 
 // marshalRaw is json.Marshal(json.RawMessage(raw)): raw compacted, with
