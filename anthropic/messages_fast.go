@@ -23,63 +23,41 @@ import (
 // accepts, messagesFields reads the same.
 func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok bool) {
 	p := jsonscan.New(string(body)) // the strings kept share this one copy
-	if !p.Eat('{') || p.Eat('}') {
-		return mr, false // {} has no model
-	}
 	seen := jsonscan.NewSeen(messagesKeys[:])
 	hasMaxTokens, hasMessages := false, false
-	for {
-		key, ok := p.Key()
-		if !ok {
-			return mr, false
-		}
+	ok = p.Object(func(key string) bool {
 		if seen.Repeated(key) {
-			return mr, false
+			return false
 		}
+		var ok bool
 		switch key {
 		case "model":
-			if mr.Model, ok = readString(&p); !ok || mr.Model == "" {
-				return mr, false
-			}
+			mr.Model, ok = readString(&p)
 		case "stream": // not BoolOrNull, whose *bool costs an allocation
 			switch {
 			case p.Literal("true"):
-				mr.Stream = true
+				mr.Stream, ok = true, true
 			case p.Literal("false"), p.Null():
-			default:
-				return mr, false
+				ok = true
 			}
 		case "max_tokens":
 			if !needMaxTokens { // count_tokens ignores it
-				if !p.Value(0) {
-					return mr, false
-				}
-				break
+				return p.Value(0)
 			}
 			// As encoding/json reads an int: no fraction or exponent.
 			s, ok := p.NumberText()
 			n, err := strconv.ParseInt(s, 10, 0)
-			if !ok || err != nil || n < 1 {
-				return mr, false
-			}
 			mr.MaxTokens, hasMaxTokens = int(n), true
+			return ok && err == nil && n >= 1
 		case "temperature":
-			if mr.Temperature, ok = p.FloatOrNull(); !ok {
-				return mr, false
-			}
+			mr.Temperature, ok = p.FloatOrNull()
 		case "top_p":
-			if mr.TopP, ok = p.FloatOrNull(); !ok {
-				return mr, false
-			}
+			mr.TopP, ok = p.FloatOrNull()
 		case "stop_sequences":
-			if mr.Stop, ok = readStrings(&p); !ok {
-				return mr, false
-			}
+			mr.Stop, ok = readStrings(&p)
 		case "system":
-			sys, ok := readSystem(&p)
-			if !ok {
-				return mr, false
-			}
+			var sys []lyumen.Message
+			sys, ok = readSystem(&p)
 			// The system prompt leads the messages, wherever it is written.
 			if hasMessages {
 				mr.Messages = slices.Insert(mr.Messages, 0, sys...)
@@ -87,16 +65,13 @@ func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok
 				mr.Messages = sys
 			}
 		case "messages":
-			if mr.Messages, ok = readMessages(&p, mr.Messages); !ok {
-				return mr, false
-			}
+			mr.Messages, ok = readMessages(&p, mr.Messages)
 			hasMessages = true
 		case "tools", "tool_choice", "output_config", "output_format":
 			// Only null, kept as written; the rest is messagesFields' to read.
-			raw, ok := p.Raw(body)
-			if !ok || string(raw) != "null" {
-				return mr, false
-			}
+			var raw []byte
+			raw, ok = p.Raw(body)
+			ok = ok && string(raw) == "null"
 			switch key {
 			case "tools":
 				mr.Tools = raw
@@ -108,18 +83,11 @@ func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok
 				mr.OutputFormat = raw
 			}
 		default:
-			if !p.Value(0) {
-				return mr, false
-			}
+			ok = p.Value(0)
 		}
-		if p.Eat('}') {
-			break
-		}
-		if !p.Eat(',') {
-			return mr, false
-		}
-	}
-	return mr, p.End() && mr.Model != "" && hasMessages && (hasMaxTokens || !needMaxTokens)
+		return ok
+	})
+	return mr, ok && p.End() && mr.Model != "" && hasMessages && (hasMaxTokens || !needMaxTokens)
 }
 
 // messagesKeys are the top-level keys messagesFields reads: the fast path
@@ -149,26 +117,13 @@ func readStrings(p *jsonscan.Scanner) ([]string, bool) {
 	if p.Null() {
 		return nil, true
 	}
-	if !p.Eat('[') {
-		return nil, false
-	}
 	list := []string{} // encoding/json makes [] an empty slice, not nil
-	if p.Eat(']') {
-		return list, true
-	}
-	for {
+	ok := p.Array(func() bool {
 		s, ok := readString(p)
-		if !ok {
-			return nil, false
-		}
 		list = append(list, s)
-		if p.Eat(']') {
-			return list, true
-		}
-		if !p.Eat(',') {
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return list, ok
 }
 
 // readSystem reads the system prompt as decodeSystem does: null, a string
@@ -184,26 +139,13 @@ func readSystem(p *jsonscan.Scanner) ([]lyumen.Message, bool) {
 		}
 		return []lyumen.Message{{Role: "system", Content: s}}, true
 	}
-	if !p.Eat('[') {
-		return nil, false
-	}
 	var msgs []lyumen.Message
-	if p.Eat(']') {
-		return msgs, true
-	}
-	for {
+	ok := p.Array(func() bool {
 		text, ok := readTextBlock(p)
-		if !ok {
-			return nil, false
-		}
 		msgs = append(msgs, lyumen.Message{Role: "system", Content: text})
-		if p.Eat(']') {
-			return msgs, true
-		}
-		if !p.Eat(',') {
-			return nil, false
-		}
-	}
+		return ok
+	})
+	return msgs, ok
 }
 
 // readMessages reads a list of messages, appending them to msgs; an empty
@@ -211,54 +153,30 @@ func readSystem(p *jsonscan.Scanner) ([]lyumen.Message, bool) {
 // the role user or assistant and text content; any other key is skipped,
 // as decodeMessage ignores it.
 func readMessages(p *jsonscan.Scanner, msgs []lyumen.Message) ([]lyumen.Message, bool) {
-	if !p.Eat('[') || p.Eat(']') {
-		return nil, false
-	}
-	for {
+	n := len(msgs)
+	ok := p.Array(func() bool {
 		var m lyumen.Message
-		if !p.Eat('{') || p.Eat('}') {
-			return nil, false
-		}
 		hasRole, hasContent := false, false
-		for {
-			key, ok := p.Key()
-			if !ok {
-				return nil, false
-			}
+		ok := p.Object(func(key string) bool {
+			var ok bool
 			switch key {
 			case "role":
-				if m.Role, ok = readString(p); hasRole || !ok || m.Role != "user" && m.Role != "assistant" {
-					return nil, false
-				}
+				m.Role, ok = readString(p)
+				ok = ok && !hasRole && (m.Role == "user" || m.Role == "assistant")
 				hasRole = true
 			case "content":
-				if m.Content, m.Parts, ok = readContent(p); hasContent || !ok {
-					return nil, false
-				}
+				m.Content, m.Parts, ok = readContent(p)
+				ok = ok && !hasContent
 				hasContent = true
 			default:
-				if !p.Value(0) {
-					return nil, false
-				}
+				ok = p.Value(0)
 			}
-			if p.Eat('}') {
-				break
-			}
-			if !p.Eat(',') {
-				return nil, false
-			}
-		}
-		if !hasRole || !hasContent {
-			return nil, false
-		}
+			return ok
+		})
 		msgs = append(msgs, m)
-		if p.Eat(']') {
-			return msgs, true
-		}
-		if !p.Eat(',') {
-			return nil, false
-		}
-	}
+		return ok && hasRole && hasContent
+	})
+	return msgs, ok && len(msgs) > n // an empty list is messagesFields' to refuse
 }
 
 // readContent reads a message's content, a string or a list of text blocks,
@@ -269,67 +187,39 @@ func readContent(p *jsonscan.Scanner) (string, []lyumen.Part, bool) {
 		s, ok := readString(p)
 		return s, nil, ok
 	}
-	if !p.Eat('[') {
-		return "", nil, false
-	}
-	if p.Eat(']') {
-		return "", nil, true
-	}
 	var parts []lyumen.Part
-	for {
+	ok := p.Array(func() bool {
 		text, ok := readTextBlock(p)
-		if !ok {
-			return "", nil, false
-		}
 		parts = append(parts, lyumen.Part{Type: lyumen.PartText, Text: text})
-		if p.Eat(']') {
-			break
-		}
-		if !p.Eat(',') {
-			return "", nil, false
-		}
-	}
+		return ok
+	})
 	if len(parts) == 1 {
-		return parts[0].Text, nil, true
+		return parts[0].Text, nil, ok
 	}
-	return "", parts, true
+	return "", parts, ok
 }
 
 // readTextBlock reads {"type":"text","text":…}. Other keys (cache_control,
 // citations) are skipped, as the general path ignores them.
 func readTextBlock(p *jsonscan.Scanner) (string, bool) {
-	if !p.Eat('{') || p.Eat('}') {
-		return "", false
-	}
 	var text string
 	hasType, hasText := false, false
-	for {
-		key, ok := p.Key()
-		if !ok {
-			return "", false
-		}
+	ok := p.Object(func(key string) bool {
+		var ok bool
 		switch key {
 		case "type":
-			typ, ok := readString(p)
-			if hasType || !ok || typ != "text" {
-				return "", false
-			}
+			var typ string
+			typ, ok = readString(p)
+			ok = ok && !hasType && typ == "text"
 			hasType = true
 		case "text":
-			if text, ok = readString(p); hasText || !ok {
-				return "", false
-			}
+			text, ok = readString(p)
+			ok = ok && !hasText
 			hasText = true
 		default:
-			if !p.Value(0) {
-				return "", false
-			}
+			ok = p.Value(0)
 		}
-		if p.Eat('}') {
-			return text, hasType && hasText
-		}
-		if !p.Eat(',') {
-			return "", false
-		}
-	}
+		return ok
+	})
+	return text, ok && hasType && hasText
 }
