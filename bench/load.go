@@ -244,28 +244,42 @@ var streamEnd = []byte("data: [DONE]\n\n")
 
 // send makes one request and reads the answer to its end into buf.
 func send(ctx context.Context, hc *http.Client, url string, body []byte, stream bool, buf *bytes.Buffer) error {
+	err := post(ctx, hc, url, body, nil, buf)
+	switch {
+	case err != nil:
+		return err
+	case stream && !bytes.HasSuffix(buf.Bytes(), streamEnd):
+		return fmt.Errorf("stream ended without [DONE] after %d bytes", buf.Len())
+	case !stream && buf.Len() == 0:
+		return fmt.Errorf("empty answer")
+	}
+	return nil
+}
+
+// post sends body to url as JSON, with the headers of header (nil: none
+// more), and reads the answer into buf; an answer other than 200 is an
+// error.
+func post(ctx context.Context, hc *http.Client, url string, body []byte, header map[string]string, buf *bytes.Buffer) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "lyumen-bench/1")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	buf.Reset()
-	_, err = buf.ReadFrom(resp.Body)
-	switch {
-	case err != nil:
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return fmt.Errorf("read answer: %w", err)
-	case resp.StatusCode != http.StatusOK:
+	}
+	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("status %d: %.200s", resp.StatusCode, buf.Bytes())
-	case stream && !bytes.HasSuffix(buf.Bytes(), streamEnd):
-		return fmt.Errorf("stream ended without [DONE] after %d bytes", buf.Len())
-	case !stream && buf.Len() == 0:
-		return fmt.Errorf("empty answer")
 	}
 	return nil
 }

@@ -301,29 +301,16 @@ func RunPath(ctx context.Context, hc *http.Client, p Path, l Load) Result {
 // lastWord is the end of every answer, in every format.
 var lastWord = []byte(mockWords[len(mockWords)-1])
 
+// clientHeaders are what the official SDKs add: the mocks want a key, and
+// the gateway ignores it.
+var clientHeaders = map[string]string{"X-Api-Key": "sk-client", "X-Goog-Api-Key": "client", "Anthropic-Version": "2023-06-01"}
+
 // sendPath is send for any surface.
 func sendPath(ctx context.Context, hc *http.Client, url string, body []byte, stream bool, ended func([]byte) bool, buf *bytes.Buffer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "lyumen-bench/1")
-	req.Header.Set("X-Api-Key", "sk-client")   // the mocks want a key; the gateway ignores it
-	req.Header.Set("X-Goog-Api-Key", "client") // likewise
-	req.Header.Set("Anthropic-Version", "2023-06-01")
-	resp, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	buf.Reset()
-	_, err = buf.ReadFrom(resp.Body)
+	err := post(ctx, hc, url, body, clientHeaders, buf)
 	switch {
 	case err != nil:
-		return fmt.Errorf("read answer: %w", err)
-	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("status %d: %.200s", resp.StatusCode, buf.Bytes())
+		return err
 	case stream && !ended(buf.Bytes()):
 		return fmt.Errorf("stream ended early after %d bytes: %.200q", buf.Len(), buf.Bytes()[max(buf.Len()-200, 0):])
 	case !bytes.Contains(buf.Bytes(), lastWord):
