@@ -106,17 +106,26 @@ func TestSpool_GroupCommit(t *testing.T) {
 	var syncs, synced, entered atomic.Int64
 	st := newStore()
 	// The first group's leader is held in OnSync until every caller is in
-	// Record and has had time to join the next group: how many records an
-	// fsync covers then depends on group commit, not on how the scheduler
-	// of a loaded machine (CI runs packages in parallel, under -race)
-	// happens to spread the callers out.
+	// Record and the spool's size (which counts records joining a group)
+	// has stopped growing: how many records an fsync covers then depends
+	// on group commit, not on how the scheduler of a loaded machine (CI
+	// runs packages in parallel, under -race) spreads the callers out.
 	var first sync.Once
-	s := mustOpen(t, t.TempDir(), st, spool.Options{OnSync: func(records int, _ time.Duration) {
+	var s *spool.Spool
+	s = mustOpen(t, t.TempDir(), st, spool.Options{OnSync: func(records int, _ time.Duration) {
 		first.Do(func() {
 			for entered.Load() < n {
 				time.Sleep(time.Millisecond)
 			}
-			time.Sleep(250 * time.Millisecond) // Record takes microseconds to join a group; a loaded CI machine, far longer
+			for still := 0; still < 5; {
+				size := s.Bytes()
+				time.Sleep(20 * time.Millisecond)
+				if s.Bytes() == size {
+					still++
+				} else {
+					still = 0
+				}
+			}
 		})
 		syncs.Add(1)
 		synced.Add(int64(records))
