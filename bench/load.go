@@ -148,7 +148,7 @@ func Run(ctx context.Context, hc *http.Client, l Load) Result {
 	results := make([]Result, l.Clients)
 	var wg sync.WaitGroup
 	var missed int
-	start, cpu := time.Now(), processCPU()
+	start, cpu := time.Now(), ProcessCPU()
 	if l.Rate <= 0 {
 		var started atomic.Int64
 		for i := range results {
@@ -174,7 +174,7 @@ func Run(ctx context.Context, hc *http.Client, l Load) Result {
 		close(arrivals)
 	}
 	wg.Wait()
-	total := Result{Missed: missed, Elapsed: time.Since(start), CPU: processCPU() - cpu}
+	total := Result{Missed: missed, Elapsed: time.Since(start), CPU: ProcessCPU() - cpu}
 	for _, r := range results {
 		total.Requests += r.Requests
 		total.Errors += r.Errors

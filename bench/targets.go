@@ -279,7 +279,7 @@ func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Loa
 		return res
 	}
 	t.sent.Add(int64(res.Requests))
-	start, cpu := time.Now(), processCPU()
+	start, cpu := time.Now(), ProcessCPU()
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for ctx.Err() == nil {
@@ -293,7 +293,7 @@ func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Loa
 	}
 	res.Drain = time.Since(start)
 	res.Elapsed += res.Drain
-	res.CPU += processCPU() - cpu
+	res.CPU += ProcessCPU() - cpu
 	t.mu.Lock()
 	res.Record = slices.Sorted(slices.Values(t.records[records:]))
 	res.Sync = slices.Sorted(slices.Values(t.syncs[syncs:]))

@@ -263,7 +263,7 @@ func RunPath(ctx context.Context, hc *http.Client, p Path, l Load) Result {
 	results := make([]Result, l.Clients)
 	var wg sync.WaitGroup
 	var started atomic.Int64
-	start, cpu := time.Now(), processCPU()
+	start, cpu := time.Now(), ProcessCPU()
 	for c := range results {
 		wg.Go(func() {
 			var buf bytes.Buffer
@@ -285,7 +285,7 @@ func RunPath(ctx context.Context, hc *http.Client, p Path, l Load) Result {
 		})
 	}
 	wg.Wait()
-	total := Result{Elapsed: time.Since(start), CPU: processCPU() - cpu}
+	total := Result{Elapsed: time.Since(start), CPU: ProcessCPU() - cpu}
 	for _, r := range results {
 		total.Requests += r.Requests
 		total.Errors += r.Errors

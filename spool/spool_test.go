@@ -101,6 +101,26 @@ func TestSpool_RoundTrip(t *testing.T) {
 	}
 }
 
+// TestSpool_LoneRecordNotDelayed records one record at a time with a
+// commit delay of an hour: the delay is only for a busy spool, whose last
+// group carried several records, so each Record returns at once.
+func TestSpool_LoneRecordNotDelayed(t *testing.T) {
+	var syncs atomic.Int64
+	s := mustOpen(t, t.TempDir(), newStore(), spool.Options{
+		CommitDelay: time.Hour,
+		OnSync:      func(int, time.Duration) { syncs.Add(1) },
+	})
+	for i := range 20 {
+		if err := s.Record(t.Context(), full(id(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := syncs.Load(); n != 20 {
+		t.Errorf("%d group commits for 20 records recorded one after another, want 20", n)
+	}
+	drain(t, s)
+}
+
 func TestSpool_GroupCommit(t *testing.T) {
 	const n = 500
 	var syncs, synced, entered atomic.Int64
