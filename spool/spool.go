@@ -85,7 +85,8 @@ type Options struct {
 	// busy, and each fsync costs CPU as well as time (50 µs of CPU on the
 	// virtual disk of bench/RESULTS.md), so letting more records join
 	// saves more than it costs. A lone record is never delayed. Default
-	// 250µs; negative writes at once.
+	// 250µs; an idle Go runtime's timers can stretch it to ~1 ms (about
+	// +0.8 ms on Record's p50 in bench/). Negative writes at once.
 	CommitDelay time.Duration
 	Logger      *slog.Logger
 
