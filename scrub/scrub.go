@@ -13,6 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/lyumen/lyumen"
@@ -26,8 +27,9 @@ type BatchWriter interface {
 
 // Writer scrubs each batch, then hands it on.
 type Writer struct {
-	next BatchWriter
-	r    *redact.Redactor
+	next  BatchWriter
+	r     *redact.Redactor
+	clean *cleanStrings
 	// OnScrub, when set, is told about every batch: its records, the
 	// secrets replaced, and the time scrubbing took.
 	OnScrub func(records, replaced int, d time.Duration)
@@ -39,18 +41,19 @@ func New(next BatchWriter) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scrub: %w", err)
 	}
-	return &Writer{next: next, r: r}, nil
+	return &Writer{next: next, r: r, clean: newCleanStrings(1 << 15)}, nil
 }
 
 // WriteRecords scrubs recs in place and writes them to the next writer.
 // Scrubbing twice changes nothing more (placeholders are not secrets), so
-// a batch the spool retries is written the same.
+// a batch the spool retries is written the same. It is not safe for
+// concurrent use: the spool's shipper calls it one batch at a time.
 func (w *Writer) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	start := time.Now()
 	n := 0
 	for _, rec := range recs {
 		if rec != nil {
-			n += Record(w.r, rec)
+			n += record(w.r, rec, w.clean)
 		}
 	}
 	if w.OnScrub != nil {
@@ -62,12 +65,25 @@ func (w *Writer) WriteRecords(ctx context.Context, recs []*lyumen.Record) error 
 // Record scrubs rec in place with r, one redaction session for the whole
 // record so that a secret gets the same placeholder in the body and in the
 // conversation, and returns how many findings it replaced.
-func Record(r *redact.Redactor, rec *lyumen.Record) int {
+func Record(r *redact.Redactor, rec *lyumen.Record) int { return record(r, rec, nil) }
+
+// record is Record, skipping the strings clean (when not nil) knows hold
+// no secret, and teaching it those it finds clean.
+func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 	s := r.NewSession(rec.Country)
 	str := func(p *string) {
-		if *p != "" {
-			*p, _ = s.Redact(*p)
+		if *p == "" {
+			return
 		}
+		k, memo := clean.key(rec.Country, *p)
+		if memo && clean.has(k) {
+			return
+		}
+		out, n := s.Redact(*p)
+		if n == 0 && memo {
+			clean.add(k)
+		}
+		*p = out
 	}
 	if len(rec.Request) > 0 {
 		if out, n := s.Redact(string(rec.Request)); n > 0 {
@@ -153,4 +169,60 @@ func scrubJSON(b []byte, str func(*string)) string {
 		return "{}"
 	}
 	return string(out)
+}
+
+// cleanStrings remembers long strings of recent records that held no
+// secret, by a keyed 128-bit hash of the string and the record's country
+// (the one other input of a scan). A client resends the whole conversation
+// every turn, and many share a system prompt: without it each turn would
+// scan the history again, so scrubbing a conversation would cost the
+// square of its length. Two generations of up to max keys bound its memory.
+type cleanStrings struct {
+	seeds    [2]maphash.Seed
+	cur, old map[[2]uint64]struct{}
+	max      int
+}
+
+// minClean is the shortest string worth remembering: a shorter one is
+// scanned in about the time its hash and lookup take.
+const minClean = 64
+
+func newCleanStrings(max int) *cleanStrings {
+	return &cleanStrings{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
+		cur: map[[2]uint64]struct{}{}, max: max}
+}
+
+// key returns s's key, and whether s is one to remember at all.
+func (c *cleanStrings) key(country, s string) ([2]uint64, bool) {
+	if c == nil || len(s) < minClean {
+		return [2]uint64{}, false
+	}
+	var k [2]uint64
+	for i, seed := range c.seeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		h.WriteString(country)
+		h.WriteByte(0)
+		h.WriteString(s)
+		k[i] = h.Sum64()
+	}
+	return k, true
+}
+
+func (c *cleanStrings) has(k [2]uint64) bool {
+	if _, ok := c.cur[k]; ok {
+		return true
+	}
+	if _, ok := c.old[k]; ok {
+		c.add(k) // still in use: keep it through the next turn-over
+		return true
+	}
+	return false
+}
+
+func (c *cleanStrings) add(k [2]uint64) {
+	if len(c.cur) >= c.max {
+		c.old, c.cur = c.cur, make(map[[2]uint64]struct{}, c.max)
+	}
+	c.cur[k] = struct{}{}
 }

@@ -3,6 +3,8 @@ package scrub_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -98,6 +100,82 @@ func TestWriter_OnScrub(t *testing.T) {
 	if records != 3 || replaced < 8 {
 		t.Errorf("OnScrub got %d records, %d replaced", records, replaced)
 	}
+}
+
+// TestWriter_History writes the turns of one conversation, each resending
+// the history, as clients do. Strings found clean are skipped on later
+// turns; one that held a secret is scrubbed on every turn, and the same
+// text from another country is scanned afresh.
+func TestWriter_History(t *testing.T) {
+	var got []*lyumen.Record
+	w, err := scrub.New(writerFunc(func(_ context.Context, recs []*lyumen.Record) error { got = append(got, recs...); return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := "You are a careful assistant. Answer briefly and cite the documentation you rely on."
+	leak := "Here is my config, what is wrong with it? token = " + ghToken
+	var msgs []lyumen.Message
+	for turn := range 4 {
+		msgs = append(msgs, lyumen.Message{Role: "user", Content: leak})
+		if turn == 0 {
+			msgs = append([]lyumen.Message{{Role: "system", Content: system}}, msgs...)
+		}
+		rec := &lyumen.Record{ID: fmt.Sprint(turn), Country: []string{"DE", "DE", "DE", "FR"}[turn],
+			Conversation: &lyumen.Conversation{Messages: slices.Clone(msgs)},
+			Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: system}}}}}
+		if err := w.WriteRecords(t.Context(), []*lyumen.Record{rec}); err != nil {
+			t.Fatal(err)
+		}
+		msgs = append(msgs, lyumen.Message{Role: "assistant", Content: "Rotate it first, then show me the file again."})
+	}
+	for _, rec := range got {
+		for i, m := range rec.Conversation.Messages {
+			if strings.Contains(m.Content, ghToken) {
+				t.Errorf("record %s, message %d: the token survived: %q", rec.ID, i, m.Content)
+			}
+		}
+		if c := rec.Conversation.Messages[0].Content; c != system {
+			t.Errorf("record %s: the system prompt changed to %q", rec.ID, c)
+		}
+		if c := rec.Response.Choices[0].Message.Content; c != system {
+			t.Errorf("record %s: the answer changed to %q", rec.ID, c)
+		}
+	}
+}
+
+// BenchmarkWriter_History measures scrubbing a 30-turn conversation, each
+// turn a record with the whole history (request body, conversation and
+// answer), per record.
+func BenchmarkWriter_History(b *testing.B) {
+	w, err := scrub.New(writerFunc(func(context.Context, []*lyumen.Record) error { return nil }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	question := strings.Repeat("How do I stream rows from a query without loading them all, keeping errors? ", 4)
+	answer := strings.Repeat("Use rows.Next in a loop and write each row as you go, flushing a buffered writer. ", 8)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		var recs []*lyumen.Record
+		var msgs []lyumen.Message
+		for turn := range 30 {
+			q := fmt.Sprintf("%d/%d: %s", n, turn, question) // every conversation its own
+			msgs = append(msgs, lyumen.Message{Role: "user", Content: q})
+			body, _ := json.Marshal(map[string]any{"model": "m", "messages": msgs})
+			recs = append(recs, &lyumen.Record{ID: fmt.Sprint(turn), Request: body, Conversation: &lyumen.Conversation{Messages: slices.Clone(msgs)},
+				Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: fmt.Sprint(turn, answer)}}}}})
+			msgs = append(msgs, lyumen.Message{Role: "assistant", Content: fmt.Sprint(turn, answer)})
+		}
+		n++
+		b.StartTimer()
+		for _, rec := range recs {
+			if err := w.WriteRecords(context.Background(), []*lyumen.Record{rec}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(30*n), "µs/record")
 }
 
 // BenchmarkWriter_WriteRecords measures what scrubbing costs the shipper
