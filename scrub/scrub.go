@@ -14,9 +14,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"strings"
 	"time"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/pack"
 	"github.com/lyumen/lyumen/redact"
 )
 
@@ -86,7 +88,7 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 		*p = out
 	}
 	if len(rec.Request) > 0 {
-		if out, n := s.Redact(string(rec.Request)); n > 0 {
+		if out, n := body(s, rec, clean); n > 0 {
 			// Placeholders are JSON-safe and spans stop at quotes and
 			// backslashes, so valid JSON stays valid. Should a span still
 			// break it, scrub the decoded strings and encode them again:
@@ -123,6 +125,54 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 		str(&rec.Attempts[i].Error)
 	}
 	return s.Replaced()
+}
+
+// body scrubs rec's request body with s. With clean, a chat body is read
+// in parts: each long message content on its own, which clean may know,
+// and the JSON around them. No finding can span the parts: a secret does
+// not cross a string's quotes, and the key before each content is
+// "content", which names no secret for the keyword rules.
+func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, int) {
+	b := string(rec.Request)
+	if clean == nil {
+		return s.Redact(b)
+	}
+	var (
+		out   strings.Builder
+		total int
+		last  int
+	)
+	scan := func(part string) {
+		k, memo := clean.key(rec.Country, part)
+		if memo && clean.has(k) {
+			out.WriteString(part)
+			return
+		}
+		red, n := s.Redact(part)
+		if n == 0 && memo {
+			clean.add(k)
+		}
+		total += n
+		out.WriteString(red)
+	}
+	out.Grow(len(b))
+	for _, c := range pack.MessageContents(rec.Request) {
+		if c[1]-c[0] < minClean {
+			continue // stays with the JSON around it
+		}
+		if c[0] > last {
+			scan(b[last:c[0]])
+		}
+		scan(b[c[0]:c[1]])
+		last = c[1]
+	}
+	if last == 0 {
+		return s.Redact(b)
+	}
+	if last < len(b) {
+		scan(b[last:])
+	}
+	return out.String(), total
 }
 
 func message(m *lyumen.Message, str func(*string)) {

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/redact"
@@ -139,6 +142,64 @@ func TestWriter_History(t *testing.T) {
 		}
 		if c := rec.Response.Choices[0].Message.Content; c != system {
 			t.Errorf("record %s: the answer changed to %q", rec.ID, c)
+		}
+	}
+}
+
+// TestWriter_SameAsWholeScan scrubs conversations made of the redaction
+// corpus (secrets, personal data and look-alikes), turn after turn, with a
+// Writer, which reads a chat body in parts and skips what it found clean
+// before, and with Record, which scans every string and body whole. Both
+// must store the same bytes.
+func TestWriter_SameAsWholeScan(t *testing.T) {
+	f, err := os.ReadFile("../redact/testdata/corpus.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for line := range strings.Lines(string(f)) {
+		var c struct{ Text string }
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatal(err)
+		}
+		texts = append(texts, c.Text)
+	}
+	r, err := redact.New(redact.Options{Kinds: redact.SecretKinds()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*lyumen.Record
+	w, err := scrub.New(writerFunc(func(_ context.Context, recs []*lyumen.Record) error { got = recs; return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(msgs []lyumen.Message, answer string) *lyumen.Record {
+		body, _ := json.Marshal(map[string]any{"model": "m", "messages": msgs, "user": "u"})
+		return &lyumen.Record{ID: "x", Country: "US", Request: body,
+			Conversation: &lyumen.Conversation{Messages: slices.Clone(msgs)},
+			Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}}}}}
+	}
+	system := lyumen.Message{Role: "system", Content: "You are a helpful assistant for a small software team; keep answers short."}
+	for i := 0; i+4 <= len(texts); i += 4 {
+		msgs := []lyumen.Message{system}
+		for turn := range 2 {
+			msgs = append(msgs, lyumen.Message{Role: "user", Content: texts[i+2*turn]})
+			answer := texts[i+2*turn+1]
+			if err := w.WriteRecords(t.Context(), []*lyumen.Record{mk(msgs, answer)}); err != nil {
+				t.Fatal(err)
+			}
+			want := mk(msgs, answer)
+			scrub.Record(r, want)
+			if string(got[0].Request) != string(want.Request) {
+				t.Fatalf("texts %d-%d, turn %d: body\n got %s\nwant %s", i, i+3, turn, got[0].Request, want.Request)
+			}
+			if diff := cmp.Diff(want.Conversation, got[0].Conversation); diff != "" {
+				t.Fatalf("texts %d-%d, turn %d: conversation (-whole +writer):\n%s", i, i+3, turn, diff)
+			}
+			if diff := cmp.Diff(want.Response, got[0].Response); diff != "" {
+				t.Fatalf("texts %d-%d, turn %d: response (-whole +writer):\n%s", i, i+3, turn, diff)
+			}
+			msgs = append(msgs, lyumen.Message{Role: "assistant", Content: answer})
 		}
 	}
 }

@@ -346,6 +346,26 @@ func requestPieces(body []byte) []span {
 	return pieces
 }
 
+// MessageContents returns where the string contents of a chat request's
+// messages are in body (messages[].content, quotes included), in order;
+// none when body is not such a request. Secret scrubbing reads them one by
+// one, so that the history a client resends can be skipped.
+func MessageContents(body []byte) [][2]int {
+	spans, ok := topLevel(body, "messages")
+	if !ok {
+		return nil
+	}
+	var out [][2]int
+	for _, sp := range spans {
+		for _, el := range elems(body, sp.start) {
+			if c, ok := stringField(body, el.start, "content"); ok {
+				out = append(out, [2]int{c.start, c.end})
+			}
+		}
+	}
+	return out
+}
+
 // conversationPieces finds what to cut from a lyumen.Conversation's JSON.
 func conversationPieces(b []byte) []span {
 	spans, ok := topLevel(b, "messages", "tools")

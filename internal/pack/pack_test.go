@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -526,5 +527,28 @@ func benchRecord() *lyumen.Record {
 			Usage:   &lyumen.Usage{PromptTokens: 310, CompletionTokens: 120, TotalTokens: 430},
 		},
 		Attempts: []lyumen.Attempt{{Provider: "openai", Model: "gpt-4o-mini-2024-07-18", Status: 200, Duration: 1190 * time.Millisecond}},
+	}
+}
+
+func TestMessageContents(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want []string
+	}{
+		{`{"model":"m","messages":[{"role":"system","content":"be \"brief\""},{"role":"user","content":[{"type":"text","text":"hi"}]},{"content":"x","role":"user"}]}`,
+			[]string{`"be \"brief\""`, `"x"`}},
+		{` { "messages" : [ { "content" : "a\\" } ] , "content":"not a message" } `, []string{`"a\\"`}},
+		{`{"input":"no messages"}`, nil},
+		{`{"messages":"not an array"}`, nil},
+		{`["not an object"]`, nil},
+		{`{"messages":[{"content":"cut`, nil},
+	} {
+		var got []string
+		for _, c := range pack.MessageContents([]byte(tc.body)) {
+			got = append(got, tc.body[c[0]:c[1]])
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("MessageContents(%s) = %q, want %q", tc.body, got, tc.want)
+		}
 	}
 }
