@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lyumen/lyumen"
@@ -31,6 +32,7 @@ type BatchWriter interface {
 type Writer struct {
 	next  BatchWriter
 	r     *redact.Redactor
+	mu    sync.Mutex // over clean: the spool calls one batch at a time, but nothing else need know
 	clean *cleanStrings
 	// OnScrub, when set, is told about every batch: its records, the
 	// secrets replaced, and the time scrubbing took.
@@ -48,16 +50,17 @@ func New(next BatchWriter) (*Writer, error) {
 
 // WriteRecords scrubs recs in place and writes them to the next writer.
 // Scrubbing twice changes nothing more (placeholders are not secrets), so
-// a batch the spool retries is written the same. It is not safe for
-// concurrent use: the spool's shipper calls it one batch at a time.
+// a batch the spool retries is written the same.
 func (w *Writer) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	start := time.Now()
 	n := 0
+	w.mu.Lock()
 	for _, rec := range recs {
 		if rec != nil {
 			n += record(w.r, rec, w.clean)
 		}
 	}
+	w.mu.Unlock()
 	if w.OnScrub != nil {
 		w.OnScrub(len(recs), n, time.Since(start))
 	}
@@ -74,18 +77,9 @@ func Record(r *redact.Redactor, rec *lyumen.Record) int { return record(r, rec, 
 func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 	s := r.NewSession(rec.Country)
 	str := func(p *string) {
-		if *p == "" {
-			return
+		if *p != "" {
+			*p, _ = clean.redact(s, rec.Country, *p)
 		}
-		k, memo := clean.key(rec.Country, *p)
-		if memo && clean.has(k) {
-			return
-		}
-		out, n := s.Redact(*p)
-		if n == 0 && memo {
-			clean.add(k)
-		}
-		*p = out
 	}
 	if len(rec.Request) > 0 {
 		if out, n := body(s, rec, clean); n > 0 {
@@ -129,36 +123,33 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 
 // body scrubs rec's request body with s. With clean, a chat body is read
 // in parts: each long message content on its own, which clean may know,
-// and the JSON around them. No finding can span the parts: a secret does
-// not cross a string's quotes, and the key before each content is
-// "content", which names no secret for the keyword rules.
+// and the JSON between them. A part is the unit the conversation's copy
+// of a message is scanned in, so what the parts find is what the
+// conversation's scan finds. It differs from a scan of the whole body,
+// which is one line of text, where a few rules read context across
+// messages: gitleaks' curl rules ("curl" in one message, "-u user:pass" in
+// another) and the line-wide allowlist of its generic rule (a JS import
+// anywhere hid every generic secret in the body).
 func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, int) {
 	b := string(rec.Request)
 	if clean == nil {
 		return s.Redact(b)
 	}
 	var (
-		out   strings.Builder
-		total int
-		last  int
+		out         strings.Builder
+		total, last int
 	)
 	scan := func(part string) {
-		k, memo := clean.key(rec.Country, part)
-		if memo && clean.has(k) {
-			out.WriteString(part)
-			return
-		}
-		red, n := s.Redact(part)
-		if n == 0 && memo {
-			clean.add(k)
-		}
+		red, n := clean.redact(s, rec.Country, part)
 		total += n
 		out.WriteString(red)
 	}
-	out.Grow(len(b))
 	for _, c := range pack.MessageContents(rec.Request) {
 		if c[1]-c[0] < minClean {
 			continue // stays with the JSON around it
+		}
+		if last == 0 {
+			out.Grow(len(b))
 		}
 		if c[0] > last {
 			scan(b[last:c[0]])
@@ -240,6 +231,21 @@ const minClean = 64
 func newCleanStrings(max int) *cleanStrings {
 	return &cleanStrings{seeds: [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()},
 		cur: map[[2]uint64]struct{}{}, max: max}
+}
+
+// redact is s.Redact(text) for a record from country, skipping text
+// that c knows is clean and teaching c the text it finds clean. A nil c
+// remembers nothing.
+func (c *cleanStrings) redact(s *redact.Session, country, text string) (string, int) {
+	k, memo := c.key(country, text)
+	if memo && c.has(k) {
+		return text, 0
+	}
+	out, n := s.Redact(text)
+	if n == 0 && memo {
+		c.add(k)
+	}
+	return out, n
 }
 
 // key returns s's key, and whether s is one to remember at all.

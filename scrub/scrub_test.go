@@ -149,8 +149,9 @@ func TestWriter_History(t *testing.T) {
 // TestWriter_SameAsWholeScan scrubs conversations made of the redaction
 // corpus (secrets, personal data and look-alikes), turn after turn, with a
 // Writer, which reads a chat body in parts and skips what it found clean
-// before, and with Record, which scans every string and body whole. Both
-// must store the same bytes.
+// before, and with Record, which scans every string and body whole. On
+// these texts both store the same bytes; TestWriter_BodyAsConversation
+// has the cases where a whole body's scan differs.
 func TestWriter_SameAsWholeScan(t *testing.T) {
 	f, err := os.ReadFile("../redact/testdata/corpus.jsonl")
 	if err != nil {
@@ -201,6 +202,53 @@ func TestWriter_SameAsWholeScan(t *testing.T) {
 			}
 			msgs = append(msgs, lyumen.Message{Role: "assistant", Content: answer})
 		}
+	}
+}
+
+// TestWriter_BodyAsConversation checks that the Writer scrubs each message
+// of a chat body as it scrubs the conversation's copy of it, including
+// where a scan of the whole body, one line of text, would read context
+// across messages.
+func TestWriter_BodyAsConversation(t *testing.T) {
+	long := " I have been stuck on this for a whole afternoon now, please help."
+	for name, texts := range map[string][]string{
+		// gitleaks' curl rules match "curl" anywhere before the flags.
+		"curl in another message": {"I call our staging API with curl and it answers 401 every time." + long,
+			"The flags I pass: -u deploy:Zq7vKp2mWx9Lr4 https://staging.example.com/v1/items" + long},
+		// The generic rule's allowlist matches a JS import anywhere on the line.
+		"import in another message": {"import { useState } from 'react'",
+			"my config has api_key = Zq7vKp2mWx9Lr4Tb8Nc3Hd6 and it fails" + long},
+		"a quote left open":    {strings.Repeat("x", 60) + " what should the password is", "and 'this one" + long},
+		"a key in one message": {"here is my token " + ghToken + long, "thanks" + long},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var got []*lyumen.Record
+			w, err := scrub.New(writerFunc(func(_ context.Context, recs []*lyumen.Record) error { got = recs; return nil }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var msgs []lyumen.Message
+			for _, text := range texts {
+				msgs = append(msgs, lyumen.Message{Role: "user", Content: text})
+			}
+			body, _ := json.Marshal(map[string]any{"model": "m", "messages": msgs})
+			rec := &lyumen.Record{ID: "x", Request: body, Conversation: &lyumen.Conversation{Messages: msgs}}
+			if err := w.WriteRecords(t.Context(), []*lyumen.Record{rec}); err != nil {
+				t.Fatal(err)
+			}
+			var sent struct{ Messages []lyumen.Message }
+			if err := json.Unmarshal(got[0].Request, &sent); err != nil {
+				t.Fatalf("stored body is not JSON: %v\n%s", err, got[0].Request)
+			}
+			for i, m := range got[0].Conversation.Messages {
+				if sent.Messages[i].Content != m.Content {
+					t.Errorf("message %d:\n body         %q\n conversation %q", i, sent.Messages[i].Content, m.Content)
+				}
+			}
+			if strings.Contains(string(got[0].Request), ghToken) {
+				t.Error("the token survived in the body")
+			}
+		})
 	}
 }
 

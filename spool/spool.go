@@ -81,12 +81,14 @@ type Options struct {
 	// negative ships at once.
 	Linger time.Duration
 	// CommitDelay is how long a leader waits before writing its group
-	// when the group before carried more than one record: the spool is
-	// busy, and each fsync costs CPU as well as time (50 µs of CPU on the
-	// virtual disk of bench/RESULTS.md), so letting more records join
-	// saves more than it costs. A lone record is never delayed. Default
-	// 250µs; an idle Go runtime's timers can stretch it to ~1 ms (about
-	// +0.8 ms on Record's p50 in bench/). Negative writes at once.
+	// while the spool is busy: the last group carried more than one
+	// record, and was taken less than 10 ms (or 4 CommitDelays) ago. Each
+	// fsync costs CPU as well as time (50 µs of CPU on the virtual disk of
+	// bench/RESULTS.md), so letting more records join saves more than it
+	// costs. Records that come one at a time are not delayed, or only the
+	// first of them. Default 250µs; an idle Go runtime's timers can
+	// stretch it to ~1 ms (about +0.8 ms on Record's p50 in bench/).
+	// Negative writes at once.
 	CommitDelay time.Duration
 	Logger      *slog.Logger
 
@@ -105,7 +107,8 @@ const (
 	defaultSegmentBytes = 16 << 20
 	firstBackoff        = 100 * time.Millisecond
 	checkpointEvery     = time.Second
-	maxRead             = 4 << 20 // bytes read from a segment at a time
+	busyFor             = 10 * time.Millisecond // see Options.CommitDelay
+	maxRead             = 4 << 20               // bytes read from a segment at a time
 	maxPooledBuf        = 1 << 20
 )
 
@@ -177,7 +180,10 @@ type Spool struct {
 	fseg    *segment
 	falloc  int64 // bytes of f preallocated with zeros; 0 when none
 	nextSeq uint64
-	busy    bool // the last group carried more than one record
+	// The spool is busy (see Options.CommitDelay) while the last group
+	// taken carried more than one record (multi), until busyUntil.
+	multi     bool
+	busyUntil time.Time
 	// prep delivers the next segment, preallocated in the background once
 	// the active one is half full; nil when none is being made.
 	prep chan prepared
@@ -475,12 +481,14 @@ func (s *Spool) lead() {
 	// load (see CommitDelay) those that arrive a little later too. With
 	// nothing else ready and the spool idle, this returns at once.
 	runtime.Gosched()
-	if s.busy && s.o.CommitDelay > 0 {
+	if s.o.CommitDelay > 0 && s.multi && time.Now().Before(s.busyUntil) {
 		time.Sleep(s.o.CommitDelay)
 	}
 	s.mu.Lock()
 	g := s.cur
-	s.busy = g.n > 1
+	if s.multi = g.n > 1; s.multi {
+		s.busyUntil = time.Now().Add(max(busyFor, 4*s.o.CommitDelay))
+	}
 	s.cur = newGroup(s.spare)
 	s.spare = nil
 	s.mu.Unlock()

@@ -101,22 +101,45 @@ func TestSpool_RoundTrip(t *testing.T) {
 	}
 }
 
-// TestSpool_LoneRecordNotDelayed records one record at a time with a
-// commit delay of an hour: the delay is only for a busy spool, whose last
-// group carried several records, so each Record returns at once.
-func TestSpool_LoneRecordNotDelayed(t *testing.T) {
+// TestSpool_CommitDelay holds a group's leader so that the next group
+// gathers two records, which makes the spool busy, then records one at a
+// time: the first waits CommitDelay, and its group of one ends the busy
+// spell, so the next does not.
+func TestSpool_CommitDelay(t *testing.T) {
+	const delay = 2 * time.Second
+	hold, held := make(chan struct{}), make(chan struct{})
 	var syncs atomic.Int64
-	s := mustOpen(t, t.TempDir(), newStore(), spool.Options{
-		CommitDelay: time.Hour,
-		OnSync:      func(int, time.Duration) { syncs.Add(1) },
-	})
-	for i := range 20 {
+	s := mustOpen(t, t.TempDir(), newStore(), spool.Options{CommitDelay: delay,
+		OnSync: func(int, time.Duration) {
+			if syncs.Add(1) == 1 {
+				close(held)
+				<-hold
+			}
+		}})
+	record := func(i int) time.Duration {
+		start := time.Now()
 		if err := s.Record(t.Context(), full(id(i))); err != nil {
-			t.Fatal(err)
+			t.Error(err)
 		}
+		return time.Since(start)
 	}
-	if n := syncs.Load(); n != 20 {
-		t.Errorf("%d group commits for 20 records recorded one after another, want 20", n)
+	var wg sync.WaitGroup
+	wg.Go(func() { record(0) })
+	<-held // the first group is written; its leader waits in OnSync
+	size := s.Bytes()
+	wg.Go(func() { record(1) })
+	wg.Go(func() { record(2) })
+	for s.Bytes() < size+2 { // both joined the next group: Bytes counts them
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // ... and reached their wait
+	close(hold)
+	wg.Wait()
+	if d := record(3); d < delay/2 {
+		t.Errorf("a record right after a group of two took %v, want the commit delay (%v)", d, delay)
+	}
+	if d := record(4); d > delay/2 {
+		t.Errorf("a record after a group of one took %v (commit delay %v)", d, delay)
 	}
 	drain(t, s)
 }

@@ -168,7 +168,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "- spool and SQLite store in %s\n", dir)
 	}
 	if p50, p99, cpu, err := probeFsync(dir); err == nil {
-		fmt.Fprintf(stdout, "- that disk before the run: append 1 KiB + fsync, %d times: p50 %s, p99 %s, CPU %s each\n", probeSyncs, ms(p50), ms(p99), us(cpu))
+		fmt.Fprintf(stdout, "- that disk before the run: append 1 KiB + fsync, %d times: p50 %s, p99 %s%s\n", probeSyncs, ms(p50), ms(p99), cpuEach(cpu))
 	}
 
 	var failures []string
@@ -230,7 +230,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, ": OK, one record per request\n")
 	}
 	if p50, p99, cpu, err := probeFsync(dir); err == nil {
-		fmt.Fprintf(stdout, "- the disk after the run: append 1 KiB + fsync, %d times: p50 %s, p99 %s, CPU %s each\n", probeSyncs, ms(p50), ms(p99), us(cpu))
+		fmt.Fprintf(stdout, "- the disk after the run: append 1 KiB + fsync, %d times: p50 %s, p99 %s%s\n", probeSyncs, ms(p50), ms(p99), cpuEach(cpu))
 	}
 	if lo, hi, ok := r.loads.Range(); ok {
 		fmt.Fprintf(stdout, "- machine load average (1 min), sampled after each round: %.2f–%.2f\n", lo, hi)
@@ -513,7 +513,16 @@ func startProfile(path string) (stop func(), err error) {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }
+
+// cpuEach says what the probe's write + fsync cost in the process's CPU
+// time (other threads included, idle then), or nothing where that is not
+// measured.
+func cpuEach(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", CPU %.0f µs each", float64(d)/float64(time.Microsecond))
+}
 
 func signed(d time.Duration) string {
 	return fmt.Sprintf("%+.2f ms", float64(d)/float64(time.Millisecond))
