@@ -32,7 +32,7 @@ type BatchWriter interface {
 type Writer struct {
 	next  BatchWriter
 	r     *redact.Redactor
-	mu    sync.Mutex // over clean: the spool calls one batch at a time, but nothing else need know
+	mu    sync.Mutex // guards clean; the spool sends one batch at a time, so it is not contended
 	clean *cleanStrings
 	// OnScrub, when set, is told about every batch: its records, the
 	// secrets replaced, and the time scrubbing took.
