@@ -2,9 +2,12 @@ package bench_test
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -108,6 +111,41 @@ func TestRun_Open(t *testing.T) {
 			t.Errorf("%d sent and %d missed, want about 5 sent of 100", res.Requests, res.Missed)
 		}
 	})
+}
+
+// TestRun_Distinct checks that a Distinct load sends valid chat requests,
+// no two alike, and that an ordinary one sends RequestBody every time.
+func TestRun_Distinct(t *testing.T) {
+	for _, distinct := range []bool{false, true} {
+		var mu sync.Mutex
+		bodies := map[string]int{}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			bodies[string(b)]++
+			mu.Unlock()
+			w.Write([]byte("{}"))
+		}))
+		res := bench.Run(t.Context(), bench.NewClient(3), bench.Load{
+			URL: srv.URL, Clients: 3, Duration: time.Minute, Requests: 30, Distinct: distinct,
+		})
+		srv.Close()
+		if res.Requests != 30 || res.Errors > 0 {
+			t.Fatalf("distinct=%v: %d requests, %d errors; first: %v", distinct, res.Requests, res.Errors, res.Err)
+		}
+		for b := range bodies {
+			var req struct{ Messages []struct{ Content string } }
+			if err := json.Unmarshal([]byte(b), &req); err != nil || len(req.Messages) != 2 {
+				t.Errorf("distinct=%v: not a chat request (%v): %s", distinct, err, b)
+			}
+		}
+		if want := map[bool]int{false: 1, true: 30}[distinct]; len(bodies) != want {
+			t.Errorf("distinct=%v: %d different bodies in 30 requests, want %d", distinct, len(bodies), want)
+		}
+		if _, ok := bodies[string(bench.RequestBody(false))]; !distinct && !ok {
+			t.Errorf("the ordinary load did not send RequestBody")
+		}
+	}
 }
 
 // BenchmarkGateway measures the throughput of the bare proxy and Lyumen,

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,10 @@ type Load struct {
 	Requests int
 	Stream   bool
 	Rate     float64 // arrivals per second; zero for a closed load
+	// Distinct numbers each request's question, so that no two record the
+	// same content; otherwise every request is RequestBody's, which a
+	// recording gateway's store keeps once.
+	Distinct bool
 }
 
 // Result is what a load measured.
@@ -129,11 +134,19 @@ func NewClient(clients int) *http.Client {
 
 // RequestBody is the chat request every client sends: a short conversation,
 // asking for usage when streamed, as SDKs do.
-func RequestBody(stream bool) []byte {
-	b := []byte(`{"model":"bench-model","messages":[` +
-		`{"role":"system","content":"You are a concise assistant. Answer in one sentence."},` +
-		`{"role":"user","content":"What does a reverse proxy do, in one sentence?"}],` +
-		`"temperature":0.2,"max_tokens":256,"user":"bench"`)
+func RequestBody(stream bool) []byte { return appendRequest(nil, stream, 0) }
+
+// appendRequest appends RequestBody to b, its question numbered n when n
+// is positive.
+func appendRequest(b []byte, stream bool, n uint64) []byte {
+	b = append(b, `{"model":"bench-model","messages":[`+
+		`{"role":"system","content":"You are a concise assistant. Answer in one sentence."},`+
+		`{"role":"user","content":"`...)
+	if n > 0 {
+		b = append(strconv.AppendUint(append(b, "Question "...), n, 10), ": "...)
+	}
+	b = append(b, `What does a reverse proxy do, in one sentence?"}],`+
+		`"temperature":0.2,"max_tokens":256,"user":"bench"`...)
 	if stream {
 		b = append(b, `,"stream":true,"stream_options":{"include_usage":true}`...)
 	}
@@ -144,6 +157,9 @@ func RequestBody(stream bool) []byte {
 // load early and cuts the requests under way.
 func Run(ctx context.Context, hc *http.Client, l Load) Result {
 	c := &caller{hc: hc, url: l.URL + "/v1/chat/completions", body: RequestBody(l.Stream), stream: l.Stream}
+	if l.Distinct {
+		c.seq = new(atomic.Uint64)
+	}
 	deadline := time.Now().Add(l.Duration)
 	results := make([]Result, l.Clients)
 	var wg sync.WaitGroup
@@ -221,13 +237,18 @@ type caller struct {
 	url    string
 	body   []byte
 	stream bool
+	seq    *atomic.Uint64 // numbers the questions of a Distinct load; nil otherwise
 }
 
 // call sends one request and adds its outcome to res. The latency runs
 // from the moment the client starts the request to the end of the answer.
 func (c *caller) call(ctx context.Context, res *Result, buf *bytes.Buffer) {
+	body := c.body
+	if c.seq != nil {
+		body = appendRequest(make([]byte, 0, len(c.body)+32), c.stream, c.seq.Add(1))
+	}
 	t0 := time.Now()
-	err := send(ctx, c.hc, c.url, c.body, c.stream, buf)
+	err := send(ctx, c.hc, c.url, body, c.stream, buf)
 	d := time.Since(t0)
 	res.Requests++
 	if err != nil {

@@ -83,6 +83,7 @@ type config struct {
 	rateFrac    float64
 	dir         string
 	store       string
+	distinct    bool
 	cpuprofile  string
 }
 
@@ -102,6 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.rateFrac, "rate-frac", 0.5, "without -rate: the latency rounds' rate as a fraction of the bare proxy's closed-loop throughput in this run (median of its rounds), per mode")
 	fs.StringVar(&c.dir, "dir", "", "where the spool and the SQLite store go, in a new directory removed afterwards (default: the system's temp dir); the spool fsyncs, so pick the disk production would use")
 	fs.StringVar(&c.store, "store", "sqlite", "where the spool ships: sqlite (production), or discard (a diagnostic: a store that only counts, to tell the spool's cost from the store's)")
+	fs.BoolVar(&c.distinct, "distinct", false, "number every request's question, so that the recording gateway stores new content for each (by default all requests are the same, and the store keeps their content once)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured rounds to `file`; goroutines carry the label target=<name>")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -162,6 +164,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "- per target and mode: %v of closed-loop warm-up; then throughput: %d interleaved closed-loop rounds of %v with %d clients; then latency: %d interleaved rounds of %v at a fixed rate, at most %d in flight\n",
 		cfg.warmup, cfg.rounds, cfg.round, cfg.clients, cfg.latRounds, cfg.latRound, cfg.clients)
 	fmt.Fprintf(stdout, "- mock upstream: %d content chunks per stream, delay %v; all servers and clients in this one process\n", bench.MockChunks, cfg.delay)
+	if cfg.distinct {
+		fmt.Fprintf(stdout, "- requests: each asks its own numbered question (-distinct), so every record brings new content\n")
+	} else {
+		fmt.Fprintf(stdout, "- requests: all the same chat request, whose content the store keeps once\n")
+	}
 	if cfg.store == "discard" {
 		fmt.Fprintf(stdout, "- spool in %s, shipping to a store that only counts (-store discard: a diagnostic, not production)\n", dir)
 	} else {
@@ -179,7 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		if cfg.warmup > 0 {
 			for _, t := range r.tg.All() {
-				r.load(ctx, t, bench.Load{Duration: cfg.warmup, Stream: stream})
+				r.load(ctx, t, bench.Load{Duration: cfg.warmup, Stream: stream, Distinct: cfg.distinct})
 			}
 		}
 		if cfg.cpuprofile != "" && r.stopProfile == nil { // from the first measured round on
@@ -189,7 +196,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			defer r.stopProfile()
 			fmt.Fprintf(stderr, "profiling; the gateway's share: go tool pprof -tagfocus 'target=^lyumen$' -top %s\n", cfg.cpuprofile)
 		}
-		tput, err := r.phase(ctx, mode+" throughput", bench.Load{Stream: stream}, cfg.rounds, cfg.round)
+		tput, err := r.phase(ctx, mode+" throughput", bench.Load{Stream: stream, Distinct: cfg.distinct}, cfg.rounds, cfg.round)
 		if err != nil {
 			return err
 		}
@@ -200,7 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if rate <= 0 {
 			return fmt.Errorf("%s: the bare proxy served nothing to derive the fixed rate from", mode)
 		}
-		lat, err := r.phase(ctx, mode+" latency", bench.Load{Stream: stream, Rate: rate}, cfg.latRounds, cfg.latRound)
+		lat, err := r.phase(ctx, mode+" latency", bench.Load{Stream: stream, Rate: rate, Distinct: cfg.distinct}, cfg.latRounds, cfg.latRound)
 		if err != nil {
 			return err
 		}
