@@ -157,23 +157,47 @@ func Language(msgs []Message) string {
 }
 
 // detectScript is whatlanggo.DetectScript, which tests every letter against
-// 23 scripts' Unicode tables, with a shortcut for ASCII text (most chats):
-// there, ASCII letters are the only characters of any script (digits,
-// space, punctuation and symbols are skipped, control characters belong to
-// none), so the answer is Latin if there is a letter, and nil if not.
+// 23 scripts' Unicode tables, with a shortcut for text below U+0500 (most
+// chats: English, the other Latin languages, Russian): each character is
+// looked up in scriptOf, and text whose letters are all of one script is
+// of that script, as whatlanggo would count it. Anything else, a mix of
+// scripts or a character from U+0500 on, goes to whatlanggo.
 func detectScript(text string) *unicode.RangeTable {
-	letter := false
-	for i := 0; i < len(text); i++ {
-		c := text[i]
-		if c >= utf8.RuneSelf {
+	var only *unicode.RangeTable
+	for i := 0; i < len(text); {
+		r, n := rune(text[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(text[i:])
+		}
+		i += n
+		if r >= rune(len(scriptOf)) {
 			return whatlanggo.DetectScript(text)
 		}
-		if lower := c | 0x20; 'a' <= lower && lower <= 'z' {
-			letter = true
+		switch s := scriptOf[r]; {
+		case s == nil:
+		case only == nil:
+			only = s
+		case s != only:
+			return whatlanggo.DetectScript(text)
 		}
 	}
-	if letter {
-		return unicode.Latin
-	}
-	return nil
+	return only
 }
+
+// scriptOf is, for each character below U+0500, the script whatlanggo
+// counts it for, or nil: it skips spaces, punctuation, symbols and digits,
+// and counts a character for each of its scripts that contains it (below
+// U+0500 there is at most one).
+var scriptOf = func() (t [0x500]*unicode.RangeTable) {
+	for r := range rune(len(t)) {
+		if unicode.IsSymbol(r) || unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsDigit(r) {
+			continue
+		}
+		for s := range whatlanggo.Scripts {
+			if unicode.Is(s, r) {
+				t[r] = s // the only one: TestScriptOf
+			}
+		}
+	}
+	return t
+}()

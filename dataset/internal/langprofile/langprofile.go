@@ -95,12 +95,16 @@ func positions(text string) []trigram {
 		case i == len(text):
 			i++
 		case text[i] < utf8.RuneSelf:
-			r = asciiFold[text[i]]
+			r = smallFold[text[i]]
 			i++
 		default:
 			var n int
 			r, n = utf8.DecodeRuneInString(text[i:])
-			r = fold(r)
+			if r < rune(len(smallFold)) {
+				r = smallFold[r]
+			} else {
+				r = fold(r)
+			}
 			i += n
 		}
 		if r2 == -1 {
@@ -141,10 +145,11 @@ func fold(r rune) rune {
 	return unicode.ToLower(r)
 }
 
-// asciiFold is fold of every ASCII character, looked up instead of four
-// Unicode table searches per character.
-var asciiFold = func() (t [utf8.RuneSelf]rune) {
-	for r := range rune(utf8.RuneSelf) {
+// smallFold is fold of every character below U+0500 (ASCII, the Latin
+// letters of European languages, Greek, Cyrillic), looked up instead of
+// four Unicode table searches and a case mapping per character.
+var smallFold = func() (t [0x500]rune) {
+	for r := range rune(len(t)) {
 		t[r] = fold(r)
 	}
 	return t
