@@ -20,7 +20,7 @@ func BenchmarkLanguage(b *testing.B) {
 		}
 	})
 	for name, text := range map[string]string{
-		"long German": "Kannst du mir helfen, diese Funktion umzuschreiben? Sie liest Datensätze aus einer Datenbank und schreibt sie in eine Datei, lädt aber vorher alles in den Speicher. Ich möchte, dass sie die Zeilen streamt und den Fortschritt ausgibt.",
+		"long German":  "Kannst du mir helfen, diese Funktion umzuschreiben? Sie liest Datensätze aus einer Datenbank und schreibt sie in eine Datei, lädt aber vorher alles in den Speicher. Ich möchte, dass sie die Zeilen streamt und den Fortschritt ausgibt.",
 		"long Russian": "Можешь помочь мне переписать эту функцию? Она читает записи из базы данных и пишет их в файл, но сначала загружает всё в память. Я хочу, чтобы она читала строки потоком и печатала, сколько уже сделано.",
 	} {
 		msgs := []dataset.Message{{Role: "user", Content: text}}
