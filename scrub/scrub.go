@@ -122,14 +122,15 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 }
 
 // body scrubs rec's request body with s. With clean, a chat body is read
-// in parts: each long message content on its own, which clean may know,
-// and the JSON between them. A part is the unit the conversation's copy
-// of a message is scanned in, so what the parts find is what the
-// conversation's scan finds. It differs from a scan of the whole body,
-// which is one line of text, where a few rules read context across
-// messages: gitleaks' curl rules ("curl" in one message, "-u user:pass" in
-// another) and the line-wide allowlist of its generic rule (a JS import
-// anywhere hid every generic secret in the body).
+// in parts: each long message text on its own (pack.MessageTexts), which
+// clean may know, and the JSON between them. The key before each text is
+// "content" or "text", which names no secret for the keyword rules, and a
+// part is the unit the conversation's copy of a message is scanned in, so
+// what the parts find is what the conversation's scan finds. It differs
+// from a scan of the whole body, one line of text, where a few rules read
+// context across messages: gitleaks' curl rules ("curl" in one message,
+// "-u user:pass" in another) and the line-wide allowlist of its generic
+// rule (a JS import anywhere hid every generic secret in the body).
 func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, int) {
 	b := string(rec.Request)
 	if clean == nil {
@@ -144,7 +145,7 @@ func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, i
 		total += n
 		out.WriteString(red)
 	}
-	for _, c := range pack.MessageContents(rec.Request) {
+	for _, c := range pack.MessageTexts(rec.Request) {
 		if c[1]-c[0] < minClean {
 			continue // stays with the JSON around it
 		}

@@ -147,9 +147,10 @@ func TestWriter_History(t *testing.T) {
 }
 
 // TestWriter_SameAsWholeScan scrubs conversations made of the redaction
-// corpus (secrets, personal data and look-alikes), turn after turn, with a
-// Writer, which reads a chat body in parts and skips what it found clean
-// before, and with Record, which scans every string and body whole. On
+// corpus (secrets, personal data and look-alikes), turn after turn, their
+// contents as strings and then as text blocks, with a Writer, which reads
+// a chat body in parts and skips what it found clean before, and with
+// Record, which scans every string and body whole. On
 // these texts both store the same bytes; TestWriter_BodyAsConversation
 // has the cases where a whole body's scan differs.
 func TestWriter_SameAsWholeScan(t *testing.T) {
@@ -174,14 +175,24 @@ func TestWriter_SameAsWholeScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	blocks := false // each message's content a string, or (the second time round) text blocks
 	mk := func(msgs []lyumen.Message, answer string) *lyumen.Record {
-		body, _ := json.Marshal(map[string]any{"model": "m", "messages": msgs, "user": "u"})
+		wire := make([]map[string]any, len(msgs))
+		for i, m := range msgs {
+			wire[i] = map[string]any{"role": m.Role, "content": m.Content}
+			if blocks {
+				wire[i]["content"] = []map[string]string{{"type": "text", "text": m.Content}}
+			}
+		}
+		body, _ := json.Marshal(map[string]any{"model": "m", "messages": wire, "user": "u"})
 		return &lyumen.Record{ID: "x", Country: "US", Request: body,
 			Conversation: &lyumen.Conversation{Messages: slices.Clone(msgs)},
 			Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}}}}}
 	}
 	system := lyumen.Message{Role: "system", Content: "You are a helpful assistant for a small software team; keep answers short."}
-	for i := 0; i+4 <= len(texts); i += 4 {
+	for n := range 2 * len(texts) / 4 {
+		i := 4 * (n % (len(texts) / 4))
+		blocks = n >= len(texts)/4
 		msgs := []lyumen.Message{system}
 		for turn := range 2 {
 			msgs = append(msgs, lyumen.Message{Role: "user", Content: texts[i+2*turn]})

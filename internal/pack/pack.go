@@ -346,20 +346,35 @@ func requestPieces(body []byte) []span {
 	return pieces
 }
 
-// MessageContents returns where the string contents of a chat request's
-// messages are in body (messages[].content, quotes included), in order;
-// none when body is not such a request. Secret scrubbing reads them one by
-// one, so that the history a client resends can be skipped.
-func MessageContents(body []byte) [][2]int {
+// MessageTexts returns where the texts of a chat request's messages are in
+// body, quotes included, in order: each messages[].content that is a
+// string, and in a content that is an array of blocks, each block's "text"
+// or "content" that is a string (OpenAI's text parts, Anthropic's text and
+// tool_result blocks). It returns none when body is not such a request.
+// Secret scrubbing reads them one by one, so that the history a client
+// resends can be skipped.
+func MessageTexts(body []byte) [][2]int {
 	spans, ok := topLevel(body, "messages")
 	if !ok {
 		return nil
 	}
 	var out [][2]int
+	add := func(sp span) {
+		if body[sp.start] == '"' {
+			out = append(out, [2]int{sp.start, sp.end})
+		}
+	}
 	for _, sp := range spans {
-		for _, el := range elems(body, sp.start) {
-			if c, ok := stringField(body, el.start, "content"); ok {
-				out = append(out, [2]int{c.start, c.end})
+		for _, msg := range elems(body, sp.start) {
+			content, _, _ := objectFields(body, msg.start, "content")
+			for _, c := range content {
+				add(c)
+				for _, block := range elems(body, c.start) {
+					texts, _, _ := objectFields(body, block.start, "text", "content")
+					for _, t := range texts {
+						add(t)
+					}
+				}
 			}
 		}
 	}

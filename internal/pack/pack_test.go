@@ -530,25 +530,28 @@ func benchRecord() *lyumen.Record {
 	}
 }
 
-func TestMessageContents(t *testing.T) {
+func TestMessageTexts(t *testing.T) {
 	for _, tc := range []struct {
 		body string
 		want []string
 	}{
-		{`{"model":"m","messages":[{"role":"system","content":"be \"brief\""},{"role":"user","content":[{"type":"text","text":"hi"}]},{"content":"x","role":"user"}]}`,
-			[]string{`"be \"brief\""`, `"x"`}},
+		{`{"model":"m","messages":[{"role":"system","content":"be \"brief\""},{"role":"user","content":[{"type":"text","text":"hi"},{"type":"image_url","image_url":{"url":"u"}}]},{"content":"x","role":"user"}]}`,
+			[]string{`"be \"brief\""`, `"hi"`, `"x"`}},
+		{`{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"out"},{"type":"tool_result","content":[{"type":"text","text":"nested"}]},{"text":"a","content":"b"},"not a block"]}]}`,
+			[]string{`"out"`, `"a"`, `"b"`}},
 		{` { "messages" : [ { "content" : "a\\" } ] , "content":"not a message" } `, []string{`"a\\"`}},
+		{`{"messages":[{"content":"once","content":"twice"}]}`, nil},
 		{`{"input":"no messages"}`, nil},
 		{`{"messages":"not an array"}`, nil},
 		{`["not an object"]`, nil},
 		{`{"messages":[{"content":"cut`, nil},
 	} {
 		var got []string
-		for _, c := range pack.MessageContents([]byte(tc.body)) {
+		for _, c := range pack.MessageTexts([]byte(tc.body)) {
 			got = append(got, tc.body[c[0]:c[1]])
 		}
 		if !slices.Equal(got, tc.want) {
-			t.Errorf("MessageContents(%s) = %q, want %q", tc.body, got, tc.want)
+			t.Errorf("MessageTexts(%s) = %q, want %q", tc.body, got, tc.want)
 		}
 	}
 }
