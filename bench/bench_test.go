@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,9 +114,10 @@ func TestRun_Open(t *testing.T) {
 	})
 }
 
-// TestRun_Distinct checks that a Distinct load sends valid chat requests,
-// no two alike, and that an ordinary one sends RequestBody every time.
-func TestRun_Distinct(t *testing.T) {
+// TestRun_Questions checks that two loads sharing a question counter send
+// valid chat requests, no two alike, and that ordinary loads send
+// RequestBody every time.
+func TestRun_Questions(t *testing.T) {
 	for _, distinct := range []bool{false, true} {
 		var mu sync.Mutex
 		bodies := map[string]int{}
@@ -126,13 +128,19 @@ func TestRun_Distinct(t *testing.T) {
 			mu.Unlock()
 			w.Write([]byte("{}"))
 		}))
-		res := bench.Run(t.Context(), bench.NewClient(3), bench.Load{
-			URL: srv.URL, Clients: 3, Duration: time.Minute, Requests: 30, Distinct: distinct,
-		})
-		srv.Close()
-		if res.Requests != 30 || res.Errors > 0 {
-			t.Fatalf("distinct=%v: %d requests, %d errors; first: %v", distinct, res.Requests, res.Errors, res.Err)
+		var questions *atomic.Uint64
+		if distinct {
+			questions = new(atomic.Uint64)
 		}
+		for range 2 {
+			res := bench.Run(t.Context(), bench.NewClient(3), bench.Load{
+				URL: srv.URL, Clients: 3, Duration: time.Minute, Requests: 15, Questions: questions,
+			})
+			if res.Requests != 15 || res.Errors > 0 {
+				t.Fatalf("distinct=%v: %d requests, %d errors; first: %v", distinct, res.Requests, res.Errors, res.Err)
+			}
+		}
+		srv.Close()
 		for b := range bodies {
 			var req struct{ Messages []struct{ Content string } }
 			if err := json.Unmarshal([]byte(b), &req); err != nil || len(req.Messages) != 2 {
@@ -140,7 +148,7 @@ func TestRun_Distinct(t *testing.T) {
 			}
 		}
 		if want := map[bool]int{false: 1, true: 30}[distinct]; len(bodies) != want {
-			t.Errorf("distinct=%v: %d different bodies in 30 requests, want %d", distinct, len(bodies), want)
+			t.Errorf("distinct=%v: %d different bodies in two loads of 15 requests, want %d", distinct, len(bodies), want)
 		}
 		if _, ok := bodies[string(bench.RequestBody(false))]; !distinct && !ok {
 			t.Errorf("the ordinary load did not send RequestBody")

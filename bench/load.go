@@ -40,10 +40,11 @@ type Load struct {
 	Requests int
 	Stream   bool
 	Rate     float64 // arrivals per second; zero for a closed load
-	// Distinct numbers each request's question, so that no two record the
-	// same content; otherwise every request is RequestBody's, which a
-	// recording gateway's store keeps once.
-	Distinct bool
+	// Questions, when set, numbers each request's question from it, so
+	// that no two requests of the loads sharing it record the same
+	// content; when nil every request is RequestBody's, which a recording
+	// gateway's store keeps once.
+	Questions *atomic.Uint64
 }
 
 // Result is what a load measured.
@@ -156,10 +157,7 @@ func appendRequest(b []byte, stream bool, n uint64) []byte {
 // Run applies l with hc and returns what it measured. Canceling ctx ends the
 // load early and cuts the requests under way.
 func Run(ctx context.Context, hc *http.Client, l Load) Result {
-	c := &caller{hc: hc, url: l.URL + "/v1/chat/completions", body: RequestBody(l.Stream), stream: l.Stream}
-	if l.Distinct {
-		c.seq = new(atomic.Uint64)
-	}
+	c := &caller{hc: hc, url: l.URL + "/v1/chat/completions", body: RequestBody(l.Stream), stream: l.Stream, seq: l.Questions}
 	deadline := time.Now().Add(l.Duration)
 	results := make([]Result, l.Clients)
 	var wg sync.WaitGroup
@@ -237,7 +235,7 @@ type caller struct {
 	url    string
 	body   []byte
 	stream bool
-	seq    *atomic.Uint64 // numbers the questions of a Distinct load; nil otherwise
+	seq    *atomic.Uint64 // Load.Questions
 }
 
 // call sends one request and adds its outcome to res. The latency runs

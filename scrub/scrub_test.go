@@ -231,6 +231,10 @@ func TestWriter_BodyAsConversation(t *testing.T) {
 			"my config has api_key = Zq7vKp2mWx9Lr4Tb8Nc3Hd6 and it fails" + long},
 		"a quote left open":    {strings.Repeat("x", 60) + " what should the password is", "and 'this one" + long},
 		"a key in one message": {"here is my token " + ghToken + long, "thanks" + long},
+		// A key's BEGIN and END in two messages once matched as one span,
+		// cutting the messages between them out of the body.
+		"a key's ends in two short messages": {"-----BEGIN RSA PRIVATE KEY-----", "hello", "-----END RSA PRIVATE KEY-----"},
+		"a key's ends around a long message": {"-----BEGIN RSA PRIVATE KEY-----", "ok", "a long message in between" + long, "hi", "-----END RSA PRIVATE KEY-----"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var got []*lyumen.Record
@@ -250,6 +254,9 @@ func TestWriter_BodyAsConversation(t *testing.T) {
 			var sent struct{ Messages []lyumen.Message }
 			if err := json.Unmarshal(got[0].Request, &sent); err != nil {
 				t.Fatalf("stored body is not JSON: %v\n%s", err, got[0].Request)
+			}
+			if len(sent.Messages) != len(msgs) {
+				t.Fatalf("the stored body has %d of %d messages:\n%s", len(sent.Messages), len(msgs), got[0].Request)
 			}
 			for i, m := range got[0].Conversation.Messages {
 				if sent.Messages[i].Content != m.Content {

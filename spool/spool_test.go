@@ -128,11 +128,15 @@ func TestSpool_CommitDelay(t *testing.T) {
 	<-held // the first group is written; its leader waits in OnSync
 	size := s.Bytes()
 	wg.Go(func() { record(1) })
-	wg.Go(func() { record(2) })
-	for s.Bytes() < size+2 { // both joined the next group: Bytes counts them
+	for s.Bytes() == size { // joined the next group: Bytes counts it
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(10 * time.Millisecond) // ... and reached their wait
+	frame := s.Bytes() - size
+	wg.Go(func() { record(2) })
+	for s.Bytes() < size+2*frame {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(10 * time.Millisecond) // ... and reached its wait
 	close(hold)
 	wg.Wait()
 	if d := record(3); d < delay/2 {

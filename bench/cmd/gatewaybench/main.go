@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lyumen/lyumen/bench"
@@ -179,6 +180,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	var failures []string
+	var questions *atomic.Uint64 // -distinct: one count for every load of the run
+	if cfg.distinct {
+		questions = new(atomic.Uint64)
+	}
 	for _, stream := range cfg.streams {
 		mode := "nonstream"
 		if stream {
@@ -186,7 +191,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		if cfg.warmup > 0 {
 			for _, t := range r.tg.All() {
-				r.load(ctx, t, bench.Load{Duration: cfg.warmup, Stream: stream, Distinct: cfg.distinct})
+				r.load(ctx, t, bench.Load{Duration: cfg.warmup, Stream: stream, Questions: questions})
 			}
 		}
 		if cfg.cpuprofile != "" && r.stopProfile == nil { // from the first measured round on
@@ -196,7 +201,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			defer r.stopProfile()
 			fmt.Fprintf(stderr, "profiling; the gateway's share: go tool pprof -tagfocus 'target=^lyumen$' -top %s\n", cfg.cpuprofile)
 		}
-		tput, err := r.phase(ctx, mode+" throughput", bench.Load{Stream: stream, Distinct: cfg.distinct}, cfg.rounds, cfg.round)
+		tput, err := r.phase(ctx, mode+" throughput", bench.Load{Stream: stream, Questions: questions}, cfg.rounds, cfg.round)
 		if err != nil {
 			return err
 		}
@@ -207,7 +212,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if rate <= 0 {
 			return fmt.Errorf("%s: the bare proxy served nothing to derive the fixed rate from", mode)
 		}
-		lat, err := r.phase(ctx, mode+" latency", bench.Load{Stream: stream, Rate: rate, Distinct: cfg.distinct}, cfg.latRounds, cfg.latRound)
+		lat, err := r.phase(ctx, mode+" latency", bench.Load{Stream: stream, Rate: rate, Questions: questions}, cfg.latRounds, cfg.latRound)
 		if err != nil {
 			return err
 		}
