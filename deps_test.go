@@ -34,7 +34,7 @@ var allowed = map[string][]string{ // "" is the root
 	// records before the store; dataset/parquet keeps parquet-go out of
 	// dataset.
 	"redact":                       {},
-	"scrub":                        {"", "redact", "internal/pack"},
+	"scrub":                        {"", "redact", "internal/pack", "internal/jsonscan"},
 	"dataset":                      {"", "redact", "dataset/internal/langprofile"},
 	"dataset/internal/langprofile": {},
 	"dataset/parquet":              {"", "dataset"},

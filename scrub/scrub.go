@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsonscan"
 	"github.com/lyumen/lyumen/internal/pack"
 	"github.com/lyumen/lyumen/redact"
 )
@@ -73,7 +74,8 @@ func (w *Writer) WriteRecords(ctx context.Context, recs []*lyumen.Record) error 
 func Record(r *redact.Redactor, rec *lyumen.Record) int { return record(r, rec, nil) }
 
 // record is Record, skipping the strings clean (when not nil) knows hold
-// no secret, and teaching it those it finds clean.
+// no secret, and teaching it those it finds clean: the same result, less
+// work.
 func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 	s := r.NewSession(rec.Country)
 	str := func(p *string) {
@@ -121,21 +123,19 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 	return s.Replaced()
 }
 
-// body scrubs rec's request body with s. With clean, a chat body is read
-// in parts: each long message text on its own (pack.MessageTexts), which
-// clean may know, and the JSON between them. The key before each text is
-// "content" or "text", which names no secret for the keyword rules, and a
-// part is the unit the conversation's copy of a message is scanned in, so
-// what the parts find is what the conversation's scan finds. It differs
+// body scrubs rec's request body with s. A chat body is read in parts:
+// each long message text on its own (pack.MessageTexts), decoded, which
+// clean (when not nil) may know, and the JSON between them. A text is
+// scanned as the conversation's copy of it is, so the body and the
+// conversation keep or replace the same secrets, and the key before each
+// text is "content" or "text", which names no secret for the keyword
+// rules. It differs
 // from a scan of the whole body, one line of text, where a few rules read
 // context across messages: gitleaks' curl rules ("curl" in one message,
 // "-u user:pass" in another) and the line-wide allowlist of its generic
 // rule (a JS import anywhere hid every generic secret in the body).
 func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, int) {
 	b := string(rec.Request)
-	if clean == nil {
-		return s.Redact(b)
-	}
 	var (
 		out         strings.Builder
 		total, last int
@@ -144,6 +144,24 @@ func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, i
 		red, n := clean.redact(s, rec.Country, part)
 		total += n
 		out.WriteString(red)
+	}
+	// A text is scrubbed decoded, as the conversation's copy is: escapes
+	// (\" around a password, \u0041) hide nothing then. It is written back
+	// as it came unless something was replaced.
+	text := func(lit string) {
+		t, ok := jsonscan.Unquote(lit)
+		if !ok && json.Unmarshal([]byte(lit), &t) != nil {
+			scan(lit) // cannot happen: MessageTexts found a string
+			return
+		}
+		red, n := clean.redact(s, rec.Country, t)
+		if n == 0 {
+			out.WriteString(lit)
+			return
+		}
+		total += n
+		enc, _ := json.Marshal(red) // cannot fail: a string
+		out.Write(enc)
 	}
 	for _, c := range pack.MessageTexts(rec.Request) {
 		if c[1]-c[0] < minClean {
@@ -155,7 +173,7 @@ func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, i
 		if c[0] > last {
 			scan(b[last:c[0]])
 		}
-		scan(b[c[0]:c[1]])
+		text(b[c[0]:c[1]])
 		last = c[1]
 	}
 	if last == 0 {

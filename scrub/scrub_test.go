@@ -146,14 +146,13 @@ func TestWriter_History(t *testing.T) {
 	}
 }
 
-// TestWriter_SameAsWholeScan scrubs conversations made of the redaction
-// corpus (secrets, personal data and look-alikes), turn after turn, their
-// contents as strings and then as text blocks, with a Writer, which reads
-// a chat body in parts and skips what it found clean before, and with
-// Record, which scans every string and body whole. On
-// these texts both store the same bytes; TestWriter_BodyAsConversation
-// has the cases where a whole body's scan differs.
-func TestWriter_SameAsWholeScan(t *testing.T) {
+// TestWriter_Corpus scrubs conversations made of the redaction corpus
+// (secrets, personal data and look-alikes), turn after turn, their
+// contents as strings and then as text blocks, with a Writer, which skips
+// what it found clean before, and with Record, which remembers nothing.
+// They must store the same bytes, and the body's texts must be the
+// conversation's.
+func TestWriter_Corpus(t *testing.T) {
 	f, err := os.ReadFile("../redact/testdata/corpus.jsonl")
 	if err != nil {
 		t.Fatal(err)
@@ -205,6 +204,12 @@ func TestWriter_SameAsWholeScan(t *testing.T) {
 			if string(got[0].Request) != string(want.Request) {
 				t.Fatalf("texts %d-%d, turn %d: body\n got %s\nwant %s", i, i+3, turn, got[0].Request, want.Request)
 			}
+			gotTexts := bodyTexts(t, got[0].Request)
+			for k, m := range got[0].Conversation.Messages {
+				if gotTexts[k] != m.Content {
+					t.Fatalf("texts %d-%d, turn %d, message %d:\n body         %q\n conversation %q", i, i+3, turn, k, gotTexts[k], m.Content)
+				}
+			}
 			if diff := cmp.Diff(want.Conversation, got[0].Conversation); diff != "" {
 				t.Fatalf("texts %d-%d, turn %d: conversation (-whole +writer):\n%s", i, i+3, turn, diff)
 			}
@@ -214,6 +219,26 @@ func TestWriter_SameAsWholeScan(t *testing.T) {
 			msgs = append(msgs, lyumen.Message{Role: "assistant", Content: answer})
 		}
 	}
+}
+
+// bodyTexts returns the texts of a chat body's messages: string contents,
+// or the text of each one's first block.
+func bodyTexts(t *testing.T, body []byte) []string {
+	t.Helper()
+	var v struct{ Messages []struct{ Content any } }
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("body is not JSON: %v\n%s", err, body)
+	}
+	var texts []string
+	for _, m := range v.Messages {
+		switch c := m.Content.(type) {
+		case string:
+			texts = append(texts, c)
+		case []any:
+			texts = append(texts, c[0].(map[string]any)["text"].(string))
+		}
+	}
+	return texts
 }
 
 // TestWriter_BodyAsConversation checks that the Writer scrubs each message
@@ -231,6 +256,9 @@ func TestWriter_BodyAsConversation(t *testing.T) {
 			"my config has api_key = Zq7vKp2mWx9Lr4Tb8Nc3Hd6 and it fails" + long},
 		"a quote left open":    {strings.Repeat("x", 60) + " what should the password is", "and 'this one" + long},
 		"a key in one message": {"here is my token " + ghToken + long, "thanks" + long},
+		// In the body the quotes are escaped (\"), which hid it from the
+		// password rule there.
+		"a password in quotes": {`my config file says password="Hunt3r22x" and the login fails` + long},
 		// A key's BEGIN and END in two messages once matched as one span,
 		// cutting the messages between them out of the body.
 		"a key's ends in two short messages": {"-----BEGIN RSA PRIVATE KEY-----", "hello", "-----END RSA PRIVATE KEY-----"},

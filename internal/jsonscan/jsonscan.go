@@ -194,6 +194,53 @@ func (p *Scanner) RawString() (string, bool) {
 	return "", false
 }
 
+// Unquote returns the value of the JSON string literal lit (quotes
+// included) when it is valid UTF-8 and its escapes are among \n, \t,
+// \r, \", \\ and \/: what chat text holds. Anything else reports false,
+// for encoding/json to decode.
+func Unquote(lit string) (string, bool) {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' || !utf8.ValidString(lit) {
+		return "", false
+	}
+	s := lit[1 : len(lit)-1]
+	if strings.IndexByte(s, '\\') < 0 {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x20 || s[i] == '"' {
+				return "", false
+			}
+		}
+		return s, true
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c < 0x20 || c == '"':
+			return "", false
+		case c != '\\':
+			b.WriteByte(c)
+			continue
+		}
+		if i++; i == len(s) {
+			return "", false
+		}
+		switch s[i] {
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		case 'r':
+			b.WriteByte('\r')
+		case '"', '\\', '/':
+			b.WriteByte(s[i])
+		default:
+			return "", false
+		}
+	}
+	return b.String(), true
+}
+
 // text reads a string without escapes that is valid UTF-8, so that its
 // bytes are its value.
 func (p *Scanner) Text() (string, bool) {

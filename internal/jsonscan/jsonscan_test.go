@@ -67,3 +67,24 @@ func FuzzScalars(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnquote checks that what Unquote decodes, encoding/json decodes to
+// the same string.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`""`, `"plain"`, `"a\nb\tc\r\"d\\e\/f"`, `"\u0041"`, `"\b"`, "\"\xff\"", "\"tab\there\"", `"end\"`, `"é 日本"`, `"x"y"`, `"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, lit string) {
+		got, ok := jsonscan.Unquote(lit)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal([]byte(lit), &want); err != nil {
+			t.Fatalf("Unquote(%q) = %q, but encoding/json: %v", lit, got, err)
+		}
+		if got != want {
+			t.Errorf("Unquote(%q) = %q, encoding/json: %q", lit, got, want)
+		}
+	})
+}
