@@ -124,8 +124,8 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 }
 
 // body scrubs rec's request body with s. A chat body is read in parts:
-// each long message text on its own (pack.MessageTexts), decoded, which
-// clean (when not nil) may know, and the JSON between them. A text is
+// each message text on its own (pack.MessageTexts), decoded, which clean
+// (when not nil) may know, and the JSON between them. A text is
 // scanned as the conversation's copy of it is, so the body and the
 // conversation keep or replace the same secrets, and the key before each
 // text is "content" or "text", which names no secret for the keyword
@@ -164,9 +164,6 @@ func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, i
 		out.Write(enc)
 	}
 	for _, c := range pack.MessageTexts(rec.Request) {
-		if c[1]-c[0] < minClean {
-			continue // stays with the JSON around it
-		}
 		if last == 0 {
 			out.Grow(len(b))
 		}

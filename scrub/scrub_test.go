@@ -259,6 +259,7 @@ func TestWriter_BodyAsConversation(t *testing.T) {
 		// In the body the quotes are escaped (\"), which hid it from the
 		// password rule there.
 		"a password in quotes": {`my config file says password="Hunt3r22x" and the login fails` + long},
+		"a short one":          {`password="Hunt3r22x"`, "ok"},
 		// A key's BEGIN and END in two messages once matched as one span,
 		// cutting the messages between them out of the body.
 		"a key's ends in two short messages": {"-----BEGIN RSA PRIVATE KEY-----", "hello", "-----END RSA PRIVATE KEY-----"},
@@ -353,15 +354,23 @@ func BenchmarkWriter_WriteRecords(b *testing.B) {
 			Conversation: &lyumen.Conversation{Messages: []lyumen.Message{{Role: "user", Content: p}}},
 			Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}}}}}
 	}
+	short := func(bool) *lyumen.Record { // bench/'s gateway request: two short messages
+		msgs := []lyumen.Message{{Role: "system", Content: "You are a concise assistant. Answer in one sentence."},
+			{Role: "user", Content: "What does a reverse proxy do, in one sentence?"}}
+		body, _ := json.Marshal(map[string]any{"model": "bench-model", "messages": msgs, "temperature": 0.2, "max_tokens": 256, "user": "bench"})
+		return &lyumen.Record{ID: "x", Request: body, Conversation: &lyumen.Conversation{Messages: msgs},
+			Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: "It forwards requests to servers."}}}}}
+	}
 	for _, bc := range []struct {
 		name   string
 		secret bool
-	}{{"clean", false}, {"with_key", true}} {
+		mk     func(bool) *lyumen.Record
+	}{{"clean", false, mk}, {"with_key", true, mk}, {"short", false, short}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				b.StopTimer()
-				recs := []*lyumen.Record{mk(bc.secret)}
+				recs := []*lyumen.Record{bc.mk(bc.secret)}
 				b.StartTimer()
 				if err := w.WriteRecords(context.Background(), recs); err != nil {
 					b.Fatal(err)
