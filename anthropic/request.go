@@ -246,14 +246,7 @@ func appendMessagesBody(dst []byte, b *messagesBody) ([]byte, bool) {
 		dst = append(dst, `,"stream":true`...)
 	}
 	if len(b.StopSequences) > 0 {
-		dst = append(dst, `,"stop_sequences":[`...)
-		for i, s := range b.StopSequences {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsontext.AppendString(dst, s)
-		}
-		dst = append(dst, ']')
+		dst = jsontext.AppendStrings(append(dst, `,"stop_sequences":`...), b.StopSequences)
 	}
 	if b.Temperature != nil {
 		dst = append(dst, `,"temperature":`...)

@@ -313,14 +313,7 @@ func appendRequest(dst []byte, b *request) ([]byte, bool) {
 		}
 		if len(gc.StopSequences) > 0 {
 			field("stopSequences")
-			dst = append(dst, '[')
-			for i, s := range gc.StopSequences {
-				if i > 0 {
-					dst = append(dst, ',')
-				}
-				dst = jsontext.AppendString(dst, s)
-			}
-			dst = append(dst, ']')
+			dst = jsontext.AppendStrings(dst, gc.StopSequences)
 		}
 		if gc.CandidateCount != 0 {
 			field("candidateCount")

@@ -176,14 +176,7 @@ func appendChatBody(dst []byte, b *chatBody) ([]byte, bool) {
 		dst = jsontext.AppendFloat(dst, *b.TopP)
 	}
 	if len(b.Stop) > 0 {
-		dst = append(dst, `,"stop":[`...)
-		for i, s := range b.Stop {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsontext.AppendString(dst, s)
-		}
-		dst = append(dst, ']')
+		dst = jsontext.AppendStrings(append(dst, `,"stop":`...), b.Stop)
 	}
 	if b.N != 0 {
 		dst = append(dst, `,"n":`...)

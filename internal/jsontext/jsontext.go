@@ -31,6 +31,19 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// AppendStrings appends ss as a JSON array of strings, each escaped as
+// AppendString escapes it.
+func AppendStrings(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, s)
+	}
+	return append(dst, ']')
+}
+
 // AppendFloat appends f as encoding/json renders a float64: the shortest
 // decimal that reads back as f, in exponent form below 1e-6 and from 1e21
 // on. f must be finite, as anything decoded from JSON is.

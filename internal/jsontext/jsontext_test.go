@@ -33,3 +33,12 @@ func FuzzAppendFloat(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendStrings(t *testing.T) {
+	for _, ss := range [][]string{{}, {"one"}, jsontext.Strings} {
+		want, _ := json.Marshal(ss)
+		if got := jsontext.AppendStrings([]byte("x"), ss); string(got) != "x"+string(want) {
+			t.Errorf("AppendStrings(%q) = %s, want x%s", ss, got, want)
+		}
+	}
+}
