@@ -66,7 +66,7 @@ func Aggregate(ctx context.Context, src Source, o AggregateOptions) (*Aggregates
 	prog := newTicker(o.OnProgress)
 	err := src.Scan(ctx, o.From, o.To, func(r *lyumen.Record) error {
 		n++
-		prog.tick(Progress{Pass: 1, Done: n})
+		prog.tick(Progress{Done: n})
 		if len(o.Completeness) > 0 && !contains(o.Completeness, r.Completeness) {
 			return nil
 		}
@@ -88,7 +88,7 @@ func Aggregate(ctx context.Context, src Source, o AggregateOptions) (*Aggregates
 		counts["surface"][string(r.Surface)]++
 		return nil
 	})
-	prog.flush(Progress{Pass: 1, Done: n})
+	prog.flush(Progress{Done: n})
 	if err != nil {
 		return nil, fmt.Errorf("aggregate: %w", err)
 	}

@@ -2,6 +2,7 @@ package dataset_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -25,11 +26,14 @@ type memSink struct {
 func (s *memSink) Write(ex *dataset.Example) error { s.exs = append(s.exs, ex); return nil }
 func (s *memSink) Close() error                    { s.closed = true; return nil }
 
+// ids returns the ids exported, sorted: Export writes newest first, and
+// holds back the examples of rare countries.
 func (s *memSink) ids() []string {
 	var ids []string
 	for _, ex := range s.exs {
 		ids = append(ids, ex.ID)
 	}
+	slices.Sort(ids)
 	return ids
 }
 
@@ -51,7 +55,7 @@ func TestExport_Threading(t *testing.T) {
 	tests := []struct {
 		name string
 		recs []*lyumen.Record
-		want []string // ids exported, in order
+		want []string // ids exported, sorted
 	}{
 		{
 			name: "a chain collapses into its longest record",
@@ -136,12 +140,12 @@ func TestExport_Dedup(t *testing.T) {
 		exact, near int64
 	}{
 		{
-			name: "same text in other case and spacing is an exact duplicate",
+			name: "same text in other case and spacing is an exact duplicate; the newest stays",
 			recs: []*lyumen.Record{
 				datasettest.Rec("a", 0, answer, story),
 				datasettest.Rec("b", 1, strings.ToUpper(answer), strings.ReplaceAll(story, " ", "  ")),
 			},
-			want: []string{"a"}, exact: 1,
+			want: []string{"b"}, exact: 1,
 		},
 		{
 			name: "one word changed is a near duplicate",
@@ -149,7 +153,7 @@ func TestExport_Dedup(t *testing.T) {
 				datasettest.Rec("a", 0, answer, story),
 				datasettest.Rec("b", 1, answer, strings.Replace(story, "September", "October", 1)),
 			},
-			want: []string{"a"}, near: 1,
+			want: []string{"b"}, near: 1,
 		},
 		{
 			name: "different only in an e-mail address: equal once redacted",
@@ -157,7 +161,7 @@ func TestExport_Dedup(t *testing.T) {
 				datasettest.Rec("a", 0, answer, story+" Reply to ana.lopez@example.org please."),
 				datasettest.Rec("b", 1, answer, story+" Reply to joao.silva@example.net please."),
 			},
-			want: []string{"a"}, exact: 1,
+			want: []string{"b"}, exact: 1,
 		},
 		{
 			name: "a different request about the same place is kept",
@@ -318,4 +322,35 @@ func newRedactor(tb testing.TB) *redact.Redactor {
 		tb.Fatal(redactorErr)
 	}
 	return redactor
+}
+
+// TestExport_RareCountries checks that a country is released only with K
+// leaves: those dropped by a conversation filter count, and the examples
+// held back while a country had fewer all arrive.
+func TestExport_RareCountries(t *testing.T) {
+	var recs []*lyumen.Record
+	add := func(country string, n int, question string) {
+		for range n {
+			id := fmt.Sprintf("%s%02d", strings.ToLower(country), len(recs))
+			r := datasettest.Rec(id, len(recs), "answer "+id, question+" "+id)
+			r.Country = country
+			recs = append(recs, r)
+		}
+	}
+	add("DE", 5, "q")
+	add("FR", 2, "q")
+	add("FR", 1, strings.Repeat("a question far too long for the filter ", 5)) // a leaf, not exported
+	add("LI", 2, "q")
+	sink, st := export(t, recs, dataset.Options{K: 3, NoDedup: true, Filter: dataset.Filter{MaxChars: 100}})
+	got := map[string]int{}
+	for _, ex := range sink.exs {
+		got[ex.Country]++
+	}
+	want := map[string]int{"DE": 5, "FR": 2, "": 2}
+	if !maps.Equal(got, want) {
+		t.Errorf("examples by country %v, want %v", got, want)
+	}
+	if wantSt := map[string]int64{"DE": 5, "FR": 2, "unknown": 2}; !maps.Equal(st.ByCountry, wantSt) {
+		t.Errorf("stats by country %v, want %v", st.ByCountry, wantSt)
+	}
 }

@@ -1,27 +1,29 @@
 // Package dataset builds training sets from the logs: filter → thread →
 // redact → dedup → split → write, streaming over the store.
 //
-// Export reads the store twice. The first pass threads: it collects the
-// hash of every conversation prefix, so that the second can tell the
-// leaves of each chain (see thread.go). The second pass keeps the leaves,
-// applies the conversation filters, detects the language, anonymizes,
-// drops exact and near duplicates (see dedup.go), assigns the split and
-// hands each Example to a Sink: the JSONL writers here, Parquet in package
-// dataset/parquet.
+// Export reads the store once, newest first. A client resends the whole
+// history each turn, so a record is continued by a later one when its
+// transcript starts that record's conversation: reading backward, the
+// later record has been read already, and the hashes of its prefixes tell
+// the earlier one to collapse into it (see thread.go). Each record left
+// (a leaf) goes through the conversation filters, language detection,
+// anonymization, exact and near dedup (see dedup.go) and the split, and
+// becomes an Example for a Sink: the JSONL writers here, Parquet in
+// package dataset/parquet.
 //
 // Memory does not grow with the records' content, only with their number:
-// 16 bytes per prefix in the thread set and per leaf in the leaf set, and
-// about 400 bytes of dedup state per exported conversation; the first
-// pass's 18 bytes per record go to a temporary file. The tables live in
-// temporary files mapped into memory, and past Options.StateMemory their
-// pages are released to the page cache (see state.go), so the process's
-// memory stays bounded however large the store.
+// 16 bytes per prefix in the thread set, and about 400 bytes of dedup
+// state per exported conversation. The tables live in temporary files
+// mapped into memory, and past Options.StateMemory their pages are
+// released to the page cache (see state.go), so the process's memory stays
+// bounded however large the store.
 package dataset
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -32,31 +34,24 @@ import (
 	"github.com/lyumen/lyumen/redact"
 )
 
-// Source streams the store's records; sqlite.DB and postgres.DB have it.
+// Source streams the store's records, oldest first, for Aggregate;
+// sqlite.DB and postgres.DB have it.
 type Source interface {
 	// Scan calls fn with every record received in [from, to), in order of
 	// received_at then id; a zero bound is open.
 	Scan(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error
 }
 
-// SelectiveSource is a Source that can skip records by id before reading
-// them whole; Export's second pass then reads only the leaves.
-type SelectiveSource interface {
-	Source
-	ScanSelected(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error
-}
-
-// ConversationSource is a store that can read only what Export needs: a
-// record's id, received_at, surface, model, usage, user agent, country,
-// completeness, its conversation's messages and its response's choices,
-// the rest left zero. Export then uses it for both passes, instead of Scan
-// and ScanSelected.
+// ConversationSource is what Export reads; sqlite.DB and postgres.DB have
+// it.
 type ConversationSource interface {
-	ScanConversations(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error
+	// ScanConversationsBackward calls fn with every record received in
+	// [from, to), newest first (received_at then id, descending); a zero
+	// bound is open. A record needs only its id, received_at, surface,
+	// model, usage, user agent, country, completeness, its conversation's
+	// messages and its response's choices.
+	ScanConversationsBackward(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error
 }
-
-// idHash is what the leaf set keeps of a record id.
-func idHash(id string) uint64 { return mix(fnvAdd(fnvOffset, id)) }
 
 // Sink receives the exported examples in order.
 type Sink interface {
@@ -100,7 +95,7 @@ type Options struct {
 	// conversations is released as "". Default 10.
 	K int
 	// OnProgress is called about ten times a second with how far the
-	// current pass is.
+	// export is.
 	OnProgress func(Progress)
 	// Workers run the CPU-bound steps (redaction, language, MinHash);
 	// default GOMAXPROCS.
@@ -117,16 +112,15 @@ type Options struct {
 // DefaultStateMemory is Options.StateMemory's default.
 const DefaultStateMemory = 128 << 20
 
-// Progress is how far a pass is.
+// Progress is how far an export (or Aggregate) is.
 type Progress struct {
-	Pass    int   // 1: threading, 2: export
-	Done    int64 // records read in this pass
-	Total   int64 // records the pass will read; 0 when unknown
+	Done    int64 // records read
+	Total   int64 // records it will read; 0 when unknown
 	Written int64 // examples written so far
 }
 
 // Export runs the pipeline from src to sink and returns the statistics.
-func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, err error) {
+func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (st *Stats, err error) {
 	defer func() {
 		if cerr := sink.Close(); cerr != nil && err == nil {
 			err = cerr
@@ -136,86 +130,73 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 	f := o.Filter
 	st = newStats(o)
 	started := time.Now()
-
-	// Pass 1: thread, and count the records dropped on their own fields.
 	mem := newArena(o.TempDir, o.StateMemory)
 	defer func() {
 		if cerr := mem.close(); cerr != nil && err == nil {
 			err = fmt.Errorf("export: state: %w", cerr)
 		}
 	}()
-	tlog, err := newThreadLog(o.TempDir) // per record passing the record filters: its transcript's hash, its id's, its country
-	if err != nil {
-		return st, err
-	}
-	defer tlog.close()
-	var (
-		prefixes  = hashSet{a: mem}
-		countries = map[string]uint16{}
-		names     []string
-		n1        int64
-	)
-	prog := newTicker(o.OnProgress)
-	var total1 int64 // known when the store counts and no time range is set
+	var total int64 // known when the store counts and no time range is set
 	if c, ok := src.(interface {
 		Count(ctx context.Context) (int64, error)
 	}); ok && f.From.IsZero() && f.To.IsZero() {
-		total1, _ = c.Count(ctx) // only for the progress bar
+		total, _ = c.Count(ctx) // only for the progress bar
 	}
-	scan1 := src.Scan
-	if cs, ok := src.(ConversationSource); ok {
-		scan1 = func(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
-			return cs.ScanConversations(ctx, from, to, nil, fn)
-		}
-	}
-	err = scan1(ctx, f.From, f.To, func(r *lyumen.Record) error {
-		n1++
-		prog.tick(Progress{Pass: 1, Done: n1, Total: total1})
-		if why := f.rejectRecord(r); why != "" {
-			st.Dropped[why]++
-			return nil
-		}
-		msgs, ok := transcript(r)
-		if !ok {
-			st.Dropped["no_answer"]++
-			return nil
-		}
-		h := prefixHashes(msgs[:len(msgs)-1], func(h uint64) { prefixes.add(h) })
-		mem.tick()
-		c, ok := countries[r.Country]
-		if !ok {
-			c = uint16(len(names))
-			countries[r.Country] = c
-			names = append(names, r.Country)
-		}
-		return tlog.add(chain(h, messageHash(&msgs[len(msgs)-1])), idHash(r.ID), c)
-	})
-	if err != nil {
-		return st, fmt.Errorf("export: thread: %w", err)
-	}
-	st.Scanned = n1
-	leaves := hashSet{a: mem}
-	leafCountries := map[string]int{}
-	err = tlog.each(func(t, id uint64, c uint16) {
-		mem.tick()
-		if prefixes.has(t) {
-			st.Collapsed++
-			return
-		}
-		leaves.add(id)
-		leafCountries[names[c]]++
-	})
-	if err != nil {
-		return st, err
-	}
-	st.ThreadBytes = int64(prefixes.bytes() + leaves.bytes())
+	prog := newTicker(o.OnProgress)
 
-	// Pass 2: export.
+	// The scan's goroutine threads (it alone touches prefixes), the
+	// workers process the leaves, the writer's goroutine (it alone touches
+	// d, st and the country counts) decides on duplicates and writes.
+	var (
+		prefixes  = hashSet{a: mem}
+		read      int64
+		dropped   = map[string]int64{} // on the record's own fields, by the scan
+		collapsed int64
+		own       []uint64     // a record's prefixes
+		written   atomic.Int64 // counted by the writer, read by the scan for progress
+	)
+	produce := func(emit func(item) error) error {
+		return src.ScanConversationsBackward(ctx, f.From, f.To, func(r *lyumen.Record) error {
+			read++
+			prog.tick(Progress{Done: read, Total: total, Written: written.Load()})
+			if why := f.rejectRecord(r); why != "" {
+				dropped[why]++
+				return nil
+			}
+			msgs, ok := transcript(r)
+			if !ok {
+				dropped["no_answer"]++
+				return nil
+			}
+			mem.tick()
+			// Newest first: the records that continue this one have been
+			// read, and their prefixes include its transcript.
+			own = own[:0]
+			h := prefixHashes(msgs[:len(msgs)-1], func(h uint64) { own = append(own, h) })
+			if prefixes.has(chain(h, messageHash(&msgs[len(msgs)-1]))) {
+				collapsed++
+				return nil
+			}
+			for _, h := range own {
+				prefixes.add(h)
+			}
+			return emit(item{rec: r, msgs: msgs, country: r.Country})
+		})
+	}
 	d := newDeduper(mem)
-	var written atomic.Int64 // counted by the writer, read by the scanner for progress
-	write := func(it *item) error {
-		st.count(it)
+	rare := rareCountries{k: o.K, leaves: map[string]int{}, held: map[string][]heldExample{}}
+	out := func(ex *Example, counts map[redact.Kind]int) error {
+		if err := sink.Write(ex); err != nil {
+			return fmt.Errorf("export: write: %w", err)
+		}
+		written.Add(1)
+		st.add(ex, counts)
+		return nil
+	}
+	consume := func(it *item) error {
+		rare.leaves[it.country]++
 		if it.drop != "" {
+			st.Dropped[it.drop]++
 			return nil
 		}
 		if !o.NoDedup {
@@ -229,45 +210,21 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 				return nil
 			}
 		}
-		ex := it.ex
-		if leafCountries[ex.Country] < o.K {
-			ex.Country = ""
-		}
-		if err := sink.Write(ex); err != nil {
-			return fmt.Errorf("export: write: %w", err)
-		}
-		written.Add(1)
-		st.add(ex, it.counts)
-		return nil
+		return rare.write(it.ex, it.counts, out)
 	}
-	work := func(it *item) { o.process(it, &prefixes) }
-	// The second pass reads only the leaves when the store can skip
-	// records by id before unpacking them.
-	var n2 int64
-	total := n1
-	scan := src.Scan
-	if cs, ok := src.(ConversationSource); ok {
-		total = int64(leaves.n)
-		scan = func(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
-			return cs.ScanConversations(ctx, from, to, func(id string) bool { return leaves.has(idHash(id)) }, fn)
-		}
-	} else if sel, ok := src.(SelectiveSource); ok {
-		total = int64(leaves.n)
-		scan = func(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
-			return sel.ScanSelected(ctx, from, to, func(id string) bool { return leaves.has(idHash(id)) }, fn)
-		}
+	err = pipeline(ctx, o.Workers, produce, func(it *item) { o.process(it) }, consume)
+	prog.flush(Progress{Done: read, Total: total, Written: written.Load()})
+	if err == nil {
+		err = rare.flush(out)
 	}
-	err = pipeline(ctx, o.Workers, func(emit func(*lyumen.Record) error) error {
-		return scan(ctx, f.From, f.To, func(r *lyumen.Record) error {
-			n2++
-			prog.tick(Progress{Pass: 2, Done: n2, Total: total, Written: written.Load()})
-			return emit(r)
-		})
-	}, work, write)
-	prog.flush(Progress{Pass: 2, Done: n2, Total: total, Written: written.Load()})
+	for why, n := range dropped {
+		st.Dropped[why] += n
+	}
+	st.Scanned, st.Collapsed = read, collapsed
 	if err != nil {
 		return st, err
 	}
+	st.ThreadBytes = int64(prefixes.bytes())
 	st.DedupBytes = int64(d.bytes())
 	st.Duration = time.Since(started)
 	if !o.NoDedup {
@@ -275,6 +232,64 @@ func Export(ctx context.Context, src Source, sink Sink, o Options) (st *Stats, e
 		st.Dedup = &p
 	}
 	return st, nil
+}
+
+// rareCountries releases a country with an example only when at least k
+// leaves (conversations after threading, before the conversation filters
+// and dedup) come from it, and as "" otherwise. The count is known only at
+// the end, so the examples of a country are held back until it reaches k:
+// at most k-1 per country, however large the store.
+type rareCountries struct {
+	k      int
+	leaves map[string]int
+	held   map[string][]heldExample
+}
+
+type heldExample struct {
+	ex     *Example
+	counts map[redact.Kind]int
+}
+
+// write passes ex on to out, after the examples held for its country,
+// once the country has k leaves; until then it holds ex.
+func (rc *rareCountries) write(ex *Example, counts map[redact.Kind]int, out func(*Example, map[redact.Kind]int) error) error {
+	c := ex.Country
+	if rc.leaves[c] < rc.k {
+		rc.held[c] = append(rc.held[c], heldExample{ex, counts})
+		return nil
+	}
+	if err := rc.release(c, out); err != nil {
+		return err
+	}
+	return out(ex, counts)
+}
+
+// release writes the examples held for country c.
+func (rc *rareCountries) release(c string, out func(*Example, map[redact.Kind]int) error) error {
+	for _, h := range rc.held[c] {
+		if err := out(h.ex, h.counts); err != nil {
+			return err
+		}
+	}
+	delete(rc.held, c)
+	return nil
+}
+
+// flush writes what is still held, in the order of the countries' names:
+// with its country if that reached k leaves after all (through leaves
+// that were not exported), without it otherwise.
+func (rc *rareCountries) flush(out func(*Example, map[redact.Kind]int) error) error {
+	for _, c := range slices.Sorted(maps.Keys(rc.held)) {
+		if rc.leaves[c] < rc.k {
+			for _, h := range rc.held[c] {
+				h.ex.Country = ""
+			}
+		}
+		if err := rc.release(c, out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (o Options) withDefaults() Options {
@@ -311,9 +326,11 @@ func (f *Filter) rejectRecord(r *lyumen.Record) string {
 	return ""
 }
 
-// item is one record on its way through the second pass.
+// item is one leaf on its way to the sink.
 type item struct {
 	rec       *lyumen.Record
+	msgs      []Message // its transcript
+	country   string
 	drop      string // why it is not exported, "" if it is
 	ex        *Example
 	counts    map[redact.Kind]int
@@ -321,22 +338,9 @@ type item struct {
 	sig       signature
 }
 
-// process does the per-record work of the second pass; it runs on the
-// workers, in any order.
-func (o *Options) process(it *item, prefixes *hashSet) {
-	r, f := it.rec, &o.Filter
-	if it.drop = f.rejectRecord(r); it.drop != "" {
-		return
-	}
-	msgs, ok := transcript(r)
-	if !ok {
-		it.drop = "no_answer"
-		return
-	}
-	if h := prefixHashes(msgs, nil); prefixes.has(h) {
-		it.drop = "continued" // a later record continues this conversation
-		return
-	}
+// process does the per-leaf work; it runs on the workers, in any order.
+func (o *Options) process(it *item) {
+	r, f, msgs := it.rec, &o.Filter, it.msgs
 	nTurns, nChars := turns(msgs), chars(msgs)
 	switch {
 	case f.MinTurns > 0 && nTurns < f.MinTurns, f.MaxTurns > 0 && nTurns > f.MaxTurns:
@@ -381,7 +385,7 @@ func (o *Options) process(it *item, prefixes *hashSet) {
 	if !o.NoDedup {
 		it.exactHash, it.sig = prepareDedup(msgs)
 	}
-	it.rec = nil // the record's memory can go
+	it.rec, it.msgs = nil, nil // the record's memory can go
 }
 
 // rootHash hashes the start of a conversation, up to its first user
@@ -398,11 +402,11 @@ func rootHash(msgs []Message, seed uint64) uint64 {
 	return h
 }
 
-// pipeline runs produce, which emits records; batches of them are
+// pipeline runs produce, which emits items; batches of them are
 // processed by workers goroutines and handed to consume in the order they
 // were emitted. At most 2×workers batches are in flight, which bounds
 // memory.
-func pipeline(ctx context.Context, workers int, produce func(emit func(*lyumen.Record) error) error,
+func pipeline(ctx context.Context, workers int, produce func(emit func(item) error) error,
 	work func(*item), consume func(*item) error) error {
 	const batchSize = 256
 	type batch struct {
@@ -456,8 +460,8 @@ func pipeline(ctx context.Context, workers int, produce func(emit func(*lyumen.R
 		cur = &batch{done: make(chan struct{})}
 		return nil
 	}
-	err := produce(func(r *lyumen.Record) error {
-		cur.items = append(cur.items, item{rec: r})
+	err := produce(func(it item) error {
+		cur.items = append(cur.items, it)
 		if len(cur.items) == batchSize {
 			return send()
 		}

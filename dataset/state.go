@@ -1,17 +1,13 @@
 package dataset
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
-	"fmt"
-	"io"
-	"os"
+	"sync"
 	"unsafe"
 )
 
 // Export's state grows with the store: the thread set (a hash per prefix
-// that ends with an answer), the leaf set and, per exported conversation,
+// that ends with an answer) and, per exported conversation,
 // the dedup tables, ~160 MiB at a million records. So that memory stays
 // bounded however large the store, the tables live in temporary files
 // mapped into memory (state_linux.go): the kernel keeps their pages in its
@@ -31,9 +27,10 @@ const pageSize = 4096
 const checkEvery = 256
 
 // arena hands out the tables' memory. A nil arena allocates in the Go heap.
-// It is used from one goroutine at a time, except that tables may be read
-// from others while no table is allocated or freed.
+// Export's scan (the thread set) and its writer (the dedup tables) share
+// it; each table is used by one goroutine.
 type arena struct {
+	mu     sync.Mutex
 	dir    string
 	budget int64 // resident bytes of tables allowed before releasing
 	maps   map[*byte]int
@@ -51,7 +48,12 @@ func newArena(dir string, budget int64) *arena {
 
 // bytes returns n zero bytes.
 func (a *arena) bytes(n int) []byte {
-	if a == nil || n < pageSize || a.err != nil {
+	if a == nil || n < pageSize {
+		return make([]byte, n)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
 		return make([]byte, n)
 	}
 	b, err := mapTemp(a.dir, n)
@@ -70,6 +72,8 @@ func (a *arena) free(b []byte) {
 		return
 	}
 	b = b[:cap(b)]
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	n, ok := a.maps[&b[0]]
 	if !ok {
 		return // from the heap
@@ -83,7 +87,12 @@ func (a *arena) free(b []byte) {
 // tables are larger than the budget and more than the budget of them is
 // resident, releases their pages from the process.
 func (a *arena) tick() {
-	if a == nil || a.mapped <= a.budget {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.mapped <= a.budget {
 		return
 	}
 	if a.ops++; a.ops < checkEvery {
@@ -103,6 +112,8 @@ func (a *arena) close() error {
 	if a == nil {
 		return nil
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	var errs []error
 	for p, n := range a.maps {
 		errs = append(errs, unmap(unsafe.Slice(p, n)))
@@ -138,59 +149,4 @@ func (a *arena) freeUint32s(s []uint32) {
 	if len(s) > 0 {
 		a.free(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s)))
 	}
-}
-
-// threadLog is what the first pass keeps of each record, in a temporary
-// file: its transcript's hash, its id's hash and its country, read back
-// once when the pass is over.
-type threadLog struct {
-	f *os.File
-	w *bufio.Writer
-}
-
-const threadEntry = 8 + 8 + 2
-
-func newThreadLog(dir string) (*threadLog, error) {
-	f, err := os.CreateTemp(dir, "lyumen-export-thread-*")
-	if err != nil {
-		return nil, fmt.Errorf("export: thread log: %w", err)
-	}
-	return &threadLog{f: f, w: bufio.NewWriterSize(f, 64<<10)}, nil
-}
-
-func (l *threadLog) add(transcript, id uint64, country uint16) error {
-	var b [threadEntry]byte
-	binary.LittleEndian.PutUint64(b[:], transcript)
-	binary.LittleEndian.PutUint64(b[8:], id)
-	binary.LittleEndian.PutUint16(b[16:], country)
-	_, err := l.w.Write(b[:])
-	return err
-}
-
-// each calls fn with every entry, in the order added.
-func (l *threadLog) each(fn func(transcript, id uint64, country uint16)) error {
-	if err := l.w.Flush(); err != nil {
-		return fmt.Errorf("export: thread log: %w", err)
-	}
-	if _, err := l.f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("export: thread log: %w", err)
-	}
-	r := bufio.NewReaderSize(l.f, 64<<10)
-	var b [threadEntry]byte
-	for {
-		if _, err := io.ReadFull(r, b[:]); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("export: thread log: %w", err)
-		}
-		fn(binary.LittleEndian.Uint64(b[:]), binary.LittleEndian.Uint64(b[8:]), binary.LittleEndian.Uint16(b[16:]))
-	}
-}
-
-func (l *threadLog) close() error {
-	err := l.f.Close()
-	if rerr := os.Remove(l.f.Name()); err == nil {
-		err = rerr
-	}
-	return err
 }

@@ -87,16 +87,6 @@ func newStats(o Options) *Stats {
 	}
 }
 
-// count notes an item dropped in the second pass. Drops on the record's
-// own fields and collapsed records were counted in the first.
-func (s *Stats) count(it *item) {
-	switch it.drop {
-	case "", "continued", "no_answer", "status", "model", "country", "surface":
-	default:
-		s.Dropped[it.drop]++
-	}
-}
-
 // add notes an exported example.
 func (s *Stats) add(ex *Example, counts map[redact.Kind]int) {
 	s.Examples++

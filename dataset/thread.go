@@ -7,11 +7,11 @@ import "strings"
 // A record's transcript is its conversation plus its answer; it is a
 // prefix of a later record when that record's conversation starts with it.
 // Each message gets a hash and each prefix the chained hash of its
-// messages; the first pass over the store puts into a set the hash of
-// every prefix of every conversation that ends with an assistant message
-// (only those can be a transcript). A record whose transcript hash is in
-// the set is continued by a later one and is dropped: only the leaves of
-// each chain are exported. A branch (the user edited an earlier message)
+// messages. Export reads the store newest first and puts into a set the
+// hash of every prefix of every conversation that ends with an assistant
+// message (only those can be a transcript). A record whose transcript hash
+// is in the set is continued by a later one, read before it, and is
+// dropped: only the leaves of each chain are exported. A branch (the user edited an earlier message)
 // starts a new chain, so both branches are kept.
 
 // messageHash hashes what identifies a message for threading: role, text

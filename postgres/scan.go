@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/pack"
@@ -28,49 +27,38 @@ const (
 // keep the record after it returns unless it owns it (each call gets a new
 // one). An error from fn stops the scan and is returned.
 func (db *DB) Scan(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
-	return db.ScanSelected(ctx, from, to, nil, fn)
+	return db.scan(ctx, from, to, false, fn)
 }
 
-// ScanSelected is Scan for the records keep accepts, judged by id before
-// their blobs are read and they are unpacked; a nil keep accepts all.
-func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
-	return db.scan(ctx, from, to, keep, false, fn)
+// ScanConversationsBackward is Scan newest first, for export: each record
+// has its id, received_at, surface, model, usage, user agent, country,
+// completeness, the conversation's messages and the response's choices,
+// and nothing else (no request body, attempts, tools, error, durations or
+// provider). It fetches only the blobs the conversation and response refer
+// to, and decodes each blob once while it stays in the scan's cache.
+func (db *DB) ScanConversationsBackward(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
+	return db.scan(ctx, from, to, true, fn)
 }
 
-// ScanConversations is ScanSelected for export: each record has its id,
-// received_at, surface, model, usage, user agent, country, completeness,
-// the conversation's messages and the response's choices, and nothing else
-// (no request body, attempts, tools, error, durations or provider). It
-// fetches only the blobs the conversation and response refer to, and
-// decodes each blob once while it stays in the scan's cache.
-func (db *DB) ScanConversations(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
-	return db.scan(ctx, from, to, keep, true, fn)
-}
-
-// scan is ScanSelected, or ScanConversations when lean; then the cache
+// scan is Scan, or ScanConversationsBackward when lean; then the cache
 // holds the blobs decoded.
-func (db *DB) scan(ctx context.Context, from, to time.Time, keep func(id string) bool, lean bool, fn func(*lyumen.Record) error) error {
+func (db *DB) scan(ctx context.Context, from, to time.Time, lean bool, fn func(*lyumen.Record) error) error {
 	if to.IsZero() {
 		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	lastAt, lastID, first := from.UTC(), uuid.UUID{}, true
-	cache := map[pack.Hash][]byte{}
+	var (
+		lastAt time.Time
+		lastID uuid.UUID
+		first  = true
+		cache  = map[pack.Hash][]byte{}
+	)
 	for {
-		all, allRows, err := db.scanBatch(ctx, lastAt, lastID, first, to.UTC(), lean)
+		recs, rows, err := db.scanBatch(ctx, from.UTC(), to.UTC(), lastAt, lastID, first, lean)
 		if err != nil {
 			return fmt.Errorf("scan records: %w", err)
 		}
-		if len(all) == 0 {
+		if len(recs) == 0 {
 			return nil
-		}
-		recs, rows := all, allRows
-		if keep != nil {
-			recs, rows = nil, nil
-			for i, r := range all {
-				if keep(r.ID) {
-					recs, rows = append(recs, r), append(rows, allRows[i])
-				}
-			}
 		}
 		if err := db.fetchBlobs(ctx, rows, lean, cache); err != nil {
 			return fmt.Errorf("scan records: %w", err)
@@ -95,17 +83,17 @@ func (db *DB) scan(ctx context.Context, from, to time.Time, keep func(id string)
 				return err
 			}
 		}
-		last := all[len(all)-1]
+		last := recs[len(recs)-1]
 		lastAt, lastID, first = last.ReceivedAt, uuid.MustParse(last.ID), false
-		if len(all) < scanBatch {
+		if len(recs) < scanBatch {
 			return nil
 		}
 	}
 }
 
-// scanBatch reads the next rows after (at, id), or from at inclusive for
-// the first batch.
-func (db *DB) scanBatch(ctx context.Context, at time.Time, id uuid.UUID, first bool, to time.Time, lean bool) ([]*lyumen.Record, []pack.Row, error) {
+// scanBatch reads the next rows of [from, to): those after (at, id), or
+// before it when lean (newest first), or the first of the range.
+func (db *DB) scanBatch(ctx context.Context, from, to, at time.Time, id uuid.UUID, first, lean bool) ([]*lyumen.Record, []pack.Row, error) {
 	cols := `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
 		stream, status, error, body, refs, conversation, response, attempts, prompt_tokens, completion_tokens, total_tokens,
 		user_agent, country, completeness`
@@ -114,17 +102,20 @@ func (db *DB) scanBatch(ctx context.Context, at time.Time, id uuid.UUID, first b
 		false, 0, '', NULL::bytea, refs, conversation, response, NULL::bytea, prompt_tokens, completion_tokens, total_tokens,
 		user_agent, country, completeness`
 	}
-	var (
-		rows pgx.Rows
-		err  error
-	)
-	if first {
-		rows, err = db.pool.Query(ctx, `SELECT `+cols+` FROM records
-			WHERE received_at >= $1 AND received_at < $2 ORDER BY received_at, id LIMIT $3`, at, to, scanBatch)
-	} else {
-		rows, err = db.pool.Query(ctx, `SELECT `+cols+` FROM records
-			WHERE (received_at, id) > ($1, $2) AND received_at < $3 ORDER BY received_at, id LIMIT $4`, at, id, to, scanBatch)
+	// After the first batch, the row value replaces the bound it moves
+	// from, so that the index scan starts where the last batch ended.
+	where, order := `received_at >= $2 AND received_at < $3`, `received_at, id`
+	args := []any{scanBatch, from, to}
+	switch {
+	case !first && lean:
+		where, args = `received_at >= $2 AND (received_at, id) < ($3, $4)`, []any{scanBatch, from, at, id}
+	case !first:
+		where, args = `(received_at, id) > ($2, $3) AND received_at < $4`, []any{scanBatch, at, id, to}
 	}
+	if lean {
+		order = `received_at DESC, id DESC`
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+cols+` FROM records WHERE `+where+` ORDER BY `+order+` LIMIT $1`, args...)
 	if err != nil {
 		return nil, nil, err
 	}

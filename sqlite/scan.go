@@ -30,29 +30,22 @@ const (
 // to fn in order, the next batch is read; each call gets a new record. An
 // error from fn stops the scan and is returned as it is.
 func (db *DB) Scan(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
-	return db.ScanSelected(ctx, from, to, nil, fn)
+	return db.scan(ctx, from, to, false, fn)
 }
 
-// ScanSelected is Scan for the records keep accepts, judged by id before
-// their blobs are read and they are unpacked; a nil keep accepts all.
-// Export's second pass reads only the last turn of each conversation.
-func (db *DB) ScanSelected(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
-	return db.scan(ctx, from, to, keep, false, fn)
+// ScanConversationsBackward is Scan newest first, for export: each record
+// has its id, received_at, surface, model, usage, user agent, country,
+// completeness, the conversation's messages and the response's choices,
+// and nothing else (no request body, attempts, tools, error, durations or
+// provider). It fetches only the blobs the conversation and response refer
+// to, and decodes each blob once while it stays in the scan's cache, where
+// the turns of a conversation find it again.
+func (db *DB) ScanConversationsBackward(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
+	return db.scan(ctx, from, to, true, fn)
 }
 
-// ScanConversations is ScanSelected for export: each record has its id,
-// received_at, surface, model, usage, user agent, country, completeness,
-// the conversation's messages and the response's choices, and nothing else
-// (no request body, attempts, tools, error, durations or provider). It
-// fetches only the blobs the conversation and response refer to, and
-// decodes each blob once while it stays in the scan's cache, where the
-// turns of a conversation find it again.
-func (db *DB) ScanConversations(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error {
-	return db.scan(ctx, from, to, keep, true, fn)
-}
-
-// scan is ScanSelected, or ScanConversations when lean.
-func (db *DB) scan(ctx context.Context, from, to time.Time, keep func(id string) bool, lean bool, fn func(*lyumen.Record) error) error {
+// scan is Scan, or ScanConversationsBackward when lean.
+func (db *DB) scan(ctx context.Context, from, to time.Time, lean bool, fn func(*lyumen.Record) error) error {
 	fromUs, toUs := int64(math.MinInt64), int64(math.MaxInt64)
 	if !from.IsZero() {
 		fromUs = from.UnixMicro()
@@ -75,14 +68,13 @@ func (db *DB) scan(ctx context.Context, from, to time.Time, keep func(id string)
 	reader.Go(func() {
 		defer close(batches)
 		var (
-			lastAt = fromUs
-			lastID []byte // nil: the first batch, from fromUs inclusive
+			lastAt int64
+			lastID []byte // nil: the first batch, the whole range
 			cache  = map[pack.Hash][]byte{}
 		)
 		for {
 			var b readBatch
-			var end batchEnd
-			b.recs, b.rows, end, b.err = db.scanBatch(ctx, lastAt, lastID, toUs, keep, lean, cache)
+			b.recs, b.rows, b.err = db.scanBatch(ctx, fromUs, toUs, lastAt, lastID, lean, cache)
 			if b.err == nil {
 				b.blobs = batchBlobs(b.rows, lean, cache) // the batch's own map: the cache changes under the next read
 			}
@@ -91,10 +83,11 @@ func (db *DB) scan(ctx context.Context, from, to time.Time, keep func(id string)
 			case <-ctx.Done():
 				return
 			}
-			if b.err != nil || end.count < scanBatch {
+			if b.err != nil || len(b.rows) < scanBatch {
 				return
 			}
-			lastAt, lastID = end.lastAt, end.lastID
+			last := b.rows[len(b.rows)-1]
+			lastAt, lastID = last.receivedAt, last.id
 		}
 	})
 	decoded := map[pack.Hash][]byte{} // lean: blobs decoded, kept between batches like the reader's cache
@@ -204,47 +197,46 @@ func batchBlobs(rows []scanRow, lean bool, cache map[pack.Hash][]byte) map[pack.
 	return out
 }
 
-// batchEnd is where a batch ended, whatever keep skipped.
-type batchEnd struct {
-	count  int
-	lastAt int64
-	lastID []byte
-}
-
 type scanRow struct {
 	id         []byte
 	receivedAt int64
 	row        pack.Row
 }
 
-// scanBatch reads the rows after (at, id) (from at inclusive when id is
-// nil), keeps those keep accepts, and puts the blobs they refer to in cache.
-func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep func(string) bool, lean bool,
-	cache map[pack.Hash][]byte) ([]*lyumen.Record, []scanRow, batchEnd, error) {
-	var end batchEnd
+// scanBatch reads the next rows of [from, to): those after (at, id), or
+// before it when lean (newest first), or the first of the range when id is
+// nil; and puts the blobs they refer to in cache.
+func (db *DB) scanBatch(ctx context.Context, from, to, at int64, id []byte, lean bool,
+	cache map[pack.Hash][]byte) ([]*lyumen.Record, []scanRow, error) {
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, nil, end, err
+		return nil, nil, err
 	}
 	defer tx.Rollback() // read only: nothing to commit
 
 	cols := `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
 		stream, status, error, body, refs, conversation, response, attempts,
 		prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness`
+	// After the first batch, the row value replaces the bound it moves
+	// from: SQLite takes one lower and one upper bound for the index's
+	// range, and with from still there it would read the range from the
+	// start every batch.
+	where, order := `received_at >= ? AND received_at < ?`, `received_at, id`
+	args := []any{from, to}
+	if id != nil {
+		where, args = `(received_at, id) > (?, ?) AND received_at < ?`, []any{at, id, to}
+	}
 	if lean {
 		cols = `id, received_at, surface, model, refs, conversation, response,
 		prompt_tokens, completion_tokens, total_tokens, user_agent, country, completeness`
+		order = `received_at DESC, id DESC`
+		if id != nil {
+			where, args = `received_at >= ? AND (received_at, id) < (?, ?)`, []any{from, at, id}
+		}
 	}
-	var rs *sql.Rows
-	if id == nil {
-		rs, err = tx.QueryContext(ctx, `SELECT `+cols+` FROM records
-			WHERE received_at >= ? AND received_at < ? ORDER BY received_at, id LIMIT ?`, at, to, scanBatch)
-	} else {
-		rs, err = tx.QueryContext(ctx, `SELECT `+cols+` FROM records
-			WHERE (received_at, id) > (?, ?) AND received_at < ? ORDER BY received_at, id LIMIT ?`, at, id, to, scanBatch)
-	}
+	rs, err := tx.QueryContext(ctx, `SELECT `+cols+` FROM records WHERE `+where+` ORDER BY `+order+` LIMIT ?`, append(args, scanBatch)...)
 	if err != nil {
-		return nil, nil, end, err
+		return nil, nil, err
 	}
 	var (
 		recs []*lyumen.Record
@@ -267,14 +259,9 @@ func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep
 		}
 		if err := rs.Scan(dest...); err != nil {
 			rs.Close()
-			return nil, nil, end, err
+			return nil, nil, err
 		}
-		end.count++
-		end.lastAt, end.lastID = sr.receivedAt, sr.id
 		r.ID = formatID(sr.id)
-		if keep != nil && !keep(r.ID) {
-			continue
-		}
 		r.ReceivedAt = time.UnixMicro(sr.receivedAt).UTC()
 		r.Duration = time.Duration(dur) * time.Microsecond
 		r.TTFT = time.Duration(ttft) * time.Microsecond
@@ -283,12 +270,12 @@ func (db *DB) scanBatch(ctx context.Context, at int64, id []byte, to int64, keep
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
-		return nil, nil, end, err
+		return nil, nil, err
 	}
 	if err := fetchBlobs(ctx, tx, rows, lean, cache); err != nil {
-		return nil, nil, end, err
+		return nil, nil, err
 	}
-	return recs, rows, end, nil
+	return recs, rows, nil
 }
 
 // fetchBlobs loads into cache the blobs the rows refer to that it lacks.

@@ -27,8 +27,7 @@ func RunScan(t *testing.T, open func(t *testing.T) ScanStore) {
 	t.Run("reads what Record reads, in order", func(t *testing.T) { testScanOrder(t, open) })
 	t.Run("time range", func(t *testing.T) { testScanRange(t, open) })
 	t.Run("stops at fn's error", func(t *testing.T) { testScanStop(t, open) })
-	t.Run("selected by id", func(t *testing.T) { testScanSelected(t, open) })
-	t.Run("conversations only", func(t *testing.T) { testScanConversations(t, open) })
+	t.Run("conversations only, newest first", func(t *testing.T) { testScanConversationsBackward(t, open) })
 	t.Run("empty store", func(t *testing.T) {
 		s := open(t)
 		if err := s.Scan(t.Context(), time.Time{}, time.Time{}, func(*lyumen.Record) error {
@@ -181,94 +180,72 @@ func testScanStop(t *testing.T, open func(t *testing.T) ScanStore) {
 	}
 }
 
-// selectiveStore is a store that can skip records by id (optional).
-type selectiveStore interface {
-	ScanSelected(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error
-}
-
-func testScanSelected(t *testing.T, open func(t *testing.T) ScanStore) {
-	s := open(t)
-	sel, ok := s.(selectiveStore)
-	if !ok {
-		t.Skip("the store has no ScanSelected")
-	}
-	recs := scanRecords(1100)
-	writeShuffled(t, s, recs)
-	var want []string
-	for i, r := range recs {
-		if i%7 == 0 || i > 1090 {
-			want = append(want, r.ID)
-		}
-	}
-	var got []string
-	err := sel.ScanSelected(t.Context(), time.Time{}, time.Time{}, func(id string) bool { return slices.Contains(want, id) },
-		func(r *lyumen.Record) error {
-			got = append(got, r.ID)
-			if r.Conversation == nil || len(r.Conversation.Messages) == 0 {
-				t.Errorf("record %s came back without its conversation", r.ID)
-			}
-			return nil
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("selected %d records, want %d (in order)", len(got), len(want))
-	}
-}
-
-// conversationStore is a store that can read only what export needs
-// (optional).
+// conversationStore is a store that can read only what export needs,
+// newest first (optional).
 type conversationStore interface {
-	ScanConversations(ctx context.Context, from, to time.Time, keep func(id string) bool, fn func(*lyumen.Record) error) error
+	ScanConversationsBackward(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error
 }
 
-// testScanConversations checks that ScanConversations gives, for the
-// records keep accepts and in Scan's order, the fields export reads equal
-// to Record's (of the conversation, its messages; of the response, its
-// choices) and leaves the rest out.
-func testScanConversations(t *testing.T, open func(t *testing.T) ScanStore) {
+// testScanConversationsBackward checks that ScanConversationsBackward
+// gives the records of a range in the reverse of Scan's order, with the
+// fields export reads equal to Record's (of the conversation, its
+// messages; of the response, its choices), and the rest left out.
+func testScanConversationsBackward(t *testing.T, open func(t *testing.T) ScanStore) {
 	s := open(t)
 	cs, ok := s.(conversationStore)
 	if !ok {
-		t.Skip("the store has no ScanConversations")
+		t.Skip("the store has no ScanConversationsBackward")
 	}
 	recs := scanRecords(1100)
 	recs[3].Conversation.Messages[0].Content = strings.Repeat("<b>\"quoted\" déjà vu</b>\n", 20) // a blob shared by no other record
 	writeShuffled(t, s, recs)
-	var want []string
-	for i, r := range recs {
-		if i%5 == 0 || i == 3 || i > 1090 {
-			want = append(want, r.ID)
-		}
-	}
-	var got []string
-	err := cs.ScanConversations(t.Context(), time.Time{}, time.Time{}, func(id string) bool { return slices.Contains(want, id) },
-		func(r *lyumen.Record) error {
-			got = append(got, r.ID)
-			full, err := s.Record(t.Context(), r.ID)
+	for _, tc := range []struct {
+		name     string
+		from, to int // indexes into recs, to exclusive; -1: open
+	}{
+		{"all", -1, -1},
+		{"range", 3, 1092}, // three records a second: 3 and 1092 start one
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var from, to time.Time
+			want := recs
+			if tc.from >= 0 {
+				from, to = recs[tc.from].ReceivedAt, recs[tc.to].ReceivedAt
+				want = recs[tc.from:tc.to]
+			}
+			var got []string
+			err := cs.ScanConversationsBackward(t.Context(), from, to, func(r *lyumen.Record) error {
+				got = append(got, r.ID)
+				full, err := s.Record(t.Context(), r.ID)
+				if err != nil {
+					return err
+				}
+				lean := &lyumen.Record{
+					ID: full.ID, ReceivedAt: full.ReceivedAt, Surface: full.Surface, Model: full.Model, Usage: full.Usage,
+					UserAgent: full.UserAgent, Country: full.Country, Completeness: full.Completeness,
+				}
+				if full.Conversation != nil {
+					lean.Conversation = &lyumen.Conversation{Messages: full.Conversation.Messages}
+				}
+				if full.Response != nil {
+					lean.Response = &lyumen.Response{Choices: full.Response.Choices}
+				}
+				if diff := recordDiff(lean, r); diff != "" {
+					t.Errorf("record %s from ScanConversationsBackward differs from Record's fields (-Record +ScanConversationsBackward):\n%s", r.ID, diff)
+				}
+				return nil
+			})
 			if err != nil {
-				return err
+				t.Fatal(err)
 			}
-			lean := &lyumen.Record{
-				ID: full.ID, ReceivedAt: full.ReceivedAt, Surface: full.Surface, Model: full.Model, Usage: full.Usage,
-				UserAgent: full.UserAgent, Country: full.Country, Completeness: full.Completeness,
+			var ids []string
+			for _, r := range want {
+				ids = append(ids, r.ID)
 			}
-			if full.Conversation != nil {
-				lean.Conversation = &lyumen.Conversation{Messages: full.Conversation.Messages}
+			slices.Reverse(ids)
+			if !slices.Equal(got, ids) {
+				t.Errorf("read %d records, want %d, newest first; first %v last %v, want %v %v", len(got), len(ids), got[0], got[len(got)-1], ids[0], ids[len(ids)-1])
 			}
-			if full.Response != nil {
-				lean.Response = &lyumen.Response{Choices: full.Response.Choices}
-			}
-			if diff := recordDiff(lean, r); diff != "" {
-				t.Errorf("record %s from ScanConversations differs from Record's fields (-Record +ScanConversations):\n%s", r.ID, diff)
-			}
-			return nil
 		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("selected %d records, want %d (in order)", len(got), len(want))
 	}
 }

@@ -222,8 +222,14 @@ func emptyDir(dir string) error {
 	return nil
 }
 
+// source is a store export and stats can read.
+type source interface {
+	dataset.Source
+	dataset.ConversationSource
+}
+
 // openSource opens the configured store for reading.
-func openSource(ctx context.Context, configPath, storeURL string, getenv func(string) string) (dataset.Source, func(), error) {
+func openSource(ctx context.Context, configPath, storeURL string, getenv func(string) string) (source, func(), error) {
 	cfg, err := loadConfig(configPath, getenv)
 	if err != nil {
 		return nil, nil, err
@@ -235,7 +241,7 @@ func openSource(ctx context.Context, configPath, storeURL string, getenv func(st
 	if err != nil {
 		return nil, nil, err
 	}
-	src, ok := db.(dataset.Source)
+	src, ok := db.(source)
 	if !ok {
 		db.Close()
 		return nil, nil, fmt.Errorf("store %s cannot be scanned", redactURL(cfg.Store))
@@ -243,15 +249,13 @@ func openSource(ctx context.Context, configPath, storeURL string, getenv func(st
 	return src, func() { db.Close() }, nil
 }
 
-// progressPrinter shows a pass's progress: a bar redrawn in place on a
+// progressPrinter shows progress: a bar redrawn in place on a
 // terminal, a plain line every few seconds otherwise.
 type progressPrinter struct {
 	w       io.Writer
 	mode    string // bar, lines or none
 	what    string
 	start   time.Time
-	pass    int
-	passAt  time.Time
 	lastOut time.Time
 	drawn   bool
 }
@@ -271,18 +275,11 @@ func (p *progressPrinter) print(pg dataset.Progress) {
 		return
 	}
 	now := time.Now()
-	if pg.Pass != p.pass {
-		if p.drawn {
-			fmt.Fprintln(p.w)
-			p.drawn = false
-		}
-		p.pass, p.passAt = pg.Pass, now
-	}
 	if p.mode == "lines" && now.Sub(p.lastOut) < 2*time.Second && !(pg.Total > 0 && pg.Done == pg.Total) {
 		return
 	}
 	p.lastOut = now
-	elapsed := now.Sub(p.passAt).Seconds()
+	elapsed := now.Sub(p.start).Seconds()
 	rate := 0.0
 	if elapsed > 0 {
 		rate = float64(pg.Done) / elapsed
@@ -290,10 +287,6 @@ func (p *progressPrinter) print(pg dataset.Progress) {
 	eta := ""
 	if pg.Total > 0 && rate > 0 && pg.Done <= pg.Total {
 		eta = " ETA " + (time.Duration(float64(pg.Total-pg.Done)/rate) * time.Second).Round(time.Second).String()
-	}
-	label := fmt.Sprintf("%s pass %d/2", p.what, pg.Pass)
-	if p.what == "stats" {
-		label = "stats"
 	}
 	count := fmt.Sprintf("%d", pg.Done)
 	if pg.Total > 0 {
@@ -311,10 +304,10 @@ func (p *progressPrinter) print(pg dataset.Progress) {
 			n := int(width * min(1, float64(pg.Done)/float64(pg.Total)))
 			bar = "[" + strings.Repeat("=", n) + strings.Repeat(" ", width-n) + "] "
 		}
-		fmt.Fprintf(p.w, "\r\033[K%s %s%s records %.0f/s%s%s", label, bar, count, rate, written, eta)
+		fmt.Fprintf(p.w, "\r\033[K%s %s%s records %.0f/s%s%s", p.what, bar, count, rate, written, eta)
 		p.drawn = true
 	case "lines":
-		fmt.Fprintf(p.w, "%s: %s records, %.0f/s%s%s\n", label, count, rate, written, eta)
+		fmt.Fprintf(p.w, "%s: %s records, %.0f/s%s%s\n", p.what, count, rate, written, eta)
 	}
 }
 

@@ -47,7 +47,7 @@ func TestExport_EndToEnd(t *testing.T) {
 			if !strings.Contains(stdout.String(), "31 conversations") {
 				t.Errorf("stdout: %s", stdout.String())
 			}
-			if !strings.Contains(stderr.String(), "export pass 2/2") {
+			if !strings.Contains(stderr.String(), "export: ") {
 				t.Errorf("no progress lines on stderr: %q", stderr.String())
 			}
 			files, _ := filepath.Glob(filepath.Join(out, "data", "*-of-*"))

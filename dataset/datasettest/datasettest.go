@@ -23,11 +23,15 @@ type Source []*lyumen.Record
 // Scan calls fn with a copy of each record in [from, to), by received_at
 // then id.
 func (m Source) Scan(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
-	return m.ScanSelected(ctx, from, to, nil, fn)
+	return m.scan(ctx, from, to, false, fn)
 }
 
-// ScanSelected is Scan for the records keep accepts (nil: all).
-func (m Source) ScanSelected(ctx context.Context, from, to time.Time, keep func(string) bool, fn func(*lyumen.Record) error) error {
+// ScanConversationsBackward is Scan newest first.
+func (m Source) ScanConversationsBackward(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error {
+	return m.scan(ctx, from, to, true, fn)
+}
+
+func (m Source) scan(ctx context.Context, from, to time.Time, backward bool, fn func(*lyumen.Record) error) error {
 	recs := slices.Clone(m)
 	slices.SortStableFunc(recs, func(a, b *lyumen.Record) int {
 		if c := a.ReceivedAt.Compare(b.ReceivedAt); c != 0 {
@@ -35,15 +39,15 @@ func (m Source) ScanSelected(ctx context.Context, from, to time.Time, keep func(
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
+	if backward {
+		slices.Reverse(recs)
+	}
 	for _, r := range recs {
 		if !from.IsZero() && r.ReceivedAt.Before(from) || !to.IsZero() && !r.ReceivedAt.Before(to) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return err
-		}
-		if keep != nil && !keep(r.ID) {
-			continue
 		}
 		c := *r
 		if err := fn(&c); err != nil {

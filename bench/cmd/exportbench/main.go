@@ -169,14 +169,8 @@ func exportOnly(ctx context.Context, dbPath, format, out string, stateMem int64,
 		}
 	}()
 	start := time.Now()
-	var pass1 time.Duration
 	st, err := dataset.Export(ctx, db, sink, dataset.Options{
 		Redactor: red, TestFraction: 0.05, Seed: 1, StateMemory: stateMem,
-		OnProgress: func(p dataset.Progress) {
-			if p.Pass == 2 && pass1 == 0 {
-				pass1 = time.Since(start)
-			}
-		},
 	})
 	close(done)
 	if err != nil {
@@ -199,8 +193,8 @@ func exportOnly(ctx context.Context, dbPath, format, out string, stateMem int64,
 	size := dirSize(out)
 	fmt.Fprintf(stdout, "exported %d records -> %d conversations (%d collapsed, %d exact + %d near duplicates) as %s, %.1f MiB\n",
 		total, st.Examples, st.Collapsed, st.ExactDuplicates, st.NearDuplicates, format, float64(size)/(1<<20))
-	fmt.Fprintf(stdout, "time %s (pass 1, threading: %s); %.0f records/s end to end on %d CPUs\n",
-		d.Round(time.Millisecond), pass1.Round(time.Millisecond), float64(total)/d.Seconds(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(stdout, "time %s; %.0f records/s end to end on %d CPUs\n",
+		d.Round(time.Millisecond), float64(total)/d.Seconds(), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(stdout, "peak Go heap in use %.0f MiB; thread state %.1f MiB, dedup state %.1f MiB (mapped files, see dataset/state.go)\n",
 		float64(peakHeap)/(1<<20), float64(st.ThreadBytes)/(1<<20), float64(st.DedupBytes)/(1<<20))
 	var kinds []string
