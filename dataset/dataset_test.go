@@ -75,6 +75,28 @@ func TestExport_Threading(t *testing.T) {
 			want: []string{"a2"},
 		},
 		{
+			// Gateways behind one store stamp records by their own clocks.
+			name: "a continuation stamped up to clockSkew earlier still collapses what it continues",
+			recs: []*lyumen.Record{
+				func() *lyumen.Record {
+					r := datasettest.Rec("a1", 0, "A1", "hi")
+					r.ReceivedAt = r.ReceivedAt.Add(1500 * time.Millisecond)
+					return r
+				}(),
+				datasettest.Rec("a2", 0, "A2", "hi", "A1", "and then?"),
+				datasettest.Rec("z1", 0, "Z1", "another conversation, at the same time"),
+			},
+			want: []string{"a2", "z1"},
+		},
+		{
+			name: "a newer conversation that repeats the start of an older one is its own leaf",
+			recs: []*lyumen.Record{
+				datasettest.Rec("a2", 0, "A2", "hi", "A1", "and then?"),
+				datasettest.Rec("b1", 5, "A1", "hi"),
+			},
+			want: []string{"a2", "b1"},
+		},
+		{
 			name: "an edited earlier message starts a branch: both leaves stay",
 			recs: []*lyumen.Record{
 				datasettest.Rec("a1", 0, "A1", "hi"),

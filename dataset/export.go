@@ -11,12 +11,14 @@
 // becomes an Example for a Sink: the JSONL writers here, Parquet in
 // package dataset/parquet.
 //
-// Memory does not grow with the records' content, only with their number:
-// 16 bytes per prefix in the thread set, and about 400 bytes of dedup
-// state per exported conversation. The tables live in temporary files
-// mapped into memory, and past Options.StateMemory their pages are
+// Memory grows with the number of records, not with their content:
+// 16 bytes per prefix in the thread set, and about 400 bytes of
+// dedup state per exported conversation. The tables live in temporary
+// files mapped into memory, and past Options.StateMemory their pages are
 // released to the page cache (see state.go), so the process's memory stays
-// bounded however large the store.
+// bounded however large the store. Whole records are held only for
+// clockSkew of received_at before each is known to be a leaf, and examples
+// of a country until it has K leaves (at most K-1 per country).
 package dataset
 
 import (
@@ -53,7 +55,9 @@ type ConversationSource interface {
 	ScanConversationsBackward(ctx context.Context, from, to time.Time, fn func(*lyumen.Record) error) error
 }
 
-// Sink receives the exported examples in order.
+// Sink receives the exported examples: newest first, except that those of
+// a country with fewer than K leaves so far come when it reaches K, or at
+// the end.
 type Sink interface {
 	Write(ex *Example) error
 	// Close finishes the files. Export calls it once, also after an error.
@@ -152,11 +156,24 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 		read      int64
 		dropped   = map[string]int64{} // on the record's own fields, by the scan
 		collapsed int64
-		own       []uint64     // a record's prefixes
 		written   atomic.Int64 // counted by the writer, read by the scan for progress
 	)
 	produce := func(emit func(item) error) error {
-		return src.ScanConversationsBackward(ctx, f.From, f.To, func(r *lyumen.Record) error {
+		var undecided []leaf // read, not yet known to be leaves; newest first
+		decide := func(n int) error {
+			for _, l := range undecided[:n] {
+				if prefixes.has(l.transcript) {
+					collapsed++
+					continue
+				}
+				if err := emit(l.item); err != nil {
+					return err
+				}
+			}
+			undecided = slices.Delete(undecided, 0, n)
+			return nil
+		}
+		err := src.ScanConversationsBackward(ctx, f.From, f.To, func(r *lyumen.Record) error {
 			read++
 			prog.tick(Progress{Done: read, Total: total, Written: written.Load()})
 			if why := f.rejectRecord(r); why != "" {
@@ -168,20 +185,26 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 				dropped["no_answer"]++
 				return nil
 			}
+			// Newest first: the records that continue one have been read
+			// by the time the scan is clockSkew past it, and their
+			// prefixes include its transcript.
+			n := 0
+			for n < len(undecided) && undecided[n].at.Sub(r.ReceivedAt) > clockSkew {
+				n++
+			}
+			if err := decide(n); err != nil {
+				return err
+			}
 			mem.tick()
-			// Newest first: the records that continue this one have been
-			// read, and their prefixes include its transcript.
-			own = own[:0]
-			h := prefixHashes(msgs[:len(msgs)-1], func(h uint64) { own = append(own, h) })
-			if prefixes.has(chain(h, messageHash(&msgs[len(msgs)-1]))) {
-				collapsed++
-				return nil
-			}
-			for _, h := range own {
-				prefixes.add(h)
-			}
-			return emit(item{rec: r, msgs: msgs, country: r.Country})
+			full := prefixHashes(msgs[:len(msgs)-1], func(h uint64) { prefixes.add(h) })
+			undecided = append(undecided, leaf{item{rec: r, msgs: msgs, country: r.Country}, r.ReceivedAt,
+				chain(full, messageHash(&msgs[len(msgs)-1]))})
+			return nil
 		})
+		if err == nil {
+			err = decide(len(undecided))
+		}
+		return err
 	}
 	d := newDeduper(mem)
 	rare := rareCountries{k: o.K, leaves: map[string]int{}, held: map[string][]heldExample{}}
@@ -213,10 +236,10 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 		return rare.write(it.ex, it.counts, out)
 	}
 	err = pipeline(ctx, o.Workers, produce, func(it *item) { o.process(it) }, consume)
-	prog.flush(Progress{Done: read, Total: total, Written: written.Load()})
 	if err == nil {
 		err = rare.flush(out)
 	}
+	prog.flush(Progress{Done: read, Total: total, Written: written.Load()})
 	for why, n := range dropped {
 		st.Dropped[why] += n
 	}
@@ -232,6 +255,21 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 		st.Dedup = &p
 	}
 	return st, nil
+}
+
+// clockSkew is how much earlier than the record it continues a
+// continuation may be stamped and still collapse it. A continuation is
+// sent after the answer it continues, so it is stamped later by at least
+// that answer's duration, but gateways behind one store each stamp by
+// their own clock. Export holds a record this long (in received_at)
+// before deciding it is a leaf: memory for the records of that span.
+const clockSkew = 2 * time.Second
+
+// leaf is a record read, before Export decides whether it is one.
+type leaf struct {
+	item
+	at         time.Time
+	transcript uint64 // hash
 }
 
 // rareCountries releases a country with an example only when at least k

@@ -7,8 +7,8 @@ import (
 )
 
 // Export's state grows with the store: the thread set (a hash per prefix
-// that ends with an answer) and, per exported conversation,
-// the dedup tables, ~160 MiB at a million records. So that memory stays
+// that ends with an answer) and, per exported conversation, the dedup
+// tables, ~150 MiB at a million records. So that memory stays
 // bounded however large the store, the tables live in temporary files
 // mapped into memory (state_linux.go): the kernel keeps their pages in its
 // page cache and writes them out when memory is short. Once the tables

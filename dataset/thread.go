@@ -11,8 +11,10 @@ import "strings"
 // hash of every prefix of every conversation that ends with an assistant
 // message (only those can be a transcript). A record whose transcript hash
 // is in the set is continued by a later one, read before it, and is
-// dropped: only the leaves of each chain are exported. A branch (the user edited an earlier message)
-// starts a new chain, so both branches are kept.
+// dropped: only the leaves of each chain are exported. A branch (the user
+// edited an earlier message) starts a new chain, so both branches are
+// kept. So is a conversation that repeats the start of an older one: it is
+// continued by nothing that came after it.
 
 // messageHash hashes what identifies a message for threading: role, text
 // with surrounding white space trimmed (clients differ there), and calls.
