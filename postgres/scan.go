@@ -103,14 +103,15 @@ func (db *DB) scanBatch(ctx context.Context, from, to, at time.Time, id uuid.UUI
 		user_agent, country, completeness`
 	}
 	// After the first batch, the row value replaces the bound it moves
-	// from, so that the index scan starts where the last batch ended.
+	// from, so that the index scan starts where the last batch ended; the
+	// plain comparison beside it lets the planner skip the months passed.
 	where, order := `received_at >= $2 AND received_at < $3`, `received_at, id`
 	args := []any{scanBatch, from, to}
 	switch {
 	case !first && lean:
-		where, args = `received_at >= $2 AND (received_at, id) < ($3, $4)`, []any{scanBatch, from, at, id}
+		where, args = `received_at >= $2 AND received_at <= $3 AND (received_at, id) < ($3, $4)`, []any{scanBatch, from, at, id}
 	case !first:
-		where, args = `(received_at, id) > ($2, $3) AND received_at < $4`, []any{scanBatch, at, id, to}
+		where, args = `received_at >= $2 AND (received_at, id) > ($2, $3) AND received_at < $4`, []any{scanBatch, at, id, to}
 	}
 	if lean {
 		order = `received_at DESC, id DESC`
