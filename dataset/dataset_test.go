@@ -376,3 +376,26 @@ func TestExport_RareCountries(t *testing.T) {
 		t.Errorf("stats by country %v, want %v", st.ByCountry, wantSt)
 	}
 }
+
+// TestExport_ThreadingBusyStore threads a store with hundreds of records
+// a second, more than Export holds at once to allow for clock skew.
+func TestExport_ThreadingBusyStore(t *testing.T) {
+	var recs []*lyumen.Record
+	for i := range 2000 {
+		q, a := fmt.Sprintf("question %d", i), fmt.Sprintf("answer %d", i)
+		first := datasettest.Rec(fmt.Sprintf("c%04d-1", i), 0, a, q)
+		first.ReceivedAt = first.ReceivedAt.Add(time.Duration(i) * 5 * time.Millisecond)
+		next := datasettest.Rec(fmt.Sprintf("c%04d-2", i), 0, "more "+a, q, a, "and then?")
+		next.ReceivedAt = first.ReceivedAt.Add(3 * time.Millisecond)
+		recs = append(recs, first, next)
+	}
+	sink, st := export(t, recs, dataset.Options{NoDedup: true})
+	if st.Collapsed != 2000 || len(sink.exs) != 2000 {
+		t.Fatalf("%d collapsed, %d exported; want 2000 and 2000", st.Collapsed, len(sink.exs))
+	}
+	for _, ex := range sink.exs {
+		if !strings.HasSuffix(ex.ID, "-2") {
+			t.Fatalf("exported %s, a record continued by a later one", ex.ID)
+		}
+	}
+}

@@ -159,9 +159,11 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 		written   atomic.Int64 // counted by the writer, read by the scan for progress
 	)
 	produce := func(emit func(item) error) error {
-		var undecided []leaf // read, not yet known to be leaves; newest first
+		var undecided leafQueue // read, not yet known to be leaves; newest first
+		// decide settles the n records read first of those undecided.
 		decide := func(n int) error {
-			for _, l := range undecided[:n] {
+			for range n {
+				l := undecided.pop()
 				if prefixes.has(l.transcript) {
 					collapsed++
 					continue
@@ -170,7 +172,6 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 					return err
 				}
 			}
-			undecided = slices.Delete(undecided, 0, n)
 			return nil
 		}
 		err := src.ScanConversationsBackward(ctx, f.From, f.To, func(r *lyumen.Record) error {
@@ -189,7 +190,7 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 			// by the time the scan is clockSkew past it, and their
 			// prefixes include its transcript.
 			n := 0
-			for n < len(undecided) && undecided[n].at.Sub(r.ReceivedAt) > clockSkew {
+			for n < undecided.len() && undecided.at(n).at.Sub(r.ReceivedAt) > clockSkew {
 				n++
 			}
 			if err := decide(n); err != nil {
@@ -197,12 +198,12 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 			}
 			mem.tick()
 			full := prefixHashes(msgs[:len(msgs)-1], func(h uint64) { prefixes.add(h) })
-			undecided = append(undecided, leaf{item{rec: r, msgs: msgs, country: r.Country}, r.ReceivedAt,
+			undecided.push(leaf{item{rec: r, msgs: msgs, country: r.Country}, r.ReceivedAt,
 				chain(full, messageHash(&msgs[len(msgs)-1]))})
 			return nil
 		})
 		if err == nil {
-			err = decide(len(undecided))
+			err = decide(undecided.len())
 		}
 		return err
 	}
@@ -270,6 +271,29 @@ type leaf struct {
 	item
 	at         time.Time
 	transcript uint64 // hash
+}
+
+// leafQueue is a FIFO of leaves: a record in, the oldest out, in constant
+// time however many records clockSkew spans.
+type leafQueue struct {
+	q    []leaf
+	head int
+}
+
+func (lq *leafQueue) len() int       { return len(lq.q) - lq.head }
+func (lq *leafQueue) at(i int) *leaf { return &lq.q[lq.head+i] }
+func (lq *leafQueue) push(l leaf)    { lq.q = append(lq.q, l) }
+
+func (lq *leafQueue) pop() leaf {
+	l := lq.q[lq.head]
+	lq.q[lq.head] = leaf{} // the record's memory can go
+	lq.head++
+	if lq.head == len(lq.q) {
+		lq.q, lq.head = lq.q[:0], 0
+	} else if lq.head >= 1024 && 2*lq.head >= len(lq.q) {
+		lq.q, lq.head = lq.q[:copy(lq.q, lq.q[lq.head:])], 0
+	}
+	return l
 }
 
 // rareCountries releases a country with an example only when at least k
