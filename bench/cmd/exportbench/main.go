@@ -12,6 +12,7 @@
 package main
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	memProfile := fs.String("memprofile", "", "write the export's heap profile, taken at the end, here")
 	genOnly := fs.Bool("genonly", false, "generate the store and exit")
 	stateMem := fs.Int64("statemem", 0, "MiB of thread and dedup tables kept resident (0: dataset.DefaultStateMemory)")
+	layout := fs.String("layout", "arrival", "how a new store's records are written: arrival (in time order, interleaved, as the spool ships them) or conversation (each conversation's turns together, at random times: the store of the first four sessions)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -94,7 +96,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if _, err := os.Stat(*dbPath); errors.Is(err, os.ErrNotExist) {
 		start := time.Now()
-		convs, err := generate(ctx, *dbPath, *n)
+		convs, err := generate(ctx, *dbPath, *n, *layout)
 		if err != nil {
 			return err
 		}
@@ -274,80 +276,160 @@ var userAgents = []string{"OpenAI/Python 1.82.0", "OpenAI/JS 4.77.0", "curl/8.5.
 var countries = []string{"US", "US", "US", "DE", "DE", "FR", "GB", "IN", "BR", "ES", "IT", "RU", "CA", "NL", "PL", "JP", "LI"}
 var models = []string{"gpt-4o", "gpt-4o-mini", "claude-sonnet-4", "llama-3.3-70b", "gemini-2.5-flash"}
 
-// generate writes n records: conversations of 1-8 turns (3 on average),
-// each turn a record with the whole history, spread over 30 days.
-func generate(ctx context.Context, path string, n int) (int, error) {
+// generate writes n records: conversations of 1-8 turns (2.4 on average),
+// each turn a record with the whole history, spread over 30 days. In the
+// arrival layout the records are written in the order of their times, the
+// conversations interleaved, as a gateway's spool ships them; in the
+// conversation layout each conversation's turns are written together and
+// its start time is random, so the store's pages are in no order of time.
+func generate(ctx context.Context, path string, n int, layout string) (int, error) {
+	if layout != "arrival" && layout != "conversation" {
+		return 0, fmt.Errorf("-layout %q: arrival or conversation", layout)
+	}
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	r := rand.New(rand.NewPCG(2026, 11))
-	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	g := &generator{r: rand.New(rand.NewPCG(2026, 11)), base: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)}
 	var batch []*lyumen.Record
-	type pair struct{ user, answer string }
-	var firsts []pair // first turns, for duplicates
-	written, convs := 0, 0
-	flush := func() error {
+	written := 0
+	emit := func(c *conv) error {
+		batch = append(batch, g.turn(c, written))
+		written++
+		if len(batch) < 1000 {
+			return nil
+		}
 		if err := db.WriteRecords(ctx, batch); err != nil {
 			return err
 		}
 		batch = batch[:0]
+		if written%100_000 == 0 {
+			fmt.Fprintf(os.Stderr, "generated %d records\n", written)
+		}
 		return nil
 	}
-	for written < n {
-		convs++
-		lang := langs[r.IntN(len(langs))]
-		turnsN := 1 + min(7, int(r.ExpFloat64()*2))
-		at := base.Add(time.Duration(r.Int64N(int64(30 * 24 * time.Hour))))
-		country, ua, model := countries[r.IntN(len(countries))], userAgents[r.IntN(len(userAgents))], models[r.IntN(len(models))]
-		var msgs []lyumen.Message
-		dup := r.IntN(100)
-		if r.IntN(3) == 0 && !(dup < 5 && len(firsts) > 0) {
-			msgs = append(msgs, lyumen.Message{Role: "system", Content: "You are a helpful assistant. " + sentence(r, lang, 8)})
+	if layout == "conversation" {
+		for written < n {
+			c := g.newConv(func() time.Time { return g.base.Add(time.Duration(g.r.Int64N(int64(30 * 24 * time.Hour)))) })
+			for c.t < c.turns && written < n {
+				if err := emit(c); err != nil {
+					return g.convs, err
+				}
+			}
 		}
-		for t := 0; t < turnsN && written < n; t++ {
-			user := sentence(r, lang, 10+r.IntN(40))
-			if r.IntN(20) == 0 {
-				user += " " + plants[r.IntN(len(plants))](r)
+	} else {
+		// Conversations start as a Poisson process that spreads the n
+		// records over 30 days; the next record is the earliest next turn
+		// of those under way, or a new conversation's first.
+		gap := float64(30*24*time.Hour) * 2.42 / float64(n)
+		next := g.base
+		var active convHeap
+		for written < n {
+			var c *conv
+			if active.Len() == 0 || next.Before(active[0].at) {
+				c = g.newConv(func() time.Time { return next })
+				next = next.Add(time.Duration(g.r.ExpFloat64() * gap))
+			} else {
+				c = heap.Pop(&active).(*conv)
 			}
-			answer := sentence(r, lang, 40+r.IntN(120))
-			switch {
-			case t == 0 && dup < 3 && len(firsts) > 0: // an exact duplicate of an earlier one-turn conversation
-				p := firsts[r.IntN(len(firsts))]
-				user, answer, turnsN = p.user, p.answer, 1
-			case t == 0 && dup < 5 && len(firsts) > 0: // a near duplicate: one word more
-				p := firsts[r.IntN(len(firsts))]
-				user, answer, turnsN = p.user+" "+vocab["en"][r.IntN(50)], p.answer, 1
-			case t == 0 && turnsN == 1 && len(msgs) == 0 && len(firsts) < 1000:
-				firsts = append(firsts, pair{user, answer})
+			if err := emit(c); err != nil {
+				return g.convs, err
 			}
-			msgs = append(msgs, lyumen.Message{Role: "user", Content: user})
-			conv := append([]lyumen.Message(nil), msgs...)
-			body, _ := json.Marshal(map[string]any{"model": model, "messages": conv})
-			id := fmt.Sprintf("01%06x-%04x-7%03x-8%03x-%012x", convs>>8&0xffffff, convs&0xffff, t, r.IntN(4096), written)
-			batch = append(batch, &lyumen.Record{
-				ID: id, ReceivedAt: at, Duration: time.Second, Surface: lyumen.SurfaceOpenAIChat, Model: model,
-				ServedModel: model, Provider: "p", Status: 200, Request: body,
-				Conversation: &lyumen.Conversation{Messages: conv},
-				Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}, FinishReason: "stop"}}},
-				Usage:        lyumen.Usage{PromptTokens: len(body) / 4, CompletionTokens: len(answer) / 4, TotalTokens: (len(body) + len(answer)) / 4},
-				UserAgent:    ua, Country: country, Completeness: lyumen.Complete,
-			})
-			msgs = append(msgs, lyumen.Message{Role: "assistant", Content: answer})
-			at = at.Add(time.Duration(20+r.IntN(300)) * time.Second)
-			written++
-			if len(batch) == 1000 {
-				if err := flush(); err != nil {
-					return convs, err
-				}
-				if written%100_000 == 0 {
-					fmt.Fprintf(os.Stderr, "generated %d records\n", written)
-				}
+			if c.t < c.turns {
+				heap.Push(&active, c)
 			}
 		}
 	}
-	return convs, flush()
+	if len(batch) > 0 {
+		if err := db.WriteRecords(ctx, batch); err != nil {
+			return g.convs, err
+		}
+	}
+	return g.convs, nil
+}
+
+// generator makes the conversations, deterministically for its seed.
+type generator struct {
+	r      *rand.Rand
+	base   time.Time
+	convs  int
+	firsts []pair // first turns, for duplicates
+}
+
+type pair struct{ user, answer string }
+
+// conv is a conversation under way.
+type conv struct {
+	n                        int // its number
+	at                       time.Time
+	t, turns, dup            int
+	lang, country, ua, model string
+	msgs                     []lyumen.Message
+}
+
+// newConv starts a conversation at start().
+func (g *generator) newConv(start func() time.Time) *conv {
+	r := g.r
+	g.convs++
+	c := &conv{n: g.convs, lang: langs[r.IntN(len(langs))], turns: 1 + min(7, int(r.ExpFloat64()*2))}
+	c.at = start()
+	c.country, c.ua, c.model = countries[r.IntN(len(countries))], userAgents[r.IntN(len(userAgents))], models[r.IntN(len(models))]
+	c.dup = r.IntN(100)
+	if r.IntN(3) == 0 && !(c.dup < 5 && len(g.firsts) > 0) {
+		c.msgs = append(c.msgs, lyumen.Message{Role: "system", Content: "You are a helpful assistant. " + sentence(r, c.lang, 8)})
+	}
+	return c
+}
+
+// turn returns c's next record, the written-th of the store.
+func (g *generator) turn(c *conv, written int) *lyumen.Record {
+	r := g.r
+	user := sentence(r, c.lang, 10+r.IntN(40))
+	if r.IntN(20) == 0 {
+		user += " " + plants[r.IntN(len(plants))](r)
+	}
+	answer := sentence(r, c.lang, 40+r.IntN(120))
+	switch {
+	case c.t == 0 && c.dup < 3 && len(g.firsts) > 0: // an exact duplicate of an earlier one-turn conversation
+		p := g.firsts[r.IntN(len(g.firsts))]
+		user, answer, c.turns = p.user, p.answer, 1
+	case c.t == 0 && c.dup < 5 && len(g.firsts) > 0: // a near duplicate: one word more
+		p := g.firsts[r.IntN(len(g.firsts))]
+		user, answer, c.turns = p.user+" "+vocab["en"][r.IntN(50)], p.answer, 1
+	case c.t == 0 && c.turns == 1 && len(c.msgs) == 0 && len(g.firsts) < 1000:
+		g.firsts = append(g.firsts, pair{user, answer})
+	}
+	c.msgs = append(c.msgs, lyumen.Message{Role: "user", Content: user})
+	conversation := append([]lyumen.Message(nil), c.msgs...)
+	body, _ := json.Marshal(map[string]any{"model": c.model, "messages": conversation})
+	id := fmt.Sprintf("01%06x-%04x-7%03x-8%03x-%012x", c.n>>8&0xffffff, c.n&0xffff, c.t, r.IntN(4096), written)
+	rec := &lyumen.Record{
+		ID: id, ReceivedAt: c.at, Duration: time.Second, Surface: lyumen.SurfaceOpenAIChat, Model: c.model,
+		ServedModel: c.model, Provider: "p", Status: 200, Request: body,
+		Conversation: &lyumen.Conversation{Messages: conversation},
+		Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}, FinishReason: "stop"}}},
+		Usage:        lyumen.Usage{PromptTokens: len(body) / 4, CompletionTokens: len(answer) / 4, TotalTokens: (len(body) + len(answer)) / 4},
+		UserAgent:    c.ua, Country: c.country, Completeness: lyumen.Complete,
+	}
+	c.msgs = append(c.msgs, lyumen.Message{Role: "assistant", Content: answer})
+	c.at = c.at.Add(time.Duration(20+r.IntN(300)) * time.Second)
+	c.t++
+	return rec
+}
+
+// convHeap orders the conversations under way by their next turn's time.
+type convHeap []*conv
+
+func (h convHeap) Len() int           { return len(h) }
+func (h convHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h convHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *convHeap) Push(x any)        { *h = append(*h, x.(*conv)) }
+func (h *convHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
 }
 
 // languageAccuracy runs dataset.Language on whatlanggo's own test
