@@ -102,6 +102,10 @@ func normalize(msgs []Message) string {
 
 type signature [permutations]uint64
 
+// shingleWeights are distinct odd constants, so that a shingle's hash
+// depends on the order of its words.
+var shingleWeights = [shingleWords]uint64{0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9, 0x94d049bb133111eb, 0xd6e8feb86659fd93, 0xc2b2ae3d27d4eb4f}
+
 // minhash computes the signature of text's word 5-grams by one-permutation
 // hashing (Li, Owen & Zhang, 2012): each shingle's hash picks one of the
 // 128 bins with its top 7 bits and competes for that bin's minimum with
@@ -124,12 +128,14 @@ func minhash(text string) signature {
 			sig[bin] = v
 		}
 	}
+	// A shingle's hash is its words' hashes weighted by position, mixed:
+	// one mix per shingle, where chaining them took ten.
 	shingle := func() uint64 {
-		h := uint64(fnvOffset)
-		for k := 0; k < shingleWords; k++ {
-			h = chain(h, ring[(n+k)%shingleWords])
+		var h uint64
+		for k := range shingleWords {
+			h += ring[(n+k)%shingleWords] * shingleWeights[k]
 		}
-		return h
+		return mix(h)
 	}
 	start := -1
 	for i := 0; i <= len(text); {
@@ -147,7 +153,7 @@ func minhash(text string) signature {
 		case word && start < 0:
 			start = i
 		case !word && start >= 0:
-			ring[n%shingleWords] = fnvAdd(fnvOffset, text[start:i])
+			ring[n%shingleWords] = mix(fnvAdd(fnvOffset, text[start:i]))
 			n++
 			start = -1
 			if n >= shingleWords {
@@ -157,11 +163,11 @@ func minhash(text string) signature {
 		i += size
 	}
 	if n > 0 && n < shingleWords {
-		h := uint64(fnvOffset)
-		for k := 0; k < n; k++ {
-			h = chain(h, ring[k])
+		var h uint64
+		for k := range n {
+			h += ring[k] * shingleWeights[k]
 		}
-		add(h)
+		add(mix(h))
 	}
 	if n == 0 {
 		return signature{}
