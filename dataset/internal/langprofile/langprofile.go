@@ -118,21 +118,32 @@ func positions(text string) []trigram {
 		r1, r2 = r2, r3
 	}
 	slices.Sort(all)
-	var out []trigram
-	for i := 0; i < len(all); {
-		j := i + 1
-		for j < len(all) && all[j] == all[i] {
-			j++
+	// Distinct trigrams in descending order, counted; then a stable
+	// counting sort by count, highest first, keeps that order among equal
+	// counts (a comparison sort was half of this function).
+	desc := make([]trigram, 0, len(all))
+	most := 0
+	for j := len(all); j > 0; {
+		i := j - 1
+		for i > 0 && all[i-1] == all[j-1] {
+			i--
 		}
-		out = append(out, trigram{all[i], j - i})
-		i = j
+		desc = append(desc, trigram{all[j-1], j - i})
+		most = max(most, j-i)
+		j = i
 	}
-	slices.SortFunc(out, func(a, b trigram) int {
-		if a.count != b.count {
-			return cmp.Compare(b.count, a.count)
-		}
-		return cmp.Compare(b.t, a.t)
-	})
+	next := make([]int, most+1) // by most-count: where the next trigram with that count goes
+	for _, t := range desc {
+		next[most-t.count]++
+	}
+	for b, sum := 0, 0; b <= most; b++ {
+		next[b], sum = sum, sum+next[b]
+	}
+	out := make([]trigram, len(desc))
+	for _, t := range desc {
+		out[next[most-t.count]] = t
+		next[most-t.count]++
+	}
 	return out
 }
 

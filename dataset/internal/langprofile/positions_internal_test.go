@@ -1,6 +1,7 @@
 package langprofile
 
 import (
+	"cmp"
 	"slices"
 	"testing"
 	"unicode"
@@ -46,6 +47,15 @@ func FuzzPositions(f *testing.F) {
 		slices.Sort(got)
 		if want := positionsRef(s); !slices.Equal(got, want) {
 			t.Errorf("positions(%q) = %x, want %x", s, got, want)
+		}
+		ranked := func(a, b trigram) int { // most frequent first, ties in descending order
+			if a.count != b.count {
+				return cmp.Compare(b.count, a.count)
+			}
+			return cmp.Compare(b.t, a.t)
+		}
+		if p := positions(s); !slices.IsSortedFunc(p, ranked) {
+			t.Errorf("positions(%q) = %v, not ranked", s, p)
 		}
 	})
 }
