@@ -378,7 +378,8 @@ func TestExport_RareCountries(t *testing.T) {
 }
 
 // TestExport_ThreadingBusyStore threads a store with hundreds of records
-// a second, more than Export holds at once to allow for clock skew.
+// a second: Export holds ~800 at once to allow for clock skew, and its
+// queue of them compacts.
 func TestExport_ThreadingBusyStore(t *testing.T) {
 	var recs []*lyumen.Record
 	for i := range 2000 {

@@ -104,7 +104,11 @@ type signature [permutations]uint64
 
 // shingleWeights are distinct odd constants, so that a shingle's hash
 // depends on the order of its words.
-var shingleWeights = [shingleWords]uint64{0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9, 0x94d049bb133111eb, 0xd6e8feb86659fd93, 0xc2b2ae3d27d4eb4f}
+var shingleWeights = [...]uint64{0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9, 0x94d049bb133111eb, 0xd6e8feb86659fd93, 0xc2b2ae3d27d4eb4f}
+
+// One weight per word of a shingle: this fails to compile otherwise.
+var _ [len(shingleWeights) - shingleWords]struct{}
+var _ [shingleWords - len(shingleWeights)]struct{}
 
 // minhash computes the signature of text's word 5-grams by one-permutation
 // hashing (Li, Owen & Zhang, 2012): each shingle's hash picks one of the

@@ -291,7 +291,9 @@ func (lq *leafQueue) pop() leaf {
 	if lq.head == len(lq.q) {
 		lq.q, lq.head = lq.q[:0], 0
 	} else if lq.head >= 1024 && 2*lq.head >= len(lq.q) {
-		lq.q, lq.head = lq.q[:copy(lq.q, lq.q[lq.head:])], 0
+		n := copy(lq.q, lq.q[lq.head:])
+		clear(lq.q[n:]) // the moved leaves' old copies
+		lq.q, lq.head = lq.q[:n], 0
 	}
 	return l
 }
