@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "generated %d records (%d conversations) in %s\n", *n, convs, time.Since(start).Round(time.Second))
 	} else {
-		fmt.Fprintf(stdout, "reusing %s\n", *dbPath)
+		fmt.Fprintf(stdout, "reusing %s (as it was generated; -n and -layout apply to a new store)\n", *dbPath)
 	}
 	if *genOnly {
 		return nil
