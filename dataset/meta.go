@@ -190,7 +190,7 @@ func detectScript(text string) *unicode.RangeTable {
 // U+0500 there is at most one).
 var scriptOf = func() (t [0x500]*unicode.RangeTable) {
 	for r := range rune(len(t)) {
-		if unicode.IsSymbol(r) || unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsDigit(r) {
+		if langprofile.IsStop(r) {
 			continue
 		}
 		for s := range whatlanggo.Scripts {

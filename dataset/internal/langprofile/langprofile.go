@@ -150,7 +150,7 @@ func positions(text string) []trigram {
 // fold is what a character counts as in a trigram: a space for
 // punctuation, symbols and digits, lower case otherwise.
 func fold(r rune) rune {
-	if isStop(r) {
+	if IsStop(r) {
 		return ' '
 	}
 	return unicode.ToLower(r)
@@ -166,7 +166,9 @@ var smallFold = func() (t [0x500]rune) {
 	return t
 }()
 
-func isStop(r rune) bool {
+// IsStop reports whether whatlanggo skips r, in trigrams (as a space) and
+// in script detection: symbols, spaces, punctuation and digits.
+func IsStop(r rune) bool {
 	return unicode.IsSymbol(r) || unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsDigit(r)
 }
 

@@ -13,7 +13,7 @@ func positionsRef(text string) []uint64 {
 	var all []uint64
 	r1, r2 := ' ', rune(-1)
 	for _, r := range text + " " {
-		if isStop(r) {
+		if IsStop(r) {
 			r = ' '
 		}
 		r = unicode.ToLower(r)
