@@ -69,6 +69,13 @@ func TestSession_Redact(t *testing.T) {
 			want: "key:\n[PRIVATE_KEY_1]\n\nthat's all",
 		},
 		{
+			// Quotes between BEGIN and END, as in code: the span still ends at END.
+			name: "private key pasted as string literals",
+			in: "key = (\"-----BEGIN RSA PRIVATE KEY-----\\n\"\n\"MIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\\n\"\n" +
+				"\"aFDrBz9vFqU4yQ0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPBQ==\\n\"\n\"-----END RSA PRIVATE KEY-----\\n\")",
+			want: "key = (\"[PRIVATE_KEY_1]\\n\")",
+		},
+		{
 			name: "a secret hidden in base64",
 			in:   "blob: " + "YXBpX2tleTogZ2hwXzE2QzdlNDJGMjkyYzY5MTJFNzcxMGM4MzgzNDdBZTE3OEI0YQ==",
 			want: "blob: [API_KEY_1]",

@@ -372,10 +372,7 @@ func findPrivateKeys(text string, add addFunc) {
 		}
 		body := off + hdrEnd + 5
 		end := body
-		// A key's lines never hold a quote: an END after one belongs to
-		// another string (of a JSON body), and a span reaching it would
-		// cut the JSON between them out.
-		if e := strings.Index(text[body:], "-----END "); e >= 0 && !strings.Contains(text[body:body+e], `"`) {
+		if e := strings.Index(text[body:], "-----END "); e >= 0 {
 			if f := strings.Index(text[body+e+9:], "-----"); f >= 0 && f < 100 {
 				end = body + e + 9 + f + 5
 			}
