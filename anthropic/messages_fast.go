@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/jsonscan"
@@ -96,16 +94,16 @@ func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok
 var messagesKeys = [...]string{"model", "stream", "max_tokens", "temperature", "top_p", "stop_sequences",
 	"system", "messages", "tools", "tool_choice", "output_config", "output_format"}
 
-// readString reads a JSON string's value. One with escapes or invalid
-// UTF-8 is decoded by encoding/json, whose rules (surrogates, U+FFFD) are
-// the general path's.
+// readString reads a JSON string's value. One with escapes other than
+// chat text's, or invalid UTF-8, is decoded by encoding/json, whose rules
+// (surrogates, U+FFFD) are the general path's.
 func readString(p *jsonscan.Scanner) (string, bool) {
 	raw, ok := p.RawString()
 	if !ok {
 		return "", false
 	}
-	if strings.IndexByte(raw, '\\') < 0 && utf8.ValidString(raw) {
-		return raw[1 : len(raw)-1], true
+	if s, ok := jsonscan.Unquote(raw); ok {
+		return s, true
 	}
 	var s string
 	return s, json.Unmarshal([]byte(raw), &s) == nil
