@@ -1,8 +1,11 @@
 package dataset
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Deduplication runs on the redacted conversations, so two that differ only
@@ -58,47 +61,73 @@ func Params() DedupParams {
 // normalize lower-cases, collapses white space, and joins the messages as
 // "role: text" lines.
 func normalize(msgs []Message) string {
-	var b []byte
+	n := 0
 	for _, m := range msgs {
-		b = append(b, m.Role...)
-		b = append(b, ':', ' ')
-		space := false
-		for i, r := range m.Content {
-			if r < utf8.RuneSelf { // ASCII: the same as below, without the tables
-				switch c := m.Content[i]; {
-				case c == ' ' || c >= '\t' && c <= '\r':
-					space = true
-				default:
-					if space {
-						b = append(b, ' ')
-						space = false
-					}
-					if c >= 'A' && c <= 'Z' {
-						c += 'a' - 'A'
-					}
-					b = append(b, c)
-				}
-				continue
-			}
-			if unicode.IsSpace(r) {
-				space = true
-				continue
+		n += len(m.Role) + len(m.Content) + 3
+		for _, tc := range m.ToolCalls {
+			n += 1 + len(tc.Name) + len(tc.Arguments)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n) // lower case is never longer but for a few runes; Builder grows then
+	for _, m := range msgs {
+		b.WriteString(m.Role)
+		b.WriteString(": ")
+		normalizeText(&b, m.Content)
+		for _, tc := range m.ToolCalls {
+			b.WriteByte(' ')
+			b.WriteString(tc.Name)
+			b.WriteString(tc.Arguments)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// normalizeText writes s lower-cased, each run of white space as one
+// space (none at the end). Runs of ASCII that need no change are copied
+// whole.
+func normalizeText(b *strings.Builder, s string) {
+	space := false
+	for i := 0; i < len(s); {
+		if asciiPlain[s[i]] {
+			j := i + 1
+			for j < len(s) && asciiPlain[s[j]] {
+				j++
 			}
 			if space {
-				b = append(b, ' ')
+				b.WriteByte(' ')
 				space = false
 			}
-			b = utf8.AppendRune(b, unicode.ToLower(r))
+			b.WriteString(s[i:j])
+			i = j
+			continue
 		}
-		for _, tc := range m.ToolCalls {
-			b = append(b, ' ')
-			b = append(b, tc.Name...)
-			b = append(b, tc.Arguments...)
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
 		}
-		b = append(b, '\n')
+		i += size
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(unicode.ToLower(r))
 	}
-	return string(b)
 }
+
+// asciiPlain marks the bytes normalizeText copies as they are: ASCII
+// other than upper case letters and white space.
+var asciiPlain = func() (t [256]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = !unicode.IsSpace(rune(c)) && !unicode.IsUpper(rune(c))
+	}
+	return t
+}()
 
 type signature [permutations]uint64
 
@@ -215,7 +244,7 @@ const (
 // prepareDedup computes what decide needs; it runs on the workers.
 func prepareDedup(msgs []Message) (uint64, signature) {
 	norm := normalize(msgs)
-	return mix(fnvAdd(fnvOffset, norm)), minhash(norm)
+	return xxhash.Sum64String(norm), minhash(norm)
 }
 
 // decide reports whether the conversation duplicates one kept before, and

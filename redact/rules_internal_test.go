@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"os"
 	"slices"
@@ -68,4 +69,40 @@ func TestRules_AgreeWithGitleaks(t *testing.T) {
 		}
 	}
 	t.Logf("%d texts, %d differ", len(texts), mismatches)
+}
+
+// FuzzKeywords checks the keyword automaton against the plain search it
+// replaces: every occurrence of every keyword, overlapping ones included
+// ("sk" inside "sk-ant-api03"), whatever the text.
+func FuzzKeywords(f *testing.F) {
+	for _, s := range []string{"", "sk-ant-api03-xyz and the api key", "xoxe.xoxb-1 s.abc", "passwordpasswd", "tokentoken\xff"} {
+		f.Add(s)
+	}
+	rs, err := loadRules()
+	if err != nil {
+		f.Fatal(err)
+	}
+	type hit struct {
+		kw  string
+		pos int
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		var want, got []hit
+		for i := range len(text) {
+			for _, kw := range rs.keywords {
+				if strings.HasPrefix(text[i:], kw) {
+					want = append(want, hit{kw, i})
+				}
+			}
+		}
+		for _, m := range rs.trie.FindAllOverlapping([]byte(text)) {
+			got = append(got, hit{rs.keywords[m.PatternID], m.Start})
+		}
+		order := func(a, b hit) int { return cmp.Or(a.pos-b.pos, strings.Compare(a.kw, b.kw)) }
+		slices.SortFunc(want, order)
+		slices.SortFunc(got, order)
+		if !slices.Equal(want, got) {
+			t.Fatalf("keywords in %q: got %v, want %v", text, got, want)
+		}
+	})
 }

@@ -9,8 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
-	ahocorasick "github.com/BobuSumisu/aho-corasick"
+	"github.com/coregx/ahocorasick"
 	"github.com/spf13/viper"
 	"github.com/zricethezav/gitleaks/v8/config"
 )
@@ -23,7 +24,8 @@ import (
 // TestRules_AgreeWithGitleaks checks the two agree on the labelled corpus.
 type ruleSet struct {
 	rules     []glRule
-	trie      *ahocorasick.Trie
+	keywords  []string // by the trie's pattern ids
+	trie      *ahocorasick.Automaton
 	byKeyword map[string][]int // keyword → indexes into rules
 	always    []int            // rules without keywords
 	global    []*config.Allowlist
@@ -77,7 +79,10 @@ func loadRules() (*ruleSet, error) {
 			rs.byKeyword[k] = append(rs.byKeyword[k], idx)
 		}
 	}
-	rs.trie = ahocorasick.NewTrieBuilder().AddStrings(keywords).Build()
+	rs.keywords = keywords
+	if rs.trie, err = ahocorasick.NewBuilder().AddStrings(keywords).Build(); err != nil {
+		return nil, fmt.Errorf("gitleaks keywords: %w", err)
+	}
 	return rs, nil
 }
 
@@ -113,9 +118,9 @@ const (
 // ASCII lower case.
 func (rs *ruleSet) run(text, lower string, add addFunc) {
 	var hits map[int][]int // rule → keyword positions
-	for _, m := range rs.trie.MatchString(lower) {
-		kw := m.MatchString()
-		pos := int(m.Pos())
+	// The text is only read: no copy to []byte.
+	for _, m := range rs.trie.FindAllOverlapping(unsafe.Slice(unsafe.StringData(lower), len(lower))) {
+		kw, pos := rs.keywords[m.PatternID], m.Start
 		for _, i := range rs.byKeyword[kw] {
 			if rs.rules[i].id == "generic-api-key" && !assignmentAfter(lower, pos+len(kw)) ||
 				kw == "s." && !startsWord(lower, pos) { // vault's \bs\.: "records." is not one
@@ -137,10 +142,10 @@ func (rs *ruleSet) run(text, lower string, add addFunc) {
 		}
 		r := &rs.rules[i]
 		start, end := -1, -1
-		for _, p := range ps { // positions come in ascending order
+		for _, p := range ps { // in order of where the keyword ends
 			ws, we := max(0, p-windowBefore), min(len(text), p+windowAfter)
 			if start >= 0 && ws <= end {
-				end = max(end, we)
+				start, end = min(start, ws), max(end, we) // a longer keyword may start earlier
 				continue
 			}
 			if start >= 0 && !r.run(text, start, end, rs.global, add) {
@@ -723,13 +728,26 @@ var prefixesByByte = func() (t [256][]string) {
 	return t
 }()
 
+// prefixPairs is a bit set of the prefixes' first two bytes: a byte pair
+// not in it (most of any text) rules a position out in one lookup.
+var prefixPairs = func() (t [1 << 16 / 64]uint64) {
+	for _, p := range providerPrefixes {
+		if len(p) < 3 {
+			panic("redact: a provider prefix shorter than three bytes: " + p)
+		}
+		pair := uint16(p[0])<<8 | uint16(p[1])
+		t[pair/64] |= 1 << (pair % 64)
+	}
+	return t
+}()
+
 func findProviderKeys(text string, add addFunc) {
-	for i := 0; i < len(text); i++ {
-		ps := prefixesByByte[text[i]]
-		if ps == nil || !startsWord(text, i) {
+	for i := 0; i+1 < len(text); i++ { // every prefix is longer than two bytes
+		pair := uint16(text[i])<<8 | uint16(text[i+1])
+		if prefixPairs[pair/64]&(1<<(pair%64)) == 0 || !startsWord(text, i) {
 			continue
 		}
-		for _, p := range ps {
+		for _, p := range prefixesByByte[text[i]] {
 			if !strings.HasPrefix(text[i:], p) {
 				continue
 			}
