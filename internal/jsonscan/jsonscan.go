@@ -199,10 +199,16 @@ func (p *Scanner) RawString() (string, bool) {
 // \r, \", \\ and \/: what chat text holds. Anything else reports false,
 // for encoding/json to decode.
 func Unquote(lit string) (string, bool) {
-	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' || !utf8.ValidString(lit) {
+	if len(lit) < 2 || lit[0] != '"' || lit[len(lit)-1] != '"' {
 		return "", false
 	}
 	s := lit[1 : len(lit)-1]
+	if plainASCII(s) { // the common case, in one pass: s is its value
+		return s, true
+	}
+	if !utf8.ValidString(s) {
+		return "", false
+	}
 	if strings.IndexByte(s, '\\') < 0 {
 		for i := 0; i < len(s); i++ {
 			if s[i] < 0x20 || s[i] == '"' {
@@ -239,6 +245,29 @@ func Unquote(lit string) (string, bool) {
 		}
 	}
 	return b.String(), true
+}
+
+// plainASCII says whether s is printable ASCII without a quote or a
+// backslash, eight bytes at a time: a word has a byte under 0x20, at or
+// over 0x80, or equal to '"' or '\\' when the matching term below sets
+// that byte's high bit.
+func plainASCII(s string) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, b := w^('"'*lo), w^('\\'*lo)
+		if (w|(w-0x20*lo)|(q-lo)&^q|(b-lo)&^b)&hi != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // text reads a string without escapes that is valid UTF-8, so that its

@@ -1,13 +1,13 @@
 package pack
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
-	"unicode/utf8"
+	"unsafe"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsonscan"
 )
 
 // Reading for export: a dataset needs a record's conversation and response,
@@ -241,22 +241,16 @@ func (d *decoder) string(s *string) bool {
 	if end < 0 {
 		return false
 	}
-	raw := d.b[d.i+1 : end-1]
+	lit := d.b[d.i:end]
 	d.i = end
-	if !bytes.ContainsRune(raw, '\\') && utf8.Valid(raw) && !hasControl(raw) {
-		*s = string(raw)
+	// The value shares d.b's memory when it has no escapes: UnpackConversation
+	// rebuilds each record into a buffer of its own that nothing writes to
+	// after, so its strings need no copy of their own.
+	if v, ok := jsonscan.Unquote(unsafe.String(&lit[0], len(lit))); ok {
+		*s = v
 		return true
 	}
-	return json.Unmarshal(d.b[end-len(raw)-2:end], s) == nil
-}
-
-func hasControl(b []byte) bool {
-	for _, c := range b {
-		if c < 0x20 {
-			return true
-		}
-	}
-	return false
+	return json.Unmarshal(lit, s) == nil
 }
 
 func (d *decoder) int(n *int) bool {
