@@ -92,8 +92,14 @@ func normalizeText(b *strings.Builder, s string) {
 	for i := 0; i < len(s); {
 		if asciiPlain[s[i]] {
 			j := i + 1
-			for j < len(s) && asciiPlain[s[j]] {
-				j++
+			for j < len(s) { // a single space between plain bytes stays as it is
+				if asciiPlain[s[j]] {
+					j++
+				} else if s[j] == ' ' && j+1 < len(s) && asciiPlain[s[j+1]] {
+					j += 2
+				} else {
+					break
+				}
 			}
 			if space {
 				b.WriteByte(' ')
@@ -175,7 +181,7 @@ func minhash(text string) signature {
 		word, size := false, 1 // past the end: a space ends the last word
 		if i < len(text) {
 			if c := text[i]; c < utf8.RuneSelf {
-				word = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '[' || c == ']' || c == '_'
+				word = wordByte[c]
 			} else {
 				var r rune
 				r, size = utf8.DecodeRuneInString(text[i:])
@@ -219,6 +225,14 @@ func minhash(text string) signature {
 	}
 	return sig
 }
+
+// wordByte marks the ASCII bytes minhash counts as part of a word.
+var wordByte = func() (t [utf8.RuneSelf]bool) {
+	for c := range utf8.RuneSelf {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '[' || c == ']' || c == '_'
+	}
+	return t
+}()
 
 // deduper finds exact and near duplicates of what it has seen.
 type deduper struct {
