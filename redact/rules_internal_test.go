@@ -106,3 +106,18 @@ func FuzzKeywords(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPasswordWord checks that passwordWord holds wherever passwordRe
+// matches (Spanish and the long s aside, which findPasswords checks on
+// their own).
+func FuzzPasswordWord(f *testing.F) {
+	for _, s := range []string{"password: hunter2", "the compass is", "db_pass=x", "mot de passe : x", "PWD=1", "bypass: 1", "Passwort ist", "pass\u00e9 = 3", "pa\u017f\u017fword: x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		if passwordRe.MatchString(text) && !strings.Contains(strings.ToLower(text), "contraseña") && !strings.Contains(text, "ſ") &&
+			!passwordWord(asciiLower(text)) {
+			t.Fatalf("passwordRe matches %q but passwordWord says no", text)
+		}
+	})
+}

@@ -618,6 +618,38 @@ var passwordRe = regexp.MustCompile(`(?i)\b(?:password|passwd|passwort|mot de pa
 
 var identPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|->|::)[A-Za-z_][A-Za-z0-9_]*)*(?:\(\)?)?$`)
 
+// passwordWord is a necessary condition for passwordRe outside Spanish,
+// much cheaper than running it: one of its keywords stands in lower as a
+// whole word. "pass" alone is in "passed", "compass" and "bypass", which
+// chat text is full of.
+func passwordWord(lower string) bool {
+	for _, kw := range [...]string{"pass", "pwd"} {
+		for off := 0; ; {
+			i := strings.Index(lower[off:], kw)
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + 1
+			if i > 0 && isWord(lower[i-1]) && !strings.HasSuffix(lower[:i], "db_") {
+				continue
+			}
+			rest := lower[i+len(kw):]
+			if kw == "pass" {
+				for _, tail := range [...]string{"word", "wort", "wd", "e"} {
+					if strings.HasPrefix(rest, tail) && (len(rest) == len(tail) || !isWord(rest[len(tail)])) {
+						return true
+					}
+				}
+			}
+			if rest == "" || !isWord(rest[0]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // findCLIPasswords finds the password of a command line: mysql -p'…',
 // -p"…".
 func findCLIPasswords(text string, add addFunc) {
@@ -642,7 +674,8 @@ func findCLIPasswords(text string, add addFunc) {
 
 func findPasswords(text, lower string, add addFunc) {
 	findCLIPasswords(text, add)
-	if !strings.Contains(lower, "pass") && !strings.Contains(lower, "pwd") && !strings.Contains(lower, "contraseña") {
+	// passwordRe folds case the Unicode way: ſ (long s) is an s to it.
+	if !passwordWord(lower) && !strings.Contains(lower, "contraseña") && !strings.Contains(text, "ſ") {
 		return
 	}
 	for _, m := range passwordRe.FindAllStringIndex(text, -1) {
@@ -814,9 +847,14 @@ func looksRandom(s string) bool {
 
 // --- tokens: decoding and entropy -----------------------------------------
 
-func isTokenChar(c byte) bool {
-	return isAlnum(c) || c == '+' || c == '/' || c == '_' || c == '-'
-}
+func isTokenChar(c byte) bool { return tokenChar[c] }
+
+var tokenChar = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isAlnum(byte(c)) || c == '+' || c == '/' || c == '_' || c == '-'
+	}
+	return t
+}()
 
 // findTokens looks at each run of base64/hex characters: one that decodes
 // to text is scanned again (and replaced whole when the decoded text holds
