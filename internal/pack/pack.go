@@ -508,9 +508,15 @@ func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, er
 // a value that is not wanted are skipped; into one that is wanted but nil,
 // they are corruption.
 func (p *Packer) rebuild(coded [nTargets][]byte, want [nTargets]bool, refs []byte, content func(Hash) ([]byte, error)) ([nTargets][]byte, error) {
+	type piece struct {
+		t    target
+		off  int
+		data []byte
+	}
 	var (
 		values, outs [nTargets][]byte // what is left of each value, and the value rebuilt
-		prevs        [nTargets]int
+		sizes        [nTargets]int
+		pieces       []piece
 		err          error
 	)
 	for t, v := range coded {
@@ -520,26 +526,37 @@ func (p *Packer) rebuild(coded [nTargets][]byte, want [nTargets]bool, refs []byt
 		if values[t], err = p.Decode(v); err != nil {
 			return outs, err
 		}
-		outs[t] = make([]byte, 0, len(values[t])*4)
+		sizes[t] = len(values[t])
 	}
+	// The pieces first, so that each value is rebuilt into a buffer of its
+	// exact size.
 	err = walkRefs(refs, func(t target, off int, h Hash) error {
 		if !want[t] {
 			return nil
 		}
-		v := values[t]
-		if v == nil || off > len(v) {
+		if values[t] == nil || off > len(values[t]) {
 			return errors.New("pack: refs past the value")
 		}
 		b, err := content(h)
 		if err != nil {
 			return fmt.Errorf("pack: blob %x: %w", h, err)
 		}
-		outs[t] = append(append(outs[t], v[prevs[t]:off]...), b...)
-		prevs[t] = off
+		pieces = append(pieces, piece{t, off, b})
+		sizes[t] += len(b)
 		return nil
 	})
 	if err != nil {
 		return outs, err
+	}
+	var prevs [nTargets]int
+	for t, v := range values {
+		if v != nil {
+			outs[t] = make([]byte, 0, sizes[t])
+		}
+	}
+	for _, pc := range pieces { // offsets only grow (see walk)
+		outs[pc.t] = append(append(outs[pc.t], values[pc.t][prevs[pc.t]:pc.off]...), pc.data...)
+		prevs[pc.t] = pc.off
 	}
 	for t := range outs {
 		if values[t] != nil {
