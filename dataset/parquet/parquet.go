@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	pq "github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/lyumen/lyumen/dataset"
 )
@@ -110,6 +111,12 @@ func New(dir string, maxBytes int64) (*Writer, error) {
 
 var _ dataset.Sink = (*Writer)(nil)
 
+// zstdFastest is zstd at level 1, the level Arrow (pyarrow, and through it
+// Hugging Face datasets) writes by default. Against klauspost's default
+// (level 3) it cut the 1M export's CPU by about 5% for files 9% larger
+// (bench/RESULTS.md, "Sixth session").
+var zstdFastest = zstd.Codec{Level: zstd.SpeedFastest}
+
 // Write adds one example to its split.
 func (w *Writer) Write(ex *dataset.Example) error {
 	s := w.open[ex.Split]
@@ -121,7 +128,7 @@ func (w *Writer) Write(ex *dataset.Example) error {
 		w.shards[ex.Split]++
 		cw := &countWriter{w: f}
 		s = &shard{f: f, cw: cw, w: pq.NewGenericWriter[Row](cw,
-			pq.Compression(&pq.Zstd),
+			pq.Compression(&zstdFastest),
 			pq.CreatedBy("lyumen", "", ""),
 			pq.KeyValueMetadata("lyumen.split", ex.Split),
 		)}
