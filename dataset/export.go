@@ -458,7 +458,7 @@ func (o *Options) process(it *item) {
 func rootHash(msgs []Message, seed uint64) uint64 {
 	h := mix(seed + 0x9e3779b97f4a7c15)
 	for i := range msgs {
-		h = chain(h, messageHash(&msgs[i]))
+		h = chain(h, splitHash(&msgs[i]))
 		if msgs[i].Role == "user" {
 			break
 		}

@@ -34,6 +34,24 @@ func messageHash(m *Message) uint64 {
 	return chain(h, xxhash.Sum64String(m.ToolCallID)^idTag)
 }
 
+// splitHash is messageHash as it was first written, with FNV: the train/test
+// split and the sample are decided on it (rootHash), and a seed must choose
+// the same conversations in every release. It hashes only the messages up
+// to the first user turn, so its speed does not matter.
+func splitHash(m *Message) uint64 {
+	h := fnvAdd(fnvOffset, m.Role)
+	h = fnvAdd(h, "\x00")
+	h = fnvAdd(h, strings.TrimSpace(m.Content))
+	for _, tc := range m.ToolCalls {
+		h = fnvAdd(h, "\x01")
+		h = fnvAdd(h, tc.Name)
+		h = fnvAdd(h, "\x00")
+		h = fnvAdd(h, tc.Arguments)
+	}
+	h = fnvAdd(h, "\x02")
+	return fnvAdd(h, m.ToolCallID)
+}
+
 // Tags that tell a call's name and a tool call id from other fields.
 const (
 	callTag = 0x6a09e667f3bcc908
@@ -46,7 +64,7 @@ const (
 )
 
 // fnvAdd is FNV-1a over s, continuing from h: for words, shorter than
-// xxhash's setup pays for.
+// xxhash's setup pays for, and for splitHash.
 func fnvAdd(h uint64, s string) uint64 {
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])

@@ -36,6 +36,8 @@ func TestSession_Redact(t *testing.T) {
 		{name: "IPv4 and IPv6", in: "from 203.0.113.7 and 2001:db8::8a2e:370:7334", want: "from [IP_1] and [IP_2]"},
 		{name: "loopback and versions stay", in: "127.0.0.1, version 1.2.3.4, std::vector", want: "127.0.0.1, version 1.2.3.4, std::vector"},
 		{name: "SSN", in: "SSN 123-45-6789", want: "SSN [NATIONAL_ID_1]"},
+		{name: "password in Spanish, upper case", in: "CONTRASEÑA: Tr0ub4dor&3 y ya", want: "CONTRASEÑA: [PASSWORD_1] y ya"},
+		{name: "password after a long s", in: "paſſword: Tr0ub4dor&3", want: "paſſword: [PASSWORD_1]"},
 		{name: "invalid SSN area stays", in: "ref 666-45-6789", want: "ref 666-45-6789"},
 		{
 			name: "connection string keeps the user",

@@ -115,7 +115,7 @@ func FuzzPasswordWord(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		if passwordRe.MatchString(text) && !strings.Contains(strings.ToLower(text), "contraseña") && !strings.Contains(text, "ſ") &&
+		if passwordRe.MatchString(text) && !strings.Contains(asciiLower(text), "contrase") && !strings.Contains(text, "ſ") &&
 			!passwordWord(asciiLower(text)) {
 			t.Fatalf("passwordRe matches %q but passwordWord says no", text)
 		}

@@ -675,7 +675,8 @@ func findCLIPasswords(text string, add addFunc) {
 func findPasswords(text, lower string, add addFunc) {
 	findCLIPasswords(text, add)
 	// passwordRe folds case the Unicode way: ſ (long s) is an s to it.
-	if !passwordWord(lower) && !strings.Contains(lower, "contraseña") && !strings.Contains(text, "ſ") {
+	// (lower is ASCII-lowered: "CONTRASEÑA" keeps its Ñ.)
+	if !passwordWord(lower) && !strings.Contains(lower, "contrase") && !strings.Contains(text, "ſ") {
 		return
 	}
 	for _, m := range passwordRe.FindAllStringIndex(text, -1) {

@@ -549,8 +549,8 @@ func (p *Packer) rebuild(coded [nTargets][]byte, want [nTargets]bool, refs []byt
 		return outs, err
 	}
 	var prevs [nTargets]int
-	for t, v := range values {
-		if v != nil {
+	for t := range values {
+		if coded[t] != nil { // a value that decodes to nothing is rebuilt as empty, not nil
 			outs[t] = make([]byte, 0, sizes[t])
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/lyumen/lyumen"
@@ -228,8 +229,8 @@ func (d *decoder) array(elem func() bool) bool {
 	}
 }
 
-// string reads a JSON string. One without escapes, the usual case, is
-// copied as it is; one with escapes goes to encoding/json.
+// string reads a JSON string: jsonscan.Unquote's, or encoding/json's for
+// escapes it does not take.
 func (d *decoder) string(s *string) bool {
 	if d.null() {
 		return true
@@ -243,10 +244,15 @@ func (d *decoder) string(s *string) bool {
 	}
 	lit := d.b[d.i:end]
 	d.i = end
-	// The value shares d.b's memory when it has no escapes: UnpackConversation
+	// A long value without escapes shares d.b's memory: UnpackConversation
 	// rebuilds each record into a buffer of its own that nothing writes to
-	// after, so its strings need no copy of their own.
+	// after, so message text needs no copy of its own. Short ones (roles,
+	// ids, finish reasons) are copied, so as not to keep the buffer alive
+	// once the text has been replaced (redaction).
 	if v, ok := jsonscan.Unquote(unsafe.String(&lit[0], len(lit))); ok {
+		if len(v) < 64 {
+			v = strings.Clone(v)
+		}
 		*s = v
 		return true
 	}
