@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"unsafe"
 
 	"github.com/lyumen/lyumen"
@@ -244,19 +243,41 @@ func (d *decoder) string(s *string) bool {
 	}
 	lit := d.b[d.i:end]
 	d.i = end
-	// A long value without escapes shares d.b's memory: UnpackConversation
+	// A value without escapes shares d.b's memory: UnpackConversation
 	// rebuilds each record into a buffer of its own that nothing writes to
-	// after, so message text needs no copy of its own. Short ones (roles,
-	// ids, finish reasons) are copied, so as not to keep the buffer alive
-	// once the text has been replaced (redaction).
+	// after, so message text needs no copy of its own. The values every
+	// message repeats are interned instead, so that a role or a finish
+	// reason does not keep the buffer alive once the text has been
+	// replaced (redaction).
 	if v, ok := jsonscan.Unquote(unsafe.String(&lit[0], len(lit))); ok {
-		if len(v) < 64 {
-			v = strings.Clone(v)
-		}
-		*s = v
+		*s = intern(v)
 		return true
 	}
 	return json.Unmarshal(lit, s) == nil
+}
+
+// intern returns the constant for the roles and finish reasons every
+// record repeats, and v itself otherwise.
+func intern(v string) string {
+	switch v {
+	case "user":
+		return "user"
+	case "assistant":
+		return "assistant"
+	case "system":
+		return "system"
+	case "tool":
+		return "tool"
+	case "developer":
+		return "developer"
+	case "stop":
+		return "stop"
+	case "length":
+		return "length"
+	case "tool_calls":
+		return "tool_calls"
+	}
+	return v
 }
 
 func (d *decoder) int(n *int) bool {
