@@ -76,6 +76,18 @@ func TestDB(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return mustOpen(t, freshSchema(t)) })
 }
 
+func TestDB_Purge(t *testing.T) {
+	urls := map[storetest.PurgeStore]string{} // a second handle opens the same schema
+	storetest.RunPurge(t,
+		func(t *testing.T) storetest.PurgeStore {
+			u := freshSchema(t)
+			db := mustOpen(t, u)
+			urls[db] = u
+			return db
+		},
+		func(t *testing.T, s storetest.PurgeStore) storetest.PurgeStore { return mustOpen(t, urls[s]) })
+}
+
 func TestOpen_MigrationsOnce(t *testing.T) {
 	u := freshSchema(t)
 	// Two gateways starting together: the advisory lock serializes them.

@@ -98,7 +98,16 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		}
 	}
 
+	var epoch int64
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// FOR SHARE: a purge's UPDATE of the row waits for this
+		// transaction, and a purge under way holds this one back.
+		if err := tx.QueryRow(ctx, `SELECT blob_epoch FROM store_meta FOR SHARE`).Scan(&epoch); err != nil {
+			return fmt.Errorf("blob epoch: %w", err)
+		}
+		if epoch != db.stored.Epoch() {
+			return errEpoch
+		}
 		if len(hashes) > 0 {
 			_, err := tx.Exec(ctx, `INSERT INTO blobs (hash, data) SELECT * FROM unnest($1::bytea[], $2::bytea[])
 				ON CONFLICT DO NOTHING`, hashes, data)
@@ -108,12 +117,21 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		}
 		return insertRecords(ctx, tx, rows)
 	})
+	if errors.Is(err, errEpoch) {
+		// A purge may have deleted blobs the batch was cut without:
+		// forget them all and cut it again.
+		db.stored.Reset(epoch)
+		return db.WriteRecords(ctx, recs)
+	}
 	if err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
-	db.stored.Add(b.Blobs)
+	db.stored.AddAt(epoch, b.Blobs)
 	return nil
 }
+
+// errEpoch stops a write whose batch was cut before the last purge.
+var errEpoch = errors.New("blob epoch changed")
 
 // insertRecords copies rows into record_rows. COPY cannot skip a record
 // stored before; when one is, the rows go through a per-connection staging

@@ -39,7 +39,7 @@ func insertBlobs(n int) string {
 
 // placeholders returns "(?, ?), (?, ?)" for rows rows of cols columns.
 func placeholders(rows, cols int) string {
-	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	row := "(" + params(cols) + ")"
 	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
 
@@ -75,11 +75,22 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		return fmt.Errorf("write records: %w", err) // nothing written: a batch is all or none
 	}
 
-	tx, err := db.db.BeginTx(ctx, nil)
+	tx, err := db.db.BeginTx(ctx, nil) // _txlock=immediate: no purge can come between this and Commit
 	if err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
 	defer tx.Rollback() // no-op once committed
+	var epoch int64
+	if err := tx.QueryRowContext(ctx, `SELECT blob_epoch FROM store_meta`).Scan(&epoch); err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	if epoch != db.stored.Epoch() {
+		// A purge may have deleted blobs the batch was cut without:
+		// forget them all and cut it again.
+		tx.Rollback()
+		db.stored.Reset(epoch)
+		return db.WriteRecords(ctx, recs)
+	}
 	ins := &inserter{tx: tx}
 	defer ins.close()
 	for _, blob := range b.Blobs {
@@ -98,7 +109,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
-	db.stored.Add(b.Blobs)
+	db.stored.AddAt(epoch, b.Blobs)
 	return nil
 }
 
@@ -266,7 +277,7 @@ func readBlobs(ctx context.Context, tx *sql.Tx, refs []byte) (map[pack.Hash][]by
 	out := make(map[pack.Hash][]byte, len(args))
 	for len(args) > 0 {
 		n := min(hashesPerSelect, len(args))
-		q := `SELECT hash, data FROM blobs WHERE hash IN (` + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + `)`
+		q := `SELECT hash, data FROM blobs WHERE hash IN (` + params(n) + `)`
 		if err := readBlobsInto(ctx, tx, out, q, args[:n]); err != nil {
 			return nil, err
 		}

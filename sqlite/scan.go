@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"time"
 
@@ -302,7 +301,7 @@ func fetchBlobs(ctx context.Context, tx *sql.Tx, rows []scanRow, lean bool, cach
 	}
 	for len(args) > 0 {
 		n := min(hashesPerSelect, len(args))
-		q := `SELECT hash, data FROM blobs WHERE hash IN (` + strings.TrimSuffix(strings.Repeat("?, ", n), ", ") + `)`
+		q := `SELECT hash, data FROM blobs WHERE hash IN (` + params(n) + `)`
 		if err := readBlobsInto(ctx, tx, cache, q, args[:n]); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"bytes"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -307,5 +308,92 @@ func TestDB_IDs(t *testing.T) {
 		if e, ok := errors.AsType[*lyumen.Error](err); !ok || e.Kind != lyumen.KindNotFound {
 			t.Errorf("Record(%q) error = %v, want KindNotFound", id, err)
 		}
+	}
+}
+
+func TestDB_Purge(t *testing.T) {
+	paths := map[storetest.PurgeStore]string{} // a second handle opens the same file
+	storetest.RunPurge(t,
+		func(t *testing.T) storetest.PurgeStore {
+			path := filepath.Join(t.TempDir(), "lyumen.db")
+			db := mustOpen(t, path)
+			paths[db] = path
+			return db
+		},
+		func(t *testing.T, s storetest.PurgeStore) storetest.PurgeStore { return mustOpen(t, paths[s]) })
+}
+
+// TestDB_PurgeLeavesNoBytes: the content of a purged record's own blobs is
+// in neither the database file nor its write-ahead log afterwards, though
+// both held it before.
+func TestDB_PurgeLeavesNoBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lyumen.db")
+	db := mustOpen(t, path)
+	chat := func(id, answer string) *lyumen.Record {
+		return &lyumen.Record{
+			ID: id, ReceivedAt: time.Now(), Surface: lyumen.SurfaceOpenAIChat, Model: "m",
+			Conversation: &lyumen.Conversation{Messages: []lyumen.Message{{Role: "user", Content: "the same question, asked by both records"}}},
+			Response:     &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}}}},
+		}
+	}
+	a := chat("01970000-0000-7000-8000-000000000001", "a purged answer, its own blob: 6c1f0e93d2 and more words")
+	b := chat("01970000-0000-7000-8000-000000000002", "a kept answer, its own blob too: 41aa97be05 and more words")
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	blobs := func() map[string][]byte {
+		t.Helper()
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		rows, err := raw.QueryContext(t.Context(), "SELECT hash, data FROM blobs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		m := map[string][]byte{}
+		for rows.Next() {
+			var h, data []byte
+			if err := rows.Scan(&h, &data); err != nil {
+				t.Fatal(err)
+			}
+			m[string(h)] = data
+		}
+		return m
+	}
+	files := func() []byte {
+		t.Helper()
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	before, raw := blobs(), files()
+	got, err := db.Purge(t.Context(), lyumen.Purge{IDs: []string{a.ID}})
+	if err != nil || got.Records != 1 || got.Blobs != 1 || got.Warning != "" {
+		t.Fatalf("Purge = %+v, %v; want one record and its answer, no warning", got, err)
+	}
+	after, rawAfter := blobs(), files()
+	for h, data := range before {
+		if _, kept := after[h]; kept {
+			continue
+		}
+		if !bytes.Contains(raw, data) {
+			t.Fatalf("the purged blob's %d bytes were not in the files before the purge: the test proves nothing", len(data))
+		}
+		if bytes.Contains(rawAfter, data) {
+			t.Errorf("the purged blob's %d bytes are still in the files", len(data))
+		}
+	}
+	gotB, err := db.Record(t.Context(), b.ID)
+	if err != nil || gotB.Response.Choices[0].Message.Content != b.Response.Choices[0].Message.Content {
+		t.Errorf("the kept record: %v", err)
 	}
 }

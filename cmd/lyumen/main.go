@@ -38,6 +38,7 @@ Usage:
   lyumen migrate [--config FILE] [--store URL]
   lyumen export [--config FILE] [--store URL] --format jsonl|sharegpt|parquet --out DIR [filters]
   lyumen stats [--config FILE] [--store URL] [--format text|csv|json] [--k 10]
+  lyumen purge [--config FILE] [--store URL] (--id ID ... | --before DATE)
   lyumen version
 
 Run "lyumen serve --help" for the flags.
@@ -59,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return export(ctx, args[1:], getenv, stdout, stderr)
 	case "stats":
 		return stats(ctx, args[1:], getenv, stdout, stderr)
+	case "purge":
+		return purge(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "lyumen", version)
 		return nil

@@ -63,11 +63,38 @@ func (p *Packer) CutBatch(recs []*lyumen.Record, recent *Recent) (Batch, error) 
 // another gateway, is encoded and inserted "on conflict do nothing", so
 // forgetting costs time, never correctness. Remembering a blob that is not
 // stored would lose it: only committed blobs are added, and anything that
-// deletes blobs must Clear it.
+// deletes blobs must Clear it. A store that other processes purge keeps a
+// blob epoch (see lyumen.Purge) that a purge advances: Recent is valid for
+// one epoch, and forgets everything when a writer finds another (Reset).
 type Recent struct {
 	mu       sync.Mutex
 	cur, old map[Hash]struct{}
 	max      int
+	epoch    int64
+}
+
+// Epoch is the store's blob epoch the remembered blobs are valid for.
+func (s *Recent) Epoch() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.epoch
+}
+
+// Reset forgets every blob and makes Recent valid for epoch.
+func (s *Recent) Reset(epoch int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cur, s.old, s.epoch = map[Hash]struct{}{}, nil, epoch
+}
+
+// AddAt is Add for a batch committed at epoch; it remembers nothing when
+// Recent has moved to another epoch since (a purge came between).
+func (s *Recent) AddAt(epoch int64, blobs []Blob) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if epoch == s.epoch {
+		s.add(blobs)
+	}
 }
 
 // NewRecent returns a Recent of two generations of max hashes.
@@ -89,6 +116,10 @@ func (s *Recent) has(h Hash) bool {
 func (s *Recent) Add(blobs []Blob) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.add(blobs)
+}
+
+func (s *Recent) add(blobs []Blob) {
 	for _, b := range blobs {
 		if len(s.cur) >= s.max {
 			s.old, s.cur = s.cur, make(map[Hash]struct{}, s.max)

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/dataset/datasettest"
+	"github.com/lyumen/lyumen/sqlite"
+)
+
+// TestPurge runs "lyumen purge" on a SQLite store: by id (with one that
+// is not there), then by date, and checks what is left.
+func TestPurge(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "lyumen.db")
+	db, err := sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := datasettest.Rec("00000000-0000-7000-8000-000000000001", 1, "An answer that only the first record has.", "A question?")
+	b := datasettest.Rec("00000000-0000-7000-8000-000000000002", 2, "An answer that only the second record has.", "A question?")
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	store := "sqlite://" + dbPath
+	purge := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if err := run(t.Context(), append([]string{"purge", "--store", store}, args...), func(string) string { return "" }, &stdout, &stderr); err != nil {
+			t.Fatalf("purge %v: %v\n%s", args, err, stderr.String())
+		}
+		return stdout.String()
+	}
+
+	out := purge("--id", a.ID, "--id", "00000000-0000-7000-8000-000000000009")
+	if !strings.Contains(out, "purged 1 records") || !strings.Contains(out, "not found: 00000000-0000-7000-8000-000000000009") {
+		t.Errorf("stdout: %s", out)
+	}
+	out = purge("--before", "2100-01-01")
+	if !strings.Contains(out, "purged 1 records") {
+		t.Errorf("stdout: %s", out)
+	}
+	db, err = sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n, err := db.Count(t.Context()); err != nil || n != 0 {
+		t.Errorf("Count = %d, %v; want 0", n, err)
+	}
+
+	var stderr bytes.Buffer
+	if err := run(t.Context(), []string{"purge", "--store", store}, func(string) string { return "" }, &bytes.Buffer{}, &stderr); err == nil {
+		t.Error("purge with neither --id nor --before: no error")
+	}
+}

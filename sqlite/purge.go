@@ -1,0 +1,164 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/pack"
+)
+
+// Purge deletes the records p names, and the blobs that only they referred
+// to, in one write transaction that also advances the blob epoch (see
+// store_meta), so that writers in other processes forget the blobs they
+// remember storing. Deleted content is overwritten with zeros
+// (secure_delete), and a checkpoint then empties the write-ahead log,
+// which still holds the pages as they were; while another connection
+// reads, the log cannot be emptied, and Purged.Warning says so. It
+// reads every remaining record's references once, so it takes seconds on
+// a large store, during which writers wait.
+func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) {
+	var out lyumen.Purged
+	ids := make([][]byte, 0, len(p.IDs))
+	for _, s := range p.IDs {
+		id, err := parseID(s)
+		if err != nil {
+			return out, fmt.Errorf("purge: id %q: %w", s, err)
+		}
+		ids = append(ids, id)
+	}
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		return out, fmt.Errorf("purge: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		return out, fmt.Errorf("purge: %w", err)
+	}
+	// The connection goes back to the pool; writes on it need not pay for zeroing.
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = OFF`)
+
+	if err := db.purge(ctx, conn, ids, p, &out); err != nil {
+		return out, fmt.Errorf("purge: %w", err)
+	}
+	db.stored.Reset(-1) // this process's own writes read the new epoch
+	var busy, logFrames, done int
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+		return out, fmt.Errorf("purge: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		out.Warning = "another connection was reading, so the write-ahead log was not emptied: it holds the deleted pages until SQLite writes over them"
+	}
+	return out, nil
+}
+
+func (db *DB) purge(ctx context.Context, conn *sql.Conn, ids [][]byte, p lyumen.Purge, out *lyumen.Purged) error {
+	tx, err := conn.BeginTx(ctx, nil) // _txlock=immediate: the write lock, now
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // no-op once committed
+	if _, err := tx.ExecContext(ctx, `UPDATE store_meta SET blob_epoch = blob_epoch + 1`); err != nil {
+		return err
+	}
+	// The records to delete, and the blobs they refer to: candidates.
+	candidates := map[pack.Hash]bool{}
+	found := map[string]bool{}
+	collect := func(q string, args ...any) error {
+		return eachRow(ctx, tx, q, args, func(rs *sql.Rows) error {
+			var id, refs []byte
+			if err := rs.Scan(&id, &refs); err != nil {
+				return err
+			}
+			found[string(id)] = true
+			hashes, err := pack.Refs(refs)
+			for _, h := range hashes {
+				candidates[h] = true
+			}
+			return err
+		})
+	}
+	for len(ids) > 0 {
+		n := min(hashesPerSelect, len(ids))
+		args := make([]any, n)
+		for i := range n {
+			args[i] = ids[i]
+		}
+		if err := collect(`SELECT id, refs FROM records WHERE id IN (`+params(n)+`)`, args...); err != nil {
+			return err
+		}
+		for _, id := range ids[:n] {
+			if !found[string(id)] {
+				out.NotFound = append(out.NotFound, formatID(id))
+			}
+		}
+		ids = ids[n:]
+	}
+	if !p.Before.IsZero() {
+		if err := collect(`SELECT id, refs FROM records WHERE received_at < ?`, p.Before.UnixMicro()); err != nil {
+			return err
+		}
+	}
+	for id := range found {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE id = ?`, []byte(id)); err != nil {
+			return err
+		}
+	}
+	out.Records = int64(len(found))
+	// Mark: what the remaining records refer to stays.
+	if len(candidates) > 0 {
+		err := eachRow(ctx, tx, `SELECT refs FROM records`, nil, func(rs *sql.Rows) error {
+			var refs []byte
+			if err := rs.Scan(&refs); err != nil {
+				return err
+			}
+			hashes, err := pack.Refs(refs)
+			for _, h := range hashes {
+				delete(candidates, h)
+			}
+			if len(candidates) == 0 {
+				return errDone
+			}
+			return err
+		})
+		if err != nil && !errors.Is(err, errDone) {
+			return err
+		}
+	}
+	// Sweep.
+	for h := range candidates {
+		res, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE hash = ?`, h[:])
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		out.Blobs += n
+	}
+	return tx.Commit()
+}
+
+// errDone ends eachRow early without an error.
+var errDone = errors.New("done")
+
+// eachRow calls fn for each row of a query; an error from fn stops it.
+func eachRow(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(*sql.Rows) error) error {
+	rs, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		if err := fn(rs); err != nil {
+			return err
+		}
+	}
+	return rs.Err()
+}
+
+// params returns "?, ?, …" for n parameters.
+func params(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

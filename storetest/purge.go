@@ -1,0 +1,117 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lyumen/lyumen"
+)
+
+// PurgeStore is a Store that deletes records for good.
+type PurgeStore interface {
+	Store
+	Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error)
+}
+
+// RunPurge checks Purge. open returns a new, empty store; second returns
+// another handle on the store it is given, as another process would open
+// it (its own memory of the blobs it stored).
+func RunPurge(t *testing.T, open func(t *testing.T) PurgeStore, second func(t *testing.T, s PurgeStore) PurgeStore) {
+	t.Run("by id, shared content stays", func(t *testing.T) { testPurgeByID(t, open) })
+	t.Run("by time", func(t *testing.T) { testPurgeBefore(t, open) })
+	t.Run("another writer's memory of blobs", func(t *testing.T) { testPurgeOtherWriter(t, open, second) })
+}
+
+// withAnswer is full(id) with its own answer: content no other record has
+// (at least 32 bytes, or it stays in the record; see internal/pack).
+func withAnswer(id, answer string) *lyumen.Record {
+	r := full(id)
+	r.Response.Choices[0].Message.Content = answer
+	return r
+}
+
+func testPurgeByID(t *testing.T, open func(t *testing.T) PurgeStore) {
+	s := open(t)
+	a, b := withAnswer(id(1), "only a's answer, long enough to be a blob of its own: 8f3e2c"), withAnswer(id(2), "only b's answer, long enough to be a blob of its own: 19d7aa")
+	if err := s.WriteRecords(t.Context(), []*lyumen.Record{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Purge(t.Context(), lyumen.Purge{IDs: []string{a.ID, id(99)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a's own answer goes; the prompt and everything else it shares with b stays.
+	if got.Records != 1 || got.Blobs != 1 || !slices.Equal(got.NotFound, []string{id(99)}) {
+		t.Errorf("Purge = %+v, want 1 record, 1 blob (a's answer), %s not found", got, id(99))
+	}
+	wantNotFound(t, s, a.ID)
+	wantRecord(t, s, b)
+	wantCount(t, s, 1)
+
+	// Then b: its content has nobody left to share it with.
+	got, err = s.Purge(t.Context(), lyumen.Purge{IDs: []string{b.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Records != 1 || got.Blobs < 2 || len(got.NotFound) != 0 {
+		t.Errorf("Purge = %+v, want 1 record and all its blobs", got)
+	}
+	wantCount(t, s, 0)
+}
+
+func testPurgeBefore(t *testing.T, open func(t *testing.T) PurgeStore) {
+	s := open(t)
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	var recs []*lyumen.Record
+	for i := range 3 {
+		r := withAnswer(id(i), fmt.Sprintf("the answer of day %d, long enough to be a blob of its own", i))
+		r.ReceivedAt = at.AddDate(0, 0, i)
+		recs = append(recs, r)
+	}
+	if err := s.WriteRecords(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Purge(t.Context(), lyumen.Purge{Before: at.AddDate(0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Records != 1 || got.Blobs != 1 {
+		t.Errorf("Purge = %+v, want the first day's record and its answer", got)
+	}
+	wantNotFound(t, s, recs[0].ID)
+	wantRecord(t, s, recs[1])
+	wantRecord(t, s, recs[2])
+}
+
+// testPurgeOtherWriter: a writer skips the blobs it remembers storing. A
+// purge through another handle deletes one; the writer must store it
+// again when a later record brings the same content.
+func testPurgeOtherWriter(t *testing.T, open func(t *testing.T) PurgeStore, second func(t *testing.T, s PurgeStore) PurgeStore) {
+	w := open(t)
+	p := second(t, w)
+	a, c := withAnswer(id(1), "the same answer twice, long enough to be a blob: 5b0c"), withAnswer(id(3), "the same answer twice, long enough to be a blob: 5b0c")
+	if err := w.WriteRecords(t.Context(), []*lyumen.Record{a}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Purge(t.Context(), lyumen.Purge{IDs: []string{a.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRecords(t.Context(), []*lyumen.Record{c}); err != nil {
+		t.Fatal(err)
+	}
+	wantRecord(t, w, c)
+	wantRecord(t, p, c)
+}
+
+func wantNotFound(tb testing.TB, s Store, id string) {
+	tb.Helper()
+	_, err := s.Record(tb.Context(), id)
+	var le *lyumen.Error
+	if !errors.As(err, &le) || le.Kind != lyumen.KindNotFound {
+		tb.Errorf("Record(%s) after purge: %v, want not found", id, err)
+	}
+}
