@@ -245,10 +245,10 @@ func (d *decoder) string(s *string) bool {
 	d.i = end
 	// A value without escapes shares d.b's memory: UnpackConversation
 	// rebuilds each record into a buffer of its own that nothing writes to
-	// after, so message text needs no copy of its own. The values every
-	// message repeats are interned instead, so that a role or a finish
-	// reason does not keep the buffer alive once the text has been
-	// replaced (redaction).
+	// after, so message text needs no copy of its own. Roles and finish
+	// reasons are interned, so that the field every message has does not
+	// keep the buffer alive once the text has been replaced (redaction);
+	// the rarer fields (names, call ids, arguments) still share it.
 	if v, ok := jsonscan.Unquote(unsafe.String(&lit[0], len(lit))); ok {
 		*s = intern(v)
 		return true
