@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -19,7 +20,8 @@ import (
 // Then VACUUM makes the space reusable; the deleted bytes stay in the
 // tables' files until PostgreSQL writes over them (VACUUM FULL rewrites
 // the files, under an exclusive lock: the operator's call). The labels a
-// record pointed to (user agents, models) are shared and stay.
+// record pointed to (user agents, models) stay, even one only it had:
+// deleting them would need every gateway's label cache to follow.
 func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) {
 	var out lyumen.Purged
 	ids := make([]uuid.UUID, 0, len(p.IDs))
@@ -31,7 +33,22 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 		ids = append(ids, id)
 	}
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE store_meta SET blob_epoch = blob_epoch + 1`); err != nil {
+		// EXCLUSIVE conflicts with the writers' FOR SHARE: those under way
+		// finish first, new ones queue behind the purge (an UPDATE alone
+		// would wait for as long as writers keep overlapping).
+		if _, err := tx.Exec(ctx, `LOCK TABLE store_meta IN EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		// A purged record must not come back when a spool ships it again.
+		var before *time.Time
+		if !p.Before.IsZero() {
+			before = &p.Before
+		}
+		if _, err := tx.Exec(ctx, `UPDATE store_meta SET blob_epoch = blob_epoch + 1,
+			purged_before = greatest(purged_before, $1)`, before); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO purged_ids (id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING`, ids); err != nil {
 			return err
 		}
 		candidates := map[pack.Hash]bool{}
@@ -69,11 +86,6 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 				}
 			}
 		}
-		if !p.Before.IsZero() {
-			if err := collect(`SELECT id, refs FROM record_rows WHERE received_at < $1`, p.Before); err != nil {
-				return err
-			}
-		}
 		del := make([]uuid.UUID, 0, len(found))
 		for id := range found {
 			del = append(del, id)
@@ -83,6 +95,16 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 			return err
 		}
 		out.Records = tag.RowsAffected()
+		if before != nil { // by the partition key, without holding every id
+			if err := collect(`SELECT id, refs FROM record_rows WHERE received_at < $1`, *before); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `DELETE FROM record_rows WHERE received_at < $1`, *before)
+			if err != nil {
+				return err
+			}
+			out.Records += tag.RowsAffected()
+		}
 		if len(candidates) > 0 { // mark: what the remaining records refer to stays
 			rows, err := tx.Query(ctx, `SELECT refs FROM record_rows`)
 			if err != nil {

@@ -55,6 +55,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		}
 		ids[i] = id
 	}
+	cutAt := db.stored.Epoch() // what the cut below skips was stored as of this epoch
 	b, err := db.packer.CutBatch(uniq, db.stored)
 	if err != nil {
 		return fmt.Errorf("write records: %w", err)
@@ -98,15 +99,28 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		}
 	}
 
-	var epoch int64
+	var (
+		epoch int64
+		keep  []*lyumen.Record // when some of uniq were purged
+	)
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		// FOR SHARE: a purge's UPDATE of the row waits for this
+		// FOR SHARE: a purge's lock on the table waits for this
 		// transaction, and a purge under way holds this one back.
-		if err := tx.QueryRow(ctx, `SELECT blob_epoch FROM store_meta FOR SHARE`).Scan(&epoch); err != nil {
+		var purgedBefore *time.Time
+		if err := tx.QueryRow(ctx, `SELECT blob_epoch, purged_before FROM store_meta FOR SHARE`).Scan(&epoch, &purgedBefore); err != nil {
 			return fmt.Errorf("blob epoch: %w", err)
 		}
-		if epoch != db.stored.Epoch() {
+		if epoch != cutAt {
 			return errEpoch
+		}
+		if epoch > 0 { // some purge ran: a record it deleted must not come back
+			var err error
+			if keep, err = notPurged(ctx, tx, uniq, ids, purgedBefore); err != nil {
+				return err
+			}
+			if len(keep) < len(uniq) {
+				return errPurged
+			}
 		}
 		if len(hashes) > 0 {
 			_, err := tx.Exec(ctx, `INSERT INTO blobs (hash, data) SELECT * FROM unnest($1::bytea[], $2::bytea[])
@@ -117,11 +131,14 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		}
 		return insertRecords(ctx, tx, rows)
 	})
-	if errors.Is(err, errEpoch) {
+	switch {
+	case errors.Is(err, errEpoch):
 		// A purge may have deleted blobs the batch was cut without:
 		// forget them all and cut it again.
 		db.stored.Reset(epoch)
 		return db.WriteRecords(ctx, recs)
+	case errors.Is(err, errPurged):
+		return db.WriteRecords(ctx, keep)
 	}
 	if err != nil {
 		return fmt.Errorf("write records: %w", err)
@@ -130,8 +147,33 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	return nil
 }
 
-// errEpoch stops a write whose batch was cut before the last purge.
-var errEpoch = errors.New("blob epoch changed")
+// errEpoch stops a write whose batch was cut before the last purge;
+// errPurged one that holds purged records.
+var (
+	errEpoch  = errors.New("blob epoch changed")
+	errPurged = errors.New("purged records in the batch")
+)
+
+// notPurged returns the records of recs that no purge deleted: received at
+// or after purgedBefore (nil: none by time), and with an id not in
+// purged_ids.
+func notPurged(ctx context.Context, tx pgx.Tx, recs []*lyumen.Record, ids []uuid.UUID, purgedBefore *time.Time) ([]*lyumen.Record, error) {
+	rows, err := tx.Query(ctx, `SELECT id FROM purged_ids WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("purged ids: %w", err)
+	}
+	purged, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("purged ids: %w", err)
+	}
+	keep := make([]*lyumen.Record, 0, len(recs))
+	for i, r := range recs {
+		if !slices.Contains(purged, ids[i]) && (purgedBefore == nil || !r.ReceivedAt.Before(*purgedBefore)) {
+			keep = append(keep, r)
+		}
+	}
+	return keep, nil
+}
 
 // insertRecords copies rows into record_rows. COPY cannot skip a record
 // stored before; when one is, the rows go through a per-connection staging

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/pack"
@@ -44,13 +45,19 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 	if err := db.purge(ctx, conn, ids, p, &out); err != nil {
 		return out, fmt.Errorf("purge: %w", err)
 	}
-	db.stored.Reset(-1) // this process's own writes read the new epoch
-	var busy, logFrames, done int
-	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
-		return out, fmt.Errorf("purge: checkpoint: %w", err)
-	}
-	if busy != 0 {
-		out.Warning = "another connection was reading, so the write-ahead log was not emptied: it holds the deleted pages until SQLite writes over them"
+	// The log still holds the pages as they were. A checkpoint waits for
+	// no reader: try a few times while gateways read.
+	for try := 0; ; try++ {
+		var busy, logFrames, done int
+		err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
+		if err == nil && busy == 0 {
+			break
+		}
+		if try == 20 || ctx.Err() != nil {
+			out.Warning = "the records are deleted, but the write-ahead log could not be emptied while other connections read: it holds the deleted pages until SQLite writes over them; run the purge again when the store is idle"
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	return out, nil
 }
@@ -61,8 +68,19 @@ func (db *DB) purge(ctx context.Context, conn *sql.Conn, ids [][]byte, p lyumen.
 		return err
 	}
 	defer tx.Rollback() // no-op once committed
-	if _, err := tx.ExecContext(ctx, `UPDATE store_meta SET blob_epoch = blob_epoch + 1`); err != nil {
+	// A purged record must not come back when a spool ships it again.
+	before := int64(0)
+	if !p.Before.IsZero() {
+		before = p.Before.UnixMicro()
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE store_meta SET blob_epoch = blob_epoch + 1,
+		purged_before = max(purged_before, ?)`, before); err != nil {
 		return err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO purged_ids (id) VALUES (?)`, id); err != nil {
+			return err
+		}
 	}
 	// The records to delete, and the blobs they refer to: candidates.
 	candidates := map[pack.Hash]bool{}
@@ -97,17 +115,34 @@ func (db *DB) purge(ctx context.Context, conn *sql.Conn, ids [][]byte, p lyumen.
 		}
 		ids = ids[n:]
 	}
-	if !p.Before.IsZero() {
-		if err := collect(`SELECT id, refs FROM records WHERE received_at < ?`, p.Before.UnixMicro()); err != nil {
-			return err
-		}
-	}
 	for id := range found {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE id = ?`, []byte(id)); err != nil {
 			return err
 		}
 	}
 	out.Records = int64(len(found))
+	if !p.Before.IsZero() { // by the index, without holding every id
+		err := eachRow(ctx, tx, `SELECT refs FROM records WHERE received_at < ?`, []any{before}, func(rs *sql.Rows) error {
+			var refs []byte
+			if err := rs.Scan(&refs); err != nil {
+				return err
+			}
+			hashes, err := pack.Refs(refs)
+			for _, h := range hashes {
+				candidates[h] = true
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM records WHERE received_at < ?`, before)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		out.Records += n
+	}
 	// Mark: what the remaining records refer to stays.
 	if len(candidates) > 0 {
 		err := eachRow(ctx, tx, `SELECT refs FROM records`, nil, func(rs *sql.Rows) error {

@@ -70,9 +70,13 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		}
 		ids[i] = id
 	}
+	cutAt := db.stored.Epoch() // what the cut below skips was stored as of this epoch
 	b, err := db.packer.CutBatch(recs, db.stored)
 	if err != nil {
 		return fmt.Errorf("write records: %w", err) // nothing written: a batch is all or none
+	}
+	if db.afterCut != nil {
+		db.afterCut()
 	}
 
 	tx, err := db.db.BeginTx(ctx, nil) // _txlock=immediate: no purge can come between this and Commit
@@ -80,16 +84,26 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		return fmt.Errorf("write records: %w", err)
 	}
 	defer tx.Rollback() // no-op once committed
-	var epoch int64
-	if err := tx.QueryRowContext(ctx, `SELECT blob_epoch FROM store_meta`).Scan(&epoch); err != nil {
+	var epoch, purgedBefore int64
+	if err := tx.QueryRowContext(ctx, `SELECT blob_epoch, purged_before FROM store_meta`).Scan(&epoch, &purgedBefore); err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
-	if epoch != db.stored.Epoch() {
+	if epoch != cutAt {
 		// A purge may have deleted blobs the batch was cut without:
 		// forget them all and cut it again.
 		tx.Rollback()
 		db.stored.Reset(epoch)
 		return db.WriteRecords(ctx, recs)
+	}
+	if epoch > 0 { // some purge ran: a record it deleted must not come back
+		keep, err := notPurged(ctx, tx, recs, ids, purgedBefore)
+		if err != nil {
+			return fmt.Errorf("write records: %w", err)
+		}
+		if len(keep) < len(recs) {
+			tx.Rollback()
+			return db.WriteRecords(ctx, keep)
+		}
 	}
 	ins := &inserter{tx: tx}
 	defer ins.close()
@@ -111,6 +125,37 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	}
 	db.stored.AddAt(epoch, b.Blobs)
 	return nil
+}
+
+// notPurged returns the records of recs that no purge deleted: received at
+// or after purgedBefore (0: none by time), and with an id not in purged_ids.
+func notPurged(ctx context.Context, tx *sql.Tx, recs []*lyumen.Record, ids [][]byte, purgedBefore int64) ([]*lyumen.Record, error) {
+	purged := map[string]bool{}
+	for start := 0; start < len(ids); start += hashesPerSelect {
+		chunk := ids[start:min(start+hashesPerSelect, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		err := eachRow(ctx, tx, `SELECT id FROM purged_ids WHERE id IN (`+params(len(chunk))+`)`, args, func(rs *sql.Rows) error {
+			var id []byte
+			if err := rs.Scan(&id); err != nil {
+				return err
+			}
+			purged[string(id)] = true
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	keep := make([]*lyumen.Record, 0, len(recs))
+	for i, r := range recs {
+		if !purged[string(ids[i])] && (purgedBefore == 0 || r.ReceivedAt.UnixMicro() >= purgedBefore) {
+			keep = append(keep, r)
+		}
+	}
+	return keep, nil
 }
 
 // inserter inserts rows into one transaction, many to a statement: one

@@ -32,6 +32,8 @@ type DB struct {
 	path   string
 	packer *pack.Packer // the storage layout, shared with package postgres
 	stored *pack.Recent // blobs recent batches stored
+
+	afterCut func() // tests: runs between a batch's cut and its transaction
 }
 
 // Open opens (creating if needed) the database file at path and brings its

@@ -24,6 +24,30 @@ func RunPurge(t *testing.T, open func(t *testing.T) PurgeStore, second func(t *t
 	t.Run("by id, shared content stays", func(t *testing.T) { testPurgeByID(t, open) })
 	t.Run("by time", func(t *testing.T) { testPurgeBefore(t, open) })
 	t.Run("another writer's memory of blobs", func(t *testing.T) { testPurgeOtherWriter(t, open, second) })
+	t.Run("purged records do not come back", func(t *testing.T) { testPurgeNoReturn(t, open) })
+}
+
+// testPurgeNoReturn: a spool may ship a record again after the purge (a
+// crash before it noted the batch as stored); the store must drop it.
+func testPurgeNoReturn(t *testing.T, open func(t *testing.T) PurgeStore) {
+	s := open(t)
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	old, byID, kept := withAnswer(id(1), "an old answer, long enough to be a blob"), withAnswer(id(2), "an answer purged by id, long enough"), withAnswer(id(3), "an answer that stays, long enough to be a blob")
+	old.ReceivedAt, byID.ReceivedAt, kept.ReceivedAt = at, at.AddDate(0, 0, 2), at.AddDate(0, 0, 3)
+	batch := []*lyumen.Record{old, byID, kept}
+	if err := s.WriteRecords(t.Context(), batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Purge(t.Context(), lyumen.Purge{IDs: []string{byID.ID}, Before: at.AddDate(0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteRecords(t.Context(), batch); err != nil { // shipped again
+		t.Fatal(err)
+	}
+	wantNotFound(t, s, old.ID)
+	wantNotFound(t, s, byID.ID)
+	wantRecord(t, s, kept)
+	wantCount(t, s, 1)
 }
 
 // withAnswer is full(id) with its own answer: content no other record has

@@ -1,10 +1,21 @@
--- One row of store-wide state. blob_epoch counts purges that deleted blobs:
--- a writer skips the blobs it remembers storing (pack.Recent), and must
--- forget them when a purge may have deleted some. WriteRecords reads the
--- epoch inside its write transaction and starts over with an empty memory
--- when it changed.
+-- Store-wide state for purges (lyumen purge), one row.
+--
+-- blob_epoch counts purges. A writer skips the blobs it remembers storing
+-- (pack.Recent), and must forget them once a purge may have deleted some:
+-- WriteRecords reads the epoch inside its write transaction and cuts its
+-- batch again when the epoch moved since it cut it.
+--
+-- purged_before and purged_ids keep purged records from coming back: a
+-- gateway's spool may ship a record again (after a crash, or a batch whose
+-- outcome it did not learn), and WriteRecords drops records received before
+-- purged_before (unix microseconds) and records whose id was purged.
 CREATE TABLE store_meta (
-	blob_epoch INTEGER NOT NULL
+	blob_epoch    INTEGER NOT NULL,
+	purged_before INTEGER NOT NULL
 ) STRICT;
 
-INSERT INTO store_meta (blob_epoch) VALUES (0);
+INSERT INTO store_meta (blob_epoch, purged_before) VALUES (0, 0);
+
+CREATE TABLE purged_ids (
+	id BLOB NOT NULL PRIMARY KEY
+) STRICT, WITHOUT ROWID;
