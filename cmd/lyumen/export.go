@@ -24,8 +24,7 @@ import (
 func export(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (default: lyumen.yaml if it exists)")
-	storeURL := fs.String("store", "", "store URL, overriding the file")
+	sa := storeFlags(fs)
 	format := fs.String("format", "jsonl", "jsonl (OpenAI fine-tuning), sharegpt or parquet (Hugging Face)")
 	out := fs.String("out", "", "output directory (must not exist or be empty)")
 	var f filterFlags
@@ -74,7 +73,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 			return fmt.Errorf("export: %w", err)
 		}
 	}
-	src, closeStore, err := openSource(ctx, *configPath, *storeURL, getenv)
+	src, closeStore, err := openSource(ctx, sa, getenv)
 	if err != nil {
 		return err
 	}
@@ -229,22 +228,15 @@ type source interface {
 }
 
 // openSource opens the configured store for reading.
-func openSource(ctx context.Context, configPath, storeURL string, getenv func(string) string) (source, func(), error) {
-	cfg, err := loadConfig(configPath, getenv)
-	if err != nil {
-		return nil, nil, err
-	}
-	if storeURL != "" {
-		cfg.Store = storeURL
-	}
-	db, err := openStore(ctx, cfg.Store)
+func openSource(ctx context.Context, sa storeArgs, getenv func(string) string) (source, func(), error) {
+	db, url, err := sa.open(ctx, getenv)
 	if err != nil {
 		return nil, nil, err
 	}
 	src, ok := db.(source)
 	if !ok {
 		db.Close()
-		return nil, nil, fmt.Errorf("store %s cannot be scanned", redactURL(cfg.Store))
+		return nil, nil, fmt.Errorf("store %s cannot be scanned", redactURL(url))
 	}
 	return src, func() { db.Close() }, nil
 }

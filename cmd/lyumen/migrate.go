@@ -13,19 +13,11 @@ import (
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (default: lyumen.yaml if it exists)")
-	storeURL := fs.String("store", "", "store URL, overriding the file")
+	sa := storeFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*configPath, getenv)
-	if err != nil {
-		return err
-	}
-	if *storeURL != "" {
-		cfg.Store = *storeURL
-	}
-	db, err := openStore(ctx, cfg.Store)
+	db, url, err := sa.open(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -34,6 +26,6 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: schema version %d (up to date)\n", redactURL(cfg.Store), v)
+	fmt.Fprintf(stdout, "%s: schema version %d (up to date)\n", redactURL(url), v)
 	return nil
 }

@@ -17,8 +17,7 @@ import (
 func purge(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("purge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (default: lyumen.yaml if it exists)")
-	storeURL := fs.String("store", "", "store URL, overriding the file")
+	sa := storeFlags(fs)
 	var p lyumen.Purge
 	fs.Func("id", "a record's id (its X-Request-Id); repeat for more", func(s string) error {
 		p.IDs = append(p.IDs, strings.TrimSpace(s))
@@ -36,14 +35,7 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 		fs.Usage()
 		return errors.New("purge: give --id or --before")
 	}
-	cfg, err := loadConfig(*configPath, getenv)
-	if err != nil {
-		return err
-	}
-	if *storeURL != "" {
-		cfg.Store = *storeURL
-	}
-	db, err := openStore(ctx, cfg.Store)
+	db, url, err := sa.open(ctx, getenv)
 	if err != nil {
 		return err
 	}
@@ -52,7 +44,7 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 		Purge(context.Context, lyumen.Purge) (lyumen.Purged, error)
 	})
 	if !ok {
-		return fmt.Errorf("purge: the store %s cannot purge", redactURL(cfg.Store))
+		return fmt.Errorf("purge: the store %s cannot purge", redactURL(url))
 	}
 	got, err := purger.Purge(ctx, p)
 	if err != nil {

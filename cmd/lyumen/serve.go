@@ -248,6 +248,30 @@ func openStore(ctx context.Context, raw string) (store, error) {
 	return nil, fmt.Errorf("store %q: unsupported scheme %q (want sqlite or postgres)", redactURL(raw), scheme)
 }
 
+// storeArgs are the --config and --store flags of the commands that only
+// need the store.
+type storeArgs struct{ config, store *string }
+
+func storeFlags(fs *flag.FlagSet) storeArgs {
+	return storeArgs{
+		config: fs.String("config", "", "configuration file (default: lyumen.yaml if it exists)"),
+		store:  fs.String("store", "", "store URL, overriding the file"),
+	}
+}
+
+// open opens the store the file names, or --store, and returns its URL.
+func (a storeArgs) open(ctx context.Context, getenv func(string) string) (store, string, error) {
+	cfg, err := loadConfig(*a.config, getenv)
+	if err != nil {
+		return nil, "", err
+	}
+	if *a.store != "" {
+		cfg.Store = *a.store
+	}
+	db, err := openStore(ctx, cfg.Store)
+	return db, cfg.Store, err
+}
+
 // redactURL hides a password in a store URL before it is logged.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)

@@ -15,8 +15,7 @@ import (
 func stats(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "configuration file (default: lyumen.yaml if it exists)")
-	storeURL := fs.String("store", "", "store URL, overriding the file")
+	sa := storeFlags(fs)
 	format := fs.String("format", "text", "text, csv or json")
 	out := fs.String("out", "", "write to this file instead of standard output")
 	k := fs.Int("k", 10, "suppress cells counting fewer than k records")
@@ -37,7 +36,7 @@ func stats(ctx context.Context, args []string, getenv func(string) string, stdou
 	default:
 		return fmt.Errorf("stats: --format %q: want text, csv or json", *format)
 	}
-	src, closeStore, err := openSource(ctx, *configPath, *storeURL, getenv)
+	src, closeStore, err := openSource(ctx, sa, getenv)
 	if err != nil {
 		return err
 	}
