@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 
 // Purge deletes the records p names, and the blobs that only they referred
 // to, in one transaction that first advances the blob epoch (see
-// store_meta): its UPDATE waits for the writers under way, holds new ones
+// store_meta): its lock on that table waits for the writers under way, holds new ones
 // back until it commits, and makes every gateway forget the blobs it
 // remembers storing. It reads every remaining record's references once.
 // Then VACUUM makes the space reusable; the deleted bytes stay in the
@@ -51,90 +52,63 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 		if _, err := tx.Exec(ctx, `INSERT INTO purged_ids (id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING`, ids); err != nil {
 			return err
 		}
-		candidates := map[pack.Hash]bool{}
+		// Delete the records, noting the blobs they referred to.
+		orphans := pack.Orphans{}
 		found := map[uuid.UUID]bool{}
-		collect := func(q string, arg any) error {
-			rows, err := tx.Query(ctx, q, arg)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id uuid.UUID
-				var refs []byte
-				if err := rows.Scan(&id, &refs); err != nil {
-					return err
-				}
-				found[id] = true
-				hashes, err := pack.Refs(refs)
-				if err != nil {
-					return err
-				}
-				for _, h := range hashes {
-					candidates[h] = true
-				}
-			}
-			return rows.Err()
-		}
-		if len(ids) > 0 {
-			if err := collect(`SELECT id, refs FROM record_rows WHERE id = ANY($1)`, ids); err != nil {
-				return err
-			}
-			for _, id := range ids {
-				if !found[id] {
-					out.NotFound = append(out.NotFound, id.String())
-				}
-			}
-		}
-		del := make([]uuid.UUID, 0, len(found))
-		for id := range found {
-			del = append(del, id)
-		}
-		tag, err := tx.Exec(ctx, `DELETE FROM record_rows WHERE id = ANY($1)`, del)
+		var (
+			id   uuid.UUID
+			refs []byte
+		)
+		rows, err := tx.Query(ctx, `DELETE FROM record_rows WHERE id = ANY($1) RETURNING id, refs`, ids)
 		if err != nil {
 			return err
 		}
-		out.Records = tag.RowsAffected()
+		if _, err := pgx.ForEachRow(rows, []any{&id, &refs}, func() error {
+			found[id] = true
+			return orphans.Add(refs)
+		}); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if !found[id] {
+				out.NotFound = append(out.NotFound, id.String())
+			}
+		}
+		out.Records = int64(len(found))
 		if before != nil { // by the partition key, without holding every id
-			if err := collect(`SELECT id, refs FROM record_rows WHERE received_at < $1`, *before); err != nil {
+			rows, err := tx.Query(ctx, `DELETE FROM record_rows WHERE received_at < $1 RETURNING refs`, *before)
+			if err != nil {
 				return err
 			}
-			tag, err := tx.Exec(ctx, `DELETE FROM record_rows WHERE received_at < $1`, *before)
+			tag, err := pgx.ForEachRow(rows, []any{&refs}, func() error { return orphans.Add(refs) })
 			if err != nil {
 				return err
 			}
 			out.Records += tag.RowsAffected()
 		}
-		if len(candidates) > 0 { // mark: what the remaining records refer to stays
+		if len(orphans) > 0 { // mark: what the remaining records refer to stays
 			rows, err := tx.Query(ctx, `SELECT refs FROM record_rows`)
 			if err != nil {
 				return err
 			}
-			for rows.Next() && len(candidates) > 0 {
-				var refs []byte
-				if err := rows.Scan(&refs); err != nil {
-					rows.Close()
+			_, err = pgx.ForEachRow(rows, []any{&refs}, func() error {
+				if err := orphans.Keep(refs); err != nil {
 					return err
 				}
-				hashes, err := pack.Refs(refs)
-				if err != nil {
-					rows.Close()
-					return err
+				if len(orphans) == 0 {
+					return errDone
 				}
-				for _, h := range hashes {
-					delete(candidates, h)
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+				return nil
+			})
+			if err != nil && !errors.Is(err, errDone) {
 				return err
 			}
 		}
-		sweep := make([][]byte, 0, len(candidates))
-		for h := range candidates {
+		sweep := make([][]byte, 0, len(orphans))
+		for h := range orphans {
 			sweep = append(sweep, h[:])
 		}
-		tag, err = tx.Exec(ctx, `DELETE FROM blobs WHERE hash = ANY($1)`, sweep)
+		tag, err := tx.Exec(ctx, `DELETE FROM blobs WHERE hash = ANY($1)`, sweep)
 		out.Blobs = tag.RowsAffected()
 		return err
 	})
@@ -147,3 +121,6 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 	}
 	return out, nil
 }
+
+// errDone ends a walk over rows early without an error.
+var errDone = errors.New("done")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -82,89 +83,63 @@ func (db *DB) purge(ctx context.Context, conn *sql.Conn, ids [][]byte, p lyumen.
 			return err
 		}
 	}
-	// The records to delete, and the blobs they refer to: candidates.
-	candidates := map[pack.Hash]bool{}
+	// Delete the records, noting the blobs they referred to.
+	orphans := pack.Orphans{}
 	found := map[string]bool{}
-	collect := func(q string, args ...any) error {
-		return eachRow(ctx, tx, q, args, func(rs *sql.Rows) error {
+	for chunk := range slices.Chunk(ids, hashesPerSelect) {
+		q := `DELETE FROM records WHERE id IN (` + params(len(chunk)) + `) RETURNING id, refs`
+		err := eachRow(ctx, tx, q, anys(chunk), func(rs *sql.Rows) error {
 			var id, refs []byte
 			if err := rs.Scan(&id, &refs); err != nil {
 				return err
 			}
 			found[string(id)] = true
-			hashes, err := pack.Refs(refs)
-			for _, h := range hashes {
-				candidates[h] = true
-			}
-			return err
+			return orphans.Add(refs)
 		})
-	}
-	for len(ids) > 0 {
-		n := min(hashesPerSelect, len(ids))
-		args := make([]any, n)
-		for i := range n {
-			args[i] = ids[i]
-		}
-		if err := collect(`SELECT id, refs FROM records WHERE id IN (`+params(n)+`)`, args...); err != nil {
+		if err != nil {
 			return err
 		}
-		for _, id := range ids[:n] {
+		for _, id := range chunk {
 			if !found[string(id)] {
 				out.NotFound = append(out.NotFound, formatID(id))
 			}
 		}
-		ids = ids[n:]
-	}
-	for id := range found {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM records WHERE id = ?`, []byte(id)); err != nil {
-			return err
-		}
 	}
 	out.Records = int64(len(found))
-	if !p.Before.IsZero() { // by the index, without holding every id
-		err := eachRow(ctx, tx, `SELECT refs FROM records WHERE received_at < ?`, []any{before}, func(rs *sql.Rows) error {
+	if before != 0 { // by the index, without holding every id
+		err := eachRow(ctx, tx, `DELETE FROM records WHERE received_at < ? RETURNING refs`, []any{before}, func(rs *sql.Rows) error {
 			var refs []byte
 			if err := rs.Scan(&refs); err != nil {
 				return err
 			}
-			hashes, err := pack.Refs(refs)
-			for _, h := range hashes {
-				candidates[h] = true
-			}
-			return err
+			out.Records++
+			return orphans.Add(refs)
 		})
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM records WHERE received_at < ?`, before)
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		out.Records += n
 	}
 	// Mark: what the remaining records refer to stays.
-	if len(candidates) > 0 {
+	if len(orphans) > 0 {
 		err := eachRow(ctx, tx, `SELECT refs FROM records`, nil, func(rs *sql.Rows) error {
 			var refs []byte
 			if err := rs.Scan(&refs); err != nil {
 				return err
 			}
-			hashes, err := pack.Refs(refs)
-			for _, h := range hashes {
-				delete(candidates, h)
+			if err := orphans.Keep(refs); err != nil {
+				return err
 			}
-			if len(candidates) == 0 {
+			if len(orphans) == 0 {
 				return errDone
 			}
-			return err
+			return nil
 		})
 		if err != nil && !errors.Is(err, errDone) {
 			return err
 		}
 	}
 	// Sweep.
-	for h := range candidates {
+	for h := range orphans {
 		res, err := tx.ExecContext(ctx, `DELETE FROM blobs WHERE hash = ?`, h[:])
 		if err != nil {
 			return err
@@ -191,6 +166,15 @@ func eachRow(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(*sql
 		}
 	}
 	return rs.Err()
+}
+
+// anys returns ids as query arguments.
+func anys(ids [][]byte) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
 }
 
 // params returns "?, ?, …" for n parameters.

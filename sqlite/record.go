@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -131,13 +132,8 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 // or after purgedBefore (0: none by time), and with an id not in purged_ids.
 func notPurged(ctx context.Context, tx *sql.Tx, recs []*lyumen.Record, ids [][]byte, purgedBefore int64) ([]*lyumen.Record, error) {
 	purged := map[string]bool{}
-	for start := 0; start < len(ids); start += hashesPerSelect {
-		chunk := ids[start:min(start+hashesPerSelect, len(ids))]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		err := eachRow(ctx, tx, `SELECT id FROM purged_ids WHERE id IN (`+params(len(chunk))+`)`, args, func(rs *sql.Rows) error {
+	for chunk := range slices.Chunk(ids, hashesPerSelect) {
+		err := eachRow(ctx, tx, `SELECT id FROM purged_ids WHERE id IN (`+params(len(chunk))+`)`, anys(chunk), func(rs *sql.Rows) error {
 			var id []byte
 			if err := rs.Scan(&id); err != nil {
 				return err

@@ -62,10 +62,9 @@ func (p *Packer) CutBatch(recs []*lyumen.Record, recent *Recent) (Batch, error) 
 // minutes of a busy gateway's traffic. What is forgotten, or was stored by
 // another gateway, is encoded and inserted "on conflict do nothing", so
 // forgetting costs time, never correctness. Remembering a blob that is not
-// stored would lose it: only committed blobs are added, and anything that
-// deletes blobs must Clear it. A store that other processes purge keeps a
-// blob epoch (see lyumen.Purge) that a purge advances: Recent is valid for
-// one epoch, and forgets everything when a writer finds another (Reset).
+// stored would lose it: only committed blobs are added, and for one blob
+// epoch (see lyumen.Purge), which a purge advances: a writer that finds
+// another epoch than the one it cut its batch at forgets everything (Reset).
 type Recent struct {
 	mu       sync.Mutex
 	cur, old map[Hash]struct{}
@@ -112,13 +111,6 @@ func (s *Recent) has(h Hash) bool {
 	return ok
 }
 
-// Add remembers the blobs of a committed batch.
-func (s *Recent) Add(blobs []Blob) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.add(blobs)
-}
-
 func (s *Recent) add(blobs []Blob) {
 	for _, b := range blobs {
 		if len(s.cur) >= s.max {
@@ -126,13 +118,6 @@ func (s *Recent) add(blobs []Blob) {
 		}
 		s.cur[b.Hash] = struct{}{}
 	}
-}
-
-// Clear forgets every blob, for a store that deleted some.
-func (s *Recent) Clear() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cur, s.old = map[Hash]struct{}{}, nil
 }
 
 // Parallel calls f for each i in [0, n) on up to GOMAXPROCS goroutines and

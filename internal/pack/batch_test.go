@@ -31,13 +31,17 @@ func TestCutBatch(t *testing.T) {
 	if len(b.Rows) != 3 || len(b.Blobs) != 4 { // the system prompt and three questions
 		t.Fatalf("%d rows and %d blobs, want 3 and 4", len(b.Rows), len(b.Blobs))
 	}
-	recent.Add(b.Blobs)
+	recent.AddAt(0, b.Blobs)
 	if b, err = p.CutBatch([]*lyumen.Record{turn(4)}, recent); err != nil || len(b.Blobs) != 1 {
 		t.Fatalf("next turn: %d blobs (err %v), want only its new question", len(b.Blobs), err)
 	}
-	recent.Clear()
+	recent.Reset(1)
 	if b, _ = p.CutBatch([]*lyumen.Record{turn(4)}, recent); len(b.Blobs) != 5 {
-		t.Errorf("after Clear: %d blobs, want all 5", len(b.Blobs))
+		t.Errorf("after Reset: %d blobs, want all 5", len(b.Blobs))
+	}
+	recent.AddAt(0, b.Blobs) // a batch cut before the purge: not remembered
+	if b, _ = p.CutBatch([]*lyumen.Record{turn(4)}, recent); len(b.Blobs) != 5 {
+		t.Errorf("after a stale AddAt: %d blobs, want all 5", len(b.Blobs))
 	}
 	if _, err := p.CutBatch([]*lyumen.Record{turn(1), nil}, recent); err == nil {
 		t.Error("a nil record was laid out")

@@ -91,6 +91,27 @@ func Refs(refs []byte) ([]Hash, error) {
 	return out, err
 }
 
+// Orphans are the blobs that deleted records referred to, less those that
+// records still stored refer to: what a purge deletes. Add the refs of each
+// record deleted, then Keep those of each record left.
+type Orphans map[Hash]struct{}
+
+// Add adds the blobs a deleted row referred to.
+func (o Orphans) Add(refs []byte) error {
+	return walk(refs, func(_ target, _ int, h Hash, _ bool) error {
+		o[h] = struct{}{}
+		return nil
+	})
+}
+
+// Keep removes the blobs a remaining row refers to.
+func (o Orphans) Keep(refs []byte) error {
+	return walk(refs, func(_ target, _ int, h Hash, _ bool) error {
+		delete(o, h)
+		return nil
+	})
+}
+
 // walkRefs calls f for every splice in refs.
 func walkRefs(refs []byte, f func(t target, off int, h Hash) error) error {
 	return walk(refs, func(t target, off int, h Hash, _ bool) error { return f(t, off, h) })
