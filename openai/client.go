@@ -47,8 +47,12 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	if err != nil {
 		return nil, err
 	}
-	var cc chatCompletion
-	if err := json.Unmarshal(raw, &cc); err != nil {
+	cc, ok := fastCompletion(raw)
+	if !ok {
+		cc = chatCompletion{}
+		err = json.Unmarshal(raw, &cc)
+	}
+	if err != nil {
 		// No status: a broken answer is the upstream's fault, and another
 		// target may do better.
 		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}

@@ -1,0 +1,193 @@
+package openai
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/jsonscan"
+)
+
+// fastCompletion reads a whole chat.completion whose choices are text
+// messages, the answer to nearly every non-streamed request, in one pass
+// without reflection: encoding/json's decoding of it was the largest part
+// of what the gateway added per non-streamed request. Members it does not
+// use (logprobs, refusal, annotations, usage details) are skipped. On
+// anything else (tool calls, an error, strings with \u escapes, a
+// repeated member, a key that encoding/json would match to a field
+// without regard to case, anything malformed) it returns ok false and
+// json.Unmarshal decides, so errors keep its wording. FuzzFastCompletion
+// checks that whatever it accepts, json.Unmarshal reads the same.
+func fastCompletion(data []byte) (cc chatCompletion, ok bool) {
+	p := jsonscan.New(string(data)) // one copy: the strings kept share it
+	seen := jsonscan.NewSeen(completionKeys)
+	ok = p.Object(func(key string) bool {
+		if seen.Repeated(key) {
+			return false
+		}
+		var ok bool
+		switch key {
+		case "id":
+			cc.ID, ok = stringOrNull(&p)
+		case "object":
+			cc.Object, ok = stringOrNull(&p)
+		case "model":
+			cc.Model, ok = stringOrNull(&p)
+		case "created":
+			var n *int64
+			if n, ok = p.IntOrNull(); n != nil {
+				cc.Created = *n
+			}
+		case "choices":
+			if p.Null() {
+				return true
+			}
+			cc.Choices = []wireChoice{}
+			ok = p.Array(func() bool {
+				c, ok := fastChoice(&p)
+				cc.Choices = append(cc.Choices, c)
+				return ok
+			})
+		case "usage":
+			ok = p.Null() || fastUsage(&p, &cc)
+		case "error":
+			if ok = p.Null(); ok {
+				cc.Error = json.RawMessage("null") // as encoding/json sets a RawMessage
+			}
+		default:
+			ok = skip(&p, key, completionKeys)
+		}
+		return ok
+	})
+	return cc, ok && p.End()
+}
+
+var (
+	completionKeys = []string{"id", "object", "created", "model", "choices", "usage", "error"}
+	choiceKeys     = []string{"index", "message", "delta", "finish_reason"}
+	messageKeys    = []string{"role", "content", "tool_calls"}
+	usageKeys      = []string{"prompt_tokens", "completion_tokens", "total_tokens"}
+)
+
+// fastChoice reads one element of choices.
+func fastChoice(p *jsonscan.Scanner) (c wireChoice, ok bool) {
+	seen := jsonscan.NewSeen(choiceKeys)
+	ok = p.Object(func(key string) bool {
+		if seen.Repeated(key) {
+			return false
+		}
+		var ok bool
+		switch key {
+		case "index":
+			c.Index, ok = p.Index(maxChoices)
+		case "finish_reason":
+			if !p.Null() {
+				var s string
+				s, ok = stringOrNull(p)
+				c.FinishReason = &s
+				return ok
+			}
+			c.FinishReason, ok = nil, true
+		case "message":
+			if p.Null() {
+				return true
+			}
+			c.Message = &wireMessage{}
+			ok = fastMessage(p, c.Message)
+		case "delta":
+			ok = p.Null()
+		default:
+			ok = skip(p, key, choiceKeys)
+		}
+		return ok
+	})
+	return c, ok
+}
+
+// fastMessage reads a choice's message: a role and text content.
+func fastMessage(p *jsonscan.Scanner, m *wireMessage) bool {
+	seen := jsonscan.NewSeen(messageKeys)
+	return p.Object(func(key string) bool {
+		if seen.Repeated(key) {
+			return false
+		}
+		var ok bool
+		switch key {
+		case "role":
+			m.Role, ok = stringOrNull(p)
+		case "content":
+			if p.Null() {
+				m.Content = nil
+				return true
+			}
+			var s string
+			s, ok = stringOrNull(p)
+			m.Content = &s
+		case "tool_calls": // none: vLLM sends an empty array
+			if ok = p.Null(); !ok && p.Eat('[') {
+				m.ToolCalls, ok = []wireToolCall{}, p.Eat(']')
+			}
+		default:
+			ok = skip(p, key, messageKeys)
+		}
+		return ok
+	})
+}
+
+// fastUsage reads the token counts; details are skipped.
+func fastUsage(p *jsonscan.Scanner, cc *chatCompletion) bool {
+	cc.Usage = new(lyumen.Usage)
+	seen := jsonscan.NewSeen(usageKeys)
+	return p.Object(func(key string) bool {
+		if seen.Repeated(key) {
+			return false
+		}
+		var dst *int
+		switch key {
+		case "prompt_tokens":
+			dst = &cc.Usage.PromptTokens
+		case "completion_tokens":
+			dst = &cc.Usage.CompletionTokens
+		case "total_tokens":
+			dst = &cc.Usage.TotalTokens
+		default:
+			return skip(p, key, usageKeys)
+		}
+		n, ok := p.IntOrNull()
+		if n != nil {
+			*dst = int(*n)
+		}
+		return ok
+	})
+}
+
+// stringOrNull reads a string or null (""), escapes decoded where
+// jsonscan.Unquote can: the escapes chat text holds.
+func stringOrNull(p *jsonscan.Scanner) (string, bool) {
+	if p.Null() {
+		return "", true
+	}
+	lit, ok := p.RawString()
+	if !ok {
+		return "", false
+	}
+	return jsonscan.Unquote(lit)
+}
+
+// skip skips the value of a member the caller does not read, unless
+// encoding/json would match its key to one of fields: it compares keys
+// without regard to case, Unicode's folding included, so a key that is
+// not plain ASCII is not skipped either.
+func skip(p *jsonscan.Scanner, key string, fields []string) bool {
+	for i := 0; i < len(key); i++ {
+		if key[i] >= 0x80 {
+			return false
+		}
+	}
+	for _, f := range fields {
+		if strings.EqualFold(key, f) {
+			return false
+		}
+	}
+	return p.Value(0)
+}

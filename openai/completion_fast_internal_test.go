@@ -1,0 +1,96 @@
+package openai
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fastCompletionSeeds start with answers as upstreams send them (OpenAI,
+// OpenRouter, Groq, vLLM, Ollama), which the fast path must take; the rest
+// probe its edges.
+var fastCompletionSeeds = []string{
+	`{"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion","created":1741569952,"model":"gpt-4o-mini-2024-07-18","choices":[{"index":0,"message":{"role":"assistant","content":"Hello! How can I assist you today?","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_06737a9306"}`,
+	`{"id":"gen-1741569952-abc","provider":"OpenAI","model":"openai/gpt-4o-mini","object":"chat.completion","created":1741569952,"choices":[{"logprobs":null,"finish_reason":"stop","native_finish_reason":"stop","index":0,"message":{"role":"assistant","content":"Line one.\nLine two: \"quoted\", a tab\there, a path a\/b.","refusal":null,"reasoning":null}}],"usage":{"prompt_tokens":14,"completion_tokens":20,"total_tokens":34}}`,
+	`{"id":"chatcmpl-1","object":"chat.completion","created":1741569952,"model":"llama-3.1-8b-instant","choices":[{"index":0,"message":{"role":"assistant","content":"Ça marche — 日本語も。"},"logprobs":null,"finish_reason":"stop"}],"usage":{"queue_time":0.017,"prompt_tokens":40,"prompt_time":0.002,"completion_tokens":9,"completion_time":0.0075,"total_tokens":49,"total_time":0.0095},"system_fingerprint":"fp_1","x_groq":{"id":"req_01"}}`,
+	`{"id":"chatcmpl-2","object":"chat.completion","created":1741569952,"model":"Qwen/Qwen2.5-7B","choices":[{"index":0,"message":{"role":"assistant","reasoning_content":null,"content":"4","tool_calls":[]},"logprobs":null,"finish_reason":"stop","stop_reason":null}],"usage":{"prompt_tokens":20,"total_tokens":21,"completion_tokens":1,"prompt_tokens_details":null},"prompt_logprobs":null}`,
+	`{"id":"chatcmpl-3","object":"chat.completion","created":1741569952,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"length"}],"usage":{"prompt_tokens":26,"completion_tokens":1,"total_tokens":27}}`,
+	`{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":"a"},"finish_reason":"stop"},{"index":1,"message":{"role":"assistant","content":"b"},"finish_reason":"stop"}]}`,
+	` { "id" : "c" , "choices" : [ { "index" : 0 , "message" : { "content" : null } , "finish_reason" : null } ] , "usage" : null , "error" : null } `,
+	`{}`, `{"choices":null}`, `{"choices":[]}`, `{"choices":[{}]}`, `{"choices":[{"message":null,"delta":null}]}`,
+	// The general path's cases.
+	`{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}`,
+	`{"error":{"message":"overloaded","type":"server_error"}}`,
+	`{"id":"c","choices":[{"index":0,"message":{"content":"caf\u00e9"}}]}`,
+	`{"ID":"c","choices":[]}`, `{"id":"c","Choices":[{"index":1}]}`, `{"id":"c","choices":[{"Index":1}]}`,
+	`{"id":"c","choices":[{"index":0,"message":{"CONTENT":"x"}}]}`, `{"id":"c","usage":{"Total_Tokens":3}}`,
+	`{"id":"c","choices":[{"index":0,"message":{"ſole":"x"}}]}`, `{"id":"c","\u0069d":"d"}`,
+	`{"id":"a","id":"b"}`, `{"choices":[{"index":0,"index":1}]}`, `{"usage":{"total_tokens":1,"total_tokens":2}}`,
+	`{"created":1.5}`, `{"created":1e3}`, `{"created":-0}`, `{"created":"1"}`, `{"created":99999999999999999999}`,
+	`{"usage":{"prompt_tokens":1.0}}`, `{"usage":{"prompt_tokens":-3}}`, `{"usage":[]}`, `{"choices":{}}`,
+	`{"choices":[{"index":128}]}`, `{"choices":[{"index":-1}]}`, `{"choices":[{"index":01}]}`,
+	`{"choices":[{"delta":{"content":"x"}}]}`, `{"choices":[{"message":{"content":5}}]}`,
+	`{"choices":[{"message":{"role":"assistant","content":"a"}}],"x":{"y":[1,{"z":null}]}}`,
+	`{"id":"c"}x`, `{"id":"c"`, `{"id":"c",}`, `[]`, `null`, `"x"`, ``, `{"id":"\xff"}`, "{\"id\":\"a\x01\"}",
+}
+
+// FuzzFastCompletion checks that whatever the fast path accepts,
+// json.Unmarshal reads the same, without an error.
+func FuzzFastCompletion(f *testing.F) {
+	for _, s := range fastCompletionSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, ok := fastCompletion(data)
+		if !ok {
+			return
+		}
+		var slow chatCompletion
+		if err := json.Unmarshal(data, &slow); err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json refused it: %v", data, err)
+		}
+		if diff := cmp.Diff(slow, fast); diff != "" {
+			t.Errorf("%q (-encoding/json +fast):\n%s", data, diff)
+		}
+	})
+}
+
+// TestFastCompletion_TakesTheCommonShapes checks that upstreams' usual
+// answers take the fast path, so that it is not silently bypassed, and
+// that tool calls and errors do not.
+func TestFastCompletion_TakesTheCommonShapes(t *testing.T) {
+	for i, s := range fastCompletionSeeds[:12] {
+		if _, ok := fastCompletion([]byte(s)); !ok {
+			t.Errorf("seed %d %s: not taken by the fast path", i, s)
+		}
+	}
+	for _, s := range fastCompletionSeeds[12:14] {
+		if _, ok := fastCompletion([]byte(s)); ok {
+			t.Errorf("%s: taken by the fast path, which does not read it", s)
+		}
+	}
+}
+
+// BenchmarkDecodeCompletion compares the fast path with encoding/json on
+// OpenAI's answer.
+func BenchmarkDecodeCompletion(b *testing.B) {
+	data := []byte(fastCompletionSeeds[0])
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := fastCompletion(data); !ok {
+				b.Fatal("not taken")
+			}
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var cc chatCompletion
+			if err := json.Unmarshal(data, &cc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
