@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -135,11 +136,15 @@ func (rs *ruleSet) run(text, lower string, add addFunc) {
 	for _, i := range rs.always {
 		rs.rules[i].run(text, 0, len(text), rs.global, add)
 	}
-	for i := range rs.rules { // in rule order, so results do not depend on map order
-		ps, ok := hits[i]
-		if !ok {
-			continue
-		}
+	// In rule order, so results do not depend on map order; only the
+	// rules hit, as most texts hit none of the hundreds.
+	ids := make([]int, 0, len(hits))
+	for i := range hits {
+		ids = append(ids, i)
+	}
+	slices.Sort(ids)
+	for _, i := range ids {
+		ps := hits[i]
 		r := &rs.rules[i]
 		start, end := -1, -1
 		for _, p := range ps { // in order of where the keyword ends
