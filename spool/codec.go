@@ -24,13 +24,19 @@ import (
 //	[]T        uvarint count+1, elements; 0 means nil
 //	*T         one byte, 0 for nil or 1, then T
 //
+//	float      8 bytes, little endian IEEE 754
+//
 // Everything round-trips exactly except Response.Raw (json:"-", not
 // stored) and a time's location, which comes back as UTC or as a fixed
 // zone with the same name and offset (time.Time.Equal holds, and so does
 // cmp.Diff, which uses it). A new field in lyumen.Record must be added
 // here, at the end, with a new recordVersion; the round-trip test fills
 // every field by reflection and fails until it is.
-const recordVersion = 1
+//
+// Version 1 held the canonical conversation as JSON: encoding/json's
+// reflection, both ways, cost more than the rest of the record. Segments
+// written by it are still read.
+const recordVersion = 2
 
 var errPayload = errors.New("malformed record payload")
 
@@ -65,13 +71,47 @@ func appendRecord(b []byte, r *lyumen.Record) []byte {
 		b = appendString(b, a.Error)
 		b = binary.AppendVarint(b, int64(a.Duration))
 	}
-	// The canonical conversation goes as JSON: it is as rich as the
-	// canonical types grow, and marshalling cannot fail for them.
-	var conv []byte
+	b = appendBool(b, r.Conversation != nil)
 	if r.Conversation != nil {
-		conv, _ = json.Marshal(r.Conversation)
+		b = appendConversation(b, r.Conversation)
 	}
-	return appendBytes(b, conv)
+	return b
+}
+
+func appendConversation(b []byte, c *lyumen.Conversation) []byte {
+	b = appendCount(b, c.Messages == nil, len(c.Messages))
+	for i := range c.Messages {
+		b = appendMessage(b, &c.Messages[i])
+	}
+	b = appendCount(b, c.Tools == nil, len(c.Tools))
+	for i := range c.Tools {
+		t := &c.Tools[i]
+		b = appendString(b, t.Name)
+		b = appendString(b, t.Description)
+		b = appendBytes(b, t.Parameters)
+	}
+	b = appendBool(b, c.ToolChoice != nil)
+	if c.ToolChoice != nil {
+		b = appendString(b, c.ToolChoice.Mode)
+		b = appendString(b, c.ToolChoice.Name)
+	}
+	b = binary.AppendVarint(b, int64(c.MaxTokens))
+	b = appendFloat(b, c.Temperature)
+	b = appendFloat(b, c.TopP)
+	b = appendCount(b, c.Stop == nil, len(c.Stop))
+	for _, s := range c.Stop {
+		b = appendString(b, s)
+	}
+	return b
+}
+
+// appendFloat writes a *float64: present or not, then its bits.
+func appendFloat(b []byte, f *float64) []byte {
+	b = appendBool(b, f != nil)
+	if f == nil {
+		return b
+	}
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(*f))
 }
 
 func appendResponse(b []byte, r *lyumen.Response) []byte {
@@ -167,7 +207,8 @@ func decodeRecord(p []byte) (*lyumen.Record, error) {
 	if len(p) == 0 {
 		return nil, errPayload
 	}
-	if p[0] != recordVersion {
+	version := p[0]
+	if version != 1 && version != recordVersion {
 		return nil, fmt.Errorf("record payload version %d: %w", p[0], errPayload)
 	}
 	// One string holds every text field, so decoding a record costs one
@@ -204,11 +245,15 @@ func decodeRecord(p []byte) (*lyumen.Record, error) {
 			a.Duration = time.Duration(d.varint())
 		}
 	}
-	if conv := d.bytes(); conv != nil && d.err == nil {
-		r.Conversation = new(lyumen.Conversation)
-		if err := json.Unmarshal(conv, r.Conversation); err != nil {
-			d.err = errPayload
+	if version == 1 {
+		if conv := d.bytes(); conv != nil && d.err == nil {
+			r.Conversation = new(lyumen.Conversation)
+			if err := json.Unmarshal(conv, r.Conversation); err != nil {
+				d.err = errPayload
+			}
 		}
+	} else if d.bool() {
+		r.Conversation = d.conversation()
 	}
 	if d.err == nil && d.off != len(p) {
 		d.err = errPayload // trailing bytes: not what we wrote
@@ -409,4 +454,49 @@ func (d *decoder) message(m *lyumen.Message) {
 			p.Data = d.string()
 		}
 	}
+}
+
+func (d *decoder) conversation() *lyumen.Conversation {
+	c := &lyumen.Conversation{}
+	if n, ok := d.count(6); ok { // a message takes at least 6 bytes
+		c.Messages = make([]lyumen.Message, n)
+		for i := range c.Messages {
+			d.message(&c.Messages[i])
+		}
+	}
+	if n, ok := d.count(3); ok {
+		c.Tools = make([]lyumen.Tool, n)
+		for i := range c.Tools {
+			t := &c.Tools[i]
+			t.Name = d.string()
+			t.Description = d.string()
+			t.Parameters = d.bytes()
+		}
+	}
+	if d.bool() {
+		c.ToolChoice = &lyumen.ToolChoice{Mode: d.string(), Name: d.string()}
+	}
+	c.MaxTokens = d.int()
+	c.Temperature = d.float()
+	c.TopP = d.float()
+	if n, ok := d.count(1); ok {
+		c.Stop = make([]string, n)
+		for i := range c.Stop {
+			c.Stop[i] = d.string()
+		}
+	}
+	return c
+}
+
+func (d *decoder) float() *float64 {
+	if !d.bool() {
+		return nil
+	}
+	if len(d.b)-d.off < 8 {
+		d.fail()
+		return nil
+	}
+	f := math.Float64frombits(binary.LittleEndian.Uint64(d.b[d.off:]))
+	d.off += 8
+	return &f
 }

@@ -1,10 +1,16 @@
 package spool
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/lyumen/lyumen"
 )
@@ -84,5 +90,68 @@ func benchRecord() *lyumen.Record {
 		Country:      "DE",
 		Completeness: lyumen.Complete,
 		Attempts:     []lyumen.Attempt{{Provider: "openai", Model: "gpt-4o-2024-08-06", Status: 200, Duration: 1200 * time.Millisecond}},
+		Conversation: &lyumen.Conversation{
+			Messages: []lyumen.Message{
+				{Role: "system", Content: "You are a helpful assistant."},
+				{Role: "user", Content: strings.Repeat("lorem ipsum ", 85)},
+			},
+			Tools:       []lyumen.Tool{{Name: "search", Description: "Search the web.", Parameters: []byte(`{"type":"object"}`)}},
+			ToolChoice:  &lyumen.ToolChoice{Mode: "auto"},
+			MaxTokens:   512,
+			Temperature: &temperature,
+			Stop:        []string{"\n\n"},
+		},
 	}
+}
+
+var temperature = 0.7
+
+// TestDecodeRecord_Version1 reads a payload written by version 1 of the
+// encoding (the canonical conversation as JSON), as segments left by an
+// older release hold them: testdata/record_v1.bin is benchRecord as that
+// release wrote it.
+func TestDecodeRecord_Version1(t *testing.T) {
+	p, err := os.ReadFile(filepath.Join("testdata", "record_v1.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p[0] != 1 {
+		t.Fatalf("testdata holds version %d", p[0])
+	}
+	got, err := decodeRecord(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(benchRecord(), got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if v2 := appendRecord(nil, got); v2[0] != recordVersion || bytes.Equal(v2, p) {
+		t.Errorf("a record read from version 1 is written as version %d", v2[0])
+	}
+}
+
+// FuzzDecodeRecord checks that decodeRecord never panics on any payload,
+// and that what it accepts encodes to a payload that decodes the same.
+func FuzzDecodeRecord(f *testing.F) {
+	v1, err := os.ReadFile(filepath.Join("testdata", "record_v1.bin"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v1)
+	f.Add(appendRecord(nil, benchRecord()))
+	f.Add(appendRecord(nil, &lyumen.Record{Conversation: &lyumen.Conversation{}}))
+	f.Add(appendRecord(nil, &lyumen.Record{}))
+	f.Fuzz(func(t *testing.T, p []byte) {
+		rec, err := decodeRecord(p)
+		if err != nil {
+			return
+		}
+		again, err := decodeRecord(appendRecord(nil, rec))
+		if err != nil {
+			t.Fatalf("a decoded record does not decode after encoding: %v", err)
+		}
+		if diff := cmp.Diff(rec, again, cmpopts.EquateNaNs()); diff != "" {
+			t.Errorf("(-first +again):\n%s", diff)
+		}
+	})
 }
