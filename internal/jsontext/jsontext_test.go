@@ -1,6 +1,7 @@
 package jsontext_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 
@@ -15,6 +16,23 @@ func FuzzAppendString(f *testing.F) {
 		want, _ := json.Marshal(s)
 		if got := jsontext.AppendString([]byte("x"), s); string(got) != "x"+string(want) {
 			t.Errorf("AppendString(%q) = %s, want x%s", s, got, want)
+		}
+	})
+}
+
+func FuzzAppendStringRaw(f *testing.F) {
+	for _, s := range jsontext.Strings {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := jsontext.AppendStringRaw([]byte("x"), s); string(got)+"\n" != "x"+want.String() {
+			t.Errorf("AppendStringRaw(%q) = %s, want x%s", s, got, want.String())
 		}
 	})
 }

@@ -279,25 +279,18 @@ func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
 		row.Body = p.encodeSkeleton(c.cut(rec.Request, requestPieces(rec.Request), inBody))
 	}
 	if rec.Conversation != nil {
-		b, err := marshal(rec.Conversation)
+		b, err := appendConversation(make([]byte, 0, len(rec.Request)+256), rec.Conversation)
 		if err != nil {
 			return row, nil, fmt.Errorf("pack conversation: %w", err)
 		}
 		row.Conversation = p.encodeSkeleton(c.cut(b, conversationPieces(b), inConversation))
 	}
 	if rec.Response != nil {
-		b, err := marshal(rec.Response)
-		if err != nil {
-			return row, nil, fmt.Errorf("pack response: %w", err)
-		}
+		b := appendResponse(make([]byte, 0, 512), rec.Response)
 		row.Response = p.encodeSkeleton(c.cut(b, responsePieces(b), inResponse))
 	}
 	if rec.Attempts != nil {
-		b, err := json.Marshal(rec.Attempts)
-		if err != nil {
-			return row, nil, fmt.Errorf("pack attempts: %w", err)
-		}
-		row.Attempts = p.encodeSkeleton(b)
+		row.Attempts = p.encodeSkeleton(appendAttempts(make([]byte, 0, 128*len(rec.Attempts)+2), rec.Attempts))
 	}
 	row.Refs = c.refs
 	return row, c.pieces, nil
@@ -307,18 +300,6 @@ func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
 // every record that repeats the piece, and the blob's own row, cost more
 // than the piece kept in the value, where it is compressed with the rest.
 const minPiece = 32
-
-// marshal encodes v as JSON without escaping <, > and &, as clients send
-// them, so that an answer's content has the bytes the client sends back.
-func marshal(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
 
 // requestPieces finds what to cut from a request body (see Pack).
 func requestPieces(body []byte) []span {
