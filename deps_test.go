@@ -25,7 +25,7 @@ var allowed = map[string][]string{ // "" is the root
 	"httpapi":               {"", "openai", "anthropic", "internal/sse"},
 	"sqlite":                {"", "internal/pack"},
 	"postgres":              {"", "internal/pack"},
-	"internal/pack":         {"", "internal/jsonscan"},
+	"internal/pack":         {"", "internal/jsonscan", "internal/jsontext"},
 	"spool":                 {""},
 	"ratelimit":             {""},
 	"redislimit":            {""},
