@@ -40,6 +40,10 @@ func AppendStringRaw(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		i += plainRun(s[i:])
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -87,6 +91,24 @@ func AppendStringRaw(dst []byte, s string) []byte {
 }
 
 const hex = "0123456789abcdef"
+
+// plainRun returns how many bytes s starts with, in whole words of eight,
+// that are printable ASCII other than a quote or a backslash: they are
+// copied as they are. A word holds another byte when one of the terms sets
+// that byte's high bit (see jsonscan's plainASCII).
+func plainRun(s string) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, b := w^('"'*lo), w^('\\'*lo)
+		if (w|(w-0x20*lo)|(q-lo)&^q|(b-lo)&^b)&hi != 0 {
+			break
+		}
+	}
+	return i
+}
 
 // AppendStrings appends ss as a JSON array of strings, each escaped as
 // AppendString escapes it.

@@ -83,6 +83,9 @@ type Packer struct {
 	dec  *zstd.Decoder
 	skel *s2.Dict
 	huff sync.Pool // of *huff0.Scratch
+	// Recent skeletons of request bodies and conversations; those of
+	// answers and attempts hold ids and times, and seldom repeat.
+	skeletons skeletons
 }
 
 // New returns a Packer.
@@ -276,14 +279,14 @@ func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
 		c   = cutter{seen: map[Hash]int{}}
 	)
 	if rec.Request != nil { // nil stays nil, apart from empty
-		row.Body = p.encodeSkeleton(c.cut(rec.Request, requestPieces(rec.Request), inBody))
+		row.Body = p.skeletons.encode(p, c.cut(rec.Request, requestPieces(rec.Request), inBody))
 	}
 	if rec.Conversation != nil {
 		b, err := appendConversation(make([]byte, 0, len(rec.Request)+256), rec.Conversation)
 		if err != nil {
 			return row, nil, fmt.Errorf("pack conversation: %w", err)
 		}
-		row.Conversation = p.encodeSkeleton(c.cut(b, conversationPieces(b), inConversation))
+		row.Conversation = p.skeletons.encode(p, c.cut(b, conversationPieces(b), inConversation))
 	}
 	if rec.Response != nil {
 		b := appendResponse(make([]byte, 0, 512), rec.Response)

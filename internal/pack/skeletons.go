@@ -1,0 +1,51 @@
+package pack
+
+import "sync"
+
+// skeletons remembers how recent request and conversation skeletons were
+// encoded. Requests from one client differ only in their content, which
+// is cut out, so their skeletons repeat; S2 clears a 64 KiB table on every
+// call, which made encoding a short skeleton cost over a microsecond, the
+// largest part of laying out a record. Two generations of up to
+// skeletonsMax entries bound its memory; one in use stays. Encodings are
+// shared between the rows that use them: rows are read, never changed.
+type skeletons struct {
+	mu       sync.Mutex
+	cur, old map[string][]byte
+}
+
+const (
+	skeletonsMax  = 1024
+	skeletonsUpTo = 2 << 10 // bytes: longer ones are rarer, and their encoding less dominated by the table
+)
+
+// encode returns p.encodeSkeleton(b), from s when b was encoded lately.
+func (s *skeletons) encode(p *Packer, b []byte) []byte {
+	if len(b) > skeletonsUpTo {
+		return p.encodeSkeleton(b)
+	}
+	s.mu.Lock()
+	enc, ok := s.cur[string(b)]
+	if !ok {
+		if enc, ok = s.old[string(b)]; ok {
+			s.add(string(b), enc)
+		}
+	}
+	s.mu.Unlock()
+	if ok {
+		return enc
+	}
+	enc = p.encodeSkeleton(b)
+	s.mu.Lock()
+	s.add(string(b), enc)
+	s.mu.Unlock()
+	return enc
+}
+
+// add needs s.mu.
+func (s *skeletons) add(k string, enc []byte) {
+	if len(s.cur) >= skeletonsMax || s.cur == nil {
+		s.old, s.cur = s.cur, make(map[string][]byte, skeletonsMax)
+	}
+	s.cur[k] = enc
+}
