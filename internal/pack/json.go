@@ -3,7 +3,6 @@ package pack
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"math"
 	"strconv"
 
@@ -20,9 +19,11 @@ import (
 // on these bytes (a blob is named by them), so TestJSON_AsEncodingJSON and
 // FuzzJSON hold them to encoding/json's.
 
-var errNotFinite = errors.New("json: unsupported value: a float that is not finite")
-
-func appendConversation(b []byte, c *lyumen.Conversation) ([]byte, error) {
+// appendConversation renders c. Where encoding/json would fail, it renders
+// valid JSON instead, so that one odd record cannot stop a batch: a float
+// that is not finite is left out, and tool parameters that are not JSON
+// become a JSON string. Neither can come from a decoded request.
+func appendConversation(b []byte, c *lyumen.Conversation) []byte {
 	b = append(b, `{"messages":`...)
 	if c.Messages == nil {
 		b = append(b, "null"...)
@@ -53,7 +54,8 @@ func appendConversation(b []byte, c *lyumen.Conversation) ([]byte, error) {
 				b = append(b, `,"parameters":`...)
 				buf := bytes.NewBuffer(b)
 				if err := json.Compact(buf, t.Parameters); err != nil {
-					return nil, err
+					buf.Truncate(len(b))
+					buf.Write(jsontext.AppendStringRaw(buf.AvailableBuffer(), string(t.Parameters)))
 				}
 				b = buf.Bytes()
 			}
@@ -78,11 +80,8 @@ func appendConversation(b []byte, c *lyumen.Conversation) ([]byte, error) {
 		key string
 		v   *float64
 	}{{`,"temperature":`, c.Temperature}, {`,"top_p":`, c.TopP}} {
-		if f.v == nil {
+		if f.v == nil || math.IsInf(*f.v, 0) || math.IsNaN(*f.v) {
 			continue
-		}
-		if math.IsInf(*f.v, 0) || math.IsNaN(*f.v) {
-			return nil, errNotFinite
 		}
 		b = append(b, f.key...)
 		b = jsontext.AppendFloat(b, *f.v)
@@ -97,7 +96,7 @@ func appendConversation(b []byte, c *lyumen.Conversation) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 func appendMessage(b []byte, m *lyumen.Message) []byte {

@@ -282,10 +282,7 @@ func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
 		row.Body = p.skeletons.encode(p, c.cut(rec.Request, requestPieces(rec.Request), inBody))
 	}
 	if rec.Conversation != nil {
-		b, err := appendConversation(make([]byte, 0, len(rec.Request)+256), rec.Conversation)
-		if err != nil {
-			return row, nil, fmt.Errorf("pack conversation: %w", err)
-		}
+		b := appendConversation(make([]byte, 0, len(rec.Request)+256), rec.Conversation)
 		row.Conversation = p.skeletons.encode(p, c.cut(b, conversationPieces(b), inConversation))
 	}
 	if rec.Response != nil {
