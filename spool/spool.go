@@ -83,7 +83,7 @@ type Options struct {
 	// CommitDelay is how long a leader waits before writing its group
 	// while the spool is busy: the last group carried more than one
 	// record, and was taken less than 10 ms (or 4 CommitDelays) ago. Each
-	// fsync costs CPU as well as time (50 µs of CPU on the virtual disk of
+	// fsync costs CPU as well as time (100–250 µs of CPU on the virtual disk of
 	// bench/RESULTS.md), so letting more records join saves more than it
 	// costs. Records that come one at a time are not delayed, or only the
 	// first of them. Default 250µs; an idle Go runtime's timers can
