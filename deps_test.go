@@ -14,7 +14,7 @@ const module = "github.com/lyumen/lyumen"
 var allowed = map[string][]string{ // "" is the root
 	"":                      {},
 	"internal/sse":          {},
-	"internal/jsontext":     {},
+	"internal/jsontext":     {"internal/jsonscan"},
 	"internal/jsonscan":     {},
 	"internal/upstreamhttp": {""},
 	"openai":                {"", "internal/sse", "internal/upstreamhttp", "internal/jsontext", "internal/jsonscan"},

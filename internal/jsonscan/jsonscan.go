@@ -248,10 +248,23 @@ func Unquote(lit string) (string, bool) {
 }
 
 // plainASCII says whether s is printable ASCII without a quote or a
-// backslash, eight bytes at a time: a word has a byte under 0x20, at or
-// over 0x80, or equal to '"' or '\\' when the matching term below sets
-// that byte's high bit.
+// backslash.
 func plainASCII(s string) bool {
+	i := PlainRun(s)
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// PlainRun returns how many bytes s starts with, in whole words of eight,
+// that are printable ASCII other than a quote or a backslash: bytes that
+// stand for themselves in a JSON string. A word holds another byte when
+// one of the terms below sets that byte's high bit: a byte under 0x20, at
+// or over 0x80, or equal to '"' or '\\'.
+func PlainRun(s string) int {
 	const lo, hi = 0x0101010101010101, 0x8080808080808080
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
@@ -259,15 +272,10 @@ func plainASCII(s string) bool {
 			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 		q, b := w^('"'*lo), w^('\\'*lo)
 		if (w|(w-0x20*lo)|(q-lo)&^q|(b-lo)&^b)&hi != 0 {
-			return false
+			break
 		}
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
+	return i
 }
 
 // text reads a string without escapes that is valid UTF-8, so that its

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/lyumen/lyumen/internal/jsonscan"
 )
 
 // Strings are strings whose escaping differs between naive quoting and
@@ -40,7 +42,7 @@ func AppendStringRaw(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		i += plainRun(s[i:])
+		i += jsonscan.PlainRun(s[i:])
 		if i == len(s) {
 			break
 		}
@@ -91,24 +93,6 @@ func AppendStringRaw(dst []byte, s string) []byte {
 }
 
 const hex = "0123456789abcdef"
-
-// plainRun returns how many bytes s starts with, in whole words of eight,
-// that are printable ASCII other than a quote or a backslash: they are
-// copied as they are. A word holds another byte when one of the terms sets
-// that byte's high bit (see jsonscan's plainASCII).
-func plainRun(s string) int {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		q, b := w^('"'*lo), w^('\\'*lo)
-		if (w|(w-0x20*lo)|(q-lo)&^q|(b-lo)&^b)&hi != 0 {
-			break
-		}
-	}
-	return i
-}
 
 // AppendStrings appends ss as a JSON array of strings, each escaped as
 // AppendString escapes it.
