@@ -23,7 +23,6 @@ import (
 //	[]byte     uvarint length+1, bytes; 0 means nil, so nil and empty differ
 //	[]T        uvarint count+1, elements; 0 means nil
 //	*T         one byte, 0 for nil or 1, then T
-//
 //	float      8 bytes, little endian IEEE 754
 //
 // Everything round-trips exactly except Response.Raw (json:"-", not
