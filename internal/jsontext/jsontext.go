@@ -41,11 +41,11 @@ func AppendString(dst []byte, s string) []byte {
 func AppendStringRaw(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
-		i += jsonscan.PlainRun(s[i:])
-		if i == len(s) {
-			break
-		}
+	// Most texts are plain ASCII throughout, copied as they are: skip
+	// what comes before the first byte that is not, eight bytes at a
+	// time, and go on byte by byte from there (trying again after each
+	// such byte made text with accents or escapes slower).
+	for i := jsonscan.PlainRun(s); i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

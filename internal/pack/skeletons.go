@@ -1,6 +1,10 @@
 package pack
 
-import "sync"
+import (
+	"bytes"
+	"slices"
+	"sync"
+)
 
 // skeletons remembers how recent request and conversation skeletons were
 // encoded. Requests from one client differ only in their content, which
@@ -35,7 +39,7 @@ func (s *skeletons) encode(p *Packer, b []byte) []byte {
 	if ok {
 		return enc
 	}
-	enc = p.encodeSkeleton(b)
+	enc = slices.Clip(bytes.Clone(p.encodeSkeleton(b))) // kept: not the spare room of encodeSkeleton's buffer
 	s.mu.Lock()
 	s.add(string(b), enc)
 	s.mu.Unlock()
