@@ -25,56 +25,16 @@ import (
 // become a JSON string. Neither can come from a decoded request.
 func appendConversation(b []byte, c *lyumen.Conversation) []byte {
 	b = append(b, `{"messages":`...)
-	if c.Messages == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range c.Messages {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendMessage(b, &c.Messages[i])
-		}
-		b = append(b, ']')
-	}
+	b = appendArray(b, c.Messages, appendMessage)
 	if len(c.Tools) > 0 {
-		b = append(b, `,"tools":[`...)
-		for i := range c.Tools {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			t := &c.Tools[i]
-			b = append(b, `{"name":`...)
-			b = jsontext.AppendStringRaw(b, t.Name)
-			if t.Description != "" {
-				b = append(b, `,"description":`...)
-				b = jsontext.AppendStringRaw(b, t.Description)
-			}
-			if len(t.Parameters) > 0 {
-				b = append(b, `,"parameters":`...)
-				buf := bytes.NewBuffer(b)
-				if err := json.Compact(buf, t.Parameters); err != nil {
-					buf.Truncate(len(b))
-					buf.Write(jsontext.AppendStringRaw(buf.AvailableBuffer(), string(t.Parameters)))
-				}
-				b = buf.Bytes()
-			}
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendArray(append(b, `,"tools":`...), c.Tools, appendTool)
 	}
 	if tc := c.ToolChoice; tc != nil {
-		b = append(b, `,"tool_choice":{"mode":`...)
-		b = jsontext.AppendStringRaw(b, tc.Mode)
-		if tc.Name != "" {
-			b = append(b, `,"name":`...)
-			b = jsontext.AppendStringRaw(b, tc.Name)
-		}
-		b = append(b, '}')
+		b = jsontext.AppendStringRaw(append(b, `,"tool_choice":{"mode":`...), tc.Mode)
+		b = append(appendOmitEmpty(b, `,"name":`, tc.Name), '}')
 	}
 	if c.MaxTokens != 0 {
-		b = append(b, `,"max_tokens":`...)
-		b = strconv.AppendInt(b, int64(c.MaxTokens), 10)
+		b = strconv.AppendInt(append(b, `,"max_tokens":`...), int64(c.MaxTokens), 10)
 	}
 	for _, f := range []struct {
 		key string
@@ -83,136 +43,114 @@ func appendConversation(b []byte, c *lyumen.Conversation) []byte {
 		if f.v == nil || math.IsInf(*f.v, 0) || math.IsNaN(*f.v) {
 			continue
 		}
-		b = append(b, f.key...)
-		b = jsontext.AppendFloat(b, *f.v)
+		b = jsontext.AppendFloat(append(b, f.key...), *f.v)
 	}
 	if len(c.Stop) > 0 {
-		b = append(b, `,"stop":[`...)
-		for i, s := range c.Stop {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsontext.AppendStringRaw(b, s)
+		b = appendArray(append(b, `,"stop":`...), c.Stop, func(b []byte, s *string) []byte {
+			return jsontext.AppendStringRaw(b, *s)
+		})
+	}
+	return append(b, '}')
+}
+
+func appendTool(b []byte, t *lyumen.Tool) []byte {
+	b = jsontext.AppendStringRaw(append(b, `{"name":`...), t.Name)
+	b = appendOmitEmpty(b, `,"description":`, t.Description)
+	if len(t.Parameters) > 0 {
+		buf := bytes.NewBuffer(append(b, `,"parameters":`...))
+		if err := json.Compact(buf, t.Parameters); err != nil { // it wrote nothing
+			buf.Write(jsontext.AppendStringRaw(buf.AvailableBuffer(), string(t.Parameters)))
 		}
-		b = append(b, ']')
+		b = buf.Bytes()
 	}
 	return append(b, '}')
 }
 
 func appendMessage(b []byte, m *lyumen.Message) []byte {
-	b = append(b, `{"role":`...)
-	b = jsontext.AppendStringRaw(b, m.Role)
-	if m.Content != "" {
-		b = append(b, `,"content":`...)
-		b = jsontext.AppendStringRaw(b, m.Content)
-	}
+	b = jsontext.AppendStringRaw(append(b, `{"role":`...), m.Role)
+	b = appendOmitEmpty(b, `,"content":`, m.Content)
 	if len(m.Parts) > 0 {
-		b = append(b, `,"parts":[`...)
-		for i := range m.Parts {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			p := &m.Parts[i]
-			b = append(b, `{"type":`...)
-			b = jsontext.AppendStringRaw(b, p.Type)
-			b = appendOmitEmpty(b, `,"text":`, p.Text)
-			b = appendOmitEmpty(b, `,"url":`, p.URL)
-			b = appendOmitEmpty(b, `,"media_type":`, p.MediaType)
-			b = appendOmitEmpty(b, `,"data":`, p.Data)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendArray(append(b, `,"parts":`...), m.Parts, appendPart)
 	}
 	if len(m.ToolCalls) > 0 {
-		b = append(b, `,"tool_calls":[`...)
-		for i := range m.ToolCalls {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			tc := &m.ToolCalls[i]
-			b = append(b, `{"index":`...)
-			b = strconv.AppendInt(b, int64(tc.Index), 10)
-			b = appendOmitEmpty(b, `,"id":`, tc.ID)
-			b = appendOmitEmpty(b, `,"type":`, tc.Type)
-			b = append(b, `,"name":`...)
-			b = jsontext.AppendStringRaw(b, tc.Name)
-			b = append(b, `,"arguments":`...)
-			b = jsontext.AppendStringRaw(b, tc.Arguments)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendArray(append(b, `,"tool_calls":`...), m.ToolCalls, appendToolCall)
 	}
 	b = appendOmitEmpty(b, `,"tool_call_id":`, m.ToolCallID)
 	b = appendOmitEmpty(b, `,"name":`, m.Name)
 	return append(b, '}')
 }
 
+func appendPart(b []byte, p *lyumen.Part) []byte {
+	b = jsontext.AppendStringRaw(append(b, `{"type":`...), p.Type)
+	b = appendOmitEmpty(b, `,"text":`, p.Text)
+	b = appendOmitEmpty(b, `,"url":`, p.URL)
+	b = appendOmitEmpty(b, `,"media_type":`, p.MediaType)
+	b = appendOmitEmpty(b, `,"data":`, p.Data)
+	return append(b, '}')
+}
+
+func appendToolCall(b []byte, tc *lyumen.ToolCall) []byte {
+	b = strconv.AppendInt(append(b, `{"index":`...), int64(tc.Index), 10)
+	b = appendOmitEmpty(b, `,"id":`, tc.ID)
+	b = appendOmitEmpty(b, `,"type":`, tc.Type)
+	b = jsontext.AppendStringRaw(append(b, `,"name":`...), tc.Name)
+	b = jsontext.AppendStringRaw(append(b, `,"arguments":`...), tc.Arguments)
+	return append(b, '}')
+}
+
 func appendResponse(b []byte, r *lyumen.Response) []byte {
 	b = append(b, '{')
 	if r.ID != "" {
-		b = append(b, `"id":`...)
-		b = jsontext.AppendStringRaw(b, r.ID)
-		b = append(b, ',')
+		b = append(jsontext.AppendStringRaw(append(b, `"id":`...), r.ID), ',')
 	}
 	if r.Model != "" {
-		b = append(b, `"model":`...)
-		b = jsontext.AppendStringRaw(b, r.Model)
-		b = append(b, ',')
+		b = append(jsontext.AppendStringRaw(append(b, `"model":`...), r.Model), ',')
 	}
-	b = append(b, `"choices":`...)
-	if r.Choices == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range r.Choices {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			c := &r.Choices[i]
-			b = append(b, `{"index":`...)
-			b = strconv.AppendInt(b, int64(c.Index), 10)
-			b = append(b, `,"message":`...)
-			b = appendMessage(b, &c.Message)
-			b = appendOmitEmpty(b, `,"finish_reason":`, c.FinishReason)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
-	}
+	b = appendArray(append(b, `"choices":`...), r.Choices, appendChoice)
 	if u := r.Usage; u != nil {
-		b = append(b, `,"usage":{"prompt_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
-		b = append(b, `,"completion_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
-		b = append(b, `,"total_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+		b = strconv.AppendInt(append(b, `,"usage":{"prompt_tokens":`...), int64(u.PromptTokens), 10)
+		b = strconv.AppendInt(append(b, `,"completion_tokens":`...), int64(u.CompletionTokens), 10)
+		b = strconv.AppendInt(append(b, `,"total_tokens":`...), int64(u.TotalTokens), 10)
 		b = append(b, '}')
 	}
 	return append(b, '}')
 }
 
+func appendChoice(b []byte, c *lyumen.Choice) []byte {
+	b = strconv.AppendInt(append(b, `{"index":`...), int64(c.Index), 10)
+	b = appendMessage(append(b, `,"message":`...), &c.Message)
+	b = appendOmitEmpty(b, `,"finish_reason":`, c.FinishReason)
+	return append(b, '}')
+}
+
 // appendAttempts renders attempts as json.Marshal does, HTML escaped.
 func appendAttempts(b []byte, attempts []lyumen.Attempt) []byte {
+	return appendArray(b, attempts, func(b []byte, a *lyumen.Attempt) []byte {
+		b = jsontext.AppendString(append(b, `{"provider":`...), a.Provider)
+		b = jsontext.AppendString(append(b, `,"model":`...), a.Model)
+		if a.Status != 0 {
+			b = strconv.AppendInt(append(b, `,"status":`...), int64(a.Status), 10)
+		}
+		if a.Error != "" {
+			b = jsontext.AppendString(append(b, `,"error":`...), a.Error)
+		}
+		b = strconv.AppendInt(append(b, `,"duration":`...), int64(a.Duration), 10)
+		return append(b, '}')
+	})
+}
+
+// appendArray renders xs as a JSON array, each element with each; a nil
+// slice as null, as encoding/json does.
+func appendArray[T any](b []byte, xs []T, each func([]byte, *T) []byte) []byte {
+	if xs == nil {
+		return append(b, "null"...)
+	}
 	b = append(b, '[')
-	for i := range attempts {
+	for i := range xs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		a := &attempts[i]
-		b = append(b, `{"provider":`...)
-		b = jsontext.AppendString(b, a.Provider)
-		b = append(b, `,"model":`...)
-		b = jsontext.AppendString(b, a.Model)
-		if a.Status != 0 {
-			b = append(b, `,"status":`...)
-			b = strconv.AppendInt(b, int64(a.Status), 10)
-		}
-		if a.Error != "" {
-			b = append(b, `,"error":`...)
-			b = jsontext.AppendString(b, a.Error)
-		}
-		b = append(b, `,"duration":`...)
-		b = strconv.AppendInt(b, int64(a.Duration), 10)
-		b = append(b, '}')
+		b = each(b, &xs[i])
 	}
 	return append(b, ']')
 }
