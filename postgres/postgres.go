@@ -33,7 +33,13 @@ type DB struct {
 
 	mu     sync.Mutex
 	months map[int]bool // partitions known to exist, by year*12+month
+
+	afterRows func() // tests: runs between reading rows and their blobs
 }
+
+// snapshot is how reads that take a row and then its blobs run: in one
+// snapshot, taken at the first statement.
+var snapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 
 // Open connects to the database at url (postgres://…), and applies the
 // migrations it has not seen.

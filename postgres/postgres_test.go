@@ -209,3 +209,67 @@ func TestOpen_BadURL(t *testing.T) {
 	}
 	_ = fmt.Sprint()
 }
+
+// TestDB_ReadDuringPurge: a purge that commits between the moment a read
+// takes a record's row and the moment it takes the row's blobs leaves the
+// read whole: the two are one snapshot.
+func TestDB_ReadDuringPurge(t *testing.T) {
+	u := freshSchema(t)
+	db, other := mustOpen(t, u), mustOpen(t, u)
+	answer := func(r *lyumen.Record) string { return r.Response.Choices[0].Message.Content }
+	reads := map[string]func(id string) (*lyumen.Record, error){
+		"Record": func(id string) (*lyumen.Record, error) { return db.Record(t.Context(), id) },
+		"Scan": func(id string) (got *lyumen.Record, err error) {
+			err = db.Scan(t.Context(), time.Time{}, time.Time{}, func(r *lyumen.Record) error {
+				if r.ID == id {
+					got = r
+				}
+				return nil
+			})
+			return got, err
+		},
+		"ScanConversationsBackward": func(id string) (got *lyumen.Record, err error) {
+			err = db.ScanConversationsBackward(t.Context(), time.Time{}, time.Time{}, func(r *lyumen.Record) error {
+				if r.ID == id {
+					got = r
+				}
+				return nil
+			})
+			return got, err
+		},
+	}
+	n := 0
+	for name, read := range reads {
+		t.Run(name, func(t *testing.T) {
+			n++
+			rec := &lyumen.Record{ID: fmt.Sprintf("01970000-0000-7000-8000-%012d", n), ReceivedAt: time.Now().UTC().Truncate(time.Microsecond),
+				Model: "m", Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant",
+					Content: fmt.Sprintf("answer %d, only this record has it, long enough to be a blob", n)}}}}}
+			if err := db.WriteRecords(t.Context(), []*lyumen.Record{rec}); err != nil {
+				t.Fatal(err)
+			}
+			purged := false
+			postgres.SetAfterRows(db, func() {
+				postgres.SetAfterRows(db, nil)
+				p, err := other.Purge(t.Context(), lyumen.Purge{IDs: []string{rec.ID}})
+				if err != nil || p.Records != 1 || p.Blobs == 0 {
+					t.Errorf("purge: %+v, %v; want the record and its blob gone", p, err)
+				}
+				purged = true
+			})
+			got, err := read(rec.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !purged {
+				t.Fatal("the purge did not run between the reads")
+			}
+			if got == nil || answer(got) != answer(rec) {
+				t.Errorf("read %+v, want the record as it was before the purge", got)
+			}
+			if _, err := db.Record(t.Context(), rec.ID); lyumen.KindOf(err) != lyumen.KindNotFound {
+				t.Errorf("after the purge: Record = %v, want not found", err)
+			}
+		})
+	}
+}

@@ -217,12 +217,24 @@ func (db *DB) Record(ctx context.Context, id string) (*lyumen.Record, error) {
 		row                 pack.Row
 		prompt, compl, totl int
 	)
-	err = db.pool.QueryRow(ctx, `SELECT received_at, duration_us, ttft_us, surface, model, served_model, provider,
+	// The row and its blobs are read in one snapshot: a purge that commits
+	// in between must not take the blobs from under the row.
+	blobs := map[pack.Hash][]byte{}
+	err = pgx.BeginTxFunc(ctx, db.pool, snapshot, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT received_at, duration_us, ttft_us, surface, model, served_model, provider,
 		stream, status, error, body, refs, conversation, response, attempts, prompt_tokens, completion_tokens, total_tokens,
 		user_agent, country, completeness FROM records WHERE id = $1`, uid).Scan(
-		&at, &dur, &ttft, &surface, &r.Model, &r.ServedModel, &r.Provider,
-		&r.Stream, &r.Status, &r.Error, &row.Body, &row.Refs, &row.Conversation, &row.Response, &row.Attempts, &prompt, &compl, &totl,
-		&r.UserAgent, &r.Country, &complete)
+			&at, &dur, &ttft, &surface, &r.Model, &r.ServedModel, &r.Provider,
+			&r.Stream, &r.Status, &r.Error, &row.Body, &row.Refs, &row.Conversation, &row.Response, &row.Attempts, &prompt, &compl, &totl,
+			&r.UserAgent, &r.Country, &complete)
+		if err != nil {
+			return err
+		}
+		if db.afterRows != nil {
+			db.afterRows()
+		}
+		return db.fetchBlobs(ctx, tx, []pack.Row{row}, false, blobs)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, &lyumen.Error{Kind: lyumen.KindNotFound, Message: fmt.Sprintf("no record %q", id)}
 	}
@@ -234,33 +246,6 @@ func (db *DB) Record(ctx context.Context, id string) (*lyumen.Record, error) {
 	r.Surface, r.Completeness = lyumen.Surface(surface), lyumen.Completeness(complete)
 	r.Usage = lyumen.Usage{PromptTokens: prompt, CompletionTokens: compl, TotalTokens: totl}
 
-	hashes, err := pack.Refs(row.Refs)
-	if err != nil {
-		return nil, fmt.Errorf("read record %s: %w", id, err)
-	}
-	blobs := make(map[pack.Hash][]byte, len(hashes))
-	if len(hashes) > 0 {
-		keys := make([][]byte, len(hashes))
-		for i := range hashes {
-			keys[i] = hashes[i][:]
-		}
-		rows, err := db.pool.Query(ctx, `SELECT hash, data FROM blobs WHERE hash = ANY($1)`, keys)
-		if err != nil {
-			return nil, fmt.Errorf("read record %s: blobs: %w", id, err)
-		}
-		for rows.Next() {
-			var h, data []byte
-			if err := rows.Scan(&h, &data); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read record %s: blobs: %w", id, err)
-			}
-			blobs[pack.Hash(h)] = data
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read record %s: blobs: %w", id, err)
-		}
-	}
 	err = db.packer.Unpack(r, row, func(h pack.Hash) ([]byte, error) {
 		if b, ok := blobs[h]; ok {
 			return b, nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/pack"
@@ -53,15 +54,27 @@ func (db *DB) scan(ctx context.Context, from, to time.Time, lean bool, fn func(*
 		cache  = map[pack.Hash][]byte{}
 	)
 	for {
-		recs, rows, err := db.scanBatch(ctx, from.UTC(), to.UTC(), lastAt, lastID, first, lean)
+		// A batch's rows and their blobs are read in one snapshot (see
+		// Record); no transaction stays open between batches.
+		var (
+			recs []*lyumen.Record
+			rows []pack.Row
+		)
+		err := pgx.BeginTxFunc(ctx, db.pool, snapshot, func(tx pgx.Tx) error {
+			var err error
+			if recs, rows, err = readBatch(ctx, tx, from.UTC(), to.UTC(), lastAt, lastID, first, lean); err != nil || len(recs) == 0 {
+				return err
+			}
+			if db.afterRows != nil {
+				db.afterRows()
+			}
+			return db.fetchBlobs(ctx, tx, rows, lean, cache)
+		})
 		if err != nil {
 			return fmt.Errorf("scan records: %w", err)
 		}
 		if len(recs) == 0 {
 			return nil
-		}
-		if err := db.fetchBlobs(ctx, rows, lean, cache); err != nil {
-			return fmt.Errorf("scan records: %w", err)
 		}
 		for i, r := range recs {
 			blob := func(h pack.Hash) ([]byte, error) {
@@ -91,9 +104,9 @@ func (db *DB) scan(ctx context.Context, from, to time.Time, lean bool, fn func(*
 	}
 }
 
-// scanBatch reads the next rows of [from, to): those after (at, id), or
+// readBatch reads the next rows of [from, to): those after (at, id), or
 // before it when lean (newest first), or the first of the range.
-func (db *DB) scanBatch(ctx context.Context, from, to, at time.Time, id uuid.UUID, first, lean bool) ([]*lyumen.Record, []pack.Row, error) {
+func readBatch(ctx context.Context, tx pgx.Tx, from, to, at time.Time, id uuid.UUID, first, lean bool) ([]*lyumen.Record, []pack.Row, error) {
 	cols := `id, received_at, duration_us, ttft_us, surface, model, served_model, provider,
 		stream, status, error, body, refs, conversation, response, attempts, prompt_tokens, completion_tokens, total_tokens,
 		user_agent, country, completeness`
@@ -116,7 +129,7 @@ func (db *DB) scanBatch(ctx context.Context, from, to, at time.Time, id uuid.UUI
 	if lean {
 		order = `received_at DESC, id DESC`
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+cols+` FROM records WHERE `+where+` ORDER BY `+order+` LIMIT $1`, args...)
+	rows, err := tx.Query(ctx, `SELECT `+cols+` FROM records WHERE `+where+` ORDER BY `+order+` LIMIT $1`, args...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,9 +165,9 @@ func (db *DB) scanBatch(ctx context.Context, from, to, at time.Time, id uuid.UUI
 }
 
 // fetchBlobs loads into cache the blobs the rows refer to that it lacks,
-// in one query. The cache is emptied first when it would grow past
+// in one query of tx; raw, or decoded when lean. The cache is emptied first when it would grow past
 // scanBlobCache entries, which bounds memory.
-func (db *DB) fetchBlobs(ctx context.Context, rows []pack.Row, lean bool, cache map[pack.Hash][]byte) error {
+func (db *DB) fetchBlobs(ctx context.Context, tx pgx.Tx, rows []pack.Row, lean bool, cache map[pack.Hash][]byte) error {
 	var keys [][]byte
 	seen := map[pack.Hash]bool{}
 	for _, row := range rows {
@@ -178,9 +191,9 @@ func (db *DB) fetchBlobs(ctx context.Context, rows []pack.Row, lean bool, cache 
 	}
 	if len(cache) > 0 && len(cache)+len(keys) > scanBlobCache {
 		clear(cache)
-		return db.fetchBlobs(ctx, rows, lean, cache)
+		return db.fetchBlobs(ctx, tx, rows, lean, cache)
 	}
-	rs, err := db.pool.Query(ctx, `SELECT hash, data FROM blobs WHERE hash = ANY($1)`, keys)
+	rs, err := tx.Query(ctx, `SELECT hash, data FROM blobs WHERE hash = ANY($1)`, keys)
 	if err != nil {
 		return fmt.Errorf("blobs: %w", err)
 	}
