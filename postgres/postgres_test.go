@@ -273,3 +273,62 @@ func TestDB_ReadDuringPurge(t *testing.T) {
 		})
 	}
 }
+
+// TestDB_PurgeVacuumFails: when the VACUUM after a purge cannot run (here
+// it waits for a lock until the caller gives up), the purge still stands and
+// says what it could not do.
+func TestDB_PurgeVacuumFails(t *testing.T) {
+	u := freshSchema(t)
+	db := mustOpen(t, u)
+	rec := &lyumen.Record{ID: "01970000-0000-7000-8000-000000000001", ReceivedAt: time.Now().UTC(), Model: "m",
+		Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: "an answer long enough to be a blob of its own"}}}}}
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	// SHARE UPDATE EXCLUSIVE lets the purge delete rows and holds VACUUM back.
+	holder, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
+	tx, err := holder.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(t.Context(), `LOCK TABLE blobs IN SHARE UPDATE EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	watcher, err := pgx.Connect(t.Context(), u) // outside a transaction, which would see one snapshot of pg_stat_activity
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() { // give up once the VACUUM waits for the lock
+		defer cancel()
+		for ctx.Err() == nil {
+			var waiting bool
+			err := watcher.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE relation = 'blobs'::regclass AND NOT granted)`).Scan(&waiting)
+			if err != nil {
+				t.Errorf("watch the locks: %v", err)
+				return
+			}
+			if waiting {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	got, err := db.Purge(ctx, lyumen.Purge{IDs: []string{rec.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Records != 1 || got.Blobs != 1 || !strings.Contains(got.Warning, "VACUUM failed") {
+		t.Errorf("Purge = %+v, want the record and its blob deleted, and a warning about VACUUM", got)
+	}
+	if _, err := db.Record(t.Context(), rec.ID); lyumen.KindOf(err) != lyumen.KindNotFound {
+		t.Errorf("after the purge: Record = %v, want not found", err)
+	}
+}
