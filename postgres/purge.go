@@ -116,6 +116,7 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 		return out, fmt.Errorf("purge: %w", err)
 	}
 	db.stored.Reset(-1) // this process's own writes read the new epoch
+	db.packer.Forget()
 	if _, err := db.pool.Exec(ctx, `VACUUM record_rows, blobs`); err != nil {
 		out.Warning = "deleted, but VACUUM failed: " + err.Error()
 	}

@@ -134,8 +134,10 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	switch {
 	case errors.Is(err, errEpoch):
 		// A purge may have deleted blobs the batch was cut without:
-		// forget them all and cut it again.
+		// forget them all and cut it again. Forget what the purge
+		// deleted that the packer remembers, too.
 		db.stored.Reset(epoch)
+		db.packer.Forget()
 		return db.WriteRecords(ctx, recs)
 	case errors.Is(err, errPurged):
 		return db.WriteRecords(ctx, keep)

@@ -46,6 +46,7 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 	if err := db.purge(ctx, conn, ids, p, &out); err != nil {
 		return out, fmt.Errorf("purge: %w", err)
 	}
+	db.packer.Forget() // other processes forget at their next write, when they see the new epoch
 	// The log still holds the pages as they were. A checkpoint waits for
 	// no reader: try a few times while gateways read.
 	for try := 0; ; try++ {

@@ -91,9 +91,11 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	}
 	if epoch != cutAt {
 		// A purge may have deleted blobs the batch was cut without:
-		// forget them all and cut it again.
+		// forget them all and cut it again. Forget what the purge
+		// deleted that the packer remembers, too.
 		tx.Rollback()
 		db.stored.Reset(epoch)
+		db.packer.Forget()
 		return db.WriteRecords(ctx, recs)
 	}
 	if epoch > 0 { // some purge ran: a record it deleted must not come back

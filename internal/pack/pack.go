@@ -266,6 +266,10 @@ type Piece struct {
 	Raw []byte
 }
 
+// Forget drops what p remembers of recent records (the short content left
+// in their skeletons), so that after a purge none of it stays in memory.
+func (p *Packer) Forget() { p.skeletons.forget() }
+
 // Blob encodes a piece for storage.
 func (p *Packer) Blob(pc Piece) Blob { return Blob{Hash: pc.Hash, Data: p.Encode(pc.Raw)} }
 

@@ -46,6 +46,13 @@ func (s *skeletons) encode(p *Packer, b []byte) []byte {
 	return enc
 }
 
+// forget drops every remembered encoding.
+func (s *skeletons) forget() {
+	s.mu.Lock()
+	s.cur, s.old = nil, nil
+	s.mu.Unlock()
+}
+
 // add needs s.mu.
 func (s *skeletons) add(k string, enc []byte) {
 	if len(s.cur) >= skeletonsMax || s.cur == nil {
