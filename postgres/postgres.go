@@ -37,6 +37,13 @@ type DB struct {
 	afterRows func() // tests: runs between reading rows and their blobs
 }
 
+// betweenReads runs the test hook afterRows, if any.
+func (db *DB) betweenReads() {
+	if db.afterRows != nil {
+		db.afterRows()
+	}
+}
+
 // snapshot is how reads that take a row and then its blobs run: in one
 // snapshot, taken at the first statement.
 var snapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -85,7 +86,8 @@ func TestDB_Purge(t *testing.T) {
 			urls[db] = u
 			return db
 		},
-		func(t *testing.T, s storetest.PurgeStore) storetest.PurgeStore { return mustOpen(t, urls[s]) })
+		func(t *testing.T, s storetest.PurgeStore) storetest.PurgeStore { return mustOpen(t, urls[s]) },
+		func(s storetest.PurgeStore, text string) bool { return postgres.Remembers(s.(*postgres.DB), text) })
 }
 
 func TestOpen_MigrationsOnce(t *testing.T) {
@@ -299,29 +301,32 @@ func TestDB_PurgeVacuumFails(t *testing.T) {
 	if _, err := tx.Exec(t.Context(), `LOCK TABLE blobs IN SHARE UPDATE EXCLUSIVE MODE`); err != nil {
 		t.Fatal(err)
 	}
-	watcher, err := pgx.Connect(t.Context(), u) // outside a transaction, which would see one snapshot of pg_stat_activity
+	watcher, err := pgx.Connect(t.Context(), u)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer watcher.Close(context.Background())
-	ctx, cancel := context.WithCancel(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
+	watched := make(chan error, 1)
 	go func() { // give up once the VACUUM waits for the lock
 		defer cancel()
 		for ctx.Err() == nil {
 			var waiting bool
-			err := watcher.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE relation = 'blobs'::regclass AND NOT granted)`).Scan(&waiting)
-			if err != nil {
-				t.Errorf("watch the locks: %v", err)
-				return
-			}
-			if waiting {
+			err := watcher.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE relation = 'blobs'::regclass AND NOT granted
+				AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`).Scan(&waiting)
+			if err != nil || waiting {
+				watched <- err
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+		watched <- errors.New("the VACUUM never waited for the lock")
 	}()
 	got, err := db.Purge(ctx, lyumen.Purge{IDs: []string{rec.ID}})
+	if werr := <-watched; werr != nil {
+		t.Fatalf("watching the locks: %v", werr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		db.packer.Forget()
 		return db.WriteRecords(ctx, recs)
 	case errors.Is(err, errPurged):
+		db.packer.Forget() // the cut remembered the purged records' skeletons
 		return db.WriteRecords(ctx, keep)
 	}
 	if err != nil {
@@ -232,9 +233,7 @@ func (db *DB) Record(ctx context.Context, id string) (*lyumen.Record, error) {
 		if err != nil {
 			return err
 		}
-		if db.afterRows != nil {
-			db.afterRows()
-		}
+		db.betweenReads()
 		return db.fetchBlobs(ctx, tx, []pack.Row{row}, false, blobs)
 	})
 	if errors.Is(err, pgx.ErrNoRows) {

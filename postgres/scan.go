@@ -65,9 +65,7 @@ func (db *DB) scan(ctx context.Context, from, to time.Time, lean bool, fn func(*
 			if recs, rows, err = readBatch(ctx, tx, from.UTC(), to.UTC(), lastAt, lastID, first, lean); err != nil || len(recs) == 0 {
 				return err
 			}
-			if db.afterRows != nil {
-				db.afterRows()
-			}
+			db.betweenReads()
 			return db.fetchBlobs(ctx, tx, rows, lean, cache)
 		})
 		if err != nil {
@@ -165,8 +163,8 @@ func readBatch(ctx context.Context, tx pgx.Tx, from, to, at time.Time, id uuid.U
 }
 
 // fetchBlobs loads into cache the blobs the rows refer to that it lacks,
-// in one query of tx; raw, or decoded when lean. The cache is emptied first when it would grow past
-// scanBlobCache entries, which bounds memory.
+// in one query of tx; raw, or decoded when lean. The cache is emptied
+// first when it would grow past scanBlobCache entries, which bounds memory.
 func (db *DB) fetchBlobs(ctx context.Context, tx pgx.Tx, rows []pack.Row, lean bool, cache map[pack.Hash][]byte) error {
 	var keys [][]byte
 	seen := map[pack.Hash]bool{}

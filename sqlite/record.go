@@ -105,6 +105,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		}
 		if len(keep) < len(recs) {
 			tx.Rollback()
+			db.packer.Forget() // the cut remembered the purged records' skeletons
 			return db.WriteRecords(ctx, keep)
 		}
 	}

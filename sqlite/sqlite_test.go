@@ -320,7 +320,8 @@ func TestDB_Purge(t *testing.T) {
 			paths[db] = path
 			return db
 		},
-		func(t *testing.T, s storetest.PurgeStore) storetest.PurgeStore { return mustOpen(t, paths[s]) })
+		func(t *testing.T, s storetest.PurgeStore) storetest.PurgeStore { return mustOpen(t, paths[s]) },
+		func(s storetest.PurgeStore, text string) bool { return sqlite.Remembers(s.(*sqlite.DB), text) })
 }
 
 // TestDB_PurgeLeavesNoBytes: the content of a purged record's own blobs is

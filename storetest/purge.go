@@ -19,12 +19,44 @@ type PurgeStore interface {
 
 // RunPurge checks Purge. open returns a new, empty store; second returns
 // another handle on the store it is given, as another process would open
-// it (its own memory of the blobs it stored).
-func RunPurge(t *testing.T, open func(t *testing.T) PurgeStore, second func(t *testing.T, s PurgeStore) PurgeStore) {
+// it (its own memory of the blobs it stored). remembers reports whether a
+// store's handle holds text in memory (the skeletons its packer keeps).
+func RunPurge(t *testing.T, open func(t *testing.T) PurgeStore, second func(t *testing.T, s PurgeStore) PurgeStore,
+	remembers func(s PurgeStore, text string) bool) {
 	t.Run("by id, shared content stays", func(t *testing.T) { testPurgeByID(t, open) })
 	t.Run("by time", func(t *testing.T) { testPurgeBefore(t, open) })
 	t.Run("another writer's memory of blobs", func(t *testing.T) { testPurgeOtherWriter(t, open, second) })
 	t.Run("purged records do not come back", func(t *testing.T) { testPurgeNoReturn(t, open) })
+	t.Run("another writer forgets the purged content", func(t *testing.T) { testPurgeForgotten(t, open, second, remembers) })
+}
+
+// testPurgeForgotten: a short message stays in its record's skeleton,
+// which a writer remembers. Once another process purged the record, and
+// the writer's spool shipped it again (which the store drops), the writer
+// holds none of it in memory.
+func testPurgeForgotten(t *testing.T, open func(t *testing.T) PurgeStore, second func(t *testing.T, s PurgeStore) PurgeStore,
+	remembers func(s PurgeStore, text string) bool) {
+	const short = "call me Ishmael" // under the size of a blob: left in the skeleton
+	w := open(t)
+	other := second(t, w)
+	r := withAnswer(id(1), "an answer purged by another process, long enough")
+	r.Request = []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"` + short + `"}]}`)
+	if err := w.WriteRecords(t.Context(), []*lyumen.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	if !remembers(w, short) {
+		t.Fatal("the writer does not remember the short message: the test proves nothing")
+	}
+	if _, err := other.Purge(t.Context(), lyumen.Purge{IDs: []string{r.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteRecords(t.Context(), []*lyumen.Record{r}); err != nil { // shipped again
+		t.Fatal(err)
+	}
+	wantNotFound(t, w, r.ID)
+	if remembers(w, short) {
+		t.Error("the writer still holds the purged record's short message in memory")
+	}
 }
 
 // testPurgeNoReturn: a spool may ship a record again after the purge (a

@@ -3,6 +3,7 @@ package pack
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -44,6 +45,22 @@ func (s *skeletons) encode(p *Packer, b []byte) []byte {
 	s.add(string(b), enc)
 	s.mu.Unlock()
 	return enc
+}
+
+// Remembers reports whether a remembered skeleton holds text: for tests
+// that check what a purge leaves in memory.
+func (p *Packer) Remembers(text string) bool {
+	s := &p.skeletons
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range []map[string][]byte{s.cur, s.old} {
+		for k := range m {
+			if strings.Contains(k, text) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // forget drops every remembered encoding.
