@@ -233,17 +233,13 @@ func decodeRecord(p []byte) (*lyumen.Record, error) {
 	r.UserAgent = d.string()
 	r.Country = d.string()
 	r.Completeness = lyumen.Completeness(d.string())
-	if n, ok := d.count(5); ok {
-		r.Attempts = make([]lyumen.Attempt, n)
-		for i := range r.Attempts {
-			a := &r.Attempts[i]
-			a.Provider = d.string()
-			a.Model = d.string()
-			a.Status = d.int()
-			a.Error = d.string()
-			a.Duration = time.Duration(d.varint())
-		}
-	}
+	r.Attempts = list(&d, 5, func(a *lyumen.Attempt) {
+		a.Provider = d.string()
+		a.Model = d.string()
+		a.Status = d.int()
+		a.Error = d.string()
+		a.Duration = time.Duration(d.varint())
+	})
 	if version == 1 {
 		if conv := d.bytes(); conv != nil && d.err == nil {
 			r.Conversation = new(lyumen.Conversation)
@@ -358,6 +354,20 @@ func (d *decoder) count(size int) (n int, ok bool) {
 	return int(v), true
 }
 
+// list decodes a list (nil when absent) whose elements take at least size
+// bytes each, decoding each element with one.
+func list[T any](d *decoder, size int, one func(*T)) []T {
+	n, ok := d.count(size)
+	if !ok {
+		return nil
+	}
+	s := make([]T, n)
+	for i := range s {
+		one(&s[i])
+	}
+	return s
+}
+
 func (d *decoder) bool() bool {
 	if d.err != nil {
 		return false
@@ -410,15 +420,11 @@ func (d *decoder) response() *lyumen.Response {
 	r := &lyumen.Response{}
 	r.ID = d.string()
 	r.Model = d.string()
-	if n, ok := d.count(4); ok {
-		r.Choices = make([]lyumen.Choice, n)
-		for i := range r.Choices {
-			c := &r.Choices[i]
-			c.Index = d.int()
-			d.message(&c.Message)
-			c.FinishReason = d.string()
-		}
-	}
+	r.Choices = list(d, 4, func(c *lyumen.Choice) {
+		c.Index = d.int()
+		d.message(&c.Message)
+		c.FinishReason = d.string()
+	})
 	if d.bool() {
 		r.Usage = &lyumen.Usage{}
 		d.usage(r.Usage)
@@ -429,61 +435,39 @@ func (d *decoder) response() *lyumen.Response {
 func (d *decoder) message(m *lyumen.Message) {
 	m.Role = d.string()
 	m.Content = d.string()
-	if n, ok := d.count(5); ok {
-		m.ToolCalls = make([]lyumen.ToolCall, n)
-		for i := range m.ToolCalls {
-			tc := &m.ToolCalls[i]
-			tc.Index = d.int()
-			tc.ID = d.string()
-			tc.Type = d.string()
-			tc.Name = d.string()
-			tc.Arguments = d.string()
-		}
-	}
+	m.ToolCalls = list(d, 5, func(tc *lyumen.ToolCall) {
+		tc.Index = d.int()
+		tc.ID = d.string()
+		tc.Type = d.string()
+		tc.Name = d.string()
+		tc.Arguments = d.string()
+	})
 	m.ToolCallID = d.string()
 	m.Name = d.string()
-	if n, ok := d.count(5); ok {
-		m.Parts = make([]lyumen.Part, n)
-		for i := range m.Parts {
-			p := &m.Parts[i]
-			p.Type = d.string()
-			p.Text = d.string()
-			p.URL = d.string()
-			p.MediaType = d.string()
-			p.Data = d.string()
-		}
-	}
+	m.Parts = list(d, 5, func(p *lyumen.Part) {
+		p.Type = d.string()
+		p.Text = d.string()
+		p.URL = d.string()
+		p.MediaType = d.string()
+		p.Data = d.string()
+	})
 }
 
 func (d *decoder) conversation() *lyumen.Conversation {
 	c := &lyumen.Conversation{}
-	if n, ok := d.count(6); ok { // a message takes at least 6 bytes
-		c.Messages = make([]lyumen.Message, n)
-		for i := range c.Messages {
-			d.message(&c.Messages[i])
-		}
-	}
-	if n, ok := d.count(3); ok {
-		c.Tools = make([]lyumen.Tool, n)
-		for i := range c.Tools {
-			t := &c.Tools[i]
-			t.Name = d.string()
-			t.Description = d.string()
-			t.Parameters = d.bytes()
-		}
-	}
+	c.Messages = list(d, 6, d.message) // a message takes at least 6 bytes
+	c.Tools = list(d, 3, func(t *lyumen.Tool) {
+		t.Name = d.string()
+		t.Description = d.string()
+		t.Parameters = d.bytes()
+	})
 	if d.bool() {
 		c.ToolChoice = &lyumen.ToolChoice{Mode: d.string(), Name: d.string()}
 	}
 	c.MaxTokens = d.int()
 	c.Temperature = d.float()
 	c.TopP = d.float()
-	if n, ok := d.count(1); ok {
-		c.Stop = make([]string, n)
-		for i := range c.Stop {
-			c.Stop[i] = d.string()
-		}
-	}
+	c.Stop = list(d, 1, func(s *string) { *s = d.string() })
 	return c
 }
 
