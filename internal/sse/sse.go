@@ -71,24 +71,32 @@ func (r *Reader) Ready() bool {
 }
 
 // hasBlankLine reports whether buf holds "\n\n", "\r\r" or "\n\r\n": a
-// line end followed by an empty line, so a complete event. It stops at the
-// first, so asking after every event costs the length of the next event,
-// not of everything buffered behind it.
+// line end followed by an empty line, so a complete event. It jumps from
+// '\n' to '\n' with the SIMD byte search and stops at the first blank line,
+// so asking after every event costs the length of the next event, not of
+// everything buffered behind it.
 func hasBlankLine(buf []byte) bool {
-	for i := 1; i < len(buf); i++ {
-		switch buf[i] {
-		case '\n':
-			if buf[i-1] == '\n' || buf[i-1] == '\r' && i >= 2 && buf[i-2] == '\n' {
-				return true
-			}
-		case '\r':
-			if buf[i-1] == '\r' {
-				return true
-			}
+	for start := 0; ; {
+		i := bytes.IndexByte(buf[start:], '\n')
+		line := buf[start:]
+		if i >= 0 {
+			line = line[:i]
 		}
+		if bytes.Contains(line, crcr) { // CR line ends; "\r\r" holds no '\n'
+			return true
+		}
+		if i < 0 {
+			return false
+		}
+		next := buf[start+i+1:]
+		if len(next) > 0 && (next[0] == '\n' || len(next) > 1 && next[0] == '\r' && next[1] == '\n') {
+			return true
+		}
+		start += i + 1
 	}
-	return false
 }
+
+var crcr = []byte("\r\r")
 
 // Next returns the next event with data. Comments, events without data and
 // unknown fields are skipped. At the end of input it returns io.EOF; an
