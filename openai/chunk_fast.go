@@ -14,7 +14,7 @@ import (
 // its closures or its re-parsing of nested values: on a pass-through
 // stream the parse of each chunk was most of what the gateway added per
 // token. It accepts only a subset of JSON (strings without escapes, no
-// nested values other than choices and delta, no tool calls, usage or
+// nested values other than choices, delta and usage, no tool calls or
 // error) and consumes all of its input, so it validates what it accepts;
 // anything else returns ok false and goes to parseChunk's general path.
 // FuzzFastChunk checks that whatever it accepts, parseChunk reads the same.
@@ -33,7 +33,12 @@ func fastChunk(data []byte) (ev lyumen.Event, ok bool) {
 				ev.Choices = append(ev.Choices, d)
 				return ok
 			})
-		case "usage", "error":
+		case "usage": // the last chunk of a stream with include_usage
+			if ok = p.Null(); !ok {
+				ev.Usage = new(lyumen.Usage)
+				ok = fastUsage(&p, ev.Usage)
+			}
+		case "error":
 			ok = p.Null()
 		default:
 			ok = p.Scalar()

@@ -49,7 +49,10 @@ func fastCompletion(data []byte) (cc chatCompletion, ok bool) {
 				return ok
 			})
 		case "usage":
-			ok = p.Null() || fastUsage(&p, &cc)
+			if ok = p.Null(); !ok {
+				cc.Usage = new(lyumen.Usage)
+				ok = fastUsage(&p, cc.Usage)
+			}
 		case "error":
 			if ok = p.Null(); ok {
 				cc.Error = json.RawMessage("null") // as encoding/json sets a RawMessage
@@ -134,9 +137,11 @@ func fastMessage(p *jsonscan.Scanner, m *wireMessage) bool {
 	})
 }
 
-// fastUsage reads the token counts; details are skipped.
-func fastUsage(p *jsonscan.Scanner, cc *chatCompletion) bool {
-	cc.Usage = new(lyumen.Usage)
+// fastUsage reads the token counts into u; details are skipped. It
+// refuses what the general readers might read otherwise: a repeated count,
+// one that is not a plain integer, or a key that matches one only when
+// case is ignored.
+func fastUsage(p *jsonscan.Scanner, u *lyumen.Usage) bool {
 	seen := jsonscan.NewSeen(usageKeys)
 	return p.Object(func(key string) bool {
 		if seen.Repeated(key) {
@@ -145,11 +150,11 @@ func fastUsage(p *jsonscan.Scanner, cc *chatCompletion) bool {
 		var dst *int
 		switch key {
 		case "prompt_tokens":
-			dst = &cc.Usage.PromptTokens
+			dst = &u.PromptTokens
 		case "completion_tokens":
-			dst = &cc.Usage.CompletionTokens
+			dst = &u.CompletionTokens
 		case "total_tokens":
-			dst = &cc.Usage.TotalTokens
+			dst = &u.TotalTokens
 		default:
 			return skip(p, key, usageKeys)
 		}
