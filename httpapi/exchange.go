@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -232,8 +233,11 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	}
 	defer st.Close()
 
-	// Headers go out only now: until the stream opened, fallback and a
-	// proper error status were still possible.
+	// Headers are written only now: until the stream opened, fallback and a
+	// proper error status were still possible. They go out with the first
+	// event, one write instead of two, unless that is slower than
+	// HeaderWait: then alone, so a client or a proxy in between sees an
+	// answer has begun.
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -241,7 +245,8 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	w.WriteHeader(http.StatusOK)
 	rec.Status = http.StatusOK
 	rc := http.NewResponseController(w)
-	rc.Flush()
+	headers := flushAfter(rc, s.HeaderWait)
+	defer headers.stop() // the timer must not touch w once the handler returned
 
 	var asm lyumen.Assembler
 	enc := c.stream(req, rec.ReceivedAt)
@@ -260,6 +265,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 				break
 			}
 			rec.Completeness = lyumen.UpstreamFailed
+			headers.stop()
 			w.Write(enc.fail(buf[:0], err))
 			rc.Flush()
 			break
@@ -272,6 +278,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 		if len(buf) == 0 {
 			continue
 		}
+		headers.stop()
 		if _, err := w.Write(buf); err != nil {
 			rec.Completeness = lyumen.ClientDisconnected
 			rec.Error = "client disconnected: " + err.Error()
@@ -298,8 +305,40 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	if err := s.record(ctx, rec); err != nil || rec.Completeness != lyumen.Complete {
 		return // without the end marker the client knows the stream is incomplete
 	}
+	headers.stop()
 	w.Write(enc.end(buf[:0], resp))
 	rc.Flush()
+}
+
+// lateFlush flushes a response once, from a timer, unless stopped first.
+type lateFlush struct {
+	mu      sync.Mutex
+	stopped bool
+	t       *time.Timer
+}
+
+func flushAfter(rc *http.ResponseController, d time.Duration) *lateFlush {
+	f := &lateFlush{}
+	f.t = time.AfterFunc(d, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.stopped {
+			f.stopped = true
+			rc.Flush()
+		}
+	})
+	return f
+}
+
+// stop cancels the flush, or waits for it to finish: after stop the
+// caller has the response writer to itself. Later calls cost a lock.
+func (f *lateFlush) stop() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.stopped {
+		f.stopped = true
+		f.t.Stop()
+	}
 }
 
 // record hands rec to the recorder. It outlives the client's request: what

@@ -28,7 +28,10 @@ type Options struct {
 	// RecordTimeout bounds how long a finished exchange waits to be taken
 	// by the recorder.
 	RecordTimeout time.Duration
-	Site          Site
+	// HeaderWait is how long a stream's headers wait to go out with its
+	// first event, saving a write, before they are sent alone.
+	HeaderWait time.Duration
+	Site       Site
 	// OnRefused counts requests refused before they were recorded
 	// (malformed, unknown model, too large), so junk traffic shows in
 	// metrics without filling the store.
@@ -88,6 +91,9 @@ func NewServer(o Options) http.Handler {
 	}
 	if s.RecordTimeout <= 0 {
 		s.RecordTimeout = 30 * time.Second
+	}
+	if s.HeaderWait <= 0 {
+		s.HeaderWait = time.Second
 	}
 	if s.Site.Name == "" {
 		s.Site.Name = "Lyumen"
