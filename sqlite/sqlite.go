@@ -28,10 +28,11 @@ var migrations embed.FS
 
 // DB is a record store in one SQLite file. It is safe for concurrent use.
 type DB struct {
-	db     *sql.DB
-	path   string
-	packer *pack.Packer // the storage layout, shared with package postgres
-	stored *pack.Recent // blobs recent batches stored
+	db      *sql.DB
+	path    string
+	packer  *pack.Packer // the storage layout, shared with package postgres
+	stored  *pack.Recent // blobs recent batches stored
+	inserts *inserts
 
 	afterCut func() // tests: runs between a batch's cut and its transaction
 }
@@ -46,7 +47,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	db := &DB{db: sdb, path: path, packer: pack.New(), stored: pack.NewRecent(1 << 16)}
+	db := &DB{db: sdb, path: path, packer: pack.New(), stored: pack.NewRecent(1 << 16), inserts: newInserts(sdb)}
 	// sql.Open connects lazily; Ping surfaces a bad path here, not on first use.
 	if err := sdb.PingContext(ctx); err != nil {
 		_ = sdb.Close() // the open error is the one worth reporting
@@ -98,6 +99,7 @@ func dsn(filePath string) string {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.inserts.close()
 	if err := db.db.Close(); err != nil {
 		return fmt.Errorf("close sqlite %s: %w", db.path, err)
 	}

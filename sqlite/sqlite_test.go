@@ -234,8 +234,13 @@ func TestDB_TwoHandles(t *testing.T) {
 
 // BenchmarkWriteRecords writes batches of 500 records of about 2 KB each,
 // the shape of a spool flush.
-func BenchmarkWriteRecords(b *testing.B) {
-	const batchSize = 500
+func BenchmarkWriteRecords(b *testing.B) { benchWriteRecords(b, 500) }
+
+// BenchmarkWriteRecords_Small writes batches of the size a gateway ships
+// under moderate load, where the cost per batch weighs more.
+func BenchmarkWriteRecords_Small(b *testing.B) { benchWriteRecords(b, 37) }
+
+func benchWriteRecords(b *testing.B, batchSize int) {
 	db := mustOpen(b, filepath.Join(b.TempDir(), "lyumen.db"))
 	batch := make([]*lyumen.Record, batchSize)
 	for i := range batch {
