@@ -252,8 +252,10 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	enc := c.stream(req, rec.ReceivedAt)
 	buf := make([]byte, 0, 4096)
 	ready, _ := st.(interface{ Ready() bool })
+	var ev lyumen.Event // one for the stream: declared in the loop, each event escaped to the heap
 	for {
-		ev, err := st.Next()
+		var err error
+		ev, err = st.Next()
 		if errors.Is(err, io.EOF) {
 			rec.Completeness = lyumen.Complete
 			break
