@@ -315,8 +315,9 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 // lateFlush flushes a response once, from a timer, unless stopped first.
 type lateFlush struct {
 	mu      sync.Mutex
-	stopped bool
+	stopped bool // under mu: the timer's goroutine reads it
 	t       *time.Timer
+	owned   bool // the handler's own: stop has run
 }
 
 func flushAfter(rc *http.ResponseController, d time.Duration) *lateFlush {
@@ -333,8 +334,12 @@ func flushAfter(rc *http.ResponseController, d time.Duration) *lateFlush {
 }
 
 // stop cancels the flush, or waits for it to finish: after stop the
-// caller has the response writer to itself. Later calls cost a lock.
+// caller has the response writer to itself. Only the handler calls it.
 func (f *lateFlush) stop() {
+	if f.owned {
+		return
+	}
+	f.owned = true
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.stopped {
