@@ -333,8 +333,9 @@ func flushAfter(rc *http.ResponseController, d time.Duration) *lateFlush {
 	return f
 }
 
-// stop cancels the flush, or waits for it to finish: after stop the
-// caller has the response writer to itself. Only the handler calls it.
+// stop cancels the flush, or waits for it to finish (a flush to a client
+// that does not read lasts up to the write timeout): after stop the caller
+// has the response writer to itself. Only the handler calls it.
 func (f *lateFlush) stop() {
 	if f.owned {
 		return

@@ -29,7 +29,7 @@ type Options struct {
 	// by the recorder.
 	RecordTimeout time.Duration
 	// HeaderWait is how long a stream's headers wait to go out with its
-	// first event, saving a write, before they are sent alone.
+	// first event, saving a write, before they are sent alone; 0: 1 s.
 	HeaderWait time.Duration
 	Site       Site
 	// OnRefused counts requests refused before they were recorded

@@ -34,10 +34,7 @@ func fastChunk(data []byte) (ev lyumen.Event, ok bool) {
 				return ok
 			})
 		case "usage": // the last chunk of a stream with include_usage
-			if ok = p.Null(); !ok {
-				ev.Usage = new(lyumen.Usage)
-				ok = fastUsage(&p, ev.Usage)
-			}
+			ok = usageOrNull(&p, &ev.Usage)
 		case "error":
 			ok = p.Null()
 		default:

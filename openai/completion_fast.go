@@ -49,10 +49,7 @@ func fastCompletion(data []byte) (cc chatCompletion, ok bool) {
 				return ok
 			})
 		case "usage":
-			if ok = p.Null(); !ok {
-				cc.Usage = new(lyumen.Usage)
-				ok = fastUsage(&p, cc.Usage)
-			}
+			ok = usageOrNull(&p, &cc.Usage)
 		case "error":
 			if ok = p.Null(); ok {
 				cc.Error = json.RawMessage("null") // as encoding/json sets a RawMessage
@@ -135,6 +132,16 @@ func fastMessage(p *jsonscan.Scanner, m *wireMessage) bool {
 		}
 		return ok
 	})
+}
+
+// usageOrNull reads a usage object into a new *u, or null, which leaves *u
+// as it was.
+func usageOrNull(p *jsonscan.Scanner, u **lyumen.Usage) bool {
+	if p.Null() {
+		return true
+	}
+	*u = new(lyumen.Usage)
+	return fastUsage(p, *u)
 }
 
 // fastUsage reads the token counts into u; details are skipped. It

@@ -8,7 +8,6 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/lyumen/lyumen"
@@ -214,16 +213,12 @@ func (in *inserter) flushRecords(ctx context.Context) error {
 
 // exec inserts n rows, as few statements of a power of two rows each as
 // add up to n: 13 rows go in as 8, 4 and 1.
-func (in *inserter) exec(ctx context.Context, st *insertStmts, n int, args []any) error {
+func (in *inserter) exec(ctx context.Context, stmts *[insertSizes]*sql.Stmt, n int, args []any) error {
 	cols := len(args) / max(n, 1)
 	for n > 0 {
 		k := bits.Len(uint(n)) - 1
-		stmt, err := in.inserts.get(ctx, st, k)
-		if err != nil {
-			return err
-		}
 		rows := 1 << k
-		if _, err := in.tx.StmtContext(ctx, stmt).ExecContext(ctx, args[:rows*cols]...); err != nil {
+		if _, err := in.tx.StmtContext(ctx, stmts[k]).ExecContext(ctx, args[:rows*cols]...); err != nil {
 			return err
 		}
 		args, n = args[rows*cols:], n-rows
@@ -231,49 +226,46 @@ func (in *inserter) exec(ctx context.Context, st *insertStmts, n int, args []any
 	return nil
 }
 
-// inserts are the INSERT statements of 1, 2, 4, … rows, each prepared on
-// first use and kept: database/sql prepares a statement once per
-// connection, where preparing per batch parsed a statement of hundreds of
-// parameters every time (15% of the store's write CPU).
+// insertSizes is how many statement sizes inserts keeps: 1, 2, 4 … 128.
+const insertSizes = 8
+
+// Each per-insert row count must have its statement.
+var _ = [1]struct{}{}[max(recordsPerInsert, blobsPerInsert)>>insertSizes]
+
+// inserts are the INSERT statements of 1, 2, 4, … rows, prepared when the
+// store opens. database/sql then prepares each once on every connection
+// that runs it, and keeps it; preparing them per batch parsed a statement
+// of hundreds of parameters every time (15% of the store's write CPU).
 type inserts struct {
-	mu      sync.Mutex
-	db      *sql.DB
-	records insertStmts
-	blobs   insertStmts
+	records, blobs [insertSizes]*sql.Stmt // by log2 of the rows
 }
 
-type insertStmts struct {
-	query func(rows int) string
-	stmt  [8]*sql.Stmt // by log2 of the rows; enough for blobsPerInsert
-}
-
-func newInserts(db *sql.DB) *inserts {
-	return &inserts{db: db, records: insertStmts{query: insertRecords}, blobs: insertStmts{query: insertBlobs}}
-}
-
-// get returns st's statement of 1<<k rows.
-func (in *inserts) get(ctx context.Context, st *insertStmts, k int) (*sql.Stmt, error) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if st.stmt[k] == nil {
-		s, err := in.db.PrepareContext(ctx, st.query(1<<k))
-		if err != nil {
-			return nil, err
+func prepareInserts(ctx context.Context, db *sql.DB) (*inserts, error) {
+	in := &inserts{}
+	for k := range insertSizes {
+		for _, st := range []struct {
+			stmt  **sql.Stmt
+			query func(int) string
+			max   int
+		}{{&in.records[k], insertRecords, recordsPerInsert}, {&in.blobs[k], insertBlobs, blobsPerInsert}} {
+			if 1<<k > st.max {
+				continue
+			}
+			s, err := db.PrepareContext(ctx, st.query(1<<k))
+			if err != nil {
+				in.close()
+				return nil, fmt.Errorf("prepare inserts: %w", err)
+			}
+			*st.stmt = s
 		}
-		st.stmt[k] = s
 	}
-	return st.stmt[k], nil
+	return in, nil
 }
 
 func (in *inserts) close() {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	for _, st := range []*insertStmts{&in.records, &in.blobs} {
-		for k, s := range st.stmt {
-			if s != nil {
-				_ = s.Close() // the database closes next
-				st.stmt[k] = nil
-			}
+	for _, s := range append(in.records[:], in.blobs[:]...) {
+		if s != nil {
+			_ = s.Close() // the database closes next
 		}
 	}
 }

@@ -47,13 +47,17 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	db := &DB{db: sdb, path: path, packer: pack.New(), stored: pack.NewRecent(1 << 16), inserts: newInserts(sdb)}
+	db := &DB{db: sdb, path: path, packer: pack.New(), stored: pack.NewRecent(1 << 16)}
 	// sql.Open connects lazily; Ping surfaces a bad path here, not on first use.
 	if err := sdb.PingContext(ctx); err != nil {
 		_ = sdb.Close() // the open error is the one worth reporting
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	if err := db.migrate(ctx); err != nil {
+		_ = sdb.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	if db.inserts, err = prepareInserts(ctx, sdb); err != nil {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}

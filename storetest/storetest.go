@@ -189,8 +189,7 @@ func testIdempotent(t *testing.T, open func(t *testing.T) Store) {
 
 func testBatch(t *testing.T, open func(t *testing.T) Store) {
 	s := open(t)
-	recs := make([]*lyumen.Record, 1013) // 31×32 + 16 + 4 + 1: a store may insert rows by powers of two
-
+	recs := make([]*lyumen.Record, 1013) // not a multiple of a store's rows per statement
 	for i := range recs {
 		recs[i] = full(id(i))
 		recs[i].ReceivedAt = recs[i].ReceivedAt.Add(time.Duration(i) * time.Millisecond)

@@ -72,9 +72,10 @@ func (r *Reader) Ready() bool {
 
 // hasBlankLine reports whether buf holds "\n\n", "\r\r" or "\n\r\n": a
 // line end followed by an empty line, so a complete event. It jumps from
-// '\n' to '\n' with the SIMD byte search and stops at the first blank line,
-// so asking after every event costs the length of the next event, not of
-// everything buffered behind it.
+// '\n' to '\n' with the SIMD byte search and stops at the first blank line:
+// on LF and CRLF streams, asking after every event reads the next event
+// (twice, vectorised), not everything buffered behind it. CR-only streams
+// are scanned whole, at most the reader's 4 KiB.
 func hasBlankLine(buf []byte) bool {
 	for start := 0; ; {
 		i := bytes.IndexByte(buf[start:], '\n')
