@@ -87,6 +87,9 @@ type Options struct {
 	// records, to tell what the spool costs from what the SQLite store
 	// costs. A diagnostic: production always has a store.
 	DiscardStore bool
+	// BatchSize is the spool's most records per store batch; 0: the
+	// production default.
+	BatchSize int
 }
 
 // StartTargets serves mock and starts the servers in front of it. The
@@ -118,7 +121,8 @@ func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targ
 	// exchange formatted but discarded rather than written to stderr.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	sp, err := spool.Open(filepath.Join(dir, "spool"), store, spool.Options{
-		MaxBytes: 1 << 30, // cmd/lyumen's default
+		MaxBytes:  1 << 30, // cmd/lyumen's default
+		BatchSize: o.BatchSize,
 		// Longer than production's 10s: the end-of-run check counts the
 		// store, so the spool must be empty when Stop returns.
 		DrainTimeout: 2 * time.Minute,

@@ -85,6 +85,7 @@ type config struct {
 	dir         string
 	store       string
 	distinct    bool
+	batch       int
 	cpuprofile  string
 }
 
@@ -105,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dir, "dir", "", "where the spool and the SQLite store go, in a new directory removed afterwards (default: the system's temp dir); the spool fsyncs, so pick the disk production would use")
 	fs.StringVar(&c.store, "store", "sqlite", "where the spool ships: sqlite (production), or discard (a diagnostic: a store that only counts, to tell the spool's cost from the store's)")
 	fs.BoolVar(&c.distinct, "distinct", false, "number every request's question, so that the recording gateway stores new content for each (by default all requests are the same, and the store keeps their content once)")
+	fs.IntVar(&c.batch, "batch", 0, "the spool's most records per store batch (a diagnostic); 0: production's default")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured rounds to `file`; goroutines carry the label target=<name>")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -145,7 +147,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(dir)
 	mock := bench.NewMock()
 	mock.Delay = cfg.delay
-	tg, err := bench.StartTargets(ctx, dir, mock, bench.Options{DiscardStore: cfg.store == "discard"})
+	tg, err := bench.StartTargets(ctx, dir, mock, bench.Options{DiscardStore: cfg.store == "discard", BatchSize: cfg.batch})
 	if err != nil {
 		return err
 	}
