@@ -14,8 +14,8 @@ import (
 	"github.com/lyumen/lyumen/internal/pack"
 )
 
-// Rows per INSERT statement (see inserter), powers of two, and hashes per
-// SELECT. SQLite allows 32766 parameters per statement.
+// Rows per INSERT statement (see inserter), and hashes per SELECT. SQLite
+// allows 32766 parameters per statement.
 const (
 	recordsPerInsert = 32  // × 22 columns
 	blobsPerInsert   = 128 // × 2
@@ -242,22 +242,23 @@ type inserts struct {
 
 func prepareInserts(ctx context.Context, db *sql.DB) (*inserts, error) {
 	in := &inserts{}
-	for k := range insertSizes {
-		for _, st := range []struct {
-			stmt  **sql.Stmt
-			query func(int) string
-			max   int
-		}{{&in.records[k], insertRecords, recordsPerInsert}, {&in.blobs[k], insertBlobs, blobsPerInsert}} {
-			if 1<<k > st.max {
-				continue
-			}
-			s, err := db.PrepareContext(ctx, st.query(1<<k))
+	prepare := func(stmts []*sql.Stmt, query func(rows int) string, most int) error {
+		for k := 0; 1<<k <= most; k++ {
+			s, err := db.PrepareContext(ctx, query(1<<k))
 			if err != nil {
-				in.close()
-				return nil, fmt.Errorf("prepare inserts: %w", err)
+				return fmt.Errorf("prepare inserts: %w", err)
 			}
-			*st.stmt = s
+			stmts[k] = s
 		}
+		return nil
+	}
+	if err := prepare(in.records[:], insertRecords, recordsPerInsert); err != nil {
+		in.close()
+		return nil, err
+	}
+	if err := prepare(in.blobs[:], insertBlobs, blobsPerInsert); err != nil {
+		in.close()
+		return nil, err
 	}
 	return in, nil
 }
