@@ -21,7 +21,7 @@ type Scanner struct {
 func New(s string) Scanner { return Scanner{s: s} }
 
 func (p *Scanner) Space() {
-	for p.i < len(p.s) {
+	for p.i < len(p.s) && p.s[p.i] <= ' ' { // most calls: one compare, no space
 		switch p.s[p.i] {
 		case ' ', '\t', '\n', '\r':
 			p.i++
@@ -60,19 +60,20 @@ func (p *Scanner) Str() (string, bool) {
 	if !p.Eat('"') {
 		return "", false
 	}
+	// One pass for the closing quote and what this reader refuses: keys
+	// and chunk strings are short, where a vectorised search for the quote
+	// and a second loop cost more than the loop alone.
 	rest := p.s[p.i:]
-	n := strings.IndexByte(rest, '"')
-	if n < 0 {
-		return "", false
-	}
-	s := rest[:n]
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '\\' {
+	for n := 0; n < len(rest); n++ {
+		switch c := rest[n]; {
+		case c == '"':
+			p.i += n + 1
+			return rest[:n], true
+		case c < 0x20 || c == '\\':
 			return "", false
 		}
 	}
-	p.i += n + 1
-	return s, true
+	return "", false
 }
 
 func (p *Scanner) Key() (string, bool) {
