@@ -66,6 +66,30 @@ func TestSpool_Preallocated(t *testing.T) {
 	}
 }
 
+// TestSpool_FirstSegmentPreallocated checks that the segment a spool
+// starts with is preallocated too, so that its fsyncs need not commit a new
+// file size; and that a spool closed before any record leaves no segment.
+func TestSpool_FirstSegmentPreallocated(t *testing.T) {
+	const segBytes = 64 << 10
+	dir := t.TempDir()
+	s := mustOpen(t, dir, newStore(), spool.Options{SegmentBytes: segBytes})
+	recordN(t, s, 0, 1)
+	segs := segments(t, dir)
+	if len(segs) != 1 {
+		t.Fatalf("segments after one record: %v", segs)
+	}
+	if b := mustRead(t, segs[0]); len(b) != segBytes || b[len(b)-1] != 0 {
+		t.Errorf("the first segment holds %d bytes after one record: not preallocated to %d", len(b), segBytes)
+	}
+	mustClose(t, s)
+
+	empty := t.TempDir()
+	mustClose(t, mustOpen(t, empty, newStore(), spool.Options{SegmentBytes: segBytes}))
+	if segs := segments(t, empty); len(segs) != 0 {
+		t.Errorf("segments left by a spool that took no record: %v", segs)
+	}
+}
+
 // TestSpool_PreallocationCutShort checks that a segment whose
 // preallocation a crash interrupted (left under its temporary name) is
 // removed by Open without a report: it never held a record.
