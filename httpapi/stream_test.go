@@ -22,20 +22,24 @@ func TestStream_HeadersGoWithTheFirstEvent(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		headerWait time.Duration
-		firstAfter time.Duration // before the upstream's first event
-		want       string        // what the client's connection sees first
+		late       bool   // the upstream's first event waits for a flush (up to 10 s)
+		want       string // what the client's connection sees first
 	}{
-		{"first event in time", time.Hour, 0, "write"},
-		{"first event late", 5 * time.Millisecond, 100 * time.Millisecond, "flush"},
+		{"first event in time", time.Hour, false, "write"},
+		{"first event late", time.Millisecond, true, "flush"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			w := &opsWriter{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
+			var first <-chan struct{}
+			if tc.late {
+				first = w.flushed
+			}
 			h := httpapi.NewServer(httpapi.Options{
-				Provider:   slowStart{tc.firstAfter},
+				Provider:   slowStart{first},
 				Recorder:   &kept{},
 				Catalog:    lyumen.NewCatalog([]lyumen.Model{{Name: limitedModel, Targets: []lyumen.Target{{Provider: "fake", Model: "m"}}}}),
 				HeaderWait: tc.headerWait,
 			})
-			w := &opsWriter{ResponseRecorder: httptest.NewRecorder()}
 			r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi")))
 			h.ServeHTTP(w, r)
 			ops := w.log()
@@ -51,16 +55,21 @@ func TestStream_HeadersGoWithTheFirstEvent(t *testing.T) {
 	}
 }
 
-// opsWriter logs what a handler does to its response, in order.
+// opsWriter logs what a handler does to its response, in order, and
+// closes flushed at its first flush.
 type opsWriter struct {
 	*httptest.ResponseRecorder
-	mu  sync.Mutex
-	ops []string
+	flushed chan struct{}
+	mu      sync.Mutex
+	ops     []string
 }
 
 func (w *opsWriter) add(op string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if op == "flush" && !slices.Contains(w.ops, "flush") {
+		close(w.flushed)
+	}
 	w.ops = append(w.ops, op)
 }
 
@@ -77,8 +86,9 @@ func (w *opsWriter) Write(b []byte) (int, error) {
 	return w.ResponseRecorder.Write(b)
 }
 
-// slowStart streams two words, the first after a delay.
-type slowStart struct{ first time.Duration }
+// slowStart streams two words, the first once first is closed (nil: at
+// once), or after 10 s.
+type slowStart struct{ first <-chan struct{} }
 
 func (slowStart) Chat(context.Context, *lyumen.Request) (*lyumen.Response, error) {
 	panic("not streamed")
@@ -90,15 +100,16 @@ func (p slowStart) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.
 
 type wordStream struct {
 	ctx   context.Context
-	first time.Duration
+	first <-chan struct{}
 	words []string
 	n     int
 }
 
 func (s *wordStream) Next() (lyumen.Event, error) {
-	if s.n == 0 && s.first > 0 {
+	if s.n == 0 && s.first != nil {
 		select {
-		case <-time.After(s.first):
+		case <-s.first:
+		case <-time.After(10 * time.Second): // the test then fails: no flush came first
 		case <-s.ctx.Done():
 			return lyumen.Event{}, s.ctx.Err()
 		}
