@@ -20,6 +20,7 @@ import (
 const (
 	maxErrorBody = 64 << 10
 	maxWhole     = 64 << 20
+	maxPresize   = 1 << 20 // of a whole answer's buffer, before its bytes arrive
 )
 
 // Header returns the headers for every request of a client: the
@@ -84,9 +85,12 @@ func PostWhole(ctx context.Context, hc *http.Client, url string, header http.Hea
 		return nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxWhole))
-	if err != nil {
+	// Sized by Content-Length when the upstream sends one (io.ReadAll would
+	// grow from 512 bytes, copying as it goes), up to a size that a length
+	// claimed but not sent cannot make costly.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 0), maxPresize)+bytes.MinRead))
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxWhole)); err != nil {
 		return nil, lyumen.TransportError(ctx, err)
 	}
-	return raw, nil
+	return buf.Bytes(), nil
 }
