@@ -219,26 +219,22 @@ func TestDB_ReadDuringPurge(t *testing.T) {
 	u := freshSchema(t)
 	db, other := mustOpen(t, u), mustOpen(t, u)
 	answer := func(r *lyumen.Record) string { return r.Response.Choices[0].Message.Content }
+	// byScan reads one record by scanning the whole store with scan.
+	byScan := func(scan func(context.Context, time.Time, time.Time, func(*lyumen.Record) error) error) func(string) (*lyumen.Record, error) {
+		return func(id string) (got *lyumen.Record, err error) {
+			err = scan(t.Context(), time.Time{}, time.Time{}, func(r *lyumen.Record) error {
+				if r.ID == id {
+					got = r
+				}
+				return nil
+			})
+			return got, err
+		}
+	}
 	reads := map[string]func(id string) (*lyumen.Record, error){
-		"Record": func(id string) (*lyumen.Record, error) { return db.Record(t.Context(), id) },
-		"Scan": func(id string) (got *lyumen.Record, err error) {
-			err = db.Scan(t.Context(), time.Time{}, time.Time{}, func(r *lyumen.Record) error {
-				if r.ID == id {
-					got = r
-				}
-				return nil
-			})
-			return got, err
-		},
-		"ScanConversationsBackward": func(id string) (got *lyumen.Record, err error) {
-			err = db.ScanConversationsBackward(t.Context(), time.Time{}, time.Time{}, func(r *lyumen.Record) error {
-				if r.ID == id {
-					got = r
-				}
-				return nil
-			})
-			return got, err
-		},
+		"Record":                    func(id string) (*lyumen.Record, error) { return db.Record(t.Context(), id) },
+		"Scan":                      byScan(db.Scan),
+		"ScanConversationsBackward": byScan(db.ScanConversationsBackward),
 	}
 	n := 0
 	for name, read := range reads {
