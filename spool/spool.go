@@ -86,7 +86,10 @@ type Options struct {
 	// fsync costs CPU as well as time (100–250 µs of CPU on the virtual disk of
 	// bench/RESULTS.md), so letting more records join saves more than it
 	// costs. Records that come one at a time are not delayed, or only the
-	// first of them. Default 250µs; an idle Go runtime's timers can
+	// first of them. Nor are any while a write + fsync takes less than a
+	// quarter of CommitDelay (a running average): on tmpfs, or a disk whose
+	// cache survives power loss, a bigger group saves next to nothing and
+	// the wait is all cost. Default 250µs; an idle Go runtime's timers can
 	// stretch it to ~1 ms (about +0.8 ms on Record's p50 in bench/).
 	// Negative writes at once.
 	CommitDelay time.Duration
@@ -184,6 +187,9 @@ type Spool struct {
 	// the leader sets when it takes a group of more than one record and
 	// clears otherwise; only the leader reads or writes it.
 	busyUntil time.Time
+	// syncCost is a running average of a group's write + fsync time; only
+	// the leader reads or writes it.
+	syncCost time.Duration
 	// prep delivers the next segment, preallocated in the background once
 	// the active one is half full; nil when none is being made.
 	prep chan prepared
@@ -489,7 +495,7 @@ func (s *Spool) lead() {
 	// only under load too made groups of 10.7 records instead of 17 in
 	// bench/, for the same throughput.)
 	runtime.Gosched()
-	if s.o.CommitDelay > 0 && time.Now().Before(s.busyUntil) {
+	if s.o.CommitDelay > 0 && s.syncCost >= s.o.CommitDelay/4 && time.Now().Before(s.busyUntil) {
 		time.Sleep(s.o.CommitDelay)
 	}
 	s.mu.Lock()
@@ -534,7 +540,9 @@ func (s *Spool) flush(g *group) {
 	}
 	s.mu.Unlock()
 	if err == nil {
-		s.o.OnSync(g.n, time.Since(start))
+		d := time.Since(start)
+		s.syncCost += (d - s.syncCost) / 8
+		s.o.OnSync(g.n, d)
 		s.notify()
 	}
 	g.err = err
