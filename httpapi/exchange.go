@@ -250,7 +250,14 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 
 	var asm lyumen.Assembler
 	enc := c.stream(req, rec.ReceivedAt)
-	buf := make([]byte, 0, 4096)
+	bp := s.eventBufs.Get().(*[]byte)
+	buf := (*bp)[:0]
+	defer func() {
+		if cap(buf) <= maxPooledEventBuf { // a huge event's buffer goes to the GC
+			*bp = buf
+			s.eventBufs.Put(bp)
+		}
+	}()
 	ready, _ := st.(interface{ Ready() bool })
 	// One event for the stream: taken by address through interfaces, a
 	// variable declared in the loop went to the heap at every event.
@@ -313,6 +320,9 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	w.Write(enc.end(buf[:0], resp))
 	rc.Flush()
 }
+
+// maxPooledEventBuf bounds the event buffers kept for reuse.
+const maxPooledEventBuf = 64 << 10
 
 // lateFlush flushes a response once, from a timer, unless stopped first.
 type lateFlush struct {

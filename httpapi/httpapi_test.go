@@ -248,6 +248,43 @@ func TestChat_Streamed(t *testing.T) {
 	}
 }
 
+// TestChat_ConcurrentStreams runs streams side by side: each client gets
+// its own answer whole, and each record holds its own completion. Streams
+// encode their events in pooled buffers; one shared or reused too early
+// would mix them.
+func TestChat_ConcurrentStreams(t *testing.T) {
+	const n = 16
+	g := newGateway(t)
+	prompt := func(i int) string { return fmt.Sprintf("stream %d: %s", i, strings.Repeat(fmt.Sprint(i), 50*i)) }
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			for range 5 {
+				s := g.client.Chat.Completions.NewStreaming(t.Context(), chatParams(prompt(i)))
+				var acc openai.ChatCompletionAccumulator
+				for s.Next() {
+					acc.AddChunk(s.Current())
+				}
+				if err := s.Err(); err != nil {
+					t.Error(err)
+					return
+				}
+				if got, want := acc.Choices[0].Message.Content, providertest.EchoText(prompt(i)); got != want {
+					t.Errorf("stream %d got %q, want %q", i, got, want)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	g.recs.wait(t, 5*n)
+	for _, rec := range g.recs.all() {
+		msgs := rec.Conversation.Messages
+		if got, want := rec.Response.Choices[0].Message.Content, providertest.EchoText(msgs[len(msgs)-1].Content); got != want {
+			t.Errorf("record %s holds %q, want %q", rec.ID, got, want)
+		}
+	}
+}
+
 func TestChat_ToolCalls(t *testing.T) {
 	wantCall := lyumen.ToolCall{ID: "call_1", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`}
 	t.Run("non-streamed", func(t *testing.T) {
