@@ -89,8 +89,10 @@ type Options struct {
 	// first of them. Nor are any while a write + fsync takes less than a
 	// quarter of CommitDelay (a running average): on tmpfs, or a disk whose
 	// cache survives power loss, a bigger group saves next to nothing and
-	// the wait is all cost. Default 250µs; an idle Go runtime's timers can
-	// stretch it to ~1 ms (about +0.8 ms on Record's p50 in bench/).
+	// the wait is all cost. Nor while the CPU has room (the leader's yield
+	// found no other goroutine waiting to run): then the fsyncs a wait
+	// saves cost CPU nobody needs, and the wait only adds latency. Default
+	// 250µs; the Go runtime's timers stretch it to ~1 ms.
 	// Negative writes at once.
 	CommitDelay time.Duration
 	Logger      *slog.Logger
@@ -111,8 +113,12 @@ const (
 	firstBackoff        = 100 * time.Millisecond
 	checkpointEvery     = time.Second
 	busyFor             = 10 * time.Millisecond // see Options.CommitDelay
-	maxRead             = 4 << 20               // bytes read from a segment at a time
-	maxPooledBuf        = 1 << 20
+	// contendedYield: a yield that took this long ran other goroutines
+	// first, so the CPU is contended (see Options.CommitDelay). One with
+	// nothing else to run returns within a microsecond or two.
+	contendedYield = 30 * time.Microsecond
+	maxRead        = 4 << 20 // bytes read from a segment at a time
+	maxPooledBuf   = 1 << 20
 )
 
 func (o Options) withDefaults() Options {
@@ -494,8 +500,10 @@ func (s *Spool) lead() {
 	// nothing else ready and the spool idle, this returns at once. (Yielding
 	// only under load too made groups of 10.7 records instead of 17 in
 	// bench/, for the same throughput.)
+	yield := time.Now()
 	runtime.Gosched()
-	if s.o.CommitDelay > 0 && s.syncCost >= s.o.CommitDelay/4 && time.Now().Before(s.busyUntil) {
+	contended := time.Since(yield) >= contendedYield
+	if contended && s.o.CommitDelay > 0 && s.syncCost >= s.o.CommitDelay/4 && time.Now().Before(s.busyUntil) {
 		time.Sleep(s.o.CommitDelay)
 	}
 	s.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -103,21 +104,23 @@ func TestSpool_RoundTrip(t *testing.T) {
 
 // TestSpool_CommitDelay holds a group's leader so that the next group
 // gathers two records, which makes the spool busy, then records one at a
-// time. On a disk whose fsync is slow the first waits CommitDelay, and its
-// group of one ends the busy spell, so the next does not. Where an fsync
-// costs far less than the wait (any real disk, against 2 s), none waits.
+// time. Where an fsync is slow and other goroutines wait for the CPU, the
+// first waits CommitDelay, and its group of one ends the busy spell, so the
+// next does not. Where an fsync costs far less than the wait (any real
+// disk, against 2 s), or nothing else wants the CPU, none waits.
 func TestSpool_CommitDelay(t *testing.T) {
 	const delay = 2 * time.Second
 	for _, tc := range []struct {
 		name      string
 		syncCost  time.Duration
+		contended bool // goroutines spin while the record waits
 		wantDelay bool
 	}{
-		{"slow fsync", time.Minute, true},
-		{"fast fsync", 0, false},
+		{"slow fsync, CPU contended", time.Minute, true, true},
+		{"slow fsync, CPU idle", time.Minute, false, false},
+		{"fast fsync, CPU contended", 0, true, false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
+		t.Run(tc.name, func(t *testing.T) { // not parallel: spinning would contend the others
 			hold, held := make(chan struct{}), make(chan struct{})
 			var syncs atomic.Int64
 			s := mustOpen(t, t.TempDir(), newStore(), spool.Options{CommitDelay: delay,
@@ -151,7 +154,10 @@ func TestSpool_CommitDelay(t *testing.T) {
 			time.Sleep(10 * time.Millisecond) // ... and reached its wait
 			close(hold)
 			wg.Wait()
-			if d := record(3); (d >= delay/2) != tc.wantDelay {
+			stop := spin(tc.contended)
+			d := record(3)
+			stop()
+			if (d >= delay/2) != tc.wantDelay {
 				t.Errorf("a record right after a group of two took %v (commit delay %v), want it delayed: %v", d, delay, tc.wantDelay)
 			}
 			if d := record(4); d > delay/2 {
@@ -160,6 +166,23 @@ func TestSpool_CommitDelay(t *testing.T) {
 			drain(t, s)
 		})
 	}
+}
+
+// spin, when on, keeps more goroutines than CPUs running until the
+// returned stop is called.
+func spin(on bool) (stop func()) {
+	if !on {
+		return func() {}
+	}
+	var done atomic.Bool
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) + 1 {
+		wg.Go(func() {
+			for !done.Load() {
+			}
+		})
+	}
+	return func() { done.Store(true); wg.Wait() }
 }
 
 func TestSpool_GroupCommit(t *testing.T) {
