@@ -154,6 +154,7 @@ func TestSpool_CommitDelay(t *testing.T) {
 			time.Sleep(10 * time.Millisecond) // ... and reached its wait
 			close(hold)
 			wg.Wait()
+			runtime.GC() // no collection due while the record yields
 			stop := spin(tc.contended)
 			d := record(3)
 			stop()
@@ -168,20 +169,24 @@ func TestSpool_CommitDelay(t *testing.T) {
 	}
 }
 
-// spin, when on, keeps more goroutines than CPUs running until the
-// returned stop is called.
+// spin, when on, keeps four goroutines a CPU running until the returned
+// stop is called: some wait in every run queue, whichever the caller's
+// yield looks in.
 func spin(on bool) (stop func()) {
 	if !on {
 		return func() {}
 	}
 	var done atomic.Bool
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) + 1 {
+	for range 4 * runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for !done.Load() {
 			}
 		})
 	}
+	// Long enough for the scheduler to preempt some (every 10 ms) into the
+	// global run queue, where a yield looks too.
+	time.Sleep(50 * time.Millisecond)
 	return func() { done.Store(true); wg.Wait() }
 }
 
