@@ -502,8 +502,9 @@ func (s *Spool) lead() {
 	// bench/, for the same throughput.)
 	yield := time.Now()
 	runtime.Gosched()
-	contended := time.Since(yield) >= contendedYield
-	if contended && s.o.CommitDelay > 0 && s.syncCost >= s.o.CommitDelay/4 && time.Now().Before(s.busyUntil) {
+	now := time.Now()
+	contended := now.Sub(yield) >= contendedYield
+	if contended && s.o.CommitDelay > 0 && s.syncCost >= s.o.CommitDelay/4 && now.Before(s.busyUntil) {
 		time.Sleep(s.o.CommitDelay)
 	}
 	s.mu.Lock()
