@@ -90,9 +90,10 @@ type Options struct {
 	// quarter of CommitDelay (a running average): on tmpfs, or a disk whose
 	// cache survives power loss, a bigger group saves next to nothing and
 	// the wait is all cost. Nor while the CPU has room (the leader's yield
-	// found no other goroutine waiting to run): then the fsyncs a wait
-	// saves cost CPU nobody needs, and the wait only adds latency. Default
-	// 250µs; the Go runtime's timers stretch it to ~1 ms.
+	// came back within 30 µs: no other goroutine ran for long first): then
+	// the fsyncs a wait saves cost CPU nobody needs, and the wait only adds
+	// latency. Default 250µs; the Go runtime's timers stretch it to 1 ms
+	// or more.
 	// Negative writes at once.
 	CommitDelay time.Duration
 	Logger      *slog.Logger
@@ -536,6 +537,7 @@ func (s *Spool) lead() {
 func (s *Spool) flush(g *group) {
 	start := time.Now()
 	err := s.write(g.frames)
+	d := time.Since(start) // before taking mu, which callers contend for
 	n := int64(len(g.frames))
 	s.mu.Lock()
 	if err != nil {
@@ -549,7 +551,6 @@ func (s *Spool) flush(g *group) {
 	}
 	s.mu.Unlock()
 	if err == nil {
-		d := time.Since(start)
 		s.syncCost += (d - s.syncCost) / 8
 		s.o.OnSync(g.n, d)
 		s.notify()

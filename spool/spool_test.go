@@ -156,8 +156,14 @@ func TestSpool_CommitDelay(t *testing.T) {
 			wg.Wait()
 			runtime.GC() // no collection due while the record yields
 			stop := spin(tc.contended)
-			d := record(3)
+			took := make(chan time.Duration, 1)
+			go func() { took <- record(3) }()
+			// The record's leader has yielded by then (spinners are
+			// preempted every 10 ms); spinning through a 2 s wait would
+			// only starve tests running beside this one.
+			time.Sleep(100 * time.Millisecond)
 			stop()
+			d := <-took
 			if (d >= delay/2) != tc.wantDelay {
 				t.Errorf("a record right after a group of two took %v (commit delay %v), want it delayed: %v", d, delay, tc.wantDelay)
 			}
