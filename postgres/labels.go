@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -46,6 +47,9 @@ func (db *DB) labelIDs(ctx context.Context, want map[string]int32) error {
 	if len(missing) == 0 {
 		return nil
 	}
+	// In one order for every gateway, as blobs are: two inserting the same
+	// new labels in map order could each lock one the other needs next.
+	slices.Sort(missing)
 	hashes := make([][]byte, len(missing))
 	for i, v := range missing {
 		hashes[i] = labelHash(v)

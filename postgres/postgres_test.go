@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,6 +76,46 @@ func mustOpen(tb testing.TB, u string) *postgres.DB {
 
 func TestDB(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Store { return mustOpen(t, freshSchema(t)) })
+}
+
+// TestDB_NewLabelsTogether has gateways (one handle each, so each has its
+// own label cache) store batches that bring the same new labels at once,
+// round after round: inserting them in map order, two gateways could each
+// lock one label the other needed next, and PostgreSQL ended one with a
+// deadlock.
+func TestDB_NewLabelsTogether(t *testing.T) {
+	const gateways, rounds, perBatch = 4, 20, 12
+	u := freshSchema(t)
+	dbs := make([]*postgres.DB, gateways)
+	for i := range dbs {
+		dbs[i] = mustOpen(t, u)
+	}
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	n := 0
+	for r := range rounds {
+		batches := make([][]*lyumen.Record, gateways)
+		for g := range batches {
+			for k := range perBatch {
+				n++
+				batches[g] = append(batches[g], &lyumen.Record{
+					ID: fmt.Sprintf("01970000-0000-7000-8000-%012x", n), ReceivedAt: at,
+					Model: fmt.Sprintf("model-%d-%d", r, k), UserAgent: fmt.Sprintf("agent-%d-%d", r, k),
+				})
+			}
+		}
+		var wg sync.WaitGroup
+		for g, db := range dbs {
+			wg.Go(func() {
+				if err := db.WriteRecords(t.Context(), batches[g]); err != nil {
+					t.Errorf("round %d, gateway %d: %v", r, g, err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	if got, err := dbs[0].Count(t.Context()); err != nil || got != int64(n) {
+		t.Errorf("Count = %d, %v; want %d", got, err, n)
+	}
 }
 
 func TestDB_Purge(t *testing.T) {
