@@ -99,6 +99,19 @@ func TestOpen_File(t *testing.T) {
 	}
 }
 
+// A batch's statement journals stay in memory: with temp_store at its
+// default, SQLite spilled them to files in the system's temp dir.
+func TestOpen_TempStoreInMemory(t *testing.T) {
+	db := mustOpen(t, filepath.Join(t.TempDir(), "lyumen.db"))
+	got, err := sqlite.Pragma(t.Context(), db, "temp_store")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != "2" { // 2 is MEMORY
+		t.Errorf("temp_store = %s, want 2 (MEMORY)", got)
+	}
+}
+
 func TestOpen_MigrationsOnReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "lyumen.db")
 	want := migrationCount(t)
