@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +20,7 @@ import (
 var (
 	clients = flag.Int("clients", 64, "BenchmarkGateway: concurrent clients; BenchmarkGatewayLatency: most requests in flight")
 	rate    = flag.Float64("rate", 500, "BenchmarkGatewayLatency: arrivals per second")
+	delay   = flag.Duration("delay", 0, "the mock's delay before its answer and between streamed events")
 )
 
 var modes = []struct {
@@ -32,7 +35,9 @@ var modes = []struct {
 // that the store holds one record per request sent to Lyumen.
 func startTargets(tb testing.TB) *bench.Targets {
 	tb.Helper()
-	tg, err := bench.StartTargets(tb.Context(), tb.TempDir(), bench.NewMock(), bench.Options{})
+	mock := bench.NewMock()
+	mock.Delay = *delay
+	tg, err := bench.StartTargets(tb.Context(), tb.TempDir(), mock, bench.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -205,9 +210,12 @@ func BenchmarkGatewayLatency(b *testing.B) {
 					direct := tg.Run(b.Context(), hc, tg.Direct, l)
 					checkDone(b, tg.Direct, direct, b.N)
 					b.StartTimer()
+					before := schedWaits()
 					res := tg.Run(b.Context(), hc, target, l)
+					waits := schedWaits().since(before)
 					b.StopTimer()
 					checkDone(b, target, res, b.N)
+					b.ReportMetric(1000*float64(waits.over(time.Millisecond))/float64(res.Requests), "sched_waits_over_1ms/1k_req")
 					b.ReportMetric(float64(res.Missed), "missed")
 					b.ReportMetric(us(res.Percentile(0.50)), "p50_us")
 					b.ReportMetric(us(res.Percentile(0.99)), "p99_us")
@@ -217,6 +225,41 @@ func BenchmarkGatewayLatency(b *testing.B) {
 			}
 		})
 	}
+}
+
+// schedHist is the runtime's histogram of how long goroutines waited,
+// runnable, for a CPU: the whole process's, clients and mock included.
+type schedHist struct {
+	counts  []uint64
+	buckets []float64 // seconds; len(counts)+1 boundaries
+}
+
+// schedWaits reads the histogram so far.
+func schedWaits() schedHist {
+	s := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(s)
+	h := s[0].Value.Float64Histogram()
+	return schedHist{slices.Clone(h.Counts), h.Buckets}
+}
+
+// since is h less the waits of an earlier reading.
+func (h schedHist) since(earlier schedHist) schedHist {
+	d := schedHist{slices.Clone(h.counts), h.buckets}
+	for i := range d.counts {
+		d.counts[i] -= earlier.counts[i]
+	}
+	return d
+}
+
+// over counts the waits that lasted d or more (to the histogram's bucket).
+func (h schedHist) over(d time.Duration) uint64 {
+	var n uint64
+	for i, c := range h.counts {
+		if h.buckets[i] >= d.Seconds() {
+			n += c
+		}
+	}
+	return n
 }
 
 // proxies are the targets in front of the mock.
