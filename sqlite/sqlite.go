@@ -85,8 +85,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 //     pages) SQLite spilled it to a new file in the system's temp dir
 //     (seen in a runtime trace of the gateway): pages of records written
 //     outside the store's directory, on a disk the operator did not
-//     choose. No query of the store sorts without an index, so nothing
-//     else grows in memory.
+//     choose. The one sort the store's queries need (a scan orders the
+//     records that share a received_at by id) holds a handful of rows,
+//     so nothing else of size moves into memory.
 //   - busy_timeout makes a writer wait for the write lock instead of failing
 //     at once when another connection or process holds it.
 //   - _txlock=immediate takes the write lock at BEGIN, so a transaction never
