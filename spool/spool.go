@@ -40,9 +40,11 @@ import (
 	"github.com/lyumen/lyumen"
 )
 
-// Writer stores a batch of records. Writing a record twice must store it
-// once (the ID is the key): after a crash or an error of unknown outcome
-// the spool ships a batch again.
+// Writer stores a batch of records. When WriteRecords returns nil the
+// records must survive a crash of the machine, not only of the process:
+// the spool then forgets them. Writing a record twice must store it once
+// (the ID is the key): after a crash or an error of unknown outcome the
+// spool ships a batch again.
 type Writer interface {
 	WriteRecords(ctx context.Context, recs []*lyumen.Record) error
 }

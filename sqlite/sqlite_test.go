@@ -99,16 +99,27 @@ func TestOpen_File(t *testing.T) {
 	}
 }
 
-// A batch's statement journals stay in memory: with temp_store at its
-// default, SQLite spilled them to files in the system's temp dir.
-func TestOpen_TempStoreInMemory(t *testing.T) {
+// Settings each of the store's connections must have.
+func TestOpen_Pragmas(t *testing.T) {
 	db := mustOpen(t, filepath.Join(t.TempDir(), "lyumen.db"))
-	got, err := sqlite.Pragma(t.Context(), db, "temp_store")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != "2" { // 2 is MEMORY
-		t.Errorf("temp_store = %s, want 2 (MEMORY)", got)
+	for _, tc := range []struct {
+		name, want, why string
+	}{
+		// The spool forgets a record once it is committed here: with
+		// NORMAL a commit survived a crash of the process, not of the
+		// machine.
+		{"synchronous", "2", "FULL: the WAL is fsynced at each commit"},
+		// With the default, a batch's statement journal spilled to files in
+		// the system's temp dir.
+		{"temp_store", "2", "MEMORY"},
+	} {
+		got, err := sqlite.Pragma(t.Context(), db, tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s = %s, want %s (%s)", tc.name, got, tc.want, tc.why)
+		}
 	}
 }
 
