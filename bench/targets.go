@@ -90,6 +90,9 @@ type Options struct {
 	// BatchSize is the spool's most records per store batch; 0: the
 	// production default.
 	BatchSize int
+	// CommitDelay is the spool's wait for more records before a group
+	// commit under load; 0: the production default, negative: none.
+	CommitDelay time.Duration
 }
 
 // StartTargets serves mock and starts the servers in front of it. The
@@ -121,8 +124,9 @@ func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targ
 	// exchange formatted but discarded rather than written to stderr.
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	sp, err := spool.Open(filepath.Join(dir, "spool"), store, spool.Options{
-		MaxBytes:  1 << 30, // cmd/lyumen's default
-		BatchSize: o.BatchSize,
+		MaxBytes:    1 << 30, // cmd/lyumen's default
+		BatchSize:   o.BatchSize,
+		CommitDelay: o.CommitDelay,
 		// Longer than production's 10s: the end-of-run check counts the
 		// store, so the spool must be empty when Stop returns.
 		DrainTimeout: 2 * time.Minute,

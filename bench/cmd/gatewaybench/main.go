@@ -86,6 +86,7 @@ type config struct {
 	store       string
 	distinct    bool
 	batch       int
+	commitDelay time.Duration
 	cpuprofile  string
 }
 
@@ -107,6 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.store, "store", "sqlite", "where the spool ships: sqlite (production), or discard (a diagnostic: a store that only counts, to tell the spool's cost from the store's)")
 	fs.BoolVar(&c.distinct, "distinct", false, "number every request's question, so that the recording gateway stores new content for each (by default all requests are the same, and the store keeps their content once)")
 	fs.IntVar(&c.batch, "batch", 0, "the spool's most records per store batch (a diagnostic); 0: production's default")
+	fs.DurationVar(&c.commitDelay, "commit-delay", 0, "the spool's wait for more records before a group commit under load (a diagnostic); 0: production's default, negative: none")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured rounds to `file`; goroutines carry the label target=<name>")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -147,7 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(dir)
 	mock := bench.NewMock()
 	mock.Delay = cfg.delay
-	tg, err := bench.StartTargets(ctx, dir, mock, bench.Options{DiscardStore: cfg.store == "discard", BatchSize: cfg.batch})
+	tg, err := bench.StartTargets(ctx, dir, mock, bench.Options{DiscardStore: cfg.store == "discard", BatchSize: cfg.batch, CommitDelay: cfg.commitDelay})
 	if err != nil {
 		return err
 	}
