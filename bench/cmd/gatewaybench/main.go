@@ -16,6 +16,10 @@
 //   - issue 3: Lyumen's throughput is at least 90% of Lyumen's with
 //     recording off, and its p99 at most 2 ms above it.
 //
+// By default the mock and the clients run in the runner's process, beside
+// the servers; with -split they run in a second process, as the upstream
+// and the clients of a production gateway do (see split.go).
+//
 // Usage:
 //
 //	go run ./bench/cmd/gatewaybench -c 64 -d 10s
@@ -62,6 +66,13 @@ var errMissed = errors.New("targets not met")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if os.Getenv(workerEnv) != "" {
+		if err := runWorker(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "gatewaybench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "gatewaybench:", err)
 		os.Exit(1)
@@ -87,6 +98,7 @@ type config struct {
 	distinct    bool
 	batch       int
 	commitDelay time.Duration
+	split       bool
 	cpuprofile  string
 }
 
@@ -109,6 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.distinct, "distinct", false, "number every request's question, so that the recording gateway stores new content for each (by default all requests are the same, and the store keeps their content once)")
 	fs.IntVar(&c.batch, "batch", 0, "the spool's most records per store batch (a diagnostic); 0: production's default")
 	fs.DurationVar(&c.commitDelay, "commit-delay", 0, "the spool's wait for more records before a group commit under load (a diagnostic); 0: production's default, negative: none")
+	fs.BoolVar(&c.split, "split", false, "run the mock and the clients in a second process, so that the gateway's process holds only the servers, as in production (the processes still share the CPUs)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured rounds to `file`; goroutines carry the label target=<name>")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -147,9 +160,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	mock := bench.NewMock()
-	mock.Delay = cfg.delay
-	tg, err := bench.StartTargets(ctx, dir, mock, bench.Options{DiscardStore: cfg.store == "discard", BatchSize: cfg.batch, CommitDelay: cfg.commitDelay})
+	opts := bench.Options{DiscardStore: cfg.store == "discard", BatchSize: cfg.batch, CommitDelay: cfg.commitDelay}
+	var mock *bench.Mock
+	where := "all servers and clients in this one process"
+	if cfg.split {
+		w, err := startWorker(cfg, stderr)
+		if err != nil {
+			return err
+		}
+		defer w.stop()
+		opts.UpstreamURL, opts.Load = w.url, w.load
+		where = "the mock and the clients in a second process (-split), the servers in this one"
+	} else {
+		mock = bench.NewMock()
+		mock.Delay = cfg.delay
+	}
+	tg, err := bench.StartTargets(ctx, dir, mock, opts)
 	if err != nil {
 		return err
 	}
@@ -168,7 +194,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "- machine: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
 	fmt.Fprintf(stdout, "- per target and mode: %v of closed-loop warm-up; then throughput: %d interleaved closed-loop rounds of %v with %d clients; then latency: %d interleaved rounds of %v at a fixed rate, at most %d in flight\n",
 		cfg.warmup, cfg.rounds, cfg.round, cfg.clients, cfg.latRounds, cfg.latRound, cfg.clients)
-	fmt.Fprintf(stdout, "- mock upstream: %d content chunks per stream, delay %v; all servers and clients in this one process\n", bench.MockChunks, cfg.delay)
+	fmt.Fprintf(stdout, "- mock upstream: %d content chunks per stream, delay %v; %s\n", bench.MockChunks, cfg.delay, where)
 	if cfg.distinct {
 		fmt.Fprintf(stdout, "- requests: each asks its own numbered question (-distinct), so every record brings new content\n")
 	} else {
