@@ -104,11 +104,13 @@ type Options struct {
 }
 
 // StartTargets serves mock (unless Options.UpstreamURL names one) and
-// starts the servers in front of it. The
-// spool and the SQLite store it ships to are created in dir, which should
-// be on the disk production would use: the spool fsyncs. Call Stop to
-// shut them down.
+// starts the servers in front of it. The spool and the SQLite store it
+// ships to are created in dir, which should be on the disk production
+// would use: the spool fsyncs. Call Stop to shut them down.
 func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targets, error) {
+	if _, err := url.Parse(o.UpstreamURL); err != nil {
+		return nil, fmt.Errorf("start targets: %w", err)
+	}
 	t := &Targets{}
 	var store spool.Writer
 	if o.DiscardStore {
@@ -165,11 +167,7 @@ func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targ
 	t.Direct = Target{NameDirect, upstream}
 	t.load = o.Load
 
-	mockURL, err := url.Parse(upstream)
-	if err != nil {
-		t.closeStore()
-		return nil, err
-	}
+	mockURL, _ := url.Parse(upstream) // checked above, or the mock's own
 	bare := &httputil.ReverseProxy{
 		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(mockURL) },
 		Transport:     upstreamTransport(),
