@@ -56,9 +56,18 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		return nil, fmt.Errorf("parse postgres url: %w", err)
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		// The spool forgets a record once it is committed here, so a
+		// commit must be durable: with synchronous_commit off (a server's
+		// or a role's default) it returned before the WAL was flushed.
+		// Any other setting is the operator's and is kept.
+		_, err := c.Exec(ctx, `
+SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('synchronous_commit') = 'off'`)
+		if err != nil {
+			return err
+		}
 		// A per-connection staging table for COPY: COPY cannot skip
 		// conflicting rows, INSERT … SELECT … ON CONFLICT can.
-		_, err := c.Exec(ctx, `
+		_, err = c.Exec(ctx, `
 CREATE TEMP TABLE IF NOT EXISTS record_rows_in (LIKE record_rows) ON COMMIT DELETE ROWS;`)
 		if err != nil && isUndefinedTable(err) {
 			return nil // before migration 0002; the staging table comes later

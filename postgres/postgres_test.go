@@ -246,6 +246,36 @@ func schemaOf(tb testing.TB, u string) string {
 	return p.Query().Get("search_path")
 }
 
+// A commit must be durable, for the spool forgets what the store
+// committed: synchronous_commit off, here from the URL as a server's or a
+// role's default would set it, is turned on; a stronger setting is kept.
+func TestOpen_SynchronousCommit(t *testing.T) {
+	base := freshSchema(t)
+	for _, tc := range []struct{ set, want string }{
+		{"off", "on"},
+		{"local", "local"},
+		{"remote_apply", "remote_apply"},
+	} {
+		t.Run(tc.set, func(t *testing.T) {
+			u, err := url.Parse(base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := u.Query()
+			q.Set("synchronous_commit", tc.set)
+			u.RawQuery = q.Encode()
+			db := mustOpen(t, u.String())
+			got, err := postgres.Setting(t.Context(), db, "synchronous_commit")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("synchronous_commit = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestOpen_BadURL(t *testing.T) {
 	if _, err := postgres.Open(t.Context(), "postgres://nobody@127.0.0.1:1/x?connect_timeout=1"); err == nil {
 		t.Error("no error for an unreachable server")
