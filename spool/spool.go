@@ -91,7 +91,8 @@ type Options struct {
 	// first of them. Nor are any while a write + fsync takes less than a
 	// quarter of CommitDelay (a running average): on tmpfs, or a disk whose
 	// cache survives power loss, a bigger group saves next to nothing and
-	// the wait is all cost. Nor while the CPU has room (the leader's yield
+	// the wait is all cost (below an average of 25 µs the leader does not
+	// even yield first). Nor while the CPU has room (the leader's yield
 	// came back within 30 µs: no other goroutine ran for long first): then
 	// the fsyncs a wait saves cost CPU nobody needs, and the wait only adds
 	// latency. Default 250µs; the Go runtime's timers stretch it to 1 ms
