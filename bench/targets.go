@@ -108,8 +108,10 @@ type Options struct {
 // ships to are created in dir, which should be on the disk production
 // would use: the spool fsyncs. Call Stop to shut them down.
 func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targets, error) {
-	if _, err := url.Parse(o.UpstreamURL); err != nil {
-		return nil, fmt.Errorf("start targets: %w", err)
+	if o.UpstreamURL != "" {
+		if u, err := url.Parse(o.UpstreamURL); err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("start targets: upstream URL %q is not an absolute URL", o.UpstreamURL)
+		}
 	}
 	t := &Targets{}
 	var store spool.Writer

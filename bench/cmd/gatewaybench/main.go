@@ -164,11 +164,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var mock *bench.Mock
 	where := "all servers and clients in this one process"
 	if cfg.split {
-		w, err := startWorker(cfg, stderr)
+		w, err := startWorker(ctx, cfg, stderr)
 		if err != nil {
 			return err
 		}
-		defer w.stop()
+		defer func() {
+			if err := w.stop(); err != nil {
+				fmt.Fprintln(stderr, "gatewaybench: load worker:", err)
+			}
+		}()
 		opts.UpstreamURL, opts.Load = w.url, w.load
 		where = "the mock and the clients in a second process (-split), the servers in this one"
 	} else {

@@ -97,20 +97,23 @@ type remote struct {
 }
 
 // startWorker starts a load worker with the run's clients and mock delay.
-func startWorker(cfg config, stderr io.Writer) (*remote, error) {
+// The worker is killed if ctx ends.
+func startWorker(ctx context.Context, cfg config, stderr io.Writer) (*remote, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "-c", fmt.Sprint(cfg.clients), "-delay", cfg.delay.String())
+	cmd := exec.CommandContext(ctx, exe, "-c", fmt.Sprint(cfg.clients), "-delay", cfg.delay.String())
 	cmd.Env = append(os.Environ(), workerEnv+"=1")
 	cmd.Stderr = stderr
+	cmd.WaitDelay = 10 * time.Second // a worker that does not exit on EOF is killed
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
 	}
 	outPipe, err := cmd.StdoutPipe()
 	if err != nil {
+		in.Close()
 		return nil, err
 	}
 	if err := cmd.Start(); err != nil {
@@ -132,7 +135,9 @@ func (r *remote) load(ctx context.Context, l bench.Load) bench.Result {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fail := func(err error) bench.Result {
-		return bench.Result{Requests: 1, Errors: 1, Err: fmt.Errorf("load worker: %w", err)}
+		// No request was sent; the error fails a load on Lyumen and warns
+		// of one on a baseline.
+		return bench.Result{Errors: 1, Err: fmt.Errorf("load worker: %w", err)}
 	}
 	cpu := bench.ProcessCPU()
 	err := json.NewEncoder(r.in).Encode(wireLoad{URL: l.URL, Clients: l.Clients, Duration: l.Duration,
