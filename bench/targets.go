@@ -163,7 +163,7 @@ func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targ
 
 	upstream := o.UpstreamURL
 	if upstream == "" {
-		t.mock = startServer(NameDirect, mock)
+		t.mock = ServeMock(mock)
 		upstream = t.mock.URL
 	}
 	t.Direct = Target{NameDirect, upstream}
@@ -267,6 +267,10 @@ func startGateway(name, upstreamURL string, logger *slog.Logger, rec lyumen.Reco
 		Recorder: rec,
 	}))
 }
+
+// ServeMock serves mock on 127.0.0.1 as the direct target is served, for a
+// load worker in another process as well as for StartTargets.
+func ServeMock(mock *Mock) *httptest.Server { return startServer(NameDirect, mock) }
 
 // startServer starts h on 127.0.0.1 with production's server timeouts, its
 // goroutines labelled target=name.

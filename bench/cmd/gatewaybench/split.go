@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"sync"
@@ -52,9 +50,7 @@ type wireResult struct {
 func worker(ctx context.Context, in io.Reader, out io.Writer, clients int, delay time.Duration) error {
 	mock := bench.NewMock()
 	mock.Delay = delay
-	srv := httptest.NewUnstartedServer(mock)
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // as the targets' servers
-	srv.Start()
+	srv := bench.ServeMock(mock)
 	defer srv.Close()
 	hc := bench.NewClient(clients)
 	var questions atomic.Uint64
