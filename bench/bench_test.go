@@ -77,6 +77,25 @@ func TestHarness(t *testing.T) {
 	}
 }
 
+func TestResult_Busy(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		cpu, elapsed time.Duration
+		ncpu         int
+		want         float64
+	}{
+		{"both CPUs all the time", 2 * time.Second, time.Second, 2, 1},
+		{"one of two", time.Second, time.Second, 2, 0.5},
+		{"a quarter of one", 250 * time.Millisecond, time.Second, 1, 0.25},
+		{"nothing measured", time.Second, 0, 2, 0},
+	} {
+		r := bench.Result{CPU: tc.cpu, Elapsed: tc.elapsed}
+		if got := r.Busy(tc.ncpu); got != tc.want {
+			t.Errorf("%s: Busy(%d) = %v, want %v", tc.name, tc.ncpu, got, tc.want)
+		}
+	}
+}
+
 func TestRun_Open(t *testing.T) {
 	t.Run("arrivals are paced and bounded", func(t *testing.T) {
 		srv := httptest.NewServer(bench.NewMock())

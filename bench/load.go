@@ -76,6 +76,16 @@ func (r *Result) Rate() float64 {
 	return float64(len(r.Latencies)) / r.Elapsed.Seconds()
 }
 
+// Busy is the share of ncpu CPUs the process used meanwhile. Below 1 in
+// a closed loop, the load left CPU idle: what bounded its rate was
+// waiting (for an fsync, say), not work.
+func (r *Result) Busy(ncpu int) float64 {
+	if r.Elapsed <= 0 || ncpu <= 0 {
+		return 0
+	}
+	return r.CPU.Seconds() / (r.Elapsed.Seconds() * float64(ncpu))
+}
+
 // CPUPerRequest is the process's CPU time per request.
 func (r *Result) CPUPerRequest() time.Duration {
 	if r.Requests == 0 {

@@ -52,7 +52,7 @@ func testRun(t *testing.T, args []string, where string) {
 	}
 	for _, want := range []string{
 		"## nonstream", "## stream", "### Throughput: closed loop, 4 clients", "### Latency: open loop at ",
-		"| lyumen-norec |", "issue 2, throughput:", "issue 2, latency:", "issue 3, throughput:", "issue 3, latency:",
+		"| lyumen-norec |", "| CPU busy |", "issue 2, throughput:", "issue 2, latency:", "issue 3, throughput:", "issue 3, latency:",
 		": OK, one record per request", where,
 	} {
 		if !strings.Contains(out.String(), want) {
