@@ -313,7 +313,10 @@ func upstreamTransport() *http.Transport {
 // the store, and the time and CPU that takes count as the load's (Drain
 // says how long it was). Its throughput is therefore what the gateway and
 // its store can sustain, and shipping a backlog never runs into the next
-// target's load.
+// target's load. The spool ships the tail at once (ShipNow): while the
+// load runs, the shipper's lingers for fuller batches overlap with serving,
+// but the last one would add up to a Linger (100 ms) of idle waiting, for
+// records that will not come, to the load's time.
 func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Load) Result {
 	l.URL = target.URL
 	t.mu.Lock()
@@ -336,6 +339,7 @@ func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Loa
 		if n, _ := t.spool.Pending(); n == 0 {
 			break
 		}
+		t.spool.ShipNow()
 		select {
 		case <-tick.C:
 		case <-ctx.Done():

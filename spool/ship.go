@@ -92,7 +92,7 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 		}
 		if err != nil { // nothing is ever skipped: wait and try again
 			s.logger.ErrorContext(ctx, "spool shipping; retrying", "records", n, "retry_in", backoff, "err", err)
-			if !sleep(ctx, backoff) {
+			if !sleep(ctx, backoff, nil) {
 				return
 			}
 			backoff = min(2*backoff, s.o.MaxBackoff)
@@ -105,21 +105,34 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 		select {
 		case <-s.wake:
 			if n, _ := s.Pending(); s.o.Linger > 0 && n < int64(s.o.BatchSize) {
-				sleep(ctx, s.o.Linger) // let a batch gather; ctx's end is seen above
+				sleep(ctx, s.o.Linger, s.now) // let a batch gather; ctx's end is seen above
 			}
 		case <-ctx.Done():
 		}
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+// sleep waits d, or less when cut delivers; it reports false if ctx ended.
+func sleep(ctx context.Context, d time.Duration, cut <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return true
+	case <-cut:
+		return true
 	case <-ctx.Done():
 		return false
+	}
+}
+
+// ShipNow has Run ship the pending records at once rather than let a batch
+// gather for Linger: for a caller about to wait for the spool to empty. A
+// call while Run is not lingering cuts its next linger short.
+func (s *Spool) ShipNow() {
+	select {
+	case s.now <- struct{}{}:
+	default:
 	}
 }
 

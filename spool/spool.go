@@ -177,6 +177,7 @@ type Spool struct {
 	logger *slog.Logger
 	lock   *os.File
 	wake   chan struct{} // cap 1: records became durable, or a segment was sealed
+	now    chan struct{} // cap 1: ShipNow was called
 	bufs   sync.Pool     // *[]byte for encoding frames
 
 	mu        sync.Mutex
@@ -266,6 +267,7 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 		logger: o.Logger,
 		lock:   lock,
 		wake:   make(chan struct{}, 1),
+		now:    make(chan struct{}, 1),
 		cur:    newGroup(nil),
 	}
 	s.idle.L = &s.mu

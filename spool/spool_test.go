@@ -277,6 +277,52 @@ func TestSpool_GroupCommit(t *testing.T) {
 	}
 }
 
+// A record waits up to Linger for others to join its batch, unless
+// ShipNow says not to: the store gets it at once, whether ShipNow comes
+// during the wait or before it.
+func TestSpool_ShipNow(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before bool // ShipNow before the record, not while it lingers
+	}{
+		{"while lingering", false},
+		{"before", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const linger = 10 * time.Second
+				st := newStore()
+				s := mustOpen(t, t.TempDir(), st, spool.Options{Linger: linger})
+				ctx, cancel := context.WithCancel(t.Context())
+				done := make(chan error, 1)
+				go func() { done <- s.Run(ctx) }()
+				synctest.Wait()
+
+				start := time.Now()
+				if tc.before {
+					s.ShipNow()
+				}
+				recordN(t, s, 0, 1)
+				synctest.Wait()
+				if !tc.before {
+					if n := len(st.ids()); n != 0 {
+						t.Fatalf("%d records stored before the linger, want 0", n)
+					}
+					s.ShipNow()
+					synctest.Wait()
+				}
+				if n := len(st.ids()); n != 1 || time.Since(start) >= linger {
+					t.Errorf("%d records stored after %v, want 1 before the %v linger", n, time.Since(start), linger)
+				}
+				cancel()
+				if err := <-done; err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
 func TestSpool_Replay(t *testing.T) {
 	tests := []struct {
 		name string
