@@ -80,7 +80,7 @@ type Options struct {
 	// Linger is how long the shipper lets records gather after new ones
 	// arrive, so the store gets fewer, larger batches: records are durable
 	// here already, so waiting costs nothing but freshness. Default 100ms;
-	// negative ships at once.
+	// negative ships at once. ShipNow cuts a wait short.
 	Linger time.Duration
 	// CommitDelay is how long a leader waits before writing its group
 	// while the spool is busy: the last group carried more than one
