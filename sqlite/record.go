@@ -38,8 +38,8 @@ const nRecordColumns = 22
 // transaction on any error, so the journal buys nothing. OR IGNORE would
 // also skip a row with a NULL in a NOT NULL column, but every such column
 // is bound from a Go string, integer or bool, which cannot be NULL
-// (storetest's "zero values" record would vanish otherwise); a value of
-// the wrong type still fails the statement (STRICT).
+// (storetest's "zero values" record would vanish otherwise); a value that
+// STRICT cannot store in its column's type still fails the statement.
 func insertRecords(n int) string {
 	return `INSERT OR IGNORE INTO records (` + recordColumns + `) VALUES ` +
 		placeholders(n, nRecordColumns)

@@ -337,7 +337,8 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 	direct := &tput[bench.NameDirect].Total
 	fmt.Fprintf(w, "\n### Throughput: closed loop, %d clients\n\n", cfg.clients)
 	fmt.Fprintf(w, "Ratios are the median of the per-round ratios, with their range.\n\n")
-	fmt.Fprintf(w, "\"CPU busy\": the share of the machine's %d CPUs the processes used. A target well below the baselines waited more than it worked.\n\n", runtime.NumCPU())
+	cpus := min(runtime.NumCPU(), runtime.GOMAXPROCS(0)) // a CPU quota lowers GOMAXPROCS, not NumCPU
+	fmt.Fprintf(w, "\"CPU busy\": the share of the %d CPUs the runtime may use that the processes used. A target well below the baselines waited more than it worked.\n\n", cpus)
 	fmt.Fprintf(w, "| target | req/s | vs bare | vs lyumen-norec | CPU/req | CPU busy | added CPU/req vs direct | p50 | p99 | errors |\n")
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, name := range names {
@@ -354,7 +355,7 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 			vsNoRec = ratioCell(m.Rounds, tput[bench.NameLyumenNoRec].Rounds)
 		}
 		fmt.Fprintf(w, "| %s | %.0f | %s | %s | %d µs | %.0f%% | %s | %s | %s | %d |\n",
-			name, r.Rate(), vsBare, vsNoRec, r.CPUPerRequest().Microseconds(), 100*r.Busy(runtime.NumCPU()), addedCPU,
+			name, r.Rate(), vsBare, vsNoRec, r.CPUPerRequest().Microseconds(), 100*r.Busy(cpus), addedCPU,
 			ms(r.Percentile(0.5)), ms(r.Percentile(0.99)), r.Errors)
 	}
 	checkErrors(tput, "throughput")
