@@ -333,13 +333,13 @@ func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Loa
 	}
 	t.sent.Add(int64(res.Requests))
 	start, cpu := time.Now(), ProcessCPU()
+	t.spool.ShipNow() // kept until the shipper next lingers, so once is enough
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for ctx.Err() == nil {
 		if n, _ := t.spool.Pending(); n == 0 {
 			break
 		}
-		t.spool.ShipNow()
 		select {
 		case <-tick.C:
 		case <-ctx.Done():
