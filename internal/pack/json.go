@@ -98,6 +98,20 @@ func appendToolCall(b []byte, tc *lyumen.ToolCall) []byte {
 	return append(b, '}')
 }
 
+// responseSize is room for appendResponse's output, its text and its
+// keys, short of escapes.
+func responseSize(r *lyumen.Response) int {
+	n := 160 + len(r.ID) + len(r.Model)
+	for i := range r.Choices {
+		m := &r.Choices[i].Message
+		n += 96 + len(m.Content)
+		for j := range m.ToolCalls {
+			n += 64 + len(m.ToolCalls[j].Name) + len(m.ToolCalls[j].Arguments)
+		}
+	}
+	return n
+}
+
 func appendResponse(b []byte, r *lyumen.Response) []byte {
 	b = append(b, '{')
 	if r.ID != "" {

@@ -83,6 +83,7 @@ type Packer struct {
 	dec  *zstd.Decoder
 	skel *s2.Dict
 	huff sync.Pool // of *huff0.Scratch
+	s2   sync.Pool // of *[]byte, room for encodeSkeleton's output
 	// Recent skeletons of request bodies and conversations; those of
 	// answers and attempts hold ids and times, and seldom repeat.
 	skeletons skeletons
@@ -169,15 +170,33 @@ func (p *Packer) encodeSkeleton(b []byte) []byte {
 	switch {
 	case len(b) <= compressSkeletonAbove:
 	case len(b) <= skeletonUpTo:
-		buf := make([]byte, 1+s2.MaxEncodedLen(len(b)))
-		if z := p.skel.Encode(buf[1:], b); len(z) < len(b) { // z is in buf, after the tag
-			buf[0] = tagSkeleton
-			return buf[:1+len(z)]
+		if z := p.encodeS2(b); z != nil {
+			return z
 		}
 	default: // a body that is not an object, stored whole
 		return p.Encode(b)
 	}
 	return raw(b)
+}
+
+// encodeS2 returns b compressed against the skeleton dictionary and
+// tagged, or nil when that is not smaller. S2 needs room for its worst
+// case, and writes a third of it: it writes into pooled room, and the
+// value keeps a copy of exactly its size.
+func (p *Packer) encodeS2(b []byte) []byte {
+	bp, _ := p.s2.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	defer p.s2.Put(bp)
+	if n := s2.MaxEncodedLen(len(b)); len(*bp) < n {
+		*bp = make([]byte, n)
+	}
+	z := p.skel.Encode(*bp, b)
+	if len(z) >= len(b) {
+		return nil
+	}
+	return append(append(make([]byte, 0, 1+len(z)), tagSkeleton), z...)
 }
 
 func raw(b []byte) []byte {
@@ -280,7 +299,7 @@ func (p *Packer) Blob(pc Piece) Blob { return Blob{Hash: pc.Hash, Data: p.Encode
 func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
 	var (
 		row Row
-		c   = cutter{seen: map[Hash]int{}}
+		c   = cutter{seen: map[string]int{}}
 	)
 	if rec.Request != nil { // nil stays nil, apart from empty
 		row.Body = p.skeletons.encode(p, c.cut(rec.Request, requestPieces(rec.Request), inBody))
@@ -290,7 +309,7 @@ func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
 		row.Conversation = p.skeletons.encode(p, c.cut(b, conversationPieces(b), inConversation))
 	}
 	if rec.Response != nil {
-		b := appendResponse(make([]byte, 0, 512), rec.Response)
+		b := appendResponse(make([]byte, 0, responseSize(rec.Response)), rec.Response)
 		row.Response = p.encodeSkeleton(c.cut(b, responsePieces(b), inResponse))
 	}
 	if rec.Attempts != nil {

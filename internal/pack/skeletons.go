@@ -1,8 +1,6 @@
 package pack
 
 import (
-	"bytes"
-	"slices"
 	"strings"
 	"sync"
 )
@@ -40,7 +38,7 @@ func (s *skeletons) encode(p *Packer, b []byte) []byte {
 	if ok {
 		return enc
 	}
-	enc = slices.Clip(bytes.Clone(p.encodeSkeleton(b))) // kept: not the spare room of encodeSkeleton's buffer
+	enc = p.encodeSkeleton(b) // exactly its size: no spare room is kept
 	s.mu.Lock()
 	s.add(string(b), enc)
 	s.mu.Unlock()
