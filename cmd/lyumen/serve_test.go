@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -301,4 +303,45 @@ func readTree(t *testing.T, dir string) []byte {
 		t.Fatal(err)
 	}
 	return all
+}
+
+// TestServe_UpstreamRedirectNotFollowed: an upstream that answers with a
+// redirect gets no second request from the gateway. http.Client would
+// follow a 307 with the whole request, the operator's key in its headers,
+// to whatever address the upstream names (it drops only Authorization and
+// cookies, and only for another host), and would turn the POST into a GET
+// on a 301, 302 or 303. The client gets the upstream's refusal instead.
+func TestServe_UpstreamRedirectNotFollowed(t *testing.T) {
+	var elsewhere sync.Mutex
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		elsewhere.Unlock()
+		http.Error(w, "not here", http.StatusTeapot)
+	}))
+	defer other.Close()
+	for _, code := range []int{http.StatusFound, http.StatusTemporaryRedirect} {
+		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+r.URL.Path, code)
+		}))
+		dir := t.TempDir()
+		addr, _, stop := startServe(t, []string{"--config", writeConfig(t, dir, up.URL+"/v1")}, map[string]string{"FAKE_KEY": "sk-operator-1"})
+		client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey("x"), option.WithMaxRetries(0))
+		_, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+			Model: "gpt-test", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
+		var apiErr *openai.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway {
+			t.Errorf("%d from the upstream: the client got %v, want a 502", code, err)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		up.Close()
+	}
+	elsewhere.Lock()
+	defer elsewhere.Unlock()
+	if len(seen) > 0 {
+		t.Errorf("the gateway followed the upstream's redirects: %q", seen)
+	}
 }
