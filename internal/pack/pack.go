@@ -300,17 +300,19 @@ func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
 	var (
 		row Row
 		c   = cutter{seen: map[string]int{}}
+		// where each value's pieces are, one value at a time
+		pieces [32]span
 	)
 	if rec.Request != nil { // nil stays nil, apart from empty
-		row.Body = p.skeletons.encode(p, c.cut(rec.Request, requestPieces(rec.Request), inBody))
+		row.Body = p.skeletons.encode(p, c.cut(rec.Request, requestPieces(pieces[:0], rec.Request), inBody))
 	}
 	if rec.Conversation != nil {
 		b := appendConversation(make([]byte, 0, len(rec.Request)+256), rec.Conversation)
-		row.Conversation = p.skeletons.encode(p, c.cut(b, conversationPieces(b), inConversation))
+		row.Conversation = p.skeletons.encode(p, c.cut(b, conversationPieces(pieces[:0], b), inConversation))
 	}
 	if rec.Response != nil {
 		b := appendResponse(make([]byte, 0, responseSize(rec.Response)), rec.Response)
-		row.Response = p.encodeSkeleton(c.cut(b, responsePieces(b), inResponse))
+		row.Response = p.encodeSkeleton(c.cut(b, responsePieces(pieces[:0], b), inResponse))
 	}
 	if rec.Attempts != nil {
 		row.Attempts = p.encodeSkeleton(appendAttempts(make([]byte, 0, 128*len(rec.Attempts)+2), rec.Attempts))
@@ -325,18 +327,19 @@ func (p *Packer) Cut(rec *lyumen.Record) (Row, []Piece, error) {
 const minPiece = 32
 
 // requestPieces finds what to cut from a request body (see Pack).
-func requestPieces(body []byte) []span {
-	spans, ok := topLevel(body, "messages", "tools")
+func requestPieces(pieces []span, body []byte) []span {
+	var top [2]span
+	spans, ok := topLevel(top[:0], body, "messages", "tools")
 	if !ok {
 		return nil
 	}
-	var pieces []span
+	var msgs [16]span
 	for _, sp := range spans {
 		if sp.key != "messages" || body[sp.start] != '[' {
 			pieces = append(pieces, sp)
 			continue
 		}
-		elems, ok := arrayElems(body, sp.start)
+		elems, ok := arrayElems(msgs[:0], body, sp.start)
 		if !ok {
 			return nil // cannot happen for a body that decoded
 		}
@@ -358,10 +361,14 @@ func requestPieces(body []byte) []span {
 // Secret scrubbing reads them one by one, so that the history a client
 // resends can be skipped.
 func MessageTexts(body []byte) [][2]int {
-	spans, ok := topLevel(body, "messages")
+	var top [1]span
+	spans, ok := topLevel(top[:0], body, "messages")
 	if !ok {
 		return nil
 	}
+	var msgs, blocks [16]span
+	var content [1]span
+	var texts [2]span
 	var out [][2]int
 	add := func(sp span) {
 		if body[sp.start] == '"' {
@@ -369,12 +376,12 @@ func MessageTexts(body []byte) [][2]int {
 		}
 	}
 	for _, sp := range spans {
-		for _, msg := range elems(body, sp.start) {
-			content, _, _ := objectFields(body, msg.start, "content")
+		for _, msg := range elems(msgs[:0], body, sp.start) {
+			content, _, _ := objectFields(content[:0], body, msg.start, "content")
 			for _, c := range content {
 				add(c)
-				for _, block := range elems(body, c.start) {
-					texts, _, _ := objectFields(body, block.start, "text", "content")
+				for _, block := range elems(blocks[:0], body, c.start) {
+					texts, _, _ := objectFields(texts[:0], body, block.start, "text", "content")
 					for _, t := range texts {
 						add(t)
 					}
@@ -386,19 +393,22 @@ func MessageTexts(body []byte) [][2]int {
 }
 
 // conversationPieces finds what to cut from a lyumen.Conversation's JSON.
-func conversationPieces(b []byte) []span {
-	spans, ok := topLevel(b, "messages", "tools")
+func conversationPieces(pieces []span, b []byte) []span {
+	var top [2]span
+	spans, ok := topLevel(top[:0], b, "messages", "tools")
 	if !ok {
 		return nil
 	}
-	var pieces []span
+	var msgs, parts [16]span
+	var fields [2]span
+	var values [3]span
 	for _, sp := range spans {
 		if sp.key == "tools" {
 			pieces = append(pieces, sp)
 			continue
 		}
-		for _, msg := range elems(b, sp.start) {
-			fields, _, ok := objectFields(b, msg.start, "content", "parts")
+		for _, msg := range elems(msgs[:0], b, sp.start) {
+			fields, _, ok := objectFields(fields[:0], b, msg.start, "content", "parts")
 			if !ok {
 				continue
 			}
@@ -407,9 +417,9 @@ func conversationPieces(b []byte) []span {
 					pieces = append(pieces, f)
 					continue
 				}
-				for _, part := range elems(b, f.start) {
-					parts, _, _ := objectFields(b, part.start, "text", "url", "data")
-					pieces = append(pieces, parts...) // strings, as Part has them
+				for _, part := range elems(parts[:0], b, f.start) {
+					values, _, _ := objectFields(values[:0], b, part.start, "text", "url", "data")
+					pieces = append(pieces, values...) // strings, as Part has them
 				}
 			}
 		}
@@ -419,14 +429,16 @@ func conversationPieces(b []byte) []span {
 
 // responsePieces finds the content of each choice's message in a
 // response's JSON.
-func responsePieces(b []byte) []span {
-	spans, ok := topLevel(b, "choices")
+func responsePieces(pieces []span, b []byte) []span {
+	var top [1]span
+	spans, ok := topLevel(top[:0], b, "choices")
 	if !ok || len(spans) == 0 {
 		return nil
 	}
-	var pieces []span
-	for _, ch := range elems(b, spans[0].start) {
-		msg, _, ok := objectFields(b, ch.start, "message")
+	var choices [4]span
+	var message [1]span
+	for _, ch := range elems(choices[:0], b, spans[0].start) {
+		msg, _, ok := objectFields(message[:0], b, ch.start, "message")
 		if !ok || len(msg) == 0 {
 			continue
 		}
@@ -437,13 +449,16 @@ func responsePieces(b []byte) []span {
 	return pieces
 }
 
-// elems returns the elements of the array at b[i], or none when it is not
-// an array.
-func elems(b []byte, i int) []span {
+// elems appends to dst the elements of the array at b[i], or none when it
+// is not an array.
+func elems(dst []span, b []byte, i int) []span {
 	if b[i] != '[' {
-		return nil
+		return dst
 	}
-	out, _ := arrayElems(b, i)
+	out, ok := arrayElems(dst, b, i)
+	if !ok {
+		return dst
+	}
 	return out
 }
 
@@ -453,7 +468,8 @@ func stringField(b []byte, i int, key string) (span, bool) {
 	if b[i] != '{' {
 		return span{}, false
 	}
-	fields, _, ok := objectFields(b, i, key)
+	var buf [1]span
+	fields, _, ok := objectFields(buf[:0], b, i, key)
 	if !ok || len(fields) == 0 || b[fields[0].start] != '"' {
 		return span{}, false
 	}

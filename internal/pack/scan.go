@@ -11,26 +11,31 @@ type span struct {
 	start, end int
 }
 
-// topLevel finds the values of the given keys in a JSON object, in body
-// order. It reports false when body is not a well-formed object; the body
-// has already been decoded by then, so that only happens for bodies stored
-// by hand.
-func topLevel(b []byte, keys ...string) ([]span, bool) {
-	spans, end, ok := objectFields(b, skipWS(b, 0), keys...)
+// topLevel appends to dst the values of the given keys in a JSON object,
+// in body order. It reports false when body is not a well-formed object;
+// the body has already been decoded by then, so that only happens for
+// bodies stored by hand.
+//
+// The functions here append to a dst the caller passes, so that a caller
+// can keep the few spans it needs on its stack: they were half of the
+// allocations of laying out a record.
+func topLevel(dst []span, b []byte, keys ...string) ([]span, bool) {
+	spans, end, ok := objectFields(dst, b, skipWS(b, 0), keys...)
 	return spans, ok && skipWS(b, end) == len(b)
 }
 
-// objectFields finds the values of the given keys in the JSON object that
-// starts at b[i], in order, and returns the index after the object. A key
-// that occurs twice makes it report false: the decoder took the last, and
-// keeping it simple, such an object is stored whole.
-func objectFields(b []byte, i int, keys ...string) (spans []span, end int, ok bool) {
+// objectFields appends to dst the values of the given keys in the JSON
+// object that starts at b[i], in order, and returns the index after the
+// object. A key that occurs twice makes it report false: the decoder took
+// the last, and keeping it simple, such an object is stored whole.
+func objectFields(dst []span, b []byte, i int, keys ...string) (spans []span, end int, ok bool) {
+	spans = dst
 	if i >= len(b) || b[i] != '{' {
 		return nil, 0, false
 	}
 	i = skipWS(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return nil, i + 1, true
+		return spans, i + 1, true
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
@@ -53,7 +58,7 @@ func objectFields(b []byte, i int, keys ...string) (spans []span, end int, ok bo
 			return nil, 0, false
 		}
 		if k := slices.Index(keys, string(key)); k >= 0 {
-			for _, s := range spans {
+			for _, s := range spans[len(dst):] {
 				if s.key == keys[k] {
 					return nil, 0, false
 				}
@@ -75,10 +80,11 @@ func objectFields(b []byte, i int, keys ...string) (spans []span, end int, ok bo
 	}
 }
 
-// arrayElems finds the elements of the JSON array starting at b[start].
-func arrayElems(b []byte, start int) ([]span, bool) {
+// arrayElems appends to dst the elements of the JSON array starting at
+// b[start].
+func arrayElems(dst []span, b []byte, start int) ([]span, bool) {
 	i := skipWS(b, start+1)
-	var out []span
+	out := dst
 	if i < len(b) && b[i] == ']' {
 		return out, true
 	}
