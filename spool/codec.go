@@ -404,6 +404,12 @@ func (d *decoder) time() time.Time {
 		if d.err != nil {
 			return time.Time{}
 		}
+		// A time the gateway took (time.Now) is in time.Local: give it
+		// back in Local, not in a new zone of three allocations per record.
+		local := t.In(time.Local)
+		if lname, loff := local.Zone(); lname == name && int64(loff) == off {
+			return local
+		}
 		return t.In(time.FixedZone(name, int(off)))
 	}
 	d.fail()

@@ -98,6 +98,9 @@ func TestSpool_RoundTrip(t *testing.T) {
 			if wantName != gotName || wantOff != gotOff {
 				t.Errorf("ReceivedAt zone = %s %+d, want %s %+d", gotName, gotOff, wantName, wantOff)
 			}
+			if (tc.rec.ReceivedAt.Location() == time.Local) != (got[i].ReceivedAt.Location() == time.Local) {
+				t.Errorf("ReceivedAt in %v, sent in %v", got[i].ReceivedAt.Location(), tc.rec.ReceivedAt.Location())
+			}
 		})
 	}
 }
