@@ -333,13 +333,13 @@ func requestPieces(pieces []span, body []byte) []span {
 	if !ok {
 		return nil
 	}
-	var msgs [16]span
+	var msgBuf [16]span
 	for _, sp := range spans {
 		if sp.key != "messages" || body[sp.start] != '[' {
 			pieces = append(pieces, sp)
 			continue
 		}
-		elems, ok := arrayElems(msgs[:0], body, sp.start)
+		elems, ok := arrayElems(msgBuf[:0], body, sp.start)
 		if !ok {
 			return nil // cannot happen for a body that decoded
 		}
@@ -366,9 +366,9 @@ func MessageTexts(body []byte) [][2]int {
 	if !ok {
 		return nil
 	}
-	var msgs, blocks [16]span
-	var content [1]span
-	var texts [2]span
+	var msgBuf, blockBuf [16]span
+	var contentBuf [1]span
+	var textBuf [2]span
 	var out [][2]int
 	add := func(sp span) {
 		if body[sp.start] == '"' {
@@ -376,12 +376,12 @@ func MessageTexts(body []byte) [][2]int {
 		}
 	}
 	for _, sp := range spans {
-		for _, msg := range elems(msgs[:0], body, sp.start) {
-			content, _, _ := objectFields(content[:0], body, msg.start, "content")
+		for _, msg := range elems(msgBuf[:0], body, sp.start) {
+			content, _, _ := objectFields(contentBuf[:0], body, msg.start, "content")
 			for _, c := range content {
 				add(c)
-				for _, block := range elems(blocks[:0], body, c.start) {
-					texts, _, _ := objectFields(texts[:0], body, block.start, "text", "content")
+				for _, block := range elems(blockBuf[:0], body, c.start) {
+					texts, _, _ := objectFields(textBuf[:0], body, block.start, "text", "content")
 					for _, t := range texts {
 						add(t)
 					}
@@ -399,16 +399,16 @@ func conversationPieces(pieces []span, b []byte) []span {
 	if !ok {
 		return nil
 	}
-	var msgs, parts [16]span
-	var fields [2]span
-	var values [3]span
+	var msgBuf, partBuf [16]span
+	var fieldBuf [2]span
+	var valueBuf [3]span
 	for _, sp := range spans {
 		if sp.key == "tools" {
 			pieces = append(pieces, sp)
 			continue
 		}
-		for _, msg := range elems(msgs[:0], b, sp.start) {
-			fields, _, ok := objectFields(fields[:0], b, msg.start, "content", "parts")
+		for _, msg := range elems(msgBuf[:0], b, sp.start) {
+			fields, _, ok := objectFields(fieldBuf[:0], b, msg.start, "content", "parts")
 			if !ok {
 				continue
 			}
@@ -417,8 +417,8 @@ func conversationPieces(pieces []span, b []byte) []span {
 					pieces = append(pieces, f)
 					continue
 				}
-				for _, part := range elems(parts[:0], b, f.start) {
-					values, _, _ := objectFields(values[:0], b, part.start, "text", "url", "data")
+				for _, part := range elems(partBuf[:0], b, f.start) {
+					values, _, _ := objectFields(valueBuf[:0], b, part.start, "text", "url", "data")
 					pieces = append(pieces, values...) // strings, as Part has them
 				}
 			}
@@ -435,10 +435,10 @@ func responsePieces(pieces []span, b []byte) []span {
 	if !ok || len(spans) == 0 {
 		return nil
 	}
-	var choices [4]span
-	var message [1]span
-	for _, ch := range elems(choices[:0], b, spans[0].start) {
-		msg, _, ok := objectFields(message[:0], b, ch.start, "message")
+	var choiceBuf [4]span
+	var msgBuf [1]span
+	for _, ch := range elems(choiceBuf[:0], b, spans[0].start) {
+		msg, _, ok := objectFields(msgBuf[:0], b, ch.start, "message")
 		if !ok || len(msg) == 0 {
 			continue
 		}
