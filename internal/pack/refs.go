@@ -59,6 +59,7 @@ func (c *cutter) cut(v []byte, pieces []span, t target) []byte {
 		n -= sp.end - sp.start
 	}
 	rest := make([]byte, 0, n) // the exact size: growing it cost two more copies
+	// A splice is a short uvarint and a hash, or less for a repeat.
 	c.refs = slices.Grow(c.refs, len(pieces)*(binary.MaxVarintLen64/2+HashSize))
 	c.pieces = slices.Grow(c.pieces, len(pieces))
 	prev, last := 0, 0
