@@ -325,6 +325,7 @@ func TestServe_UpstreamRedirectNotFollowed(t *testing.T) {
 		up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, other.URL+r.URL.Path, code)
 		}))
+		t.Cleanup(up.Close)
 		dir := t.TempDir()
 		addr, _, stop := startServe(t, []string{"--config", writeConfig(t, dir, up.URL+"/v1")}, map[string]string{"FAKE_KEY": "sk-operator-1"})
 		client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey("x"), option.WithMaxRetries(0))
@@ -337,7 +338,6 @@ func TestServe_UpstreamRedirectNotFollowed(t *testing.T) {
 		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
-		up.Close()
 	}
 	elsewhere.Lock()
 	defer elsewhere.Unlock()
