@@ -331,8 +331,7 @@ func TestServe_UpstreamRedirectNotFollowed(t *testing.T) {
 		client := openai.NewClient(option.WithBaseURL("http://"+addr+"/v1/"), option.WithAPIKey("x"), option.WithMaxRetries(0))
 		_, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
 			Model: "gpt-test", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}})
-		var apiErr *openai.Error
-		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadGateway {
+		if apiErr, ok := errors.AsType[*openai.Error](err); !ok || apiErr.StatusCode != http.StatusBadGateway {
 			t.Errorf("%d from the upstream: the client got %v, want a 502", code, err)
 		}
 		if err := stop(); err != nil {
