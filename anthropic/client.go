@@ -20,7 +20,7 @@ import (
 type Client struct {
 	url    string // of the messages endpoint
 	header http.Header
-	http   *http.Client
+	http   http.RoundTripper // see upstreamhttp.Transport
 }
 
 var _ lyumen.Provider = (*Client)(nil)
@@ -28,7 +28,8 @@ var _ lyumen.Provider = (*Client)(nil)
 // NewClient returns a client for the API at baseURL ("" is DefaultBaseURL;
 // the path /v1/messages is appended). apiKey is sent as x-api-key. headers
 // are sent with every request (e.g. anthropic-beta); one of them may set
-// anthropic-version, which is otherwise Version.
+// anthropic-version, which is otherwise Version. Requests go through hc's
+// Transport alone (see upstreamhttp.Transport).
 func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Client) *Client {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
@@ -37,7 +38,7 @@ func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Clien
 	if h.Get("Anthropic-Version") == "" {
 		h.Set("Anthropic-Version", Version)
 	}
-	return &Client{url: strings.TrimRight(baseURL, "/") + "/v1/messages", header: h, http: hc}
+	return &Client{url: strings.TrimRight(baseURL, "/") + "/v1/messages", header: h, http: upstreamhttp.Transport(hc)}
 }
 
 // Chat sends a non-streamed message.

@@ -324,11 +324,8 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 }
 
 // newHTTPClient returns one pooled client per provider. The timeout applies
-// to the response headers, not the body: a stream may run long. An
-// upstream's redirect is its answer, and is not followed: http.Client would
-// resend the request, with the operator's key in x-api-key or
-// x-goog-api-key (it drops only Authorization and cookies, and only for
-// another host), to wherever the upstream points, or turn it into a GET.
+// to the response headers, not the body: a stream may run long. Only its
+// Transport is used (upstreamhttp.Transport): redirects are not followed.
 func newHTTPClient(timeout time.Duration) *http.Client {
 	if timeout == 0 {
 		timeout = 120 * time.Second
@@ -344,7 +341,7 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 		ResponseHeaderTimeout: timeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Transport: t}
 }
 
 // keyed builds one client per API key of the provider; several keys are

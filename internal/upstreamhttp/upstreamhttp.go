@@ -39,11 +39,26 @@ func Header(configured map[string]string, set ...string) http.Header {
 	return h
 }
 
-// Post sends body as JSON to url with header. A response other than 200
-// is closed and returned as the error decode makes of its status and the
-// start of its body, with the wait its Retry-After asks for; a failure to
-// reach the upstream is lyumen.TransportError's.
-func Post(ctx context.Context, hc *http.Client, url string, header http.Header, body []byte, stream bool,
+// Transport is what a provider built with hc sends its requests through:
+// hc's Transport alone, http.DefaultTransport when it has none. An
+// upstream's redirect is its answer, never followed: http.Client would
+// resend the request, with the operator's key in x-api-key or
+// x-goog-api-key (it drops only Authorization and cookies, and only for
+// another host), to wherever the upstream points, or turn it into a GET.
+// hc's Timeout, Jar and CheckRedirect are not used.
+func Transport(hc *http.Client) http.RoundTripper {
+	if hc == nil || hc.Transport == nil {
+		return http.DefaultTransport
+	}
+	return hc.Transport
+}
+
+// Post sends body as JSON to url with header, through rt (see Transport).
+// A response other than 200 is closed and returned as the error decode
+// makes of its status and the start of its body, with the wait its
+// Retry-After asks for; a failure to reach the upstream is
+// lyumen.TransportError's.
+func Post(ctx context.Context, rt http.RoundTripper, url string, header http.Header, body []byte, stream bool,
 	decode func(status int, body []byte) *lyumen.Error) (*http.Response, error) {
 	// A fully buffered body with its length: a body still streaming while the
 	// upstream answers cuts some SSE responses short (golang/go#40747).
@@ -60,7 +75,7 @@ func Post(ctx context.Context, hc *http.Client, url string, header http.Header, 
 	} else {
 		req.Header.Set("Accept", "application/json")
 	}
-	resp, err := hc.Do(req)
+	resp, err := rt.RoundTrip(req)
 	if err != nil {
 		return nil, lyumen.TransportError(ctx, err)
 	}
@@ -78,9 +93,9 @@ func Post(ctx context.Context, hc *http.Client, url string, header http.Header, 
 
 // PostWhole is Post for a non-streamed answer: it returns the answer's
 // body, read whole (up to 64 MiB).
-func PostWhole(ctx context.Context, hc *http.Client, url string, header http.Header, body []byte,
+func PostWhole(ctx context.Context, rt http.RoundTripper, url string, header http.Header, body []byte,
 	decode func(status int, body []byte) *lyumen.Error) ([]byte, error) {
-	resp, err := Post(ctx, hc, url, header, body, false, decode)
+	resp, err := Post(ctx, rt, url, header, body, false, decode)
 	if err != nil {
 		return nil, err
 	}

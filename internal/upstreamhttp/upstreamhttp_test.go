@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestPost(t *testing.T) {
 	// The credential set by the client wins over a configured header of
 	// the same name; an empty one is not sent.
 	h := upstreamhttp.Header(map[string]string{"x-api-key": "configured", "X-Title": "lyumen"}, "X-Api-Key", "operator", "Anthropic-Beta", "")
-	resp, err := upstreamhttp.Post(t.Context(), srv.Client(), srv.URL+"/ok", h, []byte(`{}`), true, nil)
+	resp, err := upstreamhttp.Post(t.Context(), upstreamhttp.Transport(srv.Client()), srv.URL+"/ok", h, []byte(`{}`), true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func TestPost(t *testing.T) {
 
 	var status int
 	var body string
-	_, err = upstreamhttp.Post(t.Context(), srv.Client(), srv.URL+"/busy", h, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
+	_, err = upstreamhttp.Post(t.Context(), upstreamhttp.Transport(srv.Client()), srv.URL+"/busy", h, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
 		status, body = s, string(b)
 		return &lyumen.Error{Kind: lyumen.KindUpstream, Status: s}
 	})
@@ -58,5 +59,29 @@ func TestPost(t *testing.T) {
 	}
 	if got.Get("Accept") != "application/json" {
 		t.Errorf("Accept %q for a whole answer", got.Get("Accept"))
+	}
+}
+
+// TestPost_RedirectNotFollowed: an upstream's redirect is its answer. The
+// client passed is httptest's, which follows redirects like any
+// http.Client; Post must not, or the operator's key goes to the address
+// the upstream names.
+func TestPost_RedirectNotFollowed(t *testing.T) {
+	var followed atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { followed.Add(1) }))
+	defer other.Close()
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		srv := httptest.NewServer(http.RedirectHandler(other.URL+"/elsewhere", code))
+		h := upstreamhttp.Header(nil, "X-Api-Key", "operator")
+		_, err := upstreamhttp.Post(t.Context(), upstreamhttp.Transport(srv.Client()), srv.URL, h, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
+			return &lyumen.Error{Kind: lyumen.KindUpstream, Status: s}
+		})
+		srv.Close()
+		if e, ok := errors.AsType[*lyumen.Error](err); !ok || e.Status != code {
+			t.Errorf("a %d came back as %v, want the upstream's refusal with its status", code, err)
+		}
+	}
+	if n := followed.Load(); n != 0 {
+		t.Errorf("%d redirects followed", n)
 	}
 }
