@@ -13,7 +13,7 @@ import (
 // reflection (a third of the gateway's CPU on streams, profiled); only the
 // fields the record needs are read, and the event is passed on as sent.
 func parseChunk(data []byte) (lyumen.Event, error) {
-	if ev, ok := fastChunk(data); ok {
+	if ev, ok := fastChunk(data, nil); ok {
 		return ev, nil
 	}
 	return parseChunkGeneral(data)

@@ -1,10 +1,13 @@
 package openai
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/tidwall/gjson"
+
+	"github.com/lyumen/lyumen"
 )
 
 var fastChunkSeeds = []string{
@@ -36,7 +39,7 @@ func FuzzFastChunk(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fast, ok := fastChunk(data)
+		fast, ok := fastChunk(data, nil)
 		if !ok {
 			return
 		}
@@ -57,14 +60,60 @@ func FuzzFastChunk(f *testing.F) {
 // made of take the fast path, so that it is not silently bypassed.
 func TestFastChunk_TakesTheCommonShapes(t *testing.T) {
 	for _, s := range fastChunkSeeds[:9] {
-		if _, ok := fastChunk([]byte(s)); !ok {
+		if _, ok := fastChunk([]byte(s), nil); !ok {
 			t.Errorf("%s: not taken by the fast path", s)
 		}
 	}
 }
 
+// FuzzChunkMemo checks that a stream's chunks read the same through the
+// memo of the one before as on their own.
+func FuzzChunkMemo(f *testing.F) {
+	for i, s := range fastChunkSeeds {
+		f.Add([]byte(fastChunkSeeds[0]), []byte(s))
+		f.Add([]byte(s), []byte(fastChunkSeeds[(i+1)%len(fastChunkSeeds)]))
+	}
+	f.Add([]byte(fastChunkSeeds[0]), []byte(strings.Replace(fastChunkSeeds[0], " words", "a\\\"b", 1)))
+	f.Add([]byte(fastChunkSeeds[0]), []byte(strings.Replace(fastChunkSeeds[0], " words", "", 1)))
+	f.Add([]byte(fastChunkSeeds[1]), []byte(strings.Replace(fastChunkSeeds[1], `"content":""`, `"content":"x\u0000"`, 1)))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var m chunkMemo
+		for _, data := range [][]byte{a, b, a} {
+			got, gotErr := m.parse(data)
+			want, wantErr := parseChunk(data)
+			if (gotErr != nil) != (wantErr != nil) {
+				t.Fatalf("%q after %q: error %v, want %v", data, a, gotErr, wantErr)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%q after %q (-alone +memo):\n%s", data, a, diff)
+			}
+		}
+	})
+}
+
+// TestChunkMemo_TakesTheCommonShape checks that a stream's commonest chunk
+// is remembered, so the memo is not silently bypassed, and what the next
+// chunk reads as through it.
+func TestChunkMemo_TakesTheCommonShape(t *testing.T) {
+	var m chunkMemo
+	if _, err := m.parse([]byte(fastChunkSeeds[0])); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.head) == 0 {
+		t.Fatal("the chunk was not remembered")
+	}
+	ev, err := m.parse([]byte(strings.Replace(fastChunkSeeds[0], " words", " more", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := lyumen.Event{ID: "chatcmpl-1", Model: "gpt-4o-mini", Choices: []lyumen.ChoiceDelta{{Content: " more"}}}
+	if diff := cmp.Diff(want, ev); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 // BenchmarkParseChunk compares the fast path with the general one on the
-// commonest chunk.
+// commonest chunk, and with the memo of the chunk before.
 func BenchmarkParseChunk(b *testing.B) {
 	data := []byte(fastChunkSeeds[0])
 	b.Run("fast", func(b *testing.B) {
@@ -77,6 +126,15 @@ func BenchmarkParseChunk(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			parseChunkGeneral(data)
+		}
+	})
+	b.Run("memo", func(b *testing.B) { // a stream's next chunk, after data
+		next := []byte(strings.Replace(fastChunkSeeds[0], " words", " more", 1))
+		var m chunkMemo
+		m.parse(data)
+		b.ReportAllocs()
+		for b.Loop() {
+			m.parse(next)
 		}
 	})
 }

@@ -121,11 +121,12 @@ func (c *Client) post(ctx context.Context, path string, body []byte, stream bool
 }
 
 type stream struct {
-	ctx  context.Context
-	body io.ReadCloser
-	r    *sse.Reader
-	raw  bool
-	done bool
+	ctx    context.Context
+	body   io.ReadCloser
+	r      *sse.Reader
+	chunks chunkMemo
+	raw    bool
+	done   bool
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
@@ -144,7 +145,7 @@ func (s *stream) Next() (lyumen.Event, error) {
 		s.done = true
 		return lyumen.Event{}, io.EOF
 	}
-	out, err := parseChunk(ev.Data)
+	out, err := s.chunks.parse(ev.Data)
 	if err != nil {
 		return lyumen.Event{}, err
 	}

@@ -76,6 +76,20 @@ func (p *Scanner) Str() (string, bool) {
 	return "", false
 }
 
+// Plain reports whether s, between quotes, is a string Str reads: no
+// quote, backslash or control character.
+func Plain(s []byte) bool {
+	for _, c := range s {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// Pos is how many bytes of the text the Scanner has read.
+func (p *Scanner) Pos() int { return p.i }
+
 func (p *Scanner) Key() (string, bool) {
 	k, ok := p.Str()
 	return k, ok && p.Eat(':')
