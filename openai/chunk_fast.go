@@ -78,6 +78,9 @@ func delta(p *jsonscan.Scanner, d *lyumen.ChoiceDelta, at *contentAt) bool {
 		case "content":
 			if ok = p.Null(); ok {
 				d.Content = ""
+				if at != nil {
+					at.saw(-1, -1) // a later null undoes a string
+				}
 				break
 			}
 			if d.Content, ok = p.Str(); ok && at != nil {
@@ -94,8 +97,8 @@ func delta(p *jsonscan.Scanner, d *lyumen.ChoiceDelta, at *contentAt) bool {
 }
 
 // contentAt is where a chunk's content string lies: data[start:end], its
-// quotes outside. n counts the content strings read: the span stands for
-// the chunk's content only when there was one.
+// quotes outside; start is -1 for a null. n counts the contents read: the
+// span stands for the chunk's content only when there was one, a string.
 type contentAt struct{ start, end, n int }
 
 func (c *contentAt) saw(start, end int) { c.start, c.end, c.n = start, end, c.n+1 }
@@ -129,7 +132,7 @@ func (m *chunkMemo) parse(data []byte) (lyumen.Event, error) {
 	if !ok {
 		return parseChunkGeneral(data)
 	}
-	if at.n == 1 && len(ev.Choices) == 1 {
+	if at.n == 1 && at.start > 0 && len(ev.Choices) == 1 {
 		m.head = append(m.head, data[:at.start]...)
 		m.tail = append(m.tail[:0], data[at.end:]...)
 		m.ev = ev

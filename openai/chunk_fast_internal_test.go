@@ -76,6 +76,10 @@ func FuzzChunkMemo(f *testing.F) {
 	f.Add([]byte(fastChunkSeeds[0]), []byte(strings.Replace(fastChunkSeeds[0], " words", "a\\\"b", 1)))
 	f.Add([]byte(fastChunkSeeds[0]), []byte(strings.Replace(fastChunkSeeds[0], " words", "", 1)))
 	f.Add([]byte(fastChunkSeeds[1]), []byte(strings.Replace(fastChunkSeeds[1], `"content":""`, `"content":"x\u0000"`, 1)))
+	for _, twice := range []string{`"content":"a","content":null`, `"content":null,"content":"a"`, `"content":"a","content":"b"`} {
+		c := strings.Replace(fastChunkSeeds[0], `"content":" words"`, twice, 1)
+		f.Add([]byte(c), []byte(strings.Replace(c, `"a"`, `"z"`, 1)))
+	}
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var m chunkMemo
 		for _, data := range [][]byte{a, b, a} {
