@@ -41,6 +41,16 @@ func fastChunk(data []byte, at *contentAt) (ev lyumen.Event, ok bool) {
 			ok = usageOrNull(&p, &ev.Usage)
 		case "error":
 			ok = p.Null()
+		case "obfuscation": // OpenAI's random padding, on by default
+			if p.Peek() != '"' {
+				ok = p.Scalar()
+				break
+			}
+			var pad string
+			if pad, ok = p.Str(); ok && at != nil {
+				at.padEnd = p.Pos() - 1
+				at.pad = at.padEnd - len(pad)
+			}
 		default:
 			ok = p.Scalar()
 		}
@@ -99,32 +109,36 @@ func delta(p *jsonscan.Scanner, d *lyumen.ChoiceDelta, at *contentAt) bool {
 // contentAt is where a chunk's content string lies: data[start:end], its
 // quotes outside; start is -1 for a null. n counts the contents read: the
 // span stands for the chunk's content only when there was one, a string.
-type contentAt struct{ start, end, n int }
+// data[pad:padEnd] is the value of the last top-level "obfuscation"
+// string, pad 0 when there is none: a value the event does not depend on.
+type contentAt struct{ start, end, n, pad, padEnd int }
 
 func (c *contentAt) saw(start, end int) { c.start, c.end, c.n = start, end, c.n+1 }
 
 // chunkMemo reads a stream's chunks. Upstreams repeat every byte of a
 // chunk but its words: id, model, fingerprint, the choice's index and the
-// nulls after are the same in each. A chunk that begins and ends as the
-// last one read did, around a plain string, differs from it only in that
-// string, so it is read by checking the string alone: a tenth of the full
-// read, on every token of every stream. FuzzChunkMemo checks that it reads
-// what parseChunk does.
+// nulls after are the same in each, and OpenAI adds random padding at the
+// end. A chunk that has the last one's bytes around a plain content string
+// (and around a plain padding string, when the last one's came after its
+// content) differs from it only in those strings, so it is read by
+// checking them alone: a fifth of the full read, on every token of every
+// stream. FuzzChunkMemo checks that it reads what parseChunk does.
 type chunkMemo struct {
-	head, tail []byte       // the last chunk up to its content, and from the quote that ends it
-	ev         lyumen.Event // what that chunk read as: one choice
+	// The last chunk up to its content; from the quote that ends it (to
+	// the padding's value when padded); and, when padded, from the quote
+	// that ends the padding.
+	head, mid, tail []byte
+	padded          bool
+	ev              lyumen.Event // what that chunk read as: one choice
 }
 
 func (m *chunkMemo) parse(data []byte) (lyumen.Event, error) {
-	if len(m.head) > 0 && len(data) >= len(m.head)+len(m.tail) &&
-		bytes.HasPrefix(data, m.head) && bytes.HasSuffix(data, m.tail) {
-		if s := data[len(m.head) : len(data)-len(m.tail)]; jsonscan.Plain(s) {
-			ev := m.ev
-			d := ev.Choices[0]
-			d.Content = string(s)
-			ev.Choices = []lyumen.ChoiceDelta{d}
-			return ev, nil
-		}
+	if content, ok := m.hit(data); ok {
+		ev := m.ev
+		d := ev.Choices[0]
+		d.Content = string(content)
+		ev.Choices = []lyumen.ChoiceDelta{d}
+		return ev, nil
 	}
 	m.head = m.head[:0]
 	var at contentAt
@@ -134,9 +148,48 @@ func (m *chunkMemo) parse(data []byte) (lyumen.Event, error) {
 	}
 	if at.n == 1 && at.start > 0 && len(ev.Choices) == 1 {
 		m.head = append(m.head, data[:at.start]...)
-		m.tail = append(m.tail[:0], data[at.end:]...)
+		m.padded = at.pad > at.end
+		if m.padded {
+			m.mid = append(m.mid[:0], data[at.end:at.pad]...)
+			m.tail = append(m.tail[:0], data[at.padEnd:]...)
+		} else {
+			m.mid = append(m.mid[:0], data[at.end:]...)
+		}
+		// A copy: ev.Choices is the caller's to change. A hit returns a new
+		// slice, so the memo's own stays its own, for the next arming.
+		choices := append(m.ev.Choices[:0], ev.Choices[0])
 		m.ev = ev
-		m.ev.Choices = []lyumen.ChoiceDelta{ev.Choices[0]} // the caller's to change
+		m.ev.Choices = choices
 	}
 	return ev, nil
+}
+
+// hit returns the content of data when data is the remembered chunk with
+// other plain strings for its content and padding. A plain string holds no
+// quote, so the first quote after it is the one that ends it.
+func (m *chunkMemo) hit(data []byte) ([]byte, bool) {
+	if len(m.head) == 0 {
+		return nil, false
+	}
+	rest, ok := bytes.CutPrefix(data, m.head)
+	content, ok := plainThen(rest, ok)
+	if !ok {
+		return nil, false
+	}
+	rest = rest[len(content):]
+	if !m.padded {
+		return content, bytes.Equal(rest, m.mid)
+	}
+	rest, ok = bytes.CutPrefix(rest, m.mid)
+	pad, ok := plainThen(rest, ok)
+	return content, ok && bytes.Equal(rest[len(pad):], m.tail)
+}
+
+// plainThen returns the plain string b starts with, up to a quote.
+func plainThen(b []byte, ok bool) ([]byte, bool) {
+	if !ok {
+		return nil, false
+	}
+	i := bytes.IndexByte(b, '"')
+	return b[:max(i, 0)], i >= 0 && jsonscan.Plain(b[:i])
 }

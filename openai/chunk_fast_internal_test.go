@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,6 +31,12 @@ var fastChunkSeeds = []string{
 	`{"error":{"message":"overloaded"}}`, `{"id":"c","n":-0.5e+3,"t":true,"f":false}`, `{"id":"c","n":-}`,
 	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}]`, `{"id":"c"}x`, `[]`, `"x"`, ``,
 	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}},{"index":1,"delta":{"content":"b"}}],"choices":[{"index":2}]}`,
+	// OpenAI's default: random padding after the choices
+	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1741569952,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":" words"},"logprobs":null,"finish_reason":null}],"obfuscation":"nB2U"}`,
+	`{"obfuscation":"x","id":"c","choices":[{"index":0,"delta":{"content":"a"}}]}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"obfuscation":"x","obfuscation":"y"}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"obfuscation":"x\"y"}`,
+	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}],"obfuscation":7}`,
 }
 
 // FuzzFastChunk checks that whatever the fast path accepts is valid JSON
@@ -76,28 +83,54 @@ func FuzzChunkMemo(f *testing.F) {
 	f.Add([]byte(fastChunkSeeds[0]), []byte(strings.Replace(fastChunkSeeds[0], " words", "a\\\"b", 1)))
 	f.Add([]byte(fastChunkSeeds[0]), []byte(strings.Replace(fastChunkSeeds[0], " words", "", 1)))
 	f.Add([]byte(fastChunkSeeds[1]), []byte(strings.Replace(fastChunkSeeds[1], `"content":""`, `"content":"x\u0000"`, 1)))
+	padded := fastChunkSeeds[len(fastChunkSeeds)-5]
+	f.Add([]byte(padded), []byte(strings.Replace(strings.Replace(padded, " words", " more", 1), "nB2U", "Qz", 1)))
+	f.Add([]byte(padded), []byte(strings.Replace(padded, "nB2U", `n\"`, 1)))
+	f.Add([]byte(padded), []byte(strings.Replace(padded, `"nB2U"`, `null`, 1)))
 	for _, twice := range []string{`"content":"a","content":null`, `"content":null,"content":"a"`, `"content":"a","content":"b"`} {
 		c := strings.Replace(fastChunkSeeds[0], `"content":" words"`, twice, 1)
 		f.Add([]byte(c), []byte(strings.Replace(c, `"a"`, `"z"`, 1)))
 	}
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		var m chunkMemo
+		var prev []byte
 		for _, data := range [][]byte{a, b, a} {
 			got, gotErr := m.parse(data)
 			want, wantErr := parseChunk(data)
 			if (gotErr != nil) != (wantErr != nil) {
-				t.Fatalf("%q after %q: error %v, want %v", data, a, gotErr, wantErr)
+				t.Fatalf("%q after %q: error %v, want %v", data, prev, gotErr, wantErr)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("%q after %q (-alone +memo):\n%s", data, a, diff)
+				t.Errorf("%q after %q (-alone +memo):\n%s", data, prev, diff)
 			}
+			prev = data
+		}
+		// a's shape around b's bytes, so that the memo of a is tried
+		// against other strings, plain or not, in its content and padding.
+		m = chunkMemo{}
+		m.parse(a)
+		if len(m.head) == 0 {
+			return
+		}
+		x, y := b[:len(b)/2], b[len(b)/2:]
+		data := slices.Concat(m.head, x, m.mid)
+		if m.padded {
+			data = slices.Concat(data, y, m.tail)
+		}
+		got, gotErr := m.parse(data)
+		want, wantErr := parseChunk(data)
+		if (gotErr != nil) != (wantErr != nil) {
+			t.Fatalf("%q after %q: error %v, want %v", data, a, gotErr, wantErr)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%q after %q (-alone +memo):\n%s", data, a, diff)
 		}
 	})
 }
 
-// TestChunkMemo_TakesTheCommonShape checks that a stream's commonest chunk
-// is remembered, so the memo is not silently bypassed, and what the next
-// chunk reads as through it.
+// TestChunkMemo_TakesTheCommonShape checks that a stream's commonest chunks,
+// padded or not, are remembered, so the memo is not silently bypassed, and
+// what the next chunk reads as through it.
 func TestChunkMemo_TakesTheCommonShape(t *testing.T) {
 	var m chunkMemo
 	if _, err := m.parse([]byte(fastChunkSeeds[0])); err != nil {
@@ -113,6 +146,16 @@ func TestChunkMemo_TakesTheCommonShape(t *testing.T) {
 	want := lyumen.Event{ID: "chatcmpl-1", Model: "gpt-4o-mini", Choices: []lyumen.ChoiceDelta{{Content: " more"}}}
 	if diff := cmp.Diff(want, ev); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	// OpenAI pads each chunk with a random string after the choices.
+	padded := fastChunkSeeds[len(fastChunkSeeds)-5]
+	if _, err := m.parse([]byte(padded)); err != nil {
+		t.Fatal(err)
+	}
+	next := strings.Replace(strings.Replace(padded, " words", " more", 1), "nB2U", "Qz", 1)
+	if content, ok := m.hit([]byte(next)); !ok || string(content) != " more" {
+		t.Errorf("a padded chunk after another: hit %q, %v; want \" more\", true", content, ok)
 	}
 }
 
@@ -136,6 +179,16 @@ func BenchmarkParseChunk(b *testing.B) {
 		next := []byte(strings.Replace(fastChunkSeeds[0], " words", " more", 1))
 		var m chunkMemo
 		m.parse(data)
+		b.ReportAllocs()
+		for b.Loop() {
+			m.parse(next)
+		}
+	})
+	b.Run("memo-padded", func(b *testing.B) { // the same, padded as OpenAI does
+		padded := fastChunkSeeds[len(fastChunkSeeds)-5]
+		next := []byte(strings.Replace(strings.Replace(padded, " words", " more", 1), "nB2U", "Qz", 1))
+		var m chunkMemo
+		m.parse([]byte(padded))
 		b.ReportAllocs()
 		for b.Loop() {
 			m.parse(next)
