@@ -61,9 +61,15 @@ func NewMock() *Mock {
 		`"usage":%s,"system_fingerprint":%q}`,
 		mockID, mockCreated, mockModel, content, mockUsage, mockFP)
 
+	// Each chunk ends in padding that differs from chunk to chunk, as
+	// OpenAI's random padding does by default
+	// (stream_options.include_obfuscation); rendered once here.
+	const padChars = "qZ3xVb7NmKp0RtYw"
 	chunk := func(choices, usage string) []byte {
-		data := fmt.Sprintf(`{"id":%q,"object":"chat.completion.chunk","created":%d,"model":%q,"system_fingerprint":%q,"choices":%s%s}`,
-			mockID, mockCreated, mockModel, mockFP, choices, usage)
+		n := len(m.events)
+		pad := (padChars + padChars)[n%len(padChars):][:4+n%7]
+		data := fmt.Sprintf(`{"id":%q,"object":"chat.completion.chunk","created":%d,"model":%q,"system_fingerprint":%q,"choices":%s%s,"obfuscation":%q}`,
+			mockID, mockCreated, mockModel, mockFP, choices, usage, pad)
 		return []byte("data: " + data + "\n\n")
 	}
 	for i, w := range words {
