@@ -138,6 +138,10 @@ func (m *chunkMemo) parse(data []byte) (lyumen.Event, error) {
 		d := ev.Choices[0]
 		d.Content = string(content)
 		ev.Choices = []lyumen.ChoiceDelta{d}
+		if ev.Usage != nil { // rare in a content chunk; each event owns its own
+			u := *ev.Usage
+			ev.Usage = &u
+		}
 		return ev, nil
 	}
 	m.head = m.head[:0]
