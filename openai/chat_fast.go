@@ -154,12 +154,7 @@ func plainString(raw []byte) (string, bool) {
 		return "", false
 	}
 	s := raw[1 : len(raw)-1]
-	for _, c := range s {
-		if c < 0x20 || c == '"' || c == '\\' {
-			return "", false
-		}
-	}
-	if !utf8.Valid(s) {
+	if !jsonscan.Plain(s) || !utf8.Valid(s) {
 		return "", false
 	}
 	return string(s), true

@@ -169,31 +169,32 @@ func (m *chunkMemo) parse(data []byte) (lyumen.Event, error) {
 }
 
 // hit returns the content of data when data is the remembered chunk with
-// other plain strings for its content and padding. A plain string holds no
-// quote, so the first quote after it is the one that ends it.
+// other plain strings for its content and padding.
 func (m *chunkMemo) hit(data []byte) ([]byte, bool) {
-	if len(m.head) == 0 {
+	rest, ok := bytes.CutPrefix(data, m.head)
+	if len(m.head) == 0 || !ok {
 		return nil, false
 	}
-	rest, ok := bytes.CutPrefix(data, m.head)
-	content, ok := plainThen(rest, ok)
+	content, rest, ok := cutPlain(rest)
 	if !ok {
 		return nil, false
 	}
-	rest = rest[len(content):]
 	if !m.padded {
 		return content, bytes.Equal(rest, m.mid)
 	}
-	rest, ok = bytes.CutPrefix(rest, m.mid)
-	pad, ok := plainThen(rest, ok)
-	return content, ok && bytes.Equal(rest[len(pad):], m.tail)
-}
-
-// plainThen returns the plain string b starts with, up to a quote.
-func plainThen(b []byte, ok bool) ([]byte, bool) {
-	if !ok {
+	if rest, ok = bytes.CutPrefix(rest, m.mid); !ok {
 		return nil, false
 	}
+	_, rest, ok = cutPlain(rest)
+	return content, ok && bytes.Equal(rest, m.tail)
+}
+
+// cutPlain splits b at its first quote: a plain string holds none, so
+// that quote ends it. It returns the string and the rest from the quote.
+func cutPlain(b []byte) (s, rest []byte, ok bool) {
 	i := bytes.IndexByte(b, '"')
-	return b[:max(i, 0)], i >= 0 && jsonscan.Plain(b[:i])
+	if i < 0 || !jsonscan.Plain(b[:i]) {
+		return nil, nil, false
+	}
+	return b[:i], b[i:], true
 }
