@@ -56,7 +56,7 @@ func run(dir string, n int) error {
 	for i := range buf {
 		buf[i] = byte(i)
 	}
-	at := func(i, len int) int64 { return int64(i*len) % (size - int64(len)) }
+	at := func(i, length int) int64 { return int64(i*length) % (size - int64(length)) } // where the i-th write goes
 	fd := int(f.Fd())
 
 	fmt.Printf("%s, %d operations each\n\n| variant | CPU per op | wall per op |\n|---|---|---|\n", dir, n)
@@ -72,12 +72,12 @@ func run(dir string, n int) error {
 			float64(cpu.Microseconds())/float64(n), float64(wall.Microseconds())/float64(n))
 		return nil
 	}
-	write := func(g *os.File, len int) func(int) error {
-		return func(i int) error { _, err := g.WriteAt(buf[:len], at(i, len)); return err }
+	write := func(g *os.File, length int) func(int) error {
+		return func(i int) error { _, err := g.WriteAt(buf[:length], at(i, length)); return err }
 	}
-	writeSync := func(g *os.File, len int) func(int) error {
+	writeSync := func(g *os.File, length int) func(int) error {
 		return func(i int) error {
-			if _, err := g.WriteAt(buf[:len], at(i, len)); err != nil {
+			if _, err := g.WriteAt(buf[:length], at(i, length)); err != nil {
 				return err
 			}
 			return syscall.Fdatasync(int(g.Fd()))
