@@ -21,6 +21,9 @@ var (
 	clients = flag.Int("clients", 64, "BenchmarkGateway: concurrent clients; BenchmarkGatewayLatency: most requests in flight")
 	rate    = flag.Float64("rate", 500, "BenchmarkGatewayLatency: arrivals per second")
 	delay   = flag.Duration("delay", 0, "the mock's delay before its answer and between streamed events")
+	// Distinct questions are what a store meets in production: every
+	// record brings content it has not seen.
+	distinct = flag.Bool("distinct", false, "BenchmarkGateway: give every request its own question")
 )
 
 var modes = []struct {
@@ -190,13 +193,17 @@ func TestRun_Questions(t *testing.T) {
 func BenchmarkGateway(b *testing.B) {
 	tg := startTargets(b)
 	hc := bench.NewClient(*clients)
+	var questions *atomic.Uint64
+	if *distinct {
+		questions = new(atomic.Uint64)
+	}
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {
 			for _, target := range proxies(tg) {
 				b.Run(target.Name, func(b *testing.B) {
 					b.ReportAllocs()
 					res := tg.Run(b.Context(), hc, target, bench.Load{
-						Clients: *clients, Duration: 10 * time.Minute, Requests: b.N, Stream: m.stream,
+						Clients: *clients, Duration: 10 * time.Minute, Requests: b.N, Stream: m.stream, Questions: questions,
 					})
 					b.StopTimer()
 					checkDone(b, target, res, b.N)
