@@ -28,9 +28,9 @@ var _ lyumen.Provider = (*Client)(nil)
 // NewClient returns a client for the API at baseURL ("" is DefaultBaseURL;
 // the path /v1/messages is appended). apiKey is sent as x-api-key. headers
 // are sent with every request (e.g. anthropic-beta); one of them may set
-// anthropic-version, which is otherwise Version. Requests go through hc's
-// Transport alone (see upstreamhttp.Transport).
-func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Client) *Client {
+// anthropic-version, which is otherwise Version. Requests go through rt
+// (see upstreamhttp.Transport).
+func NewClient(baseURL, apiKey string, headers map[string]string, rt http.RoundTripper) *Client {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
@@ -38,7 +38,7 @@ func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Clien
 	if h.Get("Anthropic-Version") == "" {
 		h.Set("Anthropic-Version", Version)
 	}
-	return &Client{url: strings.TrimRight(baseURL, "/") + "/v1/messages", header: h, http: upstreamhttp.Transport(hc)}
+	return &Client{url: strings.TrimRight(baseURL, "/") + "/v1/messages", header: h, http: upstreamhttp.Transport(rt)}
 }
 
 // Chat sends a non-streamed message.

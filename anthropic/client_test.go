@@ -22,8 +22,8 @@ const operatorKey = "sk-ant-operator-1f2e"
 func newClient(tb testing.TB) (*anthropic.Client, *providertest.Anthropic) {
 	tb.Helper()
 	up := providertest.NewAnthropic(tb)
-	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 300 * time.Millisecond}}
-	return anthropic.NewClient(up.BaseURL(), operatorKey, map[string]string{"anthropic-beta": "tools-2099"}, hc), up
+	rt := &http.Transport{ResponseHeaderTimeout: 300 * time.Millisecond}
+	return anthropic.NewClient(up.BaseURL(), operatorKey, map[string]string{"anthropic-beta": "tools-2099"}, rt), up
 }
 
 func decodeAnthropic(tb testing.TB, body string) *lyumen.Request {
@@ -254,7 +254,7 @@ func TestClient_Errors(t *testing.T) {
 
 func TestClient_RetryAfterAndDefaults(t *testing.T) {
 	up := &canned{status: 429, reply: []byte(`{"type":"error","error":{"type":"rate_limit_error","message":"later"}}`)}
-	c := anthropic.NewClient("", "", nil, &http.Client{Transport: retryAfter{up}})
+	c := anthropic.NewClient("", "", nil, retryAfter{up})
 	_, err := c.Chat(t.Context(), decodeAnthropic(t, `{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"q"}]}`))
 	e, ok := errors.AsType[*lyumen.Error](err)
 	if !ok || e.RetryAfter != 7*time.Second || e.Status != 429 {
@@ -287,7 +287,7 @@ func TestClient_InvalidAnswers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c := anthropic.NewClient("http://up.test", "k", nil, &http.Client{Transport: &canned{reply: []byte(tc.reply)}})
+			c := anthropic.NewClient("http://up.test", "k", nil, &canned{reply: []byte(tc.reply)})
 			st, err := c.ChatStream(t.Context(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -300,14 +300,14 @@ func TestClient_InvalidAnswers(t *testing.T) {
 	}
 	t.Run("error envelope with 200", func(t *testing.T) {
 		reply := `{"type":"error","error":{"type":"api_error","message":"boom"}}`
-		c := anthropic.NewClient("http://up.test", "k", nil, &http.Client{Transport: &canned{reply: []byte(reply)}})
+		c := anthropic.NewClient("http://up.test", "k", nil, &canned{reply: []byte(reply)})
 		_, err := c.Chat(t.Context(), decodeAnthropic(t, `{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"q"}]}`))
 		if e, ok := errors.AsType[*lyumen.Error](err); !ok || e.Kind != lyumen.KindUpstream || e.Message != "upstream: boom" {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("whole answer not JSON", func(t *testing.T) {
-		c := anthropic.NewClient("http://up.test", "k", nil, &http.Client{Transport: &canned{reply: []byte(`<html>`)}})
+		c := anthropic.NewClient("http://up.test", "k", nil, &canned{reply: []byte(`<html>`)})
 		req := decodeAnthropic(t, `{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"q"}]}`)
 		_, err := c.Chat(t.Context(), req)
 		if e, ok := errors.AsType[*lyumen.Error](err); !ok || e.Kind != lyumen.KindUpstream {

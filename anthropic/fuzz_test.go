@@ -98,7 +98,7 @@ func FuzzStream(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		for _, surface := range []lyumen.Surface{lyumen.SurfaceAnthropicMessages, lyumen.SurfaceOpenAIChat} {
-			c := anthropic.NewClient("http://up.test", "k", nil, &http.Client{Transport: &canned{reply: stream}})
+			c := anthropic.NewClient("http://up.test", "k", nil, &canned{reply: stream})
 			req := &lyumen.Request{Surface: surface, Model: "m", Stream: true, MaxTokens: 1, Body: []byte(`{"model":"m"}`),
 				Messages: []lyumen.Message{{Role: "user", Content: "q"}}}
 			st, err := c.ChatStream(t.Context(), req)

@@ -89,12 +89,12 @@ var surfaces = map[string]surface{
 	},
 }
 
-var upstreams = map[string]func(*http.Client) lyumen.Provider{
-	"anthropic": func(hc *http.Client) lyumen.Provider {
-		return anthropic.NewClient("http://upstream.test", "sk-ant-operator", nil, hc)
+var upstreams = map[string]func(http.RoundTripper) lyumen.Provider{
+	"anthropic": func(rt http.RoundTripper) lyumen.Provider {
+		return anthropic.NewClient("http://upstream.test", "sk-ant-operator", nil, rt)
 	},
-	"openai": func(hc *http.Client) lyumen.Provider {
-		return openai.NewClient("http://upstream.test/v1", "sk-operator", nil, hc)
+	"openai": func(rt http.RoundTripper) lyumen.Provider {
+		return openai.NewClient("http://upstream.test/v1", "sk-operator", nil, rt)
 	},
 }
 
@@ -124,14 +124,14 @@ func TestTranslation(t *testing.T) {
 	}
 }
 
-func translate(t *testing.T, s surface, newProvider func(*http.Client) lyumen.Provider, name string) {
+func translate(t *testing.T, s surface, newProvider func(http.RoundTripper) lyumen.Provider, name string) {
 	body := mustRead(t, name+".request.in")
 	req, err := s.decode(body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	up := &canned{reply: mustRead(t, name+".reply.in")}
-	p := newProvider(&http.Client{Transport: up})
+	p := newProvider(up)
 	routed := *req // as the router hands it on
 	routed.Model = upstreamModel
 
@@ -197,7 +197,7 @@ func TestTranslation_PassThroughIsExact(t *testing.T) {
 			req.Model = upstreamModel
 			reply := mustRead(t, base+".reply.in")
 			up := &canned{reply: reply}
-			c := anthropic.NewClient("http://upstream.test", "k", nil, &http.Client{Transport: up})
+			c := anthropic.NewClient("http://upstream.test", "k", nil, up)
 			want, _ := sjson.SetBytes(body, "model", upstreamModel)
 			if !req.Stream {
 				resp, err := c.Chat(t.Context(), req)
@@ -294,7 +294,7 @@ func TestTranslation_Refused(t *testing.T) {
 				t.Fatal(err)
 			}
 			up := &canned{reply: []byte(`{}`)}
-			p := upstreams[tc.upstream](&http.Client{Transport: up})
+			p := upstreams[tc.upstream](up)
 			_, err = p.Chat(t.Context(), req)
 			e, ok := errors.AsType[*lyumen.Error](err)
 			if !ok || e.Kind != lyumen.KindInvalid || e.Message != tc.want {

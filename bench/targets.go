@@ -258,7 +258,7 @@ func startGateway(name, upstreamURL string, logger *slog.Logger, rec lyumen.Reco
 		Targets: []lyumen.Target{{Provider: "mock", Model: "mock-model"}},
 	}})
 	providers := map[string]lyumen.Provider{
-		"mock": openai.NewClient(upstreamURL+"/v1", "sk-bench", nil, &http.Client{Transport: upstreamTransport()}),
+		"mock": openai.NewClient(upstreamURL+"/v1", "sk-bench", nil, upstreamTransport()),
 	}
 	return startServer(name, httpapi.NewServer(httpapi.Options{
 		Logger:   logger,

@@ -202,15 +202,15 @@ func StartTranslation(oai *Mock, ant *AnthropicMock, gem *GeminiMock) *Translati
 // (as lyumen-norec), in front of one upstream of the given wire format at
 // baseURL, serving "bench-model" from its "mock-model".
 func newGateway(wire, baseURL string) http.Handler {
-	hc := &http.Client{Transport: upstreamTransport()}
+	rt := upstreamTransport()
 	var p lyumen.Provider
 	switch wire {
 	case WireOpenAI:
-		p = openai.NewClient(baseURL+"/v1", "sk-bench", nil, hc)
+		p = openai.NewClient(baseURL+"/v1", "sk-bench", nil, rt)
 	case WireAnthropic:
-		p = anthropic.NewClient(baseURL, "sk-ant-bench", nil, hc)
+		p = anthropic.NewClient(baseURL, "sk-ant-bench", nil, rt)
 	case WireGemini:
-		p = gemini.NewClient(baseURL+"/v1beta", "bench-key", nil, hc)
+		p = gemini.NewClient(baseURL+"/v1beta", "bench-key", nil, rt)
 	default:
 		panic("bench: unknown wire format " + wire)
 	}

@@ -33,12 +33,12 @@ var _ lyumen.Provider = (*Client)(nil)
 // NewClient returns a client for the API at baseURL (DefaultBaseURL when
 // empty). The key goes in the x-goog-api-key header, never in the URL, so it
 // cannot leak into access logs. headers are sent with every request.
-// Requests go through hc's Transport alone (see upstreamhttp.Transport).
-func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Client) *Client {
+// Requests go through rt (see upstreamhttp.Transport).
+func NewClient(baseURL, apiKey string, headers map[string]string, rt http.RoundTripper) *Client {
 	if baseURL == "" {
 		baseURL = DefaultBaseURL
 	}
-	return &Client{baseURL: strings.TrimRight(baseURL, "/"), header: upstreamhttp.Header(headers, "X-Goog-Api-Key", apiKey), http: upstreamhttp.Transport(hc)}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), header: upstreamhttp.Header(headers, "X-Goog-Api-Key", apiKey), http: upstreamhttp.Transport(rt)}
 }
 
 // Chat sends a generateContent request.

@@ -21,9 +21,9 @@ const apiKey = "AIza-operator-key-5e1b"
 func newFake(t *testing.T) (*providertest.Gemini, *gemini.Client) {
 	t.Helper()
 	up := providertest.NewGemini(t)
-	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}}
-	t.Cleanup(hc.CloseIdleConnections)
-	return up, gemini.NewClient(up.BaseURL(), apiKey, map[string]string{"X-Title": "lyumen-test"}, hc)
+	rt := &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}
+	t.Cleanup(rt.CloseIdleConnections)
+	return up, gemini.NewClient(up.BaseURL(), apiKey, map[string]string{"X-Title": "lyumen-test"}, rt)
 }
 
 func request(text string) *lyumen.Request {
@@ -197,7 +197,7 @@ func TestClient_UpstreamErrors(t *testing.T) {
 			t.Run(tc.name+map[bool]string{false: "", true: " streamed"}[stream], func(t *testing.T) {
 				up := providertest.NewGemini(t)
 				up.Set(tc.b)
-				c := gemini.NewClient(up.BaseURL(), tc.key, nil, &http.Client{Transport: &http.Transport{}})
+				c := gemini.NewClient(up.BaseURL(), tc.key, nil, &http.Transport{})
 				var err error
 				if stream {
 					var s lyumen.Stream
@@ -216,7 +216,7 @@ func TestClient_UpstreamErrors(t *testing.T) {
 func TestClient_Timeout(t *testing.T) {
 	up := providertest.NewGemini(t)
 	up.Set(providertest.GeminiBehaviour{Behaviour: providertest.Behaviour{Delay: 2 * time.Second}})
-	c := gemini.NewClient(up.BaseURL(), apiKey, nil, &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond}})
+	c := gemini.NewClient(up.BaseURL(), apiKey, nil, &http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond})
 	_, err := c.Chat(t.Context(), request("hi"))
 	wantError(t, err, lyumen.KindTimeout, 0, "the upstream did not answer in time")
 	_, err = c.ChatStream(t.Context(), request("hi"))
@@ -241,11 +241,11 @@ func TestClient_ModelPath(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.model, func(t *testing.T) {
 			var got string
-			hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
 				got = r.URL.EscapedPath()
 				return &http.Response{StatusCode: 500, Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
-			})}
-			c := gemini.NewClient("https://gemini.invalid/v1beta/", apiKey, nil, hc)
+			})
+			c := gemini.NewClient("https://gemini.invalid/v1beta/", apiKey, nil, rt)
 			c.Chat(t.Context(), &lyumen.Request{Model: tc.model})
 			if got != tc.path {
 				t.Errorf("path %q, want %q", got, tc.path)

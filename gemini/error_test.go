@@ -29,7 +29,7 @@ func TestClient_RetryInfo(t *testing.T) {
 			w.WriteHeader(http.StatusTooManyRequests)
 			w.Write([]byte(body))
 		}))
-		_, err := gemini.NewClient(srv.URL, apiKey, nil, srv.Client()).Chat(t.Context(), request("hi"))
+		_, err := gemini.NewClient(srv.URL, apiKey, nil, srv.Client().Transport).Chat(t.Context(), request("hi"))
 		srv.Close()
 		e, ok := errors.AsType[*lyumen.Error](err)
 		if !ok || e.Status != 429 || e.RetryAfter != tc.want {

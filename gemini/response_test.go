@@ -30,7 +30,7 @@ func stubClient(status int, body string) *gemini.Client {
 }
 
 func newStub(rt http.RoundTripper) *gemini.Client {
-	return gemini.NewClient("https://gemini.invalid/v1beta", "test-key", nil, &http.Client{Transport: rt})
+	return gemini.NewClient("https://gemini.invalid/v1beta", "test-key", nil, rt)
 }
 
 // sseBody frames chunks as Google does: one data line each, CRLF endings.

@@ -56,11 +56,11 @@ func newClaudeGateway(t *testing.T) *claudeGateway {
 		{Name: claudeModel, Targets: []lyumen.Target{{Provider: "anth", Model: claudeRemote}}},
 		{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}},
 	})
-	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}}
-	t.Cleanup(hc.CloseIdleConnections)
+	rt := &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}
+	t.Cleanup(rt.CloseIdleConnections)
 	providers := map[string]lyumen.Provider{
-		"anth": anthropic.NewClient(g.anth.BaseURL(), operatorKey, map[string]string{"anthropic-beta": "operator-beta"}, hc),
-		"fake": oai.NewClient(g.oai.BaseURL(), operatorKey, nil, hc),
+		"anth": anthropic.NewClient(g.anth.BaseURL(), operatorKey, map[string]string{"anthropic-beta": "operator-beta"}, rt),
+		"fake": oai.NewClient(g.oai.BaseURL(), operatorKey, nil, rt),
 	}
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{&g.mu, g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g.srv = httptest.NewServer(httpapi.NewServer(httpapi.Options{

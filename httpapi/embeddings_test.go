@@ -122,7 +122,7 @@ type chatOnly struct{ lyumen.Provider }
 func TestEmbeddings_ProviderCannotEmbed(t *testing.T) {
 	up := providertest.NewOpenAI(t)
 	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
-	client := oai.NewClient(up.BaseURL(), operatorKey, nil, up.Client())
+	client := oai.NewClient(up.BaseURL(), operatorKey, nil, up.Client().Transport)
 	tests := []struct {
 		name     string
 		provider lyumen.Provider

@@ -34,9 +34,9 @@ func newGeminiGateway(t *testing.T) *geminiGateway {
 	t.Helper()
 	g := &geminiGateway{up: providertest.NewGemini(t), recs: &records{}}
 	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
-	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}}
-	t.Cleanup(hc.CloseIdleConnections)
-	providers := map[string]lyumen.Provider{"fake": gemini.NewClient(g.up.BaseURL(), operatorKey, nil, hc)}
+	rt := &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}
+	t.Cleanup(rt.CloseIdleConnections)
+	providers := map[string]lyumen.Provider{"fake": gemini.NewClient(g.up.BaseURL(), operatorKey, nil, rt)}
 	var mu sync.Mutex
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{&mu, &bytes.Buffer{}}, nil))
 	srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{

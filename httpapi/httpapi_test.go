@@ -93,8 +93,8 @@ func newGateway(t *testing.T) *gateway {
 	t.Helper()
 	g := &gateway{up: providertest.NewOpenAI(t), recs: &records{}, logs: &bytes.Buffer{}}
 	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
-	hc := &http.Client{Transport: &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}}
-	providers := map[string]lyumen.Provider{"fake": oai.NewClient(g.up.BaseURL(), operatorKey, map[string]string{"X-Title": "lyumen-test"}, hc)}
+	rt := &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}
+	providers := map[string]lyumen.Provider{"fake": oai.NewClient(g.up.BaseURL(), operatorKey, map[string]string{"X-Title": "lyumen-test"}, rt)}
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{&g.mu, g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := httpapi.NewServer(httpapi.Options{
 		Logger:         logger,

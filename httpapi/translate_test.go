@@ -41,24 +41,24 @@ var translationRoutes = map[string]string{
 // translationUpstreams build each upstream's real client for an upstream at
 // base, and say at which address it is called.
 var translationUpstreams = map[string]struct {
-	client func(base string, hc *http.Client) lyumen.Provider
+	client func(base string, rt http.RoundTripper) lyumen.Provider
 	path   func(stream bool) string
 }{
 	"openai": {
-		client: func(base string, hc *http.Client) lyumen.Provider {
-			return oai.NewClient(base+"/v1", operatorKey, nil, hc)
+		client: func(base string, rt http.RoundTripper) lyumen.Provider {
+			return oai.NewClient(base+"/v1", operatorKey, nil, rt)
 		},
 		path: func(bool) string { return "/v1/chat/completions" },
 	},
 	"anthropic": {
-		client: func(base string, hc *http.Client) lyumen.Provider {
-			return anthropic.NewClient(base, operatorKey, nil, hc)
+		client: func(base string, rt http.RoundTripper) lyumen.Provider {
+			return anthropic.NewClient(base, operatorKey, nil, rt)
 		},
 		path: func(bool) string { return "/v1/messages" },
 	},
 	"gemini": {
-		client: func(base string, hc *http.Client) lyumen.Provider {
-			return gemini.NewClient(base+"/v1beta", operatorKey, nil, hc)
+		client: func(base string, rt http.RoundTripper) lyumen.Provider {
+			return gemini.NewClient(base+"/v1beta", operatorKey, nil, rt)
 		},
 		path: func(stream bool) string {
 			if stream {
@@ -105,7 +105,7 @@ func TestTranslation(t *testing.T) {
 				srv := httptest.NewServer(fake)
 				t.Cleanup(srv.Close)
 				recs := &records{}
-				h := translationGateway(up.client(srv.URL, srv.Client()), recs)
+				h := translationGateway(up.client(srv.URL, srv.Client().Transport), recs)
 
 				req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, route, bytes.NewReader(mustReadFile(t, in)))
 				req.Header.Set("Content-Type", "application/json")

@@ -29,13 +29,13 @@ var _ lyumen.Provider = (*Client)(nil)
 // NewClient returns a client for the API at baseURL (e.g.
 // "https://api.openai.com/v1"). apiKey may be empty (Ollama, llama.cpp).
 // headers are sent with every request (e.g. OpenRouter's HTTP-Referer).
-// Requests go through hc's Transport alone (see upstreamhttp.Transport).
-func NewClient(baseURL, apiKey string, headers map[string]string, hc *http.Client) *Client {
+// Requests go through rt (see upstreamhttp.Transport).
+func NewClient(baseURL, apiKey string, headers map[string]string, rt http.RoundTripper) *Client {
 	var auth string
 	if apiKey != "" {
 		auth = "Bearer " + apiKey
 	}
-	return &Client{baseURL: strings.TrimRight(baseURL, "/"), header: upstreamhttp.Header(headers, "Authorization", auth), http: upstreamhttp.Transport(hc)}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), header: upstreamhttp.Header(headers, "Authorization", auth), http: upstreamhttp.Transport(rt)}
 }
 
 // Chat sends a non-streamed chat completion.

@@ -75,7 +75,7 @@ func (s *scripted) body(i int) []byte {
 }
 
 func (s *scripted) client() *openai.Client {
-	return openai.NewClient(s.URL+"/v1", apiKey, nil, s.Client())
+	return openai.NewClient(s.URL+"/v1", apiKey, nil, s.Client().Transport)
 }
 
 // sseBody frames payloads as an OpenAI stream.
@@ -106,7 +106,7 @@ func readStream(tb testing.TB, s lyumen.Stream) ([]lyumen.Event, error) {
 
 func TestClient_Chat(t *testing.T) {
 	fake := providertest.NewOpenAI(t)
-	c := openai.NewClient(fake.BaseURL()+"/", apiKey, map[string]string{"HTTP-Referer": "https://lyumen.example", "x-title": "Lyumen"}, fake.Client())
+	c := openai.NewClient(fake.BaseURL()+"/", apiKey, map[string]string{"HTTP-Referer": "https://lyumen.example", "x-title": "Lyumen"}, fake.Client().Transport)
 	req := mustDecode(t, `{"model":"public-model","temperature":0.25,"user":"u-1","messages":[{"role":"user","content":"hi there"}]}`)
 
 	got, err := c.Chat(t.Context(), req)
@@ -162,7 +162,7 @@ func TestClient_Chat(t *testing.T) {
 func TestClient_ChatToolCall(t *testing.T) {
 	fake := providertest.NewOpenAI(t)
 	fake.Set(providertest.Behaviour{ToolCall: true})
-	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client().Transport)
 	got, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"weather?"}]}`))
 	if err != nil {
 		t.Fatalf("Chat: %v", err)
@@ -193,7 +193,7 @@ func TestClient_Headers(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := providertest.NewOpenAI(t)
-			c := openai.NewClient(fake.BaseURL(), tc.apiKey, map[string]string{"X-Extra": "1"}, fake.Client())
+			c := openai.NewClient(fake.BaseURL(), tc.apiKey, map[string]string{"X-Extra": "1"}, fake.Client().Transport)
 			if tc.stream {
 				s, err := c.ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
 				if err != nil {
@@ -254,7 +254,7 @@ func TestClient_StreamOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := providertest.NewOpenAI(t)
-			c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+			c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client().Transport)
 			s, err := c.ChatStream(t.Context(), mustDecode(t, tc.body))
 			if err != nil {
 				t.Fatalf("ChatStream: %v", err)
@@ -280,7 +280,7 @@ func TestClient_StreamOptions(t *testing.T) {
 
 func TestClient_ChatLeavesStreamOptionsAlone(t *testing.T) {
 	fake := providertest.NewOpenAI(t)
-	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client().Transport)
 	if _, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`)); err != nil {
 		t.Fatalf("Chat: %v", err)
 	}
@@ -291,7 +291,7 @@ func TestClient_ChatLeavesStreamOptionsAlone(t *testing.T) {
 
 func TestClient_ChatStream(t *testing.T) {
 	fake := providertest.NewOpenAI(t)
-	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client().Transport)
 	s, err := c.ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi there"}]}`))
 	if err != nil {
 		t.Fatalf("ChatStream: %v", err)
@@ -567,7 +567,7 @@ func TestClient_DuplicateKeys(t *testing.T) {
 func TestClient_StreamCutOff(t *testing.T) {
 	fake := providertest.NewOpenAI(t)
 	fake.Set(providertest.Behaviour{DieAfter: 2})
-	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client().Transport)
 	s, err := c.ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"a b c d"}]}`))
 	if err != nil {
 		t.Fatalf("ChatStream: %v", err)
@@ -667,7 +667,7 @@ func TestClient_RetryAfter(t *testing.T) {
 		io.WriteString(w, `{"error":{"message":"Rate limit reached"}}`)
 	}))
 	t.Cleanup(srv.Close)
-	c := openai.NewClient(srv.URL, apiKey, nil, srv.Client())
+	c := openai.NewClient(srv.URL, apiKey, nil, srv.Client().Transport)
 	_, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
 	e, ok := errors.AsType[*lyumen.Error](err)
 	if !ok || e.Kind != lyumen.KindUpstream || e.Status != 429 || e.RetryAfter != 7*time.Second {
@@ -726,7 +726,7 @@ func TestClient_Timeout(t *testing.T) {
 	fake.Set(providertest.Behaviour{Delay: 10 * time.Second})
 	tr := &http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond}
 	t.Cleanup(tr.CloseIdleConnections)
-	c := openai.NewClient(fake.BaseURL(), apiKey, nil, &http.Client{Transport: tr})
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, tr)
 
 	for _, stream := range []bool{false, true} {
 		var err error
@@ -745,7 +745,7 @@ func TestClient_Unreachable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	base := srv.URL
 	srv.Close() // nothing listens there now
-	c := openai.NewClient(base, apiKey, nil, &http.Client{})
+	c := openai.NewClient(base, apiKey, nil, nil)
 	_, err := c.Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
 	e, ok := errors.AsType[*lyumen.Error](err)
 	if !ok || e.Kind != lyumen.KindUpstream || e.Status != 0 {
@@ -756,7 +756,7 @@ func TestClient_Unreachable(t *testing.T) {
 func TestClient_ContextCanceled(t *testing.T) {
 	fake := providertest.NewOpenAI(t)
 	fake.Set(providertest.Behaviour{Delay: 10 * time.Second})
-	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client().Transport)
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
 	defer cancel()
 	_, err := c.Chat(ctx, mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))

@@ -102,7 +102,7 @@ func FuzzDecodeEmbeddings(f *testing.F) {
 
 func TestClient_Embed(t *testing.T) {
 	fake := providertest.NewOpenAI(t)
-	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+	c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client().Transport)
 	tests := []struct {
 		name    string
 		surface lyumen.Surface
@@ -164,7 +164,7 @@ func TestClient_EmbedErrors(t *testing.T) {
 	t.Run("upstream refuses", func(t *testing.T) {
 		fake := providertest.NewOpenAI(t)
 		fake.Set(providertest.Behaviour{Status: http.StatusBadRequest, ErrorText: "too many inputs"})
-		c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client())
+		c := openai.NewClient(fake.BaseURL(), apiKey, nil, fake.Client().Transport)
 		_, err := c.Embed(t.Context(), &lyumen.EmbedRequest{Surface: lyumen.SurfaceOpenAIEmbeddings, Model: "e", Body: []byte(`{"model":"e","input":"x"}`)})
 		if status, _ := openai.Error(err); status != http.StatusBadRequest {
 			t.Errorf("status %d for %v, want 400", status, err)

@@ -55,7 +55,7 @@ func FuzzStream(f *testing.F) {
 	now := time.Unix(1700000000, 0)
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		for _, surface := range []lyumen.Surface{lyumen.SurfaceOpenAIChat, lyumen.SurfaceOpenAIResponses} {
-			c := openai.NewClient("http://up.test/v1", "k", nil, &http.Client{Transport: sseReply(stream)})
+			c := openai.NewClient("http://up.test/v1", "k", nil, sseReply(stream))
 			req := &lyumen.Request{Surface: surface, Model: "m", Stream: true, Body: []byte(`{"model":"m","stream":true,"messages":[]}`),
 				Messages: []lyumen.Message{{Role: "user", Content: "q"}}}
 			st, err := c.ChatStream(t.Context(), req)

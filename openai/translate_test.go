@@ -73,7 +73,7 @@ func TestTranslate(t *testing.T) {
 					t.Fatalf("decode: %v", err)
 				}
 				up := newReplay(t, req.Stream, answer)
-				client := openai.NewClient(up.URL+"/v1", apiKey, nil, up.Client())
+				client := openai.NewClient(up.URL+"/v1", apiKey, nil, up.Client().Transport)
 				routed := *req // as the router hands it on
 				routed.Model = targetModel
 

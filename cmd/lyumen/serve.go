@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -285,52 +286,45 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 	out := make(map[string]lyumen.Provider, len(cfg))
 	var ups []httpapi.Upstream
 	for _, p := range cfg {
+		var base string
+		var client func(key string) lyumen.Provider
 		switch p.Kind {
 		case "demo":
 			out[p.Name] = demo.Provider{}
+			continue
 		case "openai":
-			hc := newHTTPClient(p.Timeout)
-			out[p.Name] = p.keyed(func(key string) lyumen.Provider { return openai.NewClient(p.BaseURL, key, p.Headers, hc) })
-			host := p.BaseURL
-			if u, err := url.Parse(p.BaseURL); err == nil {
-				host = u.Host
-			}
-			ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})
+			rt := newTransport(p.Timeout)
+			base = p.BaseURL
+			client = func(key string) lyumen.Provider { return openai.NewClient(base, key, p.Headers, rt) }
 		case "anthropic":
-			hc, base := newHTTPClient(p.Timeout), p.BaseURL
-			if base == "" {
-				base = anthropic.DefaultBaseURL
-			}
-			out[p.Name] = p.keyed(func(key string) lyumen.Provider { return anthropic.NewClient(base, key, p.Headers, hc) })
-			host := base
-			if u, err := url.Parse(base); err == nil {
-				host = u.Host
-			}
-			ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})
+			rt := newTransport(p.Timeout)
+			base = cmp.Or(p.BaseURL, anthropic.DefaultBaseURL)
+			client = func(key string) lyumen.Provider { return anthropic.NewClient(base, key, p.Headers, rt) }
 		case "gemini":
-			hc, base := newHTTPClient(p.Timeout), p.BaseURL
-			if base == "" {
-				base = gemini.DefaultBaseURL
-			}
-			out[p.Name] = p.keyed(func(key string) lyumen.Provider { return gemini.NewClient(base, key, p.Headers, hc) })
-			host := base
-			if u, err := url.Parse(base); err == nil {
-				host = u.Host
-			}
-			ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})
+			rt := newTransport(p.Timeout)
+			base = cmp.Or(p.BaseURL, gemini.DefaultBaseURL)
+			client = func(key string) lyumen.Provider { return gemini.NewClient(base, key, p.Headers, rt) }
+		default:
+			continue
 		}
+		out[p.Name] = p.keyed(client)
+		host := base
+		if u, err := url.Parse(base); err == nil {
+			host = u.Host
+		}
+		ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})
 	}
 	return out, ups
 }
 
-// newHTTPClient returns one pooled client per provider. The timeout applies
-// to the response headers, not the body: a stream may run long. Only its
-// Transport is used (upstreamhttp.Transport): redirects are not followed.
-func newHTTPClient(timeout time.Duration) *http.Client {
+// newTransport returns one connection pool per provider. The timeout
+// applies to the response headers, not the body: a stream may run long.
+// Redirects are not followed (upstreamhttp.Transport).
+func newTransport(timeout time.Duration) http.RoundTripper {
 	if timeout == 0 {
 		timeout = 120 * time.Second
 	}
-	t := &http.Transport{
+	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -341,7 +335,6 @@ func newHTTPClient(timeout time.Duration) *http.Client {
 		ResponseHeaderTimeout: timeout,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: t}
 }
 
 // keyed builds one client per API key of the provider; several keys are

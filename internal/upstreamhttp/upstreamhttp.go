@@ -39,18 +39,19 @@ func Header(configured map[string]string, set ...string) http.Header {
 	return h
 }
 
-// Transport is what a provider built with hc sends its requests through:
-// hc's Transport alone, http.DefaultTransport when it has none. An
-// upstream's redirect is its answer, never followed: http.Client would
-// resend the request, with the operator's key in x-api-key or
-// x-goog-api-key (it drops only Authorization and cookies, and only for
-// another host), to wherever the upstream points, or turn it into a GET.
-// hc's Timeout, Jar and CheckRedirect are not used.
-func Transport(hc *http.Client) http.RoundTripper {
-	if hc == nil || hc.Transport == nil {
+// Transport is what a provider built with rt sends its requests through:
+// rt, or http.DefaultTransport when rt is nil. Providers take a
+// RoundTripper, not an http.Client, because an upstream's redirect is its
+// answer, never followed: http.Client would resend the request, with the
+// operator's key in x-api-key or x-goog-api-key (it drops only
+// Authorization and cookies, and only for another host), to wherever the
+// upstream points, or turn it into a GET. A timeout belongs on rt (e.g.
+// http.Transport's ResponseHeaderTimeout) or on the request's context.
+func Transport(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
 		return http.DefaultTransport
 	}
-	return hc.Transport
+	return rt
 }
 
 // Post sends body as JSON to url with header, through rt (see Transport).

@@ -29,7 +29,7 @@ func TestPost(t *testing.T) {
 	// The credential set by the client wins over a configured header of
 	// the same name; an empty one is not sent.
 	h := upstreamhttp.Header(map[string]string{"x-api-key": "configured", "X-Title": "lyumen"}, "X-Api-Key", "operator", "Anthropic-Beta", "")
-	resp, err := upstreamhttp.Post(t.Context(), upstreamhttp.Transport(srv.Client()), srv.URL+"/ok", h, []byte(`{}`), true, nil)
+	resp, err := upstreamhttp.Post(t.Context(), srv.Client().Transport, srv.URL+"/ok", h, []byte(`{}`), true, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestPost(t *testing.T) {
 
 	var status int
 	var body string
-	_, err = upstreamhttp.Post(t.Context(), upstreamhttp.Transport(srv.Client()), srv.URL+"/busy", h, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
+	_, err = upstreamhttp.Post(t.Context(), srv.Client().Transport, srv.URL+"/busy", h, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
 		status, body = s, string(b)
 		return &lyumen.Error{Kind: lyumen.KindUpstream, Status: s}
 	})
@@ -73,7 +73,7 @@ func TestPost_RedirectNotFollowed(t *testing.T) {
 	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		srv := httptest.NewServer(http.RedirectHandler(other.URL+"/elsewhere", code))
 		h := upstreamhttp.Header(nil, "X-Api-Key", "operator")
-		_, err := upstreamhttp.Post(t.Context(), upstreamhttp.Transport(srv.Client()), srv.URL, h, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
+		_, err := upstreamhttp.Post(t.Context(), srv.Client().Transport, srv.URL, h, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
 			return &lyumen.Error{Kind: lyumen.KindUpstream, Status: s}
 		})
 		srv.Close()
