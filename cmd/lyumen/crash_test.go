@@ -2,9 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/providertest"
 	"github.com/lyumen/lyumen/sqlite"
 )
@@ -236,6 +241,96 @@ func TestShutdown_FinishesInFlightStreams(t *testing.T) {
 	for _, id := range ids {
 		if _, err := db.Record(t.Context(), id); err != nil {
 			t.Errorf("record %s after shutdown: %v", id, err)
+		}
+	}
+}
+
+// TestShutdown_WaitsForCutHandlers checks that shutdown returns only once
+// the handlers it cut at the deadline have returned: a cut handler still
+// records what its client got, after its request's context ends, and the
+// spool is closed as soon as shutdown returns.
+func TestShutdown_WaitsForCutHandlers(t *testing.T) {
+	started := make(chan struct{})
+	var recorded atomic.Bool
+	running := new(handlers)
+	srv := httptest.NewUnstartedServer(running.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("data: one\n\n"))
+		w.(http.Flusher).Flush()
+		close(started)
+		<-r.Context().Done()               // cut
+		time.Sleep(200 * time.Millisecond) // recording the partial answer
+		recorded.Store(true)
+	})))
+	srv.Start()
+	defer srv.Close()
+	go func() {
+		resp, err := http.Get(srv.URL)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	var logs bytes.Buffer
+	shutdown(srv.Config, running, 50*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	if !recorded.Load() {
+		t.Error("shutdown returned before the handler it cut had returned")
+	}
+	if !strings.Contains(logs.String(), "cut at the shutdown deadline") {
+		t.Errorf("no warning of the cut; logs:\n%s", logs.String())
+	}
+}
+
+// TestShutdown_CutStreamsAreRecorded: streams that outlast the shutdown
+// deadline are cut, and each is recorded with what its client received
+// before the process exits.
+func TestShutdown_CutStreamsAreRecorded(t *testing.T) {
+	up := providertest.NewOpenAI(t)
+	up.Set(providertest.Behaviour{ChunkGap: 200 * time.Millisecond})
+	dir := t.TempDir()
+	config := writeConfig(t, dir, up.BaseURL())
+	f, err := os.OpenFile(config, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString("shutdown_timeout: 300ms\n"); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	p := startProcess(t, config)
+
+	const streams = 8
+	ids := make(chan string, streams)
+	for i := range streams {
+		go func() {
+			id, _ := exchange(t.Context(), p.addr, fmt.Sprintf("one two three four five six seven eight nine ten %d", i), true)
+			ids <- id
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // the streams are under way, and will be for seconds
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s", err, p.logs)
+	}
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "lyumen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for range streams {
+		id := <-ids
+		if id == "" {
+			t.Fatal("a stream got no response")
+		}
+		rec, err := db.Record(t.Context(), id)
+		if err != nil {
+			t.Errorf("record of a stream cut at shutdown: %v\n%s", err, p.logs)
+			continue
+		}
+		if rec.Completeness != lyumen.ClientDisconnected || rec.Response == nil {
+			t.Errorf("record %s: completeness %q, response %v; want the partial answer, cut", id, rec.Completeness, rec.Response)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -130,7 +131,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Limiter: lim,
 		Limits:  cfg.httpLimits(),
 	})
-	srv := newPublicServer(cfg.Limits, handler, logger)
+	running := new(handlers)
+	srv := newPublicServer(cfg.Limits, running.wrap(handler), logger)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
@@ -170,13 +172,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	g.Go(func() error {
 		<-gctx.Done()
 		logger.Info("shutting down: finishing in-flight requests", "deadline", cfg.ShutdownTimeout)
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			logger.Warn("in-flight requests cut at the shutdown deadline", "err", err)
-			srv.Close()
-		}
+		shutdown(srv, running, cfg.ShutdownTimeout, logger)
 		if admin != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
 			admin.Shutdown(sctx)
 		}
 		return nil
@@ -192,6 +191,55 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		logger.Info("stopped: every record is in the store")
 	}
 	return err
+}
+
+// cutGrace bounds the wait, after the shutdown deadline cut the requests
+// still running, for their handlers to return: each records what its client
+// got, and that needs no more than a write to the spool.
+const cutGrace = 10 * time.Second
+
+// shutdown stops srv, whose handler running wraps: it lets the requests in
+// flight finish for timeout, then cuts them and waits for their handlers to
+// return. http.Server.Close neither waits for handlers nor lets a later
+// Shutdown wait for them, and a cut handler still records the partial
+// answer its client saw: returning before it has, the spool would be closed
+// under it and the record lost.
+func shutdown(srv *http.Server, running *handlers, timeout time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err == nil {
+		return
+	}
+	logger.Warn("in-flight requests cut at the shutdown deadline", "requests", running.n.Load())
+	srv.Close()
+	if !running.wait(cutGrace) {
+		logger.Error("handlers still running after their requests were cut; their records may be lost",
+			"requests", running.n.Load(), "waited", cutGrace)
+	}
+}
+
+// handlers counts the requests being handled.
+type handlers struct{ n atomic.Int64 }
+
+func (c *handlers) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.n.Add(1)
+		defer c.n.Add(-1)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// wait polls, as http.Server.Shutdown does, until no request is being
+// handled; it reports false if some still are after d.
+func (c *handlers) wait(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for c.n.Load() > 0 {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
 }
 
 func loadConfig(path string, getenv func(string) string) (Config, error) {
