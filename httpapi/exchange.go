@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -92,12 +94,27 @@ func (s *server) handleExchange(c codec) http.Handler {
 	})
 }
 
+// userAgent is the request's User-Agent as text: at most maxUserAgent
+// bytes, cut between characters, with any byte that is not UTF-8 (net/http
+// lets a header carry any byte from 0x80 up) replaced.
+func userAgent(r *http.Request) string {
+	ua := r.UserAgent()
+	if !utf8.ValidString(ua) {
+		ua = strings.ToValidUTF8(ua, "\uFFFD")
+	}
+	if len(ua) > maxUserAgent {
+		n := maxUserAgent
+		for !utf8.RuneStart(ua[n]) {
+			n--
+		}
+		ua = ua[:n]
+	}
+	return ua
+}
+
 // newRecord starts the record of an exchange whose request was accepted.
 func (s *server) newRecord(w http.ResponseWriter, r *http.Request, surface lyumen.Surface, model string, stream bool, body []byte, start time.Time) *lyumen.Record {
-	ua := r.UserAgent()
-	if len(ua) > maxUserAgent {
-		ua = ua[:maxUserAgent]
-	}
+	ua := userAgent(r)
 	rec := &lyumen.Record{
 		ID:         s.NewID(),
 		ReceivedAt: start,

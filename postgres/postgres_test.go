@@ -404,3 +404,39 @@ func TestDB_PurgeVacuumFails(t *testing.T) {
 		t.Errorf("after the purge: Record = %v, want not found", err)
 	}
 }
+
+// TestWriteRecords_TextPostgreSQLRefuses: a NUL or bytes that are not
+// UTF-8 in a record's text (an upstream's error message or model name may
+// hold "\u0000") are stored replaced, not refused: PostgreSQL refuses the
+// value, and with it the whole batch at every retry, which would stop the
+// spool shipping anything behind it.
+func TestWriteRecords_TextPostgreSQLRefuses(t *testing.T) {
+	db := mustOpen(t, freshSchema(t))
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	for i, tc := range []struct {
+		name string
+		set  func(*lyumen.Record)
+		got  func(*lyumen.Record) string
+		want string
+	}{
+		{"user agent cut inside a character", func(r *lyumen.Record) { r.UserAgent = "ok \xc3" }, func(r *lyumen.Record) string { return r.UserAgent }, "ok \uFFFD"},
+		{"NUL in the error", func(r *lyumen.Record) { r.Error = "upstream said \x00 here" }, func(r *lyumen.Record) string { return r.Error }, "upstream said \uFFFD here"},
+		{"NUL in the served model", func(r *lyumen.Record) { r.ServedModel = "m\x00" }, func(r *lyumen.Record) string { return r.ServedModel }, "m\uFFFD"},
+		{"not UTF-8 in the provider", func(r *lyumen.Record) { r.Provider = "p\xff\xfe" }, func(r *lyumen.Record) string { return r.Provider }, "p\uFFFD"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &lyumen.Record{ID: fmt.Sprintf("01970000-0000-7000-8000-%012x", i+1), ReceivedAt: at, Model: "m"}
+			tc.set(r)
+			if err := db.WriteRecords(t.Context(), []*lyumen.Record{r}); err != nil {
+				t.Fatalf("WriteRecords: %v", err)
+			}
+			back, err := db.Record(t.Context(), r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tc.got(back); got != tc.want {
+				t.Errorf("stored %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

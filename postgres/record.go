@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -74,8 +76,14 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 
 	labels := make(map[string]int32)
 	months := map[int]time.Time{}
-	for _, r := range uniq {
-		for _, v := range [...]string{string(r.Surface), r.Model, r.ServedModel, r.Provider, r.UserAgent, r.Country, string(r.Completeness)} {
+	texts := make([]recordText, len(uniq))
+	for i, r := range uniq {
+		texts[i] = recordText{
+			surface: text(string(r.Surface)), model: text(r.Model), servedModel: text(r.ServedModel), provider: text(r.Provider),
+			userAgent: text(r.UserAgent), country: text(r.Country), completeness: text(string(r.Completeness)), err: text(r.Error),
+		}
+		t := &texts[i]
+		for _, v := range [...]string{t.surface, t.model, t.servedModel, t.provider, t.userAgent, t.country, t.completeness} {
 			labels[v] = 0
 		}
 		at := r.ReceivedAt.UTC()
@@ -89,12 +97,12 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	}
 	rows := make([][]any, len(uniq))
 	for i, r := range uniq {
-		row := b.Rows[i] // nil slices are NULL
+		row, t := b.Rows[i], &texts[i] // nil slices are NULL
 		rows[i] = []any{
 			ids[i], r.ReceivedAt.UTC(), r.Duration.Microseconds(), r.TTFT.Microseconds(),
 			r.Status, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens,
-			labels[string(r.Surface)], labels[r.Model], labels[r.ServedModel], labels[r.Provider],
-			labels[r.UserAgent], labels[r.Country], labels[string(r.Completeness)], r.Stream, r.Error,
+			labels[t.surface], labels[t.model], labels[t.servedModel], labels[t.provider],
+			labels[t.userAgent], labels[t.country], labels[t.completeness], r.Stream, t.err,
 			row.Body, row.Refs, row.Conversation, row.Response, row.Attempts,
 		}
 	}
@@ -176,6 +184,22 @@ func notPurged(ctx context.Context, tx pgx.Tx, recs []*lyumen.Record, ids []uuid
 		}
 	}
 	return keep, nil
+}
+
+// recordText is a record's text columns as PostgreSQL will take them.
+type recordText struct {
+	surface, model, servedModel, provider, userAgent, country, completeness, err string
+}
+
+// text is s as a PostgreSQL text value, which must be UTF-8 without NUL:
+// an upstream's error message or model name may hold "\u0000", and one
+// value refused would refuse its whole batch, at every retry. Each NUL and
+// each run of bytes that is not UTF-8 becomes U+FFFD.
+func text(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // insertRecords copies rows into record_rows. COPY cannot skip a record
