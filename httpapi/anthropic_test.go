@@ -678,3 +678,60 @@ func TestMessages_CountTokens(t *testing.T) {
 		t.Errorf("%d records, %d upstream calls: counting runs no model", n, len(g.anth.Seen()))
 	}
 }
+
+// TestStream_UnrecordedEndsInError: a stream's text has gone out by the
+// time it is recorded, so when recording fails the stream ends in its
+// surface's error event. The SDKs take a stream that merely stops, without
+// its end marker, for a whole answer; they report the error (the Responses
+// API's in its events).
+func TestStream_UnrecordedEndsInError(t *testing.T) {
+	streams := map[string]func(g *claudeGateway) (next func() bool, err func() error){
+		"chat": func(g *claudeGateway) (func() bool, func() error) {
+			s := g.oclient.Chat.Completions.NewStreaming(t.Context(), chatParams("one two three"))
+			return s.Next, s.Err
+		},
+		"completions": func(g *claudeGateway) (func() bool, func() error) {
+			s := g.oclient.Completions.NewStreaming(t.Context(), completionParams("one two three"))
+			return s.Next, s.Err
+		},
+		// The Responses API reports a failure in events, as OpenAI's does.
+		"responses": func(g *claudeGateway) (func() bool, func() error) {
+			s := g.oclient.Responses.NewStreaming(t.Context(), responsesParams("one two three"))
+			var failed, completed bool
+			next := func() bool {
+				ok := s.Next()
+				failed = failed || ok && s.Current().Type == "response.failed"
+				completed = completed || ok && s.Current().Type == "response.completed"
+				return ok
+			}
+			return next, func() error {
+				if failed && !completed {
+					return errors.New("response.failed")
+				}
+				return s.Err()
+			}
+		},
+		"messages, passed through": func(g *claudeGateway) (func() bool, func() error) {
+			s := g.client.Messages.NewStreaming(t.Context(), messageParams(claudeModel, "one two three", false))
+			return s.Next, s.Err
+		},
+		"messages, translated": func(g *claudeGateway) (func() bool, func() error) {
+			s := g.client.Messages.NewStreaming(t.Context(), messageParams(publicModel, "one two three", false))
+			return s.Next, s.Err
+		},
+	}
+	for name, open := range streams {
+		t.Run(name, func(t *testing.T) {
+			g := newClaudeGateway(t)
+			g.recs.err = errors.New("store down")
+			next, errOf := open(g)
+			events := 0
+			for next() {
+				events++
+			}
+			if err := errOf(); err == nil || events == 0 {
+				t.Errorf("%d events, then err = %v; want the text, then the recording's failure", events, err)
+			}
+		})
+	}
+}

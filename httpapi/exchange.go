@@ -279,6 +279,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	// One event for the stream: taken by address through interfaces, a
 	// variable declared in the loop went to the heap at every event.
 	var ev lyumen.Event
+	var failed error // the upstream's, once it failed mid-stream
 	for {
 		var err error
 		ev, err = st.Next()
@@ -293,9 +294,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 				break
 			}
 			rec.Completeness = lyumen.UpstreamFailed
-			headers.stop()
-			w.Write(enc.fail(buf[:0], err))
-			rc.Flush()
+			failed = err
 			break
 		}
 		if rec.TTFT == 0 {
@@ -329,12 +328,23 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 		rec.Usage = *resp.Usage
 	}
 	// The record is taken before the stream's last bytes go out, so a client
-	// that saw the end of a stream has a record of it.
-	if err := s.record(ctx, rec); err != nil || rec.Completeness != lyumen.Complete {
-		return // without the end marker the client knows the stream is incomplete
+	// that saw a stream end, well or in an error, has a record of it.
+	err = s.record(ctx, rec)
+	switch {
+	case rec.Completeness == lyumen.ClientDisconnected:
+		return
+	case failed != nil:
+		buf = enc.fail(buf[:0], failed)
+	case err != nil:
+		// The answer went out but was not recorded: the client gets an error,
+		// which the SDKs report, not a stream that merely stops (they take
+		// one without its end marker for a whole answer).
+		buf = enc.fail(buf[:0], err)
+	default:
+		buf = enc.end(buf[:0], resp)
 	}
 	headers.stop()
-	w.Write(enc.end(buf[:0], resp))
+	w.Write(buf)
 	rc.Flush()
 }
 

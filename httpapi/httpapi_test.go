@@ -535,11 +535,15 @@ func TestChat_RecorderUnavailable(t *testing.T) {
 	if !ok || apiErr.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("err = %v, want 503: free inference is served only when it can be recorded", err)
 	}
+	// A stream's text has gone out by the time it is recorded: when that
+	// fails, the stream ends in an error the SDK reports, not in [DONE], nor
+	// merely stopping, which the SDK would take for a whole answer.
 	s := g.client.Chat.Completions.NewStreaming(t.Context(), chatParams("hi"))
 	for s.Next() {
 	}
-	// The stream's text went out, but without [DONE] the client knows it is
-	// incomplete; the SDK reports a clean end, so check the raw stream too.
+	if apiErr := s.Err(); apiErr == nil || !strings.Contains(apiErr.Error(), "cannot record") {
+		t.Errorf("stream err = %v, want the recording's failure", apiErr)
+	}
 	resp, err := http.Post(g.srv.URL+"/v1/chat/completions", "application/json",
 		strings.NewReader(`{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
