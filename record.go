@@ -2,8 +2,15 @@ package lyumen
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrRejected is wrapped by a store's error when it refused a batch for
+// what one of its records holds, not for an outage: writing the same
+// records again fails again. A writer of batches should find the record
+// and set it aside rather than retry it forever.
+var ErrRejected = errors.New("record rejected by the store")
 
 // Completeness says how far an exchange got.
 type Completeness string

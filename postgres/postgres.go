@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/pack"
 )
 
@@ -163,6 +164,19 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// refused marks err with lyumen.ErrRejected when PostgreSQL refused a value
+// for what it is (a data exception, a constraint, a limit), not for an
+// outage: the same records would be refused again.
+func refused(err error) error {
+	if pe, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch pe.Code[:min(2, len(pe.Code))] {
+		case "22", "23", "54":
+			return fmt.Errorf("%w: %w", lyumen.ErrRejected, err)
+		}
+	}
+	return err
 }
 
 func isUniqueViolation(err error) bool {

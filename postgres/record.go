@@ -42,7 +42,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	uniq := make([]*lyumen.Record, 0, len(recs))
 	for _, r := range recs {
 		if r == nil {
-			return errors.New("write records: nil record")
+			return fmt.Errorf("write records: nil record: %w", lyumen.ErrRejected)
 		}
 		if !seen[r.ID] { // twice in one batch: stored once
 			seen[r.ID] = true
@@ -53,14 +53,14 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	for i, r := range uniq {
 		id, err := uuid.Parse(r.ID)
 		if err != nil {
-			return fmt.Errorf("write records: id %q: %w", r.ID, err)
+			return fmt.Errorf("write records: id %q: %w: %w", r.ID, lyumen.ErrRejected, err)
 		}
 		ids[i] = id
 	}
 	cutAt := db.stored.Epoch() // what the cut below skips was stored as of this epoch
 	b, err := db.packer.CutBatch(uniq, db.stored)
-	if err != nil {
-		return fmt.Errorf("write records: %w", err)
+	if err != nil { // a record that cannot be laid out never will be
+		return fmt.Errorf("write records: %w: %w", lyumen.ErrRejected, err)
 	}
 	// In one order for every gateway, so that two inserting the same new
 	// blobs lock them in the same order and neither waits for the other in
@@ -90,7 +90,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		months[monthKey(at)] = at
 	}
 	if err := db.labelIDs(ctx, labels); err != nil {
-		return fmt.Errorf("write records: %w", err)
+		return fmt.Errorf("write records: %w", refused(err))
 	}
 	if err := db.ensurePartitions(ctx, months); err != nil {
 		return fmt.Errorf("write records: %w", err)
@@ -152,7 +152,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		return db.WriteRecords(ctx, keep)
 	}
 	if err != nil {
-		return fmt.Errorf("write records: %w", err)
+		return fmt.Errorf("write records: %w", refused(err))
 	}
 	db.stored.AddAt(epoch, b.Blobs)
 	return nil

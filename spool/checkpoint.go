@@ -27,6 +27,7 @@ const (
 	checkpointMagic = "LYCK"
 	checkpointSize  = 24
 	corruptDir      = "corrupt"
+	rejectedDir     = "rejected"
 	lockName        = "lock"
 )
 

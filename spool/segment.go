@@ -220,11 +220,11 @@ func checkHeader(b []byte) (torn bool, err error) {
 	return false, nil
 }
 
-// quarantine copies f's bytes from off to end into
-// dir/corrupt/<name>.<off>, durably, so that cutting them from the segment
+// quarantine copies f's bytes from off to end into dir/sub/<name>.<off>
+// (sub: corrupt, rejected), durably, so that cutting them from the segment
 // loses nothing.
-func quarantine(dir string, f *os.File, off, end int64) (string, error) {
-	cdir := filepath.Join(dir, corruptDir)
+func quarantine(dir, sub string, f *os.File, off, end int64) (string, error) {
+	cdir := filepath.Join(dir, sub)
 	if err := os.MkdirAll(cdir, 0o700); err != nil {
 		return "", fmt.Errorf("quarantine: %w", err)
 	}

@@ -15,8 +15,9 @@ import (
 // Run ships records from the segments to the Writer until ctx ends: in
 // order, in batches of up to BatchSize, each as soon as the store has taken
 // the one before. A failing Writer is retried with backoff (up to
-// MaxBackoff) and no record is ever skipped; a segment is deleted once
-// every record in it is committed.
+// MaxBackoff); a record is set aside only when the Writer rejects it
+// (lyumen.ErrRejected), into dir/rejected/. A segment is deleted once
+// every record in it is committed or set aside.
 //
 // When ctx ends, Run stops intake (Record returns ErrClosed), waits for
 // records being written, and ships what is left for up to DrainTimeout.
@@ -59,6 +60,11 @@ type shipper struct {
 	buf     []byte
 	saved   position // the last checkpoint written
 	savedAt time.Time
+	// While a batch the Writer rejected is narrowed down to the record it
+	// refuses (see reject), batches hold at most limit records, up to
+	// offset narrowEnd.
+	limit     int
+	narrowEnd int64
 }
 
 // batch is records read from one segment, ending at offset end.
@@ -88,9 +94,14 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 			if ctx.Err() != nil {
 				return
 			}
+			if errors.Is(err, lyumen.ErrRejected) {
+				if err = sh.reject(b, err); err == nil {
+					continue
+				}
+			}
 			err = fmt.Errorf("write records: %w", err)
 		}
-		if err != nil { // nothing is ever skipped: wait and try again
+		if err != nil { // nothing else is skipped: wait and try again
 			s.logger.ErrorContext(ctx, "spool shipping; retrying", "records", n, "retry_in", backoff, "err", err)
 			if !sleep(ctx, backoff, nil) {
 				return
@@ -136,9 +147,36 @@ func (s *Spool) ShipNow() {
 	}
 }
 
+// reject narrows a batch the Writer rejected down to the record it
+// refuses, halving the batches from there, rather than retry it forever
+// and ship nothing behind it. A batch of one record that is rejected is
+// set aside: its frame is copied to dir/rejected/, durably, and skipped.
+func (sh *shipper) reject(b *batch, cause error) error {
+	if len(b.recs) > 1 {
+		if sh.limit == 0 {
+			sh.narrowEnd = b.end
+		}
+		sh.limit = len(b.recs) / 2
+		return nil
+	}
+	q, err := quarantine(sh.s.dir, rejectedDir, sh.f, sh.off, b.end)
+	if err != nil {
+		return err
+	}
+	sh.s.logger.Error("spool record rejected by the store; set aside", "id", b.recs[0].ID, "quarantine", q, "err", cause)
+	sh.s.o.OnRejected(b.recs[0].ID)
+	sh.limit = 0
+	sh.commit(b)
+	sh.checkpoint(true) // a restart must not set it aside again
+	return nil
+}
+
 func (sh *shipper) commit(b *batch) {
 	s := sh.s
 	sh.off = b.end
+	if sh.off >= sh.narrowEnd {
+		sh.limit = 0
+	}
 	n := int64(len(b.recs))
 	s.mu.Lock()
 	sh.seg.recs -= n
@@ -204,7 +242,11 @@ func (sh *shipper) read(end int64) (*batch, error) {
 		return nil, fmt.Errorf("read segment %s at %d: %w", sh.seg.path, sh.off, err)
 	}
 	b := &batch{end: sh.off}
-	for p := 0; p < len(sh.buf) && len(b.recs) < sh.s.o.BatchSize; {
+	most := sh.s.o.BatchSize
+	if sh.limit > 0 {
+		most = sh.limit
+	}
+	for p := 0; p < len(sh.buf) && len(b.recs) < most; {
 		rest := sh.buf[p:]
 		need := int64(frameHeader)
 		if len(rest) >= frameHeader {
@@ -245,7 +287,7 @@ func (sh *shipper) read(end int64) (*batch, error) {
 
 // skip quarantines the bytes from sh.off to end and moves past them.
 func (sh *shipper) skip(end int64) error {
-	q, err := quarantine(sh.s.dir, sh.f, sh.off, end)
+	q, err := quarantine(sh.s.dir, corruptDir, sh.f, sh.off, end)
 	if err != nil {
 		return err
 	}

@@ -109,6 +109,9 @@ type Options struct {
 	// OnCorrupt is told about every corrupt or torn frame found: the
 	// segment's path and the offset where it was cut.
 	OnCorrupt func(segment string, offset int64)
+	// OnRejected is told the id of every record the Writer rejected,
+	// which the spool set aside (see Run).
+	OnRejected func(id string)
 }
 
 const (
@@ -161,6 +164,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.OnShipped == nil {
 		o.OnShipped = func(int) {}
+	}
+	if o.OnRejected == nil {
+		o.OnRejected = func(string) {}
 	}
 	if o.OnCorrupt == nil {
 		o.OnCorrupt = func(string, int64) {}
@@ -365,7 +371,7 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte) (*
 	case errors.Is(err, errVersion):
 		return nil, buf, fmt.Errorf("segment %s: %w", path, err)
 	case err != nil: // not a segment: keep it all in quarantine
-		q, err := quarantine(s.dir, f, 0, size)
+		q, err := quarantine(s.dir, corruptDir, f, 0, size)
 		if err != nil {
 			return nil, buf, err
 		}
@@ -392,7 +398,7 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte) (*
 	if res.cut >= 0 {
 		q := ""
 		if !res.tail {
-			if q, err = quarantine(s.dir, f, res.cut, size); err != nil {
+			if q, err = quarantine(s.dir, corruptDir, f, res.cut, size); err != nil {
 				return nil, buf, err
 			}
 		}

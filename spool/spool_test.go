@@ -1029,3 +1029,61 @@ func TestSpool_RecordCanceledWhileWaiting(t *testing.T) {
 		})
 	}
 }
+
+// TestSpool_RejectedRecordSetAside: a record the store rejects (say, text
+// its database refuses) is found by halving the batches, set aside under
+// rejected/, and skipped; every other record ships, and a restart does not
+// send the rejected one again. Retrying it forever would ship nothing
+// behind it until the spool filled.
+func TestSpool_RejectedRecordSetAside(t *testing.T) {
+	poison := map[string]bool{id(17): true, id(63): true, id(64): true}
+	st := newStore()
+	var rejects []string // the batches rejected, for their sizes
+	w := writerFunc(func(ctx context.Context, recs []*lyumen.Record) error {
+		for _, r := range recs {
+			if poison[r.ID] {
+				rejects = append(rejects, r.ID)
+				return fmt.Errorf("insert: invalid byte sequence (SQLSTATE 22021): %w", lyumen.ErrRejected)
+			}
+		}
+		return st.WriteRecords(ctx, recs)
+	})
+	dir := t.TempDir()
+	var setAside []string
+	s := mustOpen(t, dir, w, spool.Options{BatchSize: 40, DrainTimeout: 5 * time.Second, OnRejected: func(id string) { setAside = append(setAside, id) }})
+	all := recordN(t, s, 0, 100)
+	drain(t, s)
+	mustClose(t, s)
+
+	var want []string
+	for _, r := range all {
+		if !poison[r.ID] {
+			want = append(want, r.ID)
+		}
+	}
+	if diff := cmp.Diff(want, st.ids()); diff != "" {
+		t.Errorf("ids stored, in order (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{id(17), id(63), id(64)}, setAside); diff != "" {
+		t.Errorf("records set aside (-want +got):\n%s", diff)
+	}
+	if len(rejects) > 3*8 { // each found in about log2(BatchSize) tries
+		t.Errorf("%d rejected batches to find 3 records", len(rejects))
+	}
+	files, err := os.ReadDir(filepath.Join(dir, "rejected"))
+	if err != nil || len(files) != 3 {
+		t.Fatalf("rejected/ holds %d files, %v; want 3", len(files), err)
+	}
+	for _, f := range files {
+		if info, err := f.Info(); err != nil || info.Size() == 0 {
+			t.Errorf("rejected/%s: %v, empty", f.Name(), err)
+		}
+	}
+
+	calls := st.calls
+	s = mustOpen(t, dir, w, spool.Options{BatchSize: 40})
+	drain(t, s)
+	if n, _ := s.Pending(); n != 0 || st.calls != calls || len(rejects) > 3*8 {
+		t.Errorf("after a restart: %d pending, %d more store calls; want nothing sent again", n, st.calls-calls)
+	}
+}

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/pack"
 )
@@ -74,18 +77,18 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	ids := make([][]byte, len(recs))
 	for i, r := range recs {
 		if r == nil {
-			return fmt.Errorf("write records: record %d: nil", i)
+			return fmt.Errorf("write records: record %d: nil: %w", i, lyumen.ErrRejected)
 		}
 		id, err := parseID(r.ID)
 		if err != nil {
-			return fmt.Errorf("write records: id %q: %w", r.ID, err)
+			return fmt.Errorf("write records: id %q: %w: %w", r.ID, lyumen.ErrRejected, err)
 		}
 		ids[i] = id
 	}
 	cutAt := db.stored.Epoch() // what the cut below skips was stored as of this epoch
 	b, err := db.packer.CutBatch(recs, db.stored)
-	if err != nil {
-		return fmt.Errorf("write records: %w", err) // nothing written: a batch is all or none
+	if err != nil { // a record that cannot be laid out never will be
+		return fmt.Errorf("write records: %w: %w", lyumen.ErrRejected, err) // nothing written: a batch is all or none
 	}
 	if db.afterCut != nil {
 		db.afterCut()
@@ -123,16 +126,16 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 	ins := &inserter{tx: tx, inserts: db.inserts}
 	for _, blob := range b.Blobs {
 		if err := ins.blob(ctx, blob); err != nil {
-			return fmt.Errorf("write records: blob: %w", err)
+			return fmt.Errorf("write records: blob: %w", refused(err))
 		}
 	}
 	for i, r := range recs {
 		if err := ins.record(ctx, r, ids[i], b.Rows[i]); err != nil {
-			return fmt.Errorf("write record %s: %w", r.ID, err)
+			return fmt.Errorf("write record %s: %w", r.ID, refused(err))
 		}
 	}
 	if err := ins.flush(ctx); err != nil {
-		return fmt.Errorf("write records: %w", err)
+		return fmt.Errorf("write records: %w", refused(err))
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write records: %w", err)
@@ -398,4 +401,17 @@ func (db *DB) Count(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("count records: %w", err)
 	}
 	return n, nil
+}
+
+// refused marks err with lyumen.ErrRejected when SQLite refused a value for
+// what it is (too big, against a constraint, of the wrong type): the same
+// records would be refused again.
+func refused(err error) error {
+	if se, ok := errors.AsType[*msqlite.Error](err); ok {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_MISMATCH:
+			return fmt.Errorf("%w: %w", lyumen.ErrRejected, err)
+		}
+	}
+	return err
 }

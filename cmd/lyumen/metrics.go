@@ -15,6 +15,7 @@ type metrics struct {
 	refused    *prometheus.CounterVec
 	shipped    prometheus.Counter
 	corrupt    prometheus.Counter
+	rejected   prometheus.Counter
 	unrecorded prometheus.Counter
 	fsync      prometheus.Histogram
 }
@@ -33,6 +34,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "lyumen_spool_corruptions_total",
 			Help: "Corrupt or torn spool segments found, cut and reported.",
 		}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "lyumen_spool_rejected_total",
+			Help: "Records the store refused for what they hold, set aside under spool/rejected/.",
+		}),
 		unrecorded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lyumen_requests_unrecorded_total",
 			Help: "Requests served without a record because the spool was full (spool.when_full: serve_unrecorded).",
@@ -43,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.refused, m.shipped, m.corrupt, m.unrecorded, m.fsync)
+	reg.MustRegister(m.refused, m.shipped, m.corrupt, m.rejected, m.unrecorded, m.fsync)
 	return m
 }
 

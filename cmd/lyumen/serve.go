@@ -88,6 +88,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		OnSync:       func(n int, d time.Duration) { m.fsync.Observe(d.Seconds()) },
 		OnShipped:    func(n int) { m.shipped.Add(float64(n)) },
 		OnCorrupt:    func(string, int64) { m.corrupt.Inc() },
+		OnRejected:   func(string) { m.rejected.Inc() },
 	})
 	if err != nil {
 		return err
