@@ -410,6 +410,23 @@ func TestDB_PurgeVacuumFails(t *testing.T) {
 // hold "\u0000") are stored replaced, not refused: PostgreSQL refuses the
 // value, and with it the whole batch at every retry, which would stop the
 // spool shipping anything behind it.
+// TestWriteRecords_TokensOutOfRange: a token count the integer column
+// cannot hold is the record's fault (lyumen.ErrRejected), so the spool sets
+// that record aside; pgx refuses it by cancelling the COPY, which would
+// read as an outage and be retried forever.
+func TestWriteRecords_TokensOutOfRange(t *testing.T) {
+	db := mustOpen(t, freshSchema(t))
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	bad := &lyumen.Record{ID: "01970000-0000-7000-8000-000000000001", ReceivedAt: at, Model: "m", Usage: lyumen.Usage{CompletionTokens: 1 << 31}}
+	good := &lyumen.Record{ID: "01970000-0000-7000-8000-000000000002", ReceivedAt: at, Model: "m", Usage: lyumen.Usage{CompletionTokens: 1<<31 - 1}}
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{good, bad}); !errors.Is(err, lyumen.ErrRejected) {
+		t.Errorf("WriteRecords(2^31 tokens) = %v, want lyumen.ErrRejected", err)
+	}
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{good}); err != nil {
+		t.Errorf("WriteRecords(2^31-1 tokens) = %v", err)
+	}
+}
+
 func TestWriteRecords_TextPostgreSQLRefuses(t *testing.T) {
 	db := mustOpen(t, freshSchema(t))
 	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)

@@ -55,6 +55,12 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		if err != nil {
 			return fmt.Errorf("write records: id %q: %w: %w", r.ID, lyumen.ErrRejected, err)
 		}
+		// integer columns: pgx refuses a larger value by cancelling the
+		// COPY, which reads as any cancellation (SQLSTATE 57014), not as
+		// this record's fault. Token counts are the upstream's word.
+		if !fitsInt32(r.Status, r.Usage.PromptTokens, r.Usage.CompletionTokens, r.Usage.TotalTokens) {
+			return fmt.Errorf("write records: record %s: status or token count out of range: %w", r.ID, lyumen.ErrRejected)
+		}
 		ids[i] = id
 	}
 	cutAt := db.stored.Epoch() // what the cut below skips was stored as of this epoch
@@ -184,6 +190,15 @@ func notPurged(ctx context.Context, tx pgx.Tx, recs []*lyumen.Record, ids []uuid
 		}
 	}
 	return keep, nil
+}
+
+func fitsInt32(vs ...int) bool {
+	for _, v := range vs {
+		if v != int(int32(v)) {
+			return false
+		}
+	}
+	return true
 }
 
 // recordText is a record's text columns as PostgreSQL will take them.

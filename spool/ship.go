@@ -166,12 +166,20 @@ func (sh *shipper) reject(b *batch, cause error) error {
 	sh.s.logger.Error("spool record rejected by the store; set aside", "id", b.recs[0].ID, "quarantine", q, "err", cause)
 	sh.s.o.OnRejected(b.recs[0].ID)
 	sh.limit = 0
-	sh.commit(b)
+	sh.pass(b)
 	sh.checkpoint(true) // a restart must not set it aside again
 	return nil
 }
 
+// commit moves past a batch the Writer committed.
 func (sh *shipper) commit(b *batch) {
+	sh.pass(b)
+	sh.s.o.OnShipped(len(b.recs))
+	sh.checkpoint(false)
+}
+
+// pass moves past b's records, which are no longer pending.
+func (sh *shipper) pass(b *batch) {
 	s := sh.s
 	sh.off = b.end
 	if sh.off >= sh.narrowEnd {
@@ -184,8 +192,6 @@ func (sh *shipper) commit(b *batch) {
 	s.pending -= n
 	s.pendBytes -= b.bytes
 	s.mu.Unlock()
-	s.o.OnShipped(len(b.recs))
-	sh.checkpoint(false)
 }
 
 // next reads the next batch: nil when every durable record is shipped.
@@ -292,7 +298,7 @@ func (sh *shipper) skip(end int64) error {
 		return err
 	}
 	sh.s.corrupt(sh.seg.path, sh.off, end-sh.off, q)
-	sh.off = end
+	sh.off, sh.limit = end, 0
 	// A restart must not find the same frame again and quarantine the
 	// good records after it.
 	sh.checkpoint(true)

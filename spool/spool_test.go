@@ -1050,7 +1050,9 @@ func TestSpool_RejectedRecordSetAside(t *testing.T) {
 	})
 	dir := t.TempDir()
 	var setAside []string
-	s := mustOpen(t, dir, w, spool.Options{BatchSize: 40, DrainTimeout: 5 * time.Second, OnRejected: func(id string) { setAside = append(setAside, id) }})
+	shipped := 0
+	s := mustOpen(t, dir, w, spool.Options{BatchSize: 40, DrainTimeout: 5 * time.Second,
+		OnRejected: func(id string) { setAside = append(setAside, id) }, OnShipped: func(n int) { shipped += n }})
 	all := recordN(t, s, 0, 100)
 	drain(t, s)
 	mustClose(t, s)
@@ -1070,13 +1072,26 @@ func TestSpool_RejectedRecordSetAside(t *testing.T) {
 	if len(rejects) > 3*8 { // each found in about log2(BatchSize) tries
 		t.Errorf("%d rejected batches to find 3 records", len(rejects))
 	}
+	if shipped != len(want) {
+		t.Errorf("OnShipped told of %d records, want the %d stored", shipped, len(want))
+	}
+	if st.calls > 16 { // batches grow back once the rejected record is set aside
+		t.Errorf("%d batches stored for 97 records in batches of up to 40", st.calls)
+	}
 	files, err := os.ReadDir(filepath.Join(dir, "rejected"))
 	if err != nil || len(files) != 3 {
 		t.Fatalf("rejected/ holds %d files, %v; want 3", len(files), err)
 	}
-	for _, f := range files {
-		if info, err := f.Info(); err != nil || info.Size() == 0 {
-			t.Errorf("rejected/%s: %v, empty", f.Name(), err)
+	for _, f := range files { // each holds its record's frame, and only that
+		b := mustRead(t, filepath.Join(dir, "rejected", f.Name()))
+		var in []string
+		for _, r := range all {
+			if bytes.Contains(b, []byte(r.ID)) {
+				in = append(in, r.ID)
+			}
+		}
+		if len(in) != 1 || !poison[in[0]] {
+			t.Errorf("rejected/%s (%d bytes) holds records %v, want one rejected", f.Name(), len(b), in)
 		}
 	}
 
