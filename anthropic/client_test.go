@@ -208,7 +208,7 @@ func TestClient_Errors(t *testing.T) {
 		msg    string
 	}{
 		{name: "400", b: providertest.Behaviour{Status: 400, ErrorText: "temperature: too hot"}, kind: lyumen.KindUpstream, status: 400, msg: "upstream: temperature: too hot"},
-		{name: "401", b: providertest.Behaviour{Status: 401}, kind: lyumen.KindUpstream, status: 401, msg: "upstream: Unauthorized"},
+		{name: "401", b: providertest.Behaviour{Status: 401}, kind: lyumen.KindUpstream, status: 401, msg: "upstream: the upstream refused the gateway's credentials"},
 		{name: "429", b: providertest.Behaviour{Status: 429, ErrorText: "slow down"}, kind: lyumen.KindUpstream, status: 429, msg: "upstream: slow down"},
 		{name: "529", b: providertest.Behaviour{Status: 529, ErrorText: "Overloaded"}, kind: lyumen.KindUpstream, status: 529, msg: "upstream: Overloaded"},
 		{name: "timeout", b: providertest.Behaviour{Delay: time.Second}, kind: lyumen.KindTimeout, msg: "the upstream did not answer in time"},

@@ -613,7 +613,7 @@ func TestClient_UpstreamError(t *testing.T) {
 		{
 			name: "plain text body", status: 401, contentType: "text/plain",
 			body: "unauthorized\n",
-			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 401, Message: "upstream: Unauthorized"},
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 401, Message: "upstream: the upstream refused the gateway's credentials"},
 		},
 		{
 			name: "empty body", status: 404, contentType: "application/json",

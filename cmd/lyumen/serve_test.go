@@ -344,3 +344,44 @@ func TestServe_UpstreamRedirectNotFollowed(t *testing.T) {
 		t.Errorf("the gateway followed the upstream's redirects: %q", seen)
 	}
 }
+
+// TestServe_UpstreamQuotingTheKey: an upstream that refuses the operator's
+// key and quotes it in its error (OpenAI does, masked but for its ends;
+// some compatible servers quote it whole) must not pass it on to the
+// client, the logs, the spool or the store.
+func TestServe_UpstreamQuotingTheKey(t *testing.T) {
+	const opKey = "operator-secret-Zq81"
+	for _, status := range []int{http.StatusUnauthorized, http.StatusBadRequest} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				key := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+key+`.","type":"invalid_request_error","code":"invalid_api_key"}}`)
+			}))
+			defer up.Close()
+			dir := t.TempDir()
+			addr, logs, stop := startServe(t, []string{"--config", writeConfig(t, dir, up.URL)}, map[string]string{"FAKE_KEY": opKey})
+			resp, err := http.Post("http://"+addr+"/v1/chat/completions", "application/json",
+				strings.NewReader(`{"model":"gpt-test","messages":[{"role":"user","content":"hi"}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			spooled := readTree(t, filepath.Join(dir, "spool"))
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			for what, b := range map[string][]byte{"the answer": body, "the logs": []byte(logs.String()), "the spool": spooled,
+				"the store": readTree(t, dir)} {
+				if bytes.Contains(b, []byte(opKey)) {
+					t.Errorf("the operator's key is in %s", what)
+				}
+			}
+			if resp.StatusCode != http.StatusBadGateway && resp.StatusCode != status {
+				t.Errorf("status %d: %s", resp.StatusCode, body)
+			}
+		})
+	}
+}

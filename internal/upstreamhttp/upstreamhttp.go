@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lyumen/lyumen"
@@ -84,12 +85,35 @@ func Post(ctx context.Context, rt http.RoundTripper, url string, header http.Hea
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		e := decode(resp.StatusCode, b)
+		e.Message = withoutCredentials(e.Message, resp.StatusCode, header)
 		if ra := lyumen.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
 			e.RetryAfter = ra
 		}
 		return nil, e
 	}
 	return resp, nil
+}
+
+// withoutCredentials is an upstream's error message fit to reach the
+// client, the logs and the record. A refusal of the gateway's credentials
+// may quote them (OpenAI quotes the key, masked but for its ends; some
+// compatible servers quote it whole), so its message is replaced; any
+// other message has the operator's credentials, as header sent them, cut
+// out.
+func withoutCredentials(msg string, status int, header http.Header) string {
+	if status == http.StatusUnauthorized {
+		return "upstream: the upstream refused the gateway's credentials"
+	}
+	for _, k := range [...]string{"Authorization", "X-Api-Key", "X-Goog-Api-Key", "Api-Key"} {
+		v := header.Get(k)
+		if _, token, ok := strings.Cut(v, " "); ok && k == "Authorization" {
+			v = token // "Bearer <key>"
+		}
+		if len(v) >= 8 { // shorter is no secret, and would cut out common words
+			msg = strings.ReplaceAll(msg, v, "[credential]")
+		}
+	}
+	return msg
 }
 
 // PostWhole is Post for a non-streamed answer: it returns the answer's

@@ -85,3 +85,38 @@ func TestPost_RedirectNotFollowed(t *testing.T) {
 		t.Errorf("%d redirects followed", n)
 	}
 }
+
+// TestPost_ErrorWithoutCredentials: an upstream's error message reaches
+// the client, the logs and the record, so the operator's key must not be
+// in it: a 401's message, which may quote the key (OpenAI quotes it masked
+// but for its ends), is replaced, and any other has the key cut out.
+func TestPost_ErrorWithoutCredentials(t *testing.T) {
+	const key = "sk-operator-Zq81xW"
+	for _, tc := range []struct {
+		name   string
+		status int
+		header http.Header
+		quote  string // what the upstream's message quotes
+		want   string
+	}{
+		{"401, masked", 401, upstreamhttp.Header(nil, "Authorization", "Bearer "+key), "sk-ope******Zq81xW", "upstream: the upstream refused the gateway's credentials"},
+		{"500, bearer", 500, upstreamhttp.Header(nil, "Authorization", "Bearer "+key), key, "upstream: bad key [credential] here"},
+		{"400, x-api-key", 400, upstreamhttp.Header(nil, "X-Api-Key", key), key, "upstream: bad key [credential] here"},
+		{"403, x-goog-api-key", 403, upstreamhttp.Header(nil, "X-Goog-Api-Key", key), key, "upstream: bad key [credential] here"},
+		{"a short header value is left", 500, upstreamhttp.Header(nil, "X-Api-Key", "bad"), "key", "upstream: bad key key here"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tc.status)
+			}))
+			defer srv.Close()
+			_, err := upstreamhttp.Post(t.Context(), srv.Client().Transport, srv.URL, tc.header, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
+				return &lyumen.Error{Kind: lyumen.KindUpstream, Status: s, Message: "upstream: bad key " + tc.quote + " here"}
+			})
+			e, ok := errors.AsType[*lyumen.Error](err)
+			if !ok || e.Message != tc.want {
+				t.Errorf("err = %v, want the message %q", err, tc.want)
+			}
+		})
+	}
+}
