@@ -724,3 +724,65 @@ func TestChat_RequestIDNamesTheRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestChat_ModelCapOnEveryField: a model's cap on max tokens reaches every
+// copy the upstream might obey. A repeated field is refused (the gateway
+// reads the last copy and rewrites the first; upstreams differ in which
+// they keep), and when a request sets both max_tokens and
+// max_completion_tokens the cap applies to both.
+func TestChat_ModelCapOnEveryField(t *testing.T) {
+	up := providertest.NewOpenAI(t)
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, MaxTokens: 100, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
+	providers := map[string]lyumen.Provider{"fake": oai.NewClient(up.BaseURL(), operatorKey, nil, up.Client().Transport)}
+	recs := &records{}
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{Provider: upstream.New(catalog, providers, nil), Catalog: catalog, Recorder: recs}))
+	defer srv.Close()
+	const msgs = `"model":"gpt-test","messages":[{"role":"user","content":"hi"}]`
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`{` + msgs + `,"max_tokens":100000}`, 200},
+		{`{` + msgs + `,"max_completion_tokens":100000}`, 200},
+		{`{` + msgs + `}`, 200},
+		{`{` + msgs + `,"max_tokens":100000,"max_completion_tokens":null}`, 200},
+		{`{` + msgs + `,"max_tokens":100000,"max_completion_tokens":50}`, 200},
+		{`{` + msgs + `,"max_tokens":50,"max_completion_tokens":100000}`, 200},
+		{`{` + msgs + `,"max_tokens":100000,"max_tokens":100000}`, 400},
+		{`{` + msgs + `,"max_completion_tokens":100000,"max_completion_tokens":100000}`, 400},
+		{`{` + msgs + `,"max_tokens":100000,"max_tok\u0065ns":100000}`, 400},
+		{`{` + msgs + `,"max_completion_tokens":5,"max_tokens":-5}`, 400},
+	} {
+		before := len(up.Seen())
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s: status %d, want %d: %s", tc.body, resp.StatusCode, tc.status, b)
+			continue
+		}
+		seen := up.Seen()
+		if tc.status != 200 {
+			if len(seen) != before {
+				t.Errorf("%s: refused, but sent upstream", tc.body)
+			}
+			continue
+		}
+		got := seen[len(seen)-1].Body // decoded as Go does: the last copy of a key wins
+		capped := 0
+		for _, k := range []string{"max_tokens", "max_completion_tokens"} {
+			if v, ok := got[k].(float64); ok {
+				capped++
+				if v > 100 {
+					t.Errorf("%s: upstream got %s %v, over the cap of 100", tc.body, k, v)
+				}
+			}
+		}
+		if capped == 0 {
+			t.Errorf("%s: upstream got no max tokens; want the cap", tc.body)
+		}
+	}
+}

@@ -117,14 +117,19 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		Temperature:  cr.Temperature,
 		TopP:         cr.TopP,
 	}
-	switch {
-	case cr.MaxCompletionTokens != nil:
-		req.MaxTokens = *cr.MaxCompletionTokens
-	case cr.MaxTokens != nil:
-		req.MaxTokens = *cr.MaxTokens
-	}
-	if req.MaxTokens < 0 {
-		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "max_tokens", Message: "'max_tokens' must not be negative"}
+	// Both fields may come, and an upstream may obey either: the larger is
+	// the request's, so that a model's cap applies to both (Client.body).
+	for _, f := range []struct {
+		key string
+		v   *int
+	}{{"max_tokens", cr.MaxTokens}, {"max_completion_tokens", cr.MaxCompletionTokens}} {
+		if f.v == nil {
+			continue
+		}
+		if *f.v < 0 {
+			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: f.key, Message: fmt.Sprintf("'%s' must not be negative", f.key)}
+		}
+		req.MaxTokens = max(req.MaxTokens, *f.v)
 	}
 	for i, t := range cr.Tools {
 		if t.Type != "function" && t.Type != "" {
@@ -164,8 +169,9 @@ func chatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage, er
 		return cr, nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object"}
 	}
 	// A repeated key is refused: the gateway would read the last copy and
-	// rewrite the first, and the upstream might read either.
-	if k := duplicateKey(body, "model", "messages", "stream", "stream_options", "n"); k != "" {
+	// rewrite the first, and the upstream might read either (a model's cap
+	// on max tokens would miss the copy the upstream obeys).
+	if k := duplicateKey(body, "model", "messages", "stream", "stream_options", "n", "max_tokens", "max_completion_tokens"); k != "" {
 		return cr, nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: k, Message: fmt.Sprintf("duplicate key '%s' in the request body", k)}
 	}
 	if k := duplicateKey(fields["stream_options"], "include_usage"); k != "" {

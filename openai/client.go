@@ -94,13 +94,20 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 		return nil, fmt.Errorf("set upstream model: %w", err)
 	}
 	if req.CappedMaxTokens {
-		// The model's cap applies: set it in whichever field the client used.
-		field := "max_tokens"
-		if gjson.GetBytes(body, "max_completion_tokens").Exists() {
-			field = "max_completion_tokens"
-		}
-		if body, err = sjson.SetBytes(body, field, req.MaxTokens); err != nil {
-			return nil, fmt.Errorf("cap max tokens: %w", err)
+		// The model's cap applies: set it in each field the client used (an
+		// upstream may obey either), in max_tokens when it used neither.
+		hasMax := gjson.GetBytes(body, "max_tokens").Exists()
+		hasCompletion := gjson.GetBytes(body, "max_completion_tokens").Exists()
+		for _, f := range [...]struct {
+			key string
+			set bool
+		}{{"max_tokens", hasMax || !hasCompletion}, {"max_completion_tokens", hasCompletion}} {
+			if !f.set {
+				continue
+			}
+			if body, err = sjson.SetBytes(body, f.key, req.MaxTokens); err != nil {
+				return nil, fmt.Errorf("cap max tokens: %w", err)
+			}
 		}
 	}
 	if req.Stream && !req.IncludeUsage {
