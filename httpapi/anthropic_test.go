@@ -735,3 +735,31 @@ func TestStream_UnrecordedEndsInError(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownAPI_Envelope: a path under /v1/ that no route takes, or a
+// route's path with another method, is a 404 in the envelope of the API
+// the path belongs to.
+func TestUnknownAPI_Envelope(t *testing.T) {
+	g := newClaudeGateway(t)
+	for _, tc := range []struct {
+		method, path string
+		want         string // a JSON fragment of the envelope
+	}{
+		{"GET", "/v1/messages", `{"type":"error","error":{"type":"not_found_error","message":"invalid URL (GET /v1/messages)"}}`},
+		{"POST", "/v1/messages/", `"type":"not_found_error"`},
+		{"GET", "/v1/messages/count_tokens", `"type":"not_found_error"`},
+		{"GET", "/v1/chat/completions", `"code":"unknown_url"`},
+		{"POST", "/v1/nothing", `"code":"unknown_url"`},
+	} {
+		req, _ := http.NewRequest(tc.method, g.srv.URL+tc.path, strings.NewReader(`{}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || !bytes.Contains(b, []byte(tc.want)) {
+			t.Errorf("%s %s: %d %s, want 404 with %s", tc.method, tc.path, resp.StatusCode, b, tc.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/anthropic"
 )
 
 // apiContentSecurityPolicy is sent with everything that is not a page: JSON
@@ -63,6 +64,9 @@ func (s *server) recoverPanic(w http.ResponseWriter, r *http.Request, c codec) {
 	switch {
 	case c != nil:
 		status, body := c.error(err)
+		writeJSON(w, status, body)
+	case anthropicPath(r.URL.Path):
+		status, body := anthropic.Error(err)
 		writeJSON(w, status, body)
 	case strings.HasPrefix(r.URL.Path, "/v1/"):
 		openaiError(w, err)

@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/anthropic"
 	"github.com/lyumen/lyumen/internal/sse"
 	"github.com/lyumen/lyumen/openai"
 )
@@ -72,10 +74,23 @@ func (s *server) handleModel() http.Handler {
 	})
 }
 
+// handleUnknownAPI answers a path under /v1/ that no route takes, or a
+// route's path with another method, in the envelope of the API the path
+// belongs to.
 func (s *server) handleUnknownAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e := lyumen.Errorf(lyumen.KindNotFound, "invalid URL (%s %s)", r.Method, r.URL.Path)
+		if anthropicPath(r.URL.Path) {
+			status, body := anthropic.Error(e)
+			writeJSON(w, status, body)
+			return
+		}
 		e.Code = "unknown_url"
 		openaiError(w, e)
 	})
+}
+
+// anthropicPath reports whether path is under Anthropic's Messages API.
+func anthropicPath(path string) bool {
+	return path == "/v1/messages" || strings.HasPrefix(path, "/v1/messages/")
 }
