@@ -28,7 +28,7 @@ func DecodeEmbeddings(body []byte) (*lyumen.EmbedRequest, error) {
 	}
 	// The body passes through to OpenAI-compatible upstreams: a repeated
 	// key could be read one way here and another way there.
-	if k := duplicateKey(body, "model", "input"); k != "" {
+	if k := duplicateKey(body, "model", "input", "encoding_format", "dimensions"); k != "" {
 		return nil, invalid(k, "duplicate key '%s' in the request body", k)
 	}
 	var (

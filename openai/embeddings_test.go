@@ -61,6 +61,9 @@ var invalidEmbeddings = []struct {
 	{name: "unknown encoding", body: `{"model":"e","input":"a","encoding_format":"int8"}`, wantParam: "encoding_format"},
 	{name: "zero dimensions", body: `{"model":"e","input":"a","dimensions":0}`, wantParam: "dimensions"},
 	{name: "duplicate model", body: `{"model":"e","model":"f","input":"a"}`, wantParam: "model"},
+	// Read here from the last copy, by the answer's encoder from the first.
+	{name: "duplicate encoding", body: `{"model":"e","input":"a","encoding_format":"base64","encoding_format":"float"}`, wantParam: "encoding_format"},
+	{name: "duplicate dimensions", body: `{"model":"e","input":"a","dimensions":8,"dimensions":4}`, wantParam: "dimensions"},
 }
 
 func TestDecodeEmbeddings_Invalid(t *testing.T) {
