@@ -23,13 +23,22 @@ func TransportError(ctx context.Context, err error) error {
 	return &Error{Kind: KindUpstream, Message: "the upstream could not be reached", Err: err}
 }
 
+// maxRetryAfter bounds a Retry-After in seconds: a day, far past any wait a
+// client is kept for, and far from time.Duration's overflow.
+const maxRetryAfter = 24 * 60 * 60
+
 // ParseRetryAfter reads a Retry-After header: seconds, or an HTTP date.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	// Too many digits for an int64 is ParseInt's largest value with
+	// ErrRange: a long wait, not none.
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if s < 0 {
+			return 0
+		}
+		return time.Duration(min(s, maxRetryAfter)) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return t.Sub(now)

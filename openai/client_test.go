@@ -684,6 +684,10 @@ func TestRetryAfter(t *testing.T) {
 		{"", 0}, {"7", 7 * time.Second}, {"0", 0}, {"-3", 0}, {"soon", 0},
 		{"Thu, 26 Nov 2026 12:00:30 GMT", 30 * time.Second},
 		{"Thu, 26 Nov 2026 11:00:00 GMT", 0},
+		// Past time.Duration's range in nanoseconds, or an int64's: a day,
+		// not a wrapped-round or negative wait.
+		{"9300000000", 24 * time.Hour}, {"18446744074", 24 * time.Hour}, {"99999999999999999999999", 24 * time.Hour},
+		{"-99999999999999999999999", 0},
 	}
 	for _, tc := range tests {
 		if got := lyumen.ParseRetryAfter(tc.header, now); got != tc.want {

@@ -66,6 +66,14 @@ func (b *breaker) success() {
 	b.mu.Unlock()
 }
 
+// release ends a trial that told nothing about the upstream (its client
+// left): the next request after the cooldown tries again.
+func (b *breaker) release() {
+	b.mu.Lock()
+	b.trial = false
+	b.mu.Unlock()
+}
+
 func (b *breaker) failure(now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -108,12 +108,10 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 	}
 	targets := p.order(m.Targets)
 	err := error(lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", req.Model))
+	var retryAfter time.Duration // the longest any target of the round asked for
 	for round := 0; round <= p.o.Retries; round++ {
 		if round > 0 {
-			wait := p.o.Backoff << (round - 1)
-			if e, ok := errors.AsType[*lyumen.Error](err); ok && e.RetryAfter > wait {
-				wait = e.RetryAfter
-			}
+			wait := max(p.o.Backoff<<(round-1), retryAfter)
 			if wait > p.o.MaxWait {
 				break // the upstream wants longer than a client should wait
 			}
@@ -122,6 +120,7 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 			}
 		}
 		tried := false
+		retryAfter = 0
 		for _, t := range targets {
 			prov, ok := p.providers[t.Provider]
 			if !ok {
@@ -146,11 +145,18 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 				b.success()
 				return out, nil
 			}
-			if ctx.Err() != nil || !retryable(err) {
+			if ctx.Err() != nil {
+				b.release() // the client left: this says nothing of the upstream
+				return zero, err
+			}
+			if !retryable(err) {
 				b.success() // the upstream answered: it is not down
 				return zero, err
 			}
 			b.failure(p.o.Now())
+			if e, ok := errors.AsType[*lyumen.Error](err); ok {
+				retryAfter = max(retryAfter, e.RetryAfter)
+			}
 			p.logger.WarnContext(ctx, "upstream failed, trying the next target", "provider", t.Provider, "model", t.Model, "err", err)
 		}
 		if !tried {

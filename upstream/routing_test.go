@@ -180,3 +180,64 @@ func TestPool_MaxTokensCap(t *testing.T) {
 		})
 	}
 }
+
+// TestPool_RetryAfterOfAnyTarget: the next round waits for the longest
+// Retry-After any target of the round asked for, not only the last's; past
+// MaxWait there is no next round.
+func TestPool_RetryAfterOfAnyTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		retryAfter time.Duration
+		wantCalls  int
+		wantWait   time.Duration
+	}{
+		{"1s", time.Second, 2, time.Second},
+		{"a minute: past MaxWait", time.Minute, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a := &provider{name: "a", fail: failTimes(1, &lyumen.Error{Kind: lyumen.KindUpstream, Status: 429, RetryAfter: tc.retryAfter})}
+				b := &provider{name: "b", fail: failTimes(10, &lyumen.Error{Kind: lyumen.KindUpstream, Status: 503})}
+				catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "a", Model: "m"}, {Provider: "b", Model: "m"}}}})
+				pool := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"a": a, "b": b}, upstream.Options{Retries: 1})
+				start := time.Now()
+				pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+				if got := len(a.requests()); got != tc.wantCalls {
+					t.Errorf("target a, which asked for Retry-After %v, called %d times; want %d", tc.retryAfter, got, tc.wantCalls)
+				}
+				if waited := time.Since(start); waited != tc.wantWait {
+					t.Errorf("waited %v, want %v", waited, tc.wantWait)
+				}
+			})
+		})
+	}
+}
+
+// TestPool_AbandonedTrialKeepsBreakerOpen: a half-open trial whose client
+// leaves proves nothing about the upstream, so the breaker stays open: the
+// next request is a new trial, not the first of many.
+func TestPool_AbandonedTrialKeepsBreakerOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &provider{name: "only", fail: func(ctx context.Context) error {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+		}}
+		pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 3, BreakerCooldown: 10 * time.Second}, p, lyumen.Model{})
+		for range 3 {
+			pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+		}
+		time.Sleep(10 * time.Second)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel() // the trial's client has gone
+		pool.Chat(ctx, &lyumen.Request{Model: publicModel})
+		before := len(p.requests())
+		for range 4 {
+			pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+		}
+		if got := len(p.requests()) - before; got != 1 {
+			t.Errorf("after a trial that proved nothing, %d requests went to the failing target; want 1, a new trial", got)
+		}
+	})
+}
