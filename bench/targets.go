@@ -21,6 +21,7 @@ import (
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/httpapi"
+	"github.com/lyumen/lyumen/internal/upstreamhttp"
 	"github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/scrub"
 	"github.com/lyumen/lyumen/spool"
@@ -258,7 +259,7 @@ func startGateway(name, upstreamURL string, logger *slog.Logger, rec lyumen.Reco
 		Targets: []lyumen.Target{{Provider: "mock", Model: "mock-model"}},
 	}})
 	providers := map[string]lyumen.Provider{
-		"mock": openai.NewClient(upstreamURL+"/v1", "sk-bench", nil, upstreamTransport()),
+		"mock": openai.NewClient(upstreamURL+"/v1", "sk-bench", nil, gatewayTransport()),
 	}
 	return startServer(name, httpapi.NewServer(httpapi.Options{
 		Logger:   logger,
@@ -291,6 +292,12 @@ func startServer(name string, h http.Handler) *httptest.Server {
 
 // upstreamTransport has the settings of cmd/lyumen's newHTTPClient, for the
 // gateway's upstream client and the bare proxy alike.
+// gatewayTransport is the gateway's to the upstream, as serve builds it:
+// under the provider's timeout (default 120 s).
+func gatewayTransport() http.RoundTripper {
+	return upstreamhttp.Deadline(upstreamTransport(), 120*time.Second)
+}
+
 func upstreamTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,

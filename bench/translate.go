@@ -202,7 +202,7 @@ func StartTranslation(oai *Mock, ant *AnthropicMock, gem *GeminiMock) *Translati
 // (as lyumen-norec), in front of one upstream of the given wire format at
 // baseURL, serving "bench-model" from its "mock-model".
 func newGateway(wire, baseURL string) http.Handler {
-	rt := upstreamTransport()
+	rt := gatewayTransport()
 	var p lyumen.Provider
 	switch wire {
 	case WireOpenAI:

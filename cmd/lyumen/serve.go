@@ -26,6 +26,7 @@ import (
 	"github.com/lyumen/lyumen/demo"
 	"github.com/lyumen/lyumen/gemini"
 	"github.com/lyumen/lyumen/httpapi"
+	"github.com/lyumen/lyumen/internal/upstreamhttp"
 	"github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/postgres"
 	"github.com/lyumen/lyumen/spool"
@@ -366,14 +367,15 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 	return out, ups
 }
 
-// newTransport returns one connection pool per provider. The timeout
-// applies to the response headers, not the body: a stream may run long.
-// Redirects are not followed (upstreamhttp.Transport).
+// newTransport returns one connection pool per provider, under the
+// provider's timeout: a whole answer must arrive within it, a stream's
+// first byte (upstreamhttp.Deadline); a stream then runs on. Redirects
+// are not followed (upstreamhttp.Transport).
 func newTransport(timeout time.Duration) http.RoundTripper {
 	if timeout == 0 {
 		timeout = 120 * time.Second
 	}
-	return &http.Transport{
+	return upstreamhttp.Deadline(&http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -383,7 +385,7 @@ func newTransport(timeout time.Duration) http.RoundTripper {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: timeout,
 		ExpectContinueTimeout: time.Second,
-	}
+	}, timeout)
 }
 
 // keyed builds one client per API key of the provider; several keys are

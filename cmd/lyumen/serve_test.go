@@ -20,6 +20,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/providertest"
 	"github.com/lyumen/lyumen/sqlite"
 )
@@ -383,5 +384,42 @@ func TestServe_UpstreamQuotingTheKey(t *testing.T) {
 				t.Errorf("status %d: %s", resp.StatusCode, body)
 			}
 		})
+	}
+}
+
+// TestProviders_Timeout: a provider's timeout bounds a whole completion,
+// not only its headers, and a stream's first byte, where the router can
+// still try another target: an upstream that stalls after its headers is a
+// timeout (504), not a wait for as long as the client stays.
+func TestProviders_Timeout(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		if !strings.Contains(r.Header.Get("Accept"), "event-stream") {
+			w.Write([]byte(`{"id":"x","choices":[`))
+		}
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}))
+	defer up.Close()
+	provs, _ := buildProviders([]Provider{{Name: "p", Kind: "openai", BaseURL: up.URL, Timeout: 300 * time.Millisecond}})
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second) // a client that waits long
+	defer cancel()
+	for _, stream := range []bool{false, true} {
+		req := &lyumen.Request{Surface: lyumen.SurfaceOpenAIChat, Model: "m", Stream: stream,
+			Body: []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`)}
+		start := time.Now()
+		var err error
+		if stream {
+			var st lyumen.Stream
+			if st, err = provs["p"].ChatStream(ctx, req); st != nil {
+				st.Close()
+			}
+		} else {
+			_, err = provs["p"].Chat(ctx, req)
+		}
+		if lyumen.KindOf(err) != lyumen.KindTimeout || time.Since(start) > 2*time.Second {
+			t.Errorf("stream %v: %v after %v; want a timeout at 300ms", stream, err, time.Since(start))
+		}
 	}
 }

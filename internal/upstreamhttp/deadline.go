@@ -1,0 +1,99 @@
+package upstreamhttp
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// Deadline returns rt bounded by timeout, a provider's: a whole answer
+// must arrive within it, headers and body; a stream (Post with stream
+// set) its headers and first byte, after which it runs on. RoundTrip waits
+// for that first byte itself, so that a stream that stalls before it fails
+// where the router can still try another target and the client still gets
+// a status. Past the deadline the error is a timeout (net.Error), which
+// lyumen.TransportError makes a KindTimeout: a 504.
+func Deadline(rt http.RoundTripper, timeout time.Duration) http.RoundTripper {
+	return deadline{rt: rt, timeout: timeout}
+}
+
+type deadline struct {
+	rt      http.RoundTripper
+	timeout time.Duration
+}
+
+func (d deadline) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	b := &deadlineBody{cancel: cancel}
+	b.timer = time.AfterFunc(d.timeout, func() { b.fired.Store(true); cancel() })
+	resp, err := d.rt.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		b.stop()
+		return nil, b.mapErr(err)
+	}
+	b.ReadCloser, resp.Body = resp.Body, b
+	if resp.StatusCode == http.StatusOK && req.Header.Get("Accept") == "text/event-stream" {
+		n := 0
+		for n == 0 && err == nil {
+			n, err = b.ReadCloser.Read(b.first[:])
+		}
+		if n == 0 && err != io.EOF {
+			b.Close()
+			return nil, b.mapErr(err)
+		}
+		b.held, b.err = n == 1, err
+		b.timer.Stop() // the stream has begun: it runs on
+	}
+	return resp, nil
+}
+
+// deadlineBody is an answer's body under its deadline: it holds a stream's
+// first byte, read by RoundTrip, until the first Read.
+type deadlineBody struct {
+	io.ReadCloser
+	timer  *time.Timer
+	cancel context.CancelFunc
+	fired  atomic.Bool
+	first  [1]byte
+	held   bool
+	err    error // what the read of the first byte ended with, after it
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	if b.held && len(p) > 0 { // alone: reading on could wait for the next event
+		p[0], b.held = b.first[0], false
+		return 1, nil
+	}
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.ReadCloser.Read(p)
+	return n, b.mapErr(err)
+}
+
+func (b *deadlineBody) Close() error {
+	b.stop()
+	return b.ReadCloser.Close()
+}
+
+func (b *deadlineBody) stop() {
+	b.timer.Stop()
+	b.cancel()
+}
+
+// mapErr is err, or the deadline's error when the deadline cut it.
+func (b *deadlineBody) mapErr(err error) error {
+	if err != nil && err != io.EOF && b.fired.Load() {
+		return errDeadline{}
+	}
+	return err
+}
+
+// errDeadline is the error of an answer cut at its deadline.
+type errDeadline struct{}
+
+func (errDeadline) Error() string   { return "no answer within the provider's timeout" }
+func (errDeadline) Timeout() bool   { return true }
+func (errDeadline) Temporary() bool { return true }

@@ -1,0 +1,78 @@
+package upstreamhttp_test
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/lyumen/lyumen/internal/upstreamhttp"
+)
+
+// TestDeadline: a whole answer must arrive within the timeout; a stream
+// its first byte, after which it runs on however long it takes, its bytes
+// intact.
+func TestDeadline(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		w.WriteHeader(http.StatusOK)
+		rc.Flush()
+		switch r.URL.Path {
+		case "/whole-stalls": // headers in time, the rest never
+			w.Write([]byte(`{"id":`))
+			rc.Flush()
+			<-r.Context().Done()
+		case "/stream-stalls": // headers in time, no first byte
+			<-r.Context().Done()
+		case "/stream-slow": // a first event in time, the next well after the timeout
+			time.Sleep(timeout / 4)
+			w.Write([]byte("data: 1\n\n"))
+			rc.Flush()
+			time.Sleep(2 * timeout)
+			w.Write([]byte("data: 2\n\n"))
+		}
+	}))
+	defer srv.Close()
+	rt := upstreamhttp.Deadline(srv.Client().Transport, timeout)
+	get := func(path string, stream bool) (*http.Response, error) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+path, nil)
+		if stream {
+			req.Header.Set("Accept", "text/event-stream")
+		}
+		return rt.RoundTrip(req)
+	}
+	isTimeout := func(err error) bool {
+		ne, ok := errors.AsType[net.Error](err)
+		return ok && ne.Timeout()
+	}
+
+	resp, err := get("/whole-stalls", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !isTimeout(err) || time.Since(start) > 4*timeout {
+		t.Errorf("a whole answer stalled after its headers: %v after %v, want a timeout at %v", err, time.Since(start), timeout)
+	}
+
+	start = time.Now()
+	if _, err := get("/stream-stalls", true); !isTimeout(err) || time.Since(start) > 4*timeout {
+		t.Errorf("a stream without a first byte: %v after %v, want a timeout from RoundTrip at %v", err, time.Since(start), timeout)
+	}
+
+	resp, err = get("/stream-slow", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != "data: 1\n\ndata: 2\n\n" {
+		t.Errorf("a stream that began in time: %q, %v; want it whole, past the timeout", b, err)
+	}
+}
