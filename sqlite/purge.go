@@ -40,8 +40,9 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 	if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
 		return out, fmt.Errorf("purge: %w", err)
 	}
-	// The connection goes back to the pool; writes on it need not pay for zeroing.
-	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = OFF`)
+	// The connection goes back to the pool; writes on it need not zero free
+	// pages too.
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA secure_delete = FAST`)
 
 	if err := db.purge(ctx, conn, ids, p, &out); err != nil {
 		return out, fmt.Errorf("purge: %w", err)

@@ -427,3 +427,54 @@ func TestDB_PurgeLeavesNoBytes(t *testing.T) {
 		t.Errorf("the kept record: %v", err)
 	}
 }
+
+// TestDB_PurgeLeavesNoBytes_AfterSplits: a record stored first sits in the
+// tables' root pages; when a root splits, SQLite copies its cells down and
+// leaves the old bytes in the root's unused space, which a purge's zeroing
+// of the live copies does not reach. With secure_delete on every
+// connection, a split zeroes what it moves.
+func TestDB_PurgeLeavesNoBytes_AfterSplits(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, filepath.Join(dir, "lyumen.db"))
+	rec := func(n int, ua, short, long string) *lyumen.Record {
+		return &lyumen.Record{
+			ID:         fmt.Sprintf("01970000-0000-7000-8000-%012x", n),
+			ReceivedAt: time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Second),
+			Model:      "m", UserAgent: ua,
+			Request:  fmt.Appendf(nil, `{"model":"m","messages":[{"role":"user","content":%q},{"role":"user","content":%q}]}`, short, long),
+			Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: "answer " + long}}}},
+		}
+	}
+	markers := []string{"UA-MARKER-qz7x", "SHORTMARK-k9", "LONGMARKER-p4v8"}
+	purged := rec(1, markers[0], markers[1], markers[2]+" "+strings.Repeat("x", 40)+"-END")
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{purged}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500; i += 7 { // enough to split every root page
+		var batch []*lyumen.Record
+		for j := i; j < min(i+7, 500); j++ {
+			batch = append(batch, rec(100+j, "curl/8", fmt.Sprintf("short %d", j), fmt.Sprintf("other content %d %s", j, strings.Repeat("y", 600+j%500))))
+		}
+		if err := db.WriteRecords(t.Context(), batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Purge(t.Context(), lyumen.Purge{IDs: []string{purged.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range markers {
+			if n := bytes.Count(b, []byte(m)); n > 0 {
+				t.Errorf("%s still holds %q %d times after the purge", filepath.Base(f), m, n)
+			}
+		}
+	}
+}
