@@ -138,7 +138,7 @@ func CardText(c Card, st *Stats) string {
 	}
 	b.WriteString("\n| field | meaning |\n|---|---|\n")
 	for _, f := range [][2]string{
-		{"id", "the record's id"}, {"hour", "when it was received, truncated to the hour (UTC)"},
+		{"id", "an opaque id, the same for a conversation within this export only: not the gateway's record id, which holds the exact time"}, {"hour", "when it was received, truncated to the hour (UTC)"},
 		{"model", "the model the client asked for"}, {"surface", "the API it came in on"},
 		{"country", "ISO 3166-1 alpha-2; empty when rare or unknown"}, {"client_family", "the client, from the user agent"},
 		{"language", "ISO 639-1 of the user's messages (whatlanggo); empty when unsure"}, {"turns", "user messages"},

@@ -37,9 +37,12 @@ func (s *memSink) ids() []string {
 	return ids
 }
 
+// export runs Export, and gives each example back its record's id, so
+// that tests can name what was exported (TestExport_IDs checks the ids).
 func export(t *testing.T, src datasettest.Source, o dataset.Options) (*memSink, *dataset.Stats) {
 	t.Helper()
 	sink := &memSink{}
+	o.IDKey = []byte("test key")
 	st, err := dataset.Export(t.Context(), src, sink, o)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +50,40 @@ func export(t *testing.T, src datasettest.Source, o dataset.Options) (*memSink, 
 	if !sink.closed {
 		t.Error("Export did not close the sink")
 	}
+	record := map[string]string{}
+	for _, r := range src {
+		record[dataset.ExampleID(o.IDKey, r.ID)] = r.ID
+	}
+	for _, ex := range sink.exs {
+		id, ok := record[ex.ID]
+		if !ok {
+			t.Fatalf("example id %q is no record's", ex.ID)
+		}
+		ex.ID = id
+	}
 	return sink, st
+}
+
+// TestExport_IDs: an example's id is neither its record's id (a UUIDv7,
+// which holds the time to the millisecond, and the client's X-Request-Id)
+// nor the same in two exports, unless they share a key.
+func TestExport_IDs(t *testing.T) {
+	r := datasettest.Rec("01970000-0000-7000-8000-000000000001", 0, "A1", "hi")
+	src := datasettest.Source{r}
+	ids := func(key []byte) string {
+		sink := &memSink{}
+		if _, err := dataset.Export(t.Context(), src, sink, dataset.Options{IDKey: key}); err != nil || len(sink.exs) != 1 {
+			t.Fatalf("Export: %v, %d examples", err, len(sink.exs))
+		}
+		return sink.exs[0].ID
+	}
+	a, b := ids(nil), ids(nil)
+	if a == r.ID || strings.Contains(a, "01970000") || a == b {
+		t.Errorf("ids %q and %q for record %q: want neither it nor equal", a, b, r.ID)
+	}
+	if k := []byte("k"); ids(k) != ids(k) || ids(k) != dataset.ExampleID(k, r.ID) {
+		t.Error("with one key, two exports give different ids")
+	}
 }
 
 func TestExport_Threading(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 // Example is one exported conversation: the leaf of a thread, anonymized,
 // with the metadata released beside it.
 type Example struct {
-	ID       string    `json:"id"` // the leaf record's id
+	ID       string    `json:"id"` // a keyed hash of the leaf record's id (Options.IDKey)
 	Split    string    `json:"split"`
 	Messages []Message `json:"messages,omitempty"`
 	// Metadata, coarsened for release.

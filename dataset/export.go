@@ -23,6 +23,10 @@ package dataset
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -111,6 +115,9 @@ type Options struct {
 	// memory before their pages are released to the page cache; default
 	// DefaultStateMemory.
 	StateMemory int64
+	// IDKey keys the examples' ids (see ExampleID); default a random key,
+	// so that ids match only within one export.
+	IDKey []byte
 }
 
 // DefaultStateMemory is Options.StateMemory's default.
@@ -372,7 +379,22 @@ func (o Options) withDefaults() Options {
 	if o.StateMemory <= 0 {
 		o.StateMemory = DefaultStateMemory
 	}
+	if len(o.IDKey) == 0 {
+		o.IDKey = make([]byte, 32)
+		rand.Read(o.IDKey)
+	}
 	return o
+}
+
+// ExampleID is the id of the example of the record recordID, exported with
+// key (Options.IDKey): a keyed hash, not the record's id itself, which is
+// a UUIDv7 (it holds the time to the millisecond, where examples say only
+// the hour) and the X-Request-Id its client was given (it would find the
+// conversation in a published dataset).
+func ExampleID(key []byte, recordID string) string {
+	h := hmac.New(sha256.New, key)
+	h.Write([]byte(recordID))
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // rejectRecord says why a record is filtered out on its own fields, or "".
@@ -440,7 +462,7 @@ func (o *Options) process(it *item) {
 		split = "test"
 	}
 	it.ex = &Example{
-		ID: r.ID, Split: split, Messages: msgs,
+		ID: ExampleID(o.IDKey, r.ID), Split: split, Messages: msgs,
 		Hour: r.ReceivedAt.UTC().Truncate(time.Hour), Model: r.Model, Surface: string(r.Surface),
 		Country: r.Country, ClientFamily: ClientFamily(r.UserAgent), Language: lang, Turns: nTurns,
 		PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens,
