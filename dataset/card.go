@@ -120,7 +120,7 @@ func CardText(c Card, st *Stats) string {
 		fmt.Fprintf(&b, "- **Deduplication.** Exact duplicates (normalized text) and near duplicates (MinHash of word %d-grams, %d permutations, LSH with %d bands of %d rows, estimated Jaccard ≥ %.1f) were removed: %d exact, %d near.\n",
 			st.Dedup.ShingleWords, st.Dedup.Permutations, st.Dedup.Bands, st.Dedup.Rows, st.Dedup.Threshold, st.ExactDuplicates, st.NearDuplicates)
 	}
-	fmt.Fprintf(&b, "- **Metadata coarsened.** Times are truncated to the hour; user agents are reduced to their client family; countries with fewer than %d conversations are left empty.\n", st.K)
+	fmt.Fprintf(&b, "- **Metadata coarsened.** Times are truncated to the hour; user agents are reduced to their client family; countries with fewer than %d conversations in this dataset are left empty.\n", st.K)
 	if st.TestFraction > 0 {
 		fmt.Fprintf(&b, "- **Split.** About %.0f%% of conversations go to `test`, chosen by a hash of the conversation's start (seed %d), so all branches of a conversation share a split.\n", 100*st.TestFraction, st.Seed)
 	}

@@ -383,8 +383,9 @@ func newRedactor(tb testing.TB) *redact.Redactor {
 }
 
 // TestExport_RareCountries checks that a country is released only with K
-// leaves: those dropped by a conversation filter count, and the examples
-// held back while a country had fewer all arrive.
+// examples exported: a conversation a filter dropped does not count, nor
+// does a duplicate, and the examples held back while a country had fewer
+// all arrive.
 func TestExport_RareCountries(t *testing.T) {
 	var recs []*lyumen.Record
 	add := func(country string, n int, question string) {
@@ -399,16 +400,21 @@ func TestExport_RareCountries(t *testing.T) {
 	add("FR", 2, "q")
 	add("FR", 1, strings.Repeat("a question far too long for the filter ", 5)) // a leaf, not exported
 	add("LI", 2, "q")
-	sink, st := export(t, recs, dataset.Options{K: 3, NoDedup: true, Filter: dataset.Filter{MaxChars: 100}})
+	add("IS", 3, "the same question") // one example; the rest are its duplicates
+	for _, r := range recs[len(recs)-3:] { // the same conversation, thrice
+		r.Conversation.Messages[0].Content = "the same question"
+		r.Response.Choices[0].Message.Content = "the same answer"
+	}
+	sink, st := export(t, recs, dataset.Options{K: 3, Filter: dataset.Filter{MaxChars: 100}})
 	got := map[string]int{}
 	for _, ex := range sink.exs {
 		got[ex.Country]++
 	}
-	want := map[string]int{"DE": 5, "FR": 2, "": 2}
+	want := map[string]int{"DE": 5, "": 5}
 	if !maps.Equal(got, want) {
 		t.Errorf("examples by country %v, want %v", got, want)
 	}
-	if wantSt := map[string]int64{"DE": 5, "FR": 2, "unknown": 2}; !maps.Equal(st.ByCountry, wantSt) {
+	if wantSt := map[string]int64{"DE": 5, "unknown": 5}; !maps.Equal(st.ByCountry, wantSt) {
 		t.Errorf("stats by country %v, want %v", st.ByCountry, wantSt)
 	}
 }

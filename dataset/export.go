@@ -18,7 +18,7 @@
 // released to the page cache (see state.go), so the process's memory stays
 // bounded however large the store. Whole records are held only for
 // clockSkew of received_at before each is known to be a leaf, and examples
-// of a country until it has K leaves (at most K-1 per country).
+// of a country until it has K of them (at most K-1 per country).
 package dataset
 
 import (
@@ -60,7 +60,7 @@ type ConversationSource interface {
 }
 
 // Sink receives the exported examples: newest first, except that those of
-// a country with fewer than K leaves so far come when it reaches K, or at
+// a country with fewer than K examples so far come when it reaches K, or at
 // the end.
 type Sink interface {
 	Write(ex *Example) error
@@ -205,7 +205,7 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 			}
 			mem.tick()
 			full := prefixHashes(msgs[:len(msgs)-1], func(h uint64) { prefixes.add(h) })
-			undecided.push(leaf{item{rec: r, msgs: msgs, country: r.Country}, r.ReceivedAt,
+			undecided.push(leaf{item{rec: r, msgs: msgs}, r.ReceivedAt,
 				chain(full, messageHash(&msgs[len(msgs)-1]))})
 			return nil
 		})
@@ -215,7 +215,7 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 		return err
 	}
 	d := newDeduper(mem)
-	rare := rareCountries{k: o.K, leaves: map[string]int{}, held: map[string][]heldExample{}}
+	rare := rareCountries{k: o.K, examples: map[string]int{}, held: map[string][]heldExample{}}
 	out := func(ex *Example, counts map[redact.Kind]int) error {
 		if err := sink.Write(ex); err != nil {
 			return fmt.Errorf("export: write: %w", err)
@@ -225,7 +225,6 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 		return nil
 	}
 	consume := func(it *item) error {
-		rare.leaves[it.country]++
 		if it.drop != "" {
 			st.Dropped[it.drop]++
 			return nil
@@ -306,14 +305,15 @@ func (lq *leafQueue) pop() leaf {
 }
 
 // rareCountries releases a country with an example only when at least k
-// leaves (conversations after threading, before the conversation filters
-// and dedup) come from it, and as "" otherwise. The count is known only at
-// the end, so the examples of a country are held back until it reaches k:
-// at most k-1 per country, however large the store.
+// of the examples exported (after the filters, sampling and dedup) come
+// from it, and as "" otherwise: what a reader of the dataset can count.
+// The count is known only at the end, so the examples of a country are
+// held back until it reaches k: at most k-1 per country, however large
+// the store.
 type rareCountries struct {
-	k      int
-	leaves map[string]int
-	held   map[string][]heldExample
+	k        int
+	examples map[string]int
+	held     map[string][]heldExample
 }
 
 type heldExample struct {
@@ -322,10 +322,11 @@ type heldExample struct {
 }
 
 // write passes ex on to out, after the examples held for its country,
-// once the country has k leaves; until then it holds ex.
+// once the country has k examples; until then it holds ex.
 func (rc *rareCountries) write(ex *Example, counts map[redact.Kind]int, out func(*Example, map[redact.Kind]int) error) error {
 	c := ex.Country
-	if rc.leaves[c] < rc.k {
+	rc.examples[c]++
+	if rc.examples[c] < rc.k {
 		rc.held[c] = append(rc.held[c], heldExample{ex, counts})
 		return nil
 	}
@@ -346,15 +347,12 @@ func (rc *rareCountries) release(c string, out func(*Example, map[redact.Kind]in
 	return nil
 }
 
-// flush writes what is still held, in the order of the countries' names:
-// with its country if that reached k leaves after all (through leaves
-// that were not exported), without it otherwise.
+// flush writes what is still held, without its country: none of those
+// countries reached k examples.
 func (rc *rareCountries) flush(out func(*Example, map[redact.Kind]int) error) error {
 	for _, c := range slices.Sorted(maps.Keys(rc.held)) {
-		if rc.leaves[c] < rc.k {
-			for _, h := range rc.held[c] {
-				h.ex.Country = ""
-			}
+		for _, h := range rc.held[c] {
+			h.ex.Country = ""
 		}
 		if err := rc.release(c, out); err != nil {
 			return err
@@ -416,8 +414,7 @@ func (f *Filter) rejectRecord(r *lyumen.Record) string {
 type item struct {
 	rec       *lyumen.Record
 	msgs      []Message // its transcript
-	country   string
-	drop      string // why it is not exported, "" if it is
+	drop      string    // why it is not exported, "" if it is
 	ex        *Example
 	counts    map[redact.Kind]int
 	exactHash uint64

@@ -31,7 +31,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	f.register(fs)
 	seed := fs.Uint64("seed", 1, "seed for --sample and the split")
 	testFraction := fs.Float64("test-fraction", 0, "fraction of conversations in the test split (by hash of the conversation)")
-	k := fs.Int("k", 10, "release countries only when at least k conversations have them")
+	k := fs.Int("k", 10, "release a country only when at least k exported conversations have it")
 	noRedact := fs.Bool("no-redact", false, "export the text as stored: no anonymization (secrets were scrubbed before storage)")
 	keep := fs.String("keep", "", "comma-separated kinds not to redact, e.g. IP,PHONE (of: "+kindNames()+")")
 	noDedup := fs.Bool("no-dedup", false, "keep exact and near duplicates")
