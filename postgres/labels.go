@@ -17,10 +17,18 @@ const maxLabels = 1 << 16
 // labelCache remembers the ids of labels (migration 0002): the strings
 // every record repeats, such as the model and the user agent. Only ids
 // read back after their insert committed are added, and labels are never
-// deleted, so a remembered id is always valid.
+// deleted, so a remembered id always exists; a purge may blank its value
+// (see blankAgents), and a writer that sees the purge's epoch forgets
+// them all.
 type labelCache struct {
 	mu  sync.Mutex
 	ids map[string]int32
+}
+
+func (c *labelCache) forget() {
+	c.mu.Lock()
+	c.ids = nil
+	c.mu.Unlock()
 }
 
 // labelHash is a label's key in the labels table.

@@ -457,3 +457,47 @@ func TestWriteRecords_TextPostgreSQLRefuses(t *testing.T) {
 		})
 	}
 }
+
+// TestDB_PurgeBlanksUserAgents: a user agent only purged records had is
+// gone from the labels table; one a remaining record still has, in any
+// column, stays. Gateways that cached the blanked label, this one and
+// another, store the user agent right when it comes again.
+func TestDB_PurgeBlanksUserAgents(t *testing.T) {
+	u := freshSchema(t)
+	db, other := mustOpen(t, u), mustOpen(t, u)
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	rec := func(n int, ua, model string) *lyumen.Record {
+		return &lyumen.Record{ID: fmt.Sprintf("01970000-0000-7000-8000-%012x", n), ReceivedAt: at.Add(time.Duration(n) * time.Second), Model: model, UserAgent: ua}
+	}
+	const own, shared, asModel = "UA-only-the-purged-qz7x", "curl/8.1", "also-a-model"
+	write := func(db *postgres.DB, recs ...*lyumen.Record) {
+		t.Helper()
+		if err := db.WriteRecords(t.Context(), recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(db, rec(1, own, "m"), rec(2, shared, "m"), rec(3, asModel, "m"), rec(4, shared, "m"), rec(5, "x", asModel))
+	write(other, rec(6, own, "m")) // the other gateway caches the label too
+	if _, err := db.Purge(t.Context(), lyumen.Purge{IDs: []string{rec(1, "", "").ID, rec(3, "", "").ID, rec(6, "", "").ID}}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for v, want := range map[string]int{own: 0, shared: 1, asModel: 1} {
+		var n int
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM labels WHERE value = $1`, v).Scan(&n); err != nil || n != want {
+			t.Errorf("labels holding %q: %d, %v; want %d", v, n, err, want)
+		}
+	}
+	write(db, rec(7, own, "m"))
+	write(other, rec(8, own, "m"))
+	for _, n := range []int{7, 8} {
+		r, err := db.Record(t.Context(), rec(n, "", "").ID)
+		if err != nil || r.UserAgent != own {
+			t.Errorf("record %d after the purge: user agent %q, %v; want %q", n, r.UserAgent, err, own)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,9 +22,10 @@ import (
 // remembers storing. It reads every remaining record's references once.
 // Then VACUUM makes the space reusable; the deleted bytes stay in the
 // tables' files until PostgreSQL writes over them (VACUUM FULL rewrites
-// the files, under an exclusive lock: the operator's call). The labels a
-// record pointed to (user agents, models) stay, even one only it had:
-// deleting them would need every gateway's label cache to follow.
+// the files, under an exclusive lock: the operator's call). A user agent
+// that only purged records had is blanked in labels (its row stays, with
+// an empty value and a random hash, so that no gateway's cached id of it
+// goes dangling; the new epoch makes writers forget their caches).
 func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) {
 	var out lyumen.Purged
 	ids := make([]uuid.UUID, 0, len(p.IDs))
@@ -55,16 +58,18 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 		// Delete the records, noting the blobs they referred to.
 		orphans := pack.Orphans{}
 		found := map[uuid.UUID]bool{}
+		agents := map[int32]bool{} // the purged records' user agents' labels
 		var (
-			id   uuid.UUID
-			refs []byte
+			id    uuid.UUID
+			refs  []byte
+			agent int32
 		)
-		rows, err := tx.Query(ctx, `DELETE FROM record_rows WHERE id = ANY($1) RETURNING id, refs`, ids)
+		rows, err := tx.Query(ctx, `DELETE FROM record_rows WHERE id = ANY($1) RETURNING id, refs, user_agent`, ids)
 		if err != nil {
 			return err
 		}
-		if _, err := pgx.ForEachRow(rows, []any{&id, &refs}, func() error {
-			found[id] = true
+		if _, err := pgx.ForEachRow(rows, []any{&id, &refs, &agent}, func() error {
+			found[id], agents[agent] = true, true
 			return orphans.Add(refs)
 		}); err != nil {
 			return err
@@ -76,11 +81,14 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 		}
 		out.Records = int64(len(found))
 		if before != nil { // by the partition key, without holding every id
-			rows, err := tx.Query(ctx, `DELETE FROM record_rows WHERE received_at < $1 RETURNING refs`, *before)
+			rows, err := tx.Query(ctx, `DELETE FROM record_rows WHERE received_at < $1 RETURNING refs, user_agent`, *before)
 			if err != nil {
 				return err
 			}
-			tag, err := pgx.ForEachRow(rows, []any{&refs}, func() error { return orphans.Add(refs) })
+			tag, err := pgx.ForEachRow(rows, []any{&refs, &agent}, func() error {
+				agents[agent] = true
+				return orphans.Add(refs)
+			})
 			if err != nil {
 				return err
 			}
@@ -109,18 +117,40 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 			sweep = append(sweep, h[:])
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM blobs WHERE hash = ANY($1)`, sweep)
+		if err != nil {
+			return err
+		}
 		out.Blobs = tag.RowsAffected()
-		return err
+		return blankAgents(ctx, tx, slices.Collect(maps.Keys(agents)))
 	})
 	if err != nil {
 		return out, fmt.Errorf("purge: %w", err)
 	}
 	db.stored.Reset(-1) // this process's own writes read the new epoch
 	db.packer.Forget()
+	db.labels.forget()
 	if _, err := db.pool.Exec(ctx, `VACUUM record_rows, blobs`); err != nil {
 		out.Warning = "deleted, but VACUUM failed: " + err.Error()
 	}
 	return out, nil
+}
+
+// blankAgents blanks the labels of candidates, user agents of purged
+// records, that no remaining record refers to in any of its label columns
+// (a label is shared by value: a user agent may also be a model's name).
+func blankAgents(ctx context.Context, tx pgx.Tx, candidates []int32) error {
+	if len(candidates) == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `UPDATE labels SET value = '', hash = decode(md5(random()::text || clock_timestamp()::text || id::text), 'hex')
+		WHERE id = ANY($1) AND id NOT IN (
+			SELECT DISTINCT l FROM record_rows,
+				unnest(ARRAY[surface, model, served_model, provider, user_agent, country, completeness]) AS l
+			WHERE l = ANY($1))`, candidates)
+	if err != nil {
+		return fmt.Errorf("blank user agents: %w", err)
+	}
+	return nil
 }
 
 // errDone ends a walk over rows early without an error.

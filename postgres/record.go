@@ -152,6 +152,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		// deleted that the packer remembers, too.
 		db.stored.Reset(epoch)
 		db.packer.Forget()
+		db.labels.forget() // a purge may have blanked some
 		return db.WriteRecords(ctx, recs)
 	case errors.Is(err, errPurged):
 		db.packer.Forget() // the cut remembered the purged records' skeletons
