@@ -114,7 +114,7 @@ func CardText(c Card, st *Stats) string {
 		}
 		b.WriteString("\n")
 	} else {
-		b.WriteString("- **Not anonymized.** This export keeps the text as stored (secrets were scrubbed before storage).\n")
+		b.WriteString("- **Not anonymized.** This export keeps the text as stored: secrets are scrubbed before storage only where the gateway ran with redact_secrets on (its default).\n")
 	}
 	if st.Dedup != nil {
 		fmt.Fprintf(&b, "- **Deduplication.** Exact duplicates (normalized text) and near duplicates (MinHash of word %d-grams, %d permutations, LSH with %d bands of %d rows, estimated Jaccard ≥ %.1f) were removed: %d exact, %d near.\n",

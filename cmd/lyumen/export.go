@@ -32,7 +32,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	seed := fs.Uint64("seed", 1, "seed for --sample and the split")
 	testFraction := fs.Float64("test-fraction", 0, "fraction of conversations in the test split (by hash of the conversation)")
 	k := fs.Int("k", 10, "release a country only when at least k exported conversations have it")
-	noRedact := fs.Bool("no-redact", false, "export the text as stored: no anonymization (secrets were scrubbed before storage)")
+	noRedact := fs.Bool("no-redact", false, "export the text as stored: no anonymization (secrets are scrubbed before storage when the gateway runs with redact_secrets, its default)")
 	keep := fs.String("keep", "", "comma-separated kinds not to redact, e.g. IP,PHONE (of: "+kindNames()+")")
 	noDedup := fs.Bool("no-dedup", false, "keep exact and near duplicates")
 	shardMB := fs.Int64("shard-mb", dataset.DefaultShardBytes>>20, "maximum size of one output file, in MiB")
