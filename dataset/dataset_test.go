@@ -400,7 +400,7 @@ func TestExport_RareCountries(t *testing.T) {
 	add("FR", 2, "q")
 	add("FR", 1, strings.Repeat("a question far too long for the filter ", 5)) // a leaf, not exported
 	add("LI", 2, "q")
-	add("IS", 3, "the same question") // one example; the rest are its duplicates
+	add("IS", 3, "the same question")      // one example; the rest are its duplicates
 	for _, r := range recs[len(recs)-3:] { // the same conversation, thrice
 		r.Conversation.Messages[0].Content = "the same question"
 		r.Response.Choices[0].Message.Content = "the same answer"
