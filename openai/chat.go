@@ -117,8 +117,8 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		Temperature:  cr.Temperature,
 		TopP:         cr.TopP,
 	}
-	// Both fields may come, and an upstream may obey either: the larger is
-	// the request's, so that a model's cap applies to both (Client.body).
+	// max_completion_tokens wins over max_tokens, as at OpenAI; Client.body
+	// then drops max_tokens, which some upstreams would obey instead.
 	for _, f := range []struct {
 		key string
 		v   *int
@@ -129,7 +129,7 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		if *f.v < 0 {
 			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: f.key, Message: fmt.Sprintf("'%s' must not be negative", f.key)}
 		}
-		req.MaxTokens = max(req.MaxTokens, *f.v)
+		req.MaxTokens = *f.v
 	}
 	for i, t := range cr.Tools {
 		if t.Type != "function" && t.Type != "" {

@@ -93,21 +93,21 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set upstream model: %w", err)
 	}
+	// The limit the gateway read, and a model's cap applies to, must be
+	// the only one: with max_completion_tokens set (it wins, as at
+	// OpenAI), max_tokens goes, since some upstreams obey it instead.
+	field := "max_tokens"
+	if gjson.GetBytes(body, "max_completion_tokens").Type == gjson.Number {
+		field = "max_completion_tokens"
+		if gjson.GetBytes(body, "max_tokens").Exists() {
+			if body, err = sjson.DeleteBytes(body, "max_tokens"); err != nil {
+				return nil, fmt.Errorf("drop max_tokens: %w", err)
+			}
+		}
+	}
 	if req.CappedMaxTokens {
-		// The model's cap applies: set it in each field the client used (an
-		// upstream may obey either), in max_tokens when it used neither.
-		hasMax := gjson.GetBytes(body, "max_tokens").Exists()
-		hasCompletion := gjson.GetBytes(body, "max_completion_tokens").Exists()
-		for _, f := range [...]struct {
-			key string
-			set bool
-		}{{"max_tokens", hasMax || !hasCompletion}, {"max_completion_tokens", hasCompletion}} {
-			if !f.set {
-				continue
-			}
-			if body, err = sjson.SetBytes(body, f.key, req.MaxTokens); err != nil {
-				return nil, fmt.Errorf("cap max tokens: %w", err)
-			}
+		if body, err = sjson.SetBytes(body, field, req.MaxTokens); err != nil {
+			return nil, fmt.Errorf("cap max tokens: %w", err)
 		}
 	}
 	if req.Stream && !req.IncludeUsage {

@@ -47,17 +47,19 @@ type breaker struct {
 	trial     bool // a half-open trial is under way
 }
 
-func (b *breaker) allow(now time.Time) bool {
+// allow says whether a request may go to the target, and whether it is
+// the half-open trial, which only it may release.
+func (b *breaker) allow(now time.Time) (ok, trial bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case b.openUntil.IsZero():
-		return true
+		return true, false
 	case now.Before(b.openUntil) || b.trial:
-		return false
+		return false, false
 	}
 	b.trial = true
-	return true
+	return true, true
 }
 
 func (b *breaker) success() {
@@ -67,7 +69,8 @@ func (b *breaker) success() {
 }
 
 // release ends a trial that told nothing about the upstream (its client
-// left): the next request after the cooldown tries again.
+// left): the next request tries again. Only the trial's own request
+// (allow's trial) may call it.
 func (b *breaker) release() {
 	b.mu.Lock()
 	b.trial = false

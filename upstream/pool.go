@@ -127,7 +127,8 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 				continue // Validate at start refuses this; be safe anyway
 			}
 			b := p.breakers.get(t)
-			if !b.allow(p.o.Now()) {
+			ok, trial := b.allow(p.o.Now())
+			if !ok {
 				p.attempt(req, t, 0, errCircuitOpen)
 				if _, isErr := errors.AsType[*lyumen.Error](err); !isErr || lyumen.KindOf(err) == lyumen.KindUnavailable {
 					err = lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", req.Model)
@@ -146,7 +147,9 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 				return out, nil
 			}
 			if ctx.Err() != nil {
-				b.release() // the client left: this says nothing of the upstream
+				if trial {
+					b.release() // the client left: this says nothing of the upstream
+				}
 				return zero, err
 			}
 			if !retryable(err) {

@@ -241,3 +241,44 @@ func TestPool_AbandonedTrialKeepsBreakerOpen(t *testing.T) {
 		}
 	})
 }
+
+// hangKey marks a test request whose upstream answers only when its client
+// leaves.
+type hangKey struct{}
+
+// TestPool_OnlyTheTrialReleasesIt: a request let through while the breaker
+// was closed, whose client leaves during a later half-open trial, does not
+// end that trial: a second one does not start beside it.
+func TestPool_OnlyTheTrialReleasesIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &provider{name: "only", fail: func(ctx context.Context) error {
+			if ctx.Value(hangKey{}) != nil {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+		}}
+		pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 3, BreakerCooldown: 10 * time.Second}, p, lyumen.Model{})
+		chat := func(ctx context.Context) { pool.Chat(ctx, &lyumen.Request{Model: publicModel}) }
+		hanging := func() context.CancelFunc {
+			ctx, cancel := context.WithCancel(context.WithValue(t.Context(), hangKey{}, true))
+			go chat(ctx)
+			synctest.Wait()
+			return cancel
+		}
+		leaveA := hanging() // let through while the breaker is closed
+		for range 3 {
+			chat(t.Context()) // the breaker opens
+		}
+		time.Sleep(10 * time.Second)
+		leaveT := hanging() // the half-open trial
+		defer leaveT()
+		leaveA()
+		synctest.Wait()
+		before := len(p.requests())
+		chat(t.Context())
+		if got := len(p.requests()) - before; got != 0 {
+			t.Errorf("with a trial under way, %d more requests went to the target", got)
+		}
+	})
+}

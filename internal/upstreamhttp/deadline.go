@@ -44,9 +44,12 @@ func (d deadline) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, b.mapErr(err)
 		}
 		b.held, b.err = n == 1, err
-		b.timer.Stop() // the stream has begun: it runs on
+		if !b.timer.Stop() && b.fired.Load() { // fired as the byte came: the request is cancelled
+			b.Close()
+			return nil, errDeadline{}
+		}
 	}
-	return resp, nil
+	return resp, nil // a stream has begun: it runs on
 }
 
 // deadlineBody is an answer's body under its deadline: it holds a stream's
@@ -62,7 +65,10 @@ type deadlineBody struct {
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
-	if b.held && len(p) > 0 { // alone: reading on could wait for the next event
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if b.held { // alone: reading on could wait for the next event
 		p[0], b.held = b.first[0], false
 		return 1, nil
 	}

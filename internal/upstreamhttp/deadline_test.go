@@ -70,6 +70,9 @@ func TestDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n, err := resp.Body.Read(nil); n != 0 || err != nil { // nothing asked: nothing given, nothing lost
+		t.Errorf("Read(nil) = %d, %v", n, err)
+	}
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil || string(b) != "data: 1\n\ndata: 2\n\n" {

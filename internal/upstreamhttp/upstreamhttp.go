@@ -7,6 +7,7 @@ package upstreamhttp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -85,7 +86,14 @@ func Post(ctx context.Context, rt http.RoundTripper, url string, header http.Hea
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		e := decode(resp.StatusCode, b)
-		e.Message = withoutCredentials(e.Message, resp.StatusCode, header)
+		if msg := withoutCredentials(e.Message, header); resp.StatusCode == http.StatusUnauthorized {
+			// It may quote the key masked but for its ends (OpenAI does): the
+			// client gets a plain message, the operator's log and record the
+			// upstream's, what can be cut of the key cut.
+			e.Message, e.Err = "upstream: the upstream refused the gateway's credentials", errors.New(msg)
+		} else {
+			e.Message = msg
+		}
 		if ra := lyumen.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
 			e.RetryAfter = ra
 		}
@@ -94,23 +102,19 @@ func Post(ctx context.Context, rt http.RoundTripper, url string, header http.Hea
 	return resp, nil
 }
 
-// withoutCredentials is an upstream's error message fit to reach the
-// client, the logs and the record. A refusal of the gateway's credentials
-// may quote them (OpenAI quotes the key, masked but for its ends; some
-// compatible servers quote it whole), so its message is replaced; any
-// other message has the operator's credentials, as header sent them, cut
-// out.
-func withoutCredentials(msg string, status int, header http.Header) string {
-	if status == http.StatusUnauthorized {
-		return "upstream: the upstream refused the gateway's credentials"
-	}
-	for _, k := range [...]string{"Authorization", "X-Api-Key", "X-Goog-Api-Key", "Api-Key"} {
-		v := header.Get(k)
-		if _, token, ok := strings.Cut(v, " "); ok && k == "Authorization" {
-			v = token // "Bearer <key>"
-		}
-		if len(v) >= 8 { // shorter is no secret, and would cut out common words
-			msg = strings.ReplaceAll(msg, v, "[credential]")
+// withoutCredentials is an upstream's error message with every value of
+// the operator's headers cut out: the credential, and any other header the
+// operator configured, which may hold a secret too (some compatible
+// servers quote the key they refused whole).
+func withoutCredentials(msg string, header http.Header) string {
+	for _, vs := range header {
+		for _, v := range vs {
+			_, token, _ := strings.Cut(v, " ") // "Bearer <key>"
+			for _, secret := range [...]string{v, token} {
+				if len(secret) >= 8 { // shorter is no secret, and would cut out common words
+					msg = strings.ReplaceAll(msg, secret, "[credential]")
+				}
+			}
 		}
 	}
 	return msg

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -104,6 +105,7 @@ func TestPost_ErrorWithoutCredentials(t *testing.T) {
 		{"400, x-api-key", 400, upstreamhttp.Header(nil, "X-Api-Key", key), key, "upstream: bad key [credential] here"},
 		{"403, x-goog-api-key", 403, upstreamhttp.Header(nil, "X-Goog-Api-Key", key), key, "upstream: bad key [credential] here"},
 		{"a short header value is left", 500, upstreamhttp.Header(nil, "X-Api-Key", "bad"), "key", "upstream: bad key key here"},
+		{"another configured header", 502, upstreamhttp.Header(map[string]string{"Cf-Aig-Authorization": "Bearer " + key}, "X-Api-Key", "k"), key, "upstream: bad key [credential] here"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -116,6 +118,9 @@ func TestPost_ErrorWithoutCredentials(t *testing.T) {
 			e, ok := errors.AsType[*lyumen.Error](err)
 			if !ok || e.Message != tc.want {
 				t.Errorf("err = %v, want the message %q", err, tc.want)
+			}
+			if ok && e.Err != nil && strings.Contains(e.Err.Error(), key) { // the operator's log
+				t.Errorf("the logged cause %q holds the key", e.Err)
 			}
 		})
 	}
