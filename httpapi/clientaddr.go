@@ -11,11 +11,14 @@ import (
 // never logged or stored.
 //
 // The TCP peer is the client unless it is a trusted proxy. Behind trusted
-// proxies, X-Forwarded-For is read from the right, skipping the proxies'
-// own hops: the first address that is not a trusted proxy is the client
-// (entries further left came from the client and may be anything). Without
-// a usable X-Forwarded-For, Cloudflare's CF-Connecting-IP names the client.
-// Failing both, the peer is the client.
+// proxies, whose CF-* headers are believed (as CF-IPCountry is),
+// Cloudflare's CF-Connecting-IP names the client: Cloudflare sets it, while
+// X-Forwarded-For is what a Cloudflare Worker says it is, a fresh address
+// per request if it likes, from a trusted Cloudflare address. Without it,
+// X-Forwarded-For is read from the right, skipping the proxies' own hops:
+// the first address that is not a trusted proxy is the client (entries
+// further left came from the client and may be anything). Failing both,
+// the peer is the client.
 func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
@@ -25,10 +28,10 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if !isTrusted(peer, trusted) {
 		return peer
 	}
-	if a, ok := forwardedFor(r.Header.Values("X-Forwarded-For"), trusted); ok {
+	if a, ok := parseHostAddr(r.Header.Get("CF-Connecting-IP")); ok {
 		return a
 	}
-	if a, ok := parseHostAddr(r.Header.Get("CF-Connecting-IP")); ok {
+	if a, ok := forwardedFor(r.Header.Values("X-Forwarded-For"), trusted); ok {
 		return a
 	}
 	return peer

@@ -92,6 +92,20 @@ type admission struct {
 // which Settle refunds once the upstream's usage is known.
 func estimateTokens(body []byte) int64 { return int64(len(body)+3) / 4 }
 
+// outputTokens is what a request may have the upstream write, charged
+// before the call with its prompt, so that a client cannot start many
+// long answers on a budget its small prompts leave whole: its max tokens,
+// lowered to its model's cap, times its choices. Settle refunds what was
+// not written. A request that sets no limit (and whose model has no cap)
+// is charged for its answer only after it.
+func (s *server) outputTokens(req *lyumen.Request) int64 {
+	n := int64(req.MaxTokens)
+	if m, ok := s.Catalog.Lookup(req.Model); ok && m.MaxTokens > 0 && (n == 0 || n > int64(m.MaxTokens)) {
+		n = int64(m.MaxTokens)
+	}
+	return n * int64(max(req.N, 1))
+}
+
 // admit applies every limit to a decoded request before it goes upstream:
 // message count, concurrency and the Limiter. It writes the
 // x-ratelimit-* headers; when it refuses, it has answered the client and
@@ -135,7 +149,7 @@ func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, req
 		}
 	}
 	if s.Limiter != nil {
-		a.estimate = estimateTokens(body)
+		a.estimate = estimateTokens(body) + s.outputTokens(req)
 		allow, err := s.Limiter.Admit(r.Context(), a.client, req.Model, a.estimate)
 		setRateLimitHeaders(w.Header(), c.surface(), allow, time.Now())
 		if err != nil {

@@ -564,7 +564,9 @@ func TestLimits_Spoofing(t *testing.T) {
 		{"untrusted peer: all of them ignored", elsewhere, map[string]string{"CF-Connecting-IP": "203.0.113.5", "X-Forwarded-For": "198.51.100.1, 203.0.113.5", "CF-IPCountry": "NL"}, "127.0.0.1", ""},
 		{"trusted peer: CF-Connecting-IP believed", loopback, map[string]string{"CF-Connecting-IP": "203.0.113.5", "CF-IPCountry": "nl"}, "203.0.113.5", "NL"},
 		{"trusted peer: the last untrusted hop of X-Forwarded-For", loopback, map[string]string{"X-Forwarded-For": "198.51.100.1, 203.0.113.5, 127.0.0.3"}, "203.0.113.5", ""},
-		{"trusted peer: X-Forwarded-For before CF-Connecting-IP", loopback, map[string]string{"X-Forwarded-For": "203.0.113.5", "CF-Connecting-IP": "198.51.100.1"}, "203.0.113.5", ""},
+		// A Cloudflare Worker writes X-Forwarded-For as it likes, from a
+		// trusted Cloudflare address; CF-Connecting-IP is Cloudflare's.
+		{"trusted peer: CF-Connecting-IP before X-Forwarded-For", loopback, map[string]string{"X-Forwarded-For": "203.0.113.5", "CF-Connecting-IP": "198.51.100.1"}, "198.51.100.1", ""},
 		{"trusted peer: garbage in X-Forwarded-For", loopback, map[string]string{"X-Forwarded-For": "not-an-ip, 127.0.0.9"}, "127.0.0.1", ""},
 		{"trusted peer: garbage in CF-Connecting-IP", loopback, map[string]string{"CF-Connecting-IP": "203.0.113.5; drop table"}, "127.0.0.1", ""},
 		{"trusted peer: IPv6 client limited by its /64", loopback, map[string]string{"CF-Connecting-IP": "2001:db8:1:2:aaaa::9"}, "2001:db8:1:2::/64", ""},
@@ -883,5 +885,34 @@ func TestLimits_StreamFraming(t *testing.T) {
 	}
 	if len(data) != 4 || data[3] != "[DONE]" { // three words, [DONE]
 		t.Errorf("events %q", data)
+	}
+}
+
+// TestLimits_EstimateChargesTheAnswer: a request's max tokens, times its
+// choices, are charged with its prompt before the call (and refunded by
+// Settle for what was not written): small prompts asking for long answers
+// cannot start many of them on one minute's budget.
+func TestLimits_EstimateChargesTheAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name, extra string
+		answer      int64
+	}{
+		{"no limit set: the prompt only", ``, 0},
+		{"max_tokens", `,"max_tokens":64000`, 64000},
+		{"max_completion_tokens, two choices", `,"max_completion_tokens":5000,"n":2`, 10000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spy := &spyLimiter{}
+			g := newLimited(t, httpapi.Options{Limiter: spy}, &fakeProvider{usage: lyumen.Usage{TotalTokens: 10}})
+			body := fmt.Sprintf(`{"model":%q,"messages":[{"role":"user","content":"write at length"}]%s}`, limitedModel, tc.extra)
+			resp, _ := g.post(t, "/v1/chat/completions", body, nil)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("status %d", resp.StatusCode)
+			}
+			admits, _ := spy.calls()
+			if want := int64(len(body)+3)/4 + tc.answer; len(admits) != 1 || admits[0].Tokens != want {
+				t.Errorf("admitted %+v, want an estimate of %d tokens", admits, want)
+			}
+		})
 	}
 }

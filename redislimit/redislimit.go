@@ -78,8 +78,8 @@ func Open(ctx context.Context, url string, o Options) (*Limiter, error) {
 		return nil, errors.New("redislimit: a secret is required to name clients")
 	}
 	ro, err := redis.ParseURL(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse redis url: %w", err)
+	if err != nil { // its text would quote the URL, password and all
+		return nil, errors.New("redislimit: not a valid redis:// or rediss:// URL")
 	}
 	ro.DisableIdentity = true
 	ro.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}

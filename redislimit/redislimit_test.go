@@ -215,6 +215,7 @@ func TestOpen_Errors(t *testing.T) {
 		{"no secret", "redis://127.0.0.1:6379/0", nil},
 		{"not a redis url", "http://127.0.0.1:6379", []byte("s")},
 		{"nothing listening", "redis://127.0.0.1:1/0", []byte("s")},
+		{"a password url.Parse refuses", "redis://:s3cret%pw@127.0.0.1:6379/0", []byte("s")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -225,6 +226,9 @@ func TestOpen_Errors(t *testing.T) {
 			}
 			if d := time.Since(start); d > 5*time.Second {
 				t.Errorf("Open took %v to fail", d)
+			}
+			if strings.Contains(err.Error(), "s3cret") { // it is logged at start
+				t.Errorf("the error quotes the password: %v", err)
 			}
 		})
 	}

@@ -329,6 +329,14 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "(unparsable)"
 	}
+	// PostgreSQL's URLs may carry the password as a parameter too.
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "pass") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
 	return u.Redacted()
 }
 

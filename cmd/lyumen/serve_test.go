@@ -423,3 +423,19 @@ func TestProviders_Timeout(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactURL: a store URL is logged without its password, in the
+// user info or in a parameter.
+func TestRedactURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"sqlite://lyumen.db":                                          "sqlite://lyumen.db",
+		"postgres://lyumen:s3cret@db:5432/lyumen":                     "postgres://lyumen:xxxxx@db:5432/lyumen",
+		"postgres://lyumen@db/lyumen?password=s3cret&sslmode=require": "postgres://lyumen@db/lyumen?password=xxxxx&sslmode=require",
+		"postgres://db/lyumen?sslpassword=s3cret":                     "postgres://db/lyumen?sslpassword=xxxxx",
+		"postgres://u:s3cret%zz@db":                                   "(unparsable)",
+	} {
+		if got := redactURL(raw); got != want || strings.Contains(got, "s3cret") {
+			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
