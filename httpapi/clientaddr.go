@@ -10,15 +10,17 @@ import (
 // limiting only: it is kept in memory while the client is limited and is
 // never logged or stored.
 //
-// The TCP peer is the client unless it is a trusted proxy. Behind trusted
-// proxies, whose CF-* headers are believed (as CF-IPCountry is),
-// Cloudflare's CF-Connecting-IP names the client: Cloudflare sets it, while
-// X-Forwarded-For is what a Cloudflare Worker says it is, a fresh address
-// per request if it likes, from a trusted Cloudflare address. Without it,
-// X-Forwarded-For is read from the right, skipping the proxies' own hops:
-// the first address that is not a trusted proxy is the client (entries
-// further left came from the client and may be anything). Failing both,
-// the peer is the client.
+// The TCP peer is the client unless it is a trusted proxy. A trusted peer
+// on a public address is Cloudflare's edge (the default list): the
+// CF-Connecting-IP it sets names the client, where X-Forwarded-For is what
+// a Cloudflare Worker says it is, a fresh address per request if it likes.
+// A trusted peer on a loopback or private address is the operator's own
+// proxy, which appends the address it saw to X-Forwarded-For and passes
+// CF-* headers on as they came (from a client, without Cloudflare in
+// front): X-Forwarded-For is read from the right, skipping the proxies'
+// own hops, and the first address that is not a trusted proxy is the
+// client (entries further left came from the client and may be anything);
+// without it, CF-Connecting-IP. Failing both, the peer is the client.
 func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
@@ -28,11 +30,15 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if !isTrusted(peer, trusted) {
 		return peer
 	}
-	if a, ok := parseHostAddr(r.Header.Get("CF-Connecting-IP")); ok {
-		return a
+	cf, cfOK := parseHostAddr(r.Header.Get("CF-Connecting-IP"))
+	if cfOK && !peer.IsLoopback() && !peer.IsPrivate() {
+		return cf
 	}
 	if a, ok := forwardedFor(r.Header.Values("X-Forwarded-For"), trusted); ok {
 		return a
+	}
+	if cfOK {
+		return cf
 	}
 	return peer
 }

@@ -101,3 +101,36 @@ func TestFormatReset(t *testing.T) {
 }
 
 func msDuration(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+// TestClientAddr_Peers: which header names the client depends on who the
+// trusted peer is. Cloudflare's edge (a public address) sets
+// CF-Connecting-IP, while a Cloudflare Worker writes X-Forwarded-For as it
+// likes; an operator's own proxy (loopback, private) appends what it saw
+// to X-Forwarded-For and passes a client's CF-Connecting-IP on as sent.
+func TestClientAddr_Peers(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("173.245.48.0/20")}
+	for _, tc := range []struct {
+		name, peer, xff, cf, want string
+	}{
+		{"Cloudflare's edge: CF-Connecting-IP", "173.245.48.9:443", "203.0.113.77", "198.51.100.1", "198.51.100.1"},
+		{"Cloudflare's edge without it: X-Forwarded-For", "173.245.48.9:443", "203.0.113.77", "", "203.0.113.77"},
+		{"a local proxy: X-Forwarded-For", "127.0.0.1:5000", "203.0.113.77", "198.51.100.1", "203.0.113.77"},
+		{"a private-network proxy: X-Forwarded-For", "10.1.2.3:5000", "203.0.113.77", "198.51.100.1", "203.0.113.77"},
+		{"a local proxy without X-Forwarded-For: CF-Connecting-IP", "127.0.0.1:5000", "", "198.51.100.1", "198.51.100.1"},
+		{"an untrusted peer: itself", "192.0.2.50:5000", "203.0.113.77", "198.51.100.1", "192.0.2.50"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/", nil)
+			r.RemoteAddr = tc.peer
+			if tc.xff != "" {
+				r.Header.Set("X-Forwarded-For", tc.xff)
+			}
+			if tc.cf != "" {
+				r.Header.Set("CF-Connecting-IP", tc.cf)
+			}
+			if got := clientAddr(r, trusted); got.String() != tc.want {
+				t.Errorf("client %v, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -730,8 +730,8 @@ func TestChat_RequestIDNamesTheRecord(t *testing.T) {
 // limit the upstream obeys, and never raises a smaller one. A repeated
 // field is refused (the gateway reads the last copy and rewrites the
 // first; upstreams differ in which they keep), and with both max_tokens
-// and max_completion_tokens the latter wins, as at OpenAI, and max_tokens
-// is dropped, since some upstreams obey it instead.
+// and max_completion_tokens the latter wins, as at OpenAI, in both fields,
+// since some upstreams read max_tokens alone.
 func TestChat_ModelCapOnEveryField(t *testing.T) {
 	up := providertest.NewOpenAI(t)
 	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, MaxTokens: 100, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
@@ -749,8 +749,9 @@ func TestChat_ModelCapOnEveryField(t *testing.T) {
 		{`{` + msgs + `,"max_completion_tokens":100000}`, map[string]any{"max_completion_tokens": 100.0}},
 		{`{` + msgs + `}`, map[string]any{"max_tokens": 100.0}},
 		{`{` + msgs + `,"max_tokens":100000,"max_completion_tokens":null}`, map[string]any{"max_tokens": 100.0, "max_completion_tokens": nil}},
-		{`{` + msgs + `,"max_tokens":100000,"max_completion_tokens":50}`, map[string]any{"max_completion_tokens": 50.0}},
-		{`{` + msgs + `,"max_tokens":50,"max_completion_tokens":100000}`, map[string]any{"max_completion_tokens": 100.0}},
+		{`{` + msgs + `,"max_tokens":100000,"max_completion_tokens":50}`, map[string]any{"max_tokens": 50.0, "max_completion_tokens": 50.0}},
+		{`{` + msgs + `,"max_tokens":50,"max_completion_tokens":100000}`, map[string]any{"max_tokens": 100.0, "max_completion_tokens": 100.0}},
+		{`{` + msgs + `,"max_tokens":10,"max_completion_tokens":60}`, map[string]any{"max_tokens": 60.0, "max_completion_tokens": 60.0}},
 		{`{` + msgs + `,"max_tokens":100000,"max_tokens":100000}`, nil},
 		{`{` + msgs + `,"max_completion_tokens":100000,"max_completion_tokens":100000}`, nil},
 		{`{` + msgs + `,"max_tokens":100000,"max_tok\u0065ns":100000}`, nil},

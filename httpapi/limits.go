@@ -80,7 +80,8 @@ type admission struct {
 	s        *server
 	client   string
 	model    string
-	estimate int64
+	estimate int64 // charged at Admit: the prompt's, plus the answer's limit
+	prompt   int64 // the prompt's part of it
 	slot     chan struct{}
 	inflight bool
 }
@@ -92,18 +93,25 @@ type admission struct {
 // which Settle refunds once the upstream's usage is known.
 func estimateTokens(body []byte) int64 { return int64(len(body)+3) / 4 }
 
-// outputTokens is what a request may have the upstream write, charged
+// maxAnswerCharge bounds what Admit charges for an answer before it is
+// written: a client that asks for a model's whole output (128k tokens,
+// say) is not refused as too large on a minute's budget for it, and
+// sixteen such requests at once still cost a minute and more.
+const maxAnswerCharge = 16 << 10
+
+// answerTokens is what a request may have the upstream write, charged
 // before the call with its prompt, so that a client cannot start many
 // long answers on a budget its small prompts leave whole: its max tokens,
-// lowered to its model's cap, times its choices. Settle refunds what was
-// not written. A request that sets no limit (and whose model has no cap)
-// is charged for its answer only after it.
-func (s *server) outputTokens(req *lyumen.Request) int64 {
-	n := int64(req.MaxTokens)
-	if m, ok := s.Catalog.Lookup(req.Model); ok && m.MaxTokens > 0 && (n == 0 || n > int64(m.MaxTokens)) {
-		n = int64(m.MaxTokens)
+// lowered to its model's cap, times its choices, up to maxAnswerCharge.
+// Settle refunds what was not written. A request that sets no limit (and
+// whose model has no cap) is charged for its answer only after it.
+func (s *server) answerTokens(req *lyumen.Request) int64 {
+	n := req.MaxTokens
+	if m, ok := s.Catalog.Lookup(req.Model); ok && m.MaxTokens > 0 && (n == 0 || n > m.MaxTokens) {
+		n = m.MaxTokens
 	}
-	return n * int64(max(req.N, 1))
+	n = min(max(n, 0), maxAnswerCharge) // before the product: it cannot overflow
+	return int64(min(n*max(req.N, 1), maxAnswerCharge))
 }
 
 // admit applies every limit to a decoded request before it goes upstream:
@@ -149,7 +157,8 @@ func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, req
 		}
 	}
 	if s.Limiter != nil {
-		a.estimate = estimateTokens(body) + s.outputTokens(req)
+		a.prompt = estimateTokens(body)
+		a.estimate = a.prompt + s.answerTokens(req)
 		allow, err := s.Limiter.Admit(r.Context(), a.client, req.Model, a.estimate)
 		setRateLimitHeaders(w.Header(), c.surface(), allow, time.Now())
 		if err != nil {
@@ -183,7 +192,7 @@ func (a *admission) done(ctx context.Context, rec *lyumen.Record) {
 	if s.Limiter == nil {
 		return
 	}
-	delta := usedTokens(rec, a.estimate) - a.estimate
+	delta := usedTokens(rec, a.prompt) - a.estimate
 	if delta == 0 {
 		return
 	}
@@ -211,9 +220,9 @@ func (a *admission) release() {
 }
 
 // usedTokens is what an exchange cost: the upstream's count when it gave
-// one; else, when an answer came, the estimate plus a quarter token per byte
-// of the answer; else nothing.
-func usedTokens(rec *lyumen.Record, estimate int64) int64 {
+// one; else, when an answer came, the prompt's estimate plus a quarter
+// token per byte of the answer; else nothing.
+func usedTokens(rec *lyumen.Record, prompt int64) int64 {
 	if rec.Usage.TotalTokens > 0 {
 		return int64(rec.Usage.TotalTokens)
 	}
@@ -227,7 +236,7 @@ func usedTokens(rec *lyumen.Record, estimate int64) int64 {
 			n += len(tc.Name) + len(tc.Arguments)
 		}
 	}
-	return estimate + int64(n+3)/4
+	return prompt + int64(n+3)/4
 }
 
 // setRateLimitHeaders writes where the client stands in the headers its

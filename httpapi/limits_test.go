@@ -564,9 +564,10 @@ func TestLimits_Spoofing(t *testing.T) {
 		{"untrusted peer: all of them ignored", elsewhere, map[string]string{"CF-Connecting-IP": "203.0.113.5", "X-Forwarded-For": "198.51.100.1, 203.0.113.5", "CF-IPCountry": "NL"}, "127.0.0.1", ""},
 		{"trusted peer: CF-Connecting-IP believed", loopback, map[string]string{"CF-Connecting-IP": "203.0.113.5", "CF-IPCountry": "nl"}, "203.0.113.5", "NL"},
 		{"trusted peer: the last untrusted hop of X-Forwarded-For", loopback, map[string]string{"X-Forwarded-For": "198.51.100.1, 203.0.113.5, 127.0.0.3"}, "203.0.113.5", ""},
-		// A Cloudflare Worker writes X-Forwarded-For as it likes, from a
-		// trusted Cloudflare address; CF-Connecting-IP is Cloudflare's.
-		{"trusted peer: CF-Connecting-IP before X-Forwarded-For", loopback, map[string]string{"X-Forwarded-For": "203.0.113.5", "CF-Connecting-IP": "198.51.100.1"}, "198.51.100.1", ""},
+		// A local proxy appends what it saw to X-Forwarded-For and passes a
+		// client's CF-Connecting-IP on (clientaddr_internal_test.go has the
+		// public peer, Cloudflare's edge, where it is the other way round).
+		{"trusted local peer: X-Forwarded-For before CF-Connecting-IP", loopback, map[string]string{"X-Forwarded-For": "203.0.113.5", "CF-Connecting-IP": "198.51.100.1"}, "203.0.113.5", ""},
 		{"trusted peer: garbage in X-Forwarded-For", loopback, map[string]string{"X-Forwarded-For": "not-an-ip, 127.0.0.9"}, "127.0.0.1", ""},
 		{"trusted peer: garbage in CF-Connecting-IP", loopback, map[string]string{"CF-Connecting-IP": "203.0.113.5; drop table"}, "127.0.0.1", ""},
 		{"trusted peer: IPv6 client limited by its /64", loopback, map[string]string{"CF-Connecting-IP": "2001:db8:1:2:aaaa::9"}, "2001:db8:1:2::/64", ""},
@@ -898,8 +899,12 @@ func TestLimits_EstimateChargesTheAnswer(t *testing.T) {
 		answer      int64
 	}{
 		{"no limit set: the prompt only", ``, 0},
-		{"max_tokens", `,"max_tokens":64000`, 64000},
+		{"max_tokens", `,"max_tokens":8000`, 8000},
 		{"max_completion_tokens, two choices", `,"max_completion_tokens":5000,"n":2`, 10000},
+		// A model's whole output is not refused as too large, and a
+		// limit near MaxInt64 neither overflows nor goes free.
+		{"max_tokens past the charge's bound", `,"max_tokens":128000`, 16 << 10},
+		{"max_tokens at MaxInt64, 128 choices", `,"max_tokens":9223372036854775807,"n":128`, 16 << 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spy := &spyLimiter{}
@@ -909,10 +914,39 @@ func TestLimits_EstimateChargesTheAnswer(t *testing.T) {
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("status %d", resp.StatusCode)
 			}
-			admits, _ := spy.calls()
-			if want := int64(len(body)+3)/4 + tc.answer; len(admits) != 1 || admits[0].Tokens != want {
+			want := int64(len(body)+3)/4 + tc.answer
+			if admits, _ := spy.calls(); len(admits) != 1 || admits[0].Tokens != want {
 				t.Errorf("admitted %+v, want an estimate of %d tokens", admits, want)
 			}
+			g.recs.wait(t, 1)
+			if _, settles := waitSettles(t, spy); len(settles) != 1 || settles[0].Tokens != 10-want { // the usage: 10
+				t.Errorf("settled %+v, want %d", settles, 10-want)
+			}
 		})
+	}
+	// Without usage (a stream the client stopped, say), what was written is
+	// counted on the prompt's estimate, not on the answer's limit as well.
+	spy := &spyLimiter{}
+	g := newLimited(t, httpapi.Options{Limiter: spy}, &fakeProvider{events: 4}) // "word " ×4: 20 bytes
+	body := fmt.Sprintf(`{"model":%q,"stream":true,"max_tokens":8000,"messages":[{"role":"user","content":"write"}]}`, limitedModel)
+	resp, _ := g.post(t, "/v1/chat/completions", body, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	g.recs.wait(t, 1)
+	prompt := int64(len(body)+3) / 4
+	if _, settles := waitSettles(t, spy); len(settles) != 1 || settles[0].Tokens != (prompt+5)-(prompt+8000) {
+		t.Errorf("settled %+v, want %d: the answer's unused limit refunded", settles, (prompt+5)-(prompt+8000))
+	}
+}
+
+// waitSettles waits for the spy's first Settle, which follows the record.
+func waitSettles(t *testing.T, spy *spyLimiter) (admits, settles []admitCall) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(time.Millisecond) {
+		admits, settles = spy.calls()
+		if len(settles) > 0 || time.Now().After(deadline) {
+			return admits, settles
+		}
 	}
 }

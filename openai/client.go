@@ -93,21 +93,21 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set upstream model: %w", err)
 	}
-	// The limit the gateway read, and a model's cap applies to, must be
-	// the only one: with max_completion_tokens set (it wins, as at
-	// OpenAI), max_tokens goes, since some upstreams obey it instead.
-	field := "max_tokens"
-	if gjson.GetBytes(body, "max_completion_tokens").Type == gjson.Number {
-		field = "max_completion_tokens"
-		if gjson.GetBytes(body, "max_tokens").Exists() {
-			if body, err = sjson.DeleteBytes(body, "max_tokens"); err != nil {
-				return nil, fmt.Errorf("drop max_tokens: %w", err)
+	// The limit the gateway read, and a model's cap applies to, is the one
+	// every field the upstream may obey says: with both set, both get
+	// max_completion_tokens's (it wins, as at OpenAI), since some upstreams
+	// read max_tokens alone (Ollama) and others prefer it; with a cap, it
+	// goes in the field the client used, or in max_tokens.
+	completion := gjson.GetBytes(body, "max_completion_tokens").Type == gjson.Number
+	both := completion && gjson.GetBytes(body, "max_tokens").Type == gjson.Number
+	for _, f := range [...]struct {
+		key string
+		set bool
+	}{{"max_tokens", both || req.CappedMaxTokens && !completion}, {"max_completion_tokens", req.CappedMaxTokens && completion}} {
+		if f.set {
+			if body, err = sjson.SetBytes(body, f.key, req.MaxTokens); err != nil {
+				return nil, fmt.Errorf("set %s: %w", f.key, err)
 			}
-		}
-	}
-	if req.CappedMaxTokens {
-		if body, err = sjson.SetBytes(body, field, req.MaxTokens); err != nil {
-			return nil, fmt.Errorf("cap max tokens: %w", err)
 		}
 	}
 	if req.Stream && !req.IncludeUsage {
