@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/lyumen/lyumen"
-	"github.com/lyumen/lyumen/anthropic"
 )
 
 // apiContentSecurityPolicy is sent with everything that is not a page: JSON
@@ -65,11 +64,8 @@ func (s *server) recoverPanic(w http.ResponseWriter, r *http.Request, c codec) {
 	case c != nil:
 		status, body := c.error(err)
 		writeJSON(w, status, body)
-	case anthropicPath(r.URL.Path):
-		status, body := anthropic.Error(err)
-		writeJSON(w, status, body)
 	case strings.HasPrefix(r.URL.Path, "/v1/"):
-		openaiError(w, err)
+		apiError(w, r.URL.Path, err)
 	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)

@@ -80,17 +80,18 @@ func (s *server) handleModel() http.Handler {
 func (s *server) handleUnknownAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e := lyumen.Errorf(lyumen.KindNotFound, "invalid URL (%s %s)", r.Method, r.URL.Path)
-		if anthropicPath(r.URL.Path) {
-			status, body := anthropic.Error(e)
-			writeJSON(w, status, body)
-			return
-		}
-		e.Code = "unknown_url"
-		openaiError(w, e)
+		e.Code = "unknown_url" // OpenAI's; Anthropic's envelope keeps only its own codes
+		apiError(w, r.URL.Path, e)
 	})
 }
 
-// anthropicPath reports whether path is under Anthropic's Messages API.
-func anthropicPath(path string) bool {
-	return path == "/v1/messages" || strings.HasPrefix(path, "/v1/messages/")
+// apiError writes err, outside an exchange, in the envelope of the API
+// path belongs to: Anthropic's under /v1/messages, OpenAI's elsewhere.
+func apiError(w http.ResponseWriter, path string, err error) {
+	if path == "/v1/messages" || strings.HasPrefix(path, "/v1/messages/") {
+		status, body := anthropic.Error(err)
+		writeJSON(w, status, body)
+		return
+	}
+	openaiError(w, err)
 }

@@ -118,7 +118,7 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		TopP:         cr.TopP,
 	}
 	// max_completion_tokens wins over max_tokens, as at OpenAI; Client.body
-	// then drops max_tokens, which some upstreams would obey instead.
+	// then writes its limit into both, as upstreams differ in which they obey.
 	for _, f := range []struct {
 		key string
 		v   *int

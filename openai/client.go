@@ -98,15 +98,19 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	// max_completion_tokens's (it wins, as at OpenAI), since some upstreams
 	// read max_tokens alone (Ollama) and others prefer it; with a cap, it
 	// goes in the field the client used, or in max_tokens.
-	completion := gjson.GetBytes(body, "max_completion_tokens").Type == gjson.Number
-	both := completion && gjson.GetBytes(body, "max_tokens").Type == gjson.Number
-	for _, f := range [...]struct {
-		key string
-		set bool
-	}{{"max_tokens", both || req.CappedMaxTokens && !completion}, {"max_completion_tokens", req.CappedMaxTokens && completion}} {
-		if f.set {
-			if body, err = sjson.SetBytes(body, f.key, req.MaxTokens); err != nil {
-				return nil, fmt.Errorf("set %s: %w", f.key, err)
+	// A request that set no limit, and was not capped, has nothing to agree:
+	// the body is not scanned for it.
+	if req.MaxTokens > 0 || req.CappedMaxTokens {
+		completion := gjson.GetBytes(body, "max_completion_tokens").Type == gjson.Number
+		both := completion && gjson.GetBytes(body, "max_tokens").Type == gjson.Number
+		for _, f := range [...]struct {
+			key string
+			set bool
+		}{{"max_tokens", both || req.CappedMaxTokens && !completion}, {"max_completion_tokens", req.CappedMaxTokens && completion}} {
+			if f.set {
+				if body, err = sjson.SetBytes(body, f.key, req.MaxTokens); err != nil {
+					return nil, fmt.Errorf("set %s: %w", f.key, err)
+				}
 			}
 		}
 	}
