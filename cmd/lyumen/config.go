@@ -67,7 +67,8 @@ type Provider struct {
 	APIKeys []string          `yaml:"api_keys"`
 	Headers map[string]string `yaml:"headers"`
 	// Timeout bounds the wait for the upstream's response headers (for a
-	// stream, its first byte) and, for a whole completion, the entire answer.
+	// stream, its first byte, then each silence between its bytes) and, for
+	// a whole completion, the entire answer.
 	Timeout time.Duration `yaml:"timeout"`
 }
 

@@ -377,7 +377,7 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 
 // newTransport returns one connection pool per provider, under the
 // provider's timeout: a whole answer must arrive within it, a stream's
-// first byte (upstreamhttp.Deadline); a stream then runs on. Redirects
+// first byte and every next one (upstreamhttp.Deadline). Redirects
 // are not followed (upstreamhttp.Transport).
 func newTransport(timeout time.Duration) http.RoundTripper {
 	if timeout == 0 {

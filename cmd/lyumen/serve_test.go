@@ -422,6 +422,32 @@ func TestProviders_Timeout(t *testing.T) {
 			t.Errorf("stream %v: %v after %v; want a timeout at 300ms", stream, err, time.Since(start))
 		}
 	}
+
+	// A stream that began and then goes silent: the timeout bounds the
+	// silence, and the stream fails (the client's error event, the record's
+	// "upstream failed") instead of holding the client.
+	later := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.Write([]byte("data: {\"id\":\"x\",\"object\":\"chat.completion.chunk\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hel\"}}]}\n\n"))
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	}))
+	defer later.Close()
+	provs, _ = buildProviders([]Provider{{Name: "p", Kind: "openai", BaseURL: later.URL, Timeout: 300 * time.Millisecond}})
+	req := &lyumen.Request{Surface: lyumen.SurfaceOpenAIChat, Model: "m", Stream: true,
+		Body: []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}`)}
+	st, err := provs["p"].ChatStream(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Next(); err != nil {
+		t.Fatalf("first event: %v", err)
+	}
+	start := time.Now()
+	if _, err := st.Next(); lyumen.KindOf(err) != lyumen.KindTimeout || time.Since(start) > 2*time.Second {
+		t.Errorf("a stream silent after its first event: %v after %v; want a timeout at 300ms", err, time.Since(start))
+	}
 }
 
 // TestRedactURL: a store URL is logged without its password, in the

@@ -10,11 +10,13 @@ import (
 
 // Deadline returns rt bounded by timeout, a provider's: a whole answer
 // must arrive within it, headers and body; a stream (Post with stream
-// set) its headers and first byte, after which it runs on. RoundTrip waits
-// for that first byte itself, so that a stream that stalls before it fails
-// where the router can still try another target and the client still gets
-// a status. Past the deadline the error is a timeout (net.Error), which
-// lyumen.TransportError makes a KindTimeout: a 504.
+// set) its headers and first byte, and then each next byte: a stream runs
+// as long as it takes, but an upstream silent for timeout has stalled.
+// RoundTrip waits for the first byte itself, so that a stream that stalls
+// before it fails where the router can still try another target and the
+// client still gets a status. Past the deadline the error is a timeout
+// (net.Error), which lyumen.TransportError makes a KindTimeout: a 504, or
+// a stream that failed after it began.
 func Deadline(rt http.RoundTripper, timeout time.Duration) http.RoundTripper {
 	return deadline{rt: rt, timeout: timeout}
 }
@@ -26,8 +28,9 @@ type deadline struct {
 
 func (d deadline) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
-	b := &deadlineBody{cancel: cancel}
-	b.timer = time.AfterFunc(d.timeout, func() { b.fired.Store(true); cancel() })
+	b := &deadlineBody{cancel: cancel, timeout: d.timeout, start: time.Now()}
+	b.last.Store(-1)
+	b.timer = time.AfterFunc(d.timeout, b.expire)
 	resp, err := d.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		b.stop()
@@ -44,24 +47,47 @@ func (d deadline) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, b.mapErr(err)
 		}
 		b.held, b.err = n == 1, err
-		if !b.timer.Stop() && b.fired.Load() { // fired as the byte came: the request is cancelled
+		if b.fired.Load() { // fired as the byte came: the request is cancelled
 			b.Close()
 			return nil, errDeadline{}
 		}
+		b.stream = true
+		b.last.Store(int64(time.Since(b.start))) // from here the timer bounds the silences
 	}
-	return resp, nil // a stream has begun: it runs on
+	return resp, nil
 }
 
 // deadlineBody is an answer's body under its deadline: it holds a stream's
 // first byte, read by RoundTrip, until the first Read.
 type deadlineBody struct {
 	io.ReadCloser
-	timer  *time.Timer
-	cancel context.CancelFunc
-	fired  atomic.Bool
-	first  [1]byte
-	held   bool
-	err    error // what the read of the first byte ended with, after it
+	timer   *time.Timer
+	timeout time.Duration
+	cancel  context.CancelFunc
+	fired   atomic.Bool
+	first   [1]byte
+	held    bool
+	err     error // what the read of the first byte ended with, after it
+	stream  bool  // the first byte came: the timer bounds silences
+	start   time.Time
+	// last is when a stream's read last returned bytes, as time since
+	// start; -1 before the first. A read stores it, where resetting the
+	// timer at every read would take the timer's lock; the timer, when it
+	// fires, sets itself again for what is left of the silence.
+	last atomic.Int64
+}
+
+// expire runs when the timer fires: it cancels the request, unless a
+// stream's bytes came since it was set.
+func (b *deadlineBody) expire() {
+	if last := b.last.Load(); last >= 0 {
+		if rest := time.Duration(last) + b.timeout - time.Since(b.start); rest > 0 {
+			b.timer.Reset(rest)
+			return
+		}
+	}
+	b.fired.Store(true)
+	b.cancel()
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
@@ -76,6 +102,9 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 		return 0, b.err
 	}
 	n, err := b.ReadCloser.Read(p)
+	if n > 0 && b.stream {
+		b.last.Store(int64(time.Since(b.start)))
+	}
 	return n, b.mapErr(err)
 }
 
@@ -84,7 +113,10 @@ func (b *deadlineBody) Close() error {
 	return b.ReadCloser.Close()
 }
 
+// stop ends the deadline. The timer may be firing as it stops: expire
+// then sets it again at most once more, to cancel what is cancelled.
 func (b *deadlineBody) stop() {
+	b.last.Store(-1)
 	b.timer.Stop()
 	b.cancel()
 }

@@ -2,6 +2,7 @@ package upstreamhttp_test
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,8 +14,8 @@ import (
 )
 
 // TestDeadline: a whole answer must arrive within the timeout; a stream
-// its first byte, after which it runs on however long it takes, its bytes
-// intact.
+// its first byte, and then each next one: it runs on however long it
+// takes, its bytes intact, while it is never silent for the timeout.
 func TestDeadline(t *testing.T) {
 	const timeout = 200 * time.Millisecond
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -28,12 +29,17 @@ func TestDeadline(t *testing.T) {
 			<-r.Context().Done()
 		case "/stream-stalls": // headers in time, no first byte
 			<-r.Context().Done()
-		case "/stream-slow": // a first event in time, the next well after the timeout
+		case "/stream-stalls-later": // a first event in time, then silence
 			time.Sleep(timeout / 4)
 			w.Write([]byte("data: 1\n\n"))
 			rc.Flush()
-			time.Sleep(2 * timeout)
-			w.Write([]byte("data: 2\n\n"))
+			<-r.Context().Done()
+		case "/stream-long": // events well inside the timeout, for several times it
+			for i := range 8 {
+				time.Sleep(timeout / 2)
+				fmt.Fprintf(w, "data: %d\n\n", i)
+				rc.Flush()
+			}
 		}
 	}))
 	defer srv.Close()
@@ -66,16 +72,28 @@ func TestDeadline(t *testing.T) {
 		t.Errorf("a stream without a first byte: %v after %v, want a timeout from RoundTrip at %v", err, time.Since(start), timeout)
 	}
 
-	resp, err = get("/stream-slow", true)
+	resp, err = get("/stream-stalls-later", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "data: 1\n\n" || !isTimeout(err) || time.Since(start) > 4*timeout {
+		t.Errorf("a stream silent after its first event: %q, %v after %v; want the event, then a timeout at %v", b, err, time.Since(start), timeout)
+	}
+
+	resp, err = get("/stream-long", true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n, err := resp.Body.Read(nil); n != 0 || err != nil { // nothing asked: nothing given, nothing lost
 		t.Errorf("Read(nil) = %d, %v", n, err)
 	}
-	b, err := io.ReadAll(resp.Body)
+	b, err = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if err != nil || string(b) != "data: 1\n\ndata: 2\n\n" {
-		t.Errorf("a stream that began in time: %q, %v; want it whole, past the timeout", b, err)
+	want := "data: 0\n\ndata: 1\n\ndata: 2\n\ndata: 3\n\ndata: 4\n\ndata: 5\n\ndata: 6\n\ndata: 7\n\n"
+	if err != nil || string(b) != want {
+		t.Errorf("a stream that never went silent for the timeout: %q, %v; want it whole, four timeouts long", b, err)
 	}
 }
