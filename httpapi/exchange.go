@@ -159,6 +159,9 @@ func (s *server) logExchange(ctx context.Context, rec *lyumen.Record) {
 	_ = h.Handle(ctx, r) // a log line that cannot be written is not the client's problem
 }
 
+// maxPresize bounds a request body's buffer before its bytes arrive.
+const maxPresize = 64 << 10
+
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	tooLarge := func() error {
 		return lyumen.Errorf(lyumen.KindTooLarge, "the request body is larger than the limit of %d bytes", limit)
@@ -167,8 +170,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, tooLarge()
 	}
 	// Room for the whole body and ReadFrom's minimum read, so a body with a
-	// Content-Length is read without growing the buffer.
-	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+bytes.MinRead))
+	// Content-Length is read without growing the buffer, up to maxPresize:
+	// a length claimed but not sent must not hold memory (this runs before
+	// any rate limit); a larger body grows the buffer as its bytes come.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), maxPresize)+bytes.MinRead))
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, tooLarge()
