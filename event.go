@@ -31,12 +31,37 @@ type Stream interface {
 	Close() error
 }
 
+// MaxAnswer is the most an upstream's answer may bring: a whole answer's
+// body, or a stream's assembled content, tool call names and arguments.
+// Past it the answer has failed: nothing a client asks for is that long,
+// and a record holds it whole in memory.
+const MaxAnswer = 64 << 20
+
+// The most choices, and tool calls per choice, a streamed answer may
+// number: an upstream's event past them is malformed. A client asks for at
+// most 128 choices (n), and the bounds keep what a stream tracks per
+// choice and per call small however an upstream numbers them.
+const (
+	MaxChoices   = 128
+	MaxToolCalls = 256
+)
+
 // Assembler builds a whole Response from streamed events, so a stream is
-// recorded the same way as a non-streamed completion.
+// recorded the same way as a non-streamed completion. It gathers each
+// text in bytes, where += on strings would copy the whole at every
+// fragment: quadratic in a long answer.
 type Assembler struct {
-	resp Response
-	text [][]byte // content per choice, parallel to resp.Choices: += would be quadratic
+	resp  Response
+	parts []parts // parallel to resp.Choices
+	size  int     // bytes gathered: contents, tool call names and arguments
 }
+
+type parts struct {
+	text  []byte
+	calls []callParts // parallel to the choice's Message.ToolCalls
+}
+
+type callParts struct{ name, args []byte }
 
 // Add folds one event into the response.
 func (a *Assembler) Add(ev *Event) {
@@ -53,19 +78,24 @@ func (a *Assembler) Add(ev *Event) {
 	for i := range ev.Choices {
 		d := &ev.Choices[i]
 		i := a.choice(d.Index)
-		c := &a.resp.Choices[i]
+		c, p := &a.resp.Choices[i], &a.parts[i]
 		if d.Role != "" {
 			c.Message.Role = d.Role
 		}
-		a.text[i] = append(a.text[i], d.Content...)
-		for _, tc := range d.ToolCalls {
-			c.Message.ToolCalls = appendToolCall(c.Message.ToolCalls, tc)
+		p.text = append(p.text, d.Content...)
+		a.size += len(d.Content)
+		for j := range d.ToolCalls {
+			a.toolCall(c, p, &d.ToolCalls[j])
 		}
 		if d.FinishReason != "" {
 			c.FinishReason = d.FinishReason
 		}
 	}
 }
+
+// Size is how many bytes of content, tool call names and arguments have
+// been gathered.
+func (a *Assembler) Size() int { return a.size }
 
 // choice returns the position of the choice with this index, adding it.
 func (a *Assembler) choice(index int) int {
@@ -75,25 +105,31 @@ func (a *Assembler) choice(index int) int {
 		}
 	}
 	a.resp.Choices = append(a.resp.Choices, Choice{Index: index, Message: Message{Role: "assistant"}})
-	a.text = append(a.text, nil)
+	a.parts = append(a.parts, parts{})
 	return len(a.resp.Choices) - 1
 }
 
-func appendToolCall(calls []ToolCall, frag ToolCall) []ToolCall {
-	for i := range calls {
-		if calls[i].Index == frag.Index {
-			if frag.ID != "" {
-				calls[i].ID = frag.ID
-			}
-			if frag.Type != "" {
-				calls[i].Type = frag.Type
-			}
-			calls[i].Name += frag.Name
-			calls[i].Arguments += frag.Arguments
-			return calls
-		}
+// toolCall folds a fragment into the call of its index, adding it.
+func (a *Assembler) toolCall(c *Choice, p *parts, frag *ToolCall) {
+	calls := c.Message.ToolCalls
+	i := 0
+	for i < len(calls) && calls[i].Index != frag.Index {
+		i++
 	}
-	return append(calls, frag)
+	if i == len(calls) {
+		c.Message.ToolCalls = append(calls, ToolCall{Index: frag.Index})
+		p.calls = append(p.calls, callParts{})
+	}
+	call, cp := &c.Message.ToolCalls[i], &p.calls[i]
+	if frag.ID != "" {
+		call.ID = frag.ID
+	}
+	if frag.Type != "" {
+		call.Type = frag.Type
+	}
+	cp.name = append(cp.name, frag.Name...)
+	cp.args = append(cp.args, frag.Arguments...)
+	a.size += len(frag.Name) + len(frag.Arguments)
 }
 
 // Response returns what has been assembled so far.
@@ -101,7 +137,15 @@ func (a *Assembler) Response() *Response {
 	r := a.resp
 	r.Choices = append([]Choice(nil), a.resp.Choices...)
 	for i := range r.Choices {
-		r.Choices[i].Message.Content = string(a.text[i])
+		m := &r.Choices[i].Message
+		m.Content = string(a.parts[i].text)
+		if len(m.ToolCalls) > 0 {
+			m.ToolCalls = append([]ToolCall(nil), m.ToolCalls...)
+			for j, cp := range a.parts[i].calls {
+				m.ToolCalls[j].Name = string(cp.name)
+				m.ToolCalls[j].Arguments = string(cp.args)
+			}
+		}
 	}
 	return &r
 }

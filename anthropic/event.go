@@ -93,6 +93,9 @@ func (p *parser) parseGeneral(name string, data []byte) (lyumen.Event, action, e
 				ev.Choices = []lyumen.ChoiceDelta{{Content: t}}
 			}
 		case "tool_use":
+			if len(p.tools) == lyumen.MaxToolCalls { // what a stream keeps per call stays small
+				return ev, skip, errInvalidEvent
+			}
 			call := lyumen.ToolCall{Index: len(p.tools), ID: cb.Get("id").String(), Type: "function", Name: cb.Get("name").String()}
 			if in := cb.Get("input"); in.IsObject() && hasKeys(in) {
 				call.Arguments = compactInput([]byte(in.Raw)) // a server that sends the whole input at once

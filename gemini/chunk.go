@@ -221,7 +221,9 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 		}
 		return true
 	})
-	if !ok {
+	// An index no client asked for, or more calls than a stream may number,
+	// is malformed: what a stream keeps per candidate and call stays small.
+	if !ok || d.Index < 0 || d.Index >= lyumen.MaxChoices || p.candidate(d.Index).calls+len(calls) > lyumen.MaxToolCalls {
 		return d, false
 	}
 	return p.delta(d.Index, text.String(), calls, finish), true

@@ -94,7 +94,7 @@ func readCandidate(s *jsonscan.Scanner) (index int, text, finish string, ok bool
 		var ok bool
 		switch key {
 		case "index":
-			index, ok = s.Index(1000)
+			index, ok = s.Index(lyumen.MaxChoices)
 		case "finishReason":
 			finish, ok = s.Text()
 		case "content":

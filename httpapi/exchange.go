@@ -306,6 +306,11 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.TTFT = s.Now().Sub(rec.ReceivedAt)
 		}
 		asm.Add(&ev)
+		if asm.Size() > lyumen.MaxAnswer { // the record has this event; the client does not
+			failed = errAnswerTooLong
+			rec.Completeness, rec.Error = lyumen.UpstreamFailed, failed.Error()
+			break
+		}
 		buf = enc.event(buf[:0], &ev)
 		if len(buf) == 0 {
 			continue
@@ -352,6 +357,9 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	w.Write(buf)
 	rc.Flush()
 }
+
+// errAnswerTooLong ends a stream whose answer passed lyumen.MaxAnswer.
+var errAnswerTooLong = lyumen.Errorf(lyumen.KindUpstream, "the upstream's answer is longer than %d MiB", lyumen.MaxAnswer>>20)
 
 // maxPooledEventBuf bounds the event buffers kept for reuse.
 const maxPooledEventBuf = 64 << 10

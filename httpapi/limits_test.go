@@ -680,6 +680,31 @@ func TestLimits_MaxStreamDuration(t *testing.T) {
 	}
 }
 
+// TestLimits_MaxAnswer: an upstream that streams without end is cut once
+// its answer passes lyumen.MaxAnswer, with an error event, and what the
+// client received is recorded: memory is bounded by the answer's limit,
+// not by max_stream_duration.
+func TestLimits_MaxAnswer(t *testing.T) {
+	g := newLimited(t, httpapi.Options{}, &fakeProvider{events: -1, size: 1 << 20})
+	resp, body := g.post(t, "/v1/chat/completions", chatBody(true, "forever"), nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s", resp.Status)
+	}
+	if !strings.Contains(body, "longer than 64 MiB") || strings.Contains(body, "[DONE]") {
+		t.Errorf("the stream did not end with an error event about its length:\n%s", tail(body))
+	}
+	if len(body) < lyumen.MaxAnswer-(2<<20) || len(body) > lyumen.MaxAnswer+(4<<20) {
+		t.Errorf("the client received %d bytes", len(body))
+	}
+	rec := g.recs.wait(t, 1)[0]
+	if rec.Completeness != lyumen.UpstreamFailed || !strings.Contains(rec.Error, "longer than") {
+		t.Errorf("recorded %s %q", rec.Completeness, rec.Error)
+	}
+	if n := len(rec.Response.Choices[0].Message.Content); n < lyumen.MaxAnswer || n > lyumen.MaxAnswer+(1<<20) {
+		t.Errorf("recorded %d bytes of content", n)
+	}
+}
+
 func tail(s string) string {
 	if len(s) > 400 {
 		return "…" + s[len(s)-400:]

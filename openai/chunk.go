@@ -75,9 +75,6 @@ func parseChunkGeneral(data []byte) (lyumen.Event, error) {
 	return ev, nil
 }
 
-// maxChoices is the most choices a request may ask for (n).
-const maxChoices = 128
-
 var errInvalidEvent = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"}
 
 func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
@@ -92,7 +89,7 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 			// n is at most 128; an index outside [0, 128) would number a
 			// choice no client asked for.
 			d.Index = int(v.Int())
-			if v.Type != gjson.Number || d.Index < 0 || d.Index >= maxChoices {
+			if v.Type != gjson.Number || d.Index < 0 || d.Index >= lyumen.MaxChoices {
 				ok = false
 				return false
 			}
@@ -123,7 +120,9 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 					i := 0
 					v.ForEach(func(_, tc gjson.Result) bool {
 						call := toolCallDelta(tc, i)
-						if call.Index < 0 { // it numbers content blocks on other surfaces
+						// It numbers content blocks on other surfaces, and what a
+						// stream keeps per call.
+						if call.Index < 0 || call.Index >= lyumen.MaxToolCalls {
 							ok = false
 							return false
 						}

@@ -65,7 +65,7 @@ func choice(p *jsonscan.Scanner, at *contentAt) (d lyumen.ChoiceDelta, ok bool) 
 		var ok bool
 		switch key {
 		case "index":
-			d.Index, ok = p.Index(maxChoices)
+			d.Index, ok = p.Index(lyumen.MaxChoices)
 		case "finish_reason":
 			d.FinishReason, ok = p.StringOrNull()
 		case "delta":

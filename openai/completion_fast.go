@@ -79,7 +79,7 @@ func fastChoice(p *jsonscan.Scanner) (c wireChoice, ok bool) {
 		var ok bool
 		switch key {
 		case "index":
-			c.Index, ok = p.Index(maxChoices)
+			c.Index, ok = p.Index(lyumen.MaxChoices)
 		case "finish_reason":
 			if !p.Null() {
 				var s string

@@ -271,7 +271,7 @@ type outputItem struct {
 	function bool   // a function_call; otherwise an assistant message
 	id       string // msg_… or fc_…
 	callID   string
-	name     string
+	name     []byte // gathered from a stream's fragments: += would be quadratic
 	tool     int    // the call's index in the canonical answer
 	text     []byte // the message's text or the call's arguments
 	status   string // once the item is done: "completed" or "incomplete"
@@ -283,7 +283,7 @@ type outputItem struct {
 // render renders the item with the given status.
 func (it *outputItem) render(status string) any {
 	if it.function {
-		return functionCallItem{ID: it.id, Type: "function_call", Status: status, Arguments: string(it.text), CallID: it.callID, Name: it.name}
+		return functionCallItem{ID: it.id, Type: "function_call", Status: status, Arguments: string(it.text), CallID: it.callID, Name: string(it.name)}
 	}
 	content := []outputText{}
 	if status != "in_progress" {
@@ -314,7 +314,7 @@ func newItem(seed string, n int, call *lyumen.ToolCall) outputItem {
 	if call == nil {
 		return outputItem{id: derivedID("msg", seed, n)}
 	}
-	it := outputItem{function: true, id: derivedID("fc", seed, n), callID: call.ID, name: call.Name, tool: call.Index}
+	it := outputItem{function: true, id: derivedID("fc", seed, n), callID: call.ID, name: []byte(call.Name), tool: call.Index}
 	if it.callID == "" {
 		it.callID = derivedID("call", seed, n)
 	}

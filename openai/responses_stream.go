@@ -287,7 +287,7 @@ func (s *ResponsesStream) toolCall(dst []byte, tc *lyumen.ToolCall) []byte {
 		// A later fragment. Should an upstream interleave the fragments
 		// of parallel calls, one may belong to a call already closed: its
 		// delta still goes out, so the client loses none of the arguments.
-		s.items[n].name += tc.Name
+		s.items[n].name = append(s.items[n].name, tc.Name...)
 	}
 	if tc.Arguments == "" {
 		return dst

@@ -153,7 +153,7 @@ func TestAppendObject(t *testing.T) {
 			e := echoOf(req)
 			items := []outputItem{
 				{id: "msg_" + s, text: []byte(s)},
-				{function: true, id: "fc_1", callID: "call_" + s, name: "f" + s, text: []byte(`{"a":"` + s + `"}`)},
+				{function: true, id: "fc_1", callID: "call_" + s, name: []byte("f" + s), text: []byte(`{"a":"` + s + `"}`)},
 			}
 			for _, status := range []string{"in_progress", "completed", "incomplete"} {
 				output := []any{}

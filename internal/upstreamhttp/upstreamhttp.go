@@ -21,7 +21,6 @@ import (
 // error, and a whole (non-streamed) answer.
 const (
 	maxErrorBody = 64 << 10
-	maxWhole     = 64 << 20
 	maxPresize   = 1 << 20 // of a whole answer's buffer, before its bytes arrive
 )
 
@@ -133,7 +132,7 @@ func PostWhole(ctx context.Context, rt http.RoundTripper, url string, header htt
 	// grow from 512 bytes, copying as it goes), up to a size that a length
 	// claimed but not sent cannot make costly.
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(resp.ContentLength, 0), maxPresize)+bytes.MinRead))
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxWhole)); err != nil {
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, lyumen.MaxAnswer)); err != nil {
 		return nil, lyumen.TransportError(ctx, err)
 	}
 	return buf.Bytes(), nil

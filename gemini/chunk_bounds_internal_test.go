@@ -1,0 +1,45 @@
+package gemini
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/lyumen/lyumen"
+)
+
+// TestParse_Bounds: a chunk numbering a candidate past what a client may
+// ask for, or bringing more calls than a stream may number, is malformed.
+func TestParse_Bounds(t *testing.T) {
+	call := `{"functionCall":{"name":"f","args":{}}}`
+	calls := func(n int) string { return strings.TrimSuffix(strings.Repeat(call+",", n), ",") }
+	for _, tc := range []struct {
+		name  string
+		index int
+		calls []int // per chunk
+		ok    bool
+	}{
+		{"text", lyumen.MaxChoices - 1, nil, true},
+		{"index past the choices", lyumen.MaxChoices, nil, false},
+		{"index far past", 1 << 40, nil, false},
+		{"the most calls", 0, []int{lyumen.MaxToolCalls / 2, lyumen.MaxToolCalls / 2}, true},
+		{"one call too many, over two chunks", 0, []int{lyumen.MaxToolCalls, 1}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p parser
+			chunks := []string{fmt.Sprintf(`{"candidates":[{"index":%d,"content":{"parts":[{"text":"a"}]}}]}`, tc.index)}
+			for _, n := range tc.calls {
+				chunks = append(chunks, fmt.Sprintf(`{"candidates":[{"index":%d,"content":{"parts":[%s]}}]}`, tc.index, calls(n)))
+			}
+			var err error
+			for _, c := range chunks {
+				if _, err = p.parse([]byte(c)); err != nil {
+					break
+				}
+			}
+			if (err == nil) != tc.ok {
+				t.Errorf("err %v, want ok %v", err, tc.ok)
+			}
+		})
+	}
+}
