@@ -332,7 +332,7 @@ func TestMessages_OpenAIUpstream(t *testing.T) {
 			if diff := cmp.Diff(wantMsgs, msgs); diff != "" {
 				t.Errorf("upstream messages (-want +got):\n%s", diff)
 			}
-			if seen.Body["stop"] == nil || seen.Body["max_completion_tokens"] != 256.0 || (tc.tools != (seen.Body["tools"] != nil)) {
+			if seen.Body["stop"] == nil || seen.Body["max_tokens"] != 256.0 || (tc.tools != (seen.Body["tools"] != nil)) {
 				t.Errorf("upstream body %v", seen.Body)
 			}
 			rec := g.recs.wait(t, 1)

@@ -37,7 +37,7 @@ func TestCompletions_NonStreamed(t *testing.T) {
 	// The prompt reached the chat upstream as the one user message.
 	seen := g.up.Seen()[0]
 	msgs, _ := seen.Body["messages"].([]any)
-	if seen.Path != "/v1/chat/completions" || len(msgs) != 1 || seen.Body["max_completion_tokens"] != 50.0 {
+	if seen.Path != "/v1/chat/completions" || len(msgs) != 1 || seen.Body["max_tokens"] != 50.0 {
 		t.Errorf("upstream got %s %v", seen.Path, seen.Body)
 	}
 }

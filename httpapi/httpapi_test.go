@@ -746,7 +746,7 @@ func TestChat_ModelCapOnEveryField(t *testing.T) {
 	}{
 		{`{` + msgs + `,"max_tokens":100000}`, map[string]any{"max_tokens": 100.0}},
 		{`{` + msgs + `,"max_tokens":40}`, map[string]any{"max_tokens": 40.0}},
-		{`{` + msgs + `,"max_completion_tokens":100000}`, map[string]any{"max_completion_tokens": 100.0}},
+		{`{` + msgs + `,"max_completion_tokens":100000}`, map[string]any{"max_completion_tokens": 100.0, "max_tokens": 100.0}}, // a local server reads max_tokens
 		{`{` + msgs + `}`, map[string]any{"max_tokens": 100.0}},
 		{`{` + msgs + `,"max_tokens":100000,"max_completion_tokens":null}`, map[string]any{"max_tokens": 100.0, "max_completion_tokens": nil}},
 		{`{` + msgs + `,"max_tokens":100000,"max_completion_tokens":50}`, map[string]any{"max_tokens": 50.0, "max_completion_tokens": 50.0}},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -22,7 +23,39 @@ type Client struct {
 	baseURL string // without the trailing slash
 	header  http.Header
 	http    http.RoundTripper // see upstreamhttp.Transport
+	limit   LimitField
 }
+
+// LimitField names the field of a chat request that an upstream reads the
+// answer's limit from.
+type LimitField string
+
+// OpenAI's API reads max_completion_tokens, and its reasoning models
+// refuse max_tokens; other OpenAI-compatible servers read max_tokens, some
+// (Ollama) only it.
+const (
+	MaxTokens           LimitField = "max_tokens"
+	MaxCompletionTokens LimitField = "max_completion_tokens"
+)
+
+// DefaultLimitField is the field an upstream at baseURL reads:
+// max_completion_tokens for OpenAI's API (api.openai.com, Azure OpenAI),
+// max_tokens for every other server.
+func DefaultLimitField(baseURL string) LimitField {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return MaxTokens
+	}
+	h := strings.ToLower(u.Hostname())
+	if h == "api.openai.com" || strings.HasSuffix(h, ".openai.azure.com") {
+		return MaxCompletionTokens
+	}
+	return MaxTokens
+}
+
+// SetLimitField has c send the answer's limit in f, in place of
+// DefaultLimitField's choice. It must be called before c is used.
+func (c *Client) SetLimitField(f LimitField) { c.limit = f }
 
 var _ lyumen.Provider = (*Client)(nil)
 
@@ -35,7 +68,8 @@ func NewClient(baseURL, apiKey string, headers map[string]string, rt http.RoundT
 	if apiKey != "" {
 		auth = "Bearer " + apiKey
 	}
-	return &Client{baseURL: strings.TrimRight(baseURL, "/"), header: upstreamhttp.Header(headers, "Authorization", auth), http: upstreamhttp.Transport(rt)}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), header: upstreamhttp.Header(headers, "Authorization", auth),
+		http: upstreamhttp.Transport(rt), limit: DefaultLimitField(baseURL)}
 }
 
 // Chat sends a non-streamed chat completion.
@@ -84,7 +118,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 // every stream is recorded with its token counts.
 func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	if req.Surface != lyumen.SurfaceOpenAIChat {
-		return EncodeChatRequest(req) // translated from the canonical form
+		return encodeChat(req, c.limit) // translated from the canonical form
 	}
 	// Edited in place (sjson) rather than decoded and re-encoded: the body
 	// passes through as the client wrote it, and this is on every request's
@@ -97,7 +131,8 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	// every field the upstream may obey says: with both set, both get
 	// max_completion_tokens's (it wins, as at OpenAI), since some upstreams
 	// read max_tokens alone (Ollama) and others prefer it; with a cap, it
-	// goes in the field the client used, or in max_tokens.
+	// goes in the field the client used, or in max_tokens; and an upstream
+	// that reads max_tokens gets it there whatever the client used.
 	// A request that set no limit, and was not capped, has nothing to agree:
 	// the body is not scanned for it.
 	if req.MaxTokens > 0 || req.CappedMaxTokens {
@@ -106,7 +141,8 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 		for _, f := range [...]struct {
 			key string
 			set bool
-		}{{"max_tokens", both || req.CappedMaxTokens && !completion}, {"max_completion_tokens", req.CappedMaxTokens && completion}} {
+		}{{"max_tokens", both || !completion && req.CappedMaxTokens || completion && c.limit == MaxTokens},
+			{"max_completion_tokens", req.CappedMaxTokens && completion}} {
 			if f.set {
 				if body, err = sjson.SetBytes(body, f.key, req.MaxTokens); err != nil {
 					return nil, fmt.Errorf("set %s: %w", f.key, err)

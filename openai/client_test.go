@@ -716,6 +716,70 @@ func TestClient_CappedMaxTokens(t *testing.T) {
 	}
 }
 
+// TestClient_LimitField: the answer's limit reaches an upstream in the
+// field it reads: max_tokens for most servers (Ollama reads nothing else,
+// so a translated request's limit, and a model's cap, were ignored there),
+// max_completion_tokens for OpenAI's API, or the field configured.
+func TestClient_LimitField(t *testing.T) {
+	for base, want := range map[string]openai.LimitField{
+		"https://api.openai.com/v1":                 openai.MaxCompletionTokens,
+		"https://API.OpenAI.com/v1/":                openai.MaxCompletionTokens,
+		"https://my-org.openai.azure.com/openai/v1": openai.MaxCompletionTokens,
+		"http://127.0.0.1:11434/v1":                 openai.MaxTokens,
+		"https://openrouter.ai/api/v1":              openai.MaxTokens,
+		"https://api.openai.com.example.org/v1":     openai.MaxTokens,
+		"http://[::1]:8000/v1":                      openai.MaxTokens,
+		"%zz":                                       openai.MaxTokens,
+	} {
+		if got := openai.DefaultLimitField(base); got != want {
+			t.Errorf("DefaultLimitField(%q) = %s, want %s", base, got, want)
+		}
+	}
+
+	translated := &lyumen.Request{Surface: lyumen.SurfaceAnthropicMessages, Model: "m", MaxTokens: 64,
+		Messages: []lyumen.Message{{Role: "user", Content: "x"}}}
+	passed := func(body string, capped bool) *lyumen.Request {
+		req := mustDecode(t, body)
+		if capped {
+			req.MaxTokens, req.CappedMaxTokens = 64, true
+		}
+		return req
+	}
+	onlyCompletion := `{"model":"m","max_completion_tokens":64,"messages":[{"role":"user","content":"x"}]}`
+	onlyMax := `{"model":"m","max_tokens":64,"messages":[{"role":"user","content":"x"}]}`
+	for _, tc := range []struct {
+		name  string
+		field openai.LimitField // "": the default for a local server
+		req   *lyumen.Request
+		want  map[string]any // the fields' values upstream; nil: absent
+	}{
+		{"translated, local server", "", translated, map[string]any{"max_tokens": 64.0, "max_completion_tokens": nil}},
+		{"translated, OpenAI's field", openai.MaxCompletionTokens, translated, map[string]any{"max_tokens": nil, "max_completion_tokens": 64.0}},
+		{"max_completion_tokens to a server that reads max_tokens", "", passed(onlyCompletion, false), map[string]any{"max_tokens": 64.0, "max_completion_tokens": 64.0}},
+		{"capped, the same", "", passed(strings.Replace(onlyCompletion, "64", "900", 1), true), map[string]any{"max_tokens": 64.0, "max_completion_tokens": 64.0}},
+		{"max_completion_tokens to OpenAI", openai.MaxCompletionTokens, passed(onlyCompletion, false), map[string]any{"max_tokens": nil, "max_completion_tokens": 64.0}},
+		{"max_tokens to OpenAI, as the client sent it", openai.MaxCompletionTokens, passed(onlyMax, false), map[string]any{"max_tokens": 64.0, "max_completion_tokens": nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newScripted(t, http.StatusOK, "application/json", `{"choices":[]}`)
+			c := up.client()
+			if tc.field != "" {
+				c.SetLimitField(tc.field)
+			}
+			if _, err := c.Chat(t.Context(), tc.req); err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			json.Unmarshal(up.body(0), &got)
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("upstream body %s: %s = %v, want %v", up.body(0), k, got[k], v)
+				}
+			}
+		})
+	}
+}
+
 func TestClient_InvalidResponse(t *testing.T) {
 	up := newScripted(t, http.StatusOK, "application/json", `{"id":"x","choices":"nope"}`)
 	_, err := up.client().Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
@@ -798,7 +862,7 @@ func TestClient_TranslatedSurface(t *testing.T) {
 	want := `{"model":"m","messages":[{"role":"system","content":"Be brief."},` +
 		`{"role":"user","content":[{"type":"text","text":"What is it?"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBO"}}]},` +
 		`{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"look","arguments":"{}"}}]},` +
-		`{"role":"tool","content":"a cat","tool_call_id":"t1"}],"max_completion_tokens":64,"temperature":0.5,"stop":["END"],` +
+		`{"role":"tool","content":"a cat","tool_call_id":"t1"}],"max_tokens":64,"temperature":0.5,"stop":["END"],` +
 		`"tools":[{"type":"function","function":{"name":"look","parameters":{"type":"object"}}}],"tool_choice":{"function":{"name":"look"},"type":"function"}}`
 	if got := string(up.body(0)); got != want {
 		t.Errorf("upstream body:\n got %s\nwant %s", got, want)

@@ -17,7 +17,8 @@ type chatBody struct {
 	Messages      []outMessage    `json:"messages"`
 	Stream        bool            `json:"stream,omitempty"`
 	StreamOptions *streamOptions  `json:"stream_options,omitempty"`
-	MaxTokens     int             `json:"max_completion_tokens,omitempty"`
+	MaxTokens     int             `json:"max_tokens,omitempty"`
+	MaxCompletion int             `json:"max_completion_tokens,omitempty"`
 	Temperature   *float64        `json:"temperature,omitempty"`
 	TopP          *float64        `json:"top_p,omitempty"`
 	Stop          []string        `json:"stop,omitempty"`
@@ -41,10 +42,21 @@ type outMessage struct {
 }
 
 // EncodeChatRequest renders the canonical request as a chat completions
-// body. Content it cannot express is a KindInvalid error naming it.
+// body, its answer's limit in max_completion_tokens, as OpenAI's API takes
+// it. Content it cannot express is a KindInvalid error naming it.
 func EncodeChatRequest(req *lyumen.Request) ([]byte, error) {
-	b := chatBody{Model: req.Model, Stream: req.Stream, MaxTokens: req.MaxTokens,
+	return encodeChat(req, MaxCompletionTokens)
+}
+
+// encodeChat is EncodeChatRequest with the answer's limit in field.
+func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
+	b := chatBody{Model: req.Model, Stream: req.Stream,
 		Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Format: encodeChatFormat(req.Format)}
+	if field == MaxTokens {
+		b.MaxTokens = req.MaxTokens
+	} else {
+		b.MaxCompletion = req.MaxTokens
+	}
 	if req.N > 1 {
 		b.N = req.N
 	}
@@ -164,8 +176,12 @@ func appendChatBody(dst []byte, b *chatBody) ([]byte, bool) {
 		dst = append(dst, '}')
 	}
 	if b.MaxTokens != 0 {
-		dst = append(dst, `,"max_completion_tokens":`...)
+		dst = append(dst, `,"max_tokens":`...)
 		dst = strconv.AppendInt(dst, int64(b.MaxTokens), 10)
+	}
+	if b.MaxCompletion != 0 {
+		dst = append(dst, `,"max_completion_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(b.MaxCompletion), 10)
 	}
 	if b.Temperature != nil {
 		dst = append(dst, `,"temperature":`...)

@@ -70,6 +70,11 @@ type Provider struct {
 	// stream, its first byte, then each silence between its bytes) and, for
 	// a whole completion, the entire answer.
 	Timeout time.Duration `yaml:"timeout"`
+	// MaxTokensField is the request field an OpenAI-compatible upstream
+	// reads the answer's limit from: max_completion_tokens for OpenAI's API
+	// (its reasoning models refuse max_tokens), max_tokens for the others,
+	// some of which (Ollama) read nothing else. Empty: chosen by base_url.
+	MaxTokensField string `yaml:"max_tokens_field"`
 }
 
 // Model is a public model name and its targets, in order of preference.
@@ -238,6 +243,14 @@ func (c *Config) Validate() error {
 		case "demo":
 		default:
 			errs = append(errs, fmt.Errorf("provider %q: unknown kind %q (want openai, anthropic, gemini or demo)", p.Name, p.Kind))
+		}
+		switch p.MaxTokensField {
+		case "", "max_tokens", "max_completion_tokens":
+			if p.MaxTokensField != "" && p.Kind != "openai" {
+				errs = append(errs, fmt.Errorf("provider %q: max_tokens_field is for kind openai", p.Name))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("provider %q: max_tokens_field %q: want max_tokens or max_completion_tokens", p.Name, p.MaxTokensField))
 		}
 		if p.Timeout < 0 {
 			errs = append(errs, fmt.Errorf("provider %q: timeout must not be negative", p.Name))

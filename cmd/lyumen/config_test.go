@@ -88,6 +88,12 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "bad proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"nope"} }, want: []string{`"nope" is not a CIDR`}},
 		{name: "negative weight", mutate: func(c *Config) { c.Models[0].Targets[0].Weight = -1 }, want: []string{"negative weight"}},
 		{name: "negative max_tokens", mutate: func(c *Config) { c.Models[0].MaxTokens = -5 }, want: []string{"max_tokens must not be negative"}},
+		{name: "max_tokens_field", mutate: func(c *Config) { c.Providers[0].MaxTokensField = "max_completion_tokens" }},
+		{name: "unknown max_tokens_field", mutate: func(c *Config) { c.Providers[0].MaxTokensField = "n_predict" },
+			want: []string{`max_tokens_field "n_predict"`}},
+		{name: "max_tokens_field on anthropic", mutate: func(c *Config) {
+			c.Providers[0] = Provider{Name: "p", Kind: "anthropic", APIKey: "k", MaxTokensField: "max_tokens"}
+		}, want: []string{"max_tokens_field is for kind openai"}},
 		{name: "single address proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "::1"} }},
 		{name: "every problem at once", mutate: func(c *Config) { c.Providers[0].Kind = "x"; c.MaxBodyBytes = 0 },
 			want: []string{"unknown kind", "max_body_bytes"}},

@@ -353,7 +353,13 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 		case "openai":
 			rt := newTransport(p.Timeout)
 			base = p.BaseURL
-			client = func(key string) lyumen.Provider { return openai.NewClient(base, key, p.Headers, rt) }
+			client = func(key string) lyumen.Provider {
+				c := openai.NewClient(base, key, p.Headers, rt)
+				if p.MaxTokensField != "" {
+					c.SetLimitField(openai.LimitField(p.MaxTokensField))
+				}
+				return c
+			}
 		case "anthropic":
 			rt := newTransport(p.Timeout)
 			base = cmp.Or(p.BaseURL, anthropic.DefaultBaseURL)
