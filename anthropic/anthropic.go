@@ -55,9 +55,16 @@ func finishReason(stopReason string) string {
 }
 
 // stopReason is the reverse of finishReason. A canonical "stop" becomes
-// end_turn: the canonical form does not say whether a stop sequence was met.
-func stopReason(finish string) string {
+// end_turn (the canonical form does not say whether a stop sequence was
+// met), or tool_use when the model called tools: OpenAI-compatible upstreams
+// end a call forced by a named tool_choice with "stop", while Anthropic says
+// tool_use whenever it called one, and clients loop on that.
+func stopReason(finish string, calledTools bool) string {
 	switch finish {
+	case "stop":
+		if calledTools {
+			return "tool_use"
+		}
 	case "length":
 		return "max_tokens"
 	case "tool_calls", "function_call":

@@ -60,6 +60,13 @@ func TestEncodeMessage(t *testing.T) {
 				Content: []sdkBlock{{Type: "text", Text: "calling"}, {Type: "tool_use", ID: "c1", Name: "f", Input: `{"a":1}`}, {Type: "tool_use", ID: "c2", Name: "g", Input: `{}`}}},
 		},
 		{
+			name: "a forced tool call that ended with stop is tool_use",
+			resp: lyumen.Response{ID: "x", Choices: []lyumen.Choice{{FinishReason: "stop", Message: lyumen.Message{
+				ToolCalls: []lyumen.ToolCall{{ID: "c1", Name: "f", Arguments: `{}`}}}}}},
+			want: sdkMessage{ID: "msg_x", Type: "message", Role: "assistant", Model: "public", StopReason: "tool_use",
+				Content: []sdkBlock{{Type: "tool_use", ID: "c1", Name: "f", Input: `{}`}}},
+		},
+		{
 			name: "length",
 			resp: lyumen.Response{ID: "x", Choices: []lyumen.Choice{{Message: lyumen.Message{Content: "cut"}, FinishReason: "length"}}},
 			want: sdkMessage{ID: "msg_x", Type: "message", Role: "assistant", Model: "public", StopReason: "max_tokens", Content: []sdkBlock{{Type: "text", Text: "cut"}}},
@@ -146,6 +153,14 @@ func TestStreamEncoder(t *testing.T) {
 				"content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"},
 			want: sdkMessage{ID: "msg_c", Type: "message", Role: "assistant", Model: "up", StopReason: "tool_use", Input: 9, Output: 3,
 				Content: []sdkBlock{{Type: "text", Text: "Let me check."}, {Type: "tool_use", ID: "c1", Name: "f", Input: `{"a":1}`}, {Type: "tool_use", ID: "c2", Name: "g", Input: `{}`}}},
+		},
+		{
+			name:   "a forced tool call that ended with stop is tool_use",
+			events: []lyumen.Event{role, call(0, "c1", "f", `{"a":1}`), finish("stop"), usage},
+			types: []string{"message_start", "content_block_start", "content_block_delta", "content_block_stop",
+				"message_delta", "message_stop"},
+			want: sdkMessage{ID: "msg_c", Type: "message", Role: "assistant", Model: "up", StopReason: "tool_use", Input: 9, Output: 3,
+				Content: []sdkBlock{{Type: "tool_use", ID: "c1", Name: "f", Input: `{"a":1}`}}},
 		},
 		{
 			name:   "text after a tool call opens a new block",

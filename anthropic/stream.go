@@ -177,7 +177,8 @@ func (s *StreamEncoder) End(dst []byte, resp *lyumen.Response) []byte {
 		}
 		dst = s.stopBlock(dst)
 		md := messageDelta{Type: "message_delta"}
-		md.Delta.StopReason = stopReason(choice(resp).FinishReason)
+		c := choice(resp)
+		md.Delta.StopReason = stopReason(c.FinishReason, len(c.Message.ToolCalls) > 0)
 		if resp.Usage != nil {
 			md.Usage = outUsage{InputTokens: resp.Usage.PromptTokens, OutputTokens: resp.Usage.CompletionTokens}
 		}
