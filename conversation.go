@@ -29,7 +29,10 @@ type Request struct {
 	Messages   []Message
 	Tools      []Tool
 	ToolChoice *ToolChoice
-	MaxTokens  int // 0: the upstream's default
+	// NoParallelToolCalls asks for at most one tool call per turn: OpenAI's
+	// parallel_tool_calls false, Anthropic's disable_parallel_tool_use.
+	NoParallelToolCalls bool
+	MaxTokens           int // 0: the upstream's default
 	// CappedMaxTokens says the router lowered MaxTokens to the model's cap,
 	// so a provider forwarding the client's body must set it there too.
 	CappedMaxTokens bool

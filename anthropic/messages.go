@@ -129,7 +129,7 @@ func decode(body []byte, needMaxTokens bool) (*lyumen.Request, error) {
 	if req.Tools, err = decodeTools(mr.Tools); err != nil {
 		return nil, err
 	}
-	if req.ToolChoice, err = decodeToolChoice(mr.ToolChoice); err != nil {
+	if req.ToolChoice, req.NoParallelToolCalls, err = decodeToolChoice(mr.ToolChoice); err != nil {
 		return nil, err
 	}
 	if req.Format, err = decodeFormat(mr.OutputConfig, mr.OutputFormat); err != nil {
@@ -536,29 +536,36 @@ func decodeTools(raw json.RawMessage) ([]lyumen.Tool, error) {
 }
 
 // decodeToolChoice reads {"type": "auto" | "any" | "tool" | "none"}; any is
-// the canonical "required".
-func decodeToolChoice(raw json.RawMessage) (*lyumen.ToolChoice, error) {
+// the canonical "required". noParallel is its disable_parallel_tool_use.
+func decodeToolChoice(raw json.RawMessage) (tc *lyumen.ToolChoice, noParallel bool, err error) {
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
+		return nil, false, nil
 	}
 	o, err := parseObject(raw, "tool_choice")
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var typ string
 	if err := o.required("tool_choice", "type", &typ, wantString); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	switch typ {
 	case "auto", "none":
-		return &lyumen.ToolChoice{Mode: typ}, nil
+		tc = &lyumen.ToolChoice{Mode: typ}
 	case "any":
-		return &lyumen.ToolChoice{Mode: "required"}, nil
+		tc = &lyumen.ToolChoice{Mode: "required"}
 	case "tool":
-		tc := &lyumen.ToolChoice{Mode: "tool"}
-		return tc, o.required("tool_choice", "name", &tc.Name, wantString)
+		tc = &lyumen.ToolChoice{Mode: "tool"}
+		if err := o.required("tool_choice", "name", &tc.Name, wantString); err != nil {
+			return nil, false, err
+		}
+	default:
+		return nil, false, invalid("tool_choice.type", "Input tag '%s' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'", typ)
 	}
-	return nil, invalid("tool_choice.type", "Input tag '%s' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'", typ)
+	if _, err := o.get("tool_choice", "disable_parallel_tool_use", &noParallel, wantBool); err != nil {
+		return nil, false, err
+	}
+	return tc, noParallel, nil
 }
 
 // duplicateKey returns the first of keys that the JSON object obj holds

@@ -113,7 +113,7 @@ func TestDecodeMessages(t *testing.T) {
 					{Name: "g", Parameters: json.RawMessage(`{"type":"object"}`)},
 					{Name: "anthropic:web_search_20250305"},
 				},
-				ToolChoice: &lyumen.ToolChoice{Mode: "required"}},
+				ToolChoice: &lyumen.ToolChoice{Mode: "required"}, NoParallelToolCalls: true},
 		},
 		{
 			name: "tool choice of one tool",
@@ -212,6 +212,8 @@ func TestDecodeMessages_Errors(t *testing.T) {
 			"tool_choice.type: Input tag 'some' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'"},
 		{"tool choice of a tool without its name", `{"model":"m","max_tokens":1,"tool_choice":{"type":"tool"},` + msgs + `}`, "tool_choice.name",
 			"tool_choice.name: Field required"},
+		{"disable_parallel_tool_use not a boolean", `{"model":"m","max_tokens":1,"tool_choice":{"type":"auto","disable_parallel_tool_use":"yes"},` + msgs + `}`,
+			"tool_choice.disable_parallel_tool_use", "tool_choice.disable_parallel_tool_use: Input should be a valid boolean"},
 		{"duplicate model", `{"model":"m","model":"n","max_tokens":1,` + msgs + `}`, "model", "model: duplicate key in the request body"},
 	}
 	for _, tc := range tests {

@@ -80,8 +80,9 @@ type outTool struct {
 }
 
 type outToolChoice struct {
-	Type string `json:"type"`
-	Name string `json:"name,omitempty"`
+	Type                   string `json:"type"`
+	Name                   string `json:"name,omitempty"`
+	DisableParallelToolUse bool   `json:"disable_parallel_tool_use,omitempty"`
 }
 
 // emptySchema is the input schema of a tool that declared none: Anthropic
@@ -174,6 +175,15 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		default:
 			return nil, lyumen.Errorf(lyumen.KindInvalid, "tool choice '%s' cannot be sent to this model's provider", tc.Mode)
 		}
+	}
+	// Anthropic says it in tool_choice, so one is sent when the client gave
+	// none; only with tools, as tool_choice needs them, and not with "none",
+	// which has no such field.
+	if req.NoParallelToolCalls && len(b.Tools) > 0 {
+		if b.ToolChoice == nil {
+			b.ToolChoice = &outToolChoice{Type: "auto"}
+		}
+		b.ToolChoice.DisableParallelToolUse = b.ToolChoice.Type != "none"
 	}
 	if body, ok := appendMessagesBody(make([]byte, 0, 512), &b); ok {
 		return body, nil

@@ -77,6 +77,32 @@ func TestEncodeRequest(t *testing.T) {
 			want: `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"output_config":{"format":{"type":"json_schema","schema":{"type":"object"}}}}`,
 		},
 		{
+			name: "no parallel tool calls without a tool choice sends auto",
+			req: lyumen.Request{Model: "m", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}},
+				Tools: []lyumen.Tool{{Name: "f"}}, NoParallelToolCalls: true},
+			want: `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"tools":[{"name":"f","input_schema":{"type":"object"}}],` +
+				`"tool_choice":{"type":"auto","disable_parallel_tool_use":true}}`,
+		},
+		{
+			name: "no parallel tool calls with a named tool",
+			req: lyumen.Request{Model: "m", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}},
+				Tools: []lyumen.Tool{{Name: "f"}}, ToolChoice: &lyumen.ToolChoice{Mode: "tool", Name: "f"}, NoParallelToolCalls: true},
+			want: `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"tools":[{"name":"f","input_schema":{"type":"object"}}],` +
+				`"tool_choice":{"type":"tool","name":"f","disable_parallel_tool_use":true}}`,
+		},
+		{
+			name: "no parallel tool calls with tool choice none: none has no such field",
+			req: lyumen.Request{Model: "m", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}},
+				Tools: []lyumen.Tool{{Name: "f"}}, ToolChoice: &lyumen.ToolChoice{Mode: "none"}, NoParallelToolCalls: true},
+			want: `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"tools":[{"name":"f","input_schema":{"type":"object"}}],` +
+				`"tool_choice":{"type":"none"}}`,
+		},
+		{
+			name: "no parallel tool calls without tools: tool_choice needs tools",
+			req:  lyumen.Request{Model: "m", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}}, NoParallelToolCalls: true},
+			want: `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}]}`,
+		},
+		{
 			name: "tool choice required is any",
 			req:  lyumen.Request{Model: "m", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}}, ToolChoice: &lyumen.ToolChoice{Mode: "required"}},
 			want: `{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"tool_choice":{"type":"any"}}`,

@@ -28,6 +28,7 @@ type chatRequest struct {
 	N                   *int
 	Tools               []wireTool
 	ToolChoice          json.RawMessage
+	ParallelToolCalls   *bool
 	MaxTokens           *int
 	MaxCompletionTokens *int
 	Temperature         *float64
@@ -116,6 +117,8 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		Messages:     msgs,
 		Temperature:  cr.Temperature,
 		TopP:         cr.TopP,
+
+		NoParallelToolCalls: cr.ParallelToolCalls != nil && !*cr.ParallelToolCalls,
 	}
 	// max_completion_tokens wins over max_tokens, as at OpenAI; Client.body
 	// then writes its limit into both, as upstreams differ in which they obey.
@@ -184,7 +187,7 @@ func chatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage, er
 	}{
 		{"model", &cr.Model}, {"messages", &cr.Messages}, {"stream", &cr.Stream},
 		{"stream_options", &cr.StreamOptions}, {"n", &cr.N}, {"tools", &cr.Tools},
-		{"tool_choice", &cr.ToolChoice}, {"max_tokens", &cr.MaxTokens},
+		{"tool_choice", &cr.ToolChoice}, {"parallel_tool_calls", &cr.ParallelToolCalls}, {"max_tokens", &cr.MaxTokens},
 		{"max_completion_tokens", &cr.MaxCompletionTokens}, {"temperature", &cr.Temperature},
 		{"top_p", &cr.TopP}, {"stop", &cr.Stop}, {"seed", &cr.Seed},
 	} {

@@ -37,9 +37,13 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 			msgs, ok := readMessages(&p, body)
 			cr.Messages = &msgs
 			return ok
-		case "stream":
-			var ok bool
-			cr.Stream, ok = p.BoolOrNull()
+		case "stream", "parallel_tool_calls":
+			b, ok := p.BoolOrNull()
+			if key == "stream" {
+				cr.Stream = b
+			} else {
+				cr.ParallelToolCalls = b
+			}
 			return ok
 		case "stream_options":
 			return p.Null() || readStreamOptions(&p, body, &cr)
@@ -91,7 +95,8 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 // chatKeys are the keys chatFields reads: the fast path leaves a repeated
 // one to it.
 var chatKeys = [...]string{"model", "messages", "stream", "stream_options", "n", "max_tokens",
-	"max_completion_tokens", "seed", "temperature", "top_p", "tool_choice", "stop", "response_format", "tools"}
+	"max_completion_tokens", "seed", "temperature", "top_p", "tool_choice", "stop", "response_format", "tools",
+	"parallel_tool_calls"}
 
 // readMessages reads an array of messages that have a role, text content or
 // null, and perhaps a name; nothing else.

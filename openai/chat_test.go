@@ -131,6 +131,16 @@ var validChats = []struct {
 			Stop: []string{"a", "b"}, ToolChoice: &lyumen.ToolChoice{Mode: "required"}},
 	},
 	{
+		name: "parallel tool calls off; on is the default",
+		body: `{"model":"gpt-4o","parallel_tool_calls":false,"messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, NoParallelToolCalls: true},
+	},
+	{
+		name: "parallel tool calls on",
+		body: `{"model":"gpt-4o","parallel_tool_calls":true,"messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}},
+	},
+	{
 		name: "n one",
 		body: `{"model":"gpt-4o","n":1,"messages":[{"role":"user","content":"Hi"}]}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, N: 1},
@@ -189,6 +199,7 @@ var invalidChats = []struct {
 	{name: "n fractional", body: `{"model":"m","n":1.5,"messages":[{"role":"user","content":"x"}]}`, wantParam: "n"},
 	{name: "n a string", body: `{"model":"m","n":"2","messages":[{"role":"user","content":"x"}]}`, wantParam: "n"},
 	{name: "stream not a bool", body: `{"model":"m","stream":"yes","messages":[{"role":"user","content":"x"}]}`, wantParam: "stream"},
+	{name: "parallel_tool_calls not a bool", body: `{"model":"m","parallel_tool_calls":"no","messages":[{"role":"user","content":"x"}]}`, wantParam: "parallel_tool_calls"},
 	{name: "stream_options not an object", body: `{"model":"m","stream":true,"stream_options":true,"messages":[{"role":"user","content":"x"}]}`, wantParam: "stream_options"},
 	{name: "include_usage not a bool", body: `{"model":"m","stream":true,"stream_options":{"include_usage":1},"messages":[{"role":"user","content":"x"}]}`, wantParam: "stream_options.include_usage"},
 	{name: "unknown role", body: `{"model":"m","messages":[{"role":"user","content":"x"},{"role":"robot","content":"y"}]}`, wantParam: "messages[1].role"},

@@ -27,6 +27,9 @@ type chatBody struct {
 	N             int             `json:"n,omitempty"`
 	Seed          *int64          `json:"seed,omitempty"`
 	Format        *wireFormat     `json:"response_format,omitempty"`
+
+	// ParallelToolCalls is only ever false: true is the default.
+	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
 }
 
 type streamOptions struct {
@@ -110,6 +113,9 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 		default:
 			b.ToolChoice, _ = json.Marshal(tc.Mode)
 		}
+	}
+	if req.NoParallelToolCalls && len(b.Tools) > 0 { // OpenAI refuses it without tools
+		b.ParallelToolCalls = new(bool)
 	}
 	if body, ok := appendChatBody(make([]byte, 0, 512), &b); ok {
 		return body, nil

@@ -18,8 +18,8 @@ import (
 // structured output, and everything that needs state kept on the server
 // (previous_response_id, conversation, stored prompts, background mode),
 // since the gateway keeps none. Hints that change cost but not meaning
-// (store, reasoning, truncation, service_tier, include, metadata, user,
-// parallel_tool_calls) are accepted and not passed on.
+// (store, reasoning, truncation, service_tier, include, metadata, user)
+// are accepted and not passed on; parallel_tool_calls false is.
 
 // responsesRequest holds the fields the gateway reads.
 type responsesRequest struct {
@@ -29,6 +29,7 @@ type responsesRequest struct {
 	Stream             *bool
 	Tools              []responsesTool
 	ToolChoice         json.RawMessage
+	ParallelToolCalls  *bool
 	MaxOutputTokens    *int
 	Temperature        *float64
 	TopP               *float64
@@ -136,6 +137,8 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 		Messages:    msgs,
 		Temperature: rr.Temperature,
 		TopP:        rr.TopP,
+
+		NoParallelToolCalls: rr.ParallelToolCalls != nil && !*rr.ParallelToolCalls,
 	}
 	if rr.MaxOutputTokens != nil {
 		req.MaxTokens = *rr.MaxOutputTokens
@@ -180,6 +183,7 @@ func responsesFields(body []byte) (rr responsesRequest, err error) {
 	err = readFields(fields,
 		field{"model", &rr.Model}, field{"input", &rr.Input}, field{"instructions", &rr.Instructions},
 		field{"stream", &rr.Stream}, field{"tools", &rr.Tools}, field{"tool_choice", &rr.ToolChoice},
+		field{"parallel_tool_calls", &rr.ParallelToolCalls},
 		field{"max_output_tokens", &rr.MaxOutputTokens}, field{"temperature", &rr.Temperature},
 		field{"top_p", &rr.TopP}, field{"previous_response_id", &rr.PreviousResponseID},
 		field{"conversation", &rr.Conversation}, field{"prompt", &rr.Prompt},

@@ -48,6 +48,8 @@ func fastResponsesFields(body []byte) (rr responsesRequest, ok bool) {
 			}
 		case "stream":
 			rr.Stream, ok = p.BoolOrNull()
+		case "parallel_tool_calls":
+			rr.ParallelToolCalls, ok = p.BoolOrNull()
 		case "temperature":
 			rr.Temperature, ok = p.FloatOrNull()
 		case "top_p":
@@ -90,7 +92,7 @@ func fastResponsesFields(body []byte) (rr responsesRequest, ok bool) {
 // repeated one to it, which refuses some and reads the last of others.
 var responsesKeys = [...]string{"model", "input", "instructions", "stream", "tools", "tool_choice",
 	"max_output_tokens", "temperature", "top_p", "previous_response_id", "conversation", "prompt",
-	"background", "text", "top_logprobs"}
+	"background", "text", "top_logprobs", "parallel_tool_calls"}
 
 // readResponsesInput reads input as responsesInput would, if it is a string
 // or a non-empty array of messages; nothing else.

@@ -107,6 +107,11 @@ var validResponses = []struct {
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "x"}},
 			ToolChoice: &lyumen.ToolChoice{Mode: "required"}},
 	},
+	{
+		name: "parallel tool calls off",
+		body: `{"model":"gpt-4o","input":"x","parallel_tool_calls":false}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "x"}}, NoParallelToolCalls: true},
+	},
 }
 
 func TestDecodeResponses(t *testing.T) {
@@ -156,6 +161,7 @@ var invalidResponses = []struct {
 	{name: "function_call_output without call_id", body: `{"model":"m","input":[{"type":"function_call_output","output":"x"}]}`, wantParam: "input[0].call_id"},
 	{name: "negative max_output_tokens", body: `{"model":"m","input":"x","max_output_tokens":-1}`, wantParam: "max_output_tokens"},
 	{name: "temperature a string", body: `{"model":"m","input":"x","temperature":"hot"}`, wantParam: "temperature"},
+	{name: "parallel_tool_calls not a bool", body: `{"model":"m","input":"x","parallel_tool_calls":0}`, wantParam: "parallel_tool_calls"},
 	{name: "instructions an array", body: `{"model":"m","input":"x","instructions":["a"]}`, wantParam: "instructions"},
 	{name: "unknown tool_choice", body: `{"model":"m","input":"x","tool_choice":"any"}`, wantParam: "tool_choice"},
 	{name: "tool_choice function without name", body: `{"model":"m","input":"x","tool_choice":{"type":"function"}}`, wantParam: "tool_choice.name"},
