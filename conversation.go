@@ -22,6 +22,10 @@ type Request struct {
 	// speaks the surface's wire format forwards it (rewriting only what it
 	// must), so every field the upstream understands passes through.
 	Body []byte
+	// AnthropicBeta is the client's anthropic-beta header, one value per
+	// line it sent. Anthropic providers forward it (beta features need it),
+	// others ignore it. A feature flag, not content: it is never recorded.
+	AnthropicBeta []string
 
 	// The conversation in canonical form, the same whatever the surface:
 	// what providers that do not speak the surface's format translate from,

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/sjson"
@@ -27,7 +28,8 @@ var _ lyumen.Provider = (*Client)(nil)
 
 // NewClient returns a client for the API at baseURL ("" is DefaultBaseURL;
 // the path /v1/messages is appended). apiKey is sent as x-api-key. headers
-// are sent with every request (e.g. anthropic-beta); one of them may set
+// are sent with every request (e.g. anthropic-beta, to which a request's
+// own AnthropicBeta flags are added); one of them may set
 // anthropic-version, which is otherwise Version. Requests go through rt
 // (see upstreamhttp.Transport).
 func NewClient(baseURL, apiKey string, headers map[string]string, rt http.RoundTripper) *Client {
@@ -47,7 +49,7 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	if err != nil {
 		return nil, err
 	}
-	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.url, c.header, body, upstreamError)
+	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.url, c.headerFor(req), body, upstreamError)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +76,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, body, true)
+	resp, err := upstreamhttp.Post(ctx, c.http, c.url, c.headerFor(req), body, true, upstreamError)
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +104,32 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	return body, nil
 }
 
-func (c *Client) post(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
-	return upstreamhttp.Post(ctx, c.http, c.url, c.header, body, stream, upstreamError)
+// headerFor returns the headers of req's upstream request: the client's
+// anthropic-beta flags join the operator's, since a beta feature in the
+// body fails without its flag.
+func (c *Client) headerFor(req *lyumen.Request) http.Header {
+	if len(req.AnthropicBeta) == 0 {
+		return c.header
+	}
+	h := c.header.Clone()
+	h.Set("Anthropic-Beta", mergeBetas(c.header.Values("Anthropic-Beta"), req.AnthropicBeta))
+	return h
+}
+
+// mergeBetas joins comma-separated lists of beta flags into one, each flag
+// once, in the order first seen.
+func mergeBetas(lists ...[]string) string {
+	var seen []string
+	for _, list := range lists {
+		for _, v := range list {
+			for flag := range strings.SplitSeq(v, ",") {
+				if flag = strings.TrimSpace(flag); flag != "" && !slices.Contains(seen, flag) {
+					seen = append(seen, flag)
+				}
+			}
+		}
+	}
+	return strings.Join(seen, ",")
 }
 
 type stream struct {

@@ -3,6 +3,7 @@ package anthropic_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -88,6 +89,61 @@ func TestClient_PassThrough(t *testing.T) {
 	if diff := cmp.Diff(wantResp, resp); diff != "" {
 		t.Errorf("canonical response (-want +got):\n%s", diff)
 	}
+}
+
+// TestClient_AnthropicBeta: the client's beta flags join the operator's,
+// each once, on whole and streamed requests alike.
+func TestClient_AnthropicBeta(t *testing.T) {
+	tests := []struct {
+		name     string
+		operator map[string]string
+		client   []string
+		want     []string
+	}{
+		{name: "none", want: nil},
+		{name: "the operator's alone", operator: map[string]string{"anthropic-beta": "tools-2099"}, want: []string{"tools-2099"}},
+		{name: "the client's alone", client: []string{"context-1m-2025-08-07"}, want: []string{"context-1m-2025-08-07"}},
+		{name: "merged, each flag once", operator: map[string]string{"anthropic-beta": "tools-2099, b"},
+			client: []string{"b,context-management-2025-06-27", " tools-2099 ,, c"},
+			want:   []string{"tools-2099,b,context-management-2025-06-27,c"}},
+	}
+	for _, tc := range tests {
+		for _, stream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/stream=%v", tc.name, stream), func(t *testing.T) {
+				up := providertest.NewAnthropic(t)
+				c := anthropic.NewClient(up.BaseURL(), operatorKey, tc.operator, nil)
+				req := decodeAnthropic(t, fmt.Sprintf(`{"model":"m","max_tokens":9,"stream":%v,"messages":[{"role":"user","content":"q"}]}`, stream))
+				req.AnthropicBeta = tc.client
+				if stream {
+					st, err := c.ChatStream(t.Context(), req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, _, err := collect(t, st); err != nil {
+						t.Fatal(err)
+					}
+				} else if _, err := c.Chat(t.Context(), req); err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tc.want, up.Seen()[0].Header.Values("Anthropic-Beta")); diff != "" {
+					t.Errorf("upstream anthropic-beta (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
+	t.Run("the client's flags leave the provider's headers alone", func(t *testing.T) {
+		c, up := newClient(t)
+		for _, beta := range [][]string{{"client-1"}, nil} {
+			req := decodeAnthropic(t, `{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"q"}]}`)
+			req.AnthropicBeta = beta
+			if _, err := c.Chat(t.Context(), req); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := up.Seen()[1].Header.Get("Anthropic-Beta"); got != "tools-2099" {
+			t.Errorf("the next request's anthropic-beta = %q, want the operator's alone", got)
+		}
+	})
 }
 
 func TestClient_CappedMaxTokens(t *testing.T) {

@@ -11,7 +11,8 @@ import (
 // anthropicMessages is the /v1/messages surface. The x-api-key and
 // anthropic-version headers Anthropic's SDKs send are accepted and ignored
 // like every other header: providers build their upstream requests afresh,
-// with the operator's key and the version they speak.
+// with the operator's key and the version they speak. anthropic-beta alone
+// goes on, to Anthropic upstreams (Request.AnthropicBeta).
 type anthropicMessages struct{}
 
 func (anthropicMessages) surface() lyumen.Surface { return lyumen.SurfaceAnthropicMessages }

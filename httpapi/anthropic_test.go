@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -454,8 +456,9 @@ func TestMessages_OpenAIClientOnAnthropicUpstream(t *testing.T) {
 	}
 }
 
-// TestMessages_Credentials: the client's x-api-key, anthropic-version and
-// anthropic-beta never reach an upstream, nor the record, nor the logs.
+// TestMessages_Credentials: the client's x-api-key and anthropic-version
+// never reach an upstream; its anthropic-beta reaches Anthropic upstreams
+// only, with the operator's. None of them reaches the record or the logs.
 func TestMessages_Credentials(t *testing.T) {
 	for _, model := range []string{claudeModel, publicModel} {
 		t.Run(model, func(t *testing.T) {
@@ -487,14 +490,14 @@ func TestMessages_Credentials(t *testing.T) {
 			for _, s := range seen {
 				for k, vs := range s.Header {
 					for _, v := range vs {
-						if strings.Contains(v, clientKey) || v == "2099-12-31" || v == "client-beta" {
+						if strings.Contains(v, clientKey) || v == "2099-12-31" || (model != claudeModel && strings.Contains(v, "client-beta")) {
 							t.Errorf("upstream header %s: %q came from the client", k, v)
 						}
 					}
 				}
 				if model == claudeModel {
 					got := []string{s.Header.Get("X-Api-Key"), s.Header.Get("Anthropic-Version"), s.Header.Get("Anthropic-Beta")}
-					if diff := cmp.Diff([]string{operatorKey, "2023-06-01", "operator-beta"}, got); diff != "" {
+					if diff := cmp.Diff([]string{operatorKey, "2023-06-01", "operator-beta,client-beta"}, got); diff != "" {
 						t.Errorf("upstream headers (-want +got):\n%s", diff)
 					}
 				} else if got := s.Header.Get("Authorization"); got != "Bearer "+operatorKey {
@@ -502,12 +505,44 @@ func TestMessages_Credentials(t *testing.T) {
 				}
 			}
 			for _, rec := range []*lyumen.Record{g.recs.wait(t, 1), g.recs.wait(t, 2)} {
-				if bytes.Contains(rec.Request, []byte(clientKey)) {
-					t.Error("the record holds the client's key")
+				all, err := json.Marshal(rec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range []string{clientKey, "2099-12-31", "client-beta"} {
+					if bytes.Contains(all, []byte(v)) {
+						t.Errorf("the record holds the client's header value %q", v)
+					}
 				}
 			}
-			if logs := g.logText(); strings.Contains(logs, clientKey) || strings.Contains(logs, operatorKey) {
-				t.Error("the logs hold a key")
+			if logs := g.logText(); strings.Contains(logs, clientKey) || strings.Contains(logs, operatorKey) || strings.Contains(logs, "client-beta") {
+				t.Error("the logs hold a key or the client's anthropic-beta")
+			}
+		})
+	}
+}
+
+// TestMessages_BetaFromTheSDK: the beta flags the SDK's Beta.Messages sends
+// reach an Anthropic upstream, whole and streamed.
+func TestMessages_BetaFromTheSDK(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {
+			g := newClaudeGateway(t)
+			p := sdk.BetaMessageNewParams{Model: claudeModel, MaxTokens: 9,
+				Messages: []sdk.BetaMessageParam{sdk.NewBetaUserMessage(sdk.NewBetaTextBlock("hi"))},
+				Betas:    []sdk.AnthropicBeta{"context-1m-2025-08-07", "operator-beta"}}
+			if stream {
+				s := g.client.Beta.Messages.NewStreaming(t.Context(), p)
+				for s.Next() {
+				}
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+			} else if _, err := g.client.Beta.Messages.New(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+			if got := g.anth.Seen()[0].Header.Values("Anthropic-Beta"); !slices.Equal(got, []string{"operator-beta,context-1m-2025-08-07"}) {
+				t.Errorf("upstream anthropic-beta %q, want the operator's and the client's, each once", got)
 			}
 		})
 	}

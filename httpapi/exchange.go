@@ -73,6 +73,7 @@ func (s *server) handleExchange(c codec) http.Handler {
 			s.refuse(w, c, err, "invalid")
 			return
 		}
+		req.AnthropicBeta = r.Header.Values("Anthropic-Beta") // for Anthropic upstreams
 		if _, ok := s.Catalog.Lookup(req.Model); !ok {
 			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", req.Model), "unknown_model")
 			return
