@@ -1,7 +1,7 @@
 // Package anthropic speaks the Anthropic Messages wire format both ways: it
 // decodes and encodes the client-facing /v1/messages surface (whole
-// messages, the SSE event sequence, errors, token counts), and its Client is
-// a Provider for the Anthropic Messages API.
+// messages, the SSE event sequence, errors, token counts) and the models
+// list, and its Client is a Provider for the Anthropic Messages API.
 //
 // Translation to and from the canonical form keeps system prompts,
 // multi-turn history, tool calls and results, images (base64 and URL), stop

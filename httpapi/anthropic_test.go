@@ -548,6 +548,61 @@ func TestMessages_BetaFromTheSDK(t *testing.T) {
 	}
 }
 
+// TestModels_Anthropic: a client that sends anthropic-version, as
+// Anthropic's SDKs always do, gets the catalogue in Anthropic's shape and
+// errors in its envelope; OpenAI's SDK on the same routes keeps OpenAI's.
+func TestModels_Anthropic(t *testing.T) {
+	g := newClaudeGateway(t)
+	checkModel := func(m sdk.ModelInfo) {
+		t.Helper()
+		if m.Type != "model" || m.DisplayName != m.ID || time.Since(m.CreatedAt) > time.Minute || !m.JSON.CreatedAt.Valid() {
+			t.Errorf("model %s: type %q display name %q created at %v", m.ID, m.Type, m.DisplayName, m.CreatedAt)
+		}
+	}
+	page, err := g.client.Models.List(t.Context(), sdk.ModelListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range page.Data {
+		checkModel(m)
+		ids = append(ids, m.ID)
+	}
+	want := []string{claudeModel, publicModel}
+	if diff := cmp.Diff(want, ids); diff != "" || page.HasMore || page.FirstID != claudeModel || page.LastID != publicModel {
+		t.Errorf("page has_more %v first %q last %q, ids (-want +got):\n%s", page.HasMore, page.FirstID, page.LastID, diff)
+	}
+	ids = nil
+	for it := g.client.Models.ListAutoPaging(t.Context(), sdk.ModelListParams{}); it.Next(); {
+		ids = append(ids, it.Current().ID)
+	}
+	if diff := cmp.Diff(want, ids); diff != "" {
+		t.Errorf("auto-paging (-want +got):\n%s", diff)
+	}
+
+	m, err := g.client.Models.Get(t.Context(), claudeModel, sdk.ModelGetParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID != claudeModel {
+		t.Errorf("got model %q", m.ID)
+	}
+	checkModel(*m)
+	_, err = g.client.Models.Get(t.Context(), "nope", sdk.ModelGetParams{})
+	if apiErr, ok := errors.AsType[*sdk.Error](err); !ok || apiErr.StatusCode != 404 || apiErr.Type() != "not_found_error" ||
+		apiErr.Message != "the model 'nope' does not exist" {
+		t.Errorf("unknown model: %v", err)
+	}
+
+	opage, err := g.oclient.Models.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(opage.Data) != 2 || opage.Data[0].ID != claudeModel || opage.Data[0].Object != "model" {
+		t.Errorf("OpenAI's list %+v", opage.Data)
+	}
+}
+
 func TestMessages_BadInput(t *testing.T) {
 	const ok = `"messages":[{"role":"user","content":"a b c"}]`
 	tests := []struct {

@@ -56,8 +56,21 @@ func openaiError(w http.ResponseWriter, err error) {
 	writeJSON(w, status, body)
 }
 
+// anthropicClient reports that r comes from an Anthropic client: its SDKs
+// send anthropic-version with every request, OpenAI's never do. The models
+// routes are the same path in both APIs, so this header alone tells which
+// shape to answer in.
+func anthropicClient(w http.ResponseWriter, r *http.Request) bool {
+	w.Header().Add("Vary", "Anthropic-Version") // a cache must not answer one with the other's list
+	return r.Header.Get("Anthropic-Version") != ""
+}
+
 func (s *server) handleModels() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if anthropicClient(w, r) {
+			writeJSON(w, http.StatusOK, anthropic.EncodeModels(s.Catalog.Models(), s.started))
+			return
+		}
 		writeJSON(w, http.StatusOK, openai.EncodeModels(s.Catalog.Models(), s.started.Unix()))
 	})
 }
@@ -66,6 +79,15 @@ func (s *server) handleModel() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		m, ok := s.Catalog.Lookup(id)
+		if anthropicClient(w, r) {
+			if !ok {
+				status, body := anthropic.Error(lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", id))
+				writeJSON(w, status, body)
+				return
+			}
+			writeJSON(w, http.StatusOK, anthropic.EncodeModel(m, s.started))
+			return
+		}
 		if !ok {
 			openaiError(w, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", id))
 			return
