@@ -23,6 +23,7 @@ type parser struct {
 	usageRaw string // the latest usageMetadata, as sent
 	id       string // the latest responseId
 	model    string // the latest modelVersion
+	unusable string // the finishReason of a candidate whose tool call failed
 }
 
 type candidateState struct {
@@ -117,6 +118,10 @@ func (p *parser) parseGeneral(data []byte) (lyumen.Event, error) {
 		return lyumen.Event{}, upstreamError(status, []byte(`{"error":`+upstreamErr.Raw+`}`))
 	case !shape:
 		return lyumen.Event{}, errInvalidEvent
+	case p.unusable != "":
+		// No status: another target, or another try, may well do better.
+		return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream,
+			Message: "upstream: the model's tool call was unusable (finishReason " + p.unusable + ")"}
 	case blockReason != "" && len(ev.Choices) == 0:
 		// The prompt itself was refused: no other target is likely to
 		// differ on the same words in time to matter, and the client is
@@ -169,6 +174,9 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 			d.Index = int(v.Int())
 		case "finishReason":
 			finish = v.String()
+			if unusableCall(finish) {
+				p.unusable = finish
+			}
 		case "content":
 			if v.Type == gjson.Null {
 				return true
@@ -272,6 +280,17 @@ func toolCall(fc gjson.Result) (lyumen.ToolCall, bool) {
 	return call, true
 }
 
+// unusableCall says a candidate ended on a tool call Gemini could not
+// deliver: the answer is broken, not finished, and passing it on as a stop
+// would hand a client's agent loop an empty final reply.
+func unusableCall(r string) bool {
+	switch r {
+	case "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS":
+		return true
+	}
+	return false
+}
+
 // finishReason maps Gemini's finishReason to the canonical (OpenAI's) set.
 func finishReason(r string, calledTools bool) string {
 	switch r {
@@ -285,7 +304,7 @@ func finishReason(r string, calledTools bool) string {
 	case "SAFETY", "RECITATION", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY":
 		return "content_filter"
 	}
-	return "stop" // OTHER, LANGUAGE, MALFORMED_FUNCTION_CALL, …: the answer ended
+	return "stop" // OTHER, LANGUAGE, …: the answer ended (see unusableCall)
 }
 
 // lastUsage reads the usageMetadata of the latest chunk that had one; nil

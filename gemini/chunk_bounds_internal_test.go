@@ -43,3 +43,23 @@ func TestParse_Bounds(t *testing.T) {
 		})
 	}
 }
+
+// TestParse_UnusableToolCall: a candidate that ended on a tool call Gemini
+// could not deliver is an upstream failure, not an empty answer that
+// stopped: a client's agent loop takes a stop for the final reply.
+func TestParse_UnusableToolCall(t *testing.T) {
+	for _, reason := range []string{"MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS"} {
+		for _, chunk := range []string{
+			`{"candidates":[{"finishReason":"` + reason + `","index":0}],"modelVersion":"gemini-2.5-flash"}`,
+			`{"candidates":[{"content":{"parts":[{"text":"Let me look."}],"role":"model"},"finishReason":"` + reason + `","index":0}]}`,
+		} {
+			var p parser
+			if _, err := p.parse([]byte(chunk)); lyumen.KindOf(err) != lyumen.KindUpstream || !strings.Contains(err.Error(), reason) {
+				t.Errorf("stream chunk %s: %v, want an upstream error naming the reason", chunk, err)
+			}
+			if _, err := decodeResponse([]byte(chunk)); lyumen.KindOf(err) != lyumen.KindUpstream {
+				t.Errorf("whole answer %s: %v, want an upstream error", chunk, err)
+			}
+		}
+	}
+}

@@ -68,6 +68,11 @@ func (p *parser) fastParse(data []byte) (ev lyumen.Event, ok bool) {
 	if !ok || !s.End() {
 		return ev, false
 	}
+	for _, c := range cands {
+		if unusableCall(c.finish) {
+			return ev, false // the general path makes it the error it is
+		}
+	}
 	// Accepted: now the parser's state changes, as parseGeneral changes it.
 	if hasID {
 		ev.ID, p.id = id, id

@@ -200,7 +200,6 @@ func TestClient_FinishReasons(t *testing.T) {
 		{"IMAGE_SAFETY", false, "content_filter"},
 		{"OTHER", false, "stop"},
 		{"LANGUAGE", false, "stop"},
-		{"MALFORMED_FUNCTION_CALL", false, "stop"},
 		{"FINISH_REASON_UNSPECIFIED", false, "stop"},
 		{"SOMETHING_NEW", false, "stop"},
 	}
