@@ -67,6 +67,9 @@ type functionDeclaration struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
+	// ParametersJSONSchema, in place of Parameters, takes JSON Schema as
+	// it is: for the tools Gemini's Schema cannot describe (see parameters).
+	ParametersJSONSchema json.RawMessage `json:"parametersJsonSchema,omitempty"`
 }
 
 type toolConfig struct {
@@ -195,11 +198,14 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 				// is kept that way): function names cannot hold a colon.
 				return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", t.Name)
 			}
-			params, err := parameters(t)
+			params, jsonSchema, err := parameters(t)
 			if err != nil {
 				return nil, err
 			}
 			decls[i] = functionDeclaration{Name: t.Name, Description: t.Description, Parameters: params}
+			if jsonSchema {
+				decls[i].Parameters, decls[i].ParametersJSONSchema = nil, params
+			}
 		}
 		b.Tools = []tool{{FunctionDeclarations: decls}}
 		if tc := req.ToolChoice; tc != nil {

@@ -138,6 +138,18 @@ var encodeCases = []struct {
 			"definitions": {"Extra": {"type": "object", "properties": {"note": {"type": "string", "examples": ["late"]}}}}
 		}`)}}, Messages: []lyumen.Message{{Role: "user", Content: "Book"}}},
 	},
+	{
+		// A free-form map below the top, as MCP tools declare them: Gemini's
+		// Schema refuses an OBJECT without properties anywhere, so the tool
+		// goes as JSON Schema, as written, in parametersJsonSchema; the other
+		// keeps its Schema in parameters.
+		name: "free_form_map",
+		req: lyumen.Request{Model: "gemini-2.5-flash", Tools: []lyumen.Tool{
+			{Name: "search", Parameters: json.RawMessage(`{"type":"object","properties":{"q":{"type":"string"},` +
+				`"filters":{"type":"object","additionalProperties":{"type":"string"}}},"required":["q"]}`)},
+			{Name: "get_weather", Parameters: weatherSchema},
+		}, Messages: []lyumen.Message{{Role: "user", Content: "Find it"}}},
+	},
 }
 
 func TestEncodeRequest(t *testing.T) {

@@ -30,7 +30,11 @@ import (
 //   - format is kept only where Gemini reads it (date-time, enum, int32,
 //     int64, float, double);
 //   - an object schema with no properties at the top is no parameters at
-//     all, since Gemini refuses an OBJECT without properties.
+//     all, since Gemini refuses an OBJECT without properties;
+//   - an object with no properties below the top (a free-form map, as MCP
+//     tools declare with additionalProperties) has no Schema Gemini takes:
+//     such a tool goes as JSON Schema, as the client wrote it, in
+//     parametersJsonSchema, which Gemini reads instead of parameters.
 var schemaKeys = map[string]bool{
 	"type": true, "format": true, "title": true, "description": true, "nullable": true, "enum": true,
 	"maxItems": true, "minItems": true, "properties": true, "required": true, "minProperties": true,
@@ -44,35 +48,68 @@ var schemaFormats = map[string]bool{"date-time": true, "enum": true, "int32": tr
 // for recursion.
 const maxRefDepth = 16
 
-// parameters renders a tool's JSON Schema as a Gemini Schema.
-func parameters(t lyumen.Tool) (json.RawMessage, error) {
+// parameters renders a tool's JSON Schema as a Gemini Schema, or, when no
+// Schema can say it (jsonSchema set), returns it as it came.
+func parameters(t lyumen.Tool) (params json.RawMessage, jsonSchema bool, err error) {
 	raw := bytes.TrimSpace(t.Parameters)
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
+		return nil, false, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // numbers go back as they came
 	var root any
 	if err := dec.Decode(&root); err != nil {
-		return nil, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' are not valid JSON", t.Name)
+		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' are not valid JSON", t.Name)
 	}
 	obj, ok := root.(map[string]any)
 	if !ok {
-		return nil, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' are not a JSON Schema object", t.Name)
+		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' are not a JSON Schema object", t.Name)
 	}
 	c := schemaCleaner{root: obj, tool: t.Name, budget: 4*len(raw) + 64<<10, sizes: map[string]int{}}
 	out, err := c.clean(obj, 0)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if props, _ := out["properties"].(map[string]any); out["type"] == "object" && len(props) == 0 {
-		return nil, nil
+		return nil, false, nil
+	}
+	if freeForm(out, false) {
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil { // valid: decoded above
+			return nil, false, err
+		}
+		return b.Bytes(), true, nil
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		return nil, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' cannot be sent to this model's provider", t.Name)
+		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' cannot be sent to this model's provider", t.Name)
 	}
-	return b, nil
+	return b, false, nil
+}
+
+// freeForm reports an object schema without properties in s, below the
+// top: a map whose keys the caller chooses, which Gemini's Schema cannot
+// hold (it refuses an OBJECT without properties).
+func freeForm(s map[string]any, below bool) bool {
+	props, _ := s["properties"].(map[string]any)
+	if below && s["type"] == "object" && len(props) == 0 {
+		return true
+	}
+	for _, p := range props {
+		if ps, ok := p.(map[string]any); ok && freeForm(ps, true) {
+			return true
+		}
+	}
+	if items, ok := s["items"].(map[string]any); ok && freeForm(items, true) {
+		return true
+	}
+	anyOf, _ := s["anyOf"].([]any)
+	for _, a := range anyOf {
+		if as, ok := a.(map[string]any); ok && freeForm(as, true) {
+			return true
+		}
+	}
+	return false
 }
 
 type schemaCleaner struct {
