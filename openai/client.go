@@ -39,7 +39,8 @@ const (
 )
 
 // DefaultLimitField is the field an upstream at baseURL reads:
-// max_completion_tokens for OpenAI's API (api.openai.com, Azure OpenAI),
+// max_completion_tokens for OpenAI's API (api.openai.com, Azure OpenAI's
+// hosts),
 // max_tokens for every other server.
 func DefaultLimitField(baseURL string) LimitField {
 	u, err := url.Parse(baseURL)
@@ -47,7 +48,7 @@ func DefaultLimitField(baseURL string) LimitField {
 		return MaxTokens
 	}
 	h := strings.ToLower(u.Hostname())
-	if h == "api.openai.com" || strings.HasSuffix(h, ".openai.azure.com") {
+	if h == "api.openai.com" || strings.HasSuffix(h, ".openai.azure.com") || strings.HasSuffix(h, ".cognitiveservices.azure.com") {
 		return MaxCompletionTokens
 	}
 	return MaxTokens
@@ -130,19 +131,20 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	// The limit the gateway read, and a model's cap applies to, is the one
 	// every field the upstream may obey says: with both set, both get
 	// max_completion_tokens's (it wins, as at OpenAI), since some upstreams
-	// read max_tokens alone (Ollama) and others prefer it; with a cap, it
-	// goes in the field the client used, or in max_tokens; and an upstream
-	// that reads max_tokens gets it there whatever the client used.
+	// read max_tokens alone (Ollama) and others prefer it; a cap goes in
+	// the field the client used, or, with none, in the upstream's; and an
+	// upstream that reads max_tokens gets it there whatever the client used.
 	// A request that set no limit, and was not capped, has nothing to agree:
 	// the body is not scanned for it.
 	if req.MaxTokens > 0 || req.CappedMaxTokens {
 		completion := gjson.GetBytes(body, "max_completion_tokens").Type == gjson.Number
-		both := completion && gjson.GetBytes(body, "max_tokens").Type == gjson.Number
+		plain := gjson.GetBytes(body, "max_tokens").Type == gjson.Number
+		capNew := req.CappedMaxTokens && !plain && !completion // in the upstream's field
 		for _, f := range [...]struct {
 			key string
 			set bool
-		}{{"max_tokens", both || !completion && req.CappedMaxTokens || completion && c.limit == MaxTokens},
-			{"max_completion_tokens", req.CappedMaxTokens && completion}} {
+		}{{"max_tokens", plain && (completion || req.CappedMaxTokens) || completion && c.limit == MaxTokens || capNew && c.limit == MaxTokens},
+			{"max_completion_tokens", completion && req.CappedMaxTokens || capNew && c.limit == MaxCompletionTokens}} {
 			if f.set {
 				if body, err = sjson.SetBytes(body, f.key, req.MaxTokens); err != nil {
 					return nil, fmt.Errorf("set %s: %w", f.key, err)

@@ -759,6 +759,8 @@ func TestClient_LimitField(t *testing.T) {
 		{"capped, the same", "", passed(strings.Replace(onlyCompletion, "64", "900", 1), true), map[string]any{"max_tokens": 64.0, "max_completion_tokens": 64.0}},
 		{"max_completion_tokens to OpenAI", openai.MaxCompletionTokens, passed(onlyCompletion, false), map[string]any{"max_tokens": nil, "max_completion_tokens": 64.0}},
 		{"max_tokens to OpenAI, as the client sent it", openai.MaxCompletionTokens, passed(onlyMax, false), map[string]any{"max_tokens": 64.0, "max_completion_tokens": nil}},
+		{"a cap with no field to OpenAI", openai.MaxCompletionTokens, passed(`{"model":"o3","messages":[{"role":"user","content":"x"}]}`, true), map[string]any{"max_tokens": nil, "max_completion_tokens": 64.0}},
+		{"a cap with no field to a local server", "", passed(`{"model":"m","messages":[{"role":"user","content":"x"}]}`, true), map[string]any{"max_tokens": 64.0, "max_completion_tokens": nil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := newScripted(t, http.StatusOK, "application/json", `{"choices":[]}`)
