@@ -47,12 +47,12 @@ func (d deadline) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, b.mapErr(err)
 		}
 		b.held, b.err = n == 1, err
-		if b.fired.Load() { // fired as the byte came: the request is cancelled
+		b.stream = true
+		b.last.Store(int64(time.Since(b.start))) // from here the timer bounds the silences
+		if b.fired.Load() {                      // fired before the byte was seen: the request is cancelled
 			b.Close()
 			return nil, errDeadline{}
 		}
-		b.stream = true
-		b.last.Store(int64(time.Since(b.start))) // from here the timer bounds the silences
 	}
 	return resp, nil
 }
@@ -70,18 +70,29 @@ type deadlineBody struct {
 	err     error // what the read of the first byte ended with, after it
 	stream  bool  // the first byte came: the timer bounds silences
 	start   time.Time
-	// last is when a stream's read last returned bytes, as time since
-	// start; -1 before the first. A read stores it, where resetting the
-	// timer at every read would take the timer's lock; the timer, when it
-	// fires, sets itself again for what is left of the silence.
-	last atomic.Int64
+	// last is when a stream's latest read began, as time since start (or
+	// its first byte came, before any); -1 before that. A read stores it, where
+	// resetting the timer at every read would take the timer's lock; the
+	// timer, when it fires, sets itself again for what is left of the
+	// silence. Only a read waits for the upstream: while none is under way
+	// (the gateway is writing to a slow client), nothing is the upstream's
+	// silence, and the timer waits a whole timeout again.
+	last    atomic.Int64
+	reading atomic.Bool
 }
 
 // expire runs when the timer fires: it cancels the request, unless a
 // stream's bytes came since it was set.
 func (b *deadlineBody) expire() {
+	// reading before last: a read stores last before it sets reading, so a
+	// read seen under way has its start in last.
+	reading := b.reading.Load()
 	if last := b.last.Load(); last >= 0 {
-		if rest := time.Duration(last) + b.timeout - time.Since(b.start); rest > 0 {
+		rest := b.timeout
+		if reading {
+			rest = time.Duration(last) + b.timeout - time.Since(b.start)
+		}
+		if rest > 0 {
 			b.timer.Reset(rest)
 			return
 		}
@@ -101,10 +112,14 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 && b.stream {
-		b.last.Store(int64(time.Since(b.start)))
+	if !b.stream {
+		n, err := b.ReadCloser.Read(p)
+		return n, b.mapErr(err)
 	}
+	b.last.Store(int64(time.Since(b.start)))
+	b.reading.Store(true)
+	n, err := b.ReadCloser.Read(p)
+	b.reading.Store(false)
 	return n, b.mapErr(err)
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,6 +35,12 @@ func TestDeadline(t *testing.T) {
 			w.Write([]byte("data: 1\n\n"))
 			rc.Flush()
 			<-r.Context().Done()
+		case "/stream-steady-reader-slow": // events well inside the timeout; the reader pauses past it
+			for i := range 8 {
+				fmt.Fprintf(w, "data: %d\n\n", i)
+				rc.Flush()
+				time.Sleep(timeout / 4)
+			}
 		case "/stream-long": // events well inside the timeout, for several times it
 			for i := range 8 {
 				time.Sleep(timeout / 2)
@@ -81,6 +88,23 @@ func TestDeadline(t *testing.T) {
 	resp.Body.Close()
 	if string(b) != "data: 1\n\n" || !isTimeout(err) || time.Since(start) > 4*timeout {
 		t.Errorf("a stream silent after its first event: %q, %v after %v; want the event, then a timeout at %v", b, err, time.Since(start), timeout)
+	}
+
+	// The gateway not reading (writing to a slow client) is not the
+	// upstream's silence.
+	resp, err = get("/stream-steady-reader-slow", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make([]byte, 1)
+	if _, err := resp.Body.Read(first); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * timeout)
+	b, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.HasSuffix(string(b), "data: 7\n\n") {
+		t.Errorf("a steady stream read by a reader that paused past the timeout: %q, %v; want it whole", b, err)
 	}
 
 	resp, err = get("/stream-long", true)
