@@ -19,18 +19,20 @@ import (
 
 // Client is a Provider for the Anthropic Messages API.
 type Client struct {
-	url    string // of the messages endpoint
-	header http.Header
-	http   http.RoundTripper // see upstreamhttp.Transport
+	url     string // of the messages endpoint
+	header  http.Header
+	http    http.RoundTripper // see upstreamhttp.Transport
+	betas   map[string]bool   // the anthropic-beta flags a request may add (AllowBetas)
+	opBetas []string          // the operator's own flags, from its headers
 }
 
 var _ lyumen.Provider = (*Client)(nil)
 
 // NewClient returns a client for the API at baseURL ("" is DefaultBaseURL;
 // the path /v1/messages is appended). apiKey is sent as x-api-key. headers
-// are sent with every request (e.g. anthropic-beta, to which a request's
-// own AnthropicBeta flags are added); one of them may set
-// anthropic-version, which is otherwise Version. Requests go through rt
+// are sent with every request (e.g. anthropic-beta, to which the client
+// betas a request may turn on are added: see AllowBetas); one of them may
+// set anthropic-version, which is otherwise Version. Requests go through rt
 // (see upstreamhttp.Transport).
 func NewClient(baseURL, apiKey string, headers map[string]string, rt http.RoundTripper) *Client {
 	if baseURL == "" {
@@ -104,32 +106,54 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	return body, nil
 }
 
-// headerFor returns the headers of req's upstream request: the client's
-// anthropic-beta flags join the operator's, since a beta feature in the
-// body fails without its flag.
-func (c *Client) headerFor(req *lyumen.Request) http.Header {
-	if len(req.AnthropicBeta) == 0 {
-		return c.header
+// AllowBetas lets a request turn on these beta flags (anthropic-beta) of
+// the operator's account; a client's other flags are dropped. Betas change
+// what the operator pays for and what the upstream may do on its behalf
+// (files, MCP connectors, code execution), so none is allowed unless
+// named. It must be called before c is used.
+func (c *Client) AllowBetas(flags []string) {
+	c.betas = make(map[string]bool, len(flags))
+	for _, f := range flags {
+		c.betas[f] = true
 	}
-	h := c.header.Clone()
-	h.Set("Anthropic-Beta", mergeBetas(c.header.Values("Anthropic-Beta"), req.AnthropicBeta))
-	return h
+	c.opBetas = splitBetas(nil, c.header.Values("Anthropic-Beta"))
 }
 
-// mergeBetas joins comma-separated lists of beta flags into one, each flag
-// once, in the order first seen.
-func mergeBetas(lists ...[]string) string {
-	var seen []string
-	for _, list := range lists {
-		for _, v := range list {
-			for flag := range strings.SplitSeq(v, ",") {
-				if flag = strings.TrimSpace(flag); flag != "" && !slices.Contains(seen, flag) {
-					seen = append(seen, flag)
-				}
+// splitBetas appends the flags of anthropic-beta header values to dst.
+func splitBetas(dst, values []string) []string {
+	for _, v := range values {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				dst = append(dst, f)
 			}
 		}
 	}
-	return strings.Join(seen, ",")
+	return dst
+}
+
+// headerFor returns the headers of req's upstream request: the client's
+// allowed anthropic-beta flags join the operator's, since a beta feature
+// in the body fails without its flag. Only the operator's words go on:
+// an upstream's error quoting a flag quotes nothing the client wrote.
+func (c *Client) headerFor(req *lyumen.Request) http.Header {
+	if len(c.betas) == 0 || len(req.AnthropicBeta) == 0 {
+		return c.header
+	}
+	flags := slices.Clip(c.opBetas)
+	n := len(flags)
+	for _, v := range req.AnthropicBeta {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = strings.TrimSpace(f); c.betas[f] && !slices.Contains(flags, f) { // at most len(c.betas) added
+				flags = append(flags, f)
+			}
+		}
+	}
+	if len(flags) == n {
+		return c.header
+	}
+	h := c.header.Clone()
+	h.Set("Anthropic-Beta", strings.Join(flags, ","))
+	return h
 }
 
 type stream struct {

@@ -91,20 +91,26 @@ func TestClient_PassThrough(t *testing.T) {
 	}
 }
 
-// TestClient_AnthropicBeta: the client's beta flags join the operator's,
-// each once, on whole and streamed requests alike.
+// TestClient_AnthropicBeta: the client's beta flags the operator allows
+// join the operator's, each once, on whole and streamed requests alike;
+// the others are dropped (an upstream quoting an unknown flag in its error
+// would quote the client's words into the record).
 func TestClient_AnthropicBeta(t *testing.T) {
+	allowed := []string{"context-1m-2025-08-07", "context-management-2025-06-27", "b", "c"}
 	tests := []struct {
 		name     string
 		operator map[string]string
+		allow    []string
 		client   []string
 		want     []string
 	}{
-		{name: "none", want: nil},
-		{name: "the operator's alone", operator: map[string]string{"anthropic-beta": "tools-2099"}, want: []string{"tools-2099"}},
-		{name: "the client's alone", client: []string{"context-1m-2025-08-07"}, want: []string{"context-1m-2025-08-07"}},
-		{name: "merged, each flag once", operator: map[string]string{"anthropic-beta": "tools-2099, b"},
-			client: []string{"b,context-management-2025-06-27", " tools-2099 ,, c"},
+		{name: "none", allow: allowed, want: nil},
+		{name: "the operator's alone", operator: map[string]string{"anthropic-beta": "tools-2099"}, allow: allowed, want: []string{"tools-2099"}},
+		{name: "the client's alone", allow: allowed, client: []string{"context-1m-2025-08-07"}, want: []string{"context-1m-2025-08-07"}},
+		{name: "none allowed", client: []string{"context-1m-2025-08-07"}, want: nil},
+		{name: "not allowed", allow: allowed, client: []string{"mcp-client-2025-04-04,secret-token-of-the-client"}, want: nil},
+		{name: "merged, each flag once", operator: map[string]string{"anthropic-beta": "tools-2099, b"}, allow: allowed,
+			client: []string{"b,context-management-2025-06-27,files-api-2025-04-14", " tools-2099 ,, c"},
 			want:   []string{"tools-2099,b,context-management-2025-06-27,c"}},
 	}
 	for _, tc := range tests {
@@ -112,6 +118,7 @@ func TestClient_AnthropicBeta(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/stream=%v", tc.name, stream), func(t *testing.T) {
 				up := providertest.NewAnthropic(t)
 				c := anthropic.NewClient(up.BaseURL(), operatorKey, tc.operator, nil)
+				c.AllowBetas(tc.allow)
 				req := decodeAnthropic(t, fmt.Sprintf(`{"model":"m","max_tokens":9,"stream":%v,"messages":[{"role":"user","content":"q"}]}`, stream))
 				req.AnthropicBeta = tc.client
 				if stream {

@@ -60,8 +60,10 @@ func newClaudeGateway(t *testing.T) *claudeGateway {
 	})
 	rt := &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}
 	t.Cleanup(rt.CloseIdleConnections)
+	anth := anthropic.NewClient(g.anth.BaseURL(), operatorKey, map[string]string{"anthropic-beta": "operator-beta"}, rt)
+	anth.AllowBetas([]string{"client-beta", "context-1m-2025-08-07"})
 	providers := map[string]lyumen.Provider{
-		"anth": anthropic.NewClient(g.anth.BaseURL(), operatorKey, map[string]string{"anthropic-beta": "operator-beta"}, rt),
+		"anth": anth,
 		"fake": oai.NewClient(g.oai.BaseURL(), operatorKey, nil, rt),
 	}
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{&g.mu, g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -523,7 +525,7 @@ func TestMessages_Credentials(t *testing.T) {
 }
 
 // TestMessages_BetaFromTheSDK: the beta flags the SDK's Beta.Messages sends
-// reach an Anthropic upstream, whole and streamed.
+// reach an Anthropic upstream that allows them, whole and streamed.
 func TestMessages_BetaFromTheSDK(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(fmt.Sprintf("stream=%v", stream), func(t *testing.T) {

@@ -104,7 +104,8 @@ func newGateway(t *testing.T) *gateway {
 		Recorder:       g.recs,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		MaxBodyBytes:   64 << 10,
-		Site:           httpapi.Site{Upstreams: []httpapi.Upstream{{Name: "fake", Host: "fake.example"}}, ScrubSecrets: true},
+		Site: httpapi.Site{Upstreams: []httpapi.Upstream{{Name: "fake", Host: "fake.example"},
+			{Name: "claude", Host: "api.anthropic.example", Betas: []string{"context-1m-2025-08-07", "files-api-2025-04-14"}}}, ScrubSecrets: true},
 		OnRefused: func(s lyumen.Surface, reason string) {
 			g.mu.Lock()
 			g.refused = append(g.refused, reason)
@@ -674,7 +675,8 @@ func TestPages(t *testing.T) {
 		}
 	}
 	privacy := get("/privacy")
-	for _, want := range []string{"fake.example", "User-Agent", "CF-IPCountry", "IP address", "Indefinitely", "No cookies", "replaced by placeholders"} {
+	for _, want := range []string{"fake.example", "User-Agent", "CF-IPCountry", "IP address", "Indefinitely", "No cookies", "replaced by placeholders",
+		"api.anthropic.example), with these <code>anthropic-beta</code> flags of yours: <code>context-1m-2025-08-07</code>, <code>files-api-2025-04-14</code>"} {
 		if !strings.Contains(privacy, want) {
 			t.Errorf("privacy page lacks %q", want)
 		}

@@ -61,6 +61,8 @@ type Site struct {
 type Upstream struct {
 	Name string
 	Host string
+	// Betas are the anthropic-beta flags a client may send on to it.
+	Betas []string
 }
 
 type server struct {

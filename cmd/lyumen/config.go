@@ -75,6 +75,11 @@ type Provider struct {
 	// (its reasoning models refuse max_tokens), max_tokens for the others,
 	// some of which (Ollama) read nothing else. Empty: chosen by base_url.
 	MaxTokensField string `yaml:"max_tokens_field"`
+	// ClientBetas are the anthropic-beta flags a client may turn on at an
+	// Anthropic upstream (kind anthropic): its other flags are dropped.
+	// None by default: a beta changes what the operator pays for and what
+	// the upstream may do for the account (files, MCP servers, code).
+	ClientBetas []string `yaml:"client_betas"`
 }
 
 // Model is a public model name and its targets, in order of preference.
@@ -251,6 +256,14 @@ func (c *Config) Validate() error {
 			}
 		default:
 			errs = append(errs, fmt.Errorf("provider %q: max_tokens_field %q: want max_tokens or max_completion_tokens", p.Name, p.MaxTokensField))
+		}
+		if len(p.ClientBetas) > 0 && p.Kind != "anthropic" {
+			errs = append(errs, fmt.Errorf("provider %q: client_betas is for kind anthropic", p.Name))
+		}
+		for _, f := range p.ClientBetas {
+			if f == "" || strings.ContainsAny(f, ", \t") {
+				errs = append(errs, fmt.Errorf("provider %q: client_betas: %q is not one beta flag", p.Name, f))
+			}
 		}
 		if p.Timeout < 0 {
 			errs = append(errs, fmt.Errorf("provider %q: timeout must not be negative", p.Name))

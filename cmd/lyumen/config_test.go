@@ -94,6 +94,14 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "max_tokens_field on anthropic", mutate: func(c *Config) {
 			c.Providers[0] = Provider{Name: "p", Kind: "anthropic", APIKey: "k", MaxTokensField: "max_tokens"}
 		}, want: []string{"max_tokens_field is for kind openai"}},
+		{name: "client_betas", mutate: func(c *Config) {
+			c.Providers[0] = Provider{Name: "p", Kind: "anthropic", APIKey: "k", ClientBetas: []string{"context-1m-2025-08-07"}}
+		}},
+		{name: "client_betas on openai", mutate: func(c *Config) { c.Providers[0].ClientBetas = []string{"x"} },
+			want: []string{"client_betas is for kind anthropic"}},
+		{name: "client_betas not one flag", mutate: func(c *Config) {
+			c.Providers[0] = Provider{Name: "p", Kind: "anthropic", APIKey: "k", ClientBetas: []string{"a,b"}}
+		}, want: []string{`client_betas: "a,b" is not one beta flag`}},
 		{name: "single address proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "::1"} }},
 		{name: "every problem at once", mutate: func(c *Config) { c.Providers[0].Kind = "x"; c.MaxBodyBytes = 0 },
 			want: []string{"unknown kind", "max_body_bytes"}},

@@ -363,7 +363,11 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 		case "anthropic":
 			rt := newTransport(p.Timeout)
 			base = cmp.Or(p.BaseURL, anthropic.DefaultBaseURL)
-			client = func(key string) lyumen.Provider { return anthropic.NewClient(base, key, p.Headers, rt) }
+			client = func(key string) lyumen.Provider {
+				c := anthropic.NewClient(base, key, p.Headers, rt)
+				c.AllowBetas(p.ClientBetas)
+				return c
+			}
 		case "gemini":
 			rt := newTransport(p.Timeout)
 			base = cmp.Or(p.BaseURL, gemini.DefaultBaseURL)
@@ -376,7 +380,7 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 		if u, err := url.Parse(base); err == nil {
 			host = u.Host
 		}
-		ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host})
+		ups = append(ups, httpapi.Upstream{Name: p.Name, Host: host, Betas: p.ClientBetas})
 	}
 	return out, ups
 }
