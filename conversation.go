@@ -36,7 +36,10 @@ type Request struct {
 	// NoParallelToolCalls asks for at most one tool call per turn: OpenAI's
 	// parallel_tool_calls false, Anthropic's disable_parallel_tool_use.
 	NoParallelToolCalls bool
-	MaxTokens           int // 0: the upstream's default
+	// ReasoningEffort is how hard a reasoning model should think ("low",
+	// "medium", "high", …), as OpenAI's APIs name it; "" when not asked.
+	ReasoningEffort string
+	MaxTokens       int // 0: the upstream's default
 	// CappedMaxTokens says the router lowered MaxTokens to the model's cap,
 	// so a provider forwarding the client's body must set it there too.
 	CappedMaxTokens bool
@@ -138,6 +141,9 @@ type Tool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	Parameters  json.RawMessage `json:"parameters,omitempty"` // JSON Schema
+	// Strict asks for arguments that match Parameters exactly (OpenAI's
+	// strict); nil when the client did not say.
+	Strict *bool `json:"strict,omitempty"`
 }
 
 // ToolChoice says whether and which tool the model must call.

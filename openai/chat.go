@@ -43,6 +43,7 @@ type wireTool struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description,omitempty"`
 		Parameters  json.RawMessage `json:"parameters,omitempty"`
+		Strict      *bool           `json:"strict,omitempty"`
 	} `json:"function"`
 }
 
@@ -139,7 +140,7 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: fmt.Sprintf("tools[%d].type", i),
 				Message: fmt.Sprintf("unsupported tool type '%s': only function tools are supported", t.Type)}
 		}
-		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters})
+		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters, Strict: t.Function.Strict})
 	}
 	if cr.N != nil {
 		req.N = *cr.N

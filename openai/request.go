@@ -29,7 +29,8 @@ type chatBody struct {
 	Format        *wireFormat     `json:"response_format,omitempty"`
 
 	// ParallelToolCalls is only ever false: true is the default.
-	ParallelToolCalls *bool `json:"parallel_tool_calls,omitempty"`
+	ParallelToolCalls *bool  `json:"parallel_tool_calls,omitempty"`
+	ReasoningEffort   string `json:"reasoning_effort,omitempty"`
 }
 
 type streamOptions struct {
@@ -103,7 +104,7 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 		}
 		var wt wireTool
 		wt.Type = "function"
-		wt.Function.Name, wt.Function.Description, wt.Function.Parameters = t.Name, t.Description, t.Parameters
+		wt.Function.Name, wt.Function.Description, wt.Function.Parameters, wt.Function.Strict = t.Name, t.Description, t.Parameters, t.Strict
 		b.Tools = append(b.Tools, wt)
 	}
 	if tc := req.ToolChoice; tc != nil {
@@ -117,6 +118,7 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 	if req.NoParallelToolCalls && len(b.Tools) > 0 { // OpenAI refuses it without tools
 		b.ParallelToolCalls = new(bool)
 	}
+	b.ReasoningEffort = req.ReasoningEffort
 	if body, ok := appendChatBody(make([]byte, 0, 512), &b); ok {
 		return body, nil
 	}
@@ -132,7 +134,7 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 // request, without reflection; ok is false for anything else (tools, tool
 // calls, content parts, a response format).
 func appendChatBody(dst []byte, b *chatBody) ([]byte, bool) {
-	if len(b.Tools) > 0 || len(b.ToolChoice) > 0 || b.Format != nil {
+	if len(b.Tools) > 0 || len(b.ToolChoice) > 0 || b.Format != nil || b.ReasoningEffort != "" {
 		return nil, false
 	}
 	dst = append(dst, `{"model":`...)

@@ -18,8 +18,9 @@ import (
 // structured output, and everything that needs state kept on the server
 // (previous_response_id, conversation, stored prompts, background mode),
 // since the gateway keeps none. Hints that change cost but not meaning
-// (store, reasoning, truncation, service_tier, include, metadata, user)
-// are accepted and not passed on; parallel_tool_calls false is.
+// (store, reasoning's summary, truncation, service_tier, include, metadata,
+// user) are accepted and not passed on; parallel_tool_calls false,
+// reasoning.effort and a function's strict are.
 
 // responsesRequest holds the fields the gateway reads.
 type responsesRequest struct {
@@ -40,10 +41,17 @@ type responsesRequest struct {
 	Text               *struct {
 		Format *wireFormat `json:"format"`
 	}
+	Reasoning   *responsesReasoning
 	TopLogprobs *int
 	// InputMessages is Input already read, by fastResponsesFields; nil
 	// leaves Input to responsesInput, after the checks that come first.
 	InputMessages []lyumen.Message
+}
+
+// responsesReasoning is a request's reasoning: its effort goes on, its
+// summary is a hint.
+type responsesReasoning struct {
+	Effort *string `json:"effort"`
 }
 
 // responsesTool is a tool of the Responses API: flat, unlike chat's.
@@ -52,6 +60,7 @@ type responsesTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Parameters  json.RawMessage `json:"parameters"`
+	Strict      *bool           `json:"strict"`
 	Function    json.RawMessage `json:"function"` // chat's shape, only to point out the mistake
 }
 
@@ -143,6 +152,9 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 	if rr.MaxOutputTokens != nil {
 		req.MaxTokens = *rr.MaxOutputTokens
 	}
+	if rr.Reasoning != nil && rr.Reasoning.Effort != nil {
+		req.ReasoningEffort = *rr.Reasoning.Effort
+	}
 	var err error
 	if rr.Text != nil && rr.Text.Format != nil {
 		if req.Format, err = format(*rr.Text.Format, "text.format"); err != nil {
@@ -161,7 +173,7 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 		case t.Name == "":
 			return nil, invalid(param+".name", "missing required parameter: '%s.name'", param)
 		}
-		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters})
+		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict})
 	}
 	if req.ToolChoice, err = responsesToolChoice(rr.ToolChoice); err != nil {
 		return nil, err
@@ -188,6 +200,7 @@ func responsesFields(body []byte) (rr responsesRequest, err error) {
 		field{"top_p", &rr.TopP}, field{"previous_response_id", &rr.PreviousResponseID},
 		field{"conversation", &rr.Conversation}, field{"prompt", &rr.Prompt},
 		field{"background", &rr.Background}, field{"text", &rr.Text}, field{"top_logprobs", &rr.TopLogprobs},
+		field{"reasoning", &rr.Reasoning},
 	)
 	return rr, err
 }

@@ -111,6 +111,7 @@ type responseEcho struct {
 	tools             json.RawMessage
 	metadata          json.RawMessage
 	user              *string
+	effort            *string // reasoning.effort, as asked
 }
 
 func echoOf(req *lyumen.Request) responseEcho {
@@ -128,6 +129,10 @@ func echoOf(req *lyumen.Request) responseEcho {
 	if req.MaxTokens > 0 {
 		n := req.MaxTokens
 		e.maxOutputTokens = &n
+	}
+	if req.ReasoningEffort != "" {
+		effort := req.ReasoningEffort
+		e.effort = &effort
 	}
 	// The request passed DecodeResponses, so these hold the values it
 	// validated; they are echoed as the client wrote them, compacted and
@@ -243,7 +248,7 @@ func (e *responseEcho) object(id string, created int64, model, status string, ou
 		ID: id, Object: "response", CreatedAt: created, Status: status, Instructions: e.instructions,
 		MaxOutputTokens: e.maxOutputTokens, Model: model, Output: output, ParallelToolCalls: e.parallelToolCalls,
 		Temperature: e.temperature, Text: e.text, ToolChoice: e.toolChoice, Tools: e.tools, TopP: e.topP,
-		Truncation: "disabled", Metadata: e.metadata, User: e.user,
+		Truncation: "disabled", Metadata: e.metadata, User: e.user, Reasoning: reasoningEcho{Effort: e.effort},
 		// store is false: the gateway keeps no responses to retrieve.
 	}
 	if usage != nil {

@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"strings"
+
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/jsonscan"
 )
@@ -78,6 +80,26 @@ func fastResponsesFields(body []byte) (rr responsesRequest, ok bool) {
 			} else {
 				rr.Prompt = raw
 			}
+		case "reasoning":
+			if p.Null() {
+				return true
+			}
+			rr.Reasoning = &responsesReasoning{}
+			ok = p.Object(func(k string) bool {
+				switch {
+				case k == "effort":
+					if p.Null() {
+						rr.Reasoning.Effort = nil
+						return true
+					}
+					e, ok := p.Text()
+					rr.Reasoning.Effort = &e
+					return ok
+				case strings.EqualFold(k, "effort"): // encoding/json would take it too
+					return false
+				}
+				return p.Value(0)
+			})
 		case "previous_response_id", "background", "text", "top_logprobs":
 			ok = p.Null() // only null, which leaves them nil
 		default:
@@ -92,7 +114,7 @@ func fastResponsesFields(body []byte) (rr responsesRequest, ok bool) {
 // repeated one to it, which refuses some and reads the last of others.
 var responsesKeys = [...]string{"model", "input", "instructions", "stream", "tools", "tool_choice",
 	"max_output_tokens", "temperature", "top_p", "previous_response_id", "conversation", "prompt",
-	"background", "text", "top_logprobs", "parallel_tool_calls"}
+	"background", "text", "top_logprobs", "parallel_tool_calls", "reasoning"}
 
 // readResponsesInput reads input as responsesInput would, if it is a string
 // or a non-empty array of messages; nothing else.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/openai/openai-go/v3/packages/ssestream"
@@ -32,7 +33,7 @@ var validResponses = []struct {
 	{
 		name: "instructions lead as a system message; sampling and limits",
 		body: `{"model":"gpt-4o","instructions":"Be brief.","input":"Hi","stream":true,"max_output_tokens":50,"temperature":0.2,"top_p":0.9,"store":true,"metadata":{"a":"b"},"reasoning":{"effort":"low"},"user":"u","truncation":"auto","include":["message.output_text.logprobs"],"previous_response_id":null,"text":{"format":{"type":"text"},"verbosity":"low"}}`,
-		want: lyumen.Request{Model: "gpt-4o", Stream: true, MaxTokens: 50, Temperature: ptr(0.2), TopP: ptr(0.9),
+		want: lyumen.Request{Model: "gpt-4o", Stream: true, MaxTokens: 50, Temperature: ptr(0.2), TopP: ptr(0.9), ReasoningEffort: "low",
 			Messages: []lyumen.Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Hi"}}},
 	},
 	{
@@ -98,7 +99,7 @@ var validResponses = []struct {
 		name: "function tools are flat; tool_choice names one",
 		body: `{"model":"gpt-4o","input":"Weather?","tools":[{"type":"function","name":"get_weather","description":"Weather now","parameters":{"type":"object"},"strict":true}],"tool_choice":{"type":"function","name":"get_weather"}}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Weather?"}},
-			Tools:      []lyumen.Tool{{Name: "get_weather", Description: "Weather now", Parameters: json.RawMessage(`{"type":"object"}`)}},
+			Tools:      []lyumen.Tool{{Name: "get_weather", Description: "Weather now", Parameters: json.RawMessage(`{"type":"object"}`), Strict: ptr(true)}},
 			ToolChoice: &lyumen.ToolChoice{Mode: "tool", Name: "get_weather"}},
 	},
 	{
@@ -458,5 +459,44 @@ func TestEncodeResponse_SDK(t *testing.T) {
 				t.Errorf("echoed request fields: %s", r.RawJSON())
 			}
 		})
+	}
+}
+
+// TestResponses_EffortAndStrict: a Responses client's reasoning.effort and
+// a function's strict reach a chat upstream (reasoning_effort, and the
+// function's strict), and the response echoes the effort asked for; they
+// were dropped, the echo saying effort null and strict true.
+func TestResponses_EffortAndStrict(t *testing.T) {
+	req, err := openai.DecodeResponses([]byte(`{"model":"o3","input":"Weather?","reasoning":{"effort":"high","summary":"auto"},` +
+		`"tools":[{"type":"function","name":"w","parameters":{"type":"object","properties":{},"additionalProperties":false},"strict":true},` +
+		`{"type":"function","name":"v","parameters":{"type":"object"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := openai.EncodeChatRequest(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up struct {
+		ReasoningEffort string `json:"reasoning_effort"`
+		Tools           []struct {
+			Function map[string]any `json:"function"`
+		} `json:"tools"`
+	}
+	if err := json.Unmarshal(body, &up); err != nil {
+		t.Fatal(err)
+	}
+	if up.ReasoningEffort != "high" || len(up.Tools) != 2 || up.Tools[0].Function["strict"] != true || up.Tools[1].Function["strict"] != nil {
+		t.Errorf("upstream body %s: want reasoning_effort high, strict on the first function only", body)
+	}
+	resp := &lyumen.Response{ID: "c", Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: "Sunny"}, FinishReason: "stop"}}}
+	if out := openai.EncodeResponse(resp, req, time.Unix(1, 0)); !bytes.Contains(out, []byte(`"reasoning":{"effort":"high"`)) {
+		t.Errorf("response %s: want the effort echoed", out)
+	}
+	// Without tools or an effort, the commonest translated request keeps
+	// its fast encoding and says neither.
+	req, _ = openai.DecodeResponses([]byte(`{"model":"m","input":"Hi"}`))
+	if body, _ := openai.EncodeChatRequest(req); bytes.Contains(body, []byte("reasoning_effort")) || bytes.Contains(body, []byte("strict")) {
+		t.Errorf("upstream body %s", body)
 	}
 }
