@@ -174,9 +174,6 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 			d.Index = int(v.Int())
 		case "finishReason":
 			finish = v.String()
-			if unusableCall(finish) {
-				p.unusable = finish
-			}
 		case "content":
 			if v.Type == gjson.Null {
 				return true
@@ -229,6 +226,9 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 		}
 		return true
 	})
+	if unusableCall(finish) { // the last finishReason, as the fast path reads it
+		p.unusable = finish
+	}
 	// An index no client asked for, or more calls than a stream may number,
 	// is malformed: what a stream keeps per candidate and call stays small.
 	if !ok || d.Index < 0 || d.Index >= lyumen.MaxChoices || p.candidate(d.Index).calls+len(calls) > lyumen.MaxToolCalls {

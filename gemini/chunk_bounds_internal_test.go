@@ -63,3 +63,27 @@ func TestParse_UnusableToolCall(t *testing.T) {
 		}
 	}
 }
+
+// TestParameters_FreeForm: a tool whose schema lets an object take keys of
+// the caller's choosing, at the top or below, untyped or not, goes as JSON
+// Schema (Gemini's Schema has no such object); the others as a Schema.
+func TestParameters_FreeForm(t *testing.T) {
+	for _, tc := range []struct {
+		schema     string
+		jsonSchema bool
+		none       bool // no parameters at all
+	}{
+		{`{"type":"object","additionalProperties":{"type":"string"}}`, true, false},
+		{`{"type":"object","properties":{"m":{"additionalProperties":{"type":"string"}}}}`, true, false},
+		{`{"type":"object","properties":{"m":{"type":"object"}}}`, true, false},
+		{`{"type":"object","properties":{"a":{"$ref":"#/$defs/M"}},"$defs":{"M":{"type":"object","additionalProperties":true}}}`, true, false},
+		{`{"type":"object","properties":{"a":{"type":"string"}},"additionalProperties":false}`, false, false},
+		{`{"type":"object","properties":{},"additionalProperties":false}`, false, true},
+		{`{"type":"object"}`, false, true},
+	} {
+		params, jsonSchema, err := parameters(lyumen.Tool{Name: "t", Parameters: []byte(tc.schema)})
+		if err != nil || jsonSchema != tc.jsonSchema || (params == nil) != tc.none {
+			t.Errorf("%s: %s, JSON Schema %v, %v; want JSON Schema %v, none %v", tc.schema, params, jsonSchema, err, tc.jsonSchema, tc.none)
+		}
+	}
+}

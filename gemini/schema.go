@@ -31,8 +31,9 @@ import (
 //     int64, float, double);
 //   - an object schema with no properties at the top is no parameters at
 //     all, since Gemini refuses an OBJECT without properties;
-//   - an object with no properties below the top (a free-form map, as MCP
-//     tools declare with additionalProperties) has no Schema Gemini takes:
+//   - an object with no properties below the top, or one that takes keys
+//     of the caller's choosing (additionalProperties other than false, a
+//     free-form map as MCP tools declare them), has no Schema Gemini takes:
 //     such a tool goes as JSON Schema, as the client wrote it, in
 //     parametersJsonSchema, which Gemini reads instead of parameters.
 var schemaKeys = map[string]bool{
@@ -70,21 +71,45 @@ func parameters(t lyumen.Tool) (params json.RawMessage, jsonSchema bool, err err
 	if err != nil {
 		return nil, false, err
 	}
-	if props, _ := out["properties"].(map[string]any); out["type"] == "object" && len(props) == 0 {
-		return nil, false, nil
-	}
-	if freeForm(out, false) {
+	if openMap(obj) || freeForm(out, false) {
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil { // valid: decoded above
 			return nil, false, err
 		}
 		return b.Bytes(), true, nil
 	}
+	if props, _ := out["properties"].(map[string]any); out["type"] == "object" && len(props) == 0 {
+		return nil, false, nil
+	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' cannot be sent to this model's provider", t.Name)
 	}
 	return b, false, nil
+}
+
+// openMap reports a schema anywhere in v, $defs included, that lets an
+// object hold keys of the caller's choosing (additionalProperties other
+// than false): what the cleaned Schema drops, top level included.
+func openMap(v any) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		if ap, ok := v["additionalProperties"]; ok && ap != false {
+			return true
+		}
+		for _, w := range v {
+			if openMap(w) {
+				return true
+			}
+		}
+	case []any:
+		for _, w := range v {
+			if openMap(w) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // freeForm reports an object schema without properties in s, below the

@@ -138,7 +138,9 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	// the body is not scanned for it.
 	if req.MaxTokens > 0 || req.CappedMaxTokens {
 		completion := gjson.GetBytes(body, "max_completion_tokens").Type == gjson.Number
-		plain := gjson.GetBytes(body, "max_tokens").Type == gjson.Number
+		// Only a cap, or max_completion_tokens, has anything to agree with
+		// max_tokens: a request that set max_tokens alone is left unscanned.
+		plain := (completion || req.CappedMaxTokens) && gjson.GetBytes(body, "max_tokens").Type == gjson.Number
 		capNew := req.CappedMaxTokens && !plain && !completion // in the upstream's field
 		for _, f := range [...]struct {
 			key string

@@ -48,8 +48,10 @@ func (d deadline) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		b.held, b.err = n == 1, err
 		b.stream = true
-		b.last.Store(int64(time.Since(b.start))) // from here the timer bounds the silences
-		if b.fired.Load() {                      // fired before the byte was seen: the request is cancelled
+		// From here the timer bounds the silences; one of this and expire
+		// takes the first byte's moment (-1), so a timer firing as the byte
+		// came either sees it or has cancelled the request, never both.
+		if !b.last.CompareAndSwap(-1, int64(time.Since(b.start))) {
 			b.Close()
 			return nil, errDeadline{}
 		}
@@ -71,7 +73,8 @@ type deadlineBody struct {
 	stream  bool  // the first byte came: the timer bounds silences
 	start   time.Time
 	// last is when a stream's latest read began, as time since start (or
-	// its first byte came, before any); -1 before that. A read stores it, where
+	// its first byte came, before any); -1 before that, -2 once the timer
+	// fired before the first byte. A read stores it, where
 	// resetting the timer at every read would take the timer's lock; the
 	// timer, when it fires, sets itself again for what is left of the
 	// silence. Only a read waits for the upstream: while none is under way
@@ -87,7 +90,11 @@ func (b *deadlineBody) expire() {
 	// reading before last: a read stores last before it sets reading, so a
 	// read seen under way has its start in last.
 	reading := b.reading.Load()
-	if last := b.last.Load(); last >= 0 {
+	last := b.last.Load()
+	if last == -1 && !b.last.CompareAndSwap(-1, -2) { // the first byte came as the timer fired
+		last = b.last.Load()
+	}
+	if last >= 0 {
 		rest := b.timeout
 		if reading {
 			rest = time.Duration(last) + b.timeout - time.Since(b.start)
