@@ -33,9 +33,9 @@ import (
 // every field by reflection and fails until it is.
 //
 // Version 1 held the canonical conversation as JSON: encoding/json's
-// reflection, both ways, cost more than the rest of the record. Segments
-// written by it are still read.
-const recordVersion = 2
+// reflection, both ways, cost more than the rest of the record. Version 2
+// had no Tool.Strict. Segments written by either are still read.
+const recordVersion = 3
 
 var errPayload = errors.New("malformed record payload")
 
@@ -88,6 +88,10 @@ func appendConversation(b []byte, c *lyumen.Conversation) []byte {
 		b = appendString(b, t.Name)
 		b = appendString(b, t.Description)
 		b = appendBytes(b, t.Parameters)
+		b = appendBool(b, t.Strict != nil)
+		if t.Strict != nil {
+			b = appendBool(b, *t.Strict)
+		}
 	}
 	b = appendBool(b, c.ToolChoice != nil)
 	if c.ToolChoice != nil {
@@ -207,12 +211,12 @@ func decodeRecord(p []byte) (*lyumen.Record, error) {
 		return nil, errPayload
 	}
 	version := p[0]
-	if version != 1 && version != recordVersion {
+	if version < 1 || version > recordVersion {
 		return nil, fmt.Errorf("record payload version %d: %w", p[0], errPayload)
 	}
 	// One string holds every text field, so decoding a record costs one
 	// allocation for its text however many fields it has.
-	d := decoder{b: p, s: string(p), off: 1}
+	d := decoder{b: p, s: string(p), off: 1, version: version}
 	r := &lyumen.Record{}
 	r.ID = d.string()
 	r.ReceivedAt = d.time()
@@ -260,10 +264,11 @@ func decodeRecord(p []byte) (*lyumen.Record, error) {
 }
 
 type decoder struct {
-	b   []byte
-	s   string // b as a string: text fields are substrings of it
-	off int
-	err error
+	b       []byte
+	s       string // b as a string: text fields are substrings of it
+	off     int
+	err     error
+	version byte // the payload's recordVersion
 }
 
 func (d *decoder) fail() {
@@ -466,6 +471,10 @@ func (d *decoder) conversation() *lyumen.Conversation {
 		t.Name = d.string()
 		t.Description = d.string()
 		t.Parameters = d.bytes()
+		if d.version >= 3 && d.bool() {
+			strict := d.bool()
+			t.Strict = &strict
+		}
 	})
 	if d.bool() {
 		c.ToolChoice = &lyumen.ToolChoice{Mode: d.string(), Name: d.string()}

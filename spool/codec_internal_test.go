@@ -3,6 +3,7 @@ package spool
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,27 +107,30 @@ func benchRecord() *lyumen.Record {
 
 var temperature = 0.7
 
-// TestDecodeRecord_Version1 reads a payload written by version 1 of the
-// encoding (the canonical conversation as JSON), as segments left by an
-// older release hold them: testdata/record_v1.bin is benchRecord as that
-// release wrote it.
-func TestDecodeRecord_Version1(t *testing.T) {
-	p, err := os.ReadFile(filepath.Join("testdata", "record_v1.bin"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p[0] != 1 {
-		t.Fatalf("testdata holds version %d", p[0])
-	}
-	got, err := decodeRecord(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(benchRecord(), got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-	if v2 := appendRecord(nil, got); v2[0] != recordVersion || bytes.Equal(v2, p) {
-		t.Errorf("a record read from version 1 is written as version %d", v2[0])
+// TestDecodeRecord_OldVersions reads payloads written by earlier versions
+// of the encoding, as segments left by an older release hold them:
+// testdata/record_v1.bin (the canonical conversation as JSON) and
+// record_v2.bin (no Tool.Strict) are benchRecord as those releases wrote
+// it. Each is written back in the current version.
+func TestDecodeRecord_OldVersions(t *testing.T) {
+	for _, version := range []byte{1, 2} {
+		p, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("record_v%d.bin", version)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p[0] != version {
+			t.Fatalf("record_v%d.bin holds version %d", version, p[0])
+		}
+		got, err := decodeRecord(p)
+		if err != nil {
+			t.Fatalf("version %d: %v", version, err)
+		}
+		if diff := cmp.Diff(benchRecord(), got); diff != "" {
+			t.Errorf("version %d (-want +got):\n%s", version, diff)
+		}
+		if again := appendRecord(nil, got); again[0] != recordVersion || bytes.Equal(again, p) {
+			t.Errorf("a record read from version %d is written as version %d", version, again[0])
+		}
 	}
 }
 

@@ -63,6 +63,9 @@ func appendTool(b []byte, t *lyumen.Tool) []byte {
 		}
 		b = buf.Bytes()
 	}
+	if t.Strict != nil {
+		b = strconv.AppendBool(append(b, `,"strict":`...), *t.Strict)
+	}
 	return append(b, '}')
 }
 
