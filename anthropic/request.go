@@ -77,6 +77,7 @@ type outTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema"`
+	Strict      *bool           `json:"strict,omitempty"`
 }
 
 type outToolChoice struct {
@@ -94,12 +95,21 @@ var emptySchema = json.RawMessage(`{"type":"object"}`)
 // blocks when there are several), consecutive tool results one user message
 // of tool_result blocks, and a request without a length limit gets
 // DefaultMaxTokens. Content it cannot express is a KindInvalid error that
-// names it.
+// names it. Sampling is fitted to what Anthropic takes: a temperature
+// above 1 (OpenAI's clients may send up to 2) is 1, and with a temperature
+// top_p is left out, since its current models refuse the two together;
+// stop sequences of whitespace alone, which it refuses, are left out.
 func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 	b := messagesBody{Model: req.Model, MaxTokens: req.MaxTokens, Stream: req.Stream,
-		StopSequences: req.Stop, Temperature: req.Temperature, TopP: req.TopP}
+		StopSequences: stopSequences(req.Stop), Temperature: req.Temperature, TopP: req.TopP}
 	if b.MaxTokens <= 0 {
 		b.MaxTokens = DefaultMaxTokens
+	}
+	if t := b.Temperature; t != nil && *t > 1 {
+		b.Temperature = new(1.0)
+	}
+	if b.Temperature != nil {
+		b.TopP = nil
 	}
 	if req.N > 1 {
 		return nil, lyumen.Errorf(lyumen.KindInvalid, "%d answers per request cannot be asked of this model's provider, which gives one: send %d requests", req.N, req.N)
@@ -162,7 +172,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		if len(bytes.TrimSpace(schema)) == 0 || string(schema) == "null" {
 			schema = emptySchema
 		}
-		b.Tools = append(b.Tools, outTool{Name: t.Name, Description: t.Description, InputSchema: schema})
+		b.Tools = append(b.Tools, outTool{Name: t.Name, Description: t.Description, InputSchema: schema, Strict: t.Strict})
 	}
 	if tc := req.ToolChoice; tc != nil {
 		switch tc.Mode {
@@ -353,4 +363,29 @@ func toolResult(m *lyumen.Message) (toolResultBlock, error) {
 		r.Content = m.Content
 	}
 	return r, nil
+}
+
+// stopSequences is stop without the sequences Anthropic refuses, those of
+// whitespace alone ("\n" is a common one from OpenAI's clients); nil when
+// none is left.
+func stopSequences(stop []string) []string {
+	var out []string
+	for i, s := range stop {
+		if strings.TrimSpace(s) == "" {
+			if out == nil {
+				out = append(make([]string, 0, len(stop)), stop[:i]...)
+			}
+			continue
+		}
+		if out != nil {
+			out = append(out, s)
+		}
+	}
+	switch {
+	case out == nil:
+		return stop
+	case len(out) == 0:
+		return nil
+	}
+	return out
 }

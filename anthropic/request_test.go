@@ -62,13 +62,27 @@ func TestEncodeRequest(t *testing.T) {
 		},
 		{
 			name: "tools, tool choice, sampling, stop, stream",
-			req: lyumen.Request{Model: "m", MaxTokens: 10, Stream: true, Temperature: ptr(0.0), TopP: ptr(1.0), Stop: []string{"END"},
+			req: lyumen.Request{Model: "m", MaxTokens: 10, Stream: true, TopP: ptr(1.0), Stop: []string{"END"},
 				Messages:   []lyumen.Message{{Role: "user", Content: "q"}},
-				Tools:      []lyumen.Tool{{Name: "f", Description: "d", Parameters: json.RawMessage(`{"type":"object","properties":{}}`)}, {Name: "g"}},
+				Tools:      []lyumen.Tool{{Name: "f", Description: "d", Parameters: json.RawMessage(`{"type":"object","properties":{}}`), Strict: ptr(true)}, {Name: "g"}},
 				ToolChoice: &lyumen.ToolChoice{Mode: "tool", Name: "f"}},
-			want: `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"q"}],"stream":true,"stop_sequences":["END"],"temperature":0,"top_p":1,` +
-				`"tools":[{"name":"f","description":"d","input_schema":{"type":"object","properties":{}}},{"name":"g","input_schema":{"type":"object"}}],` +
+			want: `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"q"}],"stream":true,"stop_sequences":["END"],"top_p":1,` +
+				`"tools":[{"name":"f","description":"d","input_schema":{"type":"object","properties":{}},"strict":true},{"name":"g","input_schema":{"type":"object"}}],` +
 				`"tool_choice":{"type":"tool","name":"f"}}`,
+		},
+		{
+			// OpenAI's clients may send a temperature up to 2, top_p with it,
+			// and whitespace stop sequences; Anthropic refuses all three.
+			name: "sampling fitted to Anthropic's ranges",
+			req: lyumen.Request{Model: "m", MaxTokens: 10, Temperature: ptr(1.5), TopP: ptr(0.9), Stop: []string{"\n", "END", " ", "\n\nHuman:"},
+				Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+			want: `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"q"}],"stop_sequences":["END","\n\nHuman:"],"temperature":1}`,
+		},
+		{
+			name: "only whitespace stop sequences",
+			req: lyumen.Request{Model: "m", MaxTokens: 10, Temperature: ptr(0.0), Stop: []string{"\n\n"},
+				Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+			want: `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"q"}],"temperature":0}`,
 		},
 		{
 			name: "structured output",
