@@ -28,6 +28,9 @@ import (
 // goes dangling; the new epoch makes writers forget their caches).
 func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) {
 	var out lyumen.Purged
+	if err := p.Check(time.Now()); err != nil {
+		return out, err
+	}
 	ids := make([]uuid.UUID, 0, len(p.IDs))
 	for _, s := range p.IDs {
 		id, err := uuid.Parse(s)

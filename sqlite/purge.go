@@ -24,6 +24,9 @@ import (
 // a large store, during which writers wait.
 func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) {
 	var out lyumen.Purged
+	if err := p.Check(time.Now()); err != nil {
+		return out, err
+	}
 	ids := make([][]byte, 0, len(p.IDs))
 	for _, s := range p.IDs {
 		id, err := parseID(s)

@@ -25,6 +25,7 @@ func RunPurge(t *testing.T, open func(t *testing.T) PurgeStore, second func(t *t
 	remembers func(s PurgeStore, text string) bool) {
 	t.Run("by id, shared content stays", func(t *testing.T) { testPurgeByID(t, open) })
 	t.Run("by time", func(t *testing.T) { testPurgeBefore(t, open) })
+	t.Run("not by a time to come", func(t *testing.T) { testPurgeFuture(t, open) })
 	t.Run("another writer's memory of blobs", func(t *testing.T) { testPurgeOtherWriter(t, open, second) })
 	t.Run("purged records do not come back", func(t *testing.T) { testPurgeNoReturn(t, open) })
 	t.Run("another writer forgets the purged content", func(t *testing.T) { testPurgeForgotten(t, open, second, remembers) })
@@ -141,6 +142,22 @@ func testPurgeBefore(t *testing.T, open func(t *testing.T) PurgeStore) {
 	wantNotFound(t, s, recs[0].ID)
 	wantRecord(t, s, recs[1])
 	wantRecord(t, s, recs[2])
+}
+
+// testPurgeFuture: a purge before a time later than now is refused, and
+// changes nothing: the store would have refused every record received
+// until then, answered and never stored.
+func testPurgeFuture(t *testing.T, open func(t *testing.T) PurgeStore) {
+	s := open(t)
+	if _, err := s.Purge(t.Context(), lyumen.Purge{Before: time.Now().Add(time.Hour)}); err == nil {
+		t.Fatal("a purge before a time to come was taken")
+	}
+	r := withAnswer(id(7), "an answer received after the refused purge, long enough to be a blob")
+	r.ReceivedAt = time.Now().UTC().Truncate(time.Microsecond) // as stores keep it
+	if err := s.WriteRecords(t.Context(), []*lyumen.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	wantRecord(t, s, r)
 }
 
 // testPurgeOtherWriter: a writer skips the blobs it remembers storing. A

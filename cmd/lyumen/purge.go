@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/lyumen/lyumen"
 )
@@ -34,6 +35,9 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 	if len(p.IDs) == 0 && p.Before.IsZero() {
 		fs.Usage()
 		return errors.New("purge: give --id or --before")
+	}
+	if err := p.Check(time.Now()); err != nil { // before the store is opened
+		return err
 	}
 	db, url, err := sa.open(ctx, getenv)
 	if err != nil {

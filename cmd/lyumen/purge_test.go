@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/dataset/datasettest"
@@ -40,7 +41,14 @@ func TestPurge(t *testing.T) {
 	if !strings.Contains(out, "purged 1 records and 1 pieces") || !strings.Contains(out, "not found: 00000000-0000-7000-8000-000000000009") {
 		t.Errorf("stdout: %s", out)
 	}
-	out = purge("--before", "2100-01-01")
+	// A time to come is refused: the store would refuse every record until
+	// then, answered and never stored.
+	var stderr bytes.Buffer
+	if err := run(t.Context(), []string{"purge", "--store", store, "--before", "2100-01-01"}, func(string) string { return "" }, &bytes.Buffer{}, &stderr); err == nil ||
+		!strings.Contains(err.Error(), "later than now") {
+		t.Errorf("purge --before 2100-01-01: %v; want it refused", err)
+	}
+	out = purge("--before", time.Now().UTC().Format(time.RFC3339))
 	if !strings.Contains(out, "purged 1 records") {
 		t.Errorf("stdout: %s", out)
 	}
@@ -53,7 +61,6 @@ func TestPurge(t *testing.T) {
 		t.Errorf("Count = %d, %v; want 0", n, err)
 	}
 
-	var stderr bytes.Buffer
 	if err := run(t.Context(), []string{"purge", "--store", store}, func(string) string { return "" }, &bytes.Buffer{}, &stderr); err == nil {
 		t.Error("purge with neither --id nor --before: no error")
 	}
