@@ -144,11 +144,20 @@ func DefaultConfig() Config {
 	}
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+// envRef is ${VAR}, ${VAR:-default}, or $${…}, which stands for itself
+// less one "$".
+var envRef = regexp.MustCompile(`\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
-// ParseConfig reads YAML over the defaults. ${VAR} in any string value is
-// replaced from getenv (only that form: a key may contain a bare "$").
-// Unknown fields are errors, so a typo is not silently ignored.
+// ParseConfig reads YAML over the defaults. ${VAR} in any value is
+// replaced from getenv, its surrounding whitespace trimmed (a secret
+// mounted as a file ends in a newline); ${VAR:-default} gives a default,
+// and $${VAR} is the text ${VAR}. A variable that is empty or unset
+// without a default is an error: a key left out would otherwise go
+// unnoticed until upstreams refuse every request. A value that is one
+// reference alone, unquoted, is read as the value itself would be, so
+// that numbers and booleans can come from the environment too.
+// Unknown fields are errors, so a typo is not silently ignored, and so is
+// a second YAML document.
 func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
 	var root yaml.Node
@@ -159,7 +168,13 @@ func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 		}
 		return c, fmt.Errorf("parse config: %w", err)
 	}
-	expand(&root, getenv)
+	var more yaml.Node
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+		return c, errors.New("parse config: more than one YAML document (---); the file holds one")
+	}
+	if unset := expand(&root, getenv, nil); len(unset) > 0 {
+		return c, fmt.Errorf("parse config: %s empty or unset in the environment (give ${VAR:-default} where none is fine)", strings.Join(unset, ", "))
+	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	if err := enc.Encode(&root); err != nil {
@@ -173,15 +188,41 @@ func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-func expand(n *yaml.Node, getenv func(string) string) {
+// expand replaces the references in n's values (not its keys) and returns
+// unset with the variables that were empty or unset appended.
+func expand(n *yaml.Node, getenv func(string) string, unset []string) []string {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		whole := n.Style == 0 && envRef.FindString(n.Value) == n.Value && !strings.HasPrefix(n.Value, "$$")
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			return getenv(ref[2 : len(ref)-1])
+			if strings.HasPrefix(ref, "$$") {
+				return ref[1:]
+			}
+			m := envRef.FindStringSubmatch(ref)
+			v := strings.TrimSpace(getenv(m[1]))
+			switch {
+			case v != "":
+				return v
+			case m[2] != "":
+				return m[2][2:]
+			}
+			unset = append(unset, "${"+m[1]+"}")
+			return ""
 		})
+		switch n.Value {
+		case "null", "Null", "NULL", "~": // would leave a string field as it was
+		default:
+			if whole {
+				n.Tag = "" // resolved again from the value, as if written in the file
+			}
+		}
 	}
-	for _, c := range n.Content {
-		expand(c, getenv)
+	for i, c := range n.Content {
+		if n.Kind == yaml.MappingNode && i%2 == 0 {
+			continue // a key
+		}
+		unset = expand(c, getenv, unset)
 	}
+	return unset
 }
 
 // applyEnv lets the environment override the file, for containers.
@@ -201,13 +242,13 @@ func (c *Config) applyEnv(getenv func(string) string) {
 	if v := getenv("LYUMEN_LOG_LEVEL"); v != "" {
 		c.LogLevel = v
 	}
-	if v := getenv("LYUMEN_ADMIN_TOKEN"); v != "" {
+	if v := strings.TrimSpace(getenv("LYUMEN_ADMIN_TOKEN")); v != "" { // a mounted secret ends in a newline
 		c.AdminToken = v
 	}
 	if v := getenv("LYUMEN_REDIS_URL"); v != "" {
 		c.Limits.RedisURL = v
 	}
-	if v := getenv("LYUMEN_REDIS_SECRET"); v != "" {
+	if v := strings.TrimSpace(getenv("LYUMEN_REDIS_SECRET")); v != "" {
 		c.Limits.RedisSecret = v
 	}
 }
@@ -268,14 +309,24 @@ func (c *Config) Validate() error {
 		if p.Timeout < 0 {
 			errs = append(errs, fmt.Errorf("provider %q: timeout must not be negative", p.Name))
 		}
+		for j, k := range p.APIKeys {
+			if strings.TrimSpace(k) == "" {
+				errs = append(errs, fmt.Errorf("provider %q: api_keys[%d] is empty", p.Name, j))
+			}
+		}
 	}
 	if len(c.Models) == 0 {
 		errs = append(errs, errors.New("models: at least one model is required when providers are configured"))
 	}
+	models := map[string]bool{}
 	for i, m := range c.Models {
-		if m.Name == "" {
+		switch {
+		case m.Name == "":
 			errs = append(errs, fmt.Errorf("models[%d]: name is required", i))
+		case models[m.Name]: // the catalogue would keep one, and drop the other's cap without a word
+			errs = append(errs, fmt.Errorf("models[%d]: duplicate name %q", i, m.Name))
 		}
+		models[m.Name] = true
 		if len(m.Targets) == 0 {
 			errs = append(errs, fmt.Errorf("model %q: at least one target is required", m.Name))
 		}
@@ -296,6 +347,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.trustedPrefixes(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.Listen == "" { // not "off", as admin_listen's "" is: a random port on every address
+		errs = append(errs, errors.New("listen: an address is required (host:port)"))
 	}
 	switch c.Spool.WhenFull {
 	case "refuse", "serve_unrecorded":

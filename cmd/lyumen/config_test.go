@@ -9,7 +9,8 @@ import (
 )
 
 func TestParseConfig(t *testing.T) {
-	env := map[string]string{"OPENAI_API_KEY": "sk-from-env", "HOST": "api.example"}
+	env := map[string]string{"OPENAI_API_KEY": "sk-from-env", "HOST": "api.example", "TOKEN": "tok-1234\n",
+		"BODY": "1024", "SCRUB": "false", "NULLISH": "null", "COLON": "a: b # c"}
 	getenv := func(k string) string { return env[k] }
 	full := DefaultConfig()
 	full.Listen = "0.0.0.0:9000"
@@ -42,6 +43,22 @@ models:
 trusted_proxies: [127.0.0.0/8]
 `, want: full},
 		{name: "unknown field", yaml: "listne: x\n", wantErr: "field listne not found"},
+		{name: "an unset variable is an error", yaml: "admin_token: ${NOPE}\nstore: ${ALSO_NOPE}\n", wantErr: "${NOPE}, ${ALSO_NOPE} empty or unset"},
+		{name: "a default, an escape, a trimmed secret, keys left alone", yaml: "admin_token: ${TOKEN}\nstore: ${NOPE:-sqlite://x.db}\n" +
+			"site: {name: 'costs $${HOST}', contact: '${NOPE:-}'}\nproviders: [{name: p, kind: openai, base_url: 'http://h', headers: {'X-${HOST}': '${COLON}'}}]\n",
+			want: func() Config {
+				c := DefaultConfig()
+				c.AdminToken, c.Store, c.Site.Name = "tok-1234", "sqlite://x.db", "costs ${HOST}"
+				c.Providers = []Provider{{Name: "p", Kind: "openai", BaseURL: "http://h", Headers: map[string]string{"X-${HOST}": "a: b # c"}}}
+				return c
+			}()},
+		{name: "numbers and booleans from the environment", yaml: "max_body_bytes: ${BODY}\nredact_secrets: ${SCRUB}\nadmin_token: ${NULLISH}\n",
+			want: func() Config {
+				c := DefaultConfig()
+				c.MaxBodyBytes, c.RedactSecrets, c.AdminToken = 1024, false, "null"
+				return c
+			}()},
+		{name: "a second document", yaml: "listen: a:1\n---\nlistne: b\n", wantErr: "more than one YAML document"},
 		{name: "bad duration", yaml: "shutdown_timeout: soon\n", wantErr: "soon"},
 		{name: "not yaml", yaml: "listen: [\n", wantErr: "parse config"},
 	}
@@ -102,6 +119,10 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "client_betas not one flag", mutate: func(c *Config) {
 			c.Providers[0] = Provider{Name: "p", Kind: "anthropic", APIKey: "k", ClientBetas: []string{"a,b"}}
 		}, want: []string{`client_betas: "a,b" is not one beta flag`}},
+		{name: "duplicate model", mutate: func(c *Config) { c.Models = append(c.Models, c.Models[0]) }, want: []string{`models[1]: duplicate name "m"`}},
+		{name: "empty listen", mutate: func(c *Config) { c.Listen = "" }, want: []string{"listen: an address is required"}},
+		{name: "empty key in the rotation", mutate: func(c *Config) { c.Providers[0].APIKeys = []string{"k1", " "} },
+			want: []string{`provider "p": api_keys[1] is empty`}},
 		{name: "single address proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "::1"} }},
 		{name: "every problem at once", mutate: func(c *Config) { c.Providers[0].Kind = "x"; c.MaxBodyBytes = 0 },
 			want: []string{"unknown kind", "max_body_bytes"}},

@@ -65,6 +65,7 @@ func startProcess(t *testing.T, config string) *process {
 	t.Helper()
 	p := &process{addr: freeAddr(t), logs: &syncBuffer{}}
 	p.cmd = exec.Command(binary(t), "serve", "--config", config, "--listen", p.addr)
+	p.cmd.Env = append(os.Environ(), "FAKE_KEY=sk-operator-process") // the config's ${FAKE_KEY}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -325,6 +325,15 @@ func (a storeArgs) open(ctx context.Context, getenv func(string) string) (store,
 
 // redactURL hides a password in a store URL before it is logged.
 func redactURL(raw string) string {
+	// A password holding URL syntax ('@', '/', '?', '#', as one read from
+	// the environment may) makes the parse below split it elsewhere and
+	// print part of it: everything up to the last '@' goes first.
+	if i := strings.Index(raw, "://"); i >= 0 {
+		rest := raw[i+3:]
+		if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.ContainsAny(rest[:at], "@/?#") {
+			raw = raw[:i+3] + "xxxxx" + rest[at:]
+		}
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable)"

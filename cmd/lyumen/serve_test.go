@@ -459,6 +459,8 @@ func TestRedactURL(t *testing.T) {
 		"postgres://lyumen@db/lyumen?password=s3cret&sslmode=require": "postgres://lyumen@db/lyumen?password=xxxxx&sslmode=require",
 		"postgres://db/lyumen?sslpassword=s3cret":                     "postgres://db/lyumen?sslpassword=xxxxx",
 		"postgres://u:s3cret%zz@db":                                   "(unparsable)",
+		"postgres://postgres:s3cr%t@x/y#z@127.0.0.1:5432/test":        "postgres://xxxxx@127.0.0.1:5432/test",
+		"postgres://u:s3cret/x@db/lyumen":                             "postgres://xxxxx@db/lyumen",
 	} {
 		if got := redactURL(raw); got != want || strings.Contains(got, "s3cret") {
 			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
