@@ -229,7 +229,7 @@ type source interface {
 
 // openSource opens the configured store for reading.
 func openSource(ctx context.Context, sa storeArgs, getenv func(string) string) (source, func(), error) {
-	db, url, err := sa.open(ctx, getenv)
+	db, url, err := sa.open(ctx, getenv, false)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,7 +17,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	db, url, err := sa.open(ctx, getenv)
+	db, url, err := sa.open(ctx, getenv, true)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := p.Check(time.Now()); err != nil { // before the store is opened
 		return err
 	}
-	db, url, err := sa.open(ctx, getenv)
+	db, url, err := sa.open(ctx, getenv, false)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,5 +64,25 @@ func TestPurge(t *testing.T) {
 
 	if err := run(t.Context(), []string{"purge", "--store", store}, func(string) string { return "" }, &bytes.Buffer{}, &stderr); err == nil {
 		t.Error("purge with neither --id nor --before: no error")
+	}
+}
+
+// TestReadCommands_NoStore: stats, export and purge do not create a SQLite
+// store that is not there: a mistyped path or the wrong directory would
+// answer "0 records", an empty dataset, or "not found" to a deletion.
+func TestReadCommands_NoStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "typo.db")
+	for _, args := range [][]string{
+		{"stats"},
+		{"export", "--out", filepath.Join(t.TempDir(), "out")},
+		{"purge", "--id", "00000000-0000-7000-8000-000000000001"},
+	} {
+		err := run(t.Context(), append(args, "--store", "sqlite://"+path), func(string) string { return "" }, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "no store at") {
+			t.Errorf("%s: %v; want it refused", args[0], err)
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Fatalf("%s created %s", args[0], path)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -311,13 +312,22 @@ func storeFlags(fs *flag.FlagSet) storeArgs {
 }
 
 // open opens the store the file names, or --store, and returns its URL.
-func (a storeArgs) open(ctx context.Context, getenv func(string) string) (store, string, error) {
+// Only serve and migrate create a SQLite store: for the commands that
+// read or delete, a missing file is a mistyped path or the wrong
+// directory, which an empty new store would answer with "0 records" or
+// "not found".
+func (a storeArgs) open(ctx context.Context, getenv func(string) string, create bool) (store, string, error) {
 	cfg, err := loadConfig(*a.config, getenv)
 	if err != nil {
 		return nil, "", err
 	}
 	if *a.store != "" {
 		cfg.Store = *a.store
+	}
+	if scheme, path, _ := strings.Cut(cfg.Store, "://"); !create && (scheme == "sqlite" || scheme == "sqlite3") {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, "", fmt.Errorf("no store at %s (lyumen serve or lyumen migrate creates it)", path)
+		}
 	}
 	db, err := openStore(ctx, cfg.Store)
 	return db, cfg.Store, err
