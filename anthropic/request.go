@@ -77,7 +77,6 @@ type outTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema"`
-	Strict      *bool           `json:"strict,omitempty"`
 }
 
 type outToolChoice struct {
@@ -172,7 +171,9 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		if len(bytes.TrimSpace(schema)) == 0 || string(schema) == "null" {
 			schema = emptySchema
 		}
-		b.Tools = append(b.Tools, outTool{Name: t.Name, Description: t.Description, InputSchema: schema, Strict: t.Strict})
+		// A function's strict is not sent: OpenAI's SDK helpers set it by
+		// default, and Claude models before 4.5 refuse it.
+		b.Tools = append(b.Tools, outTool{Name: t.Name, Description: t.Description, InputSchema: schema})
 	}
 	if tc := req.ToolChoice; tc != nil {
 		switch tc.Mode {

@@ -64,10 +64,10 @@ func TestEncodeRequest(t *testing.T) {
 			name: "tools, tool choice, sampling, stop, stream",
 			req: lyumen.Request{Model: "m", MaxTokens: 10, Stream: true, TopP: ptr(1.0), Stop: []string{"END"},
 				Messages:   []lyumen.Message{{Role: "user", Content: "q"}},
-				Tools:      []lyumen.Tool{{Name: "f", Description: "d", Parameters: json.RawMessage(`{"type":"object","properties":{}}`), Strict: ptr(true)}, {Name: "g"}},
+				Tools:      []lyumen.Tool{{Name: "f", Description: "d", Parameters: json.RawMessage(`{"type":"object","properties":{}}`), Strict: ptr(true)}, {Name: "g"}}, // strict stays here
 				ToolChoice: &lyumen.ToolChoice{Mode: "tool", Name: "f"}},
 			want: `{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"q"}],"stream":true,"stop_sequences":["END"],"top_p":1,` +
-				`"tools":[{"name":"f","description":"d","input_schema":{"type":"object","properties":{}},"strict":true},{"name":"g","input_schema":{"type":"object"}}],` +
+				`"tools":[{"name":"f","description":"d","input_schema":{"type":"object","properties":{}}},{"name":"g","input_schema":{"type":"object"}}],` +
 				`"tool_choice":{"type":"tool","name":"f"}}`,
 		},
 		{

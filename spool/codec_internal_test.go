@@ -137,11 +137,13 @@ func TestDecodeRecord_OldVersions(t *testing.T) {
 // FuzzDecodeRecord checks that decodeRecord never panics on any payload,
 // and that what it accepts encodes to a payload that decodes the same.
 func FuzzDecodeRecord(f *testing.F) {
-	v1, err := os.ReadFile(filepath.Join("testdata", "record_v1.bin"))
-	if err != nil {
-		f.Fatal(err)
+	for _, name := range []string{"record_v1.bin", "record_v2.bin"} {
+		old, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(old)
 	}
-	f.Add(v1)
 	f.Add(appendRecord(nil, benchRecord()))
 	f.Add(appendRecord(nil, &lyumen.Record{Conversation: &lyumen.Conversation{}}))
 	f.Add(appendRecord(nil, &lyumen.Record{}))

@@ -55,3 +55,42 @@ func TestWriteRecords_PurgeAfterCut(t *testing.T) {
 		t.Errorf("answer = %q", got.Response.Choices[0].Message.Content)
 	}
 }
+
+// TestMigrate_PurgedBeforeNotFuture: a store that took a purge before a time
+// to come (before purge refused one) refused every record received until
+// then; migration 3 brings its time back to now, and records are stored
+// again.
+func TestMigrate_PurgedBeforeNotFuture(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lyumen.db")
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().AddDate(30, 0, 0).UnixMicro()
+	if _, err := db.db.ExecContext(t.Context(), `UPDATE store_meta SET purged_before = ?`, future); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(t.Context(), `DELETE FROM schema_migrations WHERE version >= 3`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(t.Context(), path) // migrates
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var before int64
+	if err := db.db.QueryRowContext(t.Context(), `SELECT purged_before FROM store_meta`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if before > time.Now().UnixMicro() || before < time.Now().Add(-time.Minute).UnixMicro() {
+		t.Errorf("purged_before %v, want now", time.UnixMicro(before))
+	}
+	rec := &lyumen.Record{ID: "01970000-0000-7000-8000-0000000000aa", ReceivedAt: time.Now(), Model: "m"}
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.Count(t.Context()); err != nil || n != 1 {
+		t.Errorf("Count = %d, %v; want the record received after the migration", n, err)
+	}
+}

@@ -169,11 +169,16 @@ func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("parse config: %w", err)
 	}
 	var more yaml.Node
-	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) && (err != nil || !emptyDocument(&more)) {
 		return c, errors.New("parse config: more than one YAML document (---); the file holds one")
 	}
-	if unset := expand(&root, getenv, nil); len(unset) > 0 {
-		return c, fmt.Errorf("parse config: %s empty or unset in the environment (give ${VAR:-default} where none is fine)", strings.Join(unset, ", "))
+	var x expansion
+	x.expand(&root, getenv)
+	if len(x.bad) > 0 {
+		return c, fmt.Errorf("parse config: %s", strings.Join(x.bad, "; "))
+	}
+	if len(x.unset) > 0 {
+		return c, fmt.Errorf("parse config: %s empty or unset in the environment (give ${VAR:-default} where none is fine)", strings.Join(x.unset, ", "))
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -188,10 +193,28 @@ func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// expand replaces the references in n's values (not its keys) and returns
-// unset with the variables that were empty or unset appended.
-func expand(n *yaml.Node, getenv func(string) string, unset []string) []string {
+// emptyDocument reports a document with nothing in it, as a file ending in
+// "---" has.
+func emptyDocument(n *yaml.Node) bool {
+	return len(n.Content) == 0 || len(n.Content) == 1 && n.Content[0].Tag == "!!null" && n.Content[0].Value == ""
+}
+
+// expansion replaces references in a config's values.
+type expansion struct {
+	unset []string // variables empty or unset, without a default
+	bad   []string // what looks like a reference and is not one
+}
+
+// expand replaces the references in n's values. A key holding a reference
+// is refused, not expanded: keys name fields, providers and models.
+func (x *expansion) expand(n *yaml.Node, getenv func(string) string) {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
+		// What is left once the references are taken out must hold no
+		// "${": ${A:-${B}}, ${X-d} or ${ A } would otherwise go on as text.
+		if rest := envRef.ReplaceAllString(n.Value, ""); strings.Contains(rest, "${") {
+			x.bad = append(x.bad, fmt.Sprintf("line %d: %q is not a reference this file takes (${VAR} or ${VAR:-default})", n.Line, n.Value))
+			return
+		}
 		whole := n.Style == 0 && envRef.FindString(n.Value) == n.Value && !strings.HasPrefix(n.Value, "$$")
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			if strings.HasPrefix(ref, "$$") {
@@ -203,13 +226,16 @@ func expand(n *yaml.Node, getenv func(string) string, unset []string) []string {
 			case v != "":
 				return v
 			case m[2] != "":
+				if strings.Contains(m[2], "${") {
+					x.bad = append(x.bad, fmt.Sprintf("line %d: a default holds a reference: %s", n.Line, ref))
+				}
 				return m[2][2:]
 			}
-			unset = append(unset, "${"+m[1]+"}")
+			x.unset = append(x.unset, "${"+m[1]+"}")
 			return ""
 		})
 		switch n.Value {
-		case "null", "Null", "NULL", "~": // would leave a string field as it was
+		case "", "null", "Null", "NULL", "~": // would leave a field as it was, or null
 		default:
 			if whole {
 				n.Tag = "" // resolved again from the value, as if written in the file
@@ -218,38 +244,29 @@ func expand(n *yaml.Node, getenv func(string) string, unset []string) []string {
 	}
 	for i, c := range n.Content {
 		if n.Kind == yaml.MappingNode && i%2 == 0 {
-			continue // a key
+			if strings.Contains(c.Value, "${") {
+				x.bad = append(x.bad, fmt.Sprintf("line %d: the key %q holds a reference; keys are not expanded", c.Line, c.Value))
+			}
+			continue
 		}
-		unset = expand(c, getenv, unset)
+		x.expand(c, getenv)
 	}
-	return unset
 }
 
 // applyEnv lets the environment override the file, for containers.
 func (c *Config) applyEnv(getenv func(string) string) {
-	if v := getenv("LYUMEN_LISTEN"); v != "" {
-		c.Listen = v
-	}
-	if v := getenv("LYUMEN_ADMIN_LISTEN"); v != "" {
-		c.AdminListen = v
-	}
-	if v := getenv("LYUMEN_STORE"); v != "" {
-		c.Store = v
-	}
-	if v := getenv("LYUMEN_SPOOL_DIR"); v != "" {
-		c.Spool.Dir = v
-	}
-	if v := getenv("LYUMEN_LOG_LEVEL"); v != "" {
-		c.LogLevel = v
-	}
-	if v := strings.TrimSpace(getenv("LYUMEN_ADMIN_TOKEN")); v != "" { // a mounted secret ends in a newline
-		c.AdminToken = v
-	}
-	if v := getenv("LYUMEN_REDIS_URL"); v != "" {
-		c.Limits.RedisURL = v
-	}
-	if v := strings.TrimSpace(getenv("LYUMEN_REDIS_SECRET")); v != "" {
-		c.Limits.RedisSecret = v
+	// Trimmed: a value mounted from a secret file ends in a newline.
+	for _, o := range []struct {
+		name string
+		dst  *string
+	}{
+		{"LYUMEN_LISTEN", &c.Listen}, {"LYUMEN_ADMIN_LISTEN", &c.AdminListen}, {"LYUMEN_STORE", &c.Store},
+		{"LYUMEN_SPOOL_DIR", &c.Spool.Dir}, {"LYUMEN_LOG_LEVEL", &c.LogLevel}, {"LYUMEN_ADMIN_TOKEN", &c.AdminToken},
+		{"LYUMEN_REDIS_URL", &c.Limits.RedisURL}, {"LYUMEN_REDIS_SECRET", &c.Limits.RedisSecret},
+	} {
+		if v := strings.TrimSpace(getenv(o.name)); v != "" {
+			*o.dst = v
+		}
 	}
 }
 

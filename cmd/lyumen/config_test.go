@@ -44,14 +44,18 @@ trusted_proxies: [127.0.0.0/8]
 `, want: full},
 		{name: "unknown field", yaml: "listne: x\n", wantErr: "field listne not found"},
 		{name: "an unset variable is an error", yaml: "admin_token: ${NOPE}\nstore: ${ALSO_NOPE}\n", wantErr: "${NOPE}, ${ALSO_NOPE} empty or unset"},
-		{name: "a default, an escape, a trimmed secret, keys left alone", yaml: "admin_token: ${TOKEN}\nstore: ${NOPE:-sqlite://x.db}\n" +
-			"site: {name: 'costs $${HOST}', contact: '${NOPE:-}'}\nproviders: [{name: p, kind: openai, base_url: 'http://h', headers: {'X-${HOST}': '${COLON}'}}]\n",
+		{name: "a default, an escape, a trimmed secret", yaml: "admin_token: ${TOKEN}\nstore: ${NOPE:-sqlite://x.db}\nadmin_listen: ${NOPE:-}\n" +
+			"site: {name: 'costs $${HOST}', contact: '${NOPE:-}'}\nproviders: [{name: p, kind: openai, base_url: 'http://h', headers: {X-Title: '${COLON}'}}]\n---\n",
 			want: func() Config {
 				c := DefaultConfig()
-				c.AdminToken, c.Store, c.Site.Name = "tok-1234", "sqlite://x.db", "costs ${HOST}"
-				c.Providers = []Provider{{Name: "p", Kind: "openai", BaseURL: "http://h", Headers: map[string]string{"X-${HOST}": "a: b # c"}}}
+				c.AdminToken, c.Store, c.Site.Name, c.AdminListen = "tok-1234", "sqlite://x.db", "costs ${HOST}", ""
+				c.Providers = []Provider{{Name: "p", Kind: "openai", BaseURL: "http://h", Headers: map[string]string{"X-Title": "a: b # c"}}}
 				return c
 			}()},
+		{name: "a key with a reference", yaml: "providers: [{name: p, kind: openai, base_url: 'http://h', headers: {'X-${HOST}': v}}]\n",
+			wantErr: `the key "X-${HOST}" holds a reference`},
+		{name: "a default with a reference", yaml: "admin_token: ${NOPE:-${TOKEN}}\n", wantErr: "a default holds a reference"},
+		{name: "a reference of another shell's form", yaml: "admin_token: '${ TOKEN }'\n", wantErr: "is not a reference this file takes"},
 		{name: "numbers and booleans from the environment", yaml: "max_body_bytes: ${BODY}\nredact_secrets: ${SCRUB}\nadmin_token: ${NULLISH}\n",
 			want: func() Config {
 				c := DefaultConfig()

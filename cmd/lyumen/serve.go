@@ -338,14 +338,16 @@ func redactURL(raw string) string {
 	// A password holding URL syntax ('@', '/', '?', '#', as one read from
 	// the environment may) makes the parse below split it elsewhere and
 	// print part of it: everything up to the last '@' goes first.
-	if i := strings.Index(raw, "://"); i >= 0 {
-		rest := raw[i+3:]
-		if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.ContainsAny(rest[:at], "@/?#") {
-			raw = raw[:i+3] + "xxxxx" + rest[at:]
-		}
+	i := strings.Index(raw, "://")
+	if i < 0 { // libpq's "host=db password=…", or no URL at all: none of it is shown
+		return "(not a URL)"
+	}
+	rest := raw[i+3:]
+	if at := strings.LastIndexByte(rest, '@'); at >= 0 && strings.ContainsAny(rest[:at], "@/?#") {
+		raw = raw[:i+3] + "xxxxx" + rest[at:]
 	}
 	u, err := url.Parse(raw)
-	if err != nil {
+	if err != nil || u.Opaque != "" {
 		return "(unparsable)"
 	}
 	// PostgreSQL's URLs may carry the password as a parameter too.

@@ -461,6 +461,8 @@ func TestRedactURL(t *testing.T) {
 		"postgres://u:s3cret%zz@db":                                   "(unparsable)",
 		"postgres://postgres:s3cr%t@x/y#z@127.0.0.1:5432/test":        "postgres://xxxxx@127.0.0.1:5432/test",
 		"postgres://u:s3cret/x@db/lyumen":                             "postgres://xxxxx@db/lyumen",
+		"host=db user=u password=s3cret":                              "(not a URL)",
+		"postgres:u:s3cret@db":                                        "(not a URL)",
 	} {
 		if got := redactURL(raw); got != want || strings.Contains(got, "s3cret") {
 			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
