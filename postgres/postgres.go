@@ -51,7 +51,14 @@ var snapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadO
 
 // Open connects to the database at url (postgres://…), and applies the
 // migrations it has not seen.
-func Open(ctx context.Context, url string) (*DB, error) {
+func Open(ctx context.Context, url string) (*DB, error) { return open(ctx, url, true) }
+
+// OpenExisting connects to a store whose schema is this build's, without
+// changing it: for commands that read or delete, which must not migrate a
+// schema under older gateways, and may run as a role that cannot.
+func OpenExisting(ctx context.Context, url string) (*DB, error) { return open(ctx, url, false) }
+
+func open(ctx context.Context, url string, migrate bool) (*DB, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse postgres url: %w", err)
@@ -80,6 +87,13 @@ CREATE TEMP TABLE IF NOT EXISTS record_rows_in (LIKE record_rows) ON COMMIT DELE
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	db := &DB{pool: pool, packer: pack.New(), stored: pack.NewRecent(1 << 16), months: map[int]bool{}}
+	if !migrate {
+		if err := db.current(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return db, nil
+	}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -103,6 +117,21 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return v, nil
+}
+
+// current checks that the store's schema is this build's.
+func (db *DB) current(ctx context.Context) error {
+	v, err := db.Version(ctx)
+	if isUndefinedTable(err) {
+		return errors.New("no store in this database (lyumen serve or lyumen migrate creates it)")
+	}
+	if err != nil {
+		return err
+	}
+	if want := Migrations(); v != want {
+		return fmt.Errorf("the store's schema is version %d, this build's %d: run this build's lyumen migrate first", v, want)
+	}
+	return nil
 }
 
 // Migrations is the number of migrations this build knows.

@@ -501,3 +501,65 @@ func TestDB_PurgeBlanksUserAgents(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenExisting: the commands that read or delete open a store without
+// changing its schema, so a role that may only read can run them, and a
+// newer build's report does not migrate a schema under older gateways; a
+// schema that is not this build's, or none, is an error that says what to
+// run.
+func TestOpenExisting(t *testing.T) {
+	ctx := t.Context()
+	u := freshSchema(t)
+	if _, err := postgres.OpenExisting(ctx, u); err == nil || !strings.Contains(err.Error(), "no store") {
+		t.Fatalf("an empty schema: %v; want no store", err)
+	}
+	db := mustOpen(t, u)
+	if err := db.WriteRecords(ctx, []*lyumen.Record{{ID: "01970000-0000-7000-8000-0000000000ab", ReceivedAt: time.Now(), Model: "m"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	conn, err := pgx.Connect(ctx, testURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	schema := pgx.Identifier{schemaOf(t, u)}.Sanitize()
+	role := "lyumen_ro_" + strings.ToLower(rand.Text()[:10])
+	for _, q := range []string{"CREATE ROLE " + role + " LOGIN", "GRANT USAGE ON SCHEMA " + schema + " TO " + role,
+		"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), testURL(t))
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		c.Exec(context.Background(), "DROP OWNED BY "+role)
+		c.Exec(context.Background(), "DROP ROLE "+role)
+	})
+	ru, _ := url.Parse(u)
+	ru.User = url.User(role)
+	ro, err := postgres.OpenExisting(ctx, ru.String())
+	if err != nil {
+		t.Fatalf("a role that may only read: %v", err)
+	}
+	n, err := ro.Count(ctx)
+	ro.Close()
+	if err != nil || n != 1 {
+		t.Errorf("Count as the reader = %d, %v", n, err)
+	}
+	if db, err := postgres.Open(ctx, ru.String()); err == nil { // what stats did before: migrate first
+		db.Close()
+		t.Error("the reader could migrate; the test's role is not read-only")
+	}
+
+	if _, err := conn.Exec(ctx, "DELETE FROM "+schema+".schema_migrations WHERE version = (SELECT max(version) FROM "+schema+".schema_migrations)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.OpenExisting(ctx, u); err == nil || !strings.Contains(err.Error(), "run this build's lyumen migrate") {
+		t.Errorf("an older schema: %v; want it refused", err)
+	}
+}

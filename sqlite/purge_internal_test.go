@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,5 +94,43 @@ func TestMigrate_PurgedBeforeNotFuture(t *testing.T) {
 	}
 	if n, err := db.Count(t.Context()); err != nil || n != 1 {
 		t.Errorf("Count = %d, %v; want the record received after the migration", n, err)
+	}
+}
+
+// TestOpenExisting: the commands that read or delete open a store that is
+// there with this build's schema, and change nothing: a missing file is not
+// created, an older schema is not migrated.
+func TestOpenExisting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lyumen.db")
+	if _, err := OpenExisting(t.Context(), path); err == nil || !strings.Contains(err.Error(), "no store at") {
+		t.Fatalf("a missing file: %v; want no store", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		t.Fatal("OpenExisting created the file")
+	}
+	db, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.db.ExecContext(t.Context(), `DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)`); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := db.Version(t.Context())
+	db.Close()
+	if _, err := OpenExisting(t.Context(), path); err == nil || !strings.Contains(err.Error(), "run this build's lyumen migrate") {
+		t.Errorf("an older schema: %v; want it refused", err)
+	}
+	db, err = Open(t.Context(), path) // migrates
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = OpenExisting(t.Context(), path)
+	if err != nil {
+		t.Fatalf("this build's schema: %v", err)
+	}
+	defer db.Close()
+	if got, _ := db.Version(t.Context()); got != v+1 {
+		t.Errorf("version %d, want %d", got, v+1)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -39,7 +40,21 @@ type DB struct {
 
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string) (*DB, error) { return open(ctx, path, true) }
+
+// OpenExisting opens the store at path, which must exist with this build's
+// schema, without changing it: for commands that read or delete. A missing
+// file is an error (a mistyped path or the wrong directory), not a new
+// empty store, and a schema is migrated only by serve or migrate, never
+// under older gateways by a report.
+func OpenExisting(ctx context.Context, path string) (*DB, error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no store at %s (lyumen serve or lyumen migrate creates it)", path)
+	}
+	return open(ctx, path, false)
+}
+
+func open(ctx context.Context, path string, migrate bool) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: empty path")
 	}
@@ -53,7 +68,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		_ = sdb.Close() // the open error is the one worth reporting
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	if err := db.migrate(ctx); err != nil {
+	if migrate {
+		err = db.migrate(ctx)
+	} else {
+		err = db.current(ctx)
+	}
+	if err != nil {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -133,6 +153,22 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
 	return v, nil
+}
+
+// current checks that the store's schema is this build's.
+func (db *DB) current(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migration/*.sql")
+	if err != nil {
+		return err
+	}
+	v, err := db.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if v != len(names) {
+		return fmt.Errorf("the store's schema is version %d, this build's %d: run this build's lyumen migrate first", v, len(names))
+	}
+	return nil
 }
 
 // migrate applies, in order, every embedded migration not yet recorded in

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -70,7 +69,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		logger.Warn("no upstream provider configured: serving the built-in demo model, which is not a language model", "model", demo.ModelName)
 	}
 
-	db, err := openStore(ctx, cfg.Store)
+	db, err := openStore(ctx, cfg.Store, true)
 	if err != nil {
 		return err
 	}
@@ -286,16 +285,20 @@ type store interface {
 // openStore opens the store a URL names: sqlite://FILE (relative, or
 // sqlite:///absolute) or postgres://… (postgresql:// too). Opening applies
 // any pending migration.
-func openStore(ctx context.Context, raw string) (store, error) {
+func openStore(ctx context.Context, raw string, create bool) (store, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return nil, fmt.Errorf("store %q: want sqlite://FILE or postgres://…", redactURL(raw))
 	}
-	switch scheme {
-	case "sqlite", "sqlite3":
+	switch {
+	case (scheme == "sqlite" || scheme == "sqlite3") && create:
 		return sqlite.Open(ctx, rest)
-	case "postgres", "postgresql":
+	case scheme == "sqlite" || scheme == "sqlite3":
+		return sqlite.OpenExisting(ctx, rest)
+	case (scheme == "postgres" || scheme == "postgresql") && create:
 		return postgres.Open(ctx, raw)
+	case scheme == "postgres" || scheme == "postgresql":
+		return postgres.OpenExisting(ctx, raw)
 	}
 	return nil, fmt.Errorf("store %q: unsupported scheme %q (want sqlite or postgres)", redactURL(raw), scheme)
 }
@@ -312,10 +315,11 @@ func storeFlags(fs *flag.FlagSet) storeArgs {
 }
 
 // open opens the store the file names, or --store, and returns its URL.
-// Only serve and migrate create a SQLite store: for the commands that
-// read or delete, a missing file is a mistyped path or the wrong
-// directory, which an empty new store would answer with "0 records" or
-// "not found".
+// Only serve and migrate (create) create a store or migrate its schema:
+// for the commands that read or delete, a missing SQLite file is a
+// mistyped path or the wrong directory, which an empty new store would
+// answer with "0 records" or "not found", and a schema is not changed
+// under older gateways by a report (nor needs a role that may change it).
 func (a storeArgs) open(ctx context.Context, getenv func(string) string, create bool) (store, string, error) {
 	cfg, err := loadConfig(*a.config, getenv)
 	if err != nil {
@@ -324,12 +328,7 @@ func (a storeArgs) open(ctx context.Context, getenv func(string) string, create 
 	if *a.store != "" {
 		cfg.Store = *a.store
 	}
-	if scheme, path, _ := strings.Cut(cfg.Store, "://"); !create && (scheme == "sqlite" || scheme == "sqlite3") {
-		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("no store at %s (lyumen serve or lyumen migrate creates it)", path)
-		}
-	}
-	db, err := openStore(ctx, cfg.Store)
+	db, err := openStore(ctx, cfg.Store, create)
 	return db, cfg.Store, err
 }
 
