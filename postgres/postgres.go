@@ -73,6 +73,12 @@ SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('sync
 		if err != nil {
 			return err
 		}
+		if !migrate {
+			// A reader (stats, export, purge) stores nothing, and may run
+			// where tables cannot be made: a read-only session, a
+			// replica, a role without TEMP.
+			return nil
+		}
 		// A per-connection staging table for COPY: COPY cannot skip
 		// conflicting rows, INSERT … SELECT … ON CONFLICT can.
 		_, err = c.Exec(ctx, `
@@ -128,8 +134,11 @@ func (db *DB) current(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if want := Migrations(); v != want {
+	switch want := Migrations(); {
+	case v < want:
 		return fmt.Errorf("the store's schema is version %d, this build's %d: run this build's lyumen migrate first", v, want)
+	case v > want:
+		return fmt.Errorf("the store's schema is version %d, newer than this build's %d: use a newer lyumen", v, want)
 	}
 	return nil
 }

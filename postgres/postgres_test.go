@@ -525,8 +525,10 @@ func TestOpenExisting(t *testing.T) {
 	defer conn.Close(ctx)
 	schema := pgx.Identifier{schemaOf(t, u)}.Sanitize()
 	role := "lyumen_ro_" + strings.ToLower(rand.Text()[:10])
+	// Read-only as such roles are made: every session read-only, which a
+	// replica is too.
 	for _, q := range []string{"CREATE ROLE " + role + " LOGIN", "GRANT USAGE ON SCHEMA " + schema + " TO " + role,
-		"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role} {
+		"GRANT SELECT ON ALL TABLES IN SCHEMA " + schema + " TO " + role, "ALTER ROLE " + role + " SET default_transaction_read_only = on"} {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			t.Fatal(err)
 		}
@@ -561,5 +563,11 @@ func TestOpenExisting(t *testing.T) {
 	}
 	if _, err := postgres.OpenExisting(ctx, u); err == nil || !strings.Contains(err.Error(), "run this build's lyumen migrate") {
 		t.Errorf("an older schema: %v; want it refused", err)
+	}
+	if _, err := conn.Exec(ctx, "INSERT INTO "+schema+".schema_migrations (version) VALUES (99)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.OpenExisting(ctx, u); err == nil || !strings.Contains(err.Error(), "use a newer lyumen") {
+		t.Errorf("a newer schema: %v; want it refused as newer", err)
 	}
 }

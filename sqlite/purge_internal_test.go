@@ -108,6 +108,15 @@ func TestOpenExisting(t *testing.T) {
 	if _, err := os.Stat(path); err == nil {
 		t.Fatal("OpenExisting created the file")
 	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenExisting(t.Context(), path); err == nil || !strings.Contains(err.Error(), "no store at") {
+		t.Fatalf("an empty file: %v; want no store", err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+		t.Fatalf("OpenExisting wrote into the empty file: %v, %v", fi, err)
+	}
 	db, err := Open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -129,8 +138,14 @@ func TestOpenExisting(t *testing.T) {
 	if err != nil {
 		t.Fatalf("this build's schema: %v", err)
 	}
-	defer db.Close()
 	if got, _ := db.Version(t.Context()); got != v+1 {
 		t.Errorf("version %d, want %d", got, v+1)
+	}
+	if _, err := db.db.ExecContext(t.Context(), `INSERT INTO schema_migrations (version, applied_at) VALUES (99, '')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if _, err := OpenExisting(t.Context(), path); err == nil || !strings.Contains(err.Error(), "use a newer lyumen") {
+		t.Errorf("a newer schema: %v; want it refused as newer", err)
 	}
 }

@@ -48,7 +48,9 @@ func Open(ctx context.Context, path string) (*DB, error) { return open(ctx, path
 // empty store, and a schema is migrated only by serve or migrate, never
 // under older gateways by a report.
 func OpenExisting(ctx context.Context, path string) (*DB, error) {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	// An empty file or a directory is no store either: opening one would
+	// make it a database.
+	if fi, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) || err == nil && (fi.IsDir() || fi.Size() == 0) {
 		return nil, fmt.Errorf("no store at %s (lyumen serve or lyumen migrate creates it)", path)
 	}
 	return open(ctx, path, false)
@@ -165,8 +167,11 @@ func (db *DB) current(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if v != len(names) {
-		return fmt.Errorf("the store's schema is version %d, this build's %d: run this build's lyumen migrate first", v, len(names))
+	switch want := len(names); {
+	case v < want:
+		return fmt.Errorf("the store's schema is version %d, this build's %d: run this build's lyumen migrate first", v, want)
+	case v > want:
+		return fmt.Errorf("the store's schema is version %d, newer than this build's %d: use a newer lyumen", v, want)
 	}
 	return nil
 }

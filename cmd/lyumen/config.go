@@ -144,9 +144,9 @@ func DefaultConfig() Config {
 	}
 }
 
-// envRef is ${VAR}, ${VAR:-default}, or $${…}, which stands for itself
-// less one "$".
-var envRef = regexp.MustCompile(`\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
+// envRef is ${VAR} or ${VAR:-default}. "$${" stands for "${" and starts
+// no reference.
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 
 // ParseConfig reads YAML over the defaults. ${VAR} in any value is
 // replaced from getenv, its surrounding whitespace trimmed (a secret
@@ -193,6 +193,17 @@ func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+// nestedDefault reports a default that holds "${": the reference it
+// starts ends at its first "}", so ${A:-${B}} would leave a "}" behind.
+func nestedDefault(refs [][]string) bool {
+	for _, m := range refs {
+		if strings.Contains(m[2], "${") || strings.Contains(m[2], "\x00") {
+			return true
+		}
+	}
+	return false
+}
+
 // emptyDocument reports a document with nothing in it, as a file ending in
 // "---" has.
 func emptyDocument(n *yaml.Node) bool {
@@ -209,31 +220,29 @@ type expansion struct {
 // is refused, not expanded: keys name fields, providers and models.
 func (x *expansion) expand(n *yaml.Node, getenv func(string) string) {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
-		// What is left once the references are taken out must hold no
-		// "${": ${A:-${B}}, ${X-d} or ${ A } would otherwise go on as text.
-		if rest := envRef.ReplaceAllString(n.Value, ""); strings.Contains(rest, "${") {
-			x.bad = append(x.bad, fmt.Sprintf("line %d: %q is not a reference this file takes (${VAR} or ${VAR:-default})", n.Line, n.Value))
+		// "$${" is set aside first (NUL cannot be in YAML text), so that it
+		// escapes any "${", and what is left once the references are taken
+		// out must hold no "${": ${A:-${B}}, ${X-d} or ${ A } would
+		// otherwise go on as text.
+		v := strings.ReplaceAll(n.Value, "$${", "\x00")
+		refs := envRef.FindAllStringSubmatch(v, -1)
+		if rest := envRef.ReplaceAllString(v, ""); strings.Contains(rest, "${") || nestedDefault(refs) {
+			x.bad = append(x.bad, fmt.Sprintf("line %d: %q is not a reference this file takes (${VAR} or ${VAR:-default}; $${ is the text ${)", n.Line, n.Value))
 			return
 		}
-		whole := n.Style == 0 && envRef.FindString(n.Value) == n.Value && !strings.HasPrefix(n.Value, "$$")
-		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			if strings.HasPrefix(ref, "$$") {
-				return ref[1:]
-			}
+		whole := n.Style == 0 && len(refs) == 1 && refs[0][0] == v
+		v = envRef.ReplaceAllStringFunc(v, func(ref string) string {
 			m := envRef.FindStringSubmatch(ref)
-			v := strings.TrimSpace(getenv(m[1]))
-			switch {
-			case v != "":
+			if v := strings.TrimSpace(getenv(m[1])); v != "" {
 				return v
-			case m[2] != "":
-				if strings.Contains(m[2], "${") {
-					x.bad = append(x.bad, fmt.Sprintf("line %d: a default holds a reference: %s", n.Line, ref))
-				}
+			}
+			if m[2] != "" {
 				return m[2][2:]
 			}
 			x.unset = append(x.unset, "${"+m[1]+"}")
 			return ""
 		})
+		n.Value = strings.ReplaceAll(v, "\x00", "${")
 		switch n.Value {
 		case "", "null", "Null", "NULL", "~": // would leave a field as it was, or null
 		default:

@@ -54,7 +54,11 @@ trusted_proxies: [127.0.0.0/8]
 			}()},
 		{name: "a key with a reference", yaml: "providers: [{name: p, kind: openai, base_url: 'http://h', headers: {'X-${HOST}': v}}]\n",
 			wantErr: `the key "X-${HOST}" holds a reference`},
-		{name: "a default with a reference", yaml: "admin_token: ${NOPE:-${TOKEN}}\n", wantErr: "a default holds a reference"},
+		{name: "a default with a reference", yaml: "admin_token: ${NOPE:-${TOKEN}}\n", wantErr: "is not a reference this file takes"},
+		{name: "a default with a reference, its variable set", yaml: "admin_token: ${TOKEN:-${HOST}}\n", wantErr: "is not a reference this file takes"},
+		{name: "a stray ${", yaml: "admin_token: 'ab${cd'\n", wantErr: "is not a reference this file takes"},
+		{name: "$${ escapes any ${", yaml: "admin_token: 'ab$${cd $${HOST} ${HOST}'\n",
+			want: func() Config { c := DefaultConfig(); c.AdminToken = "ab${cd ${HOST} api.example"; return c }()},
 		{name: "a reference of another shell's form", yaml: "admin_token: '${ TOKEN }'\n", wantErr: "is not a reference this file takes"},
 		{name: "numbers and booleans from the environment", yaml: "max_body_bytes: ${BODY}\nredact_secrets: ${SCRUB}\nadmin_token: ${NULLISH}\n",
 			want: func() Config {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -300,8 +301,13 @@ func openStore(ctx context.Context, raw string, create bool) (store, error) {
 	case scheme == "postgres" || scheme == "postgresql":
 		return postgres.OpenExisting(ctx, raw)
 	}
+	if !validScheme.MatchString(scheme) { // libpq's "host=… password=…://": nothing of it is shown
+		scheme = "(not a scheme)"
+	}
 	return nil, fmt.Errorf("store %q: unsupported scheme %q (want sqlite or postgres)", redactURL(raw), scheme)
 }
+
+var validScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // storeArgs are the --config and --store flags of the commands that only
 // need the store.

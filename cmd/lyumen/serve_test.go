@@ -450,6 +450,16 @@ func TestProviders_Timeout(t *testing.T) {
 	}
 }
 
+// TestOpenStore_NoPasswordInErrors: a store string that is not a URL
+// (libpq's keyword form) is never echoed in the error, scheme included.
+func TestOpenStore_NoPasswordInErrors(t *testing.T) {
+	for _, raw := range []string{"host=db user=u password=s3cret", "host=db user=u password=s3cret://x", "postgres:u:s3cret@db"} {
+		if _, err := openStore(t.Context(), raw, false); err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("openStore(%q): %v", raw, err)
+		}
+	}
+}
+
 // TestRedactURL: a store URL is logged without its password, in the
 // user info or in a parameter.
 func TestRedactURL(t *testing.T) {
@@ -463,6 +473,7 @@ func TestRedactURL(t *testing.T) {
 		"postgres://u:s3cret/x@db/lyumen":                             "postgres://xxxxx@db/lyumen",
 		"host=db user=u password=s3cret":                              "(not a URL)",
 		"postgres:u:s3cret@db":                                        "(not a URL)",
+		"host=db user=u password=s3cret://x":                          "(unparsable)",
 	} {
 		if got := redactURL(raw); got != want || strings.Contains(got, "s3cret") {
 			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
