@@ -669,13 +669,13 @@ func TestPages(t *testing.T) {
 		return string(b)
 	}
 	landing := get("/")
-	for _, want := range []string{g.srv.URL + "/v1", "gpt-test", "/privacy", "recorded"} {
+	for _, want := range []string{g.srv.URL + "/v1", "gpt-test", "/privacy", "recorded", "POST /v1/messages", "base URL <code>" + g.srv.URL + "</code>"} {
 		if !strings.Contains(landing, want) {
 			t.Errorf("landing page lacks %q", want)
 		}
 	}
 	privacy := get("/privacy")
-	for _, want := range []string{"fake.example", "User-Agent", "CF-IPCountry", "IP address", "Indefinitely", "No cookies", "replaced by placeholders",
+	for _, want := range []string{"fake.example", "User-Agent", "CF-IPCountry", "IP address", "Indefinitely", "No cookies", "replaced by placeholders", "recorded as you wrote it", "or nothing when it is not known",
 		"api.anthropic.example), with these <code>anthropic-beta</code> flags of yours: <code>context-1m-2025-08-07</code>, <code>files-api-2025-04-14</code>"} {
 		if !strings.Contains(privacy, want) {
 			t.Errorf("privacy page lacks %q", want)

@@ -15,7 +15,7 @@ var pageFS embed.FS
 
 // contentSecurityPolicy allows nothing but this origin's stylesheet: the
 // pages run no script and load nothing from anywhere else.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 type pages struct {
 	landing, privacy, notFound *template.Template
@@ -36,13 +36,15 @@ func newPages() *pages {
 
 type pageData struct {
 	Site    Site
+	Origin  string // Anthropic's SDKs add /v1 themselves
 	BaseURL string
 	Models  []lyumen.Model
 	Example string // a model to use in the examples
 }
 
 func (s *server) pageData(r *http.Request) pageData {
-	d := pageData{Site: s.Site, BaseURL: baseURL(r, s.TrustedProxies) + "/v1", Models: s.Catalog.Models(), Example: "your-model"}
+	origin := baseURL(r, s.TrustedProxies)
+	d := pageData{Site: s.Site, Origin: origin, BaseURL: origin + "/v1", Models: s.Catalog.Models(), Example: "your-model"}
 	if len(d.Models) > 0 {
 		d.Example = d.Models[0].Name
 	}

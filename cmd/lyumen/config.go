@@ -290,6 +290,17 @@ func (c *Config) withDemo() bool {
 	return true
 }
 
+// onlyDemo reports a configuration whose every provider is the built-in
+// demo, which the pages must call a demo as they do when none is set.
+func (c *Config) onlyDemo() bool {
+	for _, p := range c.Providers {
+		if p.Kind != "demo" {
+			return false
+		}
+	}
+	return len(c.Providers) > 0
+}
+
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	var errs []error

@@ -168,8 +168,19 @@ func TestConfig_DemoWhenNothingConfigured(t *testing.T) {
 	}
 	c = DefaultConfig()
 	c.Providers = []Provider{{Name: "p", Kind: "openai", BaseURL: "http://x"}}
-	if c.withDemo() {
+	if c.withDemo() || c.onlyDemo() {
 		t.Error("demo added although a provider is configured")
+	}
+	// A demo configured by name is a demo too: the pages say so, and the
+	// privacy page lists it with the providers when there are others.
+	c.Providers = []Provider{{Name: "d", Kind: "demo"}}
+	if !c.onlyDemo() {
+		t.Error("a configuration of the demo alone is not taken for a demo")
+	}
+	c.Providers = append(c.Providers, Provider{Name: "p", Kind: "openai", BaseURL: "http://x"})
+	_, ups := buildProviders(c.Providers)
+	if c.onlyDemo() || len(ups) != 2 || ups[0].Name != "d" || !strings.Contains(ups[0].Host, "built-in demo") {
+		t.Errorf("demo and a provider: only demo %v, upstreams %+v", c.onlyDemo(), ups)
 	}
 }
 

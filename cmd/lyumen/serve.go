@@ -58,7 +58,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if *spoolDir != "" {
 		cfg.Spool.Dir = *spoolDir
 	}
-	isDemo := cfg.withDemo()
+	isDemo := cfg.withDemo() || cfg.onlyDemo()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid configuration:\n%w", err)
 	}
@@ -375,6 +375,9 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 		switch p.Kind {
 		case "demo":
 			out[p.Name] = demo.Provider{}
+			// Listed on the privacy page with the others: prompts to it
+			// stay on this machine.
+			ups = append(ups, httpapi.Upstream{Name: p.Name, Host: "this machine: the built-in demo, not a language model"})
 			continue
 		case "openai":
 			rt := newTransport(p.Timeout)
