@@ -16,6 +16,7 @@ import (
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/dataset"
 	"github.com/lyumen/lyumen/dataset/datasettest"
+	"github.com/lyumen/lyumen/redact"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -195,5 +196,43 @@ func TestCardText(t *testing.T) {
 	}
 	if !strings.HasPrefix(got, "---\nlicense: cc-by-4.0\n") || !strings.Contains(got, "size_categories:\n- n<1K\n") {
 		t.Errorf("front matter:\n%s", got[:200])
+	}
+}
+
+// TestCardText_SafeguardsOff: an export made with the privacy page's
+// safeguards turned off (no redaction, kinds kept, no country suppression)
+// says so first, and names the kinds left as written.
+func TestCardText_SafeguardsOff(t *testing.T) {
+	recs := []*lyumen.Record{datasettest.Rec("r1", 0, "An answer long enough to be a real answer.", "A question long enough to be kept, please?")}
+	var kinds []redact.Kind
+	for _, k := range redact.Kinds() {
+		if k != redact.Email {
+			kinds = append(kinds, k)
+		}
+	}
+	keepEmail, err := redact.New(redact.Options{Kinds: kinds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    dataset.Options
+		want []string
+	}{
+		{"every safeguard", dataset.Options{Redactor: newRedactor(t)}, nil},
+		{"no redaction", dataset.Options{}, []string{"**Not for release.**", "not anonymized"}},
+		{"a kind kept", dataset.Options{Redactor: keepEmail}, []string{"**Not for release.**", "some personal data kept (EMAIL)", "Left as written in this export: EMAIL."}},
+		{"no country suppression", dataset.Options{Redactor: newRedactor(t), K: 1}, []string{"**Not for release.**", "every country kept"}},
+	} {
+		_, st := export(t, recs, tc.o)
+		got := dataset.CardText(dataset.Card{Format: dataset.ShareGPT}, st)
+		if tc.want == nil && strings.Contains(got, "Not for release") {
+			t.Errorf("%s: the card says not for release:\n%s", tc.name, got)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: the card lacks %q:\n%s", tc.name, w, got)
+			}
+		}
 	}
 }

@@ -101,6 +101,21 @@ func CardText(c Card, st *Stats) string {
 		st.Turns, st.Messages, st.Chars, st.PromptTokens, st.CompletionTokens)
 
 	b.WriteString("## How it was built\n\n")
+	// The privacy page promises personal data out and metadata coarsened in
+	// what is released: an export made with those safeguards turned off
+	// says so first.
+	var off []string
+	if !st.Anonymized {
+		off = append(off, "not anonymized")
+	} else if len(st.Kept) > 0 {
+		off = append(off, "some personal data kept ("+strings.Join(st.Kept, ", ")+")")
+	}
+	if st.K <= 1 {
+		off = append(off, "every country kept, however rare")
+	}
+	if len(off) > 0 {
+		fmt.Fprintf(&b, "- **Not for release.** This export was made with safeguards off (%s); the gateway's privacy page promises them in what is released.\n", strings.Join(off, "; "))
+	}
 	b.WriteString("- **Threading.** Clients resend the whole history each turn; a record whose conversation is continued by a later one is dropped, so each conversation appears once, at its longest")
 	fmt.Fprintf(&b, " (%d records collapsed).\n", st.Collapsed)
 	if st.Anonymized {
@@ -111,6 +126,9 @@ func CardText(c Card, st *Stats) string {
 		}
 		if len(parts) > 0 {
 			fmt.Fprintf(&b, " Replaced: %s.", strings.Join(parts, ", "))
+		}
+		if len(st.Kept) > 0 {
+			fmt.Fprintf(&b, " Left as written in this export: %s.", strings.Join(st.Kept, ", "))
 		}
 		b.WriteString("\n")
 	} else {

@@ -23,7 +23,8 @@ type Stats struct {
 	Splits          map[string]int64 `json:"splits"`
 	Redactions      map[string]int64 `json:"redactions_by_kind"`
 	Anonymized      bool             `json:"anonymized"`
-	K               int              `json:"k"` // countries with fewer conversations are released as ""
+	Kept            []string         `json:"kinds_not_redacted,omitempty"` // anonymized, but these kinds left as written
+	K               int              `json:"k"`                            // countries with fewer conversations are released as ""
 
 	ByDay      map[string]int64 `json:"by_day"`
 	ByModel    map[string]int64 `json:"by_model"`
@@ -82,7 +83,7 @@ func newStats(o Options) *Stats {
 		Dropped: map[string]int64{}, Splits: map[string]int64{}, Redactions: map[string]int64{},
 		ByDay: map[string]int64{}, ByModel: map[string]int64{}, ByCountry: map[string]int64{},
 		ByLanguage: map[string]int64{}, BySurface: map[string]int64{}, ByClient: map[string]int64{},
-		ByTurns: map[string]int64{}, Anonymized: o.Redactor != nil, K: o.K,
+		ByTurns: map[string]int64{}, Anonymized: o.Redactor != nil, K: o.K, Kept: kept(o.Redactor),
 		Seed: o.Seed, TestFraction: o.TestFraction, Filter: fs,
 	}
 }
@@ -145,4 +146,16 @@ func sortedKeys(m map[string]int64) []string {
 		return 0
 	})
 	return keys
+}
+
+// kept names the kinds r leaves as written.
+func kept(r *redact.Redactor) []string {
+	if r == nil {
+		return nil
+	}
+	var names []string
+	for _, k := range r.Off() {
+		names = append(names, string(k))
+	}
+	return names
 }

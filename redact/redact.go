@@ -218,6 +218,17 @@ type Session struct {
 	n      int
 }
 
+// Off returns the kinds this Redactor leaves as written, in Kinds' order.
+func (r *Redactor) Off() []Kind {
+	var off []Kind
+	for _, k := range Kinds() {
+		if !r.on[k] {
+			off = append(off, k)
+		}
+	}
+	return off
+}
+
 // NewSession starts numbering for one conversation. region is the record's
 // country (ISO 3166-1 alpha-2, "" when unknown), the first region phone
 // numbers are read in.
