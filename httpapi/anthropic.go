@@ -44,6 +44,8 @@ func (s anthropicStream) fail(dst []byte, err error) []byte { return s.enc.Fail(
 
 // handleCountTokens answers /v1/messages/count_tokens with an offline
 // estimate (see anthropic.CountTokens). Nothing is recorded: no model runs.
+// It is a request like any other to the client's rate limit (its work
+// grows with a body of up to max_body_bytes), charged no tokens.
 func (s *server) handleCountTokens() http.Handler {
 	c := anthropicMessages{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -59,6 +61,9 @@ func (s *server) handleCountTokens() http.Handler {
 		}
 		if _, ok := s.Catalog.Lookup(req.Model); !ok {
 			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", req.Model), "unknown_model")
+			return
+		}
+		if s.Limiter != nil && !s.charge(w, r, c, clientKey(clientAddr(r, s.TrustedProxies)), req.Model, 0) {
 			return
 		}
 		writeJSON(w, http.StatusOK, anthropic.EncodeCountTokens(anthropic.CountTokens(req)))

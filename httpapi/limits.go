@@ -159,28 +159,37 @@ func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, req
 	if s.Limiter != nil {
 		a.prompt = estimateTokens(body)
 		a.estimate = a.prompt + s.answerTokens(req)
-		allow, err := s.Limiter.Admit(r.Context(), a.client, req.Model, a.estimate)
-		setRateLimitHeaders(w.Header(), c.surface(), allow, time.Now())
-		if err != nil {
+		if !s.charge(w, r, c, a.client, req.Model, a.estimate) {
 			a.release()
-			reason := "rate_limited"
-			switch lyumen.KindOf(err) {
-			case lyumen.KindRateLimited, lyumen.KindTooLarge:
-			case lyumen.KindUnavailable:
-				reason = "budget_spent"
-			default:
-				if r.Context().Err() == nil { // else the client left while the limiter was asked
-					s.logger.ErrorContext(r.Context(), "rate limiter failed", "err", err)
-				}
-				reason = "limiter_failed"
-				err = &lyumen.Error{Kind: lyumen.KindUnavailable, Message: "the service cannot take requests right now; try again shortly", Err: err}
-				setRetryAfter(w.Header(), time.Second)
-			}
-			s.refuse(w, c, err, reason)
 			return nil, false
 		}
 	}
 	return a, true
+}
+
+// charge asks the Limiter to admit one request of tokens from client to
+// model, setting the rate limit headers, and answers its refusal.
+func (s *server) charge(w http.ResponseWriter, r *http.Request, c errorCodec, client, model string, tokens int64) bool {
+	allow, err := s.Limiter.Admit(r.Context(), client, model, tokens)
+	setRateLimitHeaders(w.Header(), c.surface(), allow, time.Now())
+	if err == nil {
+		return true
+	}
+	reason := "rate_limited"
+	switch lyumen.KindOf(err) {
+	case lyumen.KindRateLimited, lyumen.KindTooLarge:
+	case lyumen.KindUnavailable:
+		reason = "budget_spent"
+	default:
+		if r.Context().Err() == nil { // else the client left while the limiter was asked
+			s.logger.ErrorContext(r.Context(), "rate limiter failed", "err", err)
+		}
+		reason = "limiter_failed"
+		err = &lyumen.Error{Kind: lyumen.KindUnavailable, Message: "the service cannot take requests right now; try again shortly", Err: err}
+		setRetryAfter(w.Header(), time.Second)
+	}
+	s.refuse(w, c, err, reason)
+	return false
 }
 
 // done frees what the exchange held and charges the Limiter the tokens it
