@@ -141,11 +141,9 @@ func (c *Client) headerFor(req *lyumen.Request) http.Header {
 	}
 	flags := slices.Clip(c.opBetas)
 	n := len(flags)
-	for _, v := range req.AnthropicBeta {
-		for f := range strings.SplitSeq(v, ",") {
-			if f = strings.TrimSpace(f); c.betas[f] && !slices.Contains(flags, f) { // at most len(c.betas) added
-				flags = append(flags, f)
-			}
+	for _, f := range splitBetas(nil, req.AnthropicBeta) {
+		if c.betas[f] && !slices.Contains(flags, f) { // at most len(c.betas) added
+			flags = append(flags, f)
 		}
 	}
 	if len(flags) == n {

@@ -71,7 +71,7 @@ func parameters(t lyumen.Tool) (params json.RawMessage, jsonSchema bool, err err
 	if err != nil {
 		return nil, false, err
 	}
-	if openMap(obj) || freeForm(out, false) {
+	if freeForm(obj, false) {
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil { // valid: decoded above
 			return nil, false, err
@@ -88,23 +88,27 @@ func parameters(t lyumen.Tool) (params json.RawMessage, jsonSchema bool, err err
 	return b, false, nil
 }
 
-// openMap reports a schema anywhere in v, $defs included, that lets an
-// object hold keys of the caller's choosing (additionalProperties other
-// than false): what the cleaned Schema drops, top level included.
-func openMap(v any) bool {
+// freeForm reports a schema anywhere in v, $defs included, for an object
+// whose keys the caller chooses: one with additionalProperties other than
+// false, or, below the top, an object without properties. Gemini's Schema
+// has no such object (it refuses an OBJECT without properties).
+func freeForm(v any, below bool) bool {
 	switch v := v.(type) {
 	case map[string]any:
 		if ap, ok := v["additionalProperties"]; ok && ap != false {
 			return true
 		}
+		if props, _ := v["properties"].(map[string]any); below && isObject(v["type"]) && len(props) == 0 {
+			return true
+		}
 		for _, w := range v {
-			if openMap(w) {
+			if freeForm(w, true) {
 				return true
 			}
 		}
 	case []any:
 		for _, w := range v {
-			if openMap(w) {
+			if freeForm(w, true) {
 				return true
 			}
 		}
@@ -112,29 +116,12 @@ func openMap(v any) bool {
 	return false
 }
 
-// freeForm reports an object schema without properties in s, below the
-// top: a map whose keys the caller chooses, which Gemini's Schema cannot
-// hold (it refuses an OBJECT without properties).
-func freeForm(s map[string]any, below bool) bool {
-	props, _ := s["properties"].(map[string]any)
-	if below && s["type"] == "object" && len(props) == 0 {
-		return true
+// isObject reports a JSON Schema type of object, alone or among others.
+func isObject(t any) bool {
+	if ts, ok := t.([]any); ok {
+		return slices.Contains(ts, any("object"))
 	}
-	for _, p := range props {
-		if ps, ok := p.(map[string]any); ok && freeForm(ps, true) {
-			return true
-		}
-	}
-	if items, ok := s["items"].(map[string]any); ok && freeForm(items, true) {
-		return true
-	}
-	anyOf, _ := s["anyOf"].([]any)
-	for _, a := range anyOf {
-		if as, ok := a.(map[string]any); ok && freeForm(as, true) {
-			return true
-		}
-	}
-	return false
+	return t == "object"
 }
 
 type schemaCleaner struct {

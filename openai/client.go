@@ -128,25 +128,14 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("set upstream model: %w", err)
 	}
-	// The limit the gateway read, and a model's cap applies to, is the one
-	// every field the upstream may obey says: with both set, both get
-	// max_completion_tokens's (it wins, as at OpenAI), since some upstreams
-	// read max_tokens alone (Ollama) and others prefer it; a cap goes in
-	// the field the client used, or, with none, in the upstream's; and an
-	// upstream that reads max_tokens gets it there whatever the client used.
 	// A request that set no limit, and was not capped, has nothing to agree:
 	// the body is not scanned for it.
 	if req.MaxTokens > 0 || req.CappedMaxTokens {
-		completion := gjson.GetBytes(body, "max_completion_tokens").Type == gjson.Number
-		// Only a cap, or max_completion_tokens, has anything to agree with
-		// max_tokens: a request that set max_tokens alone is left unscanned.
-		plain := (completion || req.CappedMaxTokens) && gjson.GetBytes(body, "max_tokens").Type == gjson.Number
-		capNew := req.CappedMaxTokens && !plain && !completion // in the upstream's field
+		plain, completion := c.limitFields(body, req.CappedMaxTokens)
 		for _, f := range [...]struct {
 			key string
 			set bool
-		}{{"max_tokens", plain && (completion || req.CappedMaxTokens) || completion && c.limit == MaxTokens || capNew && c.limit == MaxTokens},
-			{"max_completion_tokens", completion && req.CappedMaxTokens || capNew && c.limit == MaxCompletionTokens}} {
+		}{{"max_tokens", plain}, {"max_completion_tokens", completion}} {
 			if f.set {
 				if body, err = sjson.SetBytes(body, f.key, req.MaxTokens); err != nil {
 					return nil, fmt.Errorf("set %s: %w", f.key, err)
@@ -165,6 +154,25 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 		}
 	}
 	return body, nil
+}
+
+// limitFields says which of a passed-through body's fields get the limit
+// the gateway read, which a model's cap applies to, so that every field the
+// upstream may obey says it: with max_completion_tokens set, it wins (as at
+// OpenAI) and max_tokens carries the same where the client set it or the
+// upstream reads nothing else (Ollama); a cap goes in the field the client
+// used, or, with none, in the upstream's.
+func (c *Client) limitFields(body []byte, capped bool) (plain, completion bool) {
+	has := func(key string) bool { return gjson.GetBytes(body, key).Type == gjson.Number }
+	switch {
+	case has("max_completion_tokens"):
+		return c.limit == MaxTokens || has("max_tokens"), capped
+	case capped && has("max_tokens"):
+		return true, false
+	case capped:
+		return c.limit == MaxTokens, c.limit == MaxCompletionTokens
+	}
+	return false, false // max_tokens alone, as the client set it
 }
 
 func (c *Client) post(ctx context.Context, path string, body []byte, stream bool) (*http.Response, error) {

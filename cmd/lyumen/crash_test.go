@@ -61,6 +61,25 @@ type process struct {
 	logs *syncBuffer
 }
 
+// interrupt sends SIGINT, which a gateway takes as SIGTERM: finish, drain, exit.
+func (p *process) interrupt(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// storeIn opens the SQLite store a test's gateway wrote in dir.
+func storeIn(t *testing.T, dir string) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "lyumen.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func startProcess(t *testing.T, config string) *process {
 	t.Helper()
 	p := &process{addr: freeAddr(t), logs: &syncBuffer{}}
@@ -161,18 +180,12 @@ func TestCrash_KilledMidStream(t *testing.T) {
 	// Restart on the same spool and store; SIGTERM makes it drain the
 	// spool into the store before it exits.
 	p2 := startProcess(t, config)
-	if err := p2.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
+	p2.interrupt(t)
 	if err := p2.cmd.Wait(); err != nil {
 		t.Fatalf("restarted gateway: %v\n%s", err, p2.logs)
 	}
 
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "lyumen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storeIn(t, dir)
 	missing := 0
 	for id, prompt := range completed {
 		rec, err := db.Record(t.Context(), id)
@@ -217,9 +230,7 @@ func TestShutdown_FinishesInFlightStreams(t *testing.T) {
 		}()
 	}
 	time.Sleep(150 * time.Millisecond) // the streams are under way
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
+	p.interrupt(t)
 	var ids []string
 	for range 8 {
 		r := <-results
@@ -234,11 +245,7 @@ func TestShutdown_FinishesInFlightStreams(t *testing.T) {
 	if _, err := http.Get("http://" + p.addr + "/healthz"); err == nil {
 		t.Error("still accepting after shutdown")
 	}
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "lyumen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storeIn(t, dir)
 	for _, id := range ids {
 		if _, err := db.Record(t.Context(), id); err != nil {
 			t.Errorf("record %s after shutdown: %v", id, err)
@@ -309,17 +316,11 @@ func TestShutdown_CutStreamsAreRecorded(t *testing.T) {
 		}()
 	}
 	time.Sleep(500 * time.Millisecond) // the streams are under way, and will be for seconds
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
+	p.interrupt(t)
 	if err := p.cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v\n%s", err, p.logs)
 	}
-	db, err := sqlite.Open(t.Context(), filepath.Join(dir, "lyumen.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := storeIn(t, dir)
 	for range streams {
 		id := <-ids
 		if id == "" {
