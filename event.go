@@ -24,9 +24,17 @@ type ChoiceDelta struct {
 	FinishReason string
 }
 
+// Empty reports that the event carries nothing to pass on or record.
+func (e *Event) Empty() bool {
+	return len(e.Choices) == 0 && e.Usage == nil && e.Raw == nil && e.ID == "" && e.Model == ""
+}
+
 // Stream yields a completion event by event.
 type Stream interface {
-	// Next returns the next event, or io.EOF after the last one.
+	// Next returns the next event, or io.EOF after the last one. A stream
+	// that skips upstream events (a keep-alive, a part no surface shows)
+	// returns an empty event in place of waiting on the network after
+	// them, so that the caller can first send on what it holds.
 	Next() (Event, error)
 	Close() error
 }

@@ -200,6 +200,8 @@ func (s *stream) Next() (lyumen.Event, error) {
 			ev.Usage = nil
 			s.pending = &usage
 			return ev, nil
+		case !s.r.Ready():
+			return lyumen.Event{}, nil // skipped, and the next is not here yet
 		}
 	}
 	return lyumen.Event{}, io.EOF

@@ -71,6 +71,9 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	}
 	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body)}
 	first, err := s.Next()
+	for err == nil && first.Empty() { // the first with something in it
+		first, err = s.Next()
+	}
 	if err != nil {
 		s.Close()
 		if errors.Is(err, io.EOF) {
@@ -156,6 +159,9 @@ func (s *stream) next() (lyumen.Event, error) {
 			return out, nil
 		}
 		// A chunk with no candidates (usage only) has nothing to pass on.
+		if !s.r.Ready() {
+			return lyumen.Event{}, nil
+		}
 	}
 	return lyumen.Event{}, io.EOF
 }

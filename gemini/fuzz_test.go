@@ -62,7 +62,7 @@ func drain(t *testing.T, body []byte) {
 			}
 			return
 		}
-		if len(ev.Choices) == 0 && ev.Usage == nil {
+		if !ev.Empty() && len(ev.Choices) == 0 && ev.Usage == nil {
 			t.Fatalf("empty event %+v", ev)
 		}
 		a.Add(&ev)

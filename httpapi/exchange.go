@@ -286,7 +286,18 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	// variable declared in the loop went to the heap at every event.
 	var ev lyumen.Event
 	var failed error // the upstream's, once it failed mid-stream
+	unflushed := false
 	for {
+		// What was written goes out before a wait on the upstream; events
+		// already buffered go with it, one flush for all.
+		if unflushed && (ready == nil || !ready.Ready()) {
+			if err := rc.Flush(); err != nil {
+				rec.Completeness = lyumen.ClientDisconnected
+				rec.Error = "client disconnected: " + err.Error()
+				break
+			}
+			unflushed = false
+		}
 		var err error
 		ev, err = st.Next()
 		if errors.Is(err, io.EOF) {
@@ -302,6 +313,9 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.Completeness = lyumen.UpstreamFailed
 			failed = err
 			break
+		}
+		if ev.Empty() {
+			continue // the upstream's events carried nothing; see lyumen.Stream
 		}
 		if rec.TTFT == 0 {
 			rec.TTFT = s.Now().Sub(rec.ReceivedAt)
@@ -322,14 +336,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.Error = "client disconnected: " + err.Error()
 			break
 		}
-		if ready != nil && ready.Ready() {
-			continue // the next event is already here: one flush for both
-		}
-		if err := rc.Flush(); err != nil {
-			rec.Completeness = lyumen.ClientDisconnected
-			rec.Error = "client disconnected: " + err.Error()
-			break
-		}
+		unflushed = true
 	}
 	rec.Duration = s.Now().Sub(rec.ReceivedAt)
 	resp := asm.Response()

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -122,3 +124,76 @@ func (s *wordStream) Next() (lyumen.Event, error) {
 }
 
 func (s *wordStream) Close() error { return nil }
+
+// TestStream_SentBeforeTheUpstreamWaits checks that what a stream has
+// written reaches the client before the gateway waits on its upstream,
+// also when the upstream's last events before the wait give the client
+// nothing (a keep-alive comment, a ping, reasoning a surface does not
+// show). The upstream sends its first part, then waits until the client
+// has seen an event, or five seconds.
+func TestStream_SentBeforeTheUpstreamWaits(t *testing.T) {
+	chunk := func(delta string) string {
+		return `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":` + delta + `,"finish_reason":null}]}` + "\n\n"
+	}
+	const openaiEnd = `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"!"},"finish_reason":"stop"}]}` + "\n\ndata: [DONE]\n\n"
+	event := func(name, data string) string { return "event: " + name + "\ndata: " + data + "\n\n" }
+	anthropicEnd := event("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`) +
+		event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}`) +
+		event("content_block_stop", `{"type":"content_block_stop","index":0}`) +
+		event("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":1}}`) +
+		event("message_stop", `{"type":"message_stop"}`)
+	messageStart := event("message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}`)
+	for _, tc := range []struct {
+		name, upstream, path string
+		first, rest          string
+	}{
+		{"a keep-alive comment after a chunk", "openai", "/v1/chat/completions",
+			chunk(`{"role":"assistant","content":"Hi"}`) + ": OPENROUTER PROCESSING\n\n", openaiEnd},
+		{"reasoning a translated stream does not show", "openai", "/v1/messages",
+			chunk(`{"role":"assistant","content":""}`) + chunk(`{"content":null,"reasoning_content":"Let me think"}`), openaiEnd},
+		{"a ping after message_start", "anthropic", "/v1/messages",
+			messageStart + event("ping", `{"type": "ping"}`), anthropicEnd},
+		{"a ping, translated", "anthropic", "/v1/chat/completions",
+			messageStart + event("ping", `{"type": "ping"}`), anthropicEnd},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seen := make(chan struct{})
+			var gaveUp atomic.Bool
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				w.Header().Set("Content-Type", "text/event-stream")
+				io.WriteString(w, tc.first)
+				w.(http.Flusher).Flush()
+				select {
+				case <-seen:
+				case <-time.After(5 * time.Second):
+					gaveUp.Store(true)
+				}
+				io.WriteString(w, tc.rest)
+			}))
+			defer up.Close()
+			gw := httptest.NewServer(translationGateway(translationUpstreams[tc.upstream].client(up.URL, up.Client().Transport), &records{}))
+			defer gw.Close()
+
+			req, _ := http.NewRequest(http.MethodPost, gw.URL+tc.path, strings.NewReader(
+				`{"model":"`+publicModel+`","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			sc := bufio.NewScanner(resp.Body)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "data:") {
+					close(seen)
+					break
+				}
+			}
+			io.Copy(io.Discard, resp.Body)
+			if gaveUp.Load() {
+				t.Error("the client saw no event while the upstream waited five seconds")
+			}
+		})
+	}
+}

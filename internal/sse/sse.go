@@ -58,46 +58,54 @@ func NewReader(r io.Reader) *Reader {
 	return &Reader{r: bufio.NewReaderSize(r, 4<<10)}
 }
 
-// Ready reports whether a whole further event may already be buffered, so
-// that Next would not wait on the network. A writer passing events on uses
-// it to flush once per batch of events that arrived together, not per event.
+// Ready reports whether a whole further event with data is already
+// buffered, so that Next would not wait on the network. A writer passing
+// events on uses it to flush once per batch of events that arrived
+// together, not per event. Blocks without data (an OpenRouter keep-alive
+// comment) do not count: Next skips them and waits for what follows.
 func (r *Reader) Ready() bool {
 	n := r.r.Buffered()
 	if n == 0 {
 		return false
 	}
 	buf, _ := r.r.Peek(n)
-	return hasBlankLine(buf)
+	return hasEvent(buf)
 }
 
-// hasBlankLine reports whether buf holds "\n\n", "\r\r" or "\n\r\n": a
-// line end followed by an empty line, so a complete event. It jumps from
-// '\n' to '\n' with the SIMD byte search and stops at the first blank line:
-// on LF and CRLF streams, asking after every event reads the next event
-// (twice, vectorised), not everything buffered behind it. CR-only streams
-// are scanned whole, at most the reader's 4 KiB.
-func hasBlankLine(buf []byte) bool {
+// hasEvent reports whether buf holds a "data" line and, after it, a blank
+// line: a complete event Next would dispatch. It jumps from '\n' to '\n'
+// with the SIMD byte search and stops at the first such event: on LF and
+// CRLF streams, asking after every event reads the next event, not
+// everything buffered behind it. A stream with CR-only line ends is
+// reported as not ready (a flush per event), the safe side of the
+// question.
+func hasEvent(buf []byte) bool {
+	data := false
 	for start := 0; ; {
 		i := bytes.IndexByte(buf[start:], '\n')
-		line := buf[start:]
-		if i >= 0 {
-			line = line[:i]
-		}
-		if bytes.Contains(line, crcr) { // CR line ends; "\r\r" holds no '\n'
-			return true
-		}
 		if i < 0 {
 			return false
 		}
-		next := buf[start+i+1:]
-		if len(next) > 0 && (next[0] == '\n' || len(next) > 1 && next[0] == '\r' && next[1] == '\n') {
-			return true
+		line := buf[start : start+i]
+		if j := bytes.IndexByte(line, '\r'); j >= 0 {
+			if j != len(line)-1 {
+				return false // a CR line end before the LF: CR-only framing
+			}
+			line = line[:j]
+		}
+		switch {
+		case len(line) == 0:
+			if data {
+				return true
+			}
+		case bytes.HasPrefix(line, dataField) && (len(line) == len(dataField) || line[len(dataField)] == ':'):
+			data = true
 		}
 		start += i + 1
 	}
 }
 
-var crcr = []byte("\r\r")
+var dataField = []byte("data")
 
 // Next returns the next event with data. Comments, events without data and
 // unknown fields are skipped. At the end of input it returns io.EOF; an

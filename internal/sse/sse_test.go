@@ -702,7 +702,10 @@ func TestReader_Ready(t *testing.T) {
 		{"a whole event more", "data: a\n\ndata: b\n\n", true},
 		{"half an event more", "data: a\n\ndata: b\n", false},
 		{"CRLF", "data: a\r\n\r\ndata: b\r\n\r\n", true},
-		{"CR", "data: a\r\rdata: b\r\r", true},
+		{"CR line ends: not known", "data: a\r\rdata: b\r\r", false},
+		{"a comment alone more", "data: a\n\n: OPENROUTER PROCESSING\n\n", false},
+		{"an event after a comment", "data: a\n\n: OPENROUTER PROCESSING\n\ndata: b\n\n", true},
+		{"an event without data more", "data: a\n\nevent: x\n\n", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
