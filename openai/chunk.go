@@ -117,17 +117,16 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 						ok = false
 						return false
 					}
-					i := 0
 					v.ForEach(func(_, tc gjson.Result) bool {
-						call := toolCallDelta(tc, i)
-						// It numbers content blocks on other surfaces, and what a
-						// stream keeps per call.
-						if call.Index < 0 || call.Index >= lyumen.MaxToolCalls {
+						if tc.Type == gjson.Null {
+							return true
+						}
+						call, callOK := toolCallDelta(tc)
+						if !callOK {
 							ok = false
 							return false
 						}
 						d.ToolCalls = append(d.ToolCalls, call)
-						i++
 						return true
 					})
 				}
@@ -139,12 +138,25 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 	return d, ok
 }
 
-func toolCallDelta(tc gjson.Result, pos int) lyumen.ToolCall {
-	call := lyumen.ToolCall{Index: pos}
+// toolCallDelta reads one fragment of a tool call. Its Index is -1 when
+// the upstream gave none (Mistral, Gemini's OpenAI endpoint); the stream
+// numbers it (callNumbers). A given index past MaxToolCalls is malformed:
+// it numbers content blocks on other surfaces, and what a stream keeps per
+// call.
+func toolCallDelta(tc gjson.Result) (lyumen.ToolCall, bool) {
+	call := lyumen.ToolCall{Index: -1}
+	ok := tc.IsObject()
 	tc.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "index":
+			if v.Type == gjson.Null {
+				return true
+			}
 			call.Index = int(v.Int())
+			if v.Type != gjson.Number || v.Num < 0 || v.Num >= lyumen.MaxToolCalls {
+				ok = false
+				return false
+			}
 		case "id":
 			call.ID = v.String()
 		case "type":
@@ -155,5 +167,5 @@ func toolCallDelta(tc gjson.Result, pos int) lyumen.ToolCall {
 		}
 		return true
 	})
-	return call
+	return call, ok
 }

@@ -180,12 +180,28 @@ func (c *Client) post(ctx context.Context, path string, body []byte, stream bool
 }
 
 type stream struct {
-	ctx    context.Context
-	body   io.ReadCloser
-	r      *sse.Reader
-	chunks chunkMemo
-	raw    bool
-	done   bool
+	ctx     context.Context
+	body    io.ReadCloser
+	r       *sse.Reader
+	chunks  chunkMemo
+	choices []choiceState // each choice seen, in order
+	raw     bool
+	done    bool
+}
+
+// choiceState is what a stream keeps of one choice: whether it finished,
+// and its tool calls, numbered as a client expects.
+type choiceState struct {
+	index    int
+	finished bool
+	calls    []callState // by the number the stream gives the call
+}
+
+// callState is a tool call as the upstream named it: the index it gave
+// (-1 for none) and its id.
+type callState struct {
+	index int
+	id    string
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
@@ -195,6 +211,12 @@ func (s *stream) Next() (lyumen.Event, error) {
 	ev, err := s.r.Next()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
+			if s.finished() {
+				// Servers without [DONE] (llama.cpp before late 2024,
+				// llama-box): every choice said why it stopped.
+				s.done = true
+				return lyumen.Event{}, io.EOF
+			}
 			// Ended without [DONE]: the upstream died mid-stream.
 			return lyumen.Event{}, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early", Err: io.ErrUnexpectedEOF}
 		}
@@ -208,10 +230,80 @@ func (s *stream) Next() (lyumen.Event, error) {
 	if err != nil {
 		return lyumen.Event{}, err
 	}
+	for i := range out.Choices {
+		if err := s.track(&out.Choices[i]); err != nil {
+			return lyumen.Event{}, err
+		}
+	}
 	if s.raw {
 		out.Raw = ev.Data // valid until the next call, which is all a surface needs
 	}
 	return out, nil
+}
+
+// finished reports that the stream has had a choice and each has finished.
+func (s *stream) finished() bool {
+	for i := range s.choices {
+		if !s.choices[i].finished {
+			return false
+		}
+	}
+	return len(s.choices) > 0
+}
+
+// track notes a choice's delta: its finish, and the numbers of its tool
+// call fragments. Upstreams number calls in three ways: by index, as
+// OpenAI does; not at all (Mistral, Gemini's OpenAI endpoint), where a
+// fragment with a new id opens the next call and one without continues
+// the last; or each call index 0 (Ollama), where a new id at an index
+// opens a new call too. The stream gives calls the numbers OpenAI would,
+// 0, 1, 2 in the order they open, so that they do not merge into one.
+func (s *stream) track(d *lyumen.ChoiceDelta) error {
+	var c *choiceState
+	for i := range s.choices {
+		if s.choices[i].index == d.Index {
+			c = &s.choices[i]
+			break
+		}
+	}
+	if c == nil {
+		s.choices = append(s.choices, choiceState{index: d.Index})
+		c = &s.choices[len(s.choices)-1]
+	}
+	if d.FinishReason != "" {
+		c.finished = true
+	}
+	for j := range d.ToolCalls {
+		tc := &d.ToolCalls[j]
+		n := c.number(tc.Index, tc.ID)
+		if n < 0 {
+			if len(c.calls) == lyumen.MaxToolCalls {
+				return errInvalidEvent
+			}
+			c.calls = append(c.calls, callState{index: tc.Index, id: tc.ID})
+			n = len(c.calls) - 1
+		}
+		tc.Index = n
+	}
+	return nil
+}
+
+// number returns the number of the call a fragment continues, or -1 when
+// the fragment opens a new call.
+func (c *choiceState) number(index int, id string) int {
+	n := len(c.calls) - 1 // the last call: the one an unnumbered fragment continues
+	if index >= 0 {
+		for n >= 0 && c.calls[n].index != index {
+			n--
+		}
+	}
+	if n < 0 || id != "" && c.calls[n].id != "" && id != c.calls[n].id {
+		return -1
+	}
+	if id != "" {
+		c.calls[n].id = id
+	}
+	return n
 }
 
 func (s *stream) Close() error { return s.body.Close() }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -370,6 +371,97 @@ func TestClient_ChatStreamToolCalls(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantCalls, a.Response().Choices[0].Message.ToolCalls); diff != "" {
 		t.Errorf("assembled tool calls mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestClient_ChatStreamToolCallNumbers: however an upstream numbers its
+// tool call fragments, the stream numbers calls as OpenAI does, so that two
+// calls are not assembled into one.
+func TestClient_ChatStreamToolCallNumbers(t *testing.T) {
+	chunk := func(calls string) string {
+		return `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"tool_calls":` + calls + `},"finish_reason":null}]}`
+	}
+	const finish = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}`
+	want := []lyumen.ToolCall{
+		{Index: 0, ID: "call_a", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`},
+		{Index: 1, ID: "call_b", Type: "function", Name: "get_time", Arguments: `{"tz":"CET"}`},
+	}
+	for _, tc := range []struct {
+		name   string
+		chunks []string
+	}{
+		{"by index, interleaved (OpenAI)", []string{
+			chunk(`[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]`),
+			chunk(`[{"index":1,"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"CET\"}"}}]`),
+			chunk(`[{"index":0,"function":{"arguments":"\"Paris\"}"}}]`),
+		}},
+		{"no index, fragments (Mistral)", []string{
+			chunk(`[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":"}}]`),
+			chunk(`[{"function":{"arguments":"\"Paris\"}"}}]`),
+			chunk(`[{"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{\"tz\":"}}]`),
+			chunk(`[{"index":null,"function":{"arguments":"\"CET\"}"}}]`),
+		}},
+		{"no index, two in one chunk", []string{
+			chunk(`[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"CET\"}"}}]`),
+		}},
+		{"each call index 0 (Ollama)", []string{
+			chunk(`[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]`),
+			chunk(`[{"index":0,"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"CET\"}"}}]`),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newScripted(t, http.StatusOK, "text/event-stream", sseBody(append(tc.chunks, finish, "[DONE]")...))
+			s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+			if err != nil {
+				t.Fatalf("ChatStream: %v", err)
+			}
+			defer s.Close()
+			events, err := readStream(t, s)
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("stream ended with %v, want io.EOF", err)
+			}
+			var a lyumen.Assembler
+			for i := range events {
+				a.Add(&events[i])
+			}
+			if diff := cmp.Diff(want, a.Response().Choices[0].Message.ToolCalls); diff != "" {
+				t.Errorf("assembled tool calls mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestClient_ChatStreamEndsWithoutDone: a stream that ends without [DONE]
+// is whole when each of its choices has finished (llama.cpp before late
+// 2024 sent none), and cut off otherwise.
+func TestClient_ChatStreamEndsWithoutDone(t *testing.T) {
+	chunk := func(index int, delta, finish string) string {
+		return fmt.Sprintf(`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":%d,"delta":%s,"finish_reason":%s}]}`, index, delta, finish)
+	}
+	for _, tc := range []struct {
+		name  string
+		body  string
+		whole bool
+	}{
+		{"finished", sseBody(chunk(0, `{"content":"Hi"}`, "null"), chunk(0, `{}`, `"stop"`)), true},
+		{"finished, usage after", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`), `{"id":"c1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`), true},
+		{"[DONE] without its blank line", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`)) + "data: [DONE]", true},
+		{"unfinished", sseBody(chunk(0, `{"content":"Hi"}`, "null")), false},
+		{"one of two choices finished", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`), chunk(1, `{"content":"Ho"}`, "null")), false},
+		{"no choice", sseBody(`{"id":"c1","choices":[]}`), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newScripted(t, http.StatusOK, "text/event-stream", tc.body)
+			s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"n":2,"messages":[{"role":"user","content":"x"}]}`))
+			if err != nil {
+				t.Fatalf("ChatStream: %v", err)
+			}
+			defer s.Close()
+			_, err = readStream(t, s)
+			if whole := errors.Is(err, io.EOF); whole != tc.whole {
+				t.Errorf("stream ended with %v, want whole %v", err, tc.whole)
+			}
+		})
 	}
 }
 
