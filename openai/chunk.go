@@ -63,6 +63,12 @@ func parseChunkGeneral(data []byte) (lyumen.Event, error) {
 			if v.Type != gjson.Null {
 				upstreamErr = []byte(`{"error":` + v.Raw + `}`)
 			}
+		case "object":
+			// An error object of its own, {"object":"error","message":…}, as
+			// servers built on vLLM's older error response send it.
+			if v.Str == "error" && upstreamErr == nil {
+				upstreamErr = []byte(`{"error":` + root.Raw + `}`)
+			}
 		}
 		return true
 	})

@@ -41,6 +41,10 @@ func fastChunk(data []byte, at *contentAt) (ev lyumen.Event, ok bool) {
 			ok = usageOrNull(&p, &ev.Usage)
 		case "error":
 			ok = p.Null()
+		case "object": // "error" in a flat error object: the general path reads it
+			var obj string
+			obj, ok = p.StringOrNull()
+			ok = ok && obj != "error"
 		case "obfuscation": // OpenAI's random padding, on by default
 			if p.Peek() != '"' {
 				ok = p.Scalar()

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,13 +84,15 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	}
 	cc, ok := fastCompletion(raw)
 	if !ok {
-		cc = chatCompletion{}
-		err = json.Unmarshal(raw, &cc)
+		cc, err = decodeCompletion(raw)
 	}
 	if err != nil {
 		// No status: a broken answer is the upstream's fault, and another
 		// target may do better.
 		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}
+	}
+	if e := cc.failure(); e != nil {
+		return nil, e
 	}
 	out := cc.canonical()
 	if req.Surface == lyumen.SurfaceOpenAIChat {

@@ -465,6 +465,63 @@ func TestClient_ChatStreamEndsWithoutDone(t *testing.T) {
 	}
 }
 
+// TestClient_ChatErrorInA200: OpenRouter answers 200 before the model runs
+// and reports a failure in the body; it is an upstream error, which the
+// router may take elsewhere, not an empty answer.
+func TestClient_ChatErrorInA200(t *testing.T) {
+	const head = `{"id":"gen-1","object":"chat.completion","created":1,"model":"m","choices":[`
+	for _, tc := range []struct {
+		name string
+		body string
+		want *lyumen.Error // nil: an answer
+	}{
+		{"the body an error", `{"error":{"message":"Provider returned error","code":429,"metadata":{"provider_name":"Foo"}},"user_id":"u"}`,
+			&lyumen.Error{Kind: lyumen.KindUpstream, Status: 429, Message: "upstream: Provider returned error"}},
+		{"the choice ended in an error", head + `{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"error","error":{"code":502,"message":"Provider disconnected"}}]}`,
+			&lyumen.Error{Kind: lyumen.KindUpstream, Status: 502, Message: "upstream: Provider disconnected"}},
+		{"the choice ended in an error, unsaid", head + `{"index":0,"message":{"role":"assistant","content":""},"finish_reason":"error"}]}`,
+			&lyumen.Error{Kind: lyumen.KindUpstream, Status: 502, Message: "upstream: the answer ended in an error"}},
+		{"one choice of two", head + `{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"},{"index":1,"message":{"role":"assistant","content":""},"finish_reason":"error"}]}`, nil},
+		{"an error set to null", head + `{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop","error":null}],"error":null}`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newScripted(t, http.StatusOK, "application/json", tc.body)
+			resp, err := up.client().Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+			if tc.want == nil {
+				if err != nil || len(resp.Choices) == 0 {
+					t.Fatalf("Chat = %+v, %v; want an answer", resp, err)
+				}
+				return
+			}
+			e, ok := errors.AsType[*lyumen.Error](err)
+			if !ok {
+				t.Fatalf("Chat = %+v, %v; want *lyumen.Error", resp, err)
+			}
+			if diff := cmp.Diff(*tc.want, *e, cmpopts.IgnoreFields(lyumen.Error{}, "Err")); diff != "" {
+				t.Errorf("error mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestClient_ChatNumbersAsFloats: token counts written 12.0, or a
+// fractional created, are read; they failed a good answer, which the
+// router then asked for again elsewhere.
+func TestClient_ChatNumbersAsFloats(t *testing.T) {
+	up := newScripted(t, http.StatusOK, "application/json",
+		`{"id":"c","object":"chat.completion","created":1712345678.123,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12.0,"completion_tokens":2.0,"total_tokens":14.0}}`)
+	resp, err := up.client().Chat(t.Context(), mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	if err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	if want := (lyumen.Usage{PromptTokens: 12, CompletionTokens: 2, TotalTokens: 14}); resp.Usage == nil || *resp.Usage != want {
+		t.Errorf("usage %+v, want %+v", resp.Usage, want)
+	}
+	if resp.Choices[0].Message.Content != "Hi" {
+		t.Errorf("content %q, want Hi", resp.Choices[0].Message.Content)
+	}
+}
+
 func TestClient_ChatStreamErrors(t *testing.T) {
 	const first = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}`
 	tests := []struct {
@@ -491,6 +548,11 @@ func TestClient_ChatStreamErrors(t *testing.T) {
 			name: "error event as a string",
 			body: sseBody(first, `{"error":"model overloaded"}`),
 			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway, Message: "upstream: model overloaded"},
+		},
+		{
+			name: "flat error object",
+			body: sseBody(first, `{"object":"error","message":"CUDA out of memory","type":"InternalServerError","param":null,"code":500}`, "[DONE]"),
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway, Message: "upstream: CUDA out of memory"},
 		},
 		{
 			name: "invalid JSON event",

@@ -64,7 +64,7 @@ func fastCompletion(data []byte) (cc chatCompletion, ok bool) {
 
 var (
 	completionKeys = []string{"id", "object", "created", "model", "choices", "usage", "error"}
-	choiceKeys     = []string{"index", "message", "delta", "finish_reason"}
+	choiceKeys     = []string{"index", "message", "delta", "finish_reason", "error"}
 	messageKeys    = []string{"role", "content", "tool_calls"}
 	usageKeys      = []string{"prompt_tokens", "completion_tokens", "total_tokens"}
 )
@@ -96,6 +96,10 @@ func fastChoice(p *jsonscan.Scanner) (c wireChoice, ok bool) {
 			ok = fastMessage(p, c.Message)
 		case "delta":
 			ok = p.Null()
+		case "error": // OpenRouter's failure in a 200: the general path reads it
+			if ok = p.Null(); ok {
+				c.Error = json.RawMessage("null") // as encoding/json sets a RawMessage
+			}
 		default:
 			ok = skip(p, key, choiceKeys)
 		}

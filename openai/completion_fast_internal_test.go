@@ -31,6 +31,7 @@ var fastCompletionSeeds = []string{
 	`{"usage":{"prompt_tokens":1.0}}`, `{"usage":{"prompt_tokens":-3}}`, `{"usage":[]}`, `{"choices":{}}`,
 	`{"choices":[{"index":128}]}`, `{"choices":[{"index":-1}]}`, `{"choices":[{"index":01}]}`,
 	`{"choices":[{"delta":{"content":"x"}}]}`, `{"choices":[{"message":{"content":5}}]}`,
+	`{"choices":[{"index":0,"error":null,"finish_reason":"stop"}]}`, `{"choices":[{"finish_reason":"error","error":{"code":502}}]}`,
 	`{"choices":[{"message":{"role":"assistant","content":"a"}}],"x":{"y":[1,{"z":null}]}}`,
 	`{"id":"c"}x`, `{"id":"c"`, `{"id":"c",}`, `[]`, `null`, `"x"`, ``, `{"id":"\xff"}`, "{\"id\":\"a\x01\"}",
 }

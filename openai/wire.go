@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -21,10 +22,11 @@ type chatCompletion struct {
 }
 
 type wireChoice struct {
-	Index        int          `json:"index"`
-	Message      *wireMessage `json:"message,omitempty"`
-	Delta        *wireMessage `json:"delta,omitempty"`
-	FinishReason *string      `json:"finish_reason"`
+	Index        int             `json:"index"`
+	Message      *wireMessage    `json:"message,omitempty"`
+	Delta        *wireMessage    `json:"delta,omitempty"`
+	FinishReason *string         `json:"finish_reason"`
+	Error        json.RawMessage `json:"error,omitempty"` // OpenRouter's, with finish_reason "error"
 }
 
 type wireMessage struct {
@@ -42,6 +44,70 @@ type chatChunk struct {
 	Choices []wireChoice    `json:"choices"`
 	Usage   *lyumen.Usage   `json:"usage,omitempty"`
 	Error   json.RawMessage `json:"error,omitempty"`
+}
+
+// decodeCompletion reads a whole answer the fast path did not take. Token
+// counts and created are read as any JSON number: servers that send 12.0
+// (or a fractional created) otherwise failed an answer that was good, and
+// the router asked another target for it again.
+func decodeCompletion(raw []byte) (chatCompletion, error) {
+	var in struct {
+		chatCompletion
+		Created float64 `json:"created"` // these two shadow the embedded ones
+		Usage   *struct {
+			PromptTokens     float64 `json:"prompt_tokens"`
+			CompletionTokens float64 `json:"completion_tokens"`
+			TotalTokens      float64 `json:"total_tokens"`
+		} `json:"usage"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return chatCompletion{}, err
+	}
+	cc := in.chatCompletion
+	cc.Created = int64(in.Created)
+	if u := in.Usage; u != nil {
+		cc.Usage = &lyumen.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
+	}
+	return cc, nil
+}
+
+// failure returns the error an upstream put in a 200 answer, or nil.
+// OpenRouter sends its status before the model runs and reports a failure
+// after it in the body: whole ({"error":…}), or as each choice's finish
+// ("finish_reason":"error", with the choice's "error").
+func (c *chatCompletion) failure() *lyumen.Error {
+	if isSet(c.Error) {
+		return bodyError(c.Error)
+	}
+	for _, ch := range c.Choices {
+		if ch.FinishReason == nil || *ch.FinishReason != "error" {
+			return nil
+		}
+	}
+	if len(c.Choices) == 0 {
+		return nil
+	}
+	if e := c.Choices[0].Error; isSet(e) {
+		return bodyError(e)
+	}
+	return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway, Message: "upstream: the answer ended in an error"}
+}
+
+func isSet(v json.RawMessage) bool { return len(v) > 0 && string(v) != "null" }
+
+// bodyError is an upstream's error object found in a 200 body, with the
+// status its code names (OpenRouter's are HTTP statuses), or 502.
+func bodyError(e json.RawMessage) *lyumen.Error {
+	status := http.StatusBadGateway
+	var c struct {
+		Code any `json:"code"`
+	}
+	if json.Unmarshal(e, &c) == nil {
+		if n, ok := c.Code.(float64); ok && n >= 400 && n <= 599 {
+			status = int(n)
+		}
+	}
+	return upstreamError(status, append(append([]byte(`{"error":`), e...), '}'))
 }
 
 func (c *chatCompletion) canonical() *lyumen.Response {
