@@ -103,6 +103,12 @@ type Message struct {
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	Name       string     `json:"name,omitempty"`
+	// Reasoning is the text a model thought aloud before its answer, as an
+	// upstream sent it (reasoning_content, Anthropic's thinking, Gemini's
+	// thought parts); Refusal is an OpenAI model's refusal in place of
+	// content. Both are part of what the client received.
+	Reasoning string `json:"reasoning,omitempty"`
+	Refusal   string `json:"refusal,omitempty"`
 }
 
 // Text returns the message's text, from Content or its text parts.

@@ -22,6 +22,25 @@ type ChoiceDelta struct {
 	Content      string
 	ToolCalls    []ToolCall // Arguments holds a fragment; Index ties fragments together
 	FinishReason string
+	// Fragments of Message.Reasoning and Message.Refusal: recorded, and
+	// passed on only by a surface that passes the upstream's events on as
+	// sent.
+	Reasoning, Refusal string
+}
+
+// Aside reports that the event carries only reasoning or refusals, which a
+// translated surface does not show.
+func (e *Event) Aside() bool {
+	if len(e.Choices) == 0 || e.Usage != nil || e.Raw != nil {
+		return false
+	}
+	for i := range e.Choices {
+		d := &e.Choices[i]
+		if d.Role != "" || d.Content != "" || len(d.ToolCalls) > 0 || d.FinishReason != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Empty reports that the event carries nothing to pass on or record.
@@ -65,8 +84,8 @@ type Assembler struct {
 }
 
 type parts struct {
-	text  []byte
-	calls []callParts // parallel to the choice's Message.ToolCalls
+	text, reasoning, refusal []byte
+	calls                    []callParts // parallel to the choice's Message.ToolCalls
 }
 
 type callParts struct{ name, args []byte }
@@ -91,7 +110,9 @@ func (a *Assembler) Add(ev *Event) {
 			c.Message.Role = d.Role
 		}
 		p.text = append(p.text, d.Content...)
-		a.size += len(d.Content)
+		p.reasoning = append(p.reasoning, d.Reasoning...)
+		p.refusal = append(p.refusal, d.Refusal...)
+		a.size += len(d.Content) + len(d.Reasoning) + len(d.Refusal)
 		for j := range d.ToolCalls {
 			a.toolCall(c, p, &d.ToolCalls[j])
 		}
@@ -101,8 +122,8 @@ func (a *Assembler) Add(ev *Event) {
 	}
 }
 
-// Size is how many bytes of content, tool call names and arguments have
-// been gathered.
+// Size is how many bytes of content, reasoning, refusals, tool call names
+// and arguments have been gathered.
 func (a *Assembler) Size() int { return a.size }
 
 // choice returns the position of the choice with this index, adding it.
@@ -147,6 +168,7 @@ func (a *Assembler) Response() *Response {
 	for i := range r.Choices {
 		m := &r.Choices[i].Message
 		m.Content = string(a.parts[i].text)
+		m.Reasoning, m.Refusal = string(a.parts[i].reasoning), string(a.parts[i].refusal)
 		if len(m.ToolCalls) > 0 {
 			m.ToolCalls = append([]ToolCall(nil), m.ToolCalls...)
 			for j, cp := range a.parts[i].calls {

@@ -92,6 +92,10 @@ func (p *parser) parseGeneral(name string, data []byte) (lyumen.Event, action, e
 			if t := cb.Get("text").String(); t != "" {
 				ev.Choices = []lyumen.ChoiceDelta{{Content: t}}
 			}
+		case "thinking":
+			if t := cb.Get("thinking").String(); t != "" {
+				ev.Choices = []lyumen.ChoiceDelta{{Reasoning: t}}
+			}
 		case "tool_use":
 			if len(p.tools) == lyumen.MaxToolCalls { // what a stream keeps per call stays small
 				return ev, skip, errInvalidEvent
@@ -109,6 +113,10 @@ func (p *parser) parseGeneral(name string, data []byte) (lyumen.Event, action, e
 		case "text_delta":
 			if t := d.Get("text").String(); t != "" {
 				ev.Choices = []lyumen.ChoiceDelta{{Content: t}}
+			}
+		case "thinking_delta":
+			if t := d.Get("thinking").String(); t != "" {
+				ev.Choices = []lyumen.ChoiceDelta{{Reasoning: t}}
 			}
 		case "input_json_delta":
 			if tool, ok := p.tool(int(root.Get("index").Int())); ok {

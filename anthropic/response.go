@@ -22,11 +22,12 @@ type wireMessage struct {
 }
 
 type wireBlock struct {
-	Type  string          `json:"type"`
-	Text  string          `json:"text"`
-	ID    string          `json:"id"`
-	Name  string          `json:"name"`
-	Input json.RawMessage `json:"input"`
+	Type     string          `json:"type"`
+	Text     string          `json:"text"`
+	Thinking string          `json:"thinking"`
+	ID       string          `json:"id"`
+	Name     string          `json:"name"`
+	Input    json.RawMessage `json:"input"`
 }
 
 type wireUsage struct {
@@ -45,23 +46,26 @@ func (u *wireUsage) canonical() *lyumen.Usage {
 }
 
 // canonical returns the message as one choice: its text blocks joined, its
-// tool_use blocks as tool calls. Thinking and server tool blocks have no
-// canonical form; they reach an Anthropic client through Raw.
+// thinking blocks' text joined as its reasoning, its tool_use blocks as
+// tool calls. Server tool blocks have no canonical form; they reach an
+// Anthropic client through Raw.
 func (m *wireMessage) canonical() *lyumen.Response {
 	resp := &lyumen.Response{ID: m.ID, Model: m.Model}
 	msg := lyumen.Message{Role: "assistant"}
-	var text strings.Builder
+	var text, thinking strings.Builder
 	for _, b := range m.Content {
 		switch b.Type {
 		case "text":
 			text.WriteString(b.Text)
+		case "thinking":
+			thinking.WriteString(b.Thinking)
 		case "tool_use":
 			msg.ToolCalls = append(msg.ToolCalls, lyumen.ToolCall{
 				Index: len(msg.ToolCalls), ID: b.ID, Type: "function", Name: b.Name, Arguments: compactInput(b.Input),
 			})
 		}
 	}
-	msg.Content = text.String()
+	msg.Content, msg.Reasoning = text.String(), thinking.String()
 	resp.Choices = []lyumen.Choice{{Message: msg, FinishReason: finishReason(m.StopReason)}}
 	if m.Usage != nil {
 		resp.Usage = m.Usage.canonical()

@@ -96,7 +96,7 @@ func (p *parser) parseGeneral(data []byte) (lyumen.Event, error) {
 			}
 			v.ForEach(func(_, c gjson.Result) bool {
 				d, ok := p.choiceDelta(c)
-				if ok && (d.Role != "" || d.Content != "" || d.ToolCalls != nil || d.FinishReason != "") {
+				if ok && (d.Role != "" || d.Content != "" || d.Reasoning != "" || d.ToolCalls != nil || d.FinishReason != "") {
 					ev.Choices = append(ev.Choices, d)
 				}
 				shape = shape && ok
@@ -164,7 +164,7 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 	if !c.IsObject() {
 		return d, false
 	}
-	var text strings.Builder
+	var text, thoughts strings.Builder
 	var calls []lyumen.ToolCall
 	finish := ""
 	ok := true
@@ -209,7 +209,8 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 					return true
 				})
 				if thought {
-					return true // a thought summary is not the answer
+					thoughts.WriteString(t.String()) // a thought summary: the reasoning, not the answer
+					return true
 				}
 				text.WriteString(t.String())
 				if fc.Exists() && fc.Type != gjson.Null {
@@ -234,7 +235,9 @@ func (p *parser) choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 	if !ok || d.Index < 0 || d.Index >= lyumen.MaxChoices || p.candidate(d.Index).calls+len(calls) > lyumen.MaxToolCalls {
 		return d, false
 	}
-	return p.delta(d.Index, text.String(), calls, finish), true
+	d = p.delta(d.Index, text.String(), calls, finish)
+	d.Reasoning = thoughts.String()
+	return d, true
 }
 
 // delta numbers what a candidate carried, now that its index is known, and

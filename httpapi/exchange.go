@@ -326,6 +326,9 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.Completeness, rec.Error = lyumen.UpstreamFailed, failed.Error()
 			break
 		}
+		if ev.Aside() {
+			continue // recorded; translated, it is not shown
+		}
 		buf = enc.event(buf[:0], &ev)
 		if len(buf) == 0 {
 			continue

@@ -115,6 +115,14 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 					d.Role = v.String()
 				case "content":
 					d.Content = v.String()
+				case "reasoning_content", "reasoning":
+					if v.Type == gjson.String && d.Reasoning == "" {
+						d.Reasoning = v.Str // a server that sends both sends the same
+					}
+				case "refusal":
+					if v.Type == gjson.String {
+						d.Refusal = v.Str
+					}
 				case "tool_calls":
 					if v.Type == gjson.Null {
 						return true

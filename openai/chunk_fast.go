@@ -103,6 +103,13 @@ func delta(p *jsonscan.Scanner, d *lyumen.ChoiceDelta, at *contentAt) bool {
 			}
 		case "tool_calls":
 			ok = p.Null()
+		case "reasoning_content", "reasoning": // DeepSeek, vLLM; OpenRouter
+			var r string
+			if r, ok = p.StringOrNull(); d.Reasoning == "" {
+				d.Reasoning = r // a server that sends both sends the same
+			}
+		case "refusal":
+			d.Refusal, ok = p.StringOrNull()
 		default:
 			ok = p.Scalar()
 		}

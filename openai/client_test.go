@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -519,6 +520,82 @@ func TestClient_ChatNumbersAsFloats(t *testing.T) {
 	}
 	if resp.Choices[0].Message.Content != "Hi" {
 		t.Errorf("content %q, want Hi", resp.Choices[0].Message.Content)
+	}
+}
+
+// TestClient_ReasoningAndRefusal: the reasoning a server sends beside the
+// answer (DeepSeek's and vLLM's reasoning_content, OpenRouter's reasoning)
+// and a refusal are part of what the client receives, and are recorded,
+// streamed or not.
+func TestClient_ReasoningAndRefusal(t *testing.T) {
+	chunk := func(delta string) string {
+		return `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":` + delta + `,"finish_reason":null}]}`
+	}
+	const finish = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`
+	whole := func(message string) string {
+		return `{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":` + message + `,"finish_reason":"stop"}]}`
+	}
+	for _, tc := range []struct {
+		name   string
+		stream bool
+		body   string
+		want   lyumen.Message
+	}{
+		{"streamed reasoning_content", true, sseBody(
+			chunk(`{"role":"assistant","content":"","reasoning_content":null}`),
+			chunk(`{"content":null,"reasoning_content":"Two and "}`),
+			chunk(`{"content":null,"reasoning_content":"two: \"four\"."}`),
+			chunk(`{"content":"4","reasoning_content":null}`), finish, "[DONE]"),
+			lyumen.Message{Role: "assistant", Content: "4", Reasoning: `Two and two: "four".`}},
+		{"streamed reasoning, both fields", true, sseBody(
+			chunk(`{"role":"assistant","content":"","reasoning":"Hm","reasoning_content":"Hm"}`),
+			chunk(`{"content":"4"}`), finish, "[DONE]"),
+			lyumen.Message{Role: "assistant", Content: "4", Reasoning: "Hm"}},
+		{"streamed refusal", true, sseBody(
+			chunk(`{"role":"assistant","content":null,"refusal":""}`),
+			chunk(`{"refusal":"I can't help with that."}`), finish, "[DONE]"),
+			lyumen.Message{Role: "assistant", Refusal: "I can't help with that."}},
+		{"whole reasoning_content", false, whole(`{"role":"assistant","content":"4","reasoning_content":"Two and two."}`),
+			lyumen.Message{Role: "assistant", Content: "4", Reasoning: "Two and two."}},
+		{"whole reasoning", false, whole(`{"role":"assistant","content":"4","reasoning":"Two and two.","reasoning_details":[{"type":"reasoning.text"}]}`),
+			lyumen.Message{Role: "assistant", Content: "4", Reasoning: "Two and two."}},
+		{"whole reasoning, not a string", false, whole(`{"role":"assistant","content":"4","reasoning":{"effort":"low"}}`),
+			lyumen.Message{Role: "assistant", Content: "4"}},
+		{"whole refusal", false, whole(`{"role":"assistant","content":null,"refusal":"I can't help with that."}`),
+			lyumen.Message{Role: "assistant", Refusal: "I can't help with that."}},
+		{"whole nulls", false, whole(`{"role":"assistant","content":"4","refusal":null,"reasoning":null,"reasoning_content":null}`),
+			lyumen.Message{Role: "assistant", Content: "4"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := mustDecode(t, `{"model":"m","stream":`+strconv.FormatBool(tc.stream)+`,"messages":[{"role":"user","content":"x"}]}`)
+			var got *lyumen.Response
+			if tc.stream {
+				up := newScripted(t, http.StatusOK, "text/event-stream", tc.body)
+				s, err := up.client().ChatStream(t.Context(), req)
+				if err != nil {
+					t.Fatalf("ChatStream: %v", err)
+				}
+				defer s.Close()
+				events, err := readStream(t, s)
+				if !errors.Is(err, io.EOF) {
+					t.Fatalf("stream ended with %v", err)
+				}
+				var a lyumen.Assembler
+				for i := range events {
+					a.Add(&events[i])
+				}
+				got = a.Response()
+			} else {
+				up := newScripted(t, http.StatusOK, "application/json", tc.body)
+				var err error
+				if got, err = up.client().Chat(t.Context(), req); err != nil {
+					t.Fatalf("Chat: %v", err)
+				}
+			}
+			if diff := cmp.Diff(tc.want, got.Choices[0].Message); diff != "" {
+				t.Errorf("message mismatch (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

@@ -65,7 +65,7 @@ func fastCompletion(data []byte) (cc chatCompletion, ok bool) {
 var (
 	completionKeys = []string{"id", "object", "created", "model", "choices", "usage", "error"}
 	choiceKeys     = []string{"index", "message", "delta", "finish_reason", "error"}
-	messageKeys    = []string{"role", "content", "tool_calls"}
+	messageKeys    = []string{"role", "content", "tool_calls", "reasoning_content", "reasoning", "refusal"}
 	usageKeys      = []string{"prompt_tokens", "completion_tokens", "total_tokens"}
 )
 
@@ -130,6 +130,10 @@ func fastMessage(p *jsonscan.Scanner, m *wireMessage) bool {
 		case "tool_calls": // none: vLLM sends an empty array
 			if ok = p.Null(); !ok && p.Eat('[') {
 				m.ToolCalls, ok = []wireToolCall{}, p.Eat(']')
+			}
+		case "reasoning_content", "reasoning", "refusal": // a null only; text goes the general way
+			if ok = p.Null(); ok {
+				*m.aside(key) = json.RawMessage("null") // as encoding/json sets a RawMessage
 			}
 		default:
 			ok = skip(p, key, messageKeys)

@@ -33,6 +33,32 @@ type wireMessage struct {
 	Role      string         `json:"role,omitempty"`
 	Content   *string        `json:"content"`
 	ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+	// Read from upstreams, never written: a JSON string each, or anything
+	// else, which is not read (a server's "reasoning" may be an object).
+	ReasoningContent json.RawMessage `json:"reasoning_content,omitempty"` // DeepSeek, vLLM
+	Reasoning        json.RawMessage `json:"reasoning,omitempty"`         // OpenRouter, vLLM
+	Refusal          json.RawMessage `json:"refusal,omitempty"`
+}
+
+// aside returns the field of key, one of reasoning_content, reasoning and
+// refusal.
+func (m *wireMessage) aside(key string) *json.RawMessage {
+	switch key {
+	case "reasoning_content":
+		return &m.ReasoningContent
+	case "reasoning":
+		return &m.Reasoning
+	}
+	return &m.Refusal
+}
+
+// text returns v's string, or "" when v is not a JSON string.
+func text(v json.RawMessage) string {
+	var s string
+	if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+		return ""
+	}
+	return s
 }
 
 // chatChunk is one streamed event.
@@ -122,6 +148,10 @@ func (c *chatCompletion) canonical() *lyumen.Response {
 			if m.Content != nil {
 				out.Message.Content = *m.Content
 			}
+			if out.Message.Reasoning = text(m.ReasoningContent); out.Message.Reasoning == "" {
+				out.Message.Reasoning = text(m.Reasoning)
+			}
+			out.Message.Refusal = text(m.Refusal)
 			for j, tc := range m.ToolCalls {
 				out.Message.ToolCalls = append(out.Message.ToolCalls, lyumen.ToolCall{
 					Index: j, ID: tc.ID, Type: tc.Type, Name: tc.Function.Name, Arguments: tc.Function.Arguments,

@@ -196,6 +196,8 @@ func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, i
 
 func message(m *lyumen.Message, str func(*string)) {
 	str(&m.Content)
+	str(&m.Reasoning)
+	str(&m.Refusal)
 	for i := range m.Parts {
 		if m.Parts[i].Type == lyumen.PartText {
 			str(&m.Parts[i].Text)

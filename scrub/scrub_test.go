@@ -35,7 +35,8 @@ func record() *lyumen.Record {
 			{Role: "user", Parts: []lyumen.Part{{Type: lyumen.PartText, Text: "again " + ghToken}, {Type: lyumen.PartImage, URL: "https://cdn.example.com/x.png?X-Amz-Signature=abcdef0123456789abcdef"}}},
 		}},
 		Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant",
-			Content: "Rotate " + ghToken + " now.", ToolCalls: []lyumen.ToolCall{{Name: "f", Arguments: `{"key":"` + oaKey + `"}`}}}}}},
+			Content: "Rotate " + ghToken + " now.", ToolCalls: []lyumen.ToolCall{{Name: "f", Arguments: `{"key":"` + oaKey + `"}`}},
+			Reasoning: "The user pasted " + ghToken + "; warn them.", Refusal: "I won't use " + ghToken + "."}}}},
 		Error:    "upstream said: invalid key " + oaKey,
 		Attempts: []lyumen.Attempt{{Error: "401 for key " + oaKey}},
 	}
@@ -69,7 +70,8 @@ func TestRecord(t *testing.T) {
 	}
 	// One session per record: the token has the same number everywhere.
 	for _, s := range []string{string(got[0].Request), got[0].Conversation.Messages[0].Content,
-		got[0].Conversation.Messages[1].Parts[0].Text, got[0].Response.Choices[0].Message.Content} {
+		got[0].Conversation.Messages[1].Parts[0].Text, got[0].Response.Choices[0].Message.Content,
+		got[0].Response.Choices[0].Message.Reasoning, got[0].Response.Choices[0].Message.Refusal} {
 		if !strings.Contains(s, "[API_KEY_1]") {
 			t.Errorf("%q lacks [API_KEY_1]", s)
 		}

@@ -34,8 +34,9 @@ import (
 //
 // Version 1 held the canonical conversation as JSON: encoding/json's
 // reflection, both ways, cost more than the rest of the record. Version 2
-// had no Tool.Strict. Segments written by either are still read.
-const recordVersion = 3
+// had no Tool.Strict, version 3 no Message.Reasoning or Refusal. Segments
+// written by any of them are still read.
+const recordVersion = 4
 
 var errPayload = errors.New("malformed record payload")
 
@@ -157,6 +158,8 @@ func appendMessage(b []byte, m *lyumen.Message) []byte {
 		b = appendString(b, p.MediaType)
 		b = appendString(b, p.Data)
 	}
+	b = appendString(b, m.Reasoning)
+	b = appendString(b, m.Refusal)
 	return b
 }
 
@@ -462,6 +465,10 @@ func (d *decoder) message(m *lyumen.Message) {
 		p.MediaType = d.string()
 		p.Data = d.string()
 	})
+	if d.version >= 4 {
+		m.Reasoning = d.string()
+		m.Refusal = d.string()
+	}
 }
 
 func (d *decoder) conversation() *lyumen.Conversation {

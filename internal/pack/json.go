@@ -80,6 +80,8 @@ func appendMessage(b []byte, m *lyumen.Message) []byte {
 	}
 	b = appendOmitEmpty(b, `,"tool_call_id":`, m.ToolCallID)
 	b = appendOmitEmpty(b, `,"name":`, m.Name)
+	b = appendOmitEmpty(b, `,"reasoning":`, m.Reasoning)
+	b = appendOmitEmpty(b, `,"refusal":`, m.Refusal)
 	return append(b, '}')
 }
 
@@ -107,7 +109,7 @@ func responseSize(r *lyumen.Response) int {
 	n := 160 + len(r.ID) + len(r.Model)
 	for i := range r.Choices {
 		m := &r.Choices[i].Message
-		n += 96 + len(m.Content)
+		n += 96 + len(m.Content) + len(m.Reasoning) + len(m.Refusal)
 		for j := range m.ToolCalls {
 			n += 64 + len(m.ToolCalls[j].Name) + len(m.ToolCalls[j].Arguments)
 		}

@@ -51,7 +51,7 @@ func checkJSON(t *testing.T, c *lyumen.Conversation, r *lyumen.Response, a []lyu
 func TestJSON_AsEncodingJSON(t *testing.T) {
 	f := func(v float64) *float64 { return &v }
 	full := func(s string) (*lyumen.Conversation, *lyumen.Response, []lyumen.Attempt) {
-		m := lyumen.Message{Role: s, Content: s, ToolCallID: s, Name: s,
+		m := lyumen.Message{Role: s, Content: s, ToolCallID: s, Name: s, Reasoning: s, Refusal: s,
 			Parts:     []lyumen.Part{{Type: s, Text: s, URL: s, MediaType: s, Data: s}, {Type: lyumen.PartText}},
 			ToolCalls: []lyumen.ToolCall{{Index: 3, ID: s, Type: s, Name: s, Arguments: s}, {}}}
 		c := &lyumen.Conversation{Messages: []lyumen.Message{m, {}},
@@ -98,7 +98,7 @@ func FuzzJSON(f *testing.F) {
 			Tools:      []lyumen.Tool{{Name: s, Description: s2, Parameters: json.RawMessage(params)}},
 			ToolChoice: &lyumen.ToolChoice{Mode: s2}, MaxTokens: n, Temperature: &temp, Stop: []string{s2},
 		}
-		r := &lyumen.Response{ID: s2, Choices: []lyumen.Choice{{Index: n, Message: lyumen.Message{Role: s, Content: s2,
+		r := &lyumen.Response{ID: s2, Choices: []lyumen.Choice{{Index: n, Message: lyumen.Message{Role: s, Content: s2, Reasoning: s, Refusal: s2,
 			ToolCalls: []lyumen.ToolCall{{Index: n, Name: s, Arguments: s2}}}, FinishReason: s}}}
 		checkJSON(t, c, r, []lyumen.Attempt{{Provider: s, Model: s2, Status: n, Error: s2, Duration: time.Duration(n)}})
 	})

@@ -318,6 +318,10 @@ func (d *decoder) message(m *lyumen.Message) bool {
 			return d.string(&m.ToolCallID)
 		case "name":
 			return d.string(&m.Name)
+		case "reasoning":
+			return d.string(&m.Reasoning)
+		case "refusal":
+			return d.string(&m.Refusal)
 		case "parts":
 			return list(d, &m.Parts, func(p *lyumen.Part, key string) bool {
 				switch key {
