@@ -86,7 +86,7 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 		n := 0
 		if err == nil && b != nil {
 			n = len(b.recs)
-			if err = s.w.WriteRecords(ctx, b.recs); err == nil {
+			if err = sh.write(ctx, b.recs); err == nil {
 				sh.commit(b)
 				backoff = firstBackoff
 				continue
@@ -121,6 +121,13 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 		case <-ctx.Done():
 		}
 	}
+}
+
+// write hands recs to the Writer, for at most WriteTimeout.
+func (sh *shipper) write(ctx context.Context, recs []*lyumen.Record) error {
+	ctx, cancel := context.WithTimeout(ctx, sh.s.o.WriteTimeout)
+	defer cancel()
+	return sh.s.w.WriteRecords(ctx, recs)
 }
 
 // sleep waits d, or less when cut delivers; it reports false if ctx ended.

@@ -77,6 +77,12 @@ type Options struct {
 	// MaxBackoff caps the wait between retries of a failing Writer;
 	// default 5s.
 	MaxBackoff time.Duration
+	// WriteTimeout bounds one WriteRecords call; default 60s. A store's
+	// connection can go silent without being reset (a failover behind one
+	// address, a NAT that dropped the flow): the batch then fails and is
+	// retried, on a new connection, where shipping stopped for as long as
+	// TCP took to notice (hours).
+	WriteTimeout time.Duration
 	// Linger is how long the shipper lets records gather after new ones
 	// arrive, so the store gets fewer, larger batches: records are durable
 	// here already, so waiting costs nothing but freshness. Default 100ms;
@@ -148,6 +154,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 5 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = time.Minute
 	}
 	if o.Linger == 0 {
 		o.Linger = 100 * time.Millisecond

@@ -659,6 +659,38 @@ func TestSpool_UnknownVersion(t *testing.T) {
 }
 
 // store is a Writer that keeps records by ID, as a real store does.
+// TestSpool_SilentStoreTimesOut: a WriteRecords that never returns (a
+// store connection gone silent) is given up after WriteTimeout, and the
+// batch is written again.
+func TestSpool_SilentStoreTimesOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newStore()
+		var calls atomic.Int32
+		w := writerFunc(func(ctx context.Context, recs []*lyumen.Record) error {
+			if calls.Add(1) == 1 {
+				<-ctx.Done() // only a deadline ends the wait
+				return ctx.Err()
+			}
+			return st.WriteRecords(ctx, recs)
+		})
+		s := mustOpen(t, t.TempDir(), w, spool.Options{})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- s.Run(ctx) }()
+
+		want := recordN(t, s, 0, 3)
+		time.Sleep(2 * time.Minute)
+		synctest.Wait()
+		if diff := cmp.Diff(ids(want), st.ids()); diff != "" {
+			t.Errorf("ids stored two minutes after a write went silent (-want +got):\n%s", diff)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
 type store struct {
 	mu     sync.Mutex
 	byID   map[string]*lyumen.Record
