@@ -1,6 +1,9 @@
 package postgres
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // SetAfterRows makes db call f after it reads rows and before it reads
 // their blobs.
@@ -15,3 +18,6 @@ func Setting(ctx context.Context, db *DB, name string) (string, error) {
 	err := db.pool.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&v)
 	return v, err
 }
+
+// SetPartitionWait sets how long db waits for the lock a new partition takes.
+func SetPartitionWait(db *DB, d time.Duration) { db.partitionWait = d }

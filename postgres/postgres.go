@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -34,6 +35,10 @@ type DB struct {
 
 	mu     sync.Mutex
 	months map[int]bool // partitions known to exist, by year*12+month
+	ahead  time.Time    // when the next month's partition was last tried
+	// partitionWait bounds the wait for the lock that making a partition
+	// takes; see partition.
+	partitionWait time.Duration
 
 	afterRows func() // tests: runs between reading rows and their blobs
 }
@@ -79,6 +84,17 @@ SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('sync
 			// replica, a role without TEMP.
 			return nil
 		}
+		// A writer whose connection went silent mid-transaction (the
+		// spool gives up on it after its WriteTimeout) would otherwise
+		// hold store_meta until TCP noticed, hours later: a purge waits
+		// on it, and every gateway's writes behind the purge. An
+		// operator's own setting is kept.
+		_, err = c.Exec(ctx, `
+SELECT set_config('idle_in_transaction_session_timeout', '60s', false)
+WHERE current_setting('idle_in_transaction_session_timeout') = '0'`)
+		if err != nil {
+			return err
+		}
 		// A per-connection staging table for COPY: COPY cannot skip
 		// conflicting rows, INSERT … SELECT … ON CONFLICT can.
 		_, err = c.Exec(ctx, `
@@ -92,7 +108,7 @@ CREATE TEMP TABLE IF NOT EXISTS record_rows_in (LIKE record_rows) ON COMMIT DELE
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	db := &DB{pool: pool, packer: pack.New(), stored: pack.NewRecent(1 << 16), months: map[int]bool{}}
+	db := &DB{pool: pool, packer: pack.New(), stored: pack.NewRecent(1 << 16), months: map[int]bool{}, partitionWait: 5 * time.Second}
 	if !migrate {
 		if err := db.current(ctx); err != nil {
 			pool.Close()
@@ -220,6 +236,13 @@ func refused(err error) error {
 func isUniqueViolation(err error) bool {
 	pe, ok := errors.AsType[*pgconn.PgError](err)
 	return ok && pe.Code == "23505"
+}
+
+// isLockTimeout reports that a statement gave up waiting for a lock
+// (lock_timeout).
+func isLockTimeout(err error) bool {
+	pe, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && pe.Code == "55P03"
 }
 
 func isUndefinedTable(err error) bool {

@@ -571,3 +571,134 @@ func TestOpenExisting(t *testing.T) {
 		t.Errorf("a newer schema: %v; want it refused as newer", err)
 	}
 }
+
+// TestOpen_IdleInTransactionTimeout: a writer's session ends when it sits
+// in a transaction for a minute (its connection went silent), unless the
+// operator set a timeout of their own.
+func TestOpen_IdleInTransactionTimeout(t *testing.T) {
+	base := freshSchema(t)
+	for _, tc := range []struct{ set, want string }{
+		{"", "1min"},
+		{"5s", "5s"},
+	} {
+		t.Run("set "+tc.set, func(t *testing.T) {
+			u, err := url.Parse(base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.set != "" {
+				q := u.Query()
+				q.Set("idle_in_transaction_session_timeout", tc.set)
+				u.RawQuery = q.Encode()
+			}
+			db := mustOpen(t, u.String())
+			got, err := postgres.Setting(t.Context(), db, "idle_in_transaction_session_timeout")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("idle_in_transaction_session_timeout = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestWriteRecords_Partitions: the next month's partition is made ahead of
+// its first record; and a month's partition made while a reader holds
+// record_rows (an export, pg_dump) waits only so long for its lock, where
+// it held every other gateway's writes behind it for as long as the
+// reader ran.
+func TestWriteRecords_Partitions(t *testing.T) {
+	u := freshSchema(t)
+	db := mustOpen(t, u)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	rec := func(n int, at time.Time) []*lyumen.Record {
+		return []*lyumen.Record{{ID: fmt.Sprintf("01970000-0000-7000-8000-%012d", n), ReceivedAt: at, Model: "m"}}
+	}
+	if err := db.WriteRecords(t.Context(), rec(1, now)); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	next := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
+	var made bool
+	if err := conn.QueryRow(t.Context(), `SELECT to_regclass($1) IS NOT NULL`, fmt.Sprintf("records_%04d_%02d", next.Year(), next.Month())).Scan(&made); err != nil {
+		t.Fatal(err)
+	}
+	if !made {
+		t.Errorf("no partition for %s after a record of %s", next.Format("2006-01"), now.Format("2006-01"))
+	}
+
+	reader, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reader.Exec(t.Context(), `SELECT count(*) FROM record_rows`); err != nil {
+		t.Fatal(err)
+	}
+	postgres.SetPartitionWait(db, 200*time.Millisecond)
+	later := next.AddDate(0, 3, 0)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := db.WriteRecords(ctx, rec(2, later)); err == nil || ctx.Err() != nil {
+		t.Errorf("WriteRecords with a new month's partition behind a reader = %v (context: %v), want a lock timeout", err, ctx.Err())
+	}
+	if err := reader.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.WriteRecords(t.Context(), rec(2, later)); err != nil {
+		t.Errorf("WriteRecords once the reader is done: %v", err)
+	}
+}
+
+// TestDB_PurgeBehindAStuckWriter: a writer stuck in its transaction (its
+// connection gone silent) holds store_meta; a purge waiting for it must
+// not hold every other gateway's writes behind it, and goes ahead once the
+// stuck one ends.
+func TestDB_PurgeBehindAStuckWriter(t *testing.T) {
+	u := freshSchema(t)
+	db, purger := mustOpen(t, u), mustOpen(t, u)
+	rec := func(n int) []*lyumen.Record {
+		return []*lyumen.Record{{ID: fmt.Sprintf("01970000-0000-7000-8000-%012d", n), ReceivedAt: time.Now().UTC().Truncate(time.Microsecond), Model: "m"}}
+	}
+	if err := db.WriteRecords(t.Context(), rec(1)); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	stuck, err := conn.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stuck.Exec(t.Context(), `SELECT FROM store_meta FOR SHARE`); err != nil {
+		t.Fatal(err)
+	}
+	purged := make(chan error, 1)
+	go func() {
+		_, err := purger.Purge(context.Background(), lyumen.Purge{IDs: []string{rec(1)[0].ID}})
+		purged <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the purge is waiting for the lock
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := db.WriteRecords(ctx, rec(2)); err != nil {
+		t.Errorf("a gateway's write while a purge waits behind a stuck writer: %v", err)
+	}
+	if err := stuck.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-purged:
+		if err != nil {
+			t.Errorf("purge: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the purge did not end once the stuck writer did")
+	}
+}

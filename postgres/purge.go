@@ -15,6 +15,12 @@ import (
 	"github.com/lyumen/lyumen/internal/pack"
 )
 
+// How long a purge waits for the store's lock at a time, and in all.
+const (
+	purgeLockWait = time.Second
+	purgePatience = 2 * time.Minute
+)
+
 // Purge deletes the records p names, and the blobs that only they referred
 // to, in one transaction that first advances the blob epoch (see
 // store_meta): its lock on that table waits for the writers under way, holds new ones
@@ -39,11 +45,23 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 		}
 		ids = append(ids, id)
 	}
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+	purge := func(tx pgx.Tx) error {
+		out = lyumen.Purged{}
 		// EXCLUSIVE conflicts with the writers' FOR SHARE: those under way
 		// finish first, new ones queue behind the purge (an UPDATE alone
-		// would wait for as long as writers keep overlapping).
+		// would wait for as long as writers keep overlapping). The wait is
+		// short, and tried again: a writer stuck in its transaction (its
+		// connection gone silent) would hold the purge, and every gateway
+		// queued behind it, until its session ended.
+		var was string
+		if err := tx.QueryRow(ctx, `SELECT current_setting('lock_timeout'), set_config('lock_timeout', $1, true)`,
+			fmt.Sprint(purgeLockWait.Milliseconds())).Scan(&was, new(string)); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `LOCK TABLE store_meta IN EXCLUSIVE MODE`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT set_config('lock_timeout', $1, true)`, was); err != nil {
 			return err
 		}
 		// A purged record must not come back when a spool ships it again.
@@ -125,7 +143,20 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 		}
 		out.Blobs = tag.RowsAffected()
 		return blankAgents(ctx, tx, slices.Collect(maps.Keys(agents)))
-	})
+	}
+	start := time.Now()
+	err := pgx.BeginFunc(ctx, db.pool, purge)
+	for isLockTimeout(err) && time.Since(start) < purgePatience {
+		select {
+		case <-ctx.Done():
+			return out, fmt.Errorf("purge: %w", ctx.Err())
+		case <-time.After(purgeLockWait): // let the writers queued behind the purge through
+		}
+		err = pgx.BeginFunc(ctx, db.pool, purge)
+	}
+	if isLockTimeout(err) {
+		return lyumen.Purged{}, fmt.Errorf("purge: a writer held the store for %v (a gateway's session stuck in a transaction ends after a minute); try again: %w", purgePatience, err)
+	}
 	if err != nil {
 		return out, fmt.Errorf("purge: %w", err)
 	}
