@@ -238,6 +238,15 @@ func isUniqueViolation(err error) bool {
 	return ok && pe.Code == "23505"
 }
 
+// Unreachable reports that err from Open is a failure to reach the server
+// (down, refusing, not resolving), not one the server answered with (a
+// wrong password, no such database) or one of the store itself.
+func Unreachable(err error) bool {
+	_, connect := errors.AsType[*pgconn.ConnectError](err)
+	_, answered := errors.AsType[*pgconn.PgError](err)
+	return connect && !answered
+}
+
 // isLockTimeout reports that a statement gave up waiting for a lock
 // (lock_timeout).
 func isLockTimeout(err error) bool {

@@ -702,3 +702,29 @@ func TestDB_PurgeBehindAStuckWriter(t *testing.T) {
 		t.Error("the purge did not end once the stuck writer did")
 	}
 }
+
+// TestUnreachable tells a server that cannot be reached from one that
+// answers with a refusal.
+func TestUnreachable(t *testing.T) {
+	base := testURL(t)
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := *u
+	nobody.Host = "127.0.0.1:1"
+	noDB := *u
+	noDB.Path = "/no_such_database_here"
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{{nobody.String(), true}, {noDB.String(), false}} {
+		_, err := postgres.Open(t.Context(), tc.url)
+		if err == nil {
+			t.Fatalf("Open(%s) succeeded", tc.url)
+		}
+		if got := postgres.Unreachable(err); got != tc.want {
+			t.Errorf("Unreachable(%v) = %v, want %v", err, got, tc.want)
+		}
+	}
+}

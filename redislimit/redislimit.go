@@ -74,6 +74,20 @@ type Limiter struct {
 // Open connects to the Redis at url (redis://[:password@]host:port/db, or
 // rediss:// for TLS) and checks that it answers.
 func Open(ctx context.Context, url string, o Options) (*Limiter, error) {
+	l, err := New(url, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.Ping(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// New is Open without the check: connections are made as they are needed,
+// so a gateway can start while Redis is away.
+func New(url string, o Options) (*Limiter, error) {
 	if len(o.Secret) == 0 {
 		return nil, errors.New("redislimit: a secret is required to name clients")
 	}
@@ -104,10 +118,6 @@ func Open(ctx context.Context, url string, o Options) (*Limiter, error) {
 	}
 	if l.now == nil {
 		l.now = time.Now
-	}
-	if err := l.Ping(ctx); err != nil {
-		l.rdb.Close()
-		return nil, err
 	}
 	return l, nil
 }

@@ -213,7 +213,7 @@ func newLimiter(ctx context.Context, c *Config, logger *slog.Logger, reg prometh
 	if c.Limits.RedisURL == "" {
 		return l, nil
 	}
-	rl, err := redislimit.Open(ctx, c.Limits.RedisURL, redislimit.Options{
+	rl, err := redislimit.New(c.Limits.RedisURL, redislimit.Options{
 		RequestsPerMinute: c.Limits.RequestsPerMinute, TokensPerMinute: c.Limits.TokensPerMinute,
 		DailyTokens: daily, Secret: []byte(c.Limits.RedisSecret), Prefix: c.Limits.RedisPrefix,
 	})
@@ -228,6 +228,12 @@ func newLimiter(ctx context.Context, c *Config, logger *slog.Logger, reg prometh
 		})}
 	reg.MustRegister(fb.fallbacks)
 	l.Limiter = fb
+	// A gateway restarted while Redis is away serves, as one whose Redis
+	// went away does: limits in memory until Redis answers.
+	if err := rl.Ping(ctx); err != nil {
+		fb.failed(ctx, err)
+		return l, nil
+	}
 	logger.Info("rate limits shared through redis", "redis", redactURL(c.Limits.RedisURL))
 	return l, nil
 }

@@ -176,3 +176,54 @@ func TestOutage_PostgresPathCut(t *testing.T) {
 		t.Errorf("%d records in the store for %d exchanges: each must arrive exactly once", count, len(ids))
 	}
 }
+
+// TestOutage_StartWhileStoreAndRedisAway: a gateway (re)started while
+// PostgreSQL and Redis are away serves, with its records in the spool and
+// its limits in memory, and ships every record once the database is back.
+func TestOutage_StartWhileStoreAndRedisAway(t *testing.T) {
+	target, through := pgSchema(t)
+	proxy := newSeverable(t, target)
+	proxy.cut()
+	storeURL := through(proxy.ln.Addr().String())
+	up := providertest.NewOpenAI(t)
+	dir := t.TempDir()
+	config := writeConfig(t, dir, up.BaseURL())
+	addr, logs, stop := startServe(t, []string{"--config", config, "--store", storeURL}, map[string]string{
+		"FAKE_KEY":            "k",
+		"LYUMEN_REDIS_URL":    "redis://127.0.0.1:1/0", // nothing listens there
+		"LYUMEN_REDIS_SECRET": "a secret of sixteen characters or more",
+	})
+	var ids []string
+	for i := range 6 {
+		id, whole := exchange(t.Context(), addr, fmt.Sprintf("away %d", i), i%2 == 0)
+		if !whole {
+			t.Fatalf("request %d failed: the gateway must serve while its store is away\n%s", i, logs)
+		}
+		ids = append(ids, id)
+	}
+	proxy.restore()
+	db, err := postgres.Open(t.Context(), storeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := db.Count(t.Context())
+		if err == nil && n == int64(len(ids)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records in the store 20 s after it came back (%v)\n%s", n, len(ids), err, logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"store unreachable; serving", "store reachable; shipping the spool", "redis unreachable"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q\n%s", want, logs)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,6 +72,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 
 	db, err := openStore(ctx, cfg.Store, true)
+	if postgres.Unreachable(err) {
+		// Restarted while the database is away: serve, and keep what is
+		// recorded in the spool until the store can be opened.
+		logger.Warn("store unreachable; serving, with records kept in the spool until it answers",
+			"store", redactURL(cfg.Store), "err", err)
+		db, err = &laterStore{url: cfg.Store, logger: logger}, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -281,6 +289,55 @@ type store interface {
 	WriteRecords(ctx context.Context, recs []*lyumen.Record) error
 	Version(ctx context.Context) (int, error)
 	Close() error
+}
+
+// laterStore is a PostgreSQL store that could not be reached when serve
+// started. Each write tries to open it (migrations and all) until one
+// can; the spool retries failed writes with backoff.
+type laterStore struct {
+	url    string
+	logger *slog.Logger
+	mu     sync.Mutex
+	db     store // nil until opened
+}
+
+func (l *laterStore) open(ctx context.Context) (store, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.db == nil {
+		db, err := openStore(ctx, l.url, true)
+		if err != nil {
+			return nil, err
+		}
+		l.logger.Info("store reachable; shipping the spool", "store", redactURL(l.url))
+		l.db = db
+	}
+	return l.db, nil
+}
+
+func (l *laterStore) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
+	db, err := l.open(ctx)
+	if err != nil {
+		return err
+	}
+	return db.WriteRecords(ctx, recs)
+}
+
+func (l *laterStore) Version(ctx context.Context) (int, error) {
+	db, err := l.open(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return db.Version(ctx)
+}
+
+func (l *laterStore) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.db == nil {
+		return nil
+	}
+	return l.db.Close()
 }
 
 // openStore opens the store a URL names: sqlite://FILE (relative, or
