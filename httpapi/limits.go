@@ -26,8 +26,10 @@ type Limiter interface {
 	// other error means the limiter could not decide.
 	Admit(ctx context.Context, client, model string, tokens int64) (lyumen.Allowance, error)
 	// Settle charges delta more tokens (a refund when negative) once the
-	// exchange's actual usage is known.
-	Settle(ctx context.Context, client, model string, delta int64) error
+	// exchange's actual usage is known, to the day's budget of admitted,
+	// when Admit charged the estimate: an exchange that runs past
+	// midnight UTC settles with the day that paid for it.
+	Settle(ctx context.Context, client, model string, admitted time.Time, delta int64) error
 }
 
 // Limits are the limits this process enforces itself, beyond the Limiter's.
@@ -80,8 +82,9 @@ type admission struct {
 	s        *server
 	client   string
 	model    string
-	estimate int64 // charged at Admit: the prompt's, plus the answer's limit
-	prompt   int64 // the prompt's part of it
+	estimate int64     // charged at Admit: the prompt's, plus the answer's limit
+	prompt   int64     // the prompt's part of it
+	admitted time.Time // when
 	slot     chan struct{}
 	inflight bool
 }
@@ -159,6 +162,7 @@ func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, req
 	if s.Limiter != nil {
 		a.prompt = estimateTokens(body)
 		a.estimate = a.prompt + s.answerTokens(req)
+		a.admitted = time.Now()
 		if !s.charge(w, r, c, a.client, req.Model, a.estimate) {
 			a.release()
 			return nil, false
@@ -207,7 +211,7 @@ func (a *admission) done(ctx context.Context, rec *lyumen.Record) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	if err := s.Limiter.Settle(ctx, a.client, a.model, delta); err != nil {
+	if err := s.Limiter.Settle(ctx, a.client, a.model, a.admitted, delta); err != nil {
 		s.logger.WarnContext(ctx, "rate limiter settle failed", "id", rec.ID, "err", err)
 	}
 }

@@ -150,7 +150,9 @@ type spyLimiter struct {
 	mu      sync.Mutex
 	admits  []admitCall
 	settles []admitCall
-	err     error // Admit's answer
+	// When Admit was called, and the admission times Settle was given.
+	admittedAt, settledFor []time.Time
+	err                    error // Admit's answer
 }
 
 type admitCall struct {
@@ -162,13 +164,15 @@ func (l *spyLimiter) Admit(ctx context.Context, client, model string, tokens int
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.admits = append(l.admits, admitCall{client, model, tokens})
+	l.admittedAt = append(l.admittedAt, time.Now())
 	return lyumen.Allowance{}, l.err
 }
 
-func (l *spyLimiter) Settle(ctx context.Context, client, model string, delta int64) error {
+func (l *spyLimiter) Settle(ctx context.Context, client, model string, admitted time.Time, delta int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.settles = append(l.settles, admitCall{client, model, delta})
+	l.settledFor = append(l.settledFor, admitted)
 	return nil
 }
 
@@ -541,6 +545,12 @@ func TestLimits_Settle(t *testing.T) {
 					}
 					if diff := cmp.Diff([]admitCall{{"127.0.0.1", limitedModel, tc.used(est) - est}}, settles); diff != "" {
 						t.Errorf("settles (-want +got):\n%s", diff)
+					}
+					spy.mu.Lock()
+					defer spy.mu.Unlock()
+					// The day charged is the admission's, however long the exchange took.
+					if at, for_ := spy.admittedAt, spy.settledFor; len(at) != 1 || len(for_) != 1 || for_[0].After(at[0]) || at[0].Sub(for_[0]) > time.Second {
+						t.Errorf("admitted at %v, settled for %v: want the time of admission", at, for_)
 					}
 					return
 				}

@@ -18,7 +18,7 @@ import (
 // Limiter is what httpapi asks of a rate limiter.
 type Limiter interface {
 	Admit(ctx context.Context, client, model string, tokens int64) (lyumen.Allowance, error)
-	Settle(ctx context.Context, client, model string, delta int64) error
+	Settle(ctx context.Context, client, model string, admitted time.Time, delta int64) error
 }
 
 // Limits configures a limiter under test. A zero limit is no limit.
@@ -77,9 +77,9 @@ func Run(t *testing.T, newLimiter NewFunc) {
 		}
 		return a, lyumen.KindOf(err), false
 	}
-	settle := func(t *testing.T, l Limiter, client, model string, delta int64) {
+	settle := func(t *testing.T, l Limiter, client, model string, admitted time.Time, delta int64) {
 		t.Helper()
-		if err := l.Settle(t.Context(), client, model, delta); err != nil {
+		if err := l.Settle(t.Context(), client, model, admitted, delta); err != nil {
 			t.Fatalf("Settle: %v", err)
 		}
 	}
@@ -150,7 +150,7 @@ func Run(t *testing.T, newLimiter NewFunc) {
 		if a.RetryAfter != 12*time.Second {
 			t.Errorf("retry after %v, want 12s (200 tokens at 1000/min)", a.RetryAfter)
 		}
-		settle(t, l, "a", "m", -500) // the answer was smaller than estimated
+		settle(t, l, "a", "m", Start, -500) // the answer was smaller than estimated
 		if _, _, ok := admit(t, l, "a", "m", 600); !ok {
 			t.Fatal("refused after a refund of 500 tokens")
 		}
@@ -159,7 +159,7 @@ func Run(t *testing.T, newLimiter NewFunc) {
 	t.Run("usage beyond the estimate is debt", func(t *testing.T) {
 		l, clock := setup(t, Limits{TokensPerMinute: 1000})
 		admit(t, l, "a", "m", 100)
-		settle(t, l, "a", "m", 1900) // 2000 used in all: 1000 in debt
+		settle(t, l, "a", "m", Start, 1900) // 2000 used in all: 1000 in debt
 		a, kind, ok := admit(t, l, "a", "m", 1)
 		if ok || kind != lyumen.KindRateLimited {
 			t.Fatalf("admitted %t, kind %v; want a refusal while in debt", ok, kind)
@@ -177,7 +177,7 @@ func Run(t *testing.T, newLimiter NewFunc) {
 	t.Run("a refund never fills the bucket past its limit", func(t *testing.T) {
 		l, _ := setup(t, Limits{TokensPerMinute: 1000})
 		admit(t, l, "a", "m", 100)
-		settle(t, l, "a", "m", -5000)
+		settle(t, l, "a", "m", Start, -5000)
 		a, _, _ := admit(t, l, "a", "m", 0)
 		if a.Tokens.Remaining != 1000 {
 			t.Errorf("remaining %d after a large refund, want 1000", a.Tokens.Remaining)
@@ -236,7 +236,7 @@ func Run(t *testing.T, newLimiter NewFunc) {
 		if _, _, ok := admit(t, l, "b", "other", 600); !ok {
 			t.Fatal("a model without a budget was refused")
 		}
-		settle(t, l, "a", "m", -300) // the first request used 300
+		settle(t, l, "a", "m", Start, -300) // the first request used 300
 		if _, _, ok := admit(t, l, "b", "m", 600); !ok {
 			t.Fatal("refused with 700 of the budget left")
 		}
@@ -246,6 +246,26 @@ func Run(t *testing.T, newLimiter NewFunc) {
 		clock.Advance(12 * time.Hour) // 00:00 UTC
 		if _, _, ok := admit(t, l, "b", "m", 900); !ok {
 			t.Fatal("the budget did not renew at midnight")
+		}
+	})
+
+	t.Run("an exchange admitted before midnight settles with its own day", func(t *testing.T) {
+		l, clock := setup(t, Limits{DailyTokens: map[string]int64{"m": 20000}})
+		clock.Advance(12*time.Hour - time.Second) // 23:59:59 UTC
+		admitted := clock.Now()
+		if _, _, ok := admit(t, l, "a", "m", 10000); !ok {
+			t.Fatal("10000 of a 20000 budget refused")
+		}
+		clock.Advance(2 * time.Second) // the next day
+		if _, _, ok := admit(t, l, "b", "m", 15000); !ok {
+			t.Fatal("15000 of a new day's 20000 refused")
+		}
+		settle(t, l, "a", "m", admitted, -9900) // yesterday's request used 100
+		if _, _, ok := admit(t, l, "b", "m", 14000); ok {
+			t.Fatal("admitted 14000 with 5000 of the day's budget left: yesterday's refund went to today")
+		}
+		if _, _, ok := admit(t, l, "b", "m", 5000); !ok {
+			t.Fatal("refused 5000 with 5000 of the day's budget left")
 		}
 	})
 

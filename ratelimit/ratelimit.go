@@ -141,17 +141,17 @@ func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64)
 }
 
 // Settle charges delta more tokens to client and model once the actual
-// usage is known; a negative delta refunds an overestimate. A client's
-// bucket may go below zero: it then waits longer.
-func (l *Limiter) Settle(ctx context.Context, client, model string, delta int64) error {
+// usage is known; a negative delta refunds an overestimate. The model's
+// budget is that of the day of admitted; a day that has ended is left
+// alone. A client's bucket may go below zero: it then waits longer.
+func (l *Limiter) Settle(ctx context.Context, client, model string, admitted time.Time, delta int64) error {
 	if delta == 0 {
 		return nil
 	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.daily[model] > 0 {
-		bud := l.budget(model, now)
+	if bud := l.budgets[model]; l.daily[model] > 0 && bud != nil && bud.day == admitted.UTC().Format(time.DateOnly) {
 		bud.used = max(bud.used+delta, 0)
 	}
 	if l.tcap == 0 {

@@ -268,14 +268,15 @@ func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64)
 }
 
 // Settle charges delta more tokens to client and model once the actual
-// usage is known; a negative delta refunds an overestimate.
-func (l *Limiter) Settle(ctx context.Context, client, model string, delta int64) error {
+// usage is known; a negative delta refunds an overestimate. The keys are
+// those of the day of admitted: its budget, and the bucket Admit charged.
+func (l *Limiter) Settle(ctx context.Context, client, model string, admitted time.Time, delta int64) error {
 	budget := l.daily[model]
 	if delta == 0 || (budget <= 0 && l.tcap == 0) {
 		return nil
 	}
 	now := l.now()
-	err := settleScript.Run(ctx, l.rdb, l.keys(client, model, now), now.UnixMilli(), l.rcap, l.tcap, delta, budget,
+	err := settleScript.Run(ctx, l.rdb, l.keys(client, model, admitted), now.UnixMilli(), l.rcap, l.tcap, delta, budget,
 		budgetTTL.Milliseconds(), windowMS).Err()
 	if err != nil {
 		return fmt.Errorf("redis settle: %w", err)

@@ -122,7 +122,7 @@ func TestLimiter_AddressNeverInRedis(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := l.Settle(t.Context(), a, "m", 250); err != nil {
+		if err := l.Settle(t.Context(), a, "m", time.Now(), 250); err != nil {
 			t.Fatal(err)
 		}
 	}

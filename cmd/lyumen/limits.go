@@ -277,15 +277,15 @@ func (f *fallbackLimiter) Admit(ctx context.Context, client, model string, token
 	return f.fallback.Admit(ctx, client, model, tokens)
 }
 
-func (f *fallbackLimiter) Settle(ctx context.Context, client, model string, delta int64) error {
+func (f *fallbackLimiter) Settle(ctx context.Context, client, model string, admitted time.Time, delta int64) error {
 	if f.resting() {
-		return f.fallback.Settle(ctx, client, model, delta)
+		return f.fallback.Settle(ctx, client, model, admitted, delta)
 	}
-	err := f.primary.Settle(ctx, client, model, delta)
+	err := f.primary.Settle(ctx, client, model, admitted, delta)
 	if !f.failed(ctx, err) {
 		return err
 	}
-	return f.fallback.Settle(ctx, client, model, delta)
+	return f.fallback.Settle(ctx, client, model, admitted, delta)
 }
 
 func (f *fallbackLimiter) resting() bool { return time.Now().UnixNano() < f.downUntil.Load() }
