@@ -112,7 +112,9 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	return &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), raw: req.Surface == lyumen.SurfaceOpenAIChat}, nil
+	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), raw: req.Surface == lyumen.SurfaceOpenAIChat}
+	s.choices = s.first[:0]
+	return s, nil
 }
 
 // body builds the upstream body from the client's, rewriting only what it
@@ -185,7 +187,8 @@ type stream struct {
 	body    io.ReadCloser
 	r       *sse.Reader
 	chunks  chunkMemo
-	choices []choiceState // each choice seen, in order
+	choices []choiceState  // each choice seen, in order
+	first   [1]choiceState // choices' room for the usual one
 	raw     bool
 	done    bool
 }

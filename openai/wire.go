@@ -54,8 +54,11 @@ func (m *wireMessage) aside(key string) *json.RawMessage {
 
 // text returns v's string, or "" when v is not a JSON string.
 func text(v json.RawMessage) string {
+	if len(v) == 0 || v[0] != '"' {
+		return "" // before any decoding: its variable would go to the heap on every answer
+	}
 	var s string
-	if len(v) == 0 || v[0] != '"' || json.Unmarshal(v, &s) != nil {
+	if json.Unmarshal(v, &s) != nil {
 		return ""
 	}
 	return s
