@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -398,18 +399,57 @@ func decodePart(o object, typ, path string) (lyumen.Part, error) {
 		_, err := o.get(path, "thinking", &p.Text, wantString)
 		return p, err
 	case "document":
-		// A plain-text document keeps its text, for the record.
+		// A document's text, plain or as content blocks, is kept for the
+		// record and the token count.
 		p := lyumen.Part{Type: partPrefix + typ}
 		var src struct {
-			Type string `json:"type"`
-			Data string `json:"data"`
+			Type    string          `json:"type"`
+			Data    string          `json:"data"`
+			Content json.RawMessage `json:"content"`
 		}
-		if json.Unmarshal(o["source"], &src) == nil && src.Type == "text" {
-			p.Text = src.Data
+		if json.Unmarshal(o["source"], &src) == nil {
+			switch src.Type {
+			case "text":
+				p.Text = src.Data
+			case "content":
+				p.Text = blockTexts(src.Content)
+			}
 		}
 		return p, nil
+	case "search_result":
+		// Its title, source and text, likewise.
+		var title, source string
+		json.Unmarshal(o["title"], &title)
+		json.Unmarshal(o["source"], &source)
+		return lyumen.Part{Type: partPrefix + typ, Text: joinTexts([]string{title, source, blockTexts(o["content"])})}, nil
 	}
 	return lyumen.Part{Type: partPrefix + typ}, nil
+}
+
+// blockTexts returns the text of content given as a string or as an array
+// of blocks, the text blocks' joined by newlines.
+func blockTexts(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var blocks []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	json.Unmarshal(raw, &blocks)
+	texts := make([]string, 0, len(blocks))
+	for _, b := range blocks {
+		if b.Type == "text" {
+			texts = append(texts, b.Text)
+		}
+	}
+	return joinTexts(texts)
+}
+
+// joinTexts joins the texts that are not empty, a newline between each.
+func joinTexts(texts []string) string {
+	return strings.Join(slices.DeleteFunc(texts, func(s string) bool { return s == "" }), "\n")
 }
 
 func decodeImage(o object, path string) (lyumen.Part, error) {

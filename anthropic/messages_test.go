@@ -90,10 +90,12 @@ func TestDecodeMessages(t *testing.T) {
 		{
 			name: "blocks without a canonical form are kept by type",
 			body: `{"model":"claude","max_tokens":1,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"application/pdf","data":"JVBE"}},` +
-				`{"type":"image","source":{"type":"file","file_id":"file_1"}},{"type":"search_result","source":"s","title":"t","content":[]}]},` +
+				`{"type":"image","source":{"type":"file","file_id":"file_1"}},{"type":"search_result","source":"s","title":"t","content":[{"type":"text","text":"found"}]},` +
+				`{"type":"document","source":{"type":"content","content":[{"type":"text","text":"one"},{"type":"image","source":{"type":"url","url":"u"}},{"type":"text","text":"two"}]}}]},` +
 				`{"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"redacted_thinking","data":"xx"},{"type":"text","text":"ok"}]}]}`,
 			want: lyumen.Request{Model: "claude", MaxTokens: 1, Messages: []lyumen.Message{
-				{Role: "user", Parts: []lyumen.Part{{Type: "anthropic:document"}, {Type: "anthropic:image_file"}, {Type: "anthropic:search_result"}}},
+				{Role: "user", Parts: []lyumen.Part{{Type: "anthropic:document"}, {Type: "anthropic:image_file"},
+					{Type: "anthropic:search_result", Text: "t\ns\nfound"}, {Type: "anthropic:document", Text: "one\ntwo"}}},
 				{Role: "assistant", Parts: []lyumen.Part{{Type: "anthropic:thinking", Text: "hmm"}, {Type: "anthropic:redacted_thinking"}, {Type: "text", Text: "ok"}}},
 			}},
 		},

@@ -40,7 +40,9 @@ const (
 //   - each image: width × height / 750 after Anthropic's scaling (long edge
 //     at most 1568 px, at most 1.15 megapixels), read from the header of
 //     inline PNG, JPEG and GIF data; 1,600 tokens (the most an image can
-//     cost) for a URL or another format;
+//     cost) for a URL, a file id or another format;
+//   - documents and search results: their text (a PDF's is not read, and
+//     counts nothing);
 //   - tools: their name, description and schema as text, 8 tokens each,
 //     and 346 for the tool-use system prompt Anthropic adds.
 func CountTokens(req *lyumen.Request) int {
@@ -49,9 +51,11 @@ func CountTokens(req *lyumen.Request) int {
 		m := &req.Messages[i]
 		n += messageTokens + textTokens(m.Content)
 		for _, p := range m.Parts {
-			switch p.Type {
-			case lyumen.PartImage:
+			switch {
+			case p.Type == lyumen.PartImage:
 				n += imageTokens(p)
+			case strings.HasPrefix(p.Type, partPrefix+"image_"): // a Files API image: its size is unknown
+				n += maxImageTokens
 			default:
 				n += textTokens(p.Text)
 			}

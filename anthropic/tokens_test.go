@@ -35,6 +35,8 @@ func TestCountTokens(t *testing.T) {
 		{"small PNG: by its size", user(lyumen.Part{Type: "image", MediaType: "image/png", Data: pngData(t, 300, 250)}), 4 + 300*250/750 + 1},
 		{"large PNG: scaled as Anthropic scales it", user(lyumen.Part{Type: "image", MediaType: "image/png", Data: pngData(t, 3136, 400)}), 4 + 1568*200/750 + 1},
 		{"unreadable image", user(lyumen.Part{Type: "image", MediaType: "image/png", Data: "bm9wZQ=="}), 4 + 1600},
+		{"image by file id: the most an image costs", user(lyumen.Part{Type: "anthropic:image_file"}), 4 + 1600},
+		{"a search result's text", user(lyumen.Part{Type: "anthropic:search_result", Text: "abcdefg"}), 4 + 2},
 		{"tools add the tool-use prompt", lyumen.Request{Tools: []lyumen.Tool{{Name: "get", Parameters: []byte(`{}`)}}}, 346 + 8 + 1 + 1},
 	}
 	for _, tc := range tests {

@@ -41,6 +41,7 @@ type completionsRequest struct {
 	Logprobs      *int
 	BestOf        *int
 	LogitBias     map[string]json.RawMessage
+	Seed          *int64
 }
 
 // DecodeCompletions parses and validates a /v1/completions body. Errors
@@ -59,7 +60,7 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 		field{"stream_options", &cr.StreamOptions}, field{"n", &cr.N}, field{"max_tokens", &cr.MaxTokens},
 		field{"temperature", &cr.Temperature}, field{"top_p", &cr.TopP}, field{"stop", &cr.Stop},
 		field{"echo", &cr.Echo}, field{"suffix", &cr.Suffix}, field{"logprobs", &cr.Logprobs},
-		field{"best_of", &cr.BestOf}, field{"logit_bias", &cr.LogitBias},
+		field{"best_of", &cr.BestOf}, field{"logit_bias", &cr.LogitBias}, field{"seed", &cr.Seed},
 	); err != nil {
 		return nil, err
 	}
@@ -82,8 +83,10 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 		return nil, invalid("n", "'n' must be between 1 and 128")
 	case cr.N != nil && *cr.N > 1:
 		return nil, untranslatable("n", "'n' above 1 cannot be translated: completions are answered by chat models here, one completion per request")
-	case cr.MaxTokens != nil && *cr.MaxTokens < 0:
-		return nil, invalid("max_tokens", "'max_tokens' must not be negative")
+	case cr.MaxTokens != nil && *cr.MaxTokens < 1:
+		// 0 scores an echoed prompt at OpenAI; here, with no echo, it
+		// would be read as no limit at all.
+		return nil, invalid("max_tokens", "'max_tokens' must be at least 1")
 	case cr.Echo != nil && *cr.Echo:
 		return nil, untranslatable("echo", "'echo' cannot be translated: completions are answered by chat models here, which do not echo the prompt")
 	case cr.Suffix != nil && *cr.Suffix != "":
@@ -109,6 +112,7 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 		MaxTokens:    defaultCompletionTokens,
 		Temperature:  cr.Temperature,
 		TopP:         cr.TopP,
+		Seed:         cr.Seed,
 	}
 	if cr.MaxTokens != nil {
 		req.MaxTokens = *cr.MaxTokens

@@ -30,7 +30,7 @@ var validCompletions = []struct {
 	{
 		name: "array of one prompt, sampling, stop, stream with usage",
 		body: `{"model":"m","prompt":["Say this is a test"],"max_tokens":7,"temperature":0,"top_p":1,"stop":"\n","stream":true,"stream_options":{"include_usage":true},"n":1,"echo":false,"best_of":1,"logprobs":null,"suffix":"","presence_penalty":0.5,"seed":3,"user":"u"}`,
-		want: lyumen.Request{Model: "m", MaxTokens: 7, Temperature: ptr(0.0), TopP: ptr(1.0), Stop: []string{"\n"}, Stream: true, IncludeUsage: true,
+		want: lyumen.Request{Model: "m", MaxTokens: 7, Temperature: ptr(0.0), TopP: ptr(1.0), Stop: []string{"\n"}, Stream: true, IncludeUsage: true, Seed: ptr(int64(3)),
 			Messages: []lyumen.Message{{Role: "user", Content: "Say this is a test"}}},
 	},
 	{
@@ -75,6 +75,7 @@ var invalidCompletions = []struct {
 	{name: "null in prompt array", body: `{"model":"m","prompt":[null]}`, wantParam: "prompt"},
 	{name: "n zero", body: `{"model":"m","prompt":"x","n":0}`, wantParam: "n"},
 	{name: "negative max_tokens", body: `{"model":"m","prompt":"x","max_tokens":-1}`, wantParam: "max_tokens"},
+	{name: "max_tokens 0, which would be no limit", body: `{"model":"m","prompt":"x","max_tokens":0}`, wantParam: "max_tokens"},
 	{name: "stop a number", body: `{"model":"m","prompt":"x","stop":1}`, wantParam: "stop"},
 	{name: "stream not a bool", body: `{"model":"m","prompt":"x","stream":1}`, wantParam: "stream"},
 	{name: "include_usage not a bool", body: `{"model":"m","prompt":"x","stream_options":{"include_usage":"yes"}}`, wantParam: "stream_options.include_usage"},
