@@ -120,9 +120,7 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 						d.Reasoning = v.Str // a server that sends both sends the same
 					}
 				case "refusal":
-					if v.Type == gjson.String {
-						d.Refusal = v.Str
-					}
+					d.Refusal = v.Str // "" for a null, as the fast path reads it
 				case "tool_calls":
 					if v.Type == gjson.Null {
 						return true
@@ -154,7 +152,7 @@ func choiceDelta(c gjson.Result) (lyumen.ChoiceDelta, bool) {
 
 // toolCallDelta reads one fragment of a tool call. Its Index is -1 when
 // the upstream gave none (Mistral, Gemini's OpenAI endpoint); the stream
-// numbers it (callNumbers). A given index past MaxToolCalls is malformed:
+// numbers it (stream.track). A given index past MaxToolCalls is malformed:
 // it numbers content blocks on other surfaces, and what a stream keeps per
 // call.
 func toolCallDelta(tc gjson.Result) (lyumen.ToolCall, bool) {

@@ -112,7 +112,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), raw: req.Surface == lyumen.SurfaceOpenAIChat}
+	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), n: max(req.N, 1), raw: req.Surface == lyumen.SurfaceOpenAIChat}
 	s.choices = s.first[:0]
 	return s, nil
 }
@@ -189,6 +189,7 @@ type stream struct {
 	chunks  chunkMemo
 	choices []choiceState  // each choice seen, in order
 	first   [1]choiceState // choices' room for the usual one
+	n       int            // the choices asked for
 	raw     bool
 	done    bool
 }
@@ -245,14 +246,16 @@ func (s *stream) Next() (lyumen.Event, error) {
 	return out, nil
 }
 
-// finished reports that the stream has had a choice and each has finished.
+// finished reports that as many choices as the client asked for have
+// finished.
 func (s *stream) finished() bool {
+	n := 0
 	for i := range s.choices {
-		if !s.choices[i].finished {
-			return false
+		if s.choices[i].finished {
+			n++
 		}
 	}
-	return len(s.choices) > 0
+	return n > 0 && n >= s.n
 }
 
 // track notes a choice's delta: its finish, and the numbers of its tool
@@ -279,7 +282,10 @@ func (s *stream) track(d *lyumen.ChoiceDelta) error {
 	}
 	for j := range d.ToolCalls {
 		tc := &d.ToolCalls[j]
-		n := c.number(tc.Index, tc.ID)
+		n := -1 // a second unnumbered fragment in one event is another call
+		if j == 0 || tc.Index >= 0 || tc.ID != "" {
+			n = c.number(tc.Index, tc.ID)
+		}
 		if n < 0 {
 			if len(c.calls) == lyumen.MaxToolCalls {
 				return errInvalidEvent

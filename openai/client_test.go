@@ -405,6 +405,9 @@ func TestClient_ChatStreamToolCallNumbers(t *testing.T) {
 		{"no index, two in one chunk", []string{
 			chunk(`[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"CET\"}"}}]`),
 		}},
+		{"no index, no id, two in one chunk", []string{
+			chunk(`[{"type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}},{"type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"CET\"}"}}]`),
+		}},
 		{"each call index 0 (Ollama)", []string{
 			chunk(`[{"index":0,"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]`),
 			chunk(`[{"index":0,"id":"call_b","type":"function","function":{"name":"get_time","arguments":"{\"tz\":\"CET\"}"}}]`),
@@ -425,7 +428,13 @@ func TestClient_ChatStreamToolCallNumbers(t *testing.T) {
 			for i := range events {
 				a.Add(&events[i])
 			}
-			if diff := cmp.Diff(want, a.Response().Choices[0].Message.ToolCalls); diff != "" {
+			calls := a.Response().Choices[0].Message.ToolCalls
+			if tc.name == "no index, no id, two in one chunk" { // ids are the upstream's to give
+				for i := range calls {
+					calls[i].ID = want[i].ID
+				}
+			}
+			if diff := cmp.Diff(want, calls); diff != "" {
 				t.Errorf("assembled tool calls mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -444,9 +453,10 @@ func TestClient_ChatStreamEndsWithoutDone(t *testing.T) {
 		body  string
 		whole bool
 	}{
-		{"finished", sseBody(chunk(0, `{"content":"Hi"}`, "null"), chunk(0, `{}`, `"stop"`)), true},
-		{"finished, usage after", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`), `{"id":"c1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`), true},
-		{"[DONE] without its blank line", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`)) + "data: [DONE]", true},
+		{"finished", sseBody(chunk(0, `{"content":"Hi"}`, "null"), chunk(0, `{}`, `"stop"`)), false}, // one of the two asked for
+		{"both finished", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`), chunk(1, `{"content":"Ho"}`, `"length"`)), true},
+		{"finished, usage after", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`), chunk(1, `{}`, `"stop"`), `{"id":"c1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`), true},
+		{"[DONE] without its blank line", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`), chunk(1, `{}`, `"stop"`)) + "data: [DONE]", true},
 		{"unfinished", sseBody(chunk(0, `{"content":"Hi"}`, "null")), false},
 		{"one of two choices finished", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`), chunk(1, `{"content":"Ho"}`, "null")), false},
 		{"no choice", sseBody(`{"id":"c1","choices":[]}`), false},

@@ -131,9 +131,17 @@ func fastMessage(p *jsonscan.Scanner, m *wireMessage) bool {
 			if ok = p.Null(); !ok && p.Eat('[') {
 				m.ToolCalls, ok = []wireToolCall{}, p.Eat(']')
 			}
-		case "reasoning_content", "reasoning", "refusal": // a null only; text goes the general way
-			if ok = p.Null(); ok {
-				*m.aside(key) = json.RawMessage("null") // as encoding/json sets a RawMessage
+		case "reasoning_content", "reasoning", "refusal":
+			// As encoding/json sets a RawMessage: the value's bytes. A
+			// plain string's are its text in quotes; anything else goes
+			// the general way.
+			if p.Null() {
+				*m.aside(key), ok = json.RawMessage("null"), true
+				break
+			}
+			var text string
+			if text, ok = p.Str(); ok {
+				*m.aside(key) = json.RawMessage(`"` + text + `"`)
 			}
 		default:
 			ok = skip(p, key, messageKeys)

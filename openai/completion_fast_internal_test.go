@@ -32,6 +32,8 @@ var fastCompletionSeeds = []string{
 	`{"choices":[{"index":128}]}`, `{"choices":[{"index":-1}]}`, `{"choices":[{"index":01}]}`,
 	`{"choices":[{"delta":{"content":"x"}}]}`, `{"choices":[{"message":{"content":5}}]}`,
 	`{"choices":[{"index":0,"error":null,"finish_reason":"stop"}]}`, `{"choices":[{"finish_reason":"error","error":{"code":502}}]}`,
+	`{"choices":[{"message":{"content":"4","reasoning_content":"two and two","refusal":null,"reasoning":"x"}}]}`,
+	`{"choices":[{"message":{"reasoning":{"effort":"low"}}}]}`, `{"choices":[{"message":{"refusal":"a\"b"}}]}`,
 	`{"choices":[{"message":{"role":"assistant","content":"a"}}],"x":{"y":[1,{"z":null}]}}`,
 	`{"id":"c"}x`, `{"id":"c"`, `{"id":"c",}`, `[]`, `null`, `"x"`, ``, `{"id":"\xff"}`, "{\"id\":\"a\x01\"}",
 }
