@@ -269,6 +269,18 @@ func Run(t *testing.T, newLimiter NewFunc) {
 		}
 	})
 
+	t.Run("a debt settled after midnight is the client's still", func(t *testing.T) {
+		l, clock := setup(t, Limits{TokensPerMinute: 1000})
+		clock.Advance(12*time.Hour - time.Second) // 23:59:59 UTC
+		admitted := clock.Now()
+		admit(t, l, "a", "m", 100)
+		clock.Advance(2 * time.Second)
+		settle(t, l, "a", "m", admitted, 1900) // 2000 used in all: 1000 in debt
+		if _, _, ok := admit(t, l, "a", "m", 1); ok {
+			t.Fatal("admitted while 1000 tokens in debt")
+		}
+	})
+
 	t.Run("no limits", func(t *testing.T) {
 		l, _ := setup(t, Limits{})
 		for i := range 200 {

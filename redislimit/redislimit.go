@@ -23,6 +23,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"time"
@@ -128,6 +129,16 @@ func (l *Limiter) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping redis: %w", err)
 	}
 	return nil
+}
+
+// Unreachable reports that err is a failure to reach Redis over the
+// network (down, refusing, not resolving, timing out), not an answer from
+// it (a wrong password, a database that does not exist).
+func Unreachable(err error) bool {
+	_, network := errors.AsType[*net.OpError](err)
+	_, dns := errors.AsType[*net.DNSError](err)
+	_, answered := errors.AsType[redis.Error](err)
+	return (network || dns) && !answered
 }
 
 // Close closes the connections to Redis.
@@ -246,7 +257,7 @@ func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64)
 		return lyumen.Allowance{}, nil
 	}
 	now := l.now()
-	keys := l.keys(client, model, now)
+	keys := []string{l.bucketKey(client, now), l.budgetKey(model, now)}
 	res, err := admitScript.Run(ctx, l.rdb, keys, now.UnixMilli(), l.rcap, l.tcap, tokens, budget,
 		budgetTTL.Milliseconds(), windowMS).Slice()
 	if err != nil {
@@ -268,15 +279,18 @@ func (l *Limiter) Admit(ctx context.Context, client, model string, tokens int64)
 }
 
 // Settle charges delta more tokens to client and model once the actual
-// usage is known; a negative delta refunds an overestimate. The keys are
-// those of the day of admitted: its budget, and the bucket Admit charged.
+// usage is known; a negative delta refunds an overestimate. The budget is
+// that of the day of admitted; the client's bucket is the one it is asked
+// for now (after midnight a new key, with a new day's salt), as the
+// memory limiter's is.
 func (l *Limiter) Settle(ctx context.Context, client, model string, admitted time.Time, delta int64) error {
 	budget := l.daily[model]
 	if delta == 0 || (budget <= 0 && l.tcap == 0) {
 		return nil
 	}
 	now := l.now()
-	err := settleScript.Run(ctx, l.rdb, l.keys(client, model, admitted), now.UnixMilli(), l.rcap, l.tcap, delta, budget,
+	keys := []string{l.bucketKey(client, now), l.budgetKey(model, admitted)}
+	err := settleScript.Run(ctx, l.rdb, keys, now.UnixMilli(), l.rcap, l.tcap, delta, budget,
 		budgetTTL.Milliseconds(), windowMS).Err()
 	if err != nil {
 		return fmt.Errorf("redis settle: %w", err)
@@ -284,16 +298,16 @@ func (l *Limiter) Settle(ctx context.Context, client, model string, admitted tim
 	return nil
 }
 
-// keys names the client's buckets and the model's budget of today.
-func (l *Limiter) keys(client, model string, now time.Time) []string {
-	day := now.UTC().Format(time.DateOnly)
-	mac := hmac.New(sha256.New, l.dailySalt(day))
+// bucketKey names the client's buckets, under the salt of at's day.
+func (l *Limiter) bucketKey(client string, at time.Time) string {
+	mac := hmac.New(sha256.New, l.dailySalt(at.UTC().Format(time.DateOnly)))
 	mac.Write([]byte(client))
-	sum := mac.Sum(nil)
-	return []string{
-		l.prefix + "rl:" + base64.RawURLEncoding.EncodeToString(sum[:16]),
-		l.prefix + "budget:" + day + ":" + model,
-	}
+	return l.prefix + "rl:" + base64.RawURLEncoding.EncodeToString(mac.Sum(nil)[:16])
+}
+
+// budgetKey names the model's budget of at's day.
+func (l *Limiter) budgetKey(model string, at time.Time) string {
+	return l.prefix + "budget:" + at.UTC().Format(time.DateOnly) + ":" + model
 }
 
 // dailySalt is HMAC-SHA256(secret, date): the same on every instance,
