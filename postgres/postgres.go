@@ -5,10 +5,13 @@ package postgres
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,9 +92,15 @@ SELECT set_config('synchronous_commit', 'on', false) WHERE current_setting('sync
 		// hold store_meta until TCP noticed, hours later: a purge waits
 		// on it, and every gateway's writes behind the purge. An
 		// operator's own setting is kept.
+		// The same writer silent in the middle of a statement (a COPY)
+		// is found by the server's keepalives: within two minutes where
+		// the system's default waits two hours.
 		_, err = c.Exec(ctx, `
 SELECT set_config('idle_in_transaction_session_timeout', '60s', false)
-WHERE current_setting('idle_in_transaction_session_timeout') = '0'`)
+WHERE current_setting('idle_in_transaction_session_timeout') = '0';
+SELECT set_config('tcp_keepalives_idle', '60', false), set_config('tcp_keepalives_interval', '10', false),
+	set_config('tcp_keepalives_count', '6', false)
+FROM pg_settings WHERE name = 'tcp_keepalives_idle' AND (setting::int = 0 OR setting::int > 60)`)
 		if err != nil {
 			return err
 		}
@@ -239,12 +248,17 @@ func isUniqueViolation(err error) bool {
 }
 
 // Unreachable reports that err from Open is a failure to reach the server
-// (down, refusing, not resolving), not one the server answered with (a
-// wrong password, no such database) or one of the store itself.
+// over the network (down, refusing, not resolving, the connection cut),
+// not one the server answered with (a wrong password, no such database),
+// a TLS failure (a certificate that does not verify) or one of the store.
 func Unreachable(err error) bool {
 	_, connect := errors.AsType[*pgconn.ConnectError](err)
 	_, answered := errors.AsType[*pgconn.PgError](err)
-	return connect && !answered
+	_, network := errors.AsType[*net.OpError](err)
+	_, dns := errors.AsType[*net.DNSError](err)
+	_, tlsFailed := errors.AsType[*tls.CertificateVerificationError](err)
+	cut := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) // a proxy in front of a server that is down
+	return connect && !answered && !tlsFailed && (network || dns || cut)
 }
 
 // isLockTimeout reports that a statement gave up waiting for a lock

@@ -599,6 +599,9 @@ func TestOpen_IdleInTransactionTimeout(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("idle_in_transaction_session_timeout = %s, want %s", got, tc.want)
 			}
+			if got, err := postgres.Setting(t.Context(), db, "tcp_keepalives_idle"); err != nil || got != "60" {
+				t.Errorf("tcp_keepalives_idle = %s (%v), want 60", got, err)
+			}
 		})
 	}
 }
@@ -625,7 +628,8 @@ func TestWriteRecords_Partitions(t *testing.T) {
 	defer conn.Close(context.Background())
 	next := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC)
 	var made bool
-	if err := conn.QueryRow(t.Context(), `SELECT to_regclass($1) IS NOT NULL`, fmt.Sprintf("records_%04d_%02d", next.Year(), next.Month())).Scan(&made); err != nil {
+	if err := conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT FROM pg_inherits
+		WHERE inhrelid = to_regclass($1) AND inhparent = 'record_rows'::regclass)`, fmt.Sprintf("records_%04d_%02d", next.Year(), next.Month())).Scan(&made); err != nil {
 		t.Fatal(err)
 	}
 	if !made {
@@ -715,10 +719,14 @@ func TestUnreachable(t *testing.T) {
 	nobody.Host = "127.0.0.1:1"
 	noDB := *u
 	noDB.Path = "/no_such_database_here"
+	noTLS := *u // the test server has no certificate to verify
+	q := noTLS.Query()
+	q.Set("sslmode", "verify-full")
+	noTLS.RawQuery = q.Encode()
 	for _, tc := range []struct {
 		url  string
 		want bool
-	}{{nobody.String(), true}, {noDB.String(), false}} {
+	}{{nobody.String(), true}, {noDB.String(), false}, {noTLS.String(), false}} {
 		_, err := postgres.Open(t.Context(), tc.url)
 		if err == nil {
 			t.Fatalf("Open(%s) succeeded", tc.url)

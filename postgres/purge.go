@@ -149,7 +149,7 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 	for isLockTimeout(err) && time.Since(start) < purgePatience {
 		select {
 		case <-ctx.Done():
-			return out, fmt.Errorf("purge: %w", ctx.Err())
+			return lyumen.Purged{}, fmt.Errorf("purge: %w", ctx.Err())
 		case <-time.After(purgeLockWait): // let the writers queued behind the purge through
 		}
 		err = pgx.BeginFunc(ctx, db.pool, purge)
@@ -157,8 +157,8 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 	if isLockTimeout(err) {
 		return lyumen.Purged{}, fmt.Errorf("purge: a writer held the store for %v (a gateway's session stuck in a transaction ends after a minute); try again: %w", purgePatience, err)
 	}
-	if err != nil {
-		return out, fmt.Errorf("purge: %w", err)
+	if err != nil { // rolled back: nothing was purged
+		return lyumen.Purged{}, fmt.Errorf("purge: %w", err)
 	}
 	db.stored.Reset(-1) // this process's own writes read the new epoch
 	db.packer.Forget()

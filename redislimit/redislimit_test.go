@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -249,6 +250,36 @@ func BenchmarkLimiter_Admit(b *testing.B) {
 	for b.Loop() {
 		if _, err := l.Admit(b.Context(), "203.0.113.9", "m", 100); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestUnreachable tells a Redis that cannot be reached from one that
+// answers with a refusal.
+func TestUnreachable(t *testing.T) {
+	noDB, err := url.Parse(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDB.Path = "/999999" // a database that does not exist
+	for _, tc := range []struct {
+		url  string
+		want bool
+	}{
+		{"redis://127.0.0.1:1/0", true},
+		{noDB.String(), false},
+	} {
+		l, err := redislimit.New(tc.url, redislimit.Options{Secret: []byte("a secret")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = l.Ping(t.Context())
+		l.Close()
+		if err == nil {
+			t.Fatalf("Ping(%s) succeeded", tc.url)
+		}
+		if got := redislimit.Unreachable(err); got != tc.want {
+			t.Errorf("Unreachable(%v) = %v, want %v", err, got, tc.want)
 		}
 	}
 }

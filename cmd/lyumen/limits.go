@@ -229,10 +229,14 @@ func newLimiter(ctx context.Context, c *Config, logger *slog.Logger, reg prometh
 	reg.MustRegister(fb.fallbacks)
 	l.Limiter = fb
 	// A gateway restarted while Redis is away serves, as one whose Redis
-	// went away does: limits in memory until Redis answers.
-	if err := rl.Ping(ctx); err != nil {
+	// went away does: limits in memory until Redis answers. A Redis that
+	// answers with a refusal is a configuration to mend.
+	if err := rl.Ping(ctx); redislimit.Unreachable(err) {
 		fb.failed(ctx, err)
 		return l, nil
+	} else if err != nil {
+		rl.Close()
+		return nil, fmt.Errorf("limits.redis_url %s: %w", redactURL(c.Limits.RedisURL), err)
 	}
 	logger.Info("rate limits shared through redis", "redis", redactURL(c.Limits.RedisURL))
 	return l, nil

@@ -291,6 +291,9 @@ type store interface {
 	Close() error
 }
 
+// laterStoreOpen bounds one try of a laterStore at opening its store.
+const laterStoreOpen = 10 * time.Minute
+
 // laterStore is a PostgreSQL store that could not be reached when serve
 // started. Each write tries to open it (migrations and all) until one
 // can; the spool retries failed writes with backoff.
@@ -305,6 +308,9 @@ func (l *laterStore) open(ctx context.Context) (store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.db == nil {
+		// Not under the write's deadline: a migration may take longer.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterStoreOpen)
+		defer cancel()
 		db, err := openStore(ctx, l.url, true)
 		if err != nil {
 			return nil, err
