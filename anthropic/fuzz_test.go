@@ -121,6 +121,9 @@ func FuzzStream(f *testing.F) {
 					}
 					break
 				}
+				if ev.Empty() {
+					continue
+				}
 				if surface != lyumen.SurfaceAnthropicMessages && ev.Raw != nil {
 					t.Fatal("a translated event carries Raw")
 				}

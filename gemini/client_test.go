@@ -92,6 +92,9 @@ func TestClient_ChatStream(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if ev.Empty() {
+			continue
+		}
 		if len(events) == 0 {
 			// Four words, three gaps: the first must come long before the last.
 			if d := time.Since(start); d > 2*gap {
