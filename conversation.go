@@ -55,6 +55,10 @@ type Request struct {
 	Seed *int64
 	// Format constrains the answer to JSON; nil leaves it free text.
 	Format *Format
+	// Untranslated, when set, says why the request can go only as written,
+	// to an upstream that speaks its surface (a completions prompt with a
+	// suffix, say): a provider that would translate it returns this error.
+	Untranslated *Error
 
 	// OnAttempt, when set, is told about every upstream attempt the router
 	// makes, so the record can say which targets were tried and why they failed.

@@ -99,6 +99,9 @@ var emptySchema = json.RawMessage(`{"type":"object"}`)
 // top_p is left out, since its current models refuse the two together;
 // stop sequences of whitespace alone, which it refuses, are left out.
 func EncodeRequest(req *lyumen.Request) ([]byte, error) {
+	if req.Untranslated != nil {
+		return nil, req.Untranslated
+	}
 	b := messagesBody{Model: req.Model, MaxTokens: req.MaxTokens, Stream: req.Stream,
 		StopSequences: stopSequences(req.Stop), Temperature: req.Temperature, TopP: req.TopP}
 	if b.MaxTokens <= 0 {

@@ -129,6 +129,9 @@ var imageTypes = map[string]string{
 // with nothing to send are left out. Content Gemini cannot take is a
 // KindInvalid error that names it.
 func EncodeRequest(req *lyumen.Request) ([]byte, error) {
+	if req.Untranslated != nil {
+		return nil, req.Untranslated
+	}
 	var b request
 	var system []part
 	add := func(role string, parts ...part) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/providertest"
@@ -34,11 +35,76 @@ func TestCompletions_NonStreamed(t *testing.T) {
 	if rec.Conversation.MaxTokens != 50 || rec.Response.Choices[0].Message.Content != want {
 		t.Errorf("recorded max tokens %d, answer %q", rec.Conversation.MaxTokens, rec.Response.Choices[0].Message.Content)
 	}
-	// The prompt reached the chat upstream as the one user message.
+	// The request reached the OpenAI-compatible upstream's own completions
+	// API as the client wrote it.
 	seen := g.up.Seen()[0]
-	msgs, _ := seen.Body["messages"].([]any)
-	if seen.Path != "/v1/chat/completions" || len(msgs) != 1 || seen.Body["max_tokens"] != 50.0 {
+	if seen.Path != "/v1/completions" || seen.Body["prompt"] != "once upon a time" || seen.Body["max_tokens"] != 50.0 || seen.Body["model"] != remoteModel {
 		t.Errorf("upstream got %s %v", seen.Path, seen.Body)
+	}
+}
+
+// TestCompletions_PassedThrough: what only a raw completion can do (echo,
+// suffix, several prompts, tokens, n) reaches an OpenAI-compatible upstream,
+// and its answers are recorded, one choice each.
+func TestCompletions_PassedThrough(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "whole", true: "streamed"}[stream], func(t *testing.T) {
+			g := newGateway(t)
+			body := `{"model":"` + publicModel + `","prompt":["def fib(n):","x"],"suffix":"\n","echo":true,"n":2,"logprobs":1,"stream":` + map[bool]string{false: "false", true: "true"}[stream] + `}`
+			var got strings.Builder
+			if stream {
+				s := g.client.Completions.NewStreaming(t.Context(), openai.CompletionNewParams{}, option.WithRequestBody("application/json", []byte(body)))
+				for s.Next() {
+					for _, ch := range s.Current().Choices {
+						got.WriteString(ch.Text)
+					}
+				}
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				resp, err := g.client.Completions.New(t.Context(), openai.CompletionNewParams{}, option.WithRequestBody("application/json", []byte(body)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, ch := range resp.Choices {
+					got.WriteString(ch.Text)
+				}
+			}
+			want := "def fib(n):" + providertest.EchoText("def fib(n):")
+			if got.String() != want+want {
+				t.Errorf("client got %q, want %q twice", got.String(), want)
+			}
+			seen := g.up.Seen()[0]
+			if seen.Path != "/v1/completions" || seen.Body["suffix"] != "\n" || seen.Body["echo"] != true || seen.Body["n"] != 2.0 {
+				t.Errorf("upstream got %s %v", seen.Path, seen.Body)
+			}
+			rec := g.recs.wait(t, 1)
+			if rec.Completeness != lyumen.Complete || rec.Response == nil || len(rec.Response.Choices) != 2 ||
+				rec.Response.Choices[1].Message.Content != want || rec.Response.Choices[1].FinishReason != "stop" {
+				t.Errorf("recorded %s %+v", rec.Completeness, rec.Response)
+			}
+		})
+	}
+}
+
+// TestCompletions_UntranslatableElsewhere: the same requests to a model
+// served by translation get a 400 naming what cannot be translated.
+func TestCompletions_UntranslatableElsewhere(t *testing.T) {
+	for _, tc := range []struct{ name, body, param, msg string }{
+		{"several prompts", `{"model":"` + claudeModel + `","prompt":["a","b"]}`, "prompt", "cannot be translated"},
+		{"token prompt", `{"model":"` + claudeModel + `","prompt":[1,2,3]}`, "prompt", "tokens cannot be translated"},
+		{"echo", `{"model":"` + claudeModel + `","prompt":"x","echo":true}`, "echo", "cannot be translated"},
+		{"suffix", `{"model":"` + claudeModel + `","prompt":"x","suffix":"y"}`, "suffix", "cannot be translated"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newClaudeGateway(t)
+			checkAPIError(t, g.oclient.Post(t.Context(), "completions", []byte(tc.body), nil),
+				apiError{400, "invalid_request_error", tc.param, "unsupported_parameter"}, tc.msg)
+			if n := len(g.anth.Seen()); n != 0 {
+				t.Errorf("the Anthropic upstream was asked %d times", n)
+			}
+		})
 	}
 }
 
@@ -97,12 +163,8 @@ func TestCompletions_BadInput(t *testing.T) {
 	}{
 		{name: "missing prompt", body: `{"model": "gpt-test"}`, want: apiError{400, "invalid_request_error", "prompt", ""}},
 		{name: "unknown model", body: `{"model": "gpt-nope", "prompt": "x"}`, want: apiError{404, "invalid_request_error", "", "model_not_found"}},
-		{name: "several prompts", body: `{"model": "gpt-test", "prompt": ["a", "b"]}`,
-			want: apiError{400, "invalid_request_error", "prompt", "unsupported_parameter"}, msg: "cannot be translated"},
-		{name: "token prompt", body: `{"model": "gpt-test", "prompt": [1, 2, 3]}`,
-			want: apiError{400, "invalid_request_error", "prompt", "unsupported_parameter"}, msg: "tokens cannot be translated"},
-		{name: "echo", body: `{"model": "gpt-test", "prompt": "x", "echo": true}`,
-			want: apiError{400, "invalid_request_error", "echo", "unsupported_parameter"}, msg: "cannot be translated"},
+		{name: "max_tokens 0 without echo", body: `{"model": "gpt-test", "prompt": "x", "max_tokens": 0}`,
+			want: apiError{400, "invalid_request_error", "max_tokens", ""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

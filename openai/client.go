@@ -72,15 +72,19 @@ func NewClient(baseURL, apiKey string, headers map[string]string, rt http.RoundT
 		http: upstreamhttp.Transport(rt), limit: DefaultLimitField(baseURL)}
 }
 
-// Chat sends a non-streamed chat completion.
+// Chat sends a non-streamed chat completion; a legacy completion goes to
+// /completions as the client wrote it.
 func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Response, error) {
 	body, err := c.body(req)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.baseURL+"/chat/completions", c.header, body, upstreamError)
+	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.baseURL+endpoint(req), c.header, body, upstreamError)
 	if err != nil {
 		return nil, err
+	}
+	if req.Surface == lyumen.SurfaceOpenAICompletions {
+		return decodeTextCompletion(raw)
 	}
 	cc, ok := fastCompletion(raw)
 	if !ok {
@@ -108,20 +112,31 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, "/chat/completions", body, true)
+	resp, err := c.post(ctx, endpoint(req), body, true)
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), n: max(req.N, 1), raw: req.Surface == lyumen.SurfaceOpenAIChat}
+	text := req.Surface == lyumen.SurfaceOpenAICompletions
+	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), n: max(req.N, 1), text: text,
+		raw: text || req.Surface == lyumen.SurfaceOpenAIChat}
 	s.choices = s.first[:0]
 	return s, nil
+}
+
+// endpoint is the path req goes to: the legacy completions API's own, or
+// chat's.
+func endpoint(req *lyumen.Request) string {
+	if req.Surface == lyumen.SurfaceOpenAICompletions {
+		return "/completions"
+	}
+	return "/chat/completions"
 }
 
 // body builds the upstream body from the client's, rewriting only what it
 // must: the model name, and for streams a request for the usage chunk so
 // every stream is recorded with its token counts.
 func (c *Client) body(req *lyumen.Request) ([]byte, error) {
-	if req.Surface != lyumen.SurfaceOpenAIChat {
+	if req.Surface != lyumen.SurfaceOpenAIChat && req.Surface != lyumen.SurfaceOpenAICompletions {
 		return encodeChat(req, c.limit) // translated from the canonical form
 	}
 	// Edited in place (sjson) rather than decoded and re-encoded: the body
@@ -135,6 +150,9 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	// the body is not scanned for it.
 	if req.MaxTokens > 0 || req.CappedMaxTokens {
 		plain, completion := c.limitFields(body, req.CappedMaxTokens)
+		if req.Surface == lyumen.SurfaceOpenAICompletions { // the legacy API has max_tokens only
+			plain, completion = plain || completion, false
+		}
 		for _, f := range [...]struct {
 			key string
 			set bool
@@ -190,6 +208,7 @@ type stream struct {
 	choices []choiceState  // each choice seen, in order
 	first   [1]choiceState // choices' room for the usual one
 	n       int            // the choices asked for
+	text    bool           // legacy completion chunks, not chat's
 	raw     bool
 	done    bool
 }
@@ -231,7 +250,12 @@ func (s *stream) Next() (lyumen.Event, error) {
 		s.done = true
 		return lyumen.Event{}, io.EOF
 	}
-	out, err := s.chunks.parse(ev.Data)
+	var out lyumen.Event
+	if s.text {
+		out, err = parseTextChunk(ev.Data)
+	} else {
+		out, err = s.chunks.parse(ev.Data)
+	}
 	if err != nil {
 		return lyumen.Event{}, err
 	}

@@ -2,23 +2,25 @@ package openai
 
 import (
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/sse"
 )
 
-// The legacy completions API (/v1/completions) is served by translation,
-// not as a raw completion: the prompt becomes the one user message of a
-// chat conversation, any chat model answers it, and the answer's text is
-// rendered as a text_completion. A chat model does not continue the prompt
-// the way a base model does; clients that need raw continuation need an
-// upstream that serves /v1/completions itself. What only a raw completion
-// can do is refused with a 400: several prompts, prompts as token arrays,
-// echo, suffix, logprobs, best_of, logit_bias and n above 1. Tools, which
-// this API never had, are refused rather than dropped.
+// The legacy completions API (/v1/completions) is passed through, as the
+// client wrote it, to an OpenAI-compatible upstream: a base model continues
+// the prompt, and echo, suffix, logprobs, best_of, n, logit_bias, several
+// prompts and prompts as tokens all reach it. Other upstreams answer it by
+// translation: the prompt becomes the one user message of a chat
+// conversation and the answer's text is rendered as a text_completion. What
+// only a raw completion can do is refused there with a 400
+// (Request.Untranslated). Tools, which this API never had, are refused.
 
 // defaultCompletionTokens is max_tokens when the client sets none: the
 // official API's default, which clients of this API expect.
@@ -76,33 +78,42 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 			return nil, decodeError(err, "stream_options.include_usage")
 		}
 	}
+	echo := cr.Echo != nil && *cr.Echo
 	switch {
 	case cr.Model == nil || *cr.Model == "":
 		return nil, invalid("model", "you must provide a model parameter")
 	case cr.N != nil && (*cr.N < 1 || *cr.N > 128):
 		return nil, invalid("n", "'n' must be between 1 and 128")
-	case cr.N != nil && *cr.N > 1:
-		return nil, untranslatable("n", "'n' above 1 cannot be translated: completions are answered by chat models here, one completion per request")
-	case cr.MaxTokens != nil && *cr.MaxTokens < 1:
-		// 0 scores an echoed prompt at OpenAI; here, with no echo, it
-		// would be read as no limit at all.
-		return nil, invalid("max_tokens", "'max_tokens' must be at least 1")
-	case cr.Echo != nil && *cr.Echo:
-		return nil, untranslatable("echo", "'echo' cannot be translated: completions are answered by chat models here, which do not echo the prompt")
-	case cr.Suffix != nil && *cr.Suffix != "":
-		return nil, untranslatable("suffix", "'suffix' (insertion) cannot be translated: completions are answered by chat models here")
-	case cr.Logprobs != nil:
-		return nil, untranslatable("logprobs", "'logprobs' cannot be translated: completions are answered by chat models here")
-	case cr.BestOf != nil && *cr.BestOf > 1:
-		return nil, untranslatable("best_of", "'best_of' cannot be translated: completions are answered by chat models here, one completion per request")
-	case len(cr.LogitBias) > 0:
-		return nil, untranslatable("logit_bias", "'logit_bias' cannot be translated: token ids differ between the models that may answer")
+	case cr.MaxTokens != nil && *cr.MaxTokens < 0:
+		return nil, invalid("max_tokens", "'max_tokens' must not be negative")
+	case cr.MaxTokens != nil && *cr.MaxTokens == 0 && !echo:
+		// 0 scores an echoed prompt; without echo, a translation would
+		// read it as no limit at all.
+		return nil, invalid("max_tokens", "'max_tokens' must be at least 1 without 'echo'")
 	}
-	prompt, err := completionPrompt(cr.Prompt)
+	prompt, untranslated, err := completionPrompt(cr.Prompt)
 	if err != nil {
 		return nil, err
 	}
+	const raw = "completions are answered by chat models on this model's provider"
+	for _, u := range []struct {
+		set   bool
+		param string
+		msg   string
+	}{
+		{cr.N != nil && *cr.N > 1, "n", "'n' above 1 cannot be translated: " + raw + ", one completion per request"},
+		{echo, "echo", "'echo' cannot be translated: " + raw + ", which do not echo the prompt"},
+		{cr.Suffix != nil && *cr.Suffix != "", "suffix", "'suffix' (insertion) cannot be translated: " + raw},
+		{cr.Logprobs != nil, "logprobs", "'logprobs' cannot be translated: " + raw},
+		{cr.BestOf != nil && *cr.BestOf > 1, "best_of", "'best_of' cannot be translated: " + raw + ", one completion per request"},
+		{len(cr.LogitBias) > 0, "logit_bias", "'logit_bias' cannot be translated: token ids differ between the models that may answer"},
+	} {
+		if u.set && untranslated == nil {
+			untranslated = untranslatable(u.param, "%s", u.msg)
+		}
+	}
 	req := &lyumen.Request{
+		Untranslated: untranslated,
 		Surface:      lyumen.SurfaceOpenAICompletions,
 		Model:        *cr.Model,
 		Stream:       cr.Stream != nil && *cr.Stream,
@@ -117,45 +128,128 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 	if cr.MaxTokens != nil {
 		req.MaxTokens = *cr.MaxTokens
 	}
+	if cr.N != nil {
+		req.N = *cr.N
+	}
 	if req.Stop, err = stopSequences(cr.Stop); err != nil {
 		return nil, err
 	}
 	return req, nil
 }
 
-// completionPrompt reads the prompt: a string, or an array holding one.
-func completionPrompt(raw json.RawMessage) (string, error) {
+// completionPrompt reads the prompt: a string, or an array of strings or
+// of tokens. Only one string can be translated; for anything else it
+// returns the prompts joined (none for tokens), for the record, and why
+// the request cannot be translated.
+func completionPrompt(raw json.RawMessage) (string, *lyumen.Error, error) {
 	if isNull(raw) {
-		return "", invalid("prompt", "missing required parameter: 'prompt'")
+		return "", nil, invalid("prompt", "missing required parameter: 'prompt'")
 	}
 	var one string
 	if json.Unmarshal(raw, &one) == nil {
-		return one, nil
+		return one, nil, nil
 	}
 	var many []json.RawMessage
 	if json.Unmarshal(raw, &many) != nil {
-		return "", invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
+		if json.Unmarshal(raw, new([]json.Number)) == nil { // one prompt as tokens
+			return "", untranslatable("prompt", "prompts given as tokens cannot be translated: %s; send the prompt as a string", "the models of this model's provider read text"), nil
+		}
+		return "", nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
 	}
 	if len(many) == 0 {
-		return "", invalid("prompt", "'prompt' must not be an empty array")
+		return "", nil, invalid("prompt", "'prompt' must not be an empty array")
 	}
+	var texts []string
+	var untranslated *lyumen.Error
 	for _, p := range many {
 		switch {
 		case isNull(p): // decodes into anything without an error
-			return "", invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
+			return "", nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
 		case json.Unmarshal(p, &one) == nil:
+			texts = append(texts, one)
 		case json.Unmarshal(p, new(json.Number)) == nil, json.Unmarshal(p, new([]json.Number)) == nil:
-			return "", untranslatable("prompt",
-				"prompts given as tokens cannot be translated: the models here read text; send the prompt as a string")
+			untranslated = untranslatable("prompt",
+				"prompts given as tokens cannot be translated: the models of this model's provider read text; send the prompt as a string")
 		default:
-			return "", invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
+			return "", nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
 		}
 	}
-	if len(many) > 1 {
-		return "", untranslatable("prompt",
-			"an array of %d prompts cannot be translated: completions are answered by chat models here; send one prompt per request", len(many))
+	if len(many) > 1 && untranslated == nil {
+		untranslated = untranslatable("prompt",
+			"an array of %d prompts cannot be translated: completions are answered by chat models on this model's provider; send one prompt per request", len(many))
 	}
-	return one, nil
+	return strings.Join(texts, "\n\n"), untranslated, nil
+}
+
+// decodeTextCompletion reads a legacy completion an upstream answered,
+// which goes to the client as it came (Raw).
+func decodeTextCompletion(raw []byte) (*lyumen.Response, error) {
+	var in struct {
+		ID      string `json:"id"`
+		Model   string `json:"model"`
+		Choices []struct {
+			Index        int     `json:"index"`
+			Text         string  `json:"text"`
+			FinishReason *string `json:"finish_reason"`
+		} `json:"choices"`
+		Usage *wireCounts     `json:"usage"`
+		Error json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}
+	}
+	if isSet(in.Error) {
+		return nil, bodyError(in.Error)
+	}
+	out := &lyumen.Response{ID: in.ID, Model: in.Model, Usage: in.Usage.usage(), Raw: raw, Choices: make([]lyumen.Choice, len(in.Choices))}
+	for i, c := range in.Choices {
+		out.Choices[i] = lyumen.Choice{Index: c.Index, Message: lyumen.Message{Role: "assistant", Content: c.Text}}
+		if c.FinishReason != nil {
+			out.Choices[i].FinishReason = *c.FinishReason
+		}
+	}
+	return out, nil
+}
+
+// parseTextChunk reads one streamed legacy completion chunk.
+func parseTextChunk(data []byte) (lyumen.Event, error) {
+	if !gjson.ValidBytes(data) {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	root := gjson.ParseBytes(data)
+	if !root.IsObject() {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	if e := root.Get("error"); e.Exists() && e.Type != gjson.Null {
+		return lyumen.Event{}, upstreamError(http.StatusBadGateway, []byte(`{"error":`+e.Raw+`}`))
+	}
+	if root.Get("object").Str == "error" {
+		return lyumen.Event{}, upstreamError(http.StatusBadGateway, []byte(`{"error":`+root.Raw+`}`))
+	}
+	ev := lyumen.Event{ID: root.Get("id").String(), Model: root.Get("model").String()}
+	if u := root.Get("usage"); u.IsObject() {
+		ev.Usage = &lyumen.Usage{PromptTokens: int(u.Get("prompt_tokens").Int()),
+			CompletionTokens: int(u.Get("completion_tokens").Int()), TotalTokens: int(u.Get("total_tokens").Int())}
+	}
+	choices := root.Get("choices")
+	if choices.Exists() && choices.Type != gjson.Null && !choices.IsArray() {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	ok := true
+	choices.ForEach(func(_, c gjson.Result) bool {
+		index := c.Get("index")
+		d := lyumen.ChoiceDelta{Index: int(index.Int()), Content: c.Get("text").String(), FinishReason: c.Get("finish_reason").String()}
+		if !c.IsObject() || index.Exists() && (index.Type != gjson.Number || d.Index < 0 || d.Index >= lyumen.MaxChoices) {
+			ok = false
+			return false
+		}
+		ev.Choices = append(ev.Choices, d)
+		return true
+	})
+	if !ok {
+		return lyumen.Event{}, errInvalidEvent
+	}
+	return ev, nil
 }
 
 // textCompletion is a completion body and each streamed chunk: the legacy
@@ -187,8 +281,12 @@ func textCompletionID(id string, now time.Time) string {
 	return id
 }
 
-// EncodeCompletion renders a canonical answer as a text_completion body.
+// EncodeCompletion renders a canonical answer as a text_completion body;
+// an upstream's own (Raw) goes as it came.
 func EncodeCompletion(resp *lyumen.Response, model string, now time.Time) []byte {
+	if resp.Raw != nil {
+		return resp.Raw
+	}
 	c := textCompletion{ID: textCompletionID(resp.ID, now), Object: "text_completion", Created: now.Unix(), Model: model, Usage: resp.Usage}
 	if resp.Model != "" {
 		c.Model = resp.Model
@@ -241,8 +339,14 @@ func NewCompletionsStream(req *lyumen.Request, now time.Time) *CompletionsStream
 }
 
 // Event appends the chunk that carries ev, if it carries anything the
-// client reads.
+// client reads; an upstream's own chunk (Raw) goes as it came.
 func (s *CompletionsStream) Event(dst []byte, ev *lyumen.Event) []byte {
+	if ev.Raw != nil {
+		if len(ev.Choices) == 0 && ev.Usage != nil && !s.req.IncludeUsage {
+			return dst // the usage chunk the gateway asked for on its own behalf
+		}
+		return sse.AppendData(dst, "", ev.Raw)
+	}
 	if ev.Usage != nil && !s.req.IncludeUsage {
 		e := *ev
 		e.Usage = nil // the gateway asked for it on its own behalf

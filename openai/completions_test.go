@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -30,7 +31,7 @@ var validCompletions = []struct {
 	{
 		name: "array of one prompt, sampling, stop, stream with usage",
 		body: `{"model":"m","prompt":["Say this is a test"],"max_tokens":7,"temperature":0,"top_p":1,"stop":"\n","stream":true,"stream_options":{"include_usage":true},"n":1,"echo":false,"best_of":1,"logprobs":null,"suffix":"","presence_penalty":0.5,"seed":3,"user":"u"}`,
-		want: lyumen.Request{Model: "m", MaxTokens: 7, Temperature: ptr(0.0), TopP: ptr(1.0), Stop: []string{"\n"}, Stream: true, IncludeUsage: true, Seed: ptr(int64(3)),
+		want: lyumen.Request{Model: "m", MaxTokens: 7, Temperature: ptr(0.0), TopP: ptr(1.0), Stop: []string{"\n"}, Stream: true, IncludeUsage: true, Seed: ptr(int64(3)), N: 1,
 			Messages: []lyumen.Message{{Role: "user", Content: "Say this is a test"}}},
 	},
 	{
@@ -81,18 +82,39 @@ var invalidCompletions = []struct {
 	{name: "include_usage not a bool", body: `{"model":"m","prompt":"x","stream_options":{"include_usage":"yes"}}`, wantParam: "stream_options.include_usage"},
 	{name: "duplicate prompt", body: `{"model":"m","prompt":"x","prompt":"y"}`, wantParam: "prompt"},
 
-	// What only a raw completion can do.
-	{name: "several prompts", body: `{"model":"m","prompt":["a","b"]}`, wantParam: "prompt", wantMsg: "an array of 2 prompts cannot be translated"},
-	{name: "token prompt", body: `{"model":"m","prompt":[1,2,3]}`, wantParam: "prompt", wantMsg: "prompts given as tokens cannot be translated"},
-	{name: "token prompts", body: `{"model":"m","prompt":[[1,2],[3]]}`, wantParam: "prompt", wantMsg: "prompts given as tokens cannot be translated"},
-	{name: "n above one", body: `{"model":"m","prompt":"x","n":2}`, wantParam: "n", wantMsg: "cannot be translated"},
-	{name: "echo", body: `{"model":"m","prompt":"x","echo":true}`, wantParam: "echo", wantMsg: "cannot be translated"},
-	{name: "suffix", body: `{"model":"m","prompt":"x","suffix":"end"}`, wantParam: "suffix", wantMsg: "cannot be translated"},
-	{name: "logprobs", body: `{"model":"m","prompt":"x","logprobs":2}`, wantParam: "logprobs", wantMsg: "cannot be translated"},
-	{name: "best_of", body: `{"model":"m","prompt":"x","best_of":3}`, wantParam: "best_of", wantMsg: "cannot be translated"},
-	{name: "logit_bias", body: `{"model":"m","prompt":"x","logit_bias":{"50256":-100}}`, wantParam: "logit_bias", wantMsg: "cannot be translated"},
 	{name: "tools", body: `{"model":"m","prompt":"x","tools":[{"type":"function","function":{"name":"f"}}]}`, wantParam: "tools", wantMsg: "the completions API has no tool calls"},
 	{name: "functions", body: `{"model":"m","prompt":"x","functions":[{"name":"f"}]}`, wantParam: "functions", wantMsg: "the completions API has no tool calls"},
+}
+
+// TestDecodeCompletions_RawOnly: what only a raw completion can do is
+// accepted, for an upstream that serves completions itself, and names why
+// it cannot be translated for one that does not.
+func TestDecodeCompletions_RawOnly(t *testing.T) {
+	for _, tc := range []struct{ name, body, param, msg, recorded string }{
+		{"several prompts", `{"model":"m","prompt":["a","b"]}`, "prompt", "an array of 2 prompts cannot be translated", "a\n\nb"},
+		{"token prompt", `{"model":"m","prompt":[1,2,3]}`, "prompt", "prompts given as tokens cannot be translated", ""},
+		{"token prompts", `{"model":"m","prompt":[[1,2],[3]]}`, "prompt", "prompts given as tokens cannot be translated", ""},
+		{"n above one", `{"model":"m","prompt":"x","n":2}`, "n", "cannot be translated", "x"},
+		{"echo", `{"model":"m","prompt":"x","echo":true}`, "echo", "cannot be translated", "x"},
+		{"echo, max_tokens 0: scoring", `{"model":"m","prompt":"x","echo":true,"max_tokens":0}`, "echo", "cannot be translated", "x"},
+		{"suffix", `{"model":"m","prompt":"x","suffix":"end"}`, "suffix", "cannot be translated", "x"},
+		{"logprobs", `{"model":"m","prompt":"x","logprobs":2}`, "logprobs", "cannot be translated", "x"},
+		{"best_of", `{"model":"m","prompt":"x","best_of":3}`, "best_of", "cannot be translated", "x"},
+		{"logit_bias", `{"model":"m","prompt":"x","logit_bias":{"50256":-100}}`, "logit_bias", "cannot be translated", "x"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := openai.DecodeCompletions([]byte(tc.body))
+			if err != nil {
+				t.Fatalf("DecodeCompletions: %v", err)
+			}
+			if u := req.Untranslated; u == nil || u.Param != tc.param || u.Code != "unsupported_parameter" || !strings.Contains(u.Message, tc.msg) {
+				t.Errorf("Untranslated = %+v, want param %s and %q", u, tc.param, tc.msg)
+			}
+			if got := req.Messages[0].Content; got != tc.recorded {
+				t.Errorf("recorded prompt %q, want %q", got, tc.recorded)
+			}
+		})
+	}
 }
 
 func TestDecodeCompletions_Invalid(t *testing.T) {

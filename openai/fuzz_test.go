@@ -28,8 +28,9 @@ func (b sseReply) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // FuzzStream feeds arbitrary upstream SSE to the OpenAI-compatible client,
-// for a chat client (chunks pass through) and for a Responses client
-// (chunks are parsed and translated). It must not panic or loop; every
+// for a chat client (chunks pass through), a Responses client (chunks are
+// parsed and translated) and a legacy completions client (its own chunks
+// pass through). It must not panic or loop; every
 // failure is the upstream's; what it yields re-encodes to valid JSON on
 // both surfaces.
 func FuzzStream(f *testing.F) {
@@ -54,7 +55,7 @@ func FuzzStream(f *testing.F) {
 	}
 	now := time.Unix(1700000000, 0)
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		for _, surface := range []lyumen.Surface{lyumen.SurfaceOpenAIChat, lyumen.SurfaceOpenAIResponses} {
+		for _, surface := range []lyumen.Surface{lyumen.SurfaceOpenAIChat, lyumen.SurfaceOpenAIResponses, lyumen.SurfaceOpenAICompletions} {
 			c := openai.NewClient("http://up.test/v1", "k", nil, sseReply(stream))
 			req := &lyumen.Request{Surface: surface, Model: "m", Stream: true, Body: []byte(`{"model":"m","stream":true,"messages":[]}`),
 				Messages: []lyumen.Message{{Role: "user", Content: "q"}}}

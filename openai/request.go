@@ -54,6 +54,9 @@ func EncodeChatRequest(req *lyumen.Request) ([]byte, error) {
 
 // encodeChat is EncodeChatRequest with the answer's limit in field.
 func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
+	if req.Untranslated != nil {
+		return nil, req.Untranslated
+	}
 	b := chatBody{Model: req.Model, Stream: req.Stream,
 		Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Format: encodeChatFormat(req.Format)}
 	if field == MaxTokens {

@@ -50,13 +50,14 @@ var translated = []struct {
 	},
 }
 
-// TestTranslate runs the golden translation fixtures under
-// testdata/<surface>_openai/. For each case, <case>.in is the client's
-// request and <case>.upstream the answer of an OpenAI-compatible upstream
-// (a chat.completion, or a chat SSE stream when the request streams). The
-// request goes through the decoder and the real Client to a fake upstream
-// that replays the answer; <case>.request.golden is the chat body the
-// upstream received and <case>.golden what the client gets back.
+// TestTranslate runs the golden fixtures under testdata/<surface>_openai/.
+// For each case, <case>.in is the client's request and <case>.upstream the
+// answer of an OpenAI-compatible upstream (a chat.completion, or a chat SSE
+// stream when the request streams; for completions, which pass through,
+// the legacy API's own). The request goes through the decoder and the real
+// Client to a fake upstream that replays the answer; <case>.request.golden
+// is the body the upstream received and <case>.golden what the client gets
+// back.
 func TestTranslate(t *testing.T) {
 	for _, surface := range translated {
 		ins, err := filepath.Glob(filepath.Join("testdata", surface.dir, "*.in"))

@@ -82,22 +82,30 @@ type chatChunk struct {
 func decodeCompletion(raw []byte) (chatCompletion, error) {
 	var in struct {
 		chatCompletion
-		Created float64 `json:"created"` // these two shadow the embedded ones
-		Usage   *struct {
-			PromptTokens     float64 `json:"prompt_tokens"`
-			CompletionTokens float64 `json:"completion_tokens"`
-			TotalTokens      float64 `json:"total_tokens"`
-		} `json:"usage"`
+		Created float64     `json:"created"` // these two shadow the embedded ones
+		Usage   *wireCounts `json:"usage"`
 	}
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return chatCompletion{}, err
 	}
 	cc := in.chatCompletion
 	cc.Created = int64(in.Created)
-	if u := in.Usage; u != nil {
-		cc.Usage = &lyumen.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
-	}
+	cc.Usage = in.Usage.usage()
 	return cc, nil
+}
+
+// wireCounts is a usage object read with its counts as any JSON number.
+type wireCounts struct {
+	PromptTokens     float64 `json:"prompt_tokens"`
+	CompletionTokens float64 `json:"completion_tokens"`
+	TotalTokens      float64 `json:"total_tokens"`
+}
+
+func (u *wireCounts) usage() *lyumen.Usage {
+	if u == nil {
+		return nil
+	}
+	return &lyumen.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
 }
 
 // failure returns the error an upstream put in a 200 answer, or nil.

@@ -31,8 +31,9 @@ type Behaviour struct {
 	ErrorText string        // the message in the error envelope
 }
 
-// OpenAI is a fake OpenAI-compatible upstream serving /v1/chat/completions
-// and /v1/embeddings (see Embedding).
+// OpenAI is a fake OpenAI-compatible upstream serving /v1/chat/completions,
+// the legacy /v1/completions (see complete) and /v1/embeddings (see
+// Embedding).
 // Its text answer is "Echo: " and the last user message, streamed word by word.
 type OpenAI struct {
 	*httptest.Server
@@ -83,7 +84,7 @@ func (f *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	b := f.b
 	f.mu.Unlock()
 
-	if r.URL.Path != "/v1/chat/completions" && r.URL.Path != "/v1/embeddings" {
+	if r.URL.Path != "/v1/chat/completions" && r.URL.Path != "/v1/embeddings" && r.URL.Path != "/v1/completions" {
 		writeError(w, http.StatusNotFound, "unknown path "+r.URL.Path)
 		return
 	}
@@ -104,6 +105,10 @@ func (f *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Path == "/v1/embeddings" {
 		embed(w, body)
+		return
+	}
+	if r.URL.Path == "/v1/completions" {
+		f.complete(w, r, b, body)
 		return
 	}
 	model, _ := body["model"].(string)
