@@ -30,9 +30,11 @@ type Example struct {
 }
 
 // Message is one turn, text only: an image becomes the text "[IMAGE]".
+// Reasoning is what a model showed of its thinking before its answer.
 type Message struct {
 	Role       string     `json:"role"`
 	Content    string     `json:"content"`
+	Reasoning  string     `json:"reasoning,omitempty"`
 	Name       string     `json:"name,omitempty"`
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
@@ -67,7 +69,7 @@ func transcript(r *lyumen.Record) ([]Message, bool) {
 }
 
 func message(m *lyumen.Message) Message {
-	out := Message{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID}
+	out := Message{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID, Reasoning: m.Reasoning}
 	if m.Parts == nil {
 		out.Content = m.Content
 	} else {

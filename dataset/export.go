@@ -448,6 +448,7 @@ func (o *Options) process(it *item) {
 		s := o.Redactor.NewSession(r.Country)
 		for i := range msgs {
 			msgs[i].Content, _ = s.Redact(msgs[i].Content)
+			msgs[i].Reasoning, _ = s.Redact(msgs[i].Reasoning)
 			for j := range msgs[i].ToolCalls {
 				msgs[i].ToolCalls[j].Arguments, _ = s.Redact(msgs[i].ToolCalls[j].Arguments)
 			}

@@ -129,6 +129,8 @@ func CanaryRecords() []*lyumen.Record {
 		r.Conversation.Messages = append([]lyumen.Message{{Role: "system", Content: sys}}, r.Conversation.Messages...)
 	}
 	r3.Response.Choices[0].Message.ToolCalls = []lyumen.ToolCall{{ID: "call_1", Name: "send_email", Arguments: `{"to":"` + c[0] + `","card":"` + c[3] + `"}`}}
+	// A model's reasoning restates what it read.
+	r3.Response.Choices[0].Message.Reasoning = "The user at " + c[2] + " pasted " + c[16] + " and card " + c[3] + "; mail " + c[0] + "."
 	return []*lyumen.Record{r1, r2, r3}
 }
 

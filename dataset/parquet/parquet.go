@@ -40,6 +40,7 @@ type Row struct {
 type Message struct {
 	Role       string     `parquet:"role,dict"`
 	Content    string     `parquet:"content"`
+	Reasoning  string     `parquet:"reasoning"`
 	Name       string     `parquet:"name"`
 	ToolCalls  []ToolCall `parquet:"tool_calls,list"`
 	ToolCallID string     `parquet:"tool_call_id"`
@@ -62,7 +63,7 @@ func RowOf(ex *dataset.Example) Row {
 		Messages: make([]Message, len(ex.Messages)),
 	}
 	for i, m := range ex.Messages {
-		pm := Message{Role: m.Role, Content: m.Content, Name: m.Name, ToolCallID: m.ToolCallID}
+		pm := Message{Role: m.Role, Content: m.Content, Reasoning: m.Reasoning, Name: m.Name, ToolCallID: m.ToolCallID}
 		for _, tc := range m.ToolCalls {
 			pm.ToolCalls = append(pm.ToolCalls, ToolCall(tc))
 		}
@@ -138,7 +139,7 @@ func (w *Writer) Write(ex *dataset.Example) error {
 	s.buf = append(s.buf, r)
 	s.rows++
 	for _, m := range r.Messages {
-		s.pending += int64(len(m.Content))
+		s.pending += int64(len(m.Content) + len(m.Reasoning))
 	}
 	if len(s.buf) >= 256 {
 		if _, err := s.w.Write(s.buf); err != nil {

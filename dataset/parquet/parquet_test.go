@@ -54,7 +54,7 @@ func examples(n int) []*dataset.Example {
 			Messages: []dataset.Message{
 				{Role: "system", Content: "Be brief."},
 				{Role: "user", Content: fmt.Sprintf("Question %d: what's 2+2? Ünïcödé ✓ \"quotes\" <tags> & [EMAIL_1]", i)},
-				{Role: "assistant", Content: strings.Repeat("four ", i%7+1)},
+				{Role: "assistant", Content: strings.Repeat("four ", i%7+1), Reasoning: strings.Repeat("Two and two. ", i%3)},
 			},
 			Hour: time.Date(2026, 5, 4, 10+i%5, 0, 0, 0, time.UTC), Model: "gpt-4o", Surface: "openai.chat",
 			Country: []string{"DE", "", "FR"}[i%3], ClientFamily: "openai-sdk", Language: "en",
@@ -80,6 +80,7 @@ type hfRow struct {
 	Messages []struct {
 		Role       string `json:"role"`
 		Content    string `json:"content"`
+		Reasoning  string `json:"reasoning"`
 		Name       string `json:"name"`
 		ToolCallID string `json:"tool_call_id"`
 		ToolCalls  []struct {
@@ -106,7 +107,7 @@ func toExample(r hfRow, split string) *dataset.Example {
 		ClientFamily: r.ClientFamily, Language: r.Language, Turns: r.Turns, PromptTokens: r.PromptTokens,
 		CompletionTokens: r.CompletionTokens, Chars: r.Chars, Redactions: r.Redactions}
 	for _, m := range r.Messages {
-		dm := dataset.Message{Role: m.Role, Content: m.Content, Name: m.Name, ToolCallID: m.ToolCallID}
+		dm := dataset.Message{Role: m.Role, Content: m.Content, Reasoning: m.Reasoning, Name: m.Name, ToolCallID: m.ToolCallID}
 		for _, tc := range m.ToolCalls {
 			dm.ToolCalls = append(dm.ToolCalls, dataset.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
 		}
