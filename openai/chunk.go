@@ -19,14 +19,23 @@ func parseChunk(data []byte) (lyumen.Event, error) {
 	return parseChunkGeneral(data)
 }
 
-// parseChunkGeneral is parseChunk for any chunk.
-func parseChunkGeneral(data []byte) (lyumen.Event, error) {
+// eventObject parses an event's data, which must be a JSON object.
+func eventObject(data []byte) (gjson.Result, error) {
 	if !gjson.ValidBytes(data) {
-		return lyumen.Event{}, errInvalidEvent
+		return gjson.Result{}, errInvalidEvent
 	}
 	root := gjson.ParseBytes(data)
 	if !root.IsObject() {
-		return lyumen.Event{}, errInvalidEvent
+		return gjson.Result{}, errInvalidEvent
+	}
+	return root, nil
+}
+
+// parseChunkGeneral is parseChunk for any chunk.
+func parseChunkGeneral(data []byte) (lyumen.Event, error) {
+	root, err := eventObject(data)
+	if err != nil {
+		return lyumen.Event{}, err
 	}
 	var ev lyumen.Event
 	var upstreamErr []byte

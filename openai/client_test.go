@@ -89,6 +89,27 @@ func sseBody(payloads ...string) string {
 	return b.String()
 }
 
+// assembled streams req from an upstream that answers with the SSE body,
+// which must end whole, and returns the answer assembled from its events.
+func assembled(tb testing.TB, body string, req *lyumen.Request) *lyumen.Response {
+	tb.Helper()
+	up := newScripted(tb, http.StatusOK, "text/event-stream", body)
+	s, err := up.client().ChatStream(tb.Context(), req)
+	if err != nil {
+		tb.Fatalf("ChatStream: %v", err)
+	}
+	defer s.Close()
+	events, err := readStream(tb, s)
+	if !errors.Is(err, io.EOF) {
+		tb.Fatalf("stream ended with %v, want io.EOF", err)
+	}
+	var a lyumen.Assembler
+	for i := range events {
+		a.Add(&events[i])
+	}
+	return a.Response()
+}
+
 // readStream reads s to its end and returns the events (Raw copied) and the
 // error that ended it.
 func readStream(tb testing.TB, s lyumen.Stream) ([]lyumen.Event, error) {
@@ -414,21 +435,9 @@ func TestClient_ChatStreamToolCallNumbers(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			up := newScripted(t, http.StatusOK, "text/event-stream", sseBody(append(tc.chunks, finish, "[DONE]")...))
-			s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
-			if err != nil {
-				t.Fatalf("ChatStream: %v", err)
-			}
-			defer s.Close()
-			events, err := readStream(t, s)
-			if !errors.Is(err, io.EOF) {
-				t.Fatalf("stream ended with %v, want io.EOF", err)
-			}
-			var a lyumen.Assembler
-			for i := range events {
-				a.Add(&events[i])
-			}
-			calls := a.Response().Choices[0].Message.ToolCalls
+			resp := assembled(t, sseBody(append(tc.chunks, finish, "[DONE]")...),
+				mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+			calls := resp.Choices[0].Message.ToolCalls
 			if tc.name == "no index, no id, two in one chunk" { // ids are the upstream's to give
 				for i := range calls {
 					calls[i].ID = want[i].ID
@@ -580,21 +589,7 @@ func TestClient_ReasoningAndRefusal(t *testing.T) {
 			req := mustDecode(t, `{"model":"m","stream":`+strconv.FormatBool(tc.stream)+`,"messages":[{"role":"user","content":"x"}]}`)
 			var got *lyumen.Response
 			if tc.stream {
-				up := newScripted(t, http.StatusOK, "text/event-stream", tc.body)
-				s, err := up.client().ChatStream(t.Context(), req)
-				if err != nil {
-					t.Fatalf("ChatStream: %v", err)
-				}
-				defer s.Close()
-				events, err := readStream(t, s)
-				if !errors.Is(err, io.EOF) {
-					t.Fatalf("stream ended with %v", err)
-				}
-				var a lyumen.Assembler
-				for i := range events {
-					a.Add(&events[i])
-				}
-				got = a.Response()
+				got = assembled(t, tc.body, req)
 			} else {
 				up := newScripted(t, http.StatusOK, "application/json", tc.body)
 				var err error

@@ -213,12 +213,9 @@ func decodeTextCompletion(raw []byte) (*lyumen.Response, error) {
 
 // parseTextChunk reads one streamed legacy completion chunk.
 func parseTextChunk(data []byte) (lyumen.Event, error) {
-	if !gjson.ValidBytes(data) {
-		return lyumen.Event{}, errInvalidEvent
-	}
-	root := gjson.ParseBytes(data)
-	if !root.IsObject() {
-		return lyumen.Event{}, errInvalidEvent
+	root, err := eventObject(data)
+	if err != nil {
+		return lyumen.Event{}, err
 	}
 	if e := root.Get("error"); e.Exists() && e.Type != gjson.Null {
 		return lyumen.Event{}, upstreamError(http.StatusBadGateway, []byte(`{"error":`+e.Raw+`}`))
