@@ -55,6 +55,10 @@ type Request struct {
 	Seed *int64
 	// Format constrains the answer to JSON; nil leaves it free text.
 	Format *Format
+	// ScoreOnly says the client asked for no answer at all, only the
+	// prompt scored (a legacy completion's echo with max_tokens 0): no
+	// model cap turns that into an answer.
+	ScoreOnly bool
 	// Untranslated, when set, says why the request can go only as written,
 	// to an upstream that speaks its surface (a completions prompt with a
 	// suffix, say): a provider that would translate it returns this error.

@@ -53,6 +53,9 @@ func usage(msgs []lyumen.Message, reply string) *lyumen.Usage {
 
 // Chat answers at once.
 func (Provider) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Response, error) {
+	if req.Untranslated != nil { // a demo is a chat model: it cannot do what only a raw completion can
+		return nil, req.Untranslated
+	}
 	reply := Reply(req.Messages)
 	return &lyumen.Response{
 		ID:      newID(),
@@ -64,6 +67,9 @@ func (Provider) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Response
 
 // ChatStream streams the same answer word by word.
 func (Provider) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
+	if req.Untranslated != nil {
+		return nil, req.Untranslated
+	}
 	reply := Reply(req.Messages)
 	return &stream{ctx: ctx, id: newID(), model: req.Model, words: strings.SplitAfter(reply, " "), usage: usage(req.Messages, reply)}, nil
 }

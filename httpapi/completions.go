@@ -7,8 +7,9 @@ import (
 	"github.com/lyumen/lyumen/openai"
 )
 
-// openaiCompletions is the legacy /v1/completions surface, answered by
-// chat upstreams: see openai.DecodeCompletions.
+// openaiCompletions is the legacy /v1/completions surface, sent as written
+// to an upstream that serves it or translated to chat: see
+// openai.DecodeCompletions.
 type openaiCompletions struct{}
 
 func (openaiCompletions) surface() lyumen.Surface { return lyumen.SurfaceOpenAICompletions }

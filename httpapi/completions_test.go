@@ -8,6 +8,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/lyumen/lyumen"
+	oai "github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/providertest"
 )
 
@@ -35,21 +36,24 @@ func TestCompletions_NonStreamed(t *testing.T) {
 	if rec.Conversation.MaxTokens != 50 || rec.Response.Choices[0].Message.Content != want {
 		t.Errorf("recorded max tokens %d, answer %q", rec.Conversation.MaxTokens, rec.Response.Choices[0].Message.Content)
 	}
-	// The request reached the OpenAI-compatible upstream's own completions
-	// API as the client wrote it.
+	// By default the prompt reached the chat upstream as the one user
+	// message: every OpenAI-compatible server has chat, not all have
+	// completions.
 	seen := g.up.Seen()[0]
-	if seen.Path != "/v1/completions" || seen.Body["prompt"] != "once upon a time" || seen.Body["max_tokens"] != 50.0 || seen.Body["model"] != remoteModel {
+	msgs, _ := seen.Body["messages"].([]any)
+	if seen.Path != "/v1/chat/completions" || len(msgs) != 1 || seen.Body["max_tokens"] != 50.0 {
 		t.Errorf("upstream got %s %v", seen.Path, seen.Body)
 	}
 }
 
-// TestCompletions_PassedThrough: what only a raw completion can do (echo,
-// suffix, several prompts, tokens, n) reaches an OpenAI-compatible upstream,
-// and its answers are recorded, one choice each.
+// TestCompletions_PassedThrough: with native completions, what only a raw
+// completion can do (echo, suffix, several prompts, tokens, n) reaches an
+// OpenAI-compatible upstream's /completions, and its answers are
+// recorded, one choice each.
 func TestCompletions_PassedThrough(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run(map[bool]string{false: "whole", true: "streamed"}[stream], func(t *testing.T) {
-			g := newGateway(t)
+			g := newGateway(t, func(c *oai.Client) { c.SetNativeCompletions(true) })
 			body := `{"model":"` + publicModel + `","prompt":["def fib(n):","x"],"suffix":"\n","echo":true,"n":2,"logprobs":1,"stream":` + map[bool]string{false: "false", true: "true"}[stream] + `}`
 			var got strings.Builder
 			if stream {
@@ -72,19 +76,44 @@ func TestCompletions_PassedThrough(t *testing.T) {
 				}
 			}
 			want := "def fib(n):" + providertest.EchoText("def fib(n):")
-			if got.String() != want+want {
-				t.Errorf("client got %q, want %q twice", got.String(), want)
+			second := "x" + providertest.EchoText("x")
+			if got.String() != want+want+second+second {
+				t.Errorf("client got %q, want %q twice and %q twice", got.String(), want, second)
 			}
 			seen := g.up.Seen()[0]
 			if seen.Path != "/v1/completions" || seen.Body["suffix"] != "\n" || seen.Body["echo"] != true || seen.Body["n"] != 2.0 {
 				t.Errorf("upstream got %s %v", seen.Path, seen.Body)
 			}
 			rec := g.recs.wait(t, 1)
-			if rec.Completeness != lyumen.Complete || rec.Response == nil || len(rec.Response.Choices) != 2 ||
-				rec.Response.Choices[1].Message.Content != want || rec.Response.Choices[1].FinishReason != "stop" {
+			if rec.Completeness != lyumen.Complete || rec.Response == nil || len(rec.Response.Choices) != 4 ||
+				rec.Response.Choices[1].Message.Content != want || rec.Response.Choices[3].Message.Content != second ||
+				rec.Response.Choices[3].FinishReason != "stop" {
 				t.Errorf("recorded %s %+v", rec.Completeness, rec.Response)
 			}
+			// Two prompts, an echo and a suffix: no pair a dataset could
+			// take for a prompt and its answer.
+			if len(rec.Conversation.Messages) != 0 {
+				t.Errorf("recorded conversation %+v, want none", rec.Conversation.Messages)
+			}
 		})
+	}
+}
+
+// TestCompletions_CutStreamOfSeveralPrompts: a native stream cut after
+// the first prompt's answer finished, before the second's, is recorded as
+// cut, not whole: each prompt's answer counts.
+func TestCompletions_CutStreamOfSeveralPrompts(t *testing.T) {
+	g := newGateway(t, func(c *oai.Client) { c.SetNativeCompletions(true) })
+	g.up.Set(providertest.Behaviour{DieAfter: 4}) // the first answer's 3 chunks, then one of the second's
+	s := g.client.Completions.NewStreaming(t.Context(), openai.CompletionNewParams{},
+		option.WithRequestBody("application/json", []byte(`{"model":"`+publicModel+`","prompt":["x","y"],"stream":true}`)))
+	for s.Next() {
+	}
+	if s.Err() == nil {
+		t.Error("the client saw a whole stream")
+	}
+	if rec := g.recs.wait(t, 1); rec.Completeness != lyumen.UpstreamFailed {
+		t.Errorf("recorded %s, want %s", rec.Completeness, lyumen.UpstreamFailed)
 	}
 }
 

@@ -90,12 +90,18 @@ func (g *gateway) logText() string {
 	return g.logs.String()
 }
 
-func newGateway(t *testing.T) *gateway {
+// newGateway starts the gateway in front of a fake OpenAI-compatible
+// upstream; setup, when given, configures its client.
+func newGateway(t *testing.T, setup ...func(*oai.Client)) *gateway {
 	t.Helper()
 	g := &gateway{up: providertest.NewOpenAI(t), recs: &records{}, logs: &bytes.Buffer{}}
 	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
 	rt := &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}
-	providers := map[string]lyumen.Provider{"fake": oai.NewClient(g.up.BaseURL(), operatorKey, map[string]string{"X-Title": "lyumen-test"}, rt)}
+	client := oai.NewClient(g.up.BaseURL(), operatorKey, map[string]string{"X-Title": "lyumen-test"}, rt)
+	for _, f := range setup {
+		f(client)
+	}
+	providers := map[string]lyumen.Provider{"fake": client}
 	logger := slog.New(slog.NewJSONHandler(lockedWriter{&g.mu, g.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := httpapi.NewServer(httpapi.Options{
 		Logger:         logger,

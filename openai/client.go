@@ -23,6 +23,8 @@ type Client struct {
 	header  http.Header
 	http    http.RoundTripper // see upstreamhttp.Transport
 	limit   LimitField
+	// nativeCompletions: legacy completions go to /completions as written.
+	nativeCompletions bool
 }
 
 // LimitField names the field of a chat request that an upstream reads the
@@ -72,18 +74,29 @@ func NewClient(baseURL, apiKey string, headers map[string]string, rt http.RoundT
 		http: upstreamhttp.Transport(rt), limit: DefaultLimitField(baseURL)}
 }
 
+// SetNativeCompletions has legacy completions go to the upstream's own
+// /completions as the client wrote them (a base model continues the
+// prompt), where by default they are translated to chat, which every
+// OpenAI-compatible server has and chat-only APIs insist on.
+func (c *Client) SetNativeCompletions(on bool) { c.nativeCompletions = on }
+
+// native reports that req goes to /completions as written.
+func (c *Client) native(req *lyumen.Request) bool {
+	return c.nativeCompletions && req.Surface == lyumen.SurfaceOpenAICompletions
+}
+
 // Chat sends a non-streamed chat completion; a legacy completion goes to
-// /completions as the client wrote it.
+// /completions as the client wrote it when the upstream takes them.
 func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Response, error) {
 	body, err := c.body(req)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.baseURL+endpoint(req), c.header, body, upstreamError)
+	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.baseURL+c.endpoint(req), c.header, body, upstreamError)
 	if err != nil {
 		return nil, err
 	}
-	if req.Surface == lyumen.SurfaceOpenAICompletions {
+	if c.native(req) {
 		return decodeTextCompletion(raw)
 	}
 	cc, ok := fastCompletion(raw)
@@ -112,11 +125,11 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	resp, err := c.post(ctx, endpoint(req), body, true)
+	resp, err := c.post(ctx, c.endpoint(req), body, true)
 	if err != nil {
 		return nil, err
 	}
-	text := req.Surface == lyumen.SurfaceOpenAICompletions
+	text := c.native(req)
 	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), n: max(req.N, 1), text: text,
 		raw: text || req.Surface == lyumen.SurfaceOpenAIChat}
 	s.choices = s.first[:0]
@@ -125,8 +138,8 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 
 // endpoint is the path req goes to: the legacy completions API's own, or
 // chat's.
-func endpoint(req *lyumen.Request) string {
-	if req.Surface == lyumen.SurfaceOpenAICompletions {
+func (c *Client) endpoint(req *lyumen.Request) string {
+	if c.native(req) {
 		return "/completions"
 	}
 	return "/chat/completions"
@@ -136,7 +149,7 @@ func endpoint(req *lyumen.Request) string {
 // must: the model name, and for streams a request for the usage chunk so
 // every stream is recorded with its token counts.
 func (c *Client) body(req *lyumen.Request) ([]byte, error) {
-	if req.Surface != lyumen.SurfaceOpenAIChat && req.Surface != lyumen.SurfaceOpenAICompletions {
+	if req.Surface != lyumen.SurfaceOpenAIChat && !c.native(req) {
 		return encodeChat(req, c.limit) // translated from the canonical form
 	}
 	// Edited in place (sjson) rather than decoded and re-encoded: the body
@@ -150,7 +163,7 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	// the body is not scanned for it.
 	if req.MaxTokens > 0 || req.CappedMaxTokens {
 		plain, completion := c.limitFields(body, req.CappedMaxTokens)
-		if req.Surface == lyumen.SurfaceOpenAICompletions { // the legacy API has max_tokens only
+		if c.native(req) { // the legacy API has max_tokens only
 			plain, completion = plain || completion, false
 		}
 		for _, f := range [...]struct {

@@ -469,10 +469,15 @@ func TestClient_ChatStreamEndsWithoutDone(t *testing.T) {
 		{"unfinished", sseBody(chunk(0, `{"content":"Hi"}`, "null")), false},
 		{"one of two choices finished", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`), chunk(1, `{"content":"Ho"}`, "null")), false},
 		{"no choice", sseBody(`{"id":"c1","choices":[]}`), false},
+		{"one asked for, finished", sseBody(chunk(0, `{"content":"Hi"}`, `"stop"`)), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			up := newScripted(t, http.StatusOK, "text/event-stream", tc.body)
-			s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"n":2,"messages":[{"role":"user","content":"x"}]}`))
+			n := `,"n":2`
+			if strings.HasPrefix(tc.name, "one asked for") {
+				n = ""
+			}
+			s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true`+n+`,"messages":[{"role":"user","content":"x"}]}`))
 			if err != nil {
 				t.Fatalf("ChatStream: %v", err)
 			}

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -13,14 +14,17 @@ import (
 	"github.com/lyumen/lyumen/internal/sse"
 )
 
-// The legacy completions API (/v1/completions) is passed through, as the
-// client wrote it, to an OpenAI-compatible upstream: a base model continues
-// the prompt, and echo, suffix, logprobs, best_of, n, logit_bias, several
-// prompts and prompts as tokens all reach it. Other upstreams answer it by
-// translation: the prompt becomes the one user message of a chat
-// conversation and the answer's text is rendered as a text_completion. What
-// only a raw completion can do is refused there with a 400
-// (Request.Untranslated). Tools, which this API never had, are refused.
+// The legacy completions API (/v1/completions) is answered by translation
+// by default: the prompt becomes the one user message of a chat
+// conversation and the answer's text is rendered as a text_completion,
+// which every upstream can serve. An OpenAI-compatible upstream set to
+// native completions (Client.SetNativeCompletions; vLLM's or llama.cpp's
+// base models) gets the request as the client wrote it: a base model
+// continues the prompt, and echo, suffix, logprobs, best_of, n,
+// logit_bias, several prompts and prompts as tokens all reach it. What
+// only a raw completion can do is refused elsewhere with a 400
+// (Request.Untranslated), and the router passes over the targets that
+// cannot take it. Tools, which this API never had, are refused.
 
 // defaultCompletionTokens is max_tokens when the client sets none: the
 // official API's default, which clients of this API expect.
@@ -91,9 +95,16 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 		// read it as no limit at all.
 		return nil, invalid("max_tokens", "'max_tokens' must be at least 1 without 'echo'")
 	}
-	prompt, untranslated, err := completionPrompt(cr.Prompt)
+	prompt, prompts, untranslated, err := completionPrompt(cr.Prompt)
 	if err != nil {
 		return nil, err
+	}
+	n := 1
+	if cr.N != nil {
+		n = *cr.N
+	}
+	if prompts*n > lyumen.MaxChoices { // an answer per prompt and n
+		return nil, invalid("n", "%d prompts with n %d ask for %d completions; the most is %d", prompts, n, prompts*n, lyumen.MaxChoices)
 	}
 	const raw = "completions are answered by chat models on this model's provider"
 	for _, u := range []struct {
@@ -119,7 +130,8 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 		Stream:       cr.Stream != nil && *cr.Stream,
 		IncludeUsage: cr.IncludeUsage != nil && *cr.IncludeUsage,
 		Body:         body,
-		Messages:     []lyumen.Message{{Role: "user", Content: prompt}},
+		N:            prompts * n,
+		ScoreOnly:    echo && cr.MaxTokens != nil && *cr.MaxTokens == 0,
 		MaxTokens:    defaultCompletionTokens,
 		Temperature:  cr.Temperature,
 		TopP:         cr.TopP,
@@ -128,8 +140,11 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 	if cr.MaxTokens != nil {
 		req.MaxTokens = *cr.MaxTokens
 	}
-	if cr.N != nil {
-		req.N = *cr.N
+	// The record's conversation is what a dataset may take for a prompt
+	// and its answer: several prompts, an echo or a suffix would pair it
+	// with the wrong text. Those are recorded in their body only.
+	if untranslated == nil {
+		req.Messages = []lyumen.Message{{Role: "user", Content: prompt}}
 	}
 	if req.Stop, err = stopSequences(cr.Stop); err != nil {
 		return nil, err
@@ -138,47 +153,47 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 }
 
 // completionPrompt reads the prompt: a string, or an array of strings or
-// of tokens. Only one string can be translated; for anything else it
-// returns the prompts joined (none for tokens), for the record, and why
-// the request cannot be translated.
-func completionPrompt(raw json.RawMessage) (string, *lyumen.Error, error) {
+// of tokens. Only one string can be translated; for anything else it says
+// why not. It returns the string, and how many prompts there are.
+func completionPrompt(raw json.RawMessage) (string, int, *lyumen.Error, error) {
 	if isNull(raw) {
-		return "", nil, invalid("prompt", "missing required parameter: 'prompt'")
+		return "", 0, nil, invalid("prompt", "missing required parameter: 'prompt'")
 	}
 	var one string
 	if json.Unmarshal(raw, &one) == nil {
-		return one, nil, nil
+		return one, 1, nil, nil
 	}
+	tokens := untranslatable("prompt", "prompts given as tokens cannot be translated: the models of this model's provider read text; send the prompt as a string")
 	var many []json.RawMessage
 	if json.Unmarshal(raw, &many) != nil {
-		if json.Unmarshal(raw, new([]json.Number)) == nil { // one prompt as tokens
-			return "", untranslatable("prompt", "prompts given as tokens cannot be translated: %s; send the prompt as a string", "the models of this model's provider read text"), nil
-		}
-		return "", nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
+		return "", 0, nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
 	}
 	if len(many) == 0 {
-		return "", nil, invalid("prompt", "'prompt' must not be an empty array")
+		return "", 0, nil, invalid("prompt", "'prompt' must not be an empty array")
 	}
-	var texts []string
+	for _, p := range many {
+		if isNull(p) { // decodes into anything without an error
+			return "", 0, nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
+		}
+	}
+	if isTokens(raw) { // one prompt, as tokens
+		return "", 1, tokens, nil
+	}
 	var untranslated *lyumen.Error
 	for _, p := range many {
 		switch {
-		case isNull(p): // decodes into anything without an error
-			return "", nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
 		case json.Unmarshal(p, &one) == nil:
-			texts = append(texts, one)
-		case json.Unmarshal(p, new(json.Number)) == nil, json.Unmarshal(p, new([]json.Number)) == nil:
-			untranslated = untranslatable("prompt",
-				"prompts given as tokens cannot be translated: the models of this model's provider read text; send the prompt as a string")
+		case isTokens(p):
+			untranslated = tokens
 		default:
-			return "", nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
+			return "", 0, nil, invalid("prompt", "invalid type for 'prompt': expected a string or an array of strings")
 		}
 	}
 	if len(many) > 1 && untranslated == nil {
 		untranslated = untranslatable("prompt",
 			"an array of %d prompts cannot be translated: completions are answered by chat models on this model's provider; send one prompt per request", len(many))
 	}
-	return strings.Join(texts, "\n\n"), untranslated, nil
+	return one, len(many), untranslated, nil
 }
 
 // decodeTextCompletion reads a legacy completion an upstream answered,
@@ -188,9 +203,8 @@ func decodeTextCompletion(raw []byte) (*lyumen.Response, error) {
 		ID      string `json:"id"`
 		Model   string `json:"model"`
 		Choices []struct {
-			Index        int     `json:"index"`
-			Text         string  `json:"text"`
-			FinishReason *string `json:"finish_reason"`
+			wireChoice
+			Text string `json:"text"`
 		} `json:"choices"`
 		Usage *wireCounts     `json:"usage"`
 		Error json.RawMessage `json:"error"`
@@ -198,8 +212,12 @@ func decodeTextCompletion(raw []byte) (*lyumen.Response, error) {
 	if err := json.Unmarshal(raw, &in); err != nil {
 		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}
 	}
-	if isSet(in.Error) {
-		return nil, bodyError(in.Error)
+	failed := chatCompletion{Error: in.Error, Choices: make([]wireChoice, len(in.Choices))} // as a chat answer fails
+	for i := range in.Choices {
+		failed.Choices[i] = in.Choices[i].wireChoice
+	}
+	if e := failed.failure(); e != nil {
+		return nil, e
 	}
 	out := &lyumen.Response{ID: in.ID, Model: in.Model, Usage: in.Usage.usage(), Raw: raw, Choices: make([]lyumen.Choice, len(in.Choices))}
 	for i, c := range in.Choices {
@@ -247,6 +265,21 @@ func parseTextChunk(data []byte) (lyumen.Event, error) {
 		return lyumen.Event{}, errInvalidEvent
 	}
 	return ev, nil
+}
+
+// isTokens reports that raw is a non-empty array of numbers: a prompt as
+// tokens. (json.Number would also take the string "42", a prompt's text.)
+func isTokens(raw json.RawMessage) bool {
+	var xs []json.RawMessage
+	if json.Unmarshal(raw, &xs) != nil || len(xs) == 0 {
+		return false
+	}
+	for _, x := range xs {
+		if c := bytes.TrimSpace(x); len(c) == 0 || c[0] != '-' && (c[0] < '0' || c[0] > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // textCompletion is a completion body and each streamed chunk: the legacy

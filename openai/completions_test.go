@@ -26,7 +26,7 @@ var validCompletions = []struct {
 	{
 		name: "string prompt, official default of 16 tokens",
 		body: `{"model":"gpt-3.5-turbo-instruct","prompt":"Once upon a time"}`,
-		want: lyumen.Request{Model: "gpt-3.5-turbo-instruct", MaxTokens: 16, Messages: []lyumen.Message{{Role: "user", Content: "Once upon a time"}}},
+		want: lyumen.Request{Model: "gpt-3.5-turbo-instruct", MaxTokens: 16, N: 1, Messages: []lyumen.Message{{Role: "user", Content: "Once upon a time"}}},
 	},
 	{
 		name: "array of one prompt, sampling, stop, stream with usage",
@@ -35,9 +35,14 @@ var validCompletions = []struct {
 			Messages: []lyumen.Message{{Role: "user", Content: "Say this is a test"}}},
 	},
 	{
+		name: "a prompt of digits is text",
+		body: `{"model":"m","prompt":["42"]}`,
+		want: lyumen.Request{Model: "m", MaxTokens: 16, N: 1, Messages: []lyumen.Message{{Role: "user", Content: "42"}}},
+	},
+	{
 		name: "stop sequences, empty prompt, max_tokens null",
 		body: `{"model":"m","prompt":"","stop":["a","b"],"max_tokens":null}`,
-		want: lyumen.Request{Model: "m", MaxTokens: 16, Stop: []string{"a", "b"}, Messages: []lyumen.Message{{Role: "user"}}},
+		want: lyumen.Request{Model: "m", MaxTokens: 16, N: 1, Stop: []string{"a", "b"}, Messages: []lyumen.Message{{Role: "user"}}},
 	},
 }
 
@@ -77,6 +82,7 @@ var invalidCompletions = []struct {
 	{name: "n zero", body: `{"model":"m","prompt":"x","n":0}`, wantParam: "n"},
 	{name: "negative max_tokens", body: `{"model":"m","prompt":"x","max_tokens":-1}`, wantParam: "max_tokens"},
 	{name: "max_tokens 0, which would be no limit", body: `{"model":"m","prompt":"x","max_tokens":0}`, wantParam: "max_tokens"},
+	{name: "more answers than a stream may hold", body: `{"model":"m","prompt":["a","b","c"],"n":50}`, wantParam: "n"},
 	{name: "stop a number", body: `{"model":"m","prompt":"x","stop":1}`, wantParam: "stop"},
 	{name: "stream not a bool", body: `{"model":"m","prompt":"x","stream":1}`, wantParam: "stream"},
 	{name: "include_usage not a bool", body: `{"model":"m","prompt":"x","stream_options":{"include_usage":"yes"}}`, wantParam: "stream_options.include_usage"},
@@ -90,17 +96,20 @@ var invalidCompletions = []struct {
 // accepted, for an upstream that serves completions itself, and names why
 // it cannot be translated for one that does not.
 func TestDecodeCompletions_RawOnly(t *testing.T) {
-	for _, tc := range []struct{ name, body, param, msg, recorded string }{
-		{"several prompts", `{"model":"m","prompt":["a","b"]}`, "prompt", "an array of 2 prompts cannot be translated", "a\n\nb"},
-		{"token prompt", `{"model":"m","prompt":[1,2,3]}`, "prompt", "prompts given as tokens cannot be translated", ""},
-		{"token prompts", `{"model":"m","prompt":[[1,2],[3]]}`, "prompt", "prompts given as tokens cannot be translated", ""},
-		{"n above one", `{"model":"m","prompt":"x","n":2}`, "n", "cannot be translated", "x"},
-		{"echo", `{"model":"m","prompt":"x","echo":true}`, "echo", "cannot be translated", "x"},
-		{"echo, max_tokens 0: scoring", `{"model":"m","prompt":"x","echo":true,"max_tokens":0}`, "echo", "cannot be translated", "x"},
-		{"suffix", `{"model":"m","prompt":"x","suffix":"end"}`, "suffix", "cannot be translated", "x"},
-		{"logprobs", `{"model":"m","prompt":"x","logprobs":2}`, "logprobs", "cannot be translated", "x"},
-		{"best_of", `{"model":"m","prompt":"x","best_of":3}`, "best_of", "cannot be translated", "x"},
-		{"logit_bias", `{"model":"m","prompt":"x","logit_bias":{"50256":-100}}`, "logit_bias", "cannot be translated", "x"},
+	for _, tc := range []struct {
+		name, body, param, msg string
+		n                      int // answers asked for: one per prompt and n
+	}{
+		{"several prompts", `{"model":"m","prompt":["a","b"]}`, "prompt", "an array of 2 prompts cannot be translated", 2},
+		{"several prompts that look like numbers", `{"model":"m","prompt":["42","7"]}`, "prompt", "an array of 2 prompts cannot be translated", 2},
+		{"token prompt", `{"model":"m","prompt":[1,2,3]}`, "prompt", "prompts given as tokens cannot be translated", 1},
+		{"token prompts", `{"model":"m","prompt":[[1,2],[3]],"n":3}`, "prompt", "prompts given as tokens cannot be translated", 6},
+		{"n above one", `{"model":"m","prompt":"x","n":2}`, "n", "cannot be translated", 2},
+		{"echo", `{"model":"m","prompt":"x","echo":true}`, "echo", "cannot be translated", 1},
+		{"suffix", `{"model":"m","prompt":"x","suffix":"end"}`, "suffix", "cannot be translated", 1},
+		{"logprobs", `{"model":"m","prompt":"x","logprobs":2}`, "logprobs", "cannot be translated", 1},
+		{"best_of", `{"model":"m","prompt":"x","best_of":3}`, "best_of", "cannot be translated", 1},
+		{"logit_bias", `{"model":"m","prompt":"x","logit_bias":{"50256":-100}}`, "logit_bias", "cannot be translated", 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			req, err := openai.DecodeCompletions([]byte(tc.body))
@@ -110,10 +119,16 @@ func TestDecodeCompletions_RawOnly(t *testing.T) {
 			if u := req.Untranslated; u == nil || u.Param != tc.param || u.Code != "unsupported_parameter" || !strings.Contains(u.Message, tc.msg) {
 				t.Errorf("Untranslated = %+v, want param %s and %q", u, tc.param, tc.msg)
 			}
-			if got := req.Messages[0].Content; got != tc.recorded {
-				t.Errorf("recorded prompt %q, want %q", got, tc.recorded)
+			// What a dataset would pair with the wrong answer is left to
+			// the recorded body.
+			if req.Messages != nil || req.N != tc.n || req.ScoreOnly {
+				t.Errorf("messages %v, n %d, score only %v; want none, %d, false", req.Messages, req.N, req.ScoreOnly, tc.n)
 			}
 		})
+	}
+	req, err := openai.DecodeCompletions([]byte(`{"model":"m","prompt":"x","echo":true,"max_tokens":0}`))
+	if err != nil || !req.ScoreOnly || req.MaxTokens != 0 {
+		t.Errorf("echo with max_tokens 0: %+v, %v; want a request to score the prompt only", req, err)
 	}
 }
 
@@ -139,9 +154,12 @@ func FuzzDecodeCompletions(f *testing.F) {
 			checkFuzzError(t, req, err)
 			return
 		}
-		if req.Model == "" || len(req.Messages) != 1 || req.Messages[0].Role != "user" ||
+		// One user message, or none and why it cannot be translated.
+		one := len(req.Messages) == 1 && req.Messages[0].Role == "user" && req.Untranslated == nil
+		raw := req.Messages == nil && req.Untranslated != nil
+		if req.Model == "" || !one && !raw || req.N < 1 || req.N > lyumen.MaxChoices ||
 			req.Surface != lyumen.SurfaceOpenAICompletions || !bytes.Equal(req.Body, body) || req.MaxTokens < 0 {
-			t.Fatalf("accepted a request that is not one user message, or mislabelled: %+v", req)
+			t.Fatalf("accepted a request that is not one user message or a raw one, or mislabelled: %+v", req)
 		}
 		checkCanonical(t, req)
 	})

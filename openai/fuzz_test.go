@@ -57,6 +57,7 @@ func FuzzStream(f *testing.F) {
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		for _, surface := range []lyumen.Surface{lyumen.SurfaceOpenAIChat, lyumen.SurfaceOpenAIResponses, lyumen.SurfaceOpenAICompletions} {
 			c := openai.NewClient("http://up.test/v1", "k", nil, sseReply(stream))
+			c.SetNativeCompletions(true) // its chunks are the legacy API's own
 			req := &lyumen.Request{Surface: surface, Model: "m", Stream: true, Body: []byte(`{"model":"m","stream":true,"messages":[]}`),
 				Messages: []lyumen.Message{{Role: "user", Content: "q"}}}
 			st, err := c.ChatStream(t.Context(), req)

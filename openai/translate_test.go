@@ -30,6 +30,7 @@ type surfaceStream interface {
 // upstreams in chat format, with their fixture directory.
 var translated = []struct {
 	dir    string
+	native bool // the client sends legacy completions to /completions
 	decode func([]byte) (*lyumen.Request, error)
 	whole  func(*lyumen.Response, *lyumen.Request, time.Time) []byte
 	stream func(*lyumen.Request, time.Time) surfaceStream
@@ -48,13 +49,22 @@ var translated = []struct {
 		},
 		stream: func(r *lyumen.Request, now time.Time) surfaceStream { return openai.NewCompletionsStream(r, now) },
 	},
+	{
+		dir:    "completionsnative_openai",
+		native: true,
+		decode: openai.DecodeCompletions,
+		whole: func(resp *lyumen.Response, r *lyumen.Request, now time.Time) []byte {
+			return openai.EncodeCompletion(resp, r.Model, now)
+		},
+		stream: func(r *lyumen.Request, now time.Time) surfaceStream { return openai.NewCompletionsStream(r, now) },
+	},
 }
 
 // TestTranslate runs the golden fixtures under testdata/<surface>_openai/.
 // For each case, <case>.in is the client's request and <case>.upstream the
 // answer of an OpenAI-compatible upstream (a chat.completion, or a chat SSE
-// stream when the request streams; for completions, which pass through,
-// the legacy API's own). The request goes through the decoder and the real
+// stream when the request streams; for completions sent as written
+// (completionsnative_openai), the legacy API's own). The request goes through the decoder and the real
 // Client to a fake upstream that replays the answer; <case>.request.golden
 // is the body the upstream received and <case>.golden what the client gets
 // back.
@@ -75,6 +85,7 @@ func TestTranslate(t *testing.T) {
 				}
 				up := newReplay(t, req.Stream, answer)
 				client := openai.NewClient(up.URL+"/v1", apiKey, nil, up.Client().Transport)
+				client.SetNativeCompletions(surface.native)
 				routed := *req // as the router hands it on
 				routed.Model = targetModel
 

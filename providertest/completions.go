@@ -8,24 +8,39 @@ import (
 )
 
 // complete answers a legacy completion as a base model would: "Echo: " and
-// the prompt (the first, when there are several), after the prompt itself
-// with echo, once per n; streamed word by word, each choice in turn.
+// the prompt, after the prompt itself with echo, n times for each prompt
+// (choice p*n+i is prompt p's i-th), streamed word by word, each choice in
+// turn.
 func (f *OpenAI) complete(w http.ResponseWriter, r *http.Request, b Behaviour, body map[string]any) {
 	model, _ := body["model"].(string)
-	prompt, _ := body["prompt"].(string)
-	if many, ok := body["prompt"].([]any); ok && len(many) > 0 {
-		prompt, _ = many[0].(string)
-	}
-	text := EchoText(prompt)
-	if echo, _ := body["echo"].(bool); echo {
-		text = prompt + text
+	var prompts []string
+	switch p := body["prompt"].(type) {
+	case string:
+		prompts = []string{p}
+	case []any:
+		for _, x := range p {
+			s, _ := x.(string) // a prompt of tokens reads as ""
+			prompts = append(prompts, s)
+		}
 	}
 	n := 1
 	if v, ok := body["n"].(float64); ok && v > 1 {
 		n = int(v)
 	}
-	words := len(strings.Fields(text))
-	usage := map[string]any{"prompt_tokens": 5, "completion_tokens": n * words, "total_tokens": 5 + n*words}
+	echo, _ := body["echo"].(bool)
+	var texts []string // by choice
+	words := 0
+	for _, p := range prompts {
+		text := EchoText(p)
+		if echo {
+			text = p + text
+		}
+		for range n {
+			texts = append(texts, text)
+			words += len(strings.Fields(text))
+		}
+	}
+	usage := map[string]any{"prompt_tokens": 5, "completion_tokens": words, "total_tokens": 5 + words}
 	chunk := func(choices []any) map[string]any {
 		return map[string]any{"id": "cmpl-fake", "object": "text_completion", "created": 1700000000, "model": model, "choices": choices}
 	}
@@ -34,7 +49,7 @@ func (f *OpenAI) complete(w http.ResponseWriter, r *http.Request, b Behaviour, b
 	}
 	if stream, _ := body["stream"].(bool); !stream {
 		var choices []any
-		for i := range n {
+		for i, text := range texts {
 			choices = append(choices, choice(i, text, "stop"))
 		}
 		c := chunk(choices)
@@ -45,21 +60,35 @@ func (f *OpenAI) complete(w http.ResponseWriter, r *http.Request, b Behaviour, b
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	rc := http.NewResponseController(w)
-	send := func(v any) {
+	sent := 0
+	send := func(v any) bool {
+		if b.DieAfter > 0 && sent == b.DieAfter { // cut without ending the body, as a crash does
+			if conn, _, err := rc.Hijack(); err == nil {
+				conn.Close()
+			}
+			return false
+		}
 		data, _ := json.Marshal(v)
 		fmt.Fprintf(w, "data: %s\n\n", data)
-		rc.Flush()
+		sent++
+		return rc.Flush() == nil
 	}
-	for i := range n {
+	for i, text := range texts {
 		for _, word := range strings.SplitAfter(text, " ") {
-			send(chunk([]any{choice(i, word, nil)}))
+			if !send(chunk([]any{choice(i, word, nil)})) {
+				return
+			}
 		}
-		send(chunk([]any{choice(i, "", "stop")}))
+		if !send(chunk([]any{choice(i, "", "stop")})) {
+			return
+		}
 	}
 	if opts, _ := body["stream_options"].(map[string]any); opts["include_usage"] == true {
 		c := chunk([]any{})
 		c["usage"] = usage
-		send(c)
+		if !send(c) {
+			return
+		}
 	}
 	fmt.Fprint(w, "data: [DONE]\n\n")
 	rc.Flush()

@@ -103,11 +103,12 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 		return zero, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", req.Model)
 	}
 	maxTokens, capped := req.MaxTokens, false
-	if m.MaxTokens > 0 && (maxTokens == 0 || maxTokens > m.MaxTokens) {
+	if m.MaxTokens > 0 && !req.ScoreOnly && (maxTokens == 0 || maxTokens > m.MaxTokens) {
 		maxTokens, capped = m.MaxTokens, true
 	}
 	targets := p.order(m.Targets)
 	err := error(lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", req.Model))
+	var untranslated error       // a target could not take the request: only another could
 	var retryAfter time.Duration // the longest any target of the round asked for
 	for round := 0; round <= p.o.Retries; round++ {
 		if round > 0 {
@@ -135,13 +136,21 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 				}
 				continue
 			}
-			tried = true
 			r := *req
 			r.Model, r.MaxTokens, r.CappedMaxTokens = t.Model, maxTokens, capped
 			start := p.o.Now()
-			var out T
-			out, err = call(prov, ctx, &r)
-			p.attempt(req, t, p.o.Now().Sub(start), err)
+			out, callErr := call(prov, ctx, &r)
+			p.attempt(req, t, p.o.Now().Sub(start), callErr)
+			if req.Untranslated != nil && errors.Is(callErr, req.Untranslated) {
+				// Refused before any upstream was asked: says nothing of
+				// the target's health, and another target may take it.
+				if trial {
+					b.release()
+				}
+				untranslated = callErr
+				continue
+			}
+			tried, err = true, callErr
 			if err == nil {
 				b.success()
 				return out, nil
@@ -165,6 +174,9 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 		if !tried {
 			break
 		}
+	}
+	if untranslated != nil && lyumen.KindOf(err) == lyumen.KindUnavailable {
+		return zero, untranslated // no target could take it, and none failed otherwise
 	}
 	return zero, err
 }

@@ -377,3 +377,47 @@ func TestPool_NoConfiguredProvider(t *testing.T) {
 		}
 	}
 }
+
+// TestPool_Untranslated: a target that cannot take a request as written
+// (a translating provider given a raw completion) is passed over, at no
+// cost to its breaker; its refusal is the answer only when no target took
+// the request and none failed otherwise.
+func TestPool_Untranslated(t *testing.T) {
+	raw := lyumen.Errorf(lyumen.KindInvalid, "'echo' cannot be translated")
+	refuses := func(ctx context.Context) error { return raw }
+	for _, c := range calls {
+		t.Run(c.name, func(t *testing.T) {
+			for _, tc := range []struct {
+				name          string
+				first, second func(context.Context) error
+				wantFrom      string
+				wantErr       error
+			}{
+				{"the second takes it", refuses, nil, "second", nil},
+				{"the first takes it", nil, refuses, "first", nil},
+				{"neither can", refuses, refuses, "", raw},
+				{"the one that could failed", failWith(lyumen.Errorf(lyumen.KindUpstream, "down")), refuses, "", nil},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					first, second := &provider{name: "first", fail: tc.first}, &provider{name: "second", fail: tc.second}
+					req := &lyumen.Request{Model: publicModel, Untranslated: raw}
+					got, err := c.do(t.Context(), newPool(first, second), req)
+					switch {
+					case tc.wantFrom != "":
+						if err != nil || got != tc.wantFrom {
+							t.Errorf("answered by %q, %v; want %q", got, err, tc.wantFrom)
+						}
+					case tc.wantErr != nil:
+						if !errors.Is(err, tc.wantErr) {
+							t.Errorf("err %v, want the refusal", err)
+						}
+					default:
+						if err == nil || errors.Is(err, raw) {
+							t.Errorf("err %v, want the failure, not the refusal", err)
+						}
+					}
+				})
+			}
+		})
+	}
+}

@@ -154,19 +154,21 @@ func TestPool_MaxTokensCap(t *testing.T) {
 	tests := []struct {
 		name       string
 		asked, cap int
+		scoreOnly  bool
 		want       int
 		wantCapped bool
 	}{
-		{"unset is capped", 0, 100, 100, true},
-		{"above is capped", 500, 100, 100, true},
-		{"below is kept", 50, 100, 50, false},
-		{"no cap", 500, 0, 500, false},
+		{"unset is capped", 0, 100, false, 100, true},
+		{"above is capped", 500, 100, false, 100, true},
+		{"below is kept", 50, 100, false, 50, false},
+		{"no cap", 500, 0, false, 500, false},
+		{"a prompt to score asks for no answer", 0, 100, true, 0, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &provider{name: "only"}
 			pool := oneTarget(upstream.Options{}, p, lyumen.Model{MaxTokens: tc.cap})
-			req := &lyumen.Request{Model: publicModel, MaxTokens: tc.asked}
+			req := &lyumen.Request{Model: publicModel, MaxTokens: tc.asked, ScoreOnly: tc.scoreOnly}
 			if _, err := pool.Chat(t.Context(), req); err != nil {
 				t.Fatal(err)
 			}

@@ -75,6 +75,12 @@ type Provider struct {
 	// (its reasoning models refuse max_tokens), max_tokens for the others,
 	// some of which (Ollama) read nothing else. Empty: chosen by base_url.
 	MaxTokensField string `yaml:"max_tokens_field"`
+	// Completions says how an OpenAI-compatible upstream answers the
+	// legacy /v1/completions: "translate" (the default) asks its chat API,
+	// which every such server has; "native" sends the request as written
+	// to its own /completions, which base models need (vLLM, llama.cpp)
+	// and chat-only APIs (OpenAI's chat models, Groq) refuse.
+	Completions string `yaml:"completions"`
 	// ClientBetas are the anthropic-beta flags a client may turn on at an
 	// Anthropic upstream (kind anthropic): its other flags are dropped.
 	// None by default: a beta changes what the operator pays for and what
@@ -334,6 +340,14 @@ func (c *Config) Validate() error {
 			}
 		default:
 			errs = append(errs, fmt.Errorf("provider %q: max_tokens_field %q: want max_tokens or max_completion_tokens", p.Name, p.MaxTokensField))
+		}
+		switch p.Completions {
+		case "", "translate", "native":
+			if p.Completions != "" && p.Kind != "openai" {
+				errs = append(errs, fmt.Errorf("provider %q: completions is for kind openai", p.Name))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("provider %q: completions %q: want translate or native", p.Name, p.Completions))
 		}
 		if len(p.ClientBetas) > 0 && p.Kind != "anthropic" {
 			errs = append(errs, fmt.Errorf("provider %q: client_betas is for kind anthropic", p.Name))

@@ -114,6 +114,9 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "negative weight", mutate: func(c *Config) { c.Models[0].Targets[0].Weight = -1 }, want: []string{"negative weight"}},
 		{name: "negative max_tokens", mutate: func(c *Config) { c.Models[0].MaxTokens = -5 }, want: []string{"max_tokens must not be negative"}},
 		{name: "max_tokens_field", mutate: func(c *Config) { c.Providers[0].MaxTokensField = "max_completion_tokens" }},
+		{name: "native completions", mutate: func(c *Config) { c.Providers[0].Completions = "native" }},
+		{name: "unknown completions", mutate: func(c *Config) { c.Providers[0].Completions = "raw" },
+			want: []string{`completions "raw": want translate or native`}},
 		{name: "unknown max_tokens_field", mutate: func(c *Config) { c.Providers[0].MaxTokensField = "n_predict" },
 			want: []string{`max_tokens_field "n_predict"`}},
 		{name: "max_tokens_field on anthropic", mutate: func(c *Config) {

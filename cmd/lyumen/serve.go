@@ -77,7 +77,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		// recorded in the spool until the store can be opened.
 		logger.Warn("store unreachable; serving, with records kept in the spool until it answers",
 			"store", redactURL(cfg.Store), "err", err)
-		db, err = &laterStore{url: cfg.Store, logger: logger}, nil
+		db, err = &laterStore{base: ctx, url: cfg.Store, logger: logger}, nil
 	}
 	if err != nil {
 		return err
@@ -298,6 +298,7 @@ const laterStoreOpen = 10 * time.Minute
 // started. Each write tries to open it (migrations and all) until one
 // can; the spool retries failed writes with backoff.
 type laterStore struct {
+	base   context.Context // serve's: an open under way ends with it
 	url    string
 	logger *slog.Logger
 	mu     sync.Mutex
@@ -308,8 +309,9 @@ func (l *laterStore) open(ctx context.Context) (store, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.db == nil {
-		// Not under the write's deadline: a migration may take longer.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), laterStoreOpen)
+		// Not under the write's deadline (a migration may take longer),
+		// but ended by serve's shutdown.
+		ctx, cancel := context.WithTimeout(l.base, laterStoreOpen)
 		defer cancel()
 		db, err := openStore(ctx, l.url, true)
 		if err != nil {
@@ -450,6 +452,7 @@ func buildProviders(cfg []Provider) (map[string]lyumen.Provider, []httpapi.Upstr
 				if p.MaxTokensField != "" {
 					c.SetLimitField(openai.LimitField(p.MaxTokensField))
 				}
+				c.SetNativeCompletions(p.Completions == "native")
 				return c
 			}
 		case "anthropic":
