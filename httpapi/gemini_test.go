@@ -3,10 +3,12 @@ package httpapi_test
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +30,7 @@ type geminiGateway struct {
 	up     *providertest.Gemini
 	recs   *records
 	client openai.Client
+	url    string // the gateway's
 }
 
 func newGeminiGateway(t *testing.T) *geminiGateway {
@@ -49,8 +52,54 @@ func newGeminiGateway(t *testing.T) *geminiGateway {
 		Site:           httpapi.Site{Upstreams: []httpapi.Upstream{{Name: "fake", Host: "fake.example"}}},
 	}))
 	t.Cleanup(srv.Close)
+	g.url = srv.URL
 	g.client = openai.NewClient(option.WithBaseURL(srv.URL+"/v1/"), option.WithAPIKey(clientKey), option.WithMaxRetries(0))
 	return g
+}
+
+// TestGemini_Credentials: a Gemini upstream gets the operator's key and
+// nothing of the client's headers, from either API, streamed or not.
+func TestGemini_Credentials(t *testing.T) {
+	g := newGeminiGateway(t)
+	for _, path := range []string{"/v1/chat/completions", "/v1/messages"} {
+		for _, stream := range []string{"false", "true"} {
+			body := `{"model":"` + publicModel + `","max_tokens":9,"stream":` + stream + `,"messages":[{"role":"user","content":"hi"}]}`
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, g.url+path, strings.NewReader(body))
+			for k, v := range planted {
+				req.Header.Set(k, v)
+			}
+			req.Header.Set("Anthropic-Version", "2099-12-31")
+			req.Header.Set("Anthropic-Beta", "client-beta")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s stream %s: status %d", path, stream, resp.StatusCode)
+			}
+		}
+	}
+	seen := g.up.Seen()
+	if len(seen) != 4 {
+		t.Fatalf("the upstream was asked %d times, want 4", len(seen))
+	}
+	for _, s := range seen {
+		if got := s.Header.Get("X-Goog-Api-Key"); got != operatorKey {
+			t.Errorf("x-goog-api-key %q, want the operator's", got)
+		}
+		var all []string
+		for k, vs := range s.Header {
+			all = append(all, k+": "+strings.Join(vs, ","))
+		}
+		checkNothingPlanted(t, "the upstream's headers", strings.Join(all, "\n")+s.Query.Encode())
+		for _, v := range []string{"2099-12-31", "client-beta"} {
+			if strings.Contains(strings.Join(all, "\n"), v) {
+				t.Errorf("the upstream's headers hold the client's %q", v)
+			}
+		}
+	}
 }
 
 // checkGeminiSeen checks the upstream got the operator's key in its header

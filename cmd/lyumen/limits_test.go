@@ -136,7 +136,8 @@ limits:
 
 func TestAddrRedactor(t *testing.T) {
 	var out strings.Builder
-	log := slog.NewLogLogger(addrRedactor{slog.NewTextHandler(&out, nil)}, slog.LevelWarn)
+	// The public server's own error log, as serve makes it.
+	log := newPublicServer(Limits{}, http.NotFoundHandler(), slog.New(slog.NewTextHandler(&out, nil))).ErrorLog
 	for _, msg := range []string{
 		"http: TLS handshake error from 203.0.113.5:4711: EOF",
 		"http: panic serving [2001:db8::77]:443: boom",
