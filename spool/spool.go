@@ -223,6 +223,9 @@ type Spool struct {
 	// prep delivers the next segment, preallocated in the background once
 	// the active one is half full; nil when none is being made.
 	prep chan prepared
+	// fsync makes a group's write durable: syncWritten, unless a test
+	// (export_test.go) wraps it to see or hold the fsync.
+	fsync func(f *os.File, inPlace bool) error
 }
 
 // prepared is a segment file made ready ahead of its use: its header and
@@ -284,6 +287,7 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 		wake:   make(chan struct{}, 1),
 		now:    make(chan struct{}, 1),
 		cur:    newGroup(nil),
+		fsync:  syncWritten,
 	}
 	s.idle.L = &s.mu
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
@@ -601,11 +605,7 @@ func (s *Spool) write(frames []byte) error {
 	end := s.fseg.size + int64(len(frames))
 	_, err := s.f.WriteAt(frames, s.fseg.size)
 	if err == nil {
-		if end <= s.falloc {
-			err = datasync(s.f) // the file's size and blocks are as they were
-		} else {
-			err = s.f.Sync()
-		}
+		err = s.fsync(s.f, end <= s.falloc)
 	}
 	if err == nil && s.prep == nil && end > s.o.SegmentBytes/2 {
 		s.prepareIfRoom()
@@ -621,6 +621,16 @@ func (s *Spool) write(frames []byte) error {
 		return err
 	}
 	return nil
+}
+
+// syncWritten makes what was written to f durable. inPlace says the
+// write only overwrote preallocated blocks: the file's size and blocks are
+// as they were, and an fdatasync is enough.
+func syncWritten(f *os.File, inPlace bool) error {
+	if inPlace {
+		return datasync(f)
+	}
+	return f.Sync()
 }
 
 // create starts a new active segment: the one prepared in the background

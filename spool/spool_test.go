@@ -280,6 +280,93 @@ func TestSpool_GroupCommit(t *testing.T) {
 	}
 }
 
+// TestSpool_RecordWaitsForItsFsync: Record returns only once the group
+// its record was written in has been fsynced, and a group costs one fsync
+// whatever its size. The fsyncs are held here (spool.WrapSync), one at a
+// time: while the first, of record a alone, is held, a returns no more
+// than the n records that arrive meanwhile, which wait as one group; that
+// group is written with one fsync, and its records return once it is let
+// go. (OnSync, which the other tests watch, is told after the fsync
+// whether or not there was one: only this test sees the fsync itself.)
+// Fails if write skips the fsync, or if Record returns before it (a lost
+// record after a crash, although the client got its answer); and if a
+// group is fsynced record by record, or records wait for a later group.
+func TestSpool_RecordWaitsForItsFsync(t *testing.T) {
+	const n = 20
+	dir := t.TempDir()
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var groups []int // records per group, as OnSync was told
+		s := mustOpen(t, dir, newStore(), spool.Options{OnSync: func(records int, _ time.Duration) {
+			mu.Lock()
+			groups = append(groups, records)
+			mu.Unlock()
+		}})
+		proceed := make(chan struct{}) // one send lets one fsync happen
+		stop := make(chan struct{})    // closed when the test ends: all go
+		t.Cleanup(func() { close(stop) })
+		var syncs atomic.Int64
+		spool.WrapSync(s, func(fsync func() error) error {
+			syncs.Add(1)
+			select {
+			case <-proceed:
+			case <-stop:
+			}
+			return fsync()
+		})
+		let := func() { // after synctest.Wait: an fsync is held, or never came
+			t.Helper()
+			select {
+			case proceed <- struct{}{}:
+			default:
+				t.Fatal("no fsync is held to let go")
+			}
+		}
+		check := func(step string, wantSyncs int64, done chan error, wantDone int) {
+			t.Helper()
+			synctest.Wait()
+			if got := syncs.Load(); got != wantSyncs {
+				t.Errorf("%s: %d fsyncs, want %d", step, got, wantSyncs)
+			}
+			if got := len(done); got != wantDone {
+				t.Errorf("%s: %d calls of Record returned, want %d", step, got, wantDone)
+			}
+		}
+
+		doneA := make(chan error, 1)
+		go func() { doneA <- s.Record(t.Context(), full("a")) }()
+		check("a's fsync held", 1, doneA, 0)
+
+		doneB := make(chan error, n)
+		for i := range n {
+			go func() { doneB <- s.Record(t.Context(), full(id(i))) }()
+		}
+		check("a's fsync held, n more records waiting", 1, doneB, 0)
+
+		let() // a's fsync
+		check("a's fsync done, the group's held", 2, doneA, 1)
+		for range len(doneA) {
+			if err := <-doneA; err != nil {
+				t.Errorf("Record(a) = %v", err)
+			}
+		}
+		check("the group's fsync held", 2, doneB, 0)
+
+		let() // the group's
+		check("the group's fsync done", 2, doneB, n)
+		for range len(doneB) {
+			if err := <-doneB; err != nil {
+				t.Errorf("Record = %v", err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if diff := cmp.Diff([]int{1, n}, groups); diff != "" {
+			t.Errorf("records per fsync (-want +got):\n%s", diff)
+		}
+	})
+}
+
 // A record waits up to Linger for others to join its batch, unless
 // ShipNow says not to: the store gets it at once, whether ShipNow comes
 // during the wait or before it.
