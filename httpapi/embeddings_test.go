@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -91,6 +92,7 @@ func TestEmbeddings_BadInput(t *testing.T) {
 		{name: "missing input", body: `{"model": "gpt-test"}`, want: apiError{400, "invalid_request_error", "input", ""}},
 		{name: "input of wrong type", body: `{"model": "gpt-test", "input": {"a": 1}}`, want: apiError{400, "invalid_request_error", "input", ""}},
 		{name: "unknown model", body: `{"model": "gpt-nope", "input": "x"}`, want: apiError{404, "invalid_request_error", "", "model_not_found"}},
+		{name: "oversized body", body: `{"model": "gpt-test", "input": "` + strings.Repeat("a", 70<<10) + `"}`, want: apiError{413, "invalid_request_error", "", "request_too_large"}},
 		{name: "upstream 500", body: `{"model": "gpt-test", "input": "x"}`, upstream: providertest.Behaviour{Status: 500},
 			want: apiError{502, "upstream_error", "", "upstream_error"}, recorded: lyumen.UpstreamRefused},
 		{name: "upstream rejects", body: `{"model": "gpt-test", "input": "x"}`, upstream: providertest.Behaviour{Status: 400, ErrorText: "too long"},
