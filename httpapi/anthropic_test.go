@@ -766,6 +766,12 @@ func TestMessages_CountTokens(t *testing.T) {
 	if apiErr, ok := errors.AsType[*sdk.Error](err); !ok || apiErr.StatusCode != 400 || apiErr.Message != "messages: Field required" {
 		t.Errorf("no messages: %v", err)
 	}
+	// A body over max_body_bytes (64 KiB here): 413, in Anthropic's envelope.
+	big := `{"model":"claude-test","messages":[{"role":"user","content":"` + strings.Repeat("a", 70<<10) + `"}]}`
+	err = g.client.Post(t.Context(), "v1/messages/count_tokens", []byte(big), nil)
+	if apiErr, ok := errors.AsType[*sdk.Error](err); !ok || apiErr.StatusCode != 413 || apiErr.Type() != "request_too_large" || apiErr.Message == "" {
+		t.Errorf("too large: %v, want a 413 request_too_large", err)
+	}
 	if n := len(g.recs.all()); n != 0 || len(g.anth.Seen()) != 0 {
 		t.Errorf("%d records, %d upstream calls: counting runs no model", n, len(g.anth.Seen()))
 	}
