@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -20,14 +19,6 @@ func (panicLimiter) Admit(context.Context, string, string, int64) (lyumen.Allowa
 }
 
 func (panicLimiter) Settle(context.Context, string, string, time.Time, int64) error { return nil }
-
-// embeddingProvider is fakeProvider that embeds too (never reached here:
-// the limiter panics first).
-type embeddingProvider struct{ *fakeProvider }
-
-func (embeddingProvider) Embed(context.Context, *lyumen.EmbedRequest) (*lyumen.EmbedResponse, error) {
-	return nil, errors.New("not expected")
-}
 
 // TestLimits_PanicsOutsideTheExchange: a panic in a handler that is not
 // an exchange (count_tokens, embeddings), here the Limiter's Admit, is
@@ -50,7 +41,7 @@ func TestLimits_PanicsOutsideTheExchange(t *testing.T) {
 		{"/v1/chat/completions", `{"model":"gpt-test",` + msgs + `}`, false},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
-			g := newLimited(t, httpapi.Options{Limiter: panicLimiter{}}, embeddingProvider{&fakeProvider{}})
+			g := newLimited(t, httpapi.Options{Limiter: panicLimiter{}}, embedFake{fakeProvider: &fakeProvider{}})
 			resp, body := g.post(t, tc.path, tc.body, nil)
 			if resp.StatusCode != 500 {
 				t.Errorf("status %s, want 500: %s", resp.Status, body)

@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/httpapi"
@@ -401,17 +400,6 @@ func (p embedFake) Embed(ctx context.Context, req *lyumen.EmbedRequest) (*lyumen
 		vecs[i] = []float64{0.5, -0.5}
 	}
 	return &lyumen.EmbedResponse{Model: "served", Vectors: vecs, Usage: &lyumen.Usage{PromptTokens: 1, TotalTokens: 1}}, nil
-}
-
-// panicLimiter is a Limiter with a bug.
-type panicLimiter struct{}
-
-func (panicLimiter) Admit(context.Context, string, string, int64) (lyumen.Allowance, error) {
-	panic("limiter bug")
-}
-
-func (panicLimiter) Settle(context.Context, string, string, time.Time, int64) error {
-	panic("limiter bug")
 }
 
 // TestPromise_NoCookiesNothingFromElsewhere proves "No cookies set, no
