@@ -294,6 +294,22 @@ func decodeOpenAIErr(t *testing.T, body string) (typ, code string) {
 	return e.Error.Type, code
 }
 
+// anthropicErrType returns the error type of an Anthropic error envelope,
+// or "" when body is not one (or has no message).
+func anthropicErrType(body []byte) string {
+	var e struct {
+		Type  string `json:"type"`
+		Error struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Type != "error" || e.Error.Message == "" {
+		return ""
+	}
+	return e.Error.Type
+}
+
 func rateHeaders(h http.Header) map[string]string {
 	out := map[string]string{}
 	for k := range h {

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -50,14 +49,7 @@ func TestLimits_PanicsOutsideTheExchange(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 			if tc.anthropic {
-				var e struct {
-					Type  string `json:"type"`
-					Error struct {
-						Type    string `json:"type"`
-						Message string `json:"message"`
-					} `json:"error"`
-				}
-				if err := json.Unmarshal([]byte(body), &e); err != nil || e.Type != "error" || e.Error.Type != "api_error" || e.Error.Message == "" {
+				if anthropicErrType([]byte(body)) != "api_error" {
 					t.Errorf("not an Anthropic api_error: %s", body)
 				}
 			} else if typ, _ := decodeOpenAIErr(t, body); typ != "server_error" {

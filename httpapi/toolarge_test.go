@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -67,14 +66,7 @@ func TestTooLarge_Chunked(t *testing.T) {
 				t.Errorf("Content-Type %q", ct)
 			}
 			if tc.anthropic {
-				var e struct {
-					Type  string `json:"type"`
-					Error struct {
-						Type    string `json:"type"`
-						Message string `json:"message"`
-					} `json:"error"`
-				}
-				if err := json.Unmarshal(b, &e); err != nil || e.Type != "error" || e.Error.Type != "request_too_large" || e.Error.Message == "" {
+				if anthropicErrType(b) != "request_too_large" {
 					t.Errorf("not an Anthropic request_too_large error: %s", b)
 				}
 			} else if typ, code := decodeOpenAIErr(t, string(b)); typ != "invalid_request_error" || code != "request_too_large" {

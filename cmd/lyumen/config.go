@@ -333,21 +333,19 @@ func (c *Config) Validate() error {
 		default:
 			errs = append(errs, fmt.Errorf("provider %q: unknown kind %q (want openai, anthropic, gemini or demo)", p.Name, p.Kind))
 		}
-		switch p.MaxTokensField {
-		case "", "max_tokens", "max_completion_tokens":
-			if p.MaxTokensField != "" && p.Kind != "openai" {
-				errs = append(errs, fmt.Errorf("provider %q: max_tokens_field is for kind openai", p.Name))
+		for _, o := range [...]struct{ key, value, a, b string }{
+			{"max_tokens_field", p.MaxTokensField, "max_tokens", "max_completion_tokens"},
+			{"completions", p.Completions, "translate", "native"},
+		} {
+			switch o.value {
+			case "":
+			case o.a, o.b:
+				if p.Kind != "openai" {
+					errs = append(errs, fmt.Errorf("provider %q: %s is for kind openai", p.Name, o.key))
+				}
+			default:
+				errs = append(errs, fmt.Errorf("provider %q: %s %q: want %s or %s", p.Name, o.key, o.value, o.a, o.b))
 			}
-		default:
-			errs = append(errs, fmt.Errorf("provider %q: max_tokens_field %q: want max_tokens or max_completion_tokens", p.Name, p.MaxTokensField))
-		}
-		switch p.Completions {
-		case "", "translate", "native":
-			if p.Completions != "" && p.Kind != "openai" {
-				errs = append(errs, fmt.Errorf("provider %q: completions is for kind openai", p.Name))
-			}
-		default:
-			errs = append(errs, fmt.Errorf("provider %q: completions %q: want translate or native", p.Name, p.Completions))
 		}
 		if len(p.ClientBetas) > 0 && p.Kind != "anthropic" {
 			errs = append(errs, fmt.Errorf("provider %q: client_betas is for kind anthropic", p.Name))
