@@ -20,6 +20,16 @@ type Model struct {
 	MaxTokens int
 }
 
+// AnswerLimit is the most tokens an answer to req may have under the
+// model's cap (0: the upstream's default), and whether the cap set it. A
+// request to score a prompt only (ScoreOnly) asks for none, capped or not.
+func (m *Model) AnswerLimit(req *Request) (n int, capped bool) {
+	if m.MaxTokens > 0 && !req.ScoreOnly && (req.MaxTokens == 0 || req.MaxTokens > m.MaxTokens) {
+		return m.MaxTokens, true
+	}
+	return req.MaxTokens, false
+}
+
 // Catalog maps public model names to their targets. It is built once at
 // start and only read afterwards.
 type Catalog struct {

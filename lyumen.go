@@ -12,7 +12,7 @@ type Surface string
 const (
 	SurfaceOpenAIChat        Surface = "openai.chat"
 	SurfaceOpenAIResponses   Surface = "openai.responses"
-	SurfaceOpenAICompletions Surface = "openai.completions" // legacy; answered by chat upstreams
+	SurfaceOpenAICompletions Surface = "openai.completions" // legacy; translated to chat, or sent as written to a native upstream
 	SurfaceOpenAIEmbeddings  Surface = "openai.embeddings"
 	// SurfaceAnthropicMessages is Anthropic's /v1/messages.
 	SurfaceAnthropicMessages Surface = "anthropic.messages"

@@ -206,3 +206,16 @@ func TestProvider_ChatStreamCanceled(t *testing.T) {
 		}
 	}
 }
+
+// TestProvider_Untranslated: the demo is a chat model; a request only a raw
+// completions upstream can take is refused with its reason, not answered.
+func TestProvider_Untranslated(t *testing.T) {
+	req := request()
+	req.Untranslated = lyumen.Errorf(lyumen.KindInvalid, "'echo' cannot be translated")
+	if _, err := (demo.Provider{}).Chat(t.Context(), req); !errors.Is(err, req.Untranslated) {
+		t.Errorf("Chat: %v, want the refusal", err)
+	}
+	if _, err := (demo.Provider{}).ChatStream(t.Context(), req); !errors.Is(err, req.Untranslated) {
+		t.Errorf("ChatStream: %v, want the refusal", err)
+	}
+}

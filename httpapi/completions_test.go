@@ -134,6 +134,17 @@ func TestCompletions_UntranslatableElsewhere(t *testing.T) {
 				t.Errorf("the Anthropic upstream was asked %d times", n)
 			}
 		})
+		// An OpenAI-compatible provider that translates (the default)
+		// refuses it the same way, before asking its upstream.
+		t.Run(tc.name+", translated to chat", func(t *testing.T) {
+			g := newGateway(t)
+			body := strings.Replace(tc.body, claudeModel, publicModel, 1)
+			checkAPIError(t, g.client.Post(t.Context(), "completions", []byte(body), nil),
+				apiError{400, "invalid_request_error", tc.param, "unsupported_parameter"}, tc.msg)
+			if n := len(g.up.Seen()); n != 0 {
+				t.Errorf("the upstream was asked %d times", n)
+			}
+		})
 	}
 }
 

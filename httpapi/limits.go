@@ -110,8 +110,8 @@ const maxAnswerCharge = 16 << 10
 // whose model has no cap) is charged for its answer only after it.
 func (s *server) answerTokens(req *lyumen.Request) int64 {
 	n := req.MaxTokens
-	if m, ok := s.Catalog.Lookup(req.Model); ok && m.MaxTokens > 0 && (n == 0 || n > m.MaxTokens) {
-		n = m.MaxTokens
+	if m, ok := s.Catalog.Lookup(req.Model); ok {
+		n, _ = m.AnswerLimit(req) // as the router will ask the upstream
 	}
 	n = min(max(n, 0), maxAnswerCharge) // before the product: it cannot overflow
 	return int64(min(n*max(req.N, 1), maxAnswerCharge))

@@ -102,13 +102,11 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 	if !ok {
 		return zero, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", req.Model)
 	}
-	maxTokens, capped := req.MaxTokens, false
-	if m.MaxTokens > 0 && !req.ScoreOnly && (maxTokens == 0 || maxTokens > m.MaxTokens) {
-		maxTokens, capped = m.MaxTokens, true
-	}
+	maxTokens, capped := m.AnswerLimit(req)
 	targets := p.order(m.Targets)
 	err := error(lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", req.Model))
 	var untranslated error       // a target could not take the request: only another could
+	resting := false             // a target was passed over for its open breaker
 	var retryAfter time.Duration // the longest any target of the round asked for
 	for round := 0; round <= p.o.Retries; round++ {
 		if round > 0 {
@@ -130,6 +128,7 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 			b := p.breakers.get(t)
 			ok, trial := b.allow(p.o.Now())
 			if !ok {
+				resting = true
 				p.attempt(req, t, 0, errCircuitOpen)
 				if _, isErr := errors.AsType[*lyumen.Error](err); !isErr || lyumen.KindOf(err) == lyumen.KindUnavailable {
 					err = lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", req.Model)
@@ -140,16 +139,17 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 			r.Model, r.MaxTokens, r.CappedMaxTokens = t.Model, maxTokens, capped
 			start := p.o.Now()
 			out, callErr := call(prov, ctx, &r)
-			p.attempt(req, t, p.o.Now().Sub(start), callErr)
 			if req.Untranslated != nil && errors.Is(callErr, req.Untranslated) {
-				// Refused before any upstream was asked: says nothing of
-				// the target's health, and another target may take it.
+				// Refused before any upstream was asked: not an attempt,
+				// says nothing of the target's health, and another target
+				// may take it.
 				if trial {
 					b.release()
 				}
 				untranslated = callErr
 				continue
 			}
+			p.attempt(req, t, p.o.Now().Sub(start), callErr)
 			tried, err = true, callErr
 			if err == nil {
 				b.success()
@@ -175,8 +175,8 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 			break
 		}
 	}
-	if untranslated != nil && lyumen.KindOf(err) == lyumen.KindUnavailable {
-		return zero, untranslated // no target could take it, and none failed otherwise
+	if untranslated != nil && !resting && lyumen.KindOf(err) == lyumen.KindUnavailable {
+		return zero, untranslated // no target could take it, and none failed or rested
 	}
 	return zero, err
 }

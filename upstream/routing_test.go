@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -281,6 +282,69 @@ func TestPool_OnlyTheTrialReleasesIt(t *testing.T) {
 		chat(t.Context())
 		if got := len(p.requests()) - before; got != 0 {
 			t.Errorf("with a trial under way, %d more requests went to the target", got)
+		}
+	})
+}
+
+// TestPool_UntranslatedAndBreakers: a target's refusals to translate cost
+// its breaker nothing, and leave a half-open trial to the next request;
+// and a refusal is not the answer while the target that could take the
+// request is resting.
+func TestPool_UntranslatedAndBreakers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		raw := lyumen.Errorf(lyumen.KindInvalid, "'echo' cannot be translated")
+		untranslatable := &lyumen.Request{Model: publicModel, Untranslated: raw}
+		refuses := true
+		down := false
+		p := &provider{name: "only", fail: func(context.Context) error {
+			if down {
+				return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+			}
+			if refuses {
+				return raw
+			}
+			return nil
+		}}
+		pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 2, BreakerCooldown: 10 * time.Second}, p, lyumen.Model{})
+		for range 5 {
+			if _, err := pool.Chat(t.Context(), untranslatable); !errors.Is(err, raw) {
+				t.Fatalf("err %v, want the refusal", err)
+			}
+		}
+		refuses = false
+		if _, err := pool.Chat(t.Context(), &lyumen.Request{Model: publicModel}); err != nil {
+			t.Fatalf("after five refusals the target is rested: %v", err)
+		}
+		// Open the breaker, wait for half-open: a refusal must leave the
+		// trial to the next request.
+		down = true
+		pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+		pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+		if _, err := pool.Chat(t.Context(), untranslatable); errors.Is(err, raw) || lyumen.KindOf(err) != lyumen.KindUnavailable {
+			t.Errorf("with the only target resting: %v, want KindUnavailable, not the refusal", err)
+		}
+		// Two targets: the one that could take it is resting, the other
+		// refuses: the client gets the outage, not the refusal.
+		native := &provider{name: "native", fail: failWith(&lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway})}
+		translating := &provider{name: "translating", fail: func(ctx context.Context) error { return nil }}
+		two := upstream.NewWithOptions(lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+			{Provider: "native", Model: "a"}, {Provider: "translating", Model: "b"}}}}),
+			map[string]lyumen.Provider{"native": native, "translating": translating},
+			upstream.Options{Retries: -1, BreakerFailures: 1, BreakerCooldown: time.Hour})
+		if _, err := two.Chat(t.Context(), &lyumen.Request{Model: publicModel}); err != nil {
+			t.Fatalf("the second target should answer: %v", err)
+		}
+		translating.fail = func(ctx context.Context) error { return raw }
+		if _, err := two.Chat(t.Context(), untranslatable); errors.Is(err, raw) || lyumen.KindOf(err) != lyumen.KindUnavailable {
+			t.Errorf("with the target that could take it resting: %v, want KindUnavailable, not the refusal", err)
+		}
+
+		time.Sleep(10 * time.Second)
+		down, refuses = false, true
+		pool.Chat(t.Context(), untranslatable)
+		refuses = false
+		if _, err := pool.Chat(t.Context(), &lyumen.Request{Model: publicModel}); err != nil {
+			t.Errorf("the trial after a refusal: %v", err)
 		}
 	})
 }

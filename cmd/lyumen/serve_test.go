@@ -21,6 +21,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 
 	"github.com/lyumen/lyumen"
+	oai "github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/providertest"
 	"github.com/lyumen/lyumen/sqlite"
 )
@@ -478,5 +479,31 @@ func TestRedactURL(t *testing.T) {
 		if got := redactURL(raw); got != want || strings.Contains(got, "s3cret") {
 			t.Errorf("redactURL(%q) = %q, want %q", raw, got, want)
 		}
+	}
+}
+
+// TestBuildProviders_Completions: an OpenAI-compatible provider answers
+// /v1/completions through its chat API unless its configuration says
+// native, and then at its own /completions as the client wrote them.
+func TestBuildProviders_Completions(t *testing.T) {
+	for _, tc := range []struct{ completions, wantPath string }{
+		{"", "/v1/chat/completions"},
+		{"translate", "/v1/chat/completions"},
+		{"native", "/v1/completions"},
+	} {
+		t.Run(tc.completions, func(t *testing.T) {
+			up := providertest.NewOpenAI(t)
+			provs, _ := buildProviders([]Provider{{Name: "p", Kind: "openai", BaseURL: up.BaseURL(), Completions: tc.completions}})
+			req, err := oai.DecodeCompletions([]byte(`{"model":"m","prompt":"once"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := provs["p"].Chat(t.Context(), req); err != nil {
+				t.Fatal(err)
+			}
+			if seen := up.Seen(); len(seen) != 1 || seen[0].Path != tc.wantPath {
+				t.Errorf("the upstream was asked %+v, want one request at %s", seen, tc.wantPath)
+			}
+		})
 	}
 }
