@@ -236,3 +236,39 @@ func TestCardText_SafeguardsOff(t *testing.T) {
 		}
 	}
 }
+
+// reasoningSink keeps what it is given, and writes reasoning when told to.
+type reasoningSink struct {
+	writes bool
+	got    []*dataset.Example
+}
+
+func (s *reasoningSink) Write(ex *dataset.Example) error { s.got = append(s.got, ex); return nil }
+func (s *reasoningSink) Close() error                    { return nil }
+func (s *reasoningSink) WritesReasoning() bool           { return s.writes }
+
+// TestExport_ReasoningOnlyWhereWritten: a sink without a place for a
+// model's reasoning (the JSONL formats) gets examples without it, and the
+// redactions it would have needed are not counted; one with a place gets
+// it anonymized.
+func TestExport_ReasoningOnlyWhereWritten(t *testing.T) {
+	rec := datasettest.Rec("00000000-0000-7000-8000-000000000001", 0, "Four.", "What is 2+2?")
+	rec.Response.Choices[0].Message.Reasoning = "The user, jane.doe@example.com, asks a sum."
+	for _, writes := range []bool{false, true} {
+		sink := &reasoningSink{writes: writes}
+		st, err := dataset.Export(t.Context(), datasettest.Source([]*lyumen.Record{rec}), sink, dataset.Options{Redactor: newRedactor(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sink.got) != 1 {
+			t.Fatalf("%d examples", len(sink.got))
+		}
+		got := sink.got[0].Messages[len(sink.got[0].Messages)-1].Reasoning
+		switch {
+		case !writes && (got != "" || st.Redactions["EMAIL"] != 0):
+			t.Errorf("a sink without reasoning got %q, and %d e-mails counted", got, st.Redactions["EMAIL"])
+		case writes && (strings.Contains(got, "jane.doe") || !strings.Contains(got, "[EMAIL_1]") || st.Redactions["EMAIL"] != 1):
+			t.Errorf("a sink with reasoning got %q, %d e-mails counted; want it anonymized and counted", got, st.Redactions["EMAIL"])
+		}
+	}
+}

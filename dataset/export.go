@@ -118,6 +118,15 @@ type Options struct {
 	// IDKey keys the examples' ids (see ExampleID); default a random key,
 	// so that ids match only within one export.
 	IDKey []byte
+
+	reasoning bool // the sink writes a message's reasoning (ReasoningSink)
+}
+
+// ReasoningSink is a Sink that writes a message's reasoning. Another sink's
+// examples come without it, so its redactions are not counted either.
+type ReasoningSink interface {
+	Sink
+	WritesReasoning() bool
 }
 
 // DefaultStateMemory is Options.StateMemory's default.
@@ -138,6 +147,9 @@ func Export(ctx context.Context, src ConversationSource, sink Sink, o Options) (
 		}
 	}()
 	o = o.withDefaults()
+	if rs, ok := sink.(ReasoningSink); ok {
+		o.reasoning = rs.WritesReasoning()
+	}
 	f := o.Filter
 	st = newStats(o)
 	started := time.Now()
@@ -447,6 +459,9 @@ func (o *Options) process(it *item) {
 	if o.Redactor != nil {
 		s := o.Redactor.NewSession(r.Country)
 		for i := range msgs {
+			if !o.reasoning {
+				msgs[i].Reasoning = ""
+			}
 			msgs[i].Content, _ = s.Redact(msgs[i].Content)
 			msgs[i].Reasoning, _ = s.Redact(msgs[i].Reasoning)
 			for j := range msgs[i].ToolCalls {

@@ -118,6 +118,9 @@ var _ dataset.Sink = (*Writer)(nil)
 // (bench/RESULTS.md, "Sixth session").
 var zstdFastest = zstd.Codec{Level: zstd.SpeedFastest}
 
+// WritesReasoning says the messages' reasoning has a column here.
+func (w *Writer) WritesReasoning() bool { return true }
+
 // Write adds one example to its split.
 func (w *Writer) Write(ex *dataset.Example) error {
 	s := w.open[ex.Split]
