@@ -272,3 +272,26 @@ func TestExport_ReasoningOnlyWhereWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestExport_NoUserNames: the name a client gave a user message (a
+// participant's, often a person's) is not exported; a tool's is.
+func TestExport_NoUserNames(t *testing.T) {
+	rec := datasettest.Rec("00000000-0000-7000-8000-000000000001", 0, "Four.", "What is 2+2?")
+	rec.Conversation.Messages[0].Name = "jane_doe"
+	rec.Conversation.Messages = append(rec.Conversation.Messages, lyumen.Message{Role: "tool", Name: "calculator", Content: "4", ToolCallID: "c1"})
+	sink := &reasoningSink{}
+	if _, err := dataset.Export(t.Context(), datasettest.Source([]*lyumen.Record{rec}), sink, dataset.Options{Redactor: newRedactor(t)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.got) != 1 {
+		t.Fatalf("%d examples", len(sink.got))
+	}
+	for _, m := range sink.got[0].Messages {
+		if m.Name == "jane_doe" {
+			t.Errorf("a user's name was exported: %+v", m)
+		}
+		if m.Role == "tool" && m.Name != "calculator" {
+			t.Errorf("a tool's name was dropped: %+v", m)
+		}
+	}
+}

@@ -152,7 +152,7 @@ func CardText(c Card, st *Stats) string {
 	case ShareGPT:
 		b.WriteString("Each line has `conversations` (`from`: system, human, gpt, tool; `value`) and the metadata fields below.\n")
 	default:
-		b.WriteString("`messages` is a list of `{role, content, reasoning, tool_calls, tool_call_id}`: `reasoning` is what a model showed of its thinking before its answer, anonymized as content is; the metadata fields below are columns. The JSONL formats carry no reasoning.\n")
+		b.WriteString("`messages` is a list of `{role, content, reasoning, name, tool_calls, tool_call_id}`: `reasoning` is what a model showed of its thinking before its answer, anonymized as content is; `name` is a tool's (a user's, a participant's name, is dropped); the metadata fields below are columns. The JSONL formats carry no reasoning.\n")
 	}
 	b.WriteString("\n| field | meaning |\n|---|---|\n")
 	for _, f := range [][2]string{

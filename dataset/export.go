@@ -462,6 +462,9 @@ func (o *Options) process(it *item) {
 			if !o.reasoning {
 				msgs[i].Reasoning = ""
 			}
+			if msgs[i].Role == "user" {
+				msgs[i].Name = "" // a participant's name, which no detector reads as one
+			}
 			msgs[i].Content, _ = s.Redact(msgs[i].Content)
 			msgs[i].Reasoning, _ = s.Redact(msgs[i].Reasoning)
 			for j := range msgs[i].ToolCalls {
