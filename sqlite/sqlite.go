@@ -40,7 +40,19 @@ type DB struct {
 
 // Open opens (creating if needed) the database file at path and brings its
 // schema up to date.
-func Open(ctx context.Context, path string) (*DB, error) { return open(ctx, path, true) }
+func Open(ctx context.Context, path string) (*DB, error) {
+	// The store holds every prompt and answer: a new one is its owner's
+	// alone, as the spool is (SQLite gives its write-ahead log and
+	// shared-memory files the database file's permissions). An existing
+	// file keeps the permissions its operator gave it.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err == nil {
+		f.Close()
+	} else if path != "" && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return open(ctx, path, true)
+}
 
 // OpenExisting opens the store at path, which must exist with this build's
 // schema, without changing it: for commands that read or delete. A missing

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -96,6 +97,39 @@ func TestOpen_File(t *testing.T) {
 	}
 	if mode != "wal" || pageSize != 16384 {
 		t.Errorf("journal_mode = %q, page_size = %d; want wal, 16384", mode, pageSize)
+	}
+}
+
+// TestOpen_FilesAreTheOwners: a new store, its write-ahead log and its
+// shared memory hold every prompt: no other user of the machine may read
+// them, whatever the umask. An existing file keeps its permissions.
+func TestOpen_FilesAreTheOwners(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lyumen.db")
+	db := mustOpen(t, path)
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{{ID: "01970000-0000-7000-8000-000000000001", Model: "m", ReceivedAt: time.Unix(1700000000, 0).UTC()}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"lyumen.db", "lyumen.db-wal", "lyumen.db-shm"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has permissions %v: others may read it", name, perm)
+		}
+	}
+	kept := filepath.Join(dir, "kept.db")
+	if err := os.WriteFile(kept, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(kept, 0o640) // past the umask
+	mustOpen(t, kept)
+	if fi, err := os.Stat(kept); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("an existing store's permissions changed: %v, %v", fi.Mode().Perm(), err)
 	}
 }
 
