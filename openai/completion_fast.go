@@ -133,15 +133,15 @@ func fastMessage(p *jsonscan.Scanner, m *wireMessage) bool {
 			}
 		case "reasoning_content", "reasoning", "refusal":
 			// As encoding/json sets a RawMessage: the value's bytes. A
-			// plain string's are its text in quotes; anything else goes
-			// the general way.
+			// string's are as written, escapes and all (a reasoning trace
+			// has newlines); anything else goes the general way.
 			if p.Null() {
 				*m.aside(key), ok = json.RawMessage("null"), true
 				break
 			}
-			var text string
-			if text, ok = p.Str(); ok {
-				*m.aside(key) = json.RawMessage(`"` + text + `"`)
+			var raw string
+			if raw, ok = p.RawString(); ok {
+				*m.aside(key) = json.RawMessage(raw)
 			}
 		default:
 			ok = skip(p, key, messageKeys)

@@ -34,6 +34,7 @@ var fastCompletionSeeds = []string{
 	`{"choices":[{"index":0,"error":null,"finish_reason":"stop"}]}`, `{"choices":[{"finish_reason":"error","error":{"code":502}}]}`,
 	`{"choices":[{"message":{"content":"4","reasoning_content":"two and two","refusal":null,"reasoning":"x"}}]}`,
 	`{"choices":[{"message":{"reasoning":{"effort":"low"}}}]}`, `{"choices":[{"message":{"refusal":"a\"b"}}]}`,
+	`{"choices":[{"message":{"content":"4","reasoning_content":"First, add.\n\nThen check: \u00e9 \"ok\"."}}]}`,
 	`{"choices":[{"message":{"role":"assistant","content":"a"}}],"x":{"y":[1,{"z":null}]}}`,
 	`{"id":"c"}x`, `{"id":"c"`, `{"id":"c",}`, `[]`, `null`, `"x"`, ``, `{"id":"\xff"}`, "{\"id\":\"a\x01\"}",
 }
@@ -67,6 +68,11 @@ func TestFastCompletion_TakesTheCommonShapes(t *testing.T) {
 		if _, ok := fastCompletion([]byte(s)); !ok {
 			t.Errorf("seed %d %s: not taken by the fast path", i, s)
 		}
+	}
+	// A reasoning model's answer, its trace full of escapes (DeepSeek, vLLM).
+	reasoning := `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"4","reasoning_content":"First, add.\n\nThen check: \"2+2\"."},"finish_reason":"stop"}]}`
+	if cc, ok := fastCompletion([]byte(reasoning)); !ok || text(cc.Choices[0].Message.ReasoningContent) != "First, add.\n\nThen check: \"2+2\"." {
+		t.Errorf("a reasoning answer: fast path %v, reasoning %q", ok, cc.Choices[0].Message.ReasoningContent)
 	}
 	for _, s := range fastCompletionSeeds[12:14] {
 		if _, ok := fastCompletion([]byte(s)); ok {
