@@ -248,17 +248,22 @@ func isUniqueViolation(err error) bool {
 }
 
 // Unreachable reports that err from Open is a failure to reach the server
-// over the network (down, refusing, not resolving, the connection cut),
-// not one the server answered with (a wrong password, no such database),
-// a TLS failure (a certificate that does not verify) or one of the store.
+// over the network (down, refusing, not resolving, the connection cut) or
+// a state it will leave (starting up, out of connections), not one the
+// server answered with (a wrong password, no such database), a TLS failure
+// (a certificate that does not verify) or one of the store.
 func Unreachable(err error) bool {
 	_, connect := errors.AsType[*pgconn.ConnectError](err)
-	_, answered := errors.AsType[*pgconn.PgError](err)
+	pe, answered := errors.AsType[*pgconn.PgError](err)
 	_, network := errors.AsType[*net.OpError](err)
 	_, dns := errors.AsType[*net.DNSError](err)
 	_, tlsFailed := errors.AsType[*tls.CertificateVerificationError](err)
 	cut := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) // a proxy in front of a server that is down
-	return connect && !answered && !tlsFailed && (network || dns || cut)
+	// A server starting up or shutting down (57P03), or out of
+	// connections (53300), answers, but only for now: a gateway started
+	// with its database (compose) meets the first.
+	passing := answered && (pe.Code == "57P03" || pe.Code == "53300")
+	return connect && !tlsFailed && (passing || !answered && (network || dns || cut))
 }
 
 // isLockTimeout reports that a statement gave up waiting for a lock

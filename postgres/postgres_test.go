@@ -723,10 +723,26 @@ func TestUnreachable(t *testing.T) {
 	q := noTLS.Query()
 	q.Set("sslmode", "verify-full")
 	noTLS.RawQuery = q.Encode()
+	// A server out of connections answers 53300, for now: here a role
+	// allowed none.
+	conn, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := "lyumen_test_full_" + strings.ToLower(rand.Text()[:8])
+	if _, err := conn.Exec(t.Context(), "CREATE ROLE "+role+" LOGIN CONNECTION LIMIT 0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn.Exec(context.Background(), "DROP ROLE "+role)
+		conn.Close(context.Background())
+	})
+	full := *u
+	full.User = url.User(role)
 	for _, tc := range []struct {
 		url  string
 		want bool
-	}{{nobody.String(), true}, {noDB.String(), false}, {noTLS.String(), false}} {
+	}{{nobody.String(), true}, {noDB.String(), false}, {noTLS.String(), false}, {full.String(), true}} {
 		_, err := postgres.Open(t.Context(), tc.url)
 		if err == nil {
 			t.Fatalf("Open(%s) succeeded", tc.url)

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,13 +133,17 @@ func (l *Limiter) Ping(ctx context.Context) error {
 }
 
 // Unreachable reports that err is a failure to reach Redis over the
-// network (down, refusing, not resolving, timing out), not an answer from
-// it (a wrong password, a database that does not exist).
+// network (down, refusing, not resolving, timing out) or a state it will
+// leave (loading its data, busy), not an answer from it (a wrong
+// password, a database that does not exist).
 func Unreachable(err error) bool {
 	_, network := errors.AsType[*net.OpError](err)
 	_, dns := errors.AsType[*net.DNSError](err)
-	_, answered := errors.AsType[redis.Error](err)
-	return (network || dns) && !answered
+	re, answered := errors.AsType[redis.Error](err)
+	// Loading its data after a restart, or busy with a script: an answer,
+	// but only for now.
+	passing := answered && (strings.HasPrefix(re.Error(), "LOADING") || strings.HasPrefix(re.Error(), "BUSY"))
+	return passing || (network || dns) && !answered
 }
 
 // Close closes the connections to Redis.

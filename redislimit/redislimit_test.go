@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -280,6 +281,30 @@ func TestUnreachable(t *testing.T) {
 		}
 		if got := redislimit.Unreachable(err); got != tc.want {
 			t.Errorf("Unreachable(%v) = %v, want %v", err, got, tc.want)
+		}
+	}
+}
+
+// replyError is an error reply as go-redis hands it over.
+type replyError string
+
+func (e replyError) Error() string { return string(e) }
+func (replyError) RedisError()     {}
+
+// TestUnreachable_Passing: a Redis loading its data after a restart, or
+// busy with a script, answers, but only for now; a refusal is for good.
+func TestUnreachable_Passing(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("ping redis: %w", replyError("LOADING Redis is loading the dataset in memory")), true},
+		{fmt.Errorf("ping redis: %w", replyError("BUSY Redis is busy running a script")), true},
+		{fmt.Errorf("ping redis: %w", replyError("WRONGPASS invalid username-password pair")), false},
+		{fmt.Errorf("ping redis: %w", replyError("ERR DB index is out of range")), false},
+	} {
+		if got := redislimit.Unreachable(tc.err); got != tc.want {
+			t.Errorf("Unreachable(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
