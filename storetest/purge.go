@@ -29,6 +29,151 @@ func RunPurge(t *testing.T, open func(t *testing.T) PurgeStore, second func(t *t
 	t.Run("another writer's memory of blobs", func(t *testing.T) { testPurgeOtherWriter(t, open, second) })
 	t.Run("purged records do not come back", func(t *testing.T) { testPurgeNoReturn(t, open) })
 	t.Run("another writer forgets the purged content", func(t *testing.T) { testPurgeForgotten(t, open, second, remembers) })
+	t.Run("the purging handle forgets the purged content", func(t *testing.T) { testPurgeForgottenHere(t, open, remembers) })
+	t.Run("the time is a strict bound, for records to come too", func(t *testing.T) { testPurgeBound(t, open) })
+	t.Run("the purged time never goes back", func(t *testing.T) { testPurgeTimeKept(t, open) })
+	t.Run("by id and by time, counted once", func(t *testing.T) { testPurgeBoth(t, open) })
+	t.Run("many ids", func(t *testing.T) { testPurgeManyIDs(t, open) })
+}
+
+// testPurgeForgottenHere: the handle that purges a record it wrote holds
+// none of its content in memory afterwards.
+func testPurgeForgottenHere(t *testing.T, open func(t *testing.T) PurgeStore, remembers func(s PurgeStore, text string) bool) {
+	const short = "my name is Queequeg" // under the size of a blob: left in the skeleton
+	s := open(t)
+	r := withAnswer(id(1), "an answer purged by the process that stored it, long enough")
+	r.Request = []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"` + short + `"}]}`)
+	if err := s.WriteRecords(t.Context(), []*lyumen.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	if !remembers(s, short) {
+		t.Fatal("the writer does not remember the short message: the test proves nothing")
+	}
+	if _, err := s.Purge(t.Context(), lyumen.Purge{IDs: []string{r.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	if remembers(s, short) {
+		t.Error("the purging handle still holds the purged record's short message in memory")
+	}
+}
+
+// testPurgeBound: a purge before T deletes what was received before T, not
+// at T; from then on the store refuses a record received before T (a spool
+// shipping late) and takes one received at T.
+func testPurgeBound(t *testing.T, open func(t *testing.T) PurgeStore) {
+	s := open(t)
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := s.Purge(t.Context(), lyumen.Purge{Before: at}); err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		name   string
+		at     time.Time
+		stored bool
+	}{
+		{"a microsecond before", at.Add(-time.Microsecond), false},
+		{"a day before", at.AddDate(0, 0, -1), false},
+		{"at the time", at, true},
+		{"a microsecond after", at.Add(time.Microsecond), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := withAnswer(id(i), "a record received about the purged time: "+tc.name)
+			r.ReceivedAt = tc.at
+			if err := s.WriteRecords(t.Context(), []*lyumen.Record{r}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.stored {
+				wantRecord(t, s, r)
+			} else {
+				wantNotFound(t, s, r.ID)
+			}
+		})
+	}
+}
+
+// testPurgeTimeKept: a later purge by an earlier time, or by id alone,
+// does not bring back what an earlier purge by time refused.
+func testPurgeTimeKept(t *testing.T, open func(t *testing.T) PurgeStore) {
+	s := open(t)
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	old, other := withAnswer(id(1), "an answer purged by time, long enough to be a blob"), withAnswer(id(2), "an answer purged by id later, long enough")
+	old.ReceivedAt, other.ReceivedAt = at.AddDate(0, 0, -2), at.AddDate(0, 0, 1)
+	if err := s.WriteRecords(t.Context(), []*lyumen.Record{old, other}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []lyumen.Purge{
+		{Before: at},
+		{Before: at.AddDate(0, 0, -5)},
+		{IDs: []string{other.ID}},
+	} {
+		if _, err := s.Purge(t.Context(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.WriteRecords(t.Context(), []*lyumen.Record{old, other}); err != nil { // shipped again
+		t.Fatal(err)
+	}
+	wantNotFound(t, s, old.ID)
+	wantNotFound(t, s, other.ID)
+	wantCount(t, s, 0)
+}
+
+// testPurgeBoth: a purge by ids and by time counts each record it deleted
+// once, a record named by id and received before the time too.
+func testPurgeBoth(t *testing.T, open func(t *testing.T) PurgeStore) {
+	s := open(t)
+	at := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	var recs []*lyumen.Record
+	for i := range 4 {
+		r := withAnswer(id(i), fmt.Sprintf("the answer of day %d, long enough to be a blob of its own", i))
+		r.ReceivedAt = at.AddDate(0, 0, i)
+		recs = append(recs, r)
+	}
+	if err := s.WriteRecords(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	// Days 0 and 1 by time (day 0 named by id too), day 3 by id.
+	got, err := s.Purge(t.Context(), lyumen.Purge{IDs: []string{recs[3].ID, recs[0].ID, id(99)}, Before: at.AddDate(0, 0, 2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Records != 3 || got.Blobs != 3 || !slices.Equal(got.NotFound, []string{id(99)}) {
+		t.Errorf("Purge = %+v, want 3 records, their 3 answers, %s not found", got, id(99))
+	}
+	wantRecord(t, s, recs[2])
+	wantCount(t, s, 1)
+}
+
+// testPurgeManyIDs: a purge by more ids than a store puts in one statement
+// deletes each of them, and reports just the ones it did not find.
+func testPurgeManyIDs(t *testing.T, open func(t *testing.T) PurgeStore) {
+	s := open(t)
+	const n = 600
+	var recs []*lyumen.Record
+	var ids, missing []string
+	for i := range n {
+		if i%250 == 7 { // one missing id in each few hundred
+			missing = append(missing, id(100000+i))
+			ids = append(ids, id(100000+i))
+		}
+		r := withAnswer(id(i), fmt.Sprintf("answer %d of many, long enough to be a blob of its own", i))
+		recs = append(recs, r)
+		if i != n-1 { // the last one stays
+			ids = append(ids, r.ID)
+		}
+	}
+	if err := s.WriteRecords(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Purge(t.Context(), lyumen.Purge{IDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Records != n-1 || got.Blobs != n-1 || !slices.Equal(got.NotFound, missing) {
+		t.Errorf("Purge = {Records:%d Blobs:%d NotFound:%v}, want %d records and answers, %v not found", got.Records, got.Blobs, got.NotFound, n-1, missing)
+	}
+	wantRecord(t, s, recs[n-1])
+	wantCount(t, s, 1)
 }
 
 // testPurgeForgotten: a short message stays in its record's skeleton,
