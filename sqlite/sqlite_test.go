@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -510,5 +511,127 @@ func TestDB_PurgeLeavesNoBytes_AfterSplits(t *testing.T) {
 				t.Errorf("%s still holds %q %d times after the purge", filepath.Base(f), m, n)
 			}
 		}
+	}
+}
+
+// TestDB_PurgeLeavesNoBytes_Overflow: a blob larger than a page spills
+// into overflow pages, which a delete frees without writing to them unless
+// secure_delete is fully on (FAST zeroes only the pages written anyway):
+// none of a purged large blob's bytes stay in the files.
+func TestDB_PurgeLeavesNoBytes_Overflow(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lyumen.db")
+	db := mustOpen(t, path)
+	// Hex of a pseudo-random stream: it does not compress to under a page.
+	var big strings.Builder
+	for x := uint64(0x9e3779b97f4a7c15); big.Len() < 200000; {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		fmt.Fprintf(&big, "%016x", x)
+	}
+	rec := func(n int, answer string) *lyumen.Record {
+		return &lyumen.Record{ID: fmt.Sprintf("01970000-0000-7000-8000-%012x", n), ReceivedAt: time.Now(), Model: "m",
+			Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: answer}}}}}
+	}
+	purged := rec(1, big.String())
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{purged, rec(2, "an answer that stays, long enough to be a blob")}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []byte
+	err = raw.QueryRowContext(t.Context(), `SELECT data FROM blobs ORDER BY length(data) DESC LIMIT 1`).Scan(&data)
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) < 4*16384 { // pages of 16 KiB (see dsn)
+		t.Fatalf("the largest blob has %d bytes: the test proves nothing", len(data))
+	}
+	files := func() []byte {
+		t.Helper()
+		var all []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				t.Fatal(err)
+			}
+			all = append(all, b...)
+		}
+		return all
+	}
+	// Pieces of the blob, each within one page or spanning two: those the
+	// files hold before the purge must be gone after it.
+	before := files()
+	var pieces [][]byte
+	for off := 0; off+256 <= len(data); off += 1000 {
+		if p := data[off : off+256]; bytes.Contains(before, p) {
+			pieces = append(pieces, p)
+		}
+	}
+	if len(pieces) < len(data)/1000/2 {
+		t.Fatalf("only %d pieces of the blob in the files before the purge: the test proves nothing", len(pieces))
+	}
+	got, err := db.Purge(t.Context(), lyumen.Purge{IDs: []string{purged.ID}})
+	if err != nil || got.Records != 1 || got.Blobs != 1 || got.Warning != "" {
+		t.Fatalf("Purge = %+v, %v; want the record and its answer, no warning", got, err)
+	}
+	after := files()
+	left := 0
+	for _, p := range pieces {
+		if bytes.Contains(after, p) {
+			left++
+		}
+	}
+	if left > 0 {
+		t.Errorf("%d of %d pieces of the purged blob are still in the files", left, len(pieces))
+	}
+}
+
+// TestDB_PurgeWhileRead: while another connection reads, the write-ahead
+// log cannot be emptied; the purge stands and says so in its warning. Once
+// the store is idle, the purge run again empties it, without a warning.
+func TestDB_PurgeWhileRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lyumen.db")
+	db := mustOpen(t, path)
+	r := &lyumen.Record{ID: "01970000-0000-7000-8000-000000000001", ReceivedAt: time.Now(), Model: "m",
+		Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: "an answer purged while read, long enough to be a blob"}}}}}
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	reader, err := raw.BeginTx(t.Context(), &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := reader.QueryRowContext(t.Context(), `SELECT count(*) FROM records`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the reader sees %d records, %v", n, err)
+	}
+	// Each try at the checkpoint waits out the busy timeout (5s): the
+	// caller's deadline ends the tries after the first one came back busy.
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Second)
+	defer cancel()
+	got, err := db.Purge(ctx, lyumen.Purge{IDs: []string{r.ID}})
+	if err != nil || got.Records != 1 || !strings.Contains(got.Warning, "write-ahead log") {
+		t.Errorf("Purge while read = %+v, %v; want the record deleted and a warning about the log", got, err)
+	}
+	reader.Rollback()
+	if _, err := db.Record(t.Context(), r.ID); err == nil {
+		t.Error("the record is still there after the purge")
+	}
+	got, err = db.Purge(t.Context(), lyumen.Purge{IDs: []string{r.ID}})
+	if err != nil || got.Warning != "" {
+		t.Errorf("Purge when idle = %+v, %v; want no warning", got, err)
+	}
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() != 0 {
+		t.Errorf("the write-ahead log holds %d bytes after the purge when idle", fi.Size())
 	}
 }
