@@ -502,6 +502,40 @@ func TestDB_PurgeBlanksUserAgents(t *testing.T) {
 	}
 }
 
+// TestDB_PurgeBlanksUserAgents_ByTime: a purge by time blanks the user
+// agents only the records it deleted had, as a purge by id does, and keeps
+// those of the records received from that time on.
+func TestDB_PurgeBlanksUserAgents_ByTime(t *testing.T) {
+	u := freshSchema(t)
+	db := mustOpen(t, u)
+	at := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	rec := func(n int, ua string) *lyumen.Record {
+		return &lyumen.Record{ID: fmt.Sprintf("01970000-0000-7000-8000-%012x", n), ReceivedAt: at.Add(time.Duration(n) * time.Second), Model: "m", UserAgent: ua}
+	}
+	const old, kept, both = "UA-only-the-old-qz7x", "UA-only-the-kept-41aa", "curl/8.1"
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{rec(1, old), rec(2, both), rec(3, old), rec(10, kept), rec(11, both)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Purge(t.Context(), lyumen.Purge{Before: at.Add(5 * time.Second)})
+	if err != nil || got.Records != 3 {
+		t.Fatalf("Purge = %+v, %v; want the 3 records before the time", got, err)
+	}
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, tc := range []struct {
+		ua   string
+		want int
+	}{{old, 0}, {kept, 1}, {both, 1}} {
+		var n int
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM labels WHERE value = $1`, tc.ua).Scan(&n); err != nil || n != tc.want {
+			t.Errorf("labels holding %q: %d, %v; want %d", tc.ua, n, err, tc.want)
+		}
+	}
+}
+
 // TestOpenExisting: the commands that read or delete open a store without
 // changing its schema, so a role that may only read can run them, and a
 // newer build's report does not migrate a schema under older gateways; a
