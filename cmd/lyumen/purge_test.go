@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +86,105 @@ func TestReadCommands_NoStore(t *testing.T) {
 		if _, err := os.Stat(path); err == nil {
 			t.Fatalf("%s created %s", args[0], path)
 		}
+	}
+}
+
+// TestPurge_Refused: a purge whose arguments are wrong, or whose time is
+// to come, is refused before it deletes anything, even by the --id it was
+// also given; a time to come is refused before the store is opened.
+func TestPurge_Refused(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "lyumen.db")
+	db, err := sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := datasettest.Rec("00000000-0000-7000-8000-000000000001", 1, "An answer that must stay.", "A question?")
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{a}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	missing := filepath.Join(t.TempDir(), "typo.db")
+	for _, tc := range []struct {
+		name, store string
+		args        []string
+		want        string
+	}{
+		{"a date that is none", dbPath, []string{"--id", a.ID, "--before", "2025-13-45"}, "before"},
+		{"a time without a zone", dbPath, []string{"--id", a.ID, "--before", "2025-06-01T00:00:00"}, "before"},
+		{"a time to come", dbPath, []string{"--id", a.ID, "--before", "2100-01-01"}, "later than now"},
+		{"a time to come, no store", missing, []string{"--before", "2100-01-01"}, "later than now"},
+		{"neither --id nor --before", dbPath, nil, "give --id or --before"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout bytes.Buffer
+			err := run(t.Context(), append([]string{"purge", "--store", "sqlite://" + tc.store}, tc.args...), func(string) string { return "" }, &stdout, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("purge %v: %v; want an error about %q", tc.args, err, tc.want)
+			}
+			if strings.Contains(stdout.String(), "purged") {
+				t.Errorf("stdout: %s", stdout.String())
+			}
+		})
+	}
+	db, err = sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Record(t.Context(), a.ID); err != nil {
+		t.Errorf("the record after the refused purges: %v", err)
+	}
+}
+
+// TestPurge_Output: what purge prints says how many records and how many
+// pieces of content it deleted, each its own number; an --id pasted with
+// spaces around it is found; and a warning from the store is printed.
+func TestPurge_Output(t *testing.T) {
+	dbPath := filepath.Join(t.TempDir(), "lyumen.db")
+	db, err := sqlite.Open(t.Context(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A question and an answer long enough to be pieces of content of their own.
+	a := datasettest.Rec("00000000-0000-7000-8000-000000000001", 1, "An answer that only the first record has, long enough.", "A question only the first record asks, long enough?")
+	b := datasettest.Rec("00000000-0000-7000-8000-000000000002", 2, "An answer that only the second record has, long enough.", "A question only the second record asks, long enough?")
+	if err := db.WriteRecords(t.Context(), []*lyumen.Record{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	store := "sqlite://" + dbPath
+	purge := func(ctx context.Context, args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if err := run(ctx, append([]string{"purge", "--store", store}, args...), func(string) string { return "" }, &stdout, &stderr); err != nil {
+			t.Fatalf("purge %v: %v\n%s", args, err, stderr.String())
+		}
+		return stdout.String()
+	}
+	if out := purge(t.Context(), "--id", " "+a.ID+"\n"); !strings.Contains(out, "purged 1 records and 2 pieces") || strings.Contains(out, "not found") {
+		t.Errorf("stdout: %s", out)
+	}
+
+	// While another connection reads, the store cannot empty its
+	// write-ahead log, and says so. Each try waits out the busy timeout
+	// (5s): the deadline ends the tries after the first.
+	raw, err := sql.Open("sqlite", dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	reader, err := raw.BeginTx(t.Context(), &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Rollback()
+	var n int
+	if err := reader.QueryRowContext(t.Context(), `SELECT count(*) FROM records`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the reader sees %d records, %v", n, err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Second)
+	defer cancel()
+	if out := purge(ctx, "--id", b.ID); !strings.Contains(out, "purged 1 records") || !strings.Contains(out, "warning: ") || !strings.Contains(out, "write-ahead log") {
+		t.Errorf("stdout: %s", out)
 	}
 }
