@@ -52,7 +52,13 @@ func (db *DB) Purge(ctx context.Context, p lyumen.Purge) (lyumen.Purged, error) 
 	}
 	db.packer.Forget() // other processes forget at their next write, when they see the new epoch
 	// The log still holds the pages as they were. A checkpoint waits for
-	// no reader: try a few times while gateways read.
+	// no reader: try a few times while gateways read. Each try must not
+	// wait out the busy timeout: a TRUNCATE checkpoint that waits holds
+	// every writer back, and twenty of them took minutes.
+	if _, err := conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err != nil {
+		return out, fmt.Errorf("purge: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA busy_timeout = 5000`) // dsn's, for the pool
 	for try := 0; ; try++ {
 		var busy, logFrames, done int
 		err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)

@@ -166,8 +166,7 @@ func TestPurge_Output(t *testing.T) {
 	}
 
 	// While another connection reads, the store cannot empty its
-	// write-ahead log, and says so. Each try waits out the busy timeout
-	// (5s): the deadline ends the tries after the first.
+	// write-ahead log, and says so (after about two seconds of tries).
 	raw, err := sql.Open("sqlite", dbPath)
 	if err != nil {
 		t.Fatal(err)
