@@ -427,18 +427,7 @@ func TestDB_PurgeLeavesNoBytes(t *testing.T) {
 		}
 		return m
 	}
-	files := func() []byte {
-		t.Helper()
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		return all
-	}
+	files := func() []byte { return storeBytes(t, path) }
 	before, raw := blobs(), files()
 	got, err := db.Purge(t.Context(), lyumen.Purge{IDs: []string{a.ID}})
 	if err != nil || got.Records != 1 || got.Blobs != 1 || got.Warning != "" {
@@ -550,18 +539,7 @@ func TestDB_PurgeLeavesNoBytes_Overflow(t *testing.T) {
 	if len(data) < 4*16384 { // pages of 16 KiB (see dsn)
 		t.Fatalf("the largest blob has %d bytes: the test proves nothing", len(data))
 	}
-	files := func() []byte {
-		t.Helper()
-		var all []byte
-		for _, p := range []string{path, path + "-wal"} {
-			b, err := os.ReadFile(p)
-			if err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Fatal(err)
-			}
-			all = append(all, b...)
-		}
-		return all
-	}
+	files := func() []byte { return storeBytes(t, path) }
 	// Pieces of the blob, each within one page or spanning two: those the
 	// files hold before the purge must be gone after it.
 	before := files()
@@ -636,4 +614,19 @@ func TestDB_PurgeWhileRead(t *testing.T) {
 	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() != 0 {
 		t.Errorf("the write-ahead log holds %d bytes after the purge when idle", fi.Size())
 	}
+}
+
+// storeBytes returns the bytes of the store at path and its write-ahead
+// log: everything a purge must have zeroed.
+func storeBytes(tb testing.TB, path string) []byte {
+	tb.Helper()
+	var all []byte
+	for _, p := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			tb.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return all
 }
