@@ -31,6 +31,29 @@ func eventObject(data []byte) (gjson.Result, error) {
 	return root, nil
 }
 
+// usageOf reads a usage object; nil for anything else.
+func usageOf(v gjson.Result) *lyumen.Usage {
+	if !v.IsObject() {
+		return nil
+	}
+	return &lyumen.Usage{PromptTokens: int(v.Get("prompt_tokens").Int()),
+		CompletionTokens: int(v.Get("completion_tokens").Int()), TotalTokens: int(v.Get("total_tokens").Int())}
+}
+
+// eventError reads an upstream's failure from a stream event's key: an
+// "error" that is set, or "object": "error" on an error object of its own
+// ({"object":"error","message":…}, as servers built on vLLM's older error
+// response send it). It returns nil for anything else.
+func eventError(key string, v, root gjson.Result) error {
+	switch {
+	case key == "error" && v.Type != gjson.Null:
+		return upstreamError(http.StatusBadGateway, []byte(`{"error":`+v.Raw+`}`))
+	case key == "object" && v.Str == "error":
+		return upstreamError(http.StatusBadGateway, []byte(`{"error":`+root.Raw+`}`))
+	}
+	return nil
+}
+
 // parseChunkGeneral is parseChunk for any chunk.
 func parseChunkGeneral(data []byte) (lyumen.Event, error) {
 	root, err := eventObject(data)
@@ -38,7 +61,7 @@ func parseChunkGeneral(data []byte) (lyumen.Event, error) {
 		return lyumen.Event{}, err
 	}
 	var ev lyumen.Event
-	var upstreamErr []byte
+	var upstreamErr error
 	shape := true // every field the record needs has the type it must have
 	root.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
@@ -47,12 +70,8 @@ func parseChunkGeneral(data []byte) (lyumen.Event, error) {
 		case "model":
 			ev.Model = v.String()
 		case "usage":
-			if v.IsObject() {
-				ev.Usage = &lyumen.Usage{
-					PromptTokens:     int(v.Get("prompt_tokens").Int()),
-					CompletionTokens: int(v.Get("completion_tokens").Int()),
-					TotalTokens:      int(v.Get("total_tokens").Int()),
-				}
+			if u := usageOf(v); u != nil { // a later null leaves it, as on the fast path
+				ev.Usage = u
 			}
 		case "choices":
 			if v.Type == gjson.Null {
@@ -68,21 +87,15 @@ func parseChunkGeneral(data []byte) (lyumen.Event, error) {
 				shape = shape && ok
 				return ok
 			})
-		case "error":
-			if v.Type != gjson.Null {
-				upstreamErr = []byte(`{"error":` + v.Raw + `}`)
-			}
-		case "object":
-			// An error object of its own, {"object":"error","message":…}, as
-			// servers built on vLLM's older error response send it.
-			if v.Str == "error" && upstreamErr == nil {
-				upstreamErr = []byte(`{"error":` + root.Raw + `}`)
+		case "error", "object":
+			if e := eventError(k.Str, v, root); e != nil && upstreamErr == nil {
+				upstreamErr = e
 			}
 		}
 		return true
 	})
 	if upstreamErr != nil {
-		return lyumen.Event{}, upstreamError(http.StatusBadGateway, upstreamErr)
+		return lyumen.Event{}, upstreamErr
 	}
 	if !shape {
 		return lyumen.Event{}, errInvalidEvent

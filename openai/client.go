@@ -96,10 +96,8 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	if err != nil {
 		return nil, err
 	}
-	if c.native(req) {
-		return decodeTextCompletion(raw)
-	}
-	cc, ok := fastCompletion(raw)
+	cc, ok := fastCompletion(raw) // a legacy completion's text goes the general way
+
 	if !ok {
 		cc, err = decodeCompletion(raw)
 	}
@@ -112,7 +110,7 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 		return nil, e
 	}
 	out := cc.canonical()
-	if req.Surface == lyumen.SurfaceOpenAIChat {
+	if req.Surface == lyumen.SurfaceOpenAIChat || c.native(req) {
 		out.Raw = raw
 	}
 	return out, nil

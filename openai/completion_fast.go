@@ -64,7 +64,7 @@ func fastCompletion(data []byte) (cc chatCompletion, ok bool) {
 
 var (
 	completionKeys = []string{"id", "object", "created", "model", "choices", "usage", "error"}
-	choiceKeys     = []string{"index", "message", "delta", "finish_reason", "error"}
+	choiceKeys     = []string{"index", "message", "delta", "finish_reason", "error", "text"}
 	messageKeys    = []string{"role", "content", "tool_calls", "reasoning_content", "reasoning", "refusal"}
 	usageKeys      = []string{"prompt_tokens", "completion_tokens", "total_tokens"}
 )
@@ -100,6 +100,8 @@ func fastChoice(p *jsonscan.Scanner) (c wireChoice, ok bool) {
 			if ok = p.Null(); ok {
 				c.Error = json.RawMessage("null") // as encoding/json sets a RawMessage
 			}
+		case "text": // a legacy completion's: the general path reads it
+			ok = p.Null()
 		default:
 			ok = skip(p, key, choiceKeys)
 		}

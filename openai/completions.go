@@ -3,7 +3,6 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -196,56 +195,18 @@ func completionPrompt(raw json.RawMessage) (string, int, *lyumen.Error, error) {
 	return one, len(many), untranslated, nil
 }
 
-// decodeTextCompletion reads a legacy completion an upstream answered,
-// which goes to the client as it came (Raw).
-func decodeTextCompletion(raw []byte) (*lyumen.Response, error) {
-	var in struct {
-		ID      string `json:"id"`
-		Model   string `json:"model"`
-		Choices []struct {
-			wireChoice
-			Text string `json:"text"`
-		} `json:"choices"`
-		Usage *wireCounts     `json:"usage"`
-		Error json.RawMessage `json:"error"`
-	}
-	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}
-	}
-	failed := chatCompletion{Error: in.Error, Choices: make([]wireChoice, len(in.Choices))} // as a chat answer fails
-	for i := range in.Choices {
-		failed.Choices[i] = in.Choices[i].wireChoice
-	}
-	if e := failed.failure(); e != nil {
-		return nil, e
-	}
-	out := &lyumen.Response{ID: in.ID, Model: in.Model, Usage: in.Usage.usage(), Raw: raw, Choices: make([]lyumen.Choice, len(in.Choices))}
-	for i, c := range in.Choices {
-		out.Choices[i] = lyumen.Choice{Index: c.Index, Message: lyumen.Message{Role: "assistant", Content: c.Text}}
-		if c.FinishReason != nil {
-			out.Choices[i].FinishReason = *c.FinishReason
-		}
-	}
-	return out, nil
-}
-
 // parseTextChunk reads one streamed legacy completion chunk.
 func parseTextChunk(data []byte) (lyumen.Event, error) {
 	root, err := eventObject(data)
 	if err != nil {
 		return lyumen.Event{}, err
 	}
-	if e := root.Get("error"); e.Exists() && e.Type != gjson.Null {
-		return lyumen.Event{}, upstreamError(http.StatusBadGateway, []byte(`{"error":`+e.Raw+`}`))
+	for _, key := range [...]string{"error", "object"} {
+		if err := eventError(key, root.Get(key), root); err != nil {
+			return lyumen.Event{}, err
+		}
 	}
-	if root.Get("object").Str == "error" {
-		return lyumen.Event{}, upstreamError(http.StatusBadGateway, []byte(`{"error":`+root.Raw+`}`))
-	}
-	ev := lyumen.Event{ID: root.Get("id").String(), Model: root.Get("model").String()}
-	if u := root.Get("usage"); u.IsObject() {
-		ev.Usage = &lyumen.Usage{PromptTokens: int(u.Get("prompt_tokens").Int()),
-			CompletionTokens: int(u.Get("completion_tokens").Int()), TotalTokens: int(u.Get("total_tokens").Int())}
-	}
+	ev := lyumen.Event{ID: root.Get("id").String(), Model: root.Get("model").String(), Usage: usageOf(root.Get("usage"))}
 	choices := root.Get("choices")
 	if choices.Exists() && choices.Type != gjson.Null && !choices.IsArray() {
 		return lyumen.Event{}, errInvalidEvent

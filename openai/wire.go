@@ -27,6 +27,7 @@ type wireChoice struct {
 	Delta        *wireMessage    `json:"delta,omitempty"`
 	FinishReason *string         `json:"finish_reason"`
 	Error        json.RawMessage `json:"error,omitempty"` // OpenRouter's, with finish_reason "error"
+	Text         string          `json:"text,omitempty"`  // a legacy completion's answer, read only
 }
 
 type wireMessage struct {
@@ -153,6 +154,9 @@ func (c *chatCompletion) canonical() *lyumen.Response {
 		out := lyumen.Choice{Index: ch.Index}
 		if ch.FinishReason != nil {
 			out.FinishReason = *ch.FinishReason
+		}
+		if c.Object == "text_completion" { // a legacy completion, passed through
+			out.Message = lyumen.Message{Role: "assistant", Content: ch.Text}
 		}
 		if m := ch.Message; m != nil {
 			out.Message.Role = m.Role
