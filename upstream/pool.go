@@ -104,9 +104,9 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 	}
 	maxTokens, capped := m.AnswerLimit(req)
 	targets := p.order(m.Targets)
-	err := error(lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", req.Model))
+	none := error(lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", req.Model))
+	err := none                  // while it is, no target was asked or rested
 	var untranslated error       // a target could not take the request: only another could
-	resting := false             // a target was passed over for its open breaker
 	var retryAfter time.Duration // the longest any target of the round asked for
 	for round := 0; round <= p.o.Retries; round++ {
 		if round > 0 {
@@ -128,7 +128,6 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 			b := p.breakers.get(t)
 			ok, trial := b.allow(p.o.Now())
 			if !ok {
-				resting = true
 				p.attempt(req, t, 0, errCircuitOpen)
 				if _, isErr := errors.AsType[*lyumen.Error](err); !isErr || lyumen.KindOf(err) == lyumen.KindUnavailable {
 					err = lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", req.Model)
@@ -175,7 +174,7 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 			break
 		}
 	}
-	if untranslated != nil && !resting && lyumen.KindOf(err) == lyumen.KindUnavailable {
+	if untranslated != nil && err == none {
 		return zero, untranslated // no target could take it, and none failed or rested
 	}
 	return zero, err
