@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lyumen/lyumen"
 )
 
 // DefaultBaseURL is the Anthropic API; paths ("/v1/messages") are appended.
@@ -54,16 +56,23 @@ func finishReason(stopReason string) string {
 	return stopReason
 }
 
-// stopReason is the reverse of finishReason. A canonical "stop" becomes
-// end_turn (the canonical form does not say whether a stop sequence was
-// met), or tool_use when the model called tools: OpenAI-compatible upstreams
-// end a call forced by a named tool_choice with "stop", while Anthropic says
-// tool_use whenever it called one, and clients loop on that.
-func stopReason(finish string, calledTools bool) string {
-	switch finish {
+// stopReason is the reverse of finishReason, for the answer c. A canonical
+// "stop" becomes end_turn (the canonical form does not say whether a stop
+// sequence was met), or tool_use when the model called tools:
+// OpenAI-compatible upstreams end a call forced by a named tool_choice with
+// "stop", while Anthropic says tool_use whenever it called one, and clients
+// loop on that. An OpenAI model that refuses (structured outputs) also ends
+// with "stop", its refusal in place of the content, which this surface does
+// not show: without refusal the client would take the empty answer for a
+// whole one.
+func stopReason(c *lyumen.Choice) string {
+	switch c.FinishReason {
 	case "stop":
-		if calledTools {
+		switch {
+		case len(c.Message.ToolCalls) > 0:
 			return "tool_use"
+		case c.Message.Refusal != "" && c.Message.Text() == "":
+			return "refusal"
 		}
 	case "length":
 		return "max_tokens"

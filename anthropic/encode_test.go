@@ -77,6 +77,13 @@ func TestEncodeMessage(t *testing.T) {
 			want: sdkMessage{ID: "msg_x", Type: "message", Role: "assistant", Model: "public", StopReason: "refusal"},
 		},
 		{
+			// An OpenAI model's refusal (structured outputs) ends with
+			// "stop", its text in refusal, not content.
+			name: "a refusal in place of an answer is a refusal",
+			resp: lyumen.Response{ID: "x", Choices: []lyumen.Choice{{FinishReason: "stop", Message: lyumen.Message{Refusal: "I can't help with that."}}}},
+			want: sdkMessage{ID: "msg_x", Type: "message", Role: "assistant", Model: "public", StopReason: "refusal"},
+		},
+		{
 			name: "no choices at all",
 			resp: lyumen.Response{ID: "x"},
 			want: sdkMessage{ID: "msg_x", Type: "message", Role: "assistant", Model: "public", StopReason: "end_turn"},
@@ -169,6 +176,13 @@ func TestStreamEncoder(t *testing.T) {
 				"content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop"},
 			want: sdkMessage{ID: "msg_c", Type: "message", Role: "assistant", Model: "public", StopReason: "max_tokens",
 				Content: []sdkBlock{{Type: "tool_use", ID: "c1", Name: "f", Input: `{}`}, {Type: "text", Text: "and"}}},
+		},
+		{
+			name: "a refusal in place of an answer is a refusal",
+			events: []lyumen.Event{role, {ID: "c", Choices: []lyumen.ChoiceDelta{{Refusal: "I can't"}}},
+				{ID: "c", Choices: []lyumen.ChoiceDelta{{Refusal: " help."}}}, finish("stop"), usage},
+			types: []string{"message_start", "message_delta", "message_stop"},
+			want:  sdkMessage{ID: "msg_c", Type: "message", Role: "assistant", Model: "up", StopReason: "refusal", Input: 9, Output: 3},
 		},
 		{
 			name:   "no events at all",

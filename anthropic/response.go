@@ -139,7 +139,7 @@ func EncodeMessage(resp *lyumen.Response, model string) []byte {
 	for i, tc := range c.Message.ToolCalls {
 		out.Content = append(out.Content, toolUseBlock{Type: "tool_use", ID: toolUseID(tc.ID, i), Name: tc.Name, Input: inputOf(tc.Arguments)})
 	}
-	sr := stopReason(c.FinishReason, len(c.Message.ToolCalls) > 0)
+	sr := stopReason(&c)
 	out.StopReason = &sr
 	if b, ok := appendMessage(make([]byte, 0, 384), &out); ok {
 		return b

@@ -178,7 +178,7 @@ func (s *StreamEncoder) End(dst []byte, resp *lyumen.Response) []byte {
 		dst = s.stopBlock(dst)
 		md := messageDelta{Type: "message_delta"}
 		c := choice(resp)
-		md.Delta.StopReason = stopReason(c.FinishReason, len(c.Message.ToolCalls) > 0)
+		md.Delta.StopReason = stopReason(&c)
 		if resp.Usage != nil {
 			md.Usage = outUsage{InputTokens: resp.Usage.PromptTokens, OutputTokens: resp.Usage.CompletionTokens}
 		}
