@@ -1115,3 +1115,49 @@ func TestClient_TranslatedSurface(t *testing.T) {
 		t.Errorf("untranslatable part: %v, want KindInvalid", err)
 	}
 }
+
+// TestClient_ToolResultImages: OpenAI's chat API takes images only in user
+// messages ("Image URLs are only allowed for messages with role 'user'"),
+// while Anthropic's tool_result blocks and Responses' function call
+// outputs hold screenshots. A translated tool result keeps its text, and
+// its images follow the run of tool results in a user message, where the
+// model sees them before it answers.
+func TestClient_ToolResultImages(t *testing.T) {
+	up := newScripted(t, http.StatusOK, "application/json",
+		`{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}`)
+	req := &lyumen.Request{
+		Surface: "anthropic.messages", Model: "m", MaxTokens: 64,
+		Messages: []lyumen.Message{
+			{Role: "user", Content: "Look at both pages."},
+			{Role: "assistant", ToolCalls: []lyumen.ToolCall{{ID: "t1", Name: "shot", Arguments: "{}"}, {ID: "t2", Name: "shot", Arguments: "{}"}}},
+			{Role: "tool", ToolCallID: "t1", Parts: []lyumen.Part{{Type: "text", Text: "page one:"}, {Type: "image", MediaType: "image/png", Data: "AAAA"}}},
+			{Role: "tool", ToolCallID: "t2", Parts: []lyumen.Part{{Type: "image", URL: "https://example.org/2.png"}}},
+			{Role: "user", Content: "Which is longer?"},
+		},
+		Tools: []lyumen.Tool{{Name: "shot", Parameters: json.RawMessage(`{"type":"object"}`)}},
+	}
+	if _, err := up.client().Chat(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Messages []json.RawMessage `json:"messages"`
+	}
+	if err := json.Unmarshal(up.body(0), &sent); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range sent.Messages {
+		got = append(got, string(m))
+	}
+	want := []string{
+		`{"role":"user","content":"Look at both pages."}`,
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"shot","arguments":"{}"}},{"id":"t2","type":"function","function":{"name":"shot","arguments":"{}"}}]}`,
+		`{"role":"tool","content":[{"type":"text","text":"page one:"}],"tool_call_id":"t1"}`,
+		`{"role":"tool","content":[{"type":"text","text":"[the result is the image in the next message]"}],"tool_call_id":"t2"}`,
+		`{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},{"type":"image_url","image_url":{"url":"https://example.org/2.png"}}]}`,
+		`{"role":"user","content":"Which is longer?"}`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("messages sent upstream (-want +got):\n%s", diff)
+	}
+}

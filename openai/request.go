@@ -45,9 +45,15 @@ type outMessage struct {
 	ToolCallID string         `json:"tool_call_id,omitempty"`
 }
 
+// toolImageNote stands in a tool result that was images alone, which the
+// user message after the results carries.
+const toolImageNote = "[the result is the image in the next message]"
+
 // EncodeChatRequest renders the canonical request as a chat completions
 // body, its answer's limit in max_completion_tokens, as OpenAI's API takes
-// it. Content it cannot express is a KindInvalid error naming it.
+// it. Content it cannot express is a KindInvalid error naming it. The
+// images of tool results go in a user message after them, the only role
+// whose messages OpenAI lets hold images.
 func EncodeChatRequest(req *lyumen.Request) ([]byte, error) {
 	return encodeChat(req, MaxCompletionTokens)
 }
@@ -70,7 +76,15 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 	if req.Stream {
 		b.StreamOptions = &streamOptions{IncludeUsage: true}
 	}
+	// The images of the tool results just rendered: OpenAI takes images in
+	// user messages only, so they follow the run of tool results in one
+	// (a user message between two results would split the calls' answers).
+	var toolImages []contentPart
 	for _, m := range req.Messages {
+		if m.Role != "tool" && len(toolImages) > 0 {
+			b.Messages = append(b.Messages, outMessage{Role: "user", Content: toolImages})
+			toolImages = nil
+		}
 		out := outMessage{Role: m.Role, Name: m.Name, ToolCallID: m.ToolCallID, ToolCalls: wireToolCalls(m.ToolCalls, false)}
 		for i := range out.ToolCalls {
 			if out.ToolCalls[i].Type == "" {
@@ -90,16 +104,26 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 						URL    string `json:"url"`
 						Detail string `json:"detail,omitempty"`
 					}{URL: imageURL(p)}
+					if m.Role == "tool" {
+						toolImages = append(toolImages, cp)
+						continue
+					}
 					parts = append(parts, cp)
 				default:
 					return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", p.Type)
 				}
+			}
+			if len(parts) == 0 && m.Role == "tool" {
+				parts = append(parts, contentPart{Type: "text", Text: toolImageNote})
 			}
 			out.Content = parts
 		case m.Content != "" || len(m.ToolCalls) == 0:
 			out.Content = m.Content
 		}
 		b.Messages = append(b.Messages, out)
+	}
+	if len(toolImages) > 0 {
+		b.Messages = append(b.Messages, outMessage{Role: "user", Content: toolImages})
 	}
 	for _, t := range req.Tools {
 		if strings.Contains(t.Name, ":") { // another API's built-in tool, kept by type only
