@@ -47,6 +47,9 @@ type Request struct {
 	Temperature *float64
 	TopP        *float64
 	Stop        []string
+	// TopK samples from the K likeliest tokens only (Anthropic's and
+	// Gemini's top_k; OpenAI's APIs have none); nil when unset.
+	TopK *int
 	// N is how many answers the client asked for: 0 and 1 both mean one.
 	N int
 	// Seed asks for reproducible sampling, as far as the upstream can; nil

@@ -97,6 +97,7 @@ type messagesRequest struct {
 	MaxTokens   int // 0 for count_tokens
 	Temperature *float64
 	TopP        *float64
+	TopK        *int
 	Stop        []string
 	Messages    []lyumen.Message // the system prompt's first
 	// The tools and output format, as written (nil when absent), are read
@@ -124,6 +125,7 @@ func decode(body []byte, needMaxTokens bool) (*lyumen.Request, error) {
 		MaxTokens:   mr.MaxTokens,
 		Temperature: mr.Temperature,
 		TopP:        mr.TopP,
+		TopK:        mr.TopK,
 		Stop:        mr.Stop,
 	}
 	var err error
@@ -184,6 +186,7 @@ func messagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, err er
 	}{
 		{"temperature", &mr.Temperature, wantNumber},
 		{"top_p", &mr.TopP, wantNumber},
+		{"top_k", &mr.TopK, wantInt},
 		{"stop_sequences", &mr.Stop, wantList + " of strings"},
 	} {
 		if _, err := top.get("", f.key, f.dst, f.typ); err != nil {

@@ -51,6 +51,16 @@ func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok
 			mr.Temperature, ok = p.FloatOrNull()
 		case "top_p":
 			mr.TopP, ok = p.FloatOrNull()
+		case "top_k":
+			if p.Null() {
+				return true
+			}
+			// As encoding/json reads an int, like max_tokens.
+			s, ok := p.NumberText()
+			n, err := strconv.ParseInt(s, 10, 0)
+			k := int(n)
+			mr.TopK = &k
+			return ok && err == nil
 		case "stop_sequences":
 			mr.Stop, ok = readStrings(&p)
 		case "system":
@@ -91,7 +101,7 @@ func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok
 // messagesKeys are the top-level keys messagesFields reads: the fast path
 // leaves a repeated one to it, which refuses some and reads the last copy
 // of others.
-var messagesKeys = [...]string{"model", "stream", "max_tokens", "temperature", "top_p", "stop_sequences",
+var messagesKeys = [...]string{"model", "stream", "max_tokens", "temperature", "top_p", "top_k", "stop_sequences",
 	"system", "messages", "tools", "tool_choice", "output_config", "output_format"}
 
 // readString reads a JSON string's value. One with escapes other than

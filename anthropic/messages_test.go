@@ -132,7 +132,7 @@ func TestDecodeMessages(t *testing.T) {
 		{
 			name: "sampling, stop sequences, stream",
 			body: `{"model":"claude","max_tokens":5,"stream":true,"temperature":0.5,"top_p":0.8,"top_k":3,"stop_sequences":["x","y"],"messages":[{"role":"user","content":"q"}]}`,
-			want: lyumen.Request{Model: "claude", MaxTokens: 5, Stream: true, Temperature: ptr(0.5), TopP: ptr(0.8), Stop: []string{"x", "y"},
+			want: lyumen.Request{Model: "claude", MaxTokens: 5, Stream: true, Temperature: ptr(0.5), TopP: ptr(0.8), TopK: ptr(3), Stop: []string{"x", "y"},
 				Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
 		},
 		{
@@ -177,6 +177,7 @@ func TestDecodeMessages_Errors(t *testing.T) {
 		{"max_tokens of wrong type", `{"model":"m","max_tokens":"9",` + msgs + `}`, "max_tokens", "max_tokens: Input should be a valid integer"},
 		{"stream of wrong type", `{"model":"m","max_tokens":1,"stream":"yes",` + msgs + `}`, "stream", "stream: Input should be a valid boolean"},
 		{"temperature of wrong type", `{"model":"m","max_tokens":1,"temperature":"hot",` + msgs + `}`, "temperature", "temperature: Input should be a valid number"},
+		{"top_k of wrong type", `{"model":"m","max_tokens":1,"top_k":0.5,` + msgs + `}`, "top_k", "top_k: Input should be a valid integer"},
 		{"stop_sequences of wrong type", `{"model":"m","max_tokens":1,"stop_sequences":"x",` + msgs + `}`, "stop_sequences", "stop_sequences: Input should be a valid list of strings"},
 		{"missing messages", `{"model":"m","max_tokens":1}`, "messages", "messages: Field required"},
 		{"output format of unknown type", `{"model":"m","max_tokens":1,"output_config":{"format":{"type":"yaml"}},` + msgs + `}`, "output_config.format.type", "output_config.format.type: Input should be 'json_schema'"},

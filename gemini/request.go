@@ -85,6 +85,7 @@ type generationConfig struct {
 	MaxOutputTokens  int      `json:"maxOutputTokens,omitempty"`
 	Temperature      *float64 `json:"temperature,omitempty"`
 	TopP             *float64 `json:"topP,omitempty"`
+	TopK             *int     `json:"topK,omitempty"`
 	StopSequences    []string `json:"stopSequences,omitempty"`
 	CandidateCount   int      `json:"candidateCount,omitempty"`
 	Seed             *int64   `json:"seed,omitempty"`
@@ -229,7 +230,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		}
 	}
 	gc := generationConfig{MaxOutputTokens: req.MaxTokens, Temperature: req.Temperature,
-		TopP: req.TopP, StopSequences: req.Stop}
+		TopP: req.TopP, TopK: req.TopK, StopSequences: req.Stop}
 	if req.Seed != nil {
 		// Gemini's seed is 32 bits; OpenAI's clients send any integer. A
 		// seed is only a request for the same sampling: any fixed 32-bit
@@ -246,7 +247,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 	if f := req.Format; f != nil {
 		gc.ResponseMimeType, gc.ResponseJSONSchema = "application/json", f.Schema
 	}
-	if gc.MaxOutputTokens > 0 || gc.Temperature != nil || gc.TopP != nil || len(gc.StopSequences) > 0 ||
+	if gc.MaxOutputTokens > 0 || gc.Temperature != nil || gc.TopP != nil || gc.TopK != nil || len(gc.StopSequences) > 0 ||
 		gc.CandidateCount > 0 || gc.Seed != nil || gc.ResponseMimeType != "" {
 		b.GenerationConfig = &gc
 	}
@@ -319,6 +320,10 @@ func appendRequest(dst []byte, b *request) ([]byte, bool) {
 		if gc.TopP != nil {
 			field("topP")
 			dst = jsontext.AppendFloat(dst, *gc.TopP)
+		}
+		if gc.TopK != nil {
+			field("topK")
+			dst = strconv.AppendInt(dst, int64(*gc.TopK), 10)
 		}
 		if len(gc.StopSequences) > 0 {
 			field("stopSequences")

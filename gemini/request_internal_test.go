@@ -12,13 +12,13 @@ import (
 // TestAppendRequest checks the fast rendering of a text conversation
 // against encoding/json's, and that it leaves other shapes to it.
 func TestAppendRequest(t *testing.T) {
-	temp, topP, seed := 0.2, 1e-7, int64(-3)
+	temp, topP, topK, seed := 0.2, 1e-7, 40, int64(-3)
 	for _, s := range jsontext.Strings {
 		for _, b := range []request{
 			{Contents: []content{{Role: "user", Parts: []part{{Text: s}, {Text: "q"}}}, {Role: "model", Parts: []part{{Text: "a" + s}}}},
 				SystemInstruction: &content{Parts: []part{{Text: s}}}},
 			{Contents: []content{{Role: "user", Parts: []part{{}}}, {Parts: nil}}, GenerationConfig: &generationConfig{MaxOutputTokens: 256,
-				Temperature: &temp, TopP: &topP, StopSequences: []string{s, "\n"}, CandidateCount: 2, Seed: &seed, ResponseMimeType: "application/json"}},
+				Temperature: &temp, TopP: &topP, TopK: &topK, StopSequences: []string{s, "\n"}, CandidateCount: 2, Seed: &seed, ResponseMimeType: "application/json"}},
 			{Contents: []content{}, GenerationConfig: &generationConfig{Seed: &seed}},
 			{GenerationConfig: &generationConfig{}},
 		} {

@@ -47,7 +47,7 @@ var encodeCases = []struct {
 	},
 	{
 		name: "system",
-		req: lyumen.Request{Model: "gemini-2.5-flash", MaxTokens: 256, Temperature: ptr(0.2), TopP: ptr(0.9),
+		req: lyumen.Request{Model: "gemini-2.5-flash", MaxTokens: 256, Temperature: ptr(0.2), TopP: ptr(0.9), TopK: ptr(40),
 			Stop: []string{"END", "\n\n"}, Messages: []lyumen.Message{
 				{Role: "system", Content: "Be brief."},
 				{Role: "system", Parts: []lyumen.Part{{Type: lyumen.PartText, Text: "Answer in French."}}},
