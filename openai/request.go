@@ -134,7 +134,11 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 		wt.Function.Name, wt.Function.Description, wt.Function.Parameters, wt.Function.Strict = t.Name, t.Description, t.Parameters, t.Strict
 		b.Tools = append(b.Tools, wt)
 	}
-	if tc := req.ToolChoice; tc != nil {
+	// Without tools, "auto" and "none" mean what no tool_choice means, and
+	// OpenAI refuses a tool_choice without tools (an Anthropic or Responses
+	// client may send one). Any other mode goes, for the upstream to say
+	// what is wrong with it.
+	if tc := req.ToolChoice; tc != nil && (len(b.Tools) > 0 || tc.Mode != "auto" && tc.Mode != "none") {
 		switch tc.Mode {
 		case "tool":
 			b.ToolChoice, _ = json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": tc.Name}})

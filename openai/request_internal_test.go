@@ -138,3 +138,41 @@ func TestAppendChunk(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeChatRequest_ToolChoiceWithoutTools: OpenAI refuses a
+// tool_choice without tools, which an Anthropic or Responses client may
+// send; "auto" and "none" mean nothing more there and are left out.
+func TestEncodeChatRequest_ToolChoiceWithoutTools(t *testing.T) {
+	tools := []lyumen.Tool{{Name: "w", Parameters: json.RawMessage(`{"type":"object"}`)}}
+	for _, tc := range []struct {
+		name   string
+		choice lyumen.ToolChoice
+		tools  []lyumen.Tool
+		want   string // tool_choice as sent, "" for none
+	}{
+		{"auto, no tools", lyumen.ToolChoice{Mode: "auto"}, nil, ""},
+		{"none, no tools", lyumen.ToolChoice{Mode: "none"}, nil, ""},
+		{"required, no tools", lyumen.ToolChoice{Mode: "required"}, nil, `"required"`},
+		{"auto, tools", lyumen.ToolChoice{Mode: "auto"}, tools, `"auto"`},
+		{"none, tools", lyumen.ToolChoice{Mode: "none"}, tools, `"none"`},
+		{"named, tools", lyumen.ToolChoice{Mode: "tool", Name: "w"}, tools, `{"function":{"name":"w"},"type":"function"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			choice := tc.choice
+			req := lyumen.Request{Model: "m", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, Tools: tc.tools, ToolChoice: &choice}
+			body, err := EncodeChatRequest(&req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				ToolChoice json.RawMessage `json:"tool_choice"`
+			}
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if string(got.ToolChoice) != tc.want {
+				t.Errorf("tool_choice %s, want %q; body %s", got.ToolChoice, tc.want, body)
+			}
+		})
+	}
+}
