@@ -24,12 +24,12 @@ type ChoiceDelta struct {
 	FinishReason string
 	// Fragments of Message.Reasoning and Message.Refusal: recorded, and
 	// passed on only by a surface that passes the upstream's events on as
-	// sent.
+	// sent, or one that has a place for them (the Responses API's refusal).
 	Reasoning, Refusal string
 }
 
-// Aside reports that the event carries only reasoning or refusals, which a
-// translated surface does not show.
+// Aside reports that the event carries only reasoning or refusals, which
+// most translated surfaces do not show.
 func (e *Event) Aside() bool {
 	if len(e.Choices) == 0 || e.Usage != nil || e.Raw != nil {
 		return false

@@ -48,6 +48,11 @@ type streamEncoder interface {
 	fail(dst []byte, err error) []byte
 }
 
+// asideShower is a streamEncoder with a place for what other translated
+// surfaces leave out of a stream (lyumen.Event.Aside): the Responses API
+// shows a refusal as content of its own.
+type asideShower interface{ showsAside() }
+
 // statusClientClosed is recorded when the client left before the answer
 // (nginx's 499); it is never sent.
 const statusClientClosed = 499
@@ -273,6 +278,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 
 	var asm lyumen.Assembler
 	enc := c.stream(req, rec.ReceivedAt)
+	_, showsAside := enc.(asideShower)
 	bp := s.eventBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() {
@@ -326,7 +332,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.Completeness, rec.Error = lyumen.UpstreamFailed, failed.Error()
 			break
 		}
-		if ev.Aside() {
+		if ev.Aside() && !showsAside {
 			continue // recorded; translated, it is not shown
 		}
 		buf = enc.event(buf[:0], &ev)

@@ -22,8 +22,14 @@ func (openaiResponses) response(resp *lyumen.Response, req *lyumen.Request, now 
 }
 
 func (openaiResponses) stream(req *lyumen.Request, now time.Time) streamEncoder {
-	return adaptStream{openai.NewResponsesStream(req, now)}
+	return responsesStream{adaptStream{openai.NewResponsesStream(req, now)}}
 }
+
+// responsesStream is a Responses stream: it shows refusals, which events
+// set aside.
+type responsesStream struct{ adaptStream }
+
+func (responsesStream) showsAside() {}
 
 func (openaiResponses) error(err error) (int, []byte) { return openai.Error(err) }
 

@@ -351,3 +351,54 @@ func TestResponses_UpstreamDiesMidStream(t *testing.T) {
 		t.Errorf("recorded %q, but the client received %q", got, text.String())
 	}
 }
+
+// TestResponses_Refusal checks a model's refusal reaches the client as the
+// official API shows it: a message whose content is a refusal part, and
+// refusal events in a stream.
+func TestResponses_Refusal(t *testing.T) {
+	const refusal = "I'm sorry, I can't help with that."
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "non-streamed", true: "streamed"}[stream], func(t *testing.T) {
+			g := newGateway(t)
+			g.up.Set(providertest.Behaviour{Refusal: refusal})
+			var resp responses.Response
+			var deltas, done strings.Builder
+			if stream {
+				s := g.client.Responses.NewStreaming(t.Context(), responsesParams("how do I pick a lock?"))
+				for s.Next() {
+					switch ev := s.Current(); ev.Type {
+					case "response.refusal.delta":
+						deltas.WriteString(ev.Delta)
+					case "response.refusal.done":
+						done.WriteString(ev.Refusal)
+					case "response.completed":
+						resp = ev.AsResponseCompleted().Response
+					}
+				}
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if deltas.String() != refusal || done.String() != refusal {
+					t.Errorf("refusal deltas %q, done %q; want %q", deltas.String(), done.String(), refusal)
+				}
+			} else {
+				r, err := g.client.Responses.New(t.Context(), responsesParams("how do I pick a lock?"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp = *r
+			}
+			if len(resp.Output) != 1 || resp.Output[0].Type != "message" {
+				t.Fatalf("output %s, want one message", resp.RawJSON())
+			}
+			msg := resp.Output[0].AsMessage()
+			if len(msg.Content) != 1 || msg.Content[0].Type != "refusal" || msg.Content[0].Refusal != refusal || msg.Status != "completed" {
+				t.Errorf("message %s, want one refusal part %q", msg.RawJSON(), refusal)
+			}
+			rec := g.recs.wait(t, 1)
+			if got := rec.Response.Choices[0].Message.Refusal; got != refusal {
+				t.Errorf("recorded refusal %q, want %q", got, refusal)
+			}
+		})
+	}
+}

@@ -71,11 +71,11 @@ type responseUsage struct {
 }
 
 type messageItem struct {
-	ID      string       `json:"id"`
-	Type    string       `json:"type"`
-	Status  string       `json:"status"`
-	Content []outputText `json:"content"`
-	Role    string       `json:"role"`
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Content []any  `json:"content"` // outputText or outputRefusal
+	Role    string `json:"role"`
 }
 
 type functionCallItem struct {
@@ -96,6 +96,17 @@ type outputText struct {
 
 func newOutputText(text string) outputText {
 	return outputText{Type: "output_text", Annotations: []struct{}{}, Logprobs: []struct{}{}, Text: text}
+}
+
+// outputRefusal is a message's refusal: the official API's content part
+// for a model that declined to answer, in place of output_text.
+type outputRefusal struct {
+	Type    string `json:"type"`
+	Refusal string `json:"refusal"`
+}
+
+func newOutputRefusal(text string) outputRefusal {
+	return outputRefusal{Type: "refusal", Refusal: text}
 }
 
 // responseEcho is what a response repeats of its request, as the official
@@ -270,16 +281,26 @@ func responseStatus(finish string) (status, reason string) {
 	return "completed", ""
 }
 
+// itemKind is what an output item holds.
+type itemKind uint8
+
+const (
+	itemText     itemKind = iota // an assistant message with output text
+	itemRefusal                  // an assistant message with a refusal
+	itemFunction                 // a function_call
+)
+
 // outputItem is one item of a response's output, as built from the
-// canonical answer.
+// canonical answer. A message holds one content part: its text, or a
+// refusal, which the official API sends in place of text.
 type outputItem struct {
-	function bool   // a function_call; otherwise an assistant message
-	id       string // msg_… or fc_…
-	callID   string
-	name     []byte // gathered from a stream's fragments: += would be quadratic
-	tool     int    // the call's index in the canonical answer
-	text     []byte // the message's text or the call's arguments
-	status   string // once the item is done: "completed" or "incomplete"
+	kind   itemKind
+	id     string // msg_… or fc_…
+	callID string
+	name   []byte // gathered from a stream's fragments: += would be quadratic
+	tool   int    // the call's index in the canonical answer
+	text   []byte // the message's text or refusal, or the call's arguments
+	status string // once the item is done: "completed" or "incomplete"
 	// deltaMid is what every text delta of the item repeats between its
 	// sequence number and its text (see ResponsesStream.text).
 	deltaMid []byte
@@ -287,11 +308,14 @@ type outputItem struct {
 
 // render renders the item with the given status.
 func (it *outputItem) render(status string) any {
-	if it.function {
+	content := []any{}
+	switch {
+	case it.kind == itemFunction:
 		return functionCallItem{ID: it.id, Type: "function_call", Status: status, Arguments: string(it.text), CallID: it.callID, Name: string(it.name)}
-	}
-	content := []outputText{}
-	if status != "in_progress" {
+	case status == "in_progress":
+	case it.kind == itemRefusal:
+		content = append(content, newOutputRefusal(string(it.text)))
+	default:
 		content = append(content, newOutputText(string(it.text)))
 	}
 	return messageItem{ID: it.id, Type: "message", Status: status, Content: content, Role: "assistant"}
@@ -314,12 +338,13 @@ func derivedID(prefix, seed string, n int) string {
 	return prefix + "_" + hex.EncodeToString(h[:24])
 }
 
-// newItem starts the output item at position n.
-func newItem(seed string, n int, call *lyumen.ToolCall) outputItem {
+// newItem starts the output item at position n: a message of the kind
+// given, or the function call.
+func newItem(seed string, n int, kind itemKind, call *lyumen.ToolCall) outputItem {
 	if call == nil {
-		return outputItem{id: derivedID("msg", seed, n)}
+		return outputItem{kind: kind, id: derivedID("msg", seed, n)}
 	}
-	it := outputItem{function: true, id: derivedID("fc", seed, n), callID: call.ID, name: []byte(call.Name), tool: call.Index}
+	it := outputItem{kind: itemFunction, id: derivedID("fc", seed, n), callID: call.ID, name: []byte(call.Name), tool: call.Index}
 	if it.callID == "" {
 		it.callID = derivedID("call", seed, n)
 	}
@@ -328,7 +353,8 @@ func newItem(seed string, n int, call *lyumen.ToolCall) outputItem {
 
 // EncodeResponse renders a canonical answer as a Responses API response
 // object. The answer's first choice is the response's output: a message
-// with its text, then one function_call item per tool call.
+// with its text, a message with its refusal, then one function_call item
+// per tool call.
 func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) []byte {
 	echo := echoOf(req)
 	seed := idSeed(resp.ID, now)
@@ -338,13 +364,18 @@ func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) [
 		ch := &resp.Choices[0]
 		finish = ch.FinishReason
 		if text := ch.Message.Text(); text != "" {
-			it := newItem(seed, 0, nil)
+			it := newItem(seed, len(items), itemText, nil)
 			it.text = []byte(text)
+			items = append(items, it)
+		}
+		if ch.Message.Refusal != "" {
+			it := newItem(seed, len(items), itemRefusal, nil)
+			it.text = []byte(ch.Message.Refusal)
 			items = append(items, it)
 		}
 		for i := range ch.Message.ToolCalls {
 			tc := &ch.Message.ToolCalls[i]
-			it := newItem(seed, len(items), tc)
+			it := newItem(seed, len(items), itemFunction, tc)
 			it.text = []byte(tc.Arguments)
 			items = append(items, it)
 		}
@@ -352,7 +383,7 @@ func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) [
 	status, reason := responseStatus(finish)
 	output := make([]any, len(items))
 	for i := range items {
-		output[i] = items[i].render(itemStatus(status, i == len(items)-1 && !items[i].function))
+		output[i] = items[i].render(itemStatus(status, i == len(items)-1 && items[i].kind != itemFunction))
 	}
 	o := echo.object(derivedID("resp", seed, -1), now.Unix(), resp.Model, status, output, resp.Usage)
 	if reason != "" {
@@ -485,7 +516,7 @@ func appendItem(b []byte, item any) []byte {
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendOutputText(b, &it.Content[i])
+				b = appendPart(b, it.Content[i])
 			}
 			b = append(b, ']')
 		}
@@ -511,11 +542,13 @@ func appendItem(b []byte, item any) []byte {
 	return append(b, j...)
 }
 
-// appendOutputText appends an output_text part whose annotations and
-// logprobs are empty, as the gateway makes them (json.Marshal otherwise).
-func appendOutputText(b []byte, p *outputText) []byte {
-	if len(p.Annotations) != 0 || len(p.Logprobs) != 0 || p.Annotations == nil || p.Logprobs == nil {
-		j, _ := json.Marshal(p) // cannot fail: plain types only
+// appendPart appends a message's content part as json.Marshal renders
+// it: an output_text part whose annotations and logprobs are empty, as the
+// gateway makes them, without reflection.
+func appendPart(b []byte, part any) []byte {
+	p, ok := part.(outputText)
+	if !ok || len(p.Annotations) != 0 || len(p.Logprobs) != 0 || p.Annotations == nil || p.Logprobs == nil {
+		j, _ := json.Marshal(part) // cannot fail: plain types only
 		return append(b, j...)
 	}
 	b = append(b, `{"type":`...)

@@ -58,6 +58,33 @@ type evTextDone struct {
 	Logprobs     []struct{} `json:"logprobs"`
 }
 
+// evRefusalDelta is response.refusal.delta; response.refusal.done, below,
+// carries the whole refusal.
+type evRefusalDelta struct {
+	evHead
+	ItemID       string `json:"item_id"`
+	OutputIndex  int    `json:"output_index"`
+	ContentIndex int    `json:"content_index"`
+	Delta        string `json:"delta"`
+}
+
+type evRefusalDone struct {
+	evHead
+	ItemID       string `json:"item_id"`
+	OutputIndex  int    `json:"output_index"`
+	ContentIndex int    `json:"content_index"`
+	Refusal      string `json:"refusal"`
+}
+
+// evRefusalPart is content_part.added or .done for a refusal.
+type evRefusalPart struct {
+	evHead
+	ItemID       string        `json:"item_id"`
+	OutputIndex  int           `json:"output_index"`
+	ContentIndex int           `json:"content_index"`
+	Part         outputRefusal `json:"part"`
+}
+
 type evArgsDelta struct {
 	evHead
 	ItemID      string `json:"item_id"`
@@ -87,7 +114,8 @@ func appendEvent(dst []byte, ev streamEvent) []byte {
 // ResponsesStream renders a canonical stream as the event sequence of the
 // Responses API: response.created and response.in_progress with the first
 // event; for each output item output_item.added, its deltas
-// (output_text.delta, or function_call_arguments.delta) and its done events;
+// (output_text.delta, refusal.delta, or function_call_arguments.delta) and
+// its done events;
 // and response.completed (or response.incomplete when the answer was cut
 // short) at the end. An item is closed when the next one starts, as the
 // official API does, so a client sees one item at a time.
@@ -137,6 +165,9 @@ func (s *ResponsesStream) Event(dst []byte, ev *lyumen.Event) []byte {
 		if d.Content != "" {
 			dst = s.text(dst, d.Content)
 		}
+		if d.Refusal != "" {
+			dst = s.refusal(dst, d.Refusal)
+		}
 		for j := range d.ToolCalls {
 			dst = s.toolCall(dst, &d.ToolCalls[j])
 		}
@@ -159,7 +190,7 @@ func (s *ResponsesStream) End(dst []byte, resp *lyumen.Response) []byte {
 	}
 	status, reason := responseStatus(s.finish)
 	if s.open >= 0 {
-		dst = s.closeOpen(dst, itemStatus(status, !s.items[s.open].function))
+		dst = s.closeOpen(dst, itemStatus(status, s.items[s.open].kind != itemFunction))
 	}
 	o := s.object(status)
 	typ := "response.completed"
@@ -249,9 +280,9 @@ func (s *ResponsesStream) object(status string) responseObject {
 }
 
 func (s *ResponsesStream) text(dst []byte, delta string) []byte {
-	if s.open < 0 || s.items[s.open].function {
+	if s.open < 0 || s.items[s.open].kind != itemText {
 		dst = s.closeOpen(dst, "completed")
-		dst = s.add(dst, newItem(s.seed, len(s.items), nil))
+		dst = s.add(dst, newItem(s.seed, len(s.items), itemText, nil))
 	}
 	n := s.open
 	it := &s.items[n]
@@ -272,16 +303,29 @@ func (s *ResponsesStream) text(dst []byte, delta string) []byte {
 	return append(dst, ",\"logprobs\":[]}\n\n"...)
 }
 
+// refusal appends a fragment of a refusal: a message of its own, as the
+// official API sends one in place of the answer.
+func (s *ResponsesStream) refusal(dst []byte, delta string) []byte {
+	if s.open < 0 || s.items[s.open].kind != itemRefusal {
+		dst = s.closeOpen(dst, "completed")
+		dst = s.add(dst, newItem(s.seed, len(s.items), itemRefusal, nil))
+	}
+	n := s.open
+	it := &s.items[n]
+	it.text = append(it.text, delta...)
+	return appendEvent(dst, evRefusalDelta{s.head("response.refusal.delta"), it.id, n, 0, delta})
+}
+
 func (s *ResponsesStream) toolCall(dst []byte, tc *lyumen.ToolCall) []byte {
 	n := -1
 	for i := range s.items {
-		if s.items[i].function && s.items[i].tool == tc.Index {
+		if s.items[i].kind == itemFunction && s.items[i].tool == tc.Index {
 			n = i
 		}
 	}
 	if n < 0 {
 		dst = s.closeOpen(dst, "completed")
-		dst = s.add(dst, newItem(s.seed, len(s.items), tc))
+		dst = s.add(dst, newItem(s.seed, len(s.items), itemFunction, tc))
 		n = s.open
 	} else {
 		// A later fragment. Should an upstream interleave the fragments
@@ -303,8 +347,11 @@ func (s *ResponsesStream) add(dst []byte, it outputItem) []byte {
 	n := len(s.items) - 1
 	s.open = n
 	dst = appendItemEvent(dst, s.head("response.output_item.added"), n, it.render("in_progress"))
-	if !it.function {
+	switch it.kind {
+	case itemText:
 		dst = appendPartAdded(dst, s.head("response.content_part.added"), it.id, n)
+	case itemRefusal:
+		dst = appendEvent(dst, evRefusalPart{s.head("response.content_part.added"), it.id, n, 0, newOutputRefusal("")})
 	}
 	return dst
 }
@@ -318,9 +365,13 @@ func (s *ResponsesStream) closeOpen(dst []byte, status string) []byte {
 	s.open = -1
 	it := &s.items[n]
 	it.status = status
-	if it.function {
+	switch it.kind {
+	case itemFunction:
 		dst = appendEvent(dst, evArgsDone{s.head("response.function_call_arguments.done"), it.id, n, string(it.text)})
-	} else {
+	case itemRefusal:
+		dst = appendEvent(dst, evRefusalDone{s.head("response.refusal.done"), it.id, n, 0, string(it.text)})
+		dst = appendEvent(dst, evRefusalPart{s.head("response.content_part.done"), it.id, n, 0, newOutputRefusal(string(it.text))})
+	default:
 		// The three events carry the whole text: it is escaped once.
 		s.buf = jsontext.AppendString(s.buf[:0], string(it.text))
 		return appendTextDone(dst, s.head("response.output_text.done"), s.head("response.content_part.done"),

@@ -153,7 +153,7 @@ func TestAppendObject(t *testing.T) {
 			e := echoOf(req)
 			items := []outputItem{
 				{id: "msg_" + s, text: []byte(s)},
-				{function: true, id: "fc_1", callID: "call_" + s, name: []byte("f" + s), text: []byte(`{"a":"` + s + `"}`)},
+				{kind: itemFunction, id: "fc_1", callID: "call_" + s, name: []byte("f" + s), text: []byte(`{"a":"` + s + `"}`)},
 			}
 			for _, status := range []string{"in_progress", "completed", "incomplete"} {
 				output := []any{}
@@ -196,7 +196,7 @@ func TestResponsesStream_TextFraming(t *testing.T) {
 	for _, text := range jsontext.Strings {
 		s := NewResponsesStream(&lyumen.Request{Model: "m", Body: []byte(`{"model":"m","input":"x"}`)}, time.Unix(1700000000, 0))
 		s.start(nil, "chatcmpl-1", "m")
-		s.add(nil, newItem(s.seed, 0, nil))
+		s.add(nil, newItem(s.seed, 0, itemText, nil))
 		for range 2 { // the first delta of the item, and one after it
 			seq := s.seq
 			got := s.text([]byte("x"), text)

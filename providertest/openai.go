@@ -29,6 +29,8 @@ type Behaviour struct {
 	ChunkGap  time.Duration // wait between stream chunks
 	ToolCall  bool          // answer with a tool call instead of text
 	ErrorText string        // the message in the error envelope
+	Refusal   string        // answer with this refusal in place of content, streamed word by word
+	Reasoning string        // think this aloud (reasoning_content) before the answer, streamed word by word
 }
 
 // OpenAI is a fake OpenAI-compatible upstream serving /v1/chat/completions,
@@ -120,6 +122,12 @@ func (f *OpenAI) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg := map[string]any{"role": "assistant", "content": text, "refusal": nil}
+	if b.Refusal != "" {
+		msg["content"], msg["refusal"] = nil, b.Refusal
+	}
+	if b.Reasoning != "" {
+		msg["reasoning_content"] = b.Reasoning
+	}
 	finish := "stop"
 	if b.ToolCall {
 		msg["content"] = nil
@@ -171,8 +179,20 @@ func (f *OpenAI) stream(w http.ResponseWriter, r *http.Request, b Behaviour, mod
 	if !send(chunk(map[string]any{"role": "assistant", "content": ""}, nil)) {
 		return
 	}
+	for _, word := range strings.SplitAfter(b.Reasoning, " ") {
+		if word != "" && !send(chunk(map[string]any{"reasoning_content": word}, nil)) {
+			return
+		}
+	}
 	finish := "stop"
-	if b.ToolCall {
+	switch {
+	case b.Refusal != "":
+		for _, word := range strings.SplitAfter(b.Refusal, " ") {
+			if !send(chunk(map[string]any{"refusal": word}, nil)) {
+				return
+			}
+		}
+	case b.ToolCall:
 		finish = "tool_calls"
 		for i, part := range []string{`{"city":`, `"Paris"}`} {
 			tc := map[string]any{"index": 0, "function": map[string]any{"arguments": part}}
@@ -184,7 +204,7 @@ func (f *OpenAI) stream(w http.ResponseWriter, r *http.Request, b Behaviour, mod
 				return
 			}
 		}
-	} else {
+	default:
 		for _, word := range strings.SplitAfter(text, " ") {
 			if !send(chunk(map[string]any{"content": word}, nil)) {
 				return
