@@ -24,7 +24,7 @@ type ChoiceDelta struct {
 	FinishReason string
 	// Fragments of Message.Reasoning and Message.Refusal: recorded, and
 	// passed on only by a surface that passes the upstream's events on as
-	// sent, or one that has a place for them (the Responses API's refusal).
+	// sent, or one that has a place for them (the Responses API).
 	Reasoning, Refusal string
 }
 

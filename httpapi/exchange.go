@@ -50,7 +50,7 @@ type streamEncoder interface {
 
 // asideShower is a streamEncoder with a place for what other translated
 // surfaces leave out of a stream (lyumen.Event.Aside): the Responses API
-// shows a refusal as content of its own.
+// has items for reasoning and content parts for refusals.
 type asideShower interface{ showsAside() }
 
 // statusClientClosed is recorded when the client left before the answer

@@ -25,8 +25,8 @@ func (openaiResponses) stream(req *lyumen.Request, now time.Time) streamEncoder 
 	return responsesStream{adaptStream{openai.NewResponsesStream(req, now)}}
 }
 
-// responsesStream is a Responses stream: it shows refusals, which events
-// set aside.
+// responsesStream is a Responses stream: it shows reasoning and refusals,
+// which events set aside.
 type responsesStream struct{ adaptStream }
 
 func (responsesStream) showsAside() {}

@@ -402,3 +402,75 @@ func TestResponses_Refusal(t *testing.T) {
 		})
 	}
 }
+
+// TestResponses_Reasoning checks the reasoning an upstream shows
+// (reasoning_content) reaches the client as the official API shows a
+// reasoning model's thinking: a reasoning item before the message, its
+// text in reasoning_text content, streamed as reasoning_text events; and
+// that the output sent back as the next turn's input, as the SDKs' ToParam
+// makes it, is accepted.
+func TestResponses_Reasoning(t *testing.T) {
+	const reasoning = "The user greets me. I greet back."
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "non-streamed", true: "streamed"}[stream], func(t *testing.T) {
+			g := newGateway(t)
+			g.up.Set(providertest.Behaviour{Reasoning: reasoning})
+			var resp responses.Response
+			var deltas strings.Builder
+			if stream {
+				s := g.client.Responses.NewStreaming(t.Context(), responsesParams("hello"))
+				for s.Next() {
+					switch ev := s.Current(); ev.Type {
+					case "response.reasoning_text.delta":
+						deltas.WriteString(ev.Delta)
+					case "response.completed":
+						resp = ev.AsResponseCompleted().Response
+					}
+				}
+				if err := s.Err(); err != nil {
+					t.Fatal(err)
+				}
+				if deltas.String() != reasoning {
+					t.Errorf("reasoning deltas %q, want %q", deltas.String(), reasoning)
+				}
+			} else {
+				r, err := g.client.Responses.New(t.Context(), responsesParams("hello"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp = *r
+			}
+			want := providertest.EchoText("hello")
+			if len(resp.Output) != 2 || resp.Output[0].Type != "reasoning" || resp.OutputText() != want {
+				t.Fatalf("output %s, want a reasoning item and the message %q", resp.RawJSON(), want)
+			}
+			r := resp.Output[0].AsReasoning()
+			if len(r.Content) != 1 || r.Content[0].Type != "reasoning_text" || r.Content[0].Text != reasoning || !strings.HasPrefix(r.ID, "rs_") {
+				t.Errorf("reasoning item %s, want its text %q", r.RawJSON(), reasoning)
+			}
+			rec := g.recs.wait(t, 1)
+			if got := rec.Response.Choices[0].Message.Reasoning; got != reasoning {
+				t.Errorf("recorded reasoning %q, want %q", got, reasoning)
+			}
+
+			// The next turn sends the output back.
+			rp, mp := r.ToParam(), resp.Output[1].AsMessage().ToParam()
+			p := responsesParams("")
+			p.Input = responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{
+				responses.ResponseInputItemParamOfMessage("hello", responses.EasyInputMessageRoleUser),
+				{OfReasoning: &rp}, {OfOutputMessage: &mp},
+				responses.ResponseInputItemParamOfMessage("and then?", responses.EasyInputMessageRoleUser),
+			}}
+			if _, err := g.client.Responses.New(t.Context(), p); err != nil {
+				t.Fatal(err)
+			}
+			rec = g.recs.wait(t, 2)
+			checkSurfaceRecord(t, rec, lyumen.SurfaceOpenAIResponses, false, []lyumen.Message{
+				{Role: "system", Content: "Be brief."},
+				{Role: "user", Content: "hello"},
+				{Role: "assistant", Content: want, Reasoning: reasoning},
+				{Role: "user", Content: "and then?"},
+			})
+		})
+	}
+}

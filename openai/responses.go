@@ -65,11 +65,12 @@ type responsesTool struct {
 }
 
 // inputItem is one item of the input array: a message, a function call the
-// model made, or a function's result.
+// model made, a function's result, or what the model thought.
 type inputItem struct {
 	Type      string          `json:"type"`
 	Role      string          `json:"role"`
 	Content   json.RawMessage `json:"content"`
+	Summary   []reasoningText `json:"summary"` // of a reasoning item, as its content
 	CallID    string          `json:"call_id"`
 	Name      string          `json:"name"`
 	Arguments string          `json:"arguments"`
@@ -229,6 +230,9 @@ func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
 		return nil, invalid("input", "'input' must contain at least one item")
 	}
 	var msgs []lyumen.Message
+	// thought is the reasoning items' text, for the assistant turn that
+	// follows them.
+	var thought strings.Builder
 	for i, rawItem := range items {
 		param := fmt.Sprintf("input[%d]", i)
 		var it inputItem
@@ -246,6 +250,10 @@ func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
 			if msg.Content, msg.Parts, err = responsesContent(it.Content, param+".content"); err != nil {
 				return nil, err
 			}
+			if role == "assistant" {
+				msg.Reasoning = thought.String()
+				thought.Reset()
+			}
 			msgs = append(msgs, msg)
 		case "function_call":
 			switch {
@@ -260,6 +268,8 @@ func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
 				msgs = append(msgs, lyumen.Message{Role: "assistant"})
 			}
 			last := &msgs[len(msgs)-1]
+			last.Reasoning += thought.String()
+			thought.Reset()
 			last.ToolCalls = append(last.ToolCalls, lyumen.ToolCall{
 				Index: len(last.ToolCalls), ID: it.CallID, Type: "function", Name: it.Name, Arguments: it.Arguments,
 			})
@@ -273,12 +283,29 @@ func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
 				return nil, err
 			}
 			msgs = append(msgs, msg)
+		case "reasoning":
+			// What the model thought, sent back with the rest of a
+			// response's output, as the SDKs do: kept with the assistant's
+			// turn in the record. Chat upstreams take no earlier
+			// reasoning, and an encrypted_content is OpenAI's alone.
+			var content []reasoningText
+			if !isNull(it.Content) {
+				if err := json.Unmarshal(it.Content, &content); err != nil {
+					return nil, decodeError(err, param+".content")
+				}
+			}
+			if len(content) == 0 {
+				content = it.Summary
+			}
+			for _, p := range content {
+				thought.WriteString(p.Text)
+			}
 		case "item_reference":
 			return nil, untranslatable(param+".type",
 				"input items of type 'item_reference' point to stored responses, and this gateway stores none: send the items themselves")
 		default:
 			return nil, untranslatable(param+".type",
-				"input items of type '%s' cannot be translated: only message, function_call and function_call_output items are supported", it.Type)
+				"input items of type '%s' cannot be translated: only message, function_call, function_call_output and reasoning items are supported", it.Type)
 		}
 	}
 	return msgs, nil

@@ -28,7 +28,7 @@ type responseObject struct {
 	Instructions       json.RawMessage    `json:"instructions"`
 	MaxOutputTokens    *int               `json:"max_output_tokens"`
 	Model              string             `json:"model"`
-	Output             []any              `json:"output"` // messageItem and functionCallItem
+	Output             []any              `json:"output"` // reasoningItem, messageItem and functionCallItem
 	ParallelToolCalls  bool               `json:"parallel_tool_calls"`
 	PreviousResponseID *string            `json:"previous_response_id"`
 	Reasoning          reasoningEcho      `json:"reasoning"`
@@ -76,6 +76,27 @@ type messageItem struct {
 	Status  string `json:"status"`
 	Content []any  `json:"content"` // outputText or outputRefusal
 	Role    string `json:"role"`
+}
+
+// reasoningItem is what a reasoning model thought before its answer. The
+// official API shows its own models' thinking only as summaries it writes;
+// upstreams here send the thinking itself, which the API shows as
+// reasoning_text content (as it does for open-weight models).
+type reasoningItem struct {
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Summary []struct{}      `json:"summary"`
+	Content []reasoningText `json:"content"`
+	Status  string          `json:"status"`
+}
+
+type reasoningText struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+func newReasoningText(text string) reasoningText {
+	return reasoningText{Type: "reasoning_text", Text: text}
 }
 
 type functionCallItem struct {
@@ -285,9 +306,10 @@ func responseStatus(finish string) (status, reason string) {
 type itemKind uint8
 
 const (
-	itemText     itemKind = iota // an assistant message with output text
-	itemRefusal                  // an assistant message with a refusal
-	itemFunction                 // a function_call
+	itemText      itemKind = iota // an assistant message with output text
+	itemRefusal                   // an assistant message with a refusal
+	itemFunction                  // a function_call
+	itemReasoning                 // a reasoning item
 )
 
 // outputItem is one item of a response's output, as built from the
@@ -295,11 +317,11 @@ const (
 // refusal, which the official API sends in place of text.
 type outputItem struct {
 	kind   itemKind
-	id     string // msg_… or fc_…
+	id     string // msg_…, fc_… or rs_…
 	callID string
 	name   []byte // gathered from a stream's fragments: += would be quadratic
 	tool   int    // the call's index in the canonical answer
-	text   []byte // the message's text or refusal, or the call's arguments
+	text   []byte // the message's text or refusal, the call's arguments, or the reasoning
 	status string // once the item is done: "completed" or "incomplete"
 	// deltaMid is what every text delta of the item repeats between its
 	// sequence number and its text (see ResponsesStream.text).
@@ -312,6 +334,12 @@ func (it *outputItem) render(status string) any {
 	switch {
 	case it.kind == itemFunction:
 		return functionCallItem{ID: it.id, Type: "function_call", Status: status, Arguments: string(it.text), CallID: it.callID, Name: string(it.name)}
+	case it.kind == itemReasoning:
+		r := reasoningItem{ID: it.id, Type: "reasoning", Summary: []struct{}{}, Content: []reasoningText{}, Status: status}
+		if status != "in_progress" {
+			r.Content = append(r.Content, newReasoningText(string(it.text)))
+		}
+		return r
 	case status == "in_progress":
 	case it.kind == itemRefusal:
 		content = append(content, newOutputRefusal(string(it.text)))
@@ -338,10 +366,13 @@ func derivedID(prefix, seed string, n int) string {
 	return prefix + "_" + hex.EncodeToString(h[:24])
 }
 
-// newItem starts the output item at position n: a message of the kind
-// given, or the function call.
+// newItem starts the output item at position n: a message or reasoning,
+// as kind says, or the function call.
 func newItem(seed string, n int, kind itemKind, call *lyumen.ToolCall) outputItem {
-	if call == nil {
+	switch {
+	case kind == itemReasoning:
+		return outputItem{kind: kind, id: derivedID("rs", seed, n)}
+	case call == nil:
 		return outputItem{kind: kind, id: derivedID("msg", seed, n)}
 	}
 	it := outputItem{kind: itemFunction, id: derivedID("fc", seed, n), callID: call.ID, name: []byte(call.Name), tool: call.Index}
@@ -352,9 +383,9 @@ func newItem(seed string, n int, kind itemKind, call *lyumen.ToolCall) outputIte
 }
 
 // EncodeResponse renders a canonical answer as a Responses API response
-// object. The answer's first choice is the response's output: a message
-// with its text, a message with its refusal, then one function_call item
-// per tool call.
+// object. The answer's first choice is the response's output: its
+// reasoning, a message with its text, a message with its refusal, then one
+// function_call item per tool call.
 func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) []byte {
 	echo := echoOf(req)
 	seed := idSeed(resp.ID, now)
@@ -363,6 +394,11 @@ func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) [
 	if len(resp.Choices) > 0 {
 		ch := &resp.Choices[0]
 		finish = ch.FinishReason
+		if ch.Message.Reasoning != "" {
+			it := newItem(seed, len(items), itemReasoning, nil)
+			it.text = []byte(ch.Message.Reasoning)
+			items = append(items, it)
+		}
 		if text := ch.Message.Text(); text != "" {
 			it := newItem(seed, len(items), itemText, nil)
 			it.text = []byte(text)

@@ -58,6 +58,33 @@ type evTextDone struct {
 	Logprobs     []struct{} `json:"logprobs"`
 }
 
+// evReasoningDelta is response.reasoning_text.delta; .done, below, carries
+// the whole text.
+type evReasoningDelta struct {
+	evHead
+	ItemID       string `json:"item_id"`
+	OutputIndex  int    `json:"output_index"`
+	ContentIndex int    `json:"content_index"`
+	Delta        string `json:"delta"`
+}
+
+type evReasoningDone struct {
+	evHead
+	ItemID       string `json:"item_id"`
+	OutputIndex  int    `json:"output_index"`
+	ContentIndex int    `json:"content_index"`
+	Text         string `json:"text"`
+}
+
+// evReasoningPart is content_part.added or .done for reasoning text.
+type evReasoningPart struct {
+	evHead
+	ItemID       string        `json:"item_id"`
+	OutputIndex  int           `json:"output_index"`
+	ContentIndex int           `json:"content_index"`
+	Part         reasoningText `json:"part"`
+}
+
 // evRefusalDelta is response.refusal.delta; response.refusal.done, below,
 // carries the whole refusal.
 type evRefusalDelta struct {
@@ -114,8 +141,8 @@ func appendEvent(dst []byte, ev streamEvent) []byte {
 // ResponsesStream renders a canonical stream as the event sequence of the
 // Responses API: response.created and response.in_progress with the first
 // event; for each output item output_item.added, its deltas
-// (output_text.delta, refusal.delta, or function_call_arguments.delta) and
-// its done events;
+// (reasoning_text.delta, output_text.delta, refusal.delta, or
+// function_call_arguments.delta) and its done events;
 // and response.completed (or response.incomplete when the answer was cut
 // short) at the end. An item is closed when the next one starts, as the
 // official API does, so a client sees one item at a time.
@@ -161,6 +188,9 @@ func (s *ResponsesStream) Event(dst []byte, ev *lyumen.Event) []byte {
 		d := &ev.Choices[i]
 		if d.Index != 0 {
 			continue
+		}
+		if d.Reasoning != "" {
+			dst = s.reasoning(dst, d.Reasoning)
 		}
 		if d.Content != "" {
 			dst = s.text(dst, d.Content)
@@ -303,6 +333,19 @@ func (s *ResponsesStream) text(dst []byte, delta string) []byte {
 	return append(dst, ",\"logprobs\":[]}\n\n"...)
 }
 
+// reasoning appends a fragment of the reasoning a model shows, in a
+// reasoning item of its own.
+func (s *ResponsesStream) reasoning(dst []byte, delta string) []byte {
+	if s.open < 0 || s.items[s.open].kind != itemReasoning {
+		dst = s.closeOpen(dst, "completed")
+		dst = s.add(dst, newItem(s.seed, len(s.items), itemReasoning, nil))
+	}
+	n := s.open
+	it := &s.items[n]
+	it.text = append(it.text, delta...)
+	return appendEvent(dst, evReasoningDelta{s.head("response.reasoning_text.delta"), it.id, n, 0, delta})
+}
+
 // refusal appends a fragment of a refusal: a message of its own, as the
 // official API sends one in place of the answer.
 func (s *ResponsesStream) refusal(dst []byte, delta string) []byte {
@@ -352,6 +395,8 @@ func (s *ResponsesStream) add(dst []byte, it outputItem) []byte {
 		dst = appendPartAdded(dst, s.head("response.content_part.added"), it.id, n)
 	case itemRefusal:
 		dst = appendEvent(dst, evRefusalPart{s.head("response.content_part.added"), it.id, n, 0, newOutputRefusal("")})
+	case itemReasoning:
+		dst = appendEvent(dst, evReasoningPart{s.head("response.content_part.added"), it.id, n, 0, newReasoningText("")})
 	}
 	return dst
 }
@@ -371,6 +416,9 @@ func (s *ResponsesStream) closeOpen(dst []byte, status string) []byte {
 	case itemRefusal:
 		dst = appendEvent(dst, evRefusalDone{s.head("response.refusal.done"), it.id, n, 0, string(it.text)})
 		dst = appendEvent(dst, evRefusalPart{s.head("response.content_part.done"), it.id, n, 0, newOutputRefusal(string(it.text))})
+	case itemReasoning:
+		dst = appendEvent(dst, evReasoningDone{s.head("response.reasoning_text.done"), it.id, n, 0, string(it.text)})
+		dst = appendEvent(dst, evReasoningPart{s.head("response.content_part.done"), it.id, n, 0, newReasoningText(string(it.text))})
 	default:
 		// The three events carry the whole text: it is escaped once.
 		s.buf = jsontext.AppendString(s.buf[:0], string(it.text))

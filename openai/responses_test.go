@@ -96,6 +96,25 @@ var validResponses = []struct {
 		}},
 	},
 	{
+		name: "reasoning items, sent back with a response's output, join the assistant turn after them",
+		body: `{"model":"gpt-4o","input":[
+			{"role":"user","content":"Hi"},
+			{"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"A greeting."}],"status":"completed"},
+			{"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":"output_text","text":"Hello!","annotations":[],"logprobs":[]}]},
+			{"role":"user","content":"Weather?"},
+			{"type":"reasoning","id":"rs_2","summary":[{"type":"summary_text","text":"Needs a tool."}],"encrypted_content":"gAAA"},
+			{"type":"function_call","call_id":"call_a","name":"get_weather","arguments":"{}"},
+			{"type":"reasoning","id":"rs_3","summary":[]}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{
+			{Role: "user", Content: "Hi"},
+			{Role: "assistant", Content: "Hello!", Reasoning: "A greeting."},
+			{Role: "user", Content: "Weather?"},
+			{Role: "assistant", Reasoning: "Needs a tool.", ToolCalls: []lyumen.ToolCall{
+				{Index: 0, ID: "call_a", Type: "function", Name: "get_weather", Arguments: "{}"},
+			}},
+		}},
+	},
+	{
 		name: "function tools are flat; tool_choice names one",
 		body: `{"model":"gpt-4o","input":"Weather?","tools":[{"type":"function","name":"get_weather","description":"Weather now","parameters":{"type":"object"},"strict":true}],"tool_choice":{"type":"function","name":"get_weather"}}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Weather?"}},
@@ -181,7 +200,7 @@ var invalidResponses = []struct {
 	{name: "stored prompt", body: `{"model":"m","input":"x","prompt":{"id":"pmpt_1"}}`, wantParam: "prompt", wantMsg: "not supported"},
 	{name: "background", body: `{"model":"m","input":"x","background":true}`, wantParam: "background", wantMsg: "not supported"},
 	{name: "top_logprobs", body: `{"model":"m","input":"x","top_logprobs":3}`, wantParam: "top_logprobs", wantMsg: "cannot be translated"},
-	{name: "reasoning item", body: `{"model":"m","input":[{"type":"reasoning","id":"rs_1","summary":[]}]}`, wantParam: "input[0].type", wantMsg: "items of type 'reasoning' cannot be translated"},
+	{name: "reasoning content not an array", body: `{"model":"m","input":[{"type":"reasoning","id":"rs_1","summary":[],"content":"x"}]}`, wantParam: "input[0].content"},
 	{name: "item reference", body: `{"model":"m","input":[{"type":"item_reference","id":"msg_1"}]}`, wantParam: "input[0].type", wantMsg: "stores none"},
 	{name: "file input", body: `{"model":"m","input":[{"role":"user","content":[{"type":"input_file","file_id":"file_1"}]}]}`, wantParam: "input[0].content[0].type", wantMsg: "content of type 'input_file' cannot be translated"},
 	{name: "image by file id", body: `{"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"file_1"}]}]}`, wantParam: "input[0].content[0].file_id", wantMsg: "stores no files"},
