@@ -14,10 +14,10 @@ import (
 // answered from it: every upstream, OpenAI's included, is asked through its
 // chat format, so a Responses client can talk to any model in the catalogue.
 // What the canonical form cannot carry is refused with a 400 that names it,
-// rather than dropped: built-in tools (they run on OpenAI's servers),
-// structured output, and everything that needs state kept on the server
-// (previous_response_id, conversation, stored prompts, background mode),
-// since the gateway keeps none. Hints that change cost but not meaning
+// rather than dropped: built-in tools (they run on OpenAI's servers), and
+// everything that needs state kept on the server (previous_response_id,
+// conversation, stored prompts, background mode), since the gateway keeps
+// none. Structured output (text.format) is carried. Hints that change cost but not meaning
 // (store, reasoning's summary, truncation, service_tier, include, metadata,
 // user) are accepted and not passed on; parallel_tool_calls false,
 // reasoning.effort and a function's strict are.
