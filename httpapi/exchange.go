@@ -291,7 +291,8 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	// One event for the stream: taken by address through interfaces, a
 	// variable declared in the loop went to the heap at every event.
 	var ev lyumen.Event
-	var failed error // the upstream's, once it failed mid-stream
+	var failed error       // the upstream's, once it failed mid-stream
+	kept := rec.ReceivedAt // when the last keep-alive went out
 	unflushed := false
 	for {
 		// What was written goes out before a wait on the upstream; events
@@ -333,7 +334,21 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			break
 		}
 		if ev.Aside() && !showsAside {
-			continue // recorded; translated, it is not shown
+			// Recorded; translated, it is not shown. A model that reasons
+			// for minutes would leave the connection silent, and a proxy
+			// in between may cut it (Cloudflare's waits 100 s): a comment,
+			// which SSE clients skip, goes out now and then.
+			if now := s.Now(); now.Sub(kept) >= keepAliveEvery {
+				kept = now
+				headers.stop()
+				if _, err := w.Write(keepAlive); err != nil {
+					rec.Completeness = lyumen.ClientDisconnected
+					rec.Error = "client disconnected: " + err.Error()
+					break
+				}
+				unflushed = true
+			}
+			continue
 		}
 		buf = enc.event(buf[:0], &ev)
 		if len(buf) == 0 {
@@ -374,6 +389,12 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	w.Write(buf)
 	rc.Flush()
 }
+
+// keepAlive is an SSE comment, sent at most every keepAliveEvery while a
+// stream's events are not shown (see serveStream).
+var keepAlive = []byte(": keep-alive\n\n")
+
+const keepAliveEvery = 10 * time.Second
 
 // errAnswerTooLong ends a stream whose answer passed lyumen.MaxAnswer.
 var errAnswerTooLong = lyumen.Errorf(lyumen.KindUpstream, "the upstream's answer is longer than %d MiB", lyumen.MaxAnswer>>20)

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -12,6 +13,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	anthsdk "github.com/anthropics/anthropic-sdk-go/v2"
+	anthssestream "github.com/anthropics/anthropic-sdk-go/v2/packages/ssestream"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/httpapi"
@@ -196,4 +202,100 @@ func TestStream_SentBeforeTheUpstreamWaits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStream_KeepAliveWhileReasoningIsNotShown: a surface that does not
+// show a model's reasoning would send nothing while the model reasons, for
+// minutes with some, and a proxy in between may cut a silent connection.
+// A comment goes out at most every ten seconds of it (the gateway's clock
+// moves three seconds a reading here), and the SDKs read the stream as if
+// it were not there.
+func TestStream_KeepAliveWhileReasoningIsNotShown(t *testing.T) {
+	const thoughts = 20
+	for _, tc := range []struct{ path, body string }{
+		{"/v1/chat/completions", chatBody(true, "hi")},
+		{"/v1/messages", `{"model":"` + limitedModel + `","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"hi"}]}`},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			var clock atomic.Int64
+			rec := &kept{}
+			h := httpapi.NewServer(httpapi.Options{
+				Provider: thinker{thoughts},
+				Recorder: rec,
+				Catalog:  lyumen.NewCatalog([]lyumen.Model{{Name: limitedModel, Targets: []lyumen.Target{{Provider: "fake", Model: "m"}}}}),
+				Now:      func() time.Time { return time.Unix(clock.Add(3), 0) },
+			})
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body)))
+			body := w.Body.String()
+			if n := strings.Count(body, ": keep-alive\n\n"); n < thoughts*3/10-1 || n > thoughts*3/10+1 {
+				t.Errorf("%d keep-alives for %d thoughts, each 3 s: want one every 10 s\n%s", n, thoughts, body)
+			}
+			if got := sdkText(t, tc.path, w.Body.Bytes()); got != "answer" {
+				t.Errorf("the SDK read %q, want the answer alone\n%s", got, body)
+			}
+			if r := rec.wait(t, 1)[0]; r.Completeness != lyumen.Complete || r.Response.Choices[0].Message.Reasoning == "" {
+				t.Errorf("record: completeness %s, reasoning %q: want complete, with the reasoning", r.Completeness, r.Response.Choices[0].Message.Reasoning)
+			}
+		})
+	}
+}
+
+// thinker streams n fragments of reasoning, then an answer.
+type thinker struct{ n int }
+
+func (thinker) Chat(context.Context, *lyumen.Request) (*lyumen.Response, error) {
+	panic("not streamed")
+}
+
+func (p thinker) ChatStream(context.Context, *lyumen.Request) (lyumen.Stream, error) {
+	return &thoughtStream{n: p.n}, nil
+}
+
+type thoughtStream struct{ n, i int }
+
+func (s *thoughtStream) Next() (lyumen.Event, error) {
+	s.i++
+	switch {
+	case s.i <= s.n:
+		return lyumen.Event{ID: "c", Model: "m", Choices: []lyumen.ChoiceDelta{{Reasoning: "thought "}}}, nil
+	case s.i == s.n+1:
+		return lyumen.Event{ID: "c", Model: "m", Choices: []lyumen.ChoiceDelta{{Content: "answer", FinishReason: "stop"}}}, nil
+	}
+	return lyumen.Event{}, io.EOF
+}
+
+func (s *thoughtStream) Close() error { return nil }
+
+// sdkText is the text of a stream as the official SDK of path's API reads it.
+func sdkText(t *testing.T, path string, body []byte) string {
+	t.Helper()
+	res := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(body))}
+	var text strings.Builder
+	if path == "/v1/messages" {
+		s := anthssestream.NewStream[anthsdk.MessageStreamEventUnion](anthssestream.NewDecoder(res), nil)
+		var m anthsdk.Message
+		for s.Next() {
+			if err := m.Accumulate(s.Current()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Err(); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range m.Content {
+			text.WriteString(b.Text)
+		}
+		return text.String()
+	}
+	s := ssestream.NewStream[openai.ChatCompletionChunk](ssestream.NewDecoder(res), nil)
+	for s.Next() {
+		for _, c := range s.Current().Choices {
+			text.WriteString(c.Delta.Content)
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return text.String()
 }
