@@ -2,6 +2,7 @@ package lyumen
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -134,6 +135,26 @@ func (m *Message) Text() string {
 		}
 	}
 	return b.String()
+}
+
+// WithoutThinking returns m without the thinking an Anthropic client sends
+// back with earlier assistant turns (parts of type "anthropic:thinking" and
+// "anthropic:redacted_thinking"), or m itself when it has none. Thinking is
+// signed for Anthropic and means nothing to other providers, and Anthropic
+// itself leaves earlier turns' thinking out of the context, so a
+// conversation sent elsewhere loses nothing by it; refusing it would refuse
+// every later turn of a thinking client, one that changed models included.
+func (m *Message) WithoutThinking() *Message {
+	if !slices.ContainsFunc(m.Parts, isThinking) {
+		return m
+	}
+	out := *m
+	out.Parts = slices.DeleteFunc(slices.Clone(m.Parts), isThinking)
+	return &out
+}
+
+func isThinking(p Part) bool {
+	return p.Type == "anthropic:thinking" || p.Type == "anthropic:redacted_thinking"
 }
 
 // Part kinds.

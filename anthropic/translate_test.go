@@ -253,11 +253,6 @@ func TestTranslation_Refused(t *testing.T) {
 		name, surface, upstream, body, want string
 	}{
 		{
-			name: "thinking block to OpenAI", surface: "anthropic", upstream: "openai",
-			body: `{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"a"}]},{"role":"user","content":"q2"}]}`,
-			want: "content of type 'anthropic:thinking' cannot be sent to this model's provider",
-		},
-		{
 			name: "document to OpenAI", surface: "anthropic", upstream: "openai",
 			body: `{"model":"m","max_tokens":9,"messages":[{"role":"user","content":[{"type":"document","source":{"type":"url","url":"https://example.com/a.pdf"}},{"type":"text","text":"sum up"}]}]}`,
 			want: "content of type 'anthropic:document' cannot be sent to this model's provider",

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -162,7 +161,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			}
 			add("user", parts...)
 		case "assistant":
-			parts, err := contentParts(withoutThinking(m))
+			parts, err := contentParts(m.WithoutThinking())
 			if err != nil {
 				return nil, err
 			}
@@ -378,24 +377,6 @@ func appendTextContent(dst []byte, c *content) ([]byte, bool) {
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...), true
-}
-
-// withoutThinking drops the thinking an Anthropic client sends back with
-// earlier assistant turns. It is signed for Anthropic and means nothing to
-// Gemini, and Anthropic itself leaves earlier turns' thinking out of the
-// context, so the conversation loses nothing; refusing it would refuse every
-// multi-turn conversation of a thinking client.
-func withoutThinking(m *lyumen.Message) *lyumen.Message {
-	if !slices.ContainsFunc(m.Parts, isThinking) {
-		return m
-	}
-	out := *m
-	out.Parts = slices.DeleteFunc(slices.Clone(m.Parts), isThinking)
-	return &out
-}
-
-func isThinking(p lyumen.Part) bool {
-	return p.Type == "anthropic:thinking" || p.Type == "anthropic:redacted_thinking"
 }
 
 func hasImage(m *lyumen.Message) bool {

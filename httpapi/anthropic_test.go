@@ -625,9 +625,6 @@ func TestMessages_BadInput(t *testing.T) {
 			msg: "the model 'claude-nope' does not exist or you do not have access to it"},
 		{name: "too large", body: `{"model":"claude-test","max_tokens":5,"messages":[{"role":"user","content":"` + strings.Repeat("a", 70<<10) + `"}]}`,
 			status: 413, typ: "request_too_large"},
-		{name: "thinking block to an OpenAI upstream", body: `{"model":"gpt-test","max_tokens":5,"messages":[{"role":"user","content":"q"},` +
-			`{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"s"},{"type":"text","text":"a"}]},{"role":"user","content":"q"}]}`,
-			status: 400, typ: "invalid_request_error", msg: "content of type 'anthropic:thinking' cannot be sent to this model's provider", recorded: true},
 		{name: "upstream refuses the request", body: `{"model":"claude-test","max_tokens":5,` + ok + `}`, anth: providertest.Behaviour{Status: 400, ErrorText: "temperature: too hot"},
 			status: 400, typ: "invalid_request_error", msg: "upstream: temperature: too hot", recorded: true},
 		{name: "upstream rate limit", body: `{"model":"claude-test","max_tokens":5,` + ok + `}`, anth: providertest.Behaviour{Status: 429},

@@ -81,6 +81,9 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 	// (a user message between two results would split the calls' answers).
 	var toolImages []contentPart
 	for _, m := range req.Messages {
+		if m.Role == "assistant" {
+			m = *m.WithoutThinking()
+		}
 		if m.Role != "tool" && len(toolImages) > 0 {
 			b.Messages = append(b.Messages, outMessage{Role: "user", Content: toolImages})
 			toolImages = nil
@@ -113,10 +116,18 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 					return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", p.Type)
 				}
 			}
-			if len(parts) == 0 && m.Role == "tool" {
-				parts = append(parts, contentPart{Type: "text", Text: toolImageNote})
+			switch {
+			case len(parts) > 0:
+				out.Content = parts
+			case m.Role == "tool":
+				out.Content = []contentPart{{Type: "text", Text: toolImageNote}}
+			case m.Role == "assistant": // its thinking alone: its calls, or nothing, as without parts
+				if len(m.ToolCalls) == 0 {
+					out.Content = ""
+				}
+			default:
+				out.Content = parts
 			}
-			out.Content = parts
 		case m.Content != "" || len(m.ToolCalls) == 0:
 			out.Content = m.Content
 		}
