@@ -42,6 +42,15 @@ func upstreamError(status int, body []byte) *lyumen.Error {
 				}
 				return true
 			})
+			if status == http.StatusBadRequest && detail.Get("status").String() == "FAILED_PRECONDITION" {
+				// Google's 400 FAILED_PRECONDITION is about the operator's
+				// account, not the request ("Gemini API free tier is not
+				// available in your country", "User location is not
+				// supported"): make it a 403, so the router tries another
+				// key or target and the client is not told its request was
+				// wrong.
+				e.Status = http.StatusForbidden
+			}
 		case detail.Type == gjson.String:
 			msg = detail.Str
 		}

@@ -281,6 +281,13 @@ func TestClient_Chat_Errors(t *testing.T) {
 		{"bad key is the operator's", 400, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",
 			"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`,
 			lyumen.KindUpstream, 401, "upstream: API key not valid. Please pass a valid API key."},
+		// Google's FAILED_PRECONDITION is the operator's account, not the
+		// request: no free tier in the gateway's country, billing off, a
+		// location the API does not serve. Another key or target may serve.
+		{"free tier unavailable is the operator's", 400, `{"error":{"code":400,"message":"Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio.","status":"FAILED_PRECONDITION"}}`,
+			lyumen.KindUpstream, 403, "upstream: Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio."},
+		{"unsupported location is the operator's", 400, `{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}`,
+			lyumen.KindUpstream, 403, "upstream: User location is not supported for the API use."},
 		{"not an envelope", 503, `upstream connect error`, lyumen.KindUpstream, 503, "upstream: Service Unavailable"},
 	}
 	for _, tc := range tests {

@@ -343,3 +343,35 @@ func TestGemini_InlineImage(t *testing.T) {
 		t.Errorf("upstream contents (-want +got):\n%s", diff)
 	}
 }
+
+// TestGemini_AccountRefusal: Google refuses the operator's account with a
+// 400 FAILED_PRECONDITION (no free tier in the gateway's country, billing
+// off). The client's request is not at fault, so it is not told it was:
+// it gets the 502 of an upstream failure, and the router may try another
+// key or target, as for any refusal of the operator's credentials.
+func TestGemini_AccountRefusal(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		t.Run(map[bool]string{false: "non-streamed", true: "streamed"}[stream], func(t *testing.T) {
+			g := newGeminiGateway(t)
+			g.up.Set(providertest.GeminiBehaviour{Behaviour: providertest.Behaviour{Status: http.StatusBadRequest,
+				ErrorText: "Gemini API free tier is not available in your country. Please enable billing on your project in Google AI Studio."},
+				ErrorStatus: "FAILED_PRECONDITION"})
+			var err error
+			if stream {
+				s := g.client.Chat.Completions.NewStreaming(t.Context(), chatParams("hi"))
+				for s.Next() {
+				}
+				err = s.Err()
+			} else {
+				_, err = g.client.Chat.Completions.New(t.Context(), chatParams("hi"))
+			}
+			apiErr, ok := errors.AsType[*openai.Error](err)
+			if !ok {
+				t.Fatalf("error %v is not an API error", err)
+			}
+			if apiErr.StatusCode != http.StatusBadGateway || apiErr.Type != "upstream_error" {
+				t.Errorf("status %d, type %q; want 502, upstream_error", apiErr.StatusCode, apiErr.Type)
+			}
+		})
+	}
+}

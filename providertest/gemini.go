@@ -25,6 +25,9 @@ type GeminiBehaviour struct {
 	Behaviour
 	FinishReason string // the last candidate's finishReason; "" is STOP
 	BlockReason  string // refuse the prompt: promptFeedback.blockReason and no candidates
+	// ErrorStatus is the error envelope's status name ("FAILED_PRECONDITION");
+	// "" is the one Google names the HTTP status by.
+	ErrorStatus string
 }
 
 // Gemini is a fake Gemini API serving POST /v1beta/models/{model}:generateContent
@@ -99,7 +102,7 @@ func (f *Gemini) serve(w http.ResponseWriter, r *http.Request) {
 		if msg == "" {
 			msg = http.StatusText(b.Status)
 		}
-		writeGoogleError(w, b.Status, msg)
+		writeGoogleStatus(w, b.Status, b.ErrorStatus, msg)
 		return
 	}
 	chunks := geminiAnswer(b, model, lastGeminiUser(body))
@@ -250,9 +253,17 @@ var googleStatus = map[int]string{
 }
 
 func writeGoogleError(w http.ResponseWriter, status int, msg string) {
-	s, ok := googleStatus[status]
-	if !ok {
-		s = "UNKNOWN"
+	writeGoogleStatus(w, status, "", msg)
+}
+
+// writeGoogleStatus writes Google's error envelope with the status name s,
+// or, when s is "", the one Google names status by.
+func writeGoogleStatus(w http.ResponseWriter, status int, s, msg string) {
+	if s == "" {
+		var ok bool
+		if s, ok = googleStatus[status]; !ok {
+			s = "UNKNOWN"
+		}
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
