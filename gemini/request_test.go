@@ -150,6 +150,24 @@ var encodeCases = []struct {
 			{Name: "get_weather", Parameters: weatherSchema},
 		}, Messages: []lyumen.Message{{Role: "user", Content: "Find it"}}},
 	},
+	{
+		// Gemini's Schema refuses an ARRAY without items ("items: missing
+		// field"), which a list of anything is, and a tuple once its items
+		// are dropped; and a required name its properties do not declare
+		// ("property is not defined"). JSON Schema says all three: those
+		// tools go as written, in parametersJsonSchema. Keys and items
+		// declared through $ref and allOf are declared: that tool keeps its
+		// Schema.
+		name: "no_schema_for_gemini",
+		req: lyumen.Request{Model: "gemini-2.5-flash", Tools: []lyumen.Tool{
+			{Name: "tag", Parameters: json.RawMessage(`{"type":"object","properties":{"ids":{"type":"array","description":"anything"}},"required":["ids"]}`)},
+			{Name: "move", Parameters: json.RawMessage(`{"type":"object","properties":{"to":{"type":"array","items":[{"type":"number"},{"type":"number"}]}}}`)},
+			{Name: "click", Parameters: json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"}},"required":["ref","text"]}`)},
+			{Name: "visit", Parameters: json.RawMessage(`{"allOf":[{"$ref":"#/$defs/Trip"}],"required":["stops"],"$defs":{"Trip":{"type":"object",` +
+				`"properties":{"stops":{"type":"array","items":{"$ref":"#/$defs/Stop"}}}},"Stop":{"type":"string"}}}`)},
+			{Name: "get_weather", Parameters: weatherSchema},
+		}, Messages: []lyumen.Message{{Role: "user", Content: "Go"}}},
+	},
 }
 
 func TestEncodeRequest(t *testing.T) {

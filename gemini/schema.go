@@ -33,8 +33,11 @@ import (
 //     all, since Gemini refuses an OBJECT without properties;
 //   - an object with no properties below the top, or one that takes keys
 //     of the caller's choosing (additionalProperties other than false, a
-//     free-form map as MCP tools declare them), has no Schema Gemini takes:
-//     such a tool goes as JSON Schema, as the client wrote it, in
+//     free-form map as MCP tools declare them), an object requiring a key
+//     its properties do not declare, and an array without a schema for its
+//     items (a list of anything, a tuple) have no Schema Gemini takes (it
+//     refuses the last two: "property is not defined", "items: missing
+//     field"): such a tool goes as JSON Schema, as the client wrote it, in
 //     parametersJsonSchema, which Gemini reads instead of parameters.
 var schemaKeys = map[string]bool{
 	"type": true, "format": true, "title": true, "description": true, "nullable": true, "enum": true,
@@ -71,7 +74,7 @@ func parameters(t lyumen.Tool) (params json.RawMessage, jsonSchema bool, err err
 	if err != nil {
 		return nil, false, err
 	}
-	if freeForm(obj, false) {
+	if freeForm(obj, false) || incomplete(out) {
 		var b bytes.Buffer
 		if err := json.Compact(&b, raw); err != nil { // valid: decoded above
 			return nil, false, err
@@ -111,6 +114,36 @@ func freeForm(v any, below bool) bool {
 			if freeForm(w, true) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// incomplete reports a cleaned Schema that Gemini refuses although the
+// JSON Schema it came from is sound: an array without a schema for its
+// items (a list of anything, or a tuple, whose items are dropped) or an
+// object requiring a key its properties do not declare as a schema.
+func incomplete(s map[string]any) bool {
+	props, _ := s["properties"].(map[string]any)
+	if required, ok := s["required"].([]any); ok {
+		for _, name := range required {
+			if name, _ := name.(string); props[name] == nil {
+				return true
+			}
+		}
+	}
+	items, ok := s["items"].(map[string]any)
+	if s["type"] == "array" && !ok || ok && incomplete(items) {
+		return true
+	}
+	for _, sub := range props {
+		if sub, ok := sub.(map[string]any); ok && incomplete(sub) {
+			return true
+		}
+	}
+	for _, sub := range anyOf(s) {
+		if sub, ok := sub.(map[string]any); ok && incomplete(sub) {
+			return true
 		}
 	}
 	return false
