@@ -200,6 +200,8 @@ func TestClient_FinishReasons(t *testing.T) {
 		{"BLOCKLIST", false, "content_filter"},
 		{"SPII", false, "content_filter"},
 		{"IMAGE_SAFETY", false, "content_filter"},
+		{"IMAGE_PROHIBITED_CONTENT", false, "content_filter"},
+		{"IMAGE_RECITATION", false, "content_filter"},
 		{"OTHER", false, "stop"},
 		{"LANGUAGE", false, "stop"},
 		{"FINISH_REASON_UNSPECIFIED", false, "stop"},
