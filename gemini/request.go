@@ -190,7 +190,13 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages with the role '%s' cannot be sent to this model's provider", m.Role)
 		}
 	}
-	if len(system) > 0 {
+	switch {
+	case len(system) > 0 && len(b.Contents) == 0:
+		// System messages alone: Gemini refuses a request without contents
+		// ("contents is not specified") where OpenAI answers them. They are
+		// all the user said.
+		add("user", system...)
+	case len(system) > 0:
 		b.SystemInstruction = &content{Parts: system}
 	}
 	if len(req.Tools) > 0 {

@@ -151,6 +151,13 @@ var encodeCases = []struct {
 		}, Messages: []lyumen.Message{{Role: "user", Content: "Find it"}}},
 	},
 	{
+		// Gemini refuses a request without contents; OpenAI answers one of
+		// system messages alone.
+		name: "system_only",
+		req: lyumen.Request{Model: "gemini-2.5-flash", Messages: []lyumen.Message{
+			{Role: "system", Content: "Write a haiku about the sea."}, {Role: "system", Content: "In English."}}},
+	},
+	{
 		// Gemini's Schema refuses an ARRAY without items ("items: missing
 		// field"), which a list of anything is, and a tuple once its items
 		// are dropped; and a required name its properties do not declare
