@@ -231,7 +231,8 @@ func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
 	}
 	var msgs []lyumen.Message
 	// thought is the reasoning items' text, for the assistant turn that
-	// follows them.
+	// follows them; a turn of another role between them ends it, so that a
+	// response cut short while it reasoned gives no later turn its thought.
 	var thought strings.Builder
 	for i, rawItem := range items {
 		param := fmt.Sprintf("input[%d]", i)
@@ -252,8 +253,8 @@ func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
 			}
 			if role == "assistant" {
 				msg.Reasoning = thought.String()
-				thought.Reset()
 			}
+			thought.Reset()
 			msgs = append(msgs, msg)
 		case "function_call":
 			switch {
@@ -282,6 +283,7 @@ func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
 			if msg.Content, msg.Parts, err = responsesContent(it.Output, param+".output"); err != nil {
 				return nil, err
 			}
+			thought.Reset()
 			msgs = append(msgs, msg)
 		case "reasoning":
 			// What the model thought, sent back with the rest of a

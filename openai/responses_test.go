@@ -115,6 +115,23 @@ var validResponses = []struct {
 		}},
 	},
 	{
+		// A response cut short while it reasoned has a reasoning item and
+		// no message: sent back, its reasoning belongs to no later turn.
+		name: "a reasoning item without a turn after it is not given to a later turn",
+		body: `{"model":"gpt-4o","input":[
+			{"role":"user","content":"Hi"},
+			{"type":"reasoning","id":"rs_1","summary":[],"content":[{"type":"reasoning_text","text":"Cut short."}]},
+			{"role":"user","content":"Go on"},
+			{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello!"}]},
+			{"role":"user","content":"Weather?"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{
+			{Role: "user", Content: "Hi"},
+			{Role: "user", Content: "Go on"},
+			{Role: "assistant", Content: "Hello!"},
+			{Role: "user", Content: "Weather?"},
+		}},
+	},
+	{
 		name: "function tools are flat; tool_choice names one",
 		body: `{"model":"gpt-4o","input":"Weather?","tools":[{"type":"function","name":"get_weather","description":"Weather now","parameters":{"type":"object"},"strict":true}],"tool_choice":{"type":"function","name":"get_weather"}}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Weather?"}},
