@@ -144,12 +144,21 @@ func (m *Message) Text() string {
 // itself leaves earlier turns' thinking out of the context, so a
 // conversation sent elsewhere loses nothing by it; refusing it would refuse
 // every later turn of a thinking client, one that changed models included.
+// What is left is the turn as the decoders make it without thinking: one
+// text part is plain Content (some OpenAI-compatible servers take an
+// assistant's content as a string only), and no part is no Parts.
 func (m *Message) WithoutThinking() *Message {
 	if !slices.ContainsFunc(m.Parts, isThinking) {
 		return m
 	}
 	out := *m
 	out.Parts = slices.DeleteFunc(slices.Clone(m.Parts), isThinking)
+	switch {
+	case len(out.Parts) == 0:
+		out.Parts = nil
+	case len(out.Parts) == 1 && out.Parts[0].Type == PartText:
+		out.Content, out.Parts = out.Parts[0].Text, nil
+	}
 	return &out
 }
 

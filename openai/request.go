@@ -116,18 +116,10 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 					return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", p.Type)
 				}
 			}
-			switch {
-			case len(parts) > 0:
-				out.Content = parts
-			case m.Role == "tool":
-				out.Content = []contentPart{{Type: "text", Text: toolImageNote}}
-			case m.Role == "assistant": // its thinking alone: its calls, or nothing, as without parts
-				if len(m.ToolCalls) == 0 {
-					out.Content = ""
-				}
-			default:
-				out.Content = parts
+			if len(parts) == 0 && m.Role == "tool" {
+				parts = append(parts, contentPart{Type: "text", Text: toolImageNote})
 			}
+			out.Content = parts
 		case m.Content != "" || len(m.ToolCalls) == 0:
 			out.Content = m.Content
 		}
