@@ -123,10 +123,11 @@ var imageTypes = map[string]string{
 }
 
 // EncodeRequest renders the canonical request as a generateContent body.
-// System messages become the system instruction, wherever they were;
-// consecutive turns of one role are merged into one content, since Gemini
-// wants a function call's answers in the turn right after it; messages
-// with nothing to send are left out. Content Gemini cannot take is a
+// System messages become the system instruction, wherever they were (or,
+// with no other turn, the user's turn: Gemini refuses a request without
+// contents); consecutive turns of one role are merged into one content,
+// since Gemini wants a function call's answers in the turn right after it;
+// messages with nothing to send are left out. Content Gemini cannot take is a
 // KindInvalid error that names it.
 func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 	if req.Untranslated != nil {
