@@ -96,7 +96,7 @@ func newGateway(t *testing.T, setup ...func(*oai.Client)) *gateway {
 	t.Helper()
 	g := &gateway{up: providertest.NewOpenAI(t), recs: &records{}, logs: &bytes.Buffer{}}
 	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
-	rt := &http.Transport{ResponseHeaderTimeout: 500 * time.Millisecond}
+	rt := &http.Transport{ResponseHeaderTimeout: time.Second} // short of the slow upstream's 2 s; room for 16 streams under -race on a loaded machine
 	client := oai.NewClient(g.up.BaseURL(), operatorKey, map[string]string{"X-Title": "lyumen-test"}, rt)
 	for _, f := range setup {
 		f(client)
