@@ -333,7 +333,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.Completeness, rec.Error = lyumen.UpstreamFailed, failed.Error()
 			break
 		}
-		if ev.Aside() && !showsAside {
+		if !showsAside && ev.Aside() {
 			// Recorded; translated, it is not shown. A model that reasons
 			// for minutes would leave the connection silent, and a proxy
 			// in between may cut it (Cloudflare's waits 100 s): a comment,

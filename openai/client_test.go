@@ -1154,7 +1154,7 @@ func TestClient_ToolResultImages(t *testing.T) {
 		`{"role":"assistant","content":null,"tool_calls":[{"id":"t1","type":"function","function":{"name":"shot","arguments":"{}"}},{"id":"t2","type":"function","function":{"name":"shot","arguments":"{}"}}]}`,
 		`{"role":"tool","content":[{"type":"text","text":"page one:"}],"tool_call_id":"t1"}`,
 		`{"role":"tool","content":[{"type":"text","text":"[the result is the image in the next message]"}],"tool_call_id":"t2"}`,
-		`{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},{"type":"image_url","image_url":{"url":"https://example.org/2.png"}}]}`,
+		`{"role":"user","content":[{"type":"text","text":"The result of t1:"},{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}},{"type":"text","text":"The result of t2:"},{"type":"image_url","image_url":{"url":"https://example.org/2.png"}}]}`,
 		`{"role":"user","content":"Which is longer?"}`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -97,6 +97,7 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 		switch {
 		case m.Parts != nil:
 			parts := make([]contentPart, 0, len(m.Parts))
+			labelled := false
 			for _, p := range m.Parts {
 				switch p.Type {
 				case lyumen.PartText:
@@ -108,6 +109,10 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 						Detail string `json:"detail,omitempty"`
 					}{URL: imageURL(p)}
 					if m.Role == "tool" {
+						if !labelled { // which call's result, when several bring images
+							toolImages = append(toolImages, contentPart{Type: "text", Text: "The result of " + m.ToolCallID + ":"})
+							labelled = true
+						}
 						toolImages = append(toolImages, cp)
 						continue
 					}
