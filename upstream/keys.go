@@ -11,7 +11,7 @@ import (
 
 // Keys is one provider reached with several API keys, used in turn so that
 // their rate limits add up. A key the upstream throttles or refuses (429,
-// 401, 403) hands the same request to the next key at once.
+// 401, 402, 403) hands the same request to the next key at once.
 type Keys struct {
 	clients []lyumen.Provider // one per key
 	next    atomic.Uint64
@@ -55,11 +55,16 @@ func rotate[T any](ctx context.Context, k *Keys, req *lyumen.Request, call func(
 // keyProblem says the failure belongs to the key, not the upstream.
 func keyProblem(err error) bool {
 	e, ok := errors.AsType[*lyumen.Error](err)
-	if !ok || e.Kind != lyumen.KindUpstream {
-		return false
-	}
-	switch e.Status {
-	case http.StatusTooManyRequests, http.StatusUnauthorized, http.StatusForbidden:
+	return ok && e.Kind == lyumen.KindUpstream && keyRefused(e.Status)
+}
+
+// keyRefused says an upstream's status is about the operator's key or
+// account, not the request: throttled (429), refused (401, 403), or out
+// of credit (402: Anthropic's billing_error, OpenRouter's "insufficient
+// credits"). Another key, or another target, may well answer.
+func keyRefused(status int) bool {
+	switch status {
+	case http.StatusTooManyRequests, http.StatusUnauthorized, http.StatusPaymentRequired, http.StatusForbidden:
 		return true
 	}
 	return false

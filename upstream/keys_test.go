@@ -29,6 +29,11 @@ func TestKeys(t *testing.T) {
 	if err != nil || resp.ID != "k2" {
 		t.Errorf("throttled key: served by %v, %v; want k2", resp, err)
 	}
+	k1.fail = failWith(&lyumen.Error{Kind: lyumen.KindUpstream, Status: 402})
+	resp, err = upstream.NewKeys([]lyumen.Provider{k1, k2}).Chat(t.Context(), &lyumen.Request{}) // k1's account is out of credit
+	if err != nil || resp.ID != "k2" {
+		t.Errorf("key of an account out of credit: served by %v, %v; want k2", resp, err)
+	}
 	k1.fail = failWith(&lyumen.Error{Kind: lyumen.KindUpstream, Status: 500})
 	keys = upstream.NewKeys([]lyumen.Provider{k1, k2})
 	if _, err := keys.ChatStream(t.Context(), &lyumen.Request{}); err == nil {

@@ -234,8 +234,9 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // retryable says another target, or another try, may succeed where this
-// one failed: the upstream was unreachable, slow, overloaded, broken, or
-// refused the operator's key — not the request.
+// one failed: the upstream was unreachable, slow (its own 408 included),
+// overloaded, broken, or refused the operator's key or account (401, 403,
+// and 402, an account out of credit) — not the request.
 func retryable(err error) bool {
 	e, ok := errors.AsType[*lyumen.Error](err)
 	if !ok {
@@ -245,8 +246,7 @@ func retryable(err error) bool {
 	case lyumen.KindTimeout:
 		return true
 	case lyumen.KindUpstream:
-		return e.Status == 0 || e.Status == http.StatusTooManyRequests || e.Status >= 500 ||
-			e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+		return e.Status == 0 || e.Status == http.StatusRequestTimeout || e.Status >= 500 || keyRefused(e.Status)
 	}
 	return false
 }

@@ -177,6 +177,24 @@ func TestPool_Fallback(t *testing.T) {
 			},
 		},
 		{
+			name:         "upstream 402 falls back: the operator's account is out of credit, not the request",
+			firstErr:     &lyumen.Error{Kind: lyumen.KindUpstream, Status: 402, Message: "upstream: Insufficient credits"},
+			wantServedBy: "second",
+			wantAttempts: []lyumen.Attempt{
+				{Provider: "first", Model: "model-a", Status: 402, Error: "upstream: Insufficient credits"},
+				{Provider: "second", Model: "model-b"},
+			},
+		},
+		{
+			name:         "upstream 408 falls back: the upstream timed out",
+			firstErr:     &lyumen.Error{Kind: lyumen.KindUpstream, Status: 408, Message: "upstream: Request Timeout"},
+			wantServedBy: "second",
+			wantAttempts: []lyumen.Attempt{
+				{Provider: "first", Model: "model-a", Status: 408, Error: "upstream: Request Timeout"},
+				{Provider: "second", Model: "model-b"},
+			},
+		},
+		{
 			name:     "upstream 400 does not fall back",
 			firstErr: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: bad temperature"},
 			wantErr:  &lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: bad temperature"},
