@@ -72,7 +72,11 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 }
 
 // ChatStream sends a streamed message and returns once the upstream has
-// accepted it.
+// sent its first event. Waiting for it costs nothing (no client sees a
+// byte before it anyway) and lets a stream that fails at once (Anthropic's
+// 200 followed by an overloaded_error event, or a body that ends) fail
+// here, where the router can still try another target and the client
+// still gets a proper status.
 func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
 	body, err := c.body(req)
 	if err != nil {
@@ -82,7 +86,12 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	return newStream(ctx, resp.Body, req.Surface == lyumen.SurfaceAnthropicMessages), nil
+	s := newStream(ctx, resp.Body, req.Surface == lyumen.SurfaceAnthropicMessages)
+	if err := s.begin(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 // body builds the upstream body. A client on the Anthropic surface has its
@@ -163,6 +172,24 @@ type stream struct {
 	// pending is an event parsed but not yet returned: a translated
 	// message_delta yields its finish reason and then, apart, its usage.
 	pending *lyumen.Event
+	held    *lyumen.Event // the first event, read by begin, returned before pending
+}
+
+// begin reads the first event with something in it, for Next to return:
+// a stream that fails before it fails here.
+func (s *stream) begin() error {
+	ev, err := s.Next()
+	for err == nil && ev.Empty() {
+		ev, err = s.Next()
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil // an answer with nothing in it: Next says so again
+	case err != nil:
+		return err
+	}
+	s.held = &ev // its Raw stays valid: nothing is read before Next returns it
+	return nil
 }
 
 func newStream(ctx context.Context, body io.ReadCloser, raw bool) *stream {
@@ -170,6 +197,11 @@ func newStream(ctx context.Context, body io.ReadCloser, raw bool) *stream {
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
+	if s.held != nil {
+		ev := *s.held
+		s.held = nil
+		return ev, nil
+	}
 	if s.pending != nil {
 		ev := *s.pending
 		s.pending = nil
@@ -211,4 +243,4 @@ func (s *stream) Close() error { return s.body.Close() }
 
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
-func (s *stream) Ready() bool { return s.pending != nil || s.r.Ready() }
+func (s *stream) Ready() bool { return s.held != nil || s.pending != nil || s.r.Ready() }

@@ -117,7 +117,11 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 }
 
 // ChatStream sends a streamed chat completion and returns once the upstream
-// has accepted it.
+// has sent its first event. Waiting for it costs nothing (no client sees a
+// byte before it anyway) and lets a stream that fails at once (an error
+// event in a 200, as OpenRouter sends when its provider fails, or a body
+// that ends) fail here, where the router can still try another target and
+// the client still gets a proper status.
 func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
 	body, err := c.body(req)
 	if err != nil {
@@ -131,6 +135,10 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), n: max(req.N, 1), text: text,
 		raw: text || req.Surface == lyumen.SurfaceOpenAIChat}
 	s.choices = s.first[:0]
+	if err := s.begin(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -222,6 +230,24 @@ type stream struct {
 	text    bool           // legacy completion chunks, not chat's
 	raw     bool
 	done    bool
+	held    *lyumen.Event // the first event, read by begin, not yet returned
+}
+
+// begin reads the first event with something in it, for Next to return:
+// a stream that fails before it fails here.
+func (s *stream) begin() error {
+	ev, err := s.Next()
+	for err == nil && ev.Empty() {
+		ev, err = s.Next()
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil // an answer with nothing in it: Next says so again
+	case err != nil:
+		return err
+	}
+	s.held = &ev // its Raw stays valid: nothing is read before Next returns it
+	return nil
 }
 
 // choiceState is what a stream keeps of one choice: whether it finished,
@@ -240,6 +266,11 @@ type callState struct {
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
+	if s.held != nil {
+		ev := *s.held
+		s.held = nil
+		return ev, nil
+	}
 	if s.done {
 		return lyumen.Event{}, io.EOF
 	}
@@ -355,4 +386,4 @@ func (s *stream) Close() error { return s.body.Close() }
 
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
-func (s *stream) Ready() bool { return s.r.Ready() }
+func (s *stream) Ready() bool { return s.held != nil || s.r.Ready() }
