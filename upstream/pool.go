@@ -161,7 +161,15 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 				return zero, err
 			}
 			if !retryable(err) {
-				b.success() // the upstream answered: it is not down
+				switch {
+				case lyumen.KindOf(err) == lyumen.KindUpstream:
+					b.success() // the upstream answered: it is not down
+				case trial:
+					// Refused before the upstream was asked (content it
+					// cannot take, a body it cannot build): this says
+					// nothing of the upstream, so the breaker stays open.
+					b.release()
+				}
 				return zero, err
 			}
 			b.failure(p.o.Now())

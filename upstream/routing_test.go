@@ -348,3 +348,42 @@ func TestPool_UntranslatedAndBreakers(t *testing.T) {
 		}
 	})
 }
+
+// TestPool_RefusalBeforeUpstreamKeepsBreakerOpen: a request its provider
+// refuses before asking the upstream (content it cannot translate, a body
+// it cannot build) tells nothing of the upstream's health: it does not
+// close a resting target's breaker, which would send the next requests to
+// a target still down.
+func TestPool_RefusalBeforeUpstreamKeepsBreakerOpen(t *testing.T) {
+	for _, refusal := range []error{
+		lyumen.Errorf(lyumen.KindInvalid, "content of type 'anthropic:document' cannot be sent to this model's provider"),
+		errors.New("set upstream model: bad body"),
+	} {
+		t.Run(refusal.Error(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				type refuseKey struct{}
+				p := &provider{name: "only", fail: func(ctx context.Context) error {
+					if ctx.Value(refuseKey{}) != nil {
+						return refusal
+					}
+					return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+				}}
+				pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 3, BreakerCooldown: 10 * time.Second}, p, lyumen.Model{})
+				for range 3 {
+					pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+				}
+				time.Sleep(10 * time.Second)
+				if _, err := pool.Chat(context.WithValue(t.Context(), refuseKey{}, true), &lyumen.Request{Model: publicModel}); !errors.Is(err, refusal) {
+					t.Fatalf("err %v, want the refusal", err)
+				}
+				before := len(p.requests())
+				for range 4 {
+					pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+				}
+				if got := len(p.requests()) - before; got != 1 {
+					t.Errorf("after a refusal that asked no upstream, %d requests went to the failing target; want 1, a new trial", got)
+				}
+			})
+		})
+	}
+}
