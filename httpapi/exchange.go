@@ -245,10 +245,20 @@ func (s *server) fail(w http.ResponseWriter, ctx context.Context, c errorCodec, 
 	status, body := c.error(err)
 	rec.Status = status
 	rec.Completeness = lyumen.UpstreamRefused
-	if err := s.record(ctx, rec); err != nil {
-		status, body = c.error(err)
+	if recErr := s.record(ctx, rec); recErr != nil {
+		status, body = c.error(recErr)
+	} else if e, ok := errors.AsType[*lyumen.Error](err); ok && e.RetryAfter > 0 && waitMeansAgain(status) {
+		// The upstream's wait, which the router would not keep the client
+		// for: its SDK backs off that long instead of retrying at once.
+		setRetryAfter(w.Header(), e.RetryAfter)
 	}
 	writeJSON(w, status, body)
+}
+
+// waitMeansAgain says a client told to wait may then try again: throttled
+// (429) or overloaded (503, Anthropic's 529).
+func waitMeansAgain(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == 529
 }
 
 func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, req *lyumen.Request, rec *lyumen.Record) {

@@ -759,3 +759,38 @@ func TestChat_ModelCapOnEveryField(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamRetryAfter: when the upstream throttles the operator and
+// asks to wait longer than the router waits, the client is told how long,
+// as OpenAI and Anthropic tell theirs, so that its SDK backs off rather
+// than retry at once into the same limit.
+func TestUpstreamRetryAfter(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "30")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"error":{"message":"Rate limit reached","type":"rate_limit_error"}}`)
+	}))
+	t.Cleanup(up.Close)
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}}}})
+	providers := map[string]lyumen.Provider{"fake": oai.NewClient(up.URL, operatorKey, nil, up.Client().Transport)}
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{Provider: upstream.New(catalog, providers, nil), Catalog: catalog, Recorder: &records{}}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct{ name, path, body string }{
+		{"chat", "/v1/chat/completions", `{"model":"gpt-test","messages":[{"role":"user","content":"x"}]}`},
+		{"chat stream", "/v1/chat/completions", `{"model":"gpt-test","stream":true,"messages":[{"role":"user","content":"x"}]}`},
+		{"messages", "/v1/messages", `{"model":"gpt-test","max_tokens":9,"messages":[{"role":"user","content":"x"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := srv.Client().Post(srv.URL+tc.path, "application/json", strings.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got := []any{resp.StatusCode, resp.Header.Get("Retry-After"), resp.Header.Get("Retry-After-Ms")}
+			if diff := cmp.Diff([]any{429, "30", "30000"}, got); diff != "" {
+				t.Errorf("status, Retry-After, retry-after-ms (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
