@@ -282,7 +282,7 @@ func TestClient_Chat_Errors(t *testing.T) {
 			lyumen.KindUpstream, 429, "upstream: Resource has been exhausted (e.g. check quota)."},
 		{"bad key is the operator's", 400, `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",
 			"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}`,
-			lyumen.KindUpstream, 401, "upstream: API key not valid. Please pass a valid API key."},
+			lyumen.KindUpstream, 401, "upstream: the upstream refused the gateway's credentials"},
 		// Google's FAILED_PRECONDITION is the operator's account, not the
 		// request: no free tier in the gateway's country, billing off, a
 		// location the API does not serve. Another key or target may serve.

@@ -85,10 +85,12 @@ func Post(ctx context.Context, rt http.RoundTripper, url string, header http.Hea
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		e := decode(resp.StatusCode, b)
-		if msg := withoutCredentials(e.Message, header); resp.StatusCode == http.StatusUnauthorized {
+		if msg := withoutCredentials(e.Message, header); e.Status == http.StatusUnauthorized {
 			// It may quote the key masked but for its ends (OpenAI does): the
 			// client gets a plain message, the operator's log and record the
-			// upstream's, what can be cut of the key cut.
+			// upstream's, what can be cut of the key cut. The status is the
+			// decoder's: Google refuses a key with a 400 that it reads as
+			// the 401 it is, which the client must not take for its own.
 			e.Message, e.Err = "upstream: the upstream refused the gateway's credentials", errors.New(msg)
 		} else {
 			e.Message = msg

@@ -1,6 +1,7 @@
 package upstreamhttp_test
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -99,13 +100,15 @@ func TestPost_ErrorWithoutCredentials(t *testing.T) {
 		header http.Header
 		quote  string // what the upstream's message quotes
 		want   string
+		as     int // the status the decoder reads the error as; 0: the same
 	}{
-		{"401, masked", 401, upstreamhttp.Header(nil, "Authorization", "Bearer "+key), "sk-ope******Zq81xW", "upstream: the upstream refused the gateway's credentials"},
-		{"500, bearer", 500, upstreamhttp.Header(nil, "Authorization", "Bearer "+key), key, "upstream: bad key [credential] here"},
-		{"400, x-api-key", 400, upstreamhttp.Header(nil, "X-Api-Key", key), key, "upstream: bad key [credential] here"},
-		{"403, x-goog-api-key", 403, upstreamhttp.Header(nil, "X-Goog-Api-Key", key), key, "upstream: bad key [credential] here"},
-		{"a short header value is left", 500, upstreamhttp.Header(nil, "X-Api-Key", "bad"), "key", "upstream: bad key key here"},
-		{"another configured header", 502, upstreamhttp.Header(map[string]string{"Cf-Aig-Authorization": "Bearer " + key}, "X-Api-Key", "k"), key, "upstream: bad key [credential] here"},
+		{"401, masked", 401, upstreamhttp.Header(nil, "Authorization", "Bearer "+key), "sk-ope******Zq81xW", "upstream: the upstream refused the gateway's credentials", 0},
+		{"500, bearer", 500, upstreamhttp.Header(nil, "Authorization", "Bearer "+key), key, "upstream: bad key [credential] here", 0},
+		{"400, x-api-key", 400, upstreamhttp.Header(nil, "X-Api-Key", key), key, "upstream: bad key [credential] here", 0},
+		{"403, x-goog-api-key", 403, upstreamhttp.Header(nil, "X-Goog-Api-Key", key), key, "upstream: bad key [credential] here", 0},
+		{"a short header value is left", 500, upstreamhttp.Header(nil, "X-Api-Key", "bad"), "key", "upstream: bad key key here", 0},
+		{"a 400 that names a refused key (Google's API_KEY_INVALID)", 400, upstreamhttp.Header(nil, "X-Goog-Api-Key", key), "API key not valid", "upstream: the upstream refused the gateway's credentials", 401},
+		{"another configured header", 502, upstreamhttp.Header(map[string]string{"Cf-Aig-Authorization": "Bearer " + key}, "X-Api-Key", "k"), key, "upstream: bad key [credential] here", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -113,7 +116,7 @@ func TestPost_ErrorWithoutCredentials(t *testing.T) {
 			}))
 			defer srv.Close()
 			_, err := upstreamhttp.Post(t.Context(), srv.Client().Transport, srv.URL, tc.header, []byte(`{}`), false, func(s int, b []byte) *lyumen.Error {
-				return &lyumen.Error{Kind: lyumen.KindUpstream, Status: s, Message: "upstream: bad key " + tc.quote + " here"}
+				return &lyumen.Error{Kind: lyumen.KindUpstream, Status: cmp.Or(tc.as, s), Message: "upstream: bad key " + tc.quote + " here"}
 			})
 			e, ok := errors.AsType[*lyumen.Error](err)
 			if !ok || e.Message != tc.want {
