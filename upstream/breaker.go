@@ -48,19 +48,26 @@ type breaker struct {
 }
 
 // allow says whether a request may go to the target, and whether it is
-// the half-open trial, which only it may release.
-func (b *breaker) allow(now time.Time) (ok, trial bool) {
+// the half-open trial, which only it may release; refused, how long the
+// target rests still.
+func (b *breaker) allow(now time.Time) (ok, trial bool, rest time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case b.openUntil.IsZero():
-		return true, false
-	case now.Before(b.openUntil) || b.trial:
-		return false, false
+		return true, false, 0
+	case now.Before(b.openUntil):
+		return false, false, b.openUntil.Sub(now)
+	case b.trial:
+		return false, false, trialRest
 	}
 	b.trial = true
-	return true, true
+	return true, true, 0
 }
+
+// trialRest is how long a target whose trial is under way is taken to
+// rest still: a trial takes about an answer's time.
+const trialRest = time.Second
 
 func (b *breaker) success() {
 	b.mu.Lock()

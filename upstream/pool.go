@@ -126,11 +126,17 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 				continue // Validate at start refuses this; be safe anyway
 			}
 			b := p.breakers.get(t)
-			ok, trial := b.allow(p.o.Now())
+			ok, trial, rest := b.allow(p.o.Now())
 			if !ok {
 				p.attempt(req, t, 0, errCircuitOpen)
 				if _, isErr := errors.AsType[*lyumen.Error](err); !isErr || lyumen.KindOf(err) == lyumen.KindUnavailable {
-					err = lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", req.Model)
+					// The client may come back when the first target does.
+					if e, ok := err.(*lyumen.Error); ok && err != none && e.RetryAfter < rest {
+						rest = e.RetryAfter
+					}
+					e := lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", req.Model)
+					e.RetryAfter = rest
+					err = e
 				}
 				continue
 			}

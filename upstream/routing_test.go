@@ -387,3 +387,39 @@ func TestPool_RefusalBeforeUpstreamKeepsBreakerOpen(t *testing.T) {
 		})
 	}
 }
+
+// TestPool_RestingSaysWhenToComeBack: when every target of a model rests,
+// the client is told to come back when the first of them may be tried
+// again, so its SDK waits that long rather than retrying at once.
+func TestPool_RestingSaysWhenToComeBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var aDown, bDown atomic.Bool
+		down := func(d *atomic.Bool) func(context.Context) error {
+			return func(context.Context) error {
+				if d.Load() {
+					return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+				}
+				return nil
+			}
+		}
+		a, b := &provider{name: "a", fail: down(&aDown)}, &provider{name: "b", fail: down(&bDown)}
+		catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "a", Model: "m"}, {Provider: "b", Model: "m"}}}})
+		pool := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"a": a, "b": b},
+			upstream.Options{Retries: -1, BreakerFailures: 1, BreakerCooldown: 10 * time.Second})
+		req := func() error {
+			_, err := pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+			return err
+		}
+		aDown.Store(true)
+		req() // a rests from now, b answers
+		time.Sleep(4 * time.Second)
+		bDown.Store(true)
+		req() // b rests from now
+		time.Sleep(2 * time.Second)
+		err := req()
+		e, ok := errors.AsType[*lyumen.Error](err)
+		if !ok || e.Kind != lyumen.KindUnavailable || e.RetryAfter != 4*time.Second {
+			t.Errorf("every target resting: %#v; want KindUnavailable, come back in 4 s (a's rest left)", err)
+		}
+	})
+}
