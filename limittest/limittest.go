@@ -175,12 +175,26 @@ func Run(t *testing.T, newLimiter NewFunc) {
 	})
 
 	t.Run("a refund never fills the bucket past its limit", func(t *testing.T) {
-		l, _ := setup(t, Limits{TokensPerMinute: 1000})
+		for _, rpm := range []int64{0, 10} { // with a request limit, the client's state outlives the refund
+			l, _ := setup(t, Limits{RequestsPerMinute: rpm, TokensPerMinute: 1000})
+			admit(t, l, "a", "m", 100)
+			settle(t, l, "a", "m", Start, -5000)
+			a, _, _ := admit(t, l, "a", "m", 0)
+			if a.Tokens.Remaining != 1000 {
+				t.Errorf("requests per minute %d: remaining %d after a large refund, want 1000", rpm, a.Tokens.Remaining)
+			}
+		}
+	})
+
+	t.Run("a refund never takes a budget below zero", func(t *testing.T) {
+		l, _ := setup(t, Limits{DailyTokens: map[string]int64{"m": 1000}})
 		admit(t, l, "a", "m", 100)
-		settle(t, l, "a", "m", Start, -5000)
-		a, _, _ := admit(t, l, "a", "m", 0)
-		if a.Tokens.Remaining != 1000 {
-			t.Errorf("remaining %d after a large refund, want 1000", a.Tokens.Remaining)
+		settle(t, l, "a", "m", Start, -5000) // more than was charged
+		if _, _, ok := admit(t, l, "b", "m", 1001); ok {
+			t.Fatal("admitted 1001 tokens on a budget of 1000: the refund went below zero")
+		}
+		if _, _, ok := admit(t, l, "b", "m", 1000); !ok {
+			t.Fatal("refused the whole budget after a refund")
 		}
 	})
 

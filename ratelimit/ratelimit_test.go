@@ -99,3 +99,37 @@ func BenchmarkLimiter_Admit(b *testing.B) {
 		}
 	}
 }
+
+// TestLimiter_RemembersDebt: a client is forgotten only once both its
+// buckets are full again, not when its requests are: one that still owes
+// tokens (an estimate charged, or usage settled beyond it) would otherwise
+// be given a full bucket at the next sweep.
+func TestLimiter_RemembersDebt(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		estimate int64 // charged at Admit
+		settled  int64 // and then by Settle
+	}{
+		{"an estimate charged", 900, 0},
+		{"usage settled beyond the estimate", 1, 1899},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := limittest.NewClock()
+			l := ratelimit.New(ratelimit.Options{RequestsPerMinute: 60, TokensPerMinute: 1000, MaxClients: 1, Now: clock.Now})
+			ctx := t.Context()
+			if _, err := l.Admit(ctx, "a", "m", tc.estimate); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Settle(ctx, "a", "m", limittest.Start, tc.settled); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(2 * time.Second) // a's requests are full again, its tokens not
+			if _, err := l.Admit(ctx, "b", "m", 0); lyumen.KindOf(err) != lyumen.KindUnavailable {
+				t.Errorf("a second client while a owes tokens: %v, want KindUnavailable (a not forgotten)", err)
+			}
+			if _, err := l.Admit(ctx, "a", "m", 900); lyumen.KindOf(err) != lyumen.KindRateLimited {
+				t.Errorf("900 more tokens from a, 2 s after it spent 900: %v, want KindRateLimited", err)
+			}
+		})
+	}
+}

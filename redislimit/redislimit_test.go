@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -175,6 +176,65 @@ func TestLimiter_AddressNeverInRedis(t *testing.T) {
 	}
 }
 
+// TestLimiter_EveryKeyExpires: however a key was last written (by Admit,
+// by a Settle that made it, by a refund that zeroed a budget), it expires:
+// a client's once its buckets are full again, a budget's within two days.
+func TestLimiter_EveryKeyExpires(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		run       func(t *testing.T, l *redislimit.Limiter, clock *limittest.Clock)
+		clientTTL time.Duration // the most a client key may live
+	}{
+		{"admitted only", func(t *testing.T, l *redislimit.Limiter, _ *limittest.Clock) {
+			if _, err := l.Admit(t.Context(), "192.0.2.1", "m", 100); err != nil {
+				t.Fatal(err)
+			}
+		}, 3 * time.Second}, // a request of 60 a minute: full again in 1 s
+		{"a debt settled after midnight, in a new key", func(t *testing.T, l *redislimit.Limiter, clock *limittest.Clock) {
+			clock.Advance(12*time.Hour - time.Second)
+			admitted := clock.Now()
+			if _, err := l.Admit(t.Context(), "192.0.2.1", "m", 100); err != nil {
+				t.Fatal(err)
+			}
+			clock.Advance(2 * time.Second)
+			if err := l.Settle(t.Context(), "192.0.2.1", "m", admitted, 500); err != nil {
+				t.Fatal(err)
+			}
+		}, 5 * time.Second}, // 500 of 10000 tokens a minute: 3 s
+		{"a refund past zero", func(t *testing.T, l *redislimit.Limiter, _ *limittest.Clock) {
+			if _, err := l.Admit(t.Context(), "192.0.2.1", "m", 100); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.Settle(t.Context(), "192.0.2.1", "m", limittest.Start, -5000); err != nil {
+				t.Fatal(err)
+			}
+		}, 3 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := prefix(t)
+			clock := limittest.NewClock()
+			l := open(t, redislimit.Options{RequestsPerMinute: 60, TokensPerMinute: 10000, DailyTokens: map[string]int64{"m": 1 << 30},
+				Secret: []byte("expiry secret"), Prefix: p, Now: clock.Now})
+			tc.run(t, l, clock)
+			rdb := rawClient(t)
+			keys, err := rdb.Keys(t.Context(), p+"*").Result()
+			if err != nil || len(keys) == 0 {
+				t.Fatalf("keys under the test prefix: %v, %v", keys, err)
+			}
+			for _, k := range keys {
+				ttl, err := rdb.PTTL(t.Context(), k).Result()
+				most := tc.clientTTL
+				if strings.Contains(k, ":budget:") {
+					most = 48 * time.Hour
+				}
+				if err != nil || ttl <= 0 || ttl > most {
+					t.Errorf("key %s has TTL %v (%v), want one of at most %v", k, ttl, err, most)
+				}
+			}
+		})
+	}
+}
+
 // TestLimiter_KeysRotateDaily: the key naming a client changes at 00:00
 // UTC, and instances with the same secret agree on it.
 func TestLimiter_KeysRotateDaily(t *testing.T) {
@@ -302,6 +362,10 @@ func TestUnreachable_Passing(t *testing.T) {
 		{fmt.Errorf("ping redis: %w", replyError("BUSY Redis is busy running a script")), true},
 		{fmt.Errorf("ping redis: %w", replyError("WRONGPASS invalid username-password pair")), false},
 		{fmt.Errorf("ping redis: %w", replyError("ERR DB index is out of range")), false},
+		// A host name that does not resolve (a DNS server away, a name
+		// not published yet) is a Redis that cannot be reached.
+		{fmt.Errorf("ping redis: %w", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "redis.internal", IsNotFound: true}}), true},
+		{fmt.Errorf("ping redis: %w", &net.DNSError{Err: "server misbehaving", Name: "redis.internal", IsTemporary: true}), true},
 	} {
 		if got := redislimit.Unreachable(tc.err); got != tc.want {
 			t.Errorf("Unreachable(%v) = %v, want %v", tc.err, got, tc.want)
