@@ -153,6 +153,7 @@ type spyLimiter struct {
 	// When Admit was called, and the admission times Settle was given.
 	admittedAt, settledFor []time.Time
 	err                    error // Admit's answer
+	settleErr              error // Settle's
 }
 
 type admitCall struct {
@@ -173,7 +174,7 @@ func (l *spyLimiter) Settle(ctx context.Context, client, model string, admitted 
 	defer l.mu.Unlock()
 	l.settles = append(l.settles, admitCall{client, model, delta})
 	l.settledFor = append(l.settledFor, admitted)
-	return nil
+	return l.settleErr
 }
 
 func (l *spyLimiter) calls() (admits, settles []admitCall) {
@@ -1009,4 +1010,27 @@ func waitSettles(t *testing.T, spy *spyLimiter) (admits, settles []admitCall) {
 			return admits, settles
 		}
 	}
+}
+
+// TestLimits_SettleFailureLogsNoAddress: a Limiter that cannot settle is
+// logged, without the client's address it was asked about.
+func TestLimits_SettleFailureLogsNoAddress(t *testing.T) {
+	spy := &spyLimiter{settleErr: errors.New("redis: i/o timeout")}
+	g := newLimited(t, httpapi.Options{Limiter: spy, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		&fakeProvider{usage: lyumen.Usage{TotalTokens: 500}})
+	if status := sendPlanted(t, g.srv.URL, "/v1/chat/completions", chatBody(false, "settle me"), "test-agent/1"); status != http.StatusOK {
+		t.Fatalf("status %d", status)
+	}
+	if _, settles := waitSettles(t, spy); len(settles) != 1 || settles[0].Client != planted["X-Forwarded-For"] {
+		t.Fatalf("settled %+v, want once, for the forwarded address", settles)
+	}
+	logs := g.logs.String()
+	for deadline := time.Now().Add(2 * time.Second); !strings.Contains(logs, "rate limiter settle failed") && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // logged after Settle returns
+		logs = g.logs.String()
+	}
+	if !strings.Contains(logs, "rate limiter settle failed") {
+		t.Fatalf("the failed settle was not logged:\n%s", logs)
+	}
+	checkNothingPlanted(t, "the logs", logs)
 }
