@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,8 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/httpapi"
 	"github.com/lyumen/lyumen/postgres"
 	"github.com/lyumen/lyumen/providertest"
 )
@@ -527,5 +532,128 @@ func TestServe_RedisUnreachable(t *testing.T) {
 	time.Sleep(fallbackRest + 100*time.Millisecond)
 	if got := statuses(3); fmt.Sprint(got) != "[200 200 429]" { // Redis again: 2 of 4 left there
 		t.Errorf("with Redis back: %v, want its budget again", got)
+	}
+}
+
+// TestConfig_LimitsReachTheLimiters: each model's limits, its own or
+// those of "*", reach what enforces them: its concurrency and the
+// per-client limits httpapi, its daily budget the limiter, in memory and
+// in Redis.
+func TestConfig_LimitsReachTheLimiters(t *testing.T) {
+	config := func() *Config {
+		c := DefaultConfig()
+		c.Models = []Model{{Name: "own"}, {Name: "other"}}
+		c.Limits.ClientConcurrency, c.Limits.MaxMessages = 3, 7
+		c.Limits.Models = map[string]ModelLimits{"own": {Concurrency: 4, DailyTokens: 1000}, "*": {Concurrency: 8, DailyTokens: 500}}
+		return &c
+	}
+	c := config()
+	want := httpapi.Limits{MaxMessages: 7, ClientConcurrency: 3, WriteTimeout: c.Limits.WriteTimeout, MaxStreamDuration: c.Limits.MaxStreamDuration,
+		Models: map[string]httpapi.ModelLimits{"own": {Concurrency: 4}, "other": {Concurrency: 8}}}
+	if diff := cmp.Diff(want, c.httpLimits()); diff != "" {
+		t.Errorf("httpapi's limits (-want +got):\n%s", diff)
+	}
+
+	spend := func(t *testing.T, c *Config) *limiter {
+		t.Helper()
+		lim, err := newLimiter(t.Context(), c, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lim.Close() })
+		for _, step := range []struct {
+			model  string
+			tokens int64
+			ok     bool
+		}{{"own", 1001, false}, {"other", 501, false}, {"own", 1000, true}, {"other", 500, true}, {"own", 1, false}} {
+			_, err := lim.Admit(t.Context(), "192.0.2.1", step.model, step.tokens)
+			if (err == nil) != step.ok || (err != nil && lyumen.KindOf(err) != lyumen.KindUnavailable) {
+				t.Errorf("%d tokens of %s: %v, want admitted %t (or the budget spent)", step.tokens, step.model, err, step.ok)
+			}
+		}
+		return lim
+	}
+	t.Run("in memory", func(t *testing.T) { spend(t, config()) })
+	t.Run("in redis", func(t *testing.T) {
+		url, prefix, _ := testRedis(t)
+		c := config()
+		c.Limits.RedisURL, c.Limits.RedisSecret, c.Limits.RedisPrefix = url, "limits-wiring-test-secret", prefix
+		spend(t, c)
+		// Another instance finds the budget spent: it was Redis's.
+		other, err := newLimiter(t.Context(), c, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		if _, err := other.Admit(t.Context(), "198.51.100.1", "own", 1); lyumen.KindOf(err) != lyumen.KindUnavailable {
+			t.Errorf("another instance admitted 1 token of a spent budget: %v", err)
+		}
+	})
+}
+
+// countingLimiter answers err to every call, and counts them.
+type countingLimiter struct {
+	mu    sync.Mutex
+	calls int
+	err   error
+}
+
+func (l *countingLimiter) Admit(context.Context, string, string, int64) (lyumen.Allowance, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	return lyumen.Allowance{}, l.err
+}
+
+func (l *countingLimiter) Settle(context.Context, string, string, time.Time, int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	return l.err
+}
+
+// TestFallbackLimiter: memory decides when Redis cannot, and Redis rests
+// meanwhile, so requests do not wait for it; a refusal from Redis stands;
+// and a client that left is no reason to fall back.
+func TestFallbackLimiter(t *testing.T) {
+	down := fmt.Errorf("redis admit: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})
+	refused := lyumen.RateLimited(lyumen.Allowance{RetryAfter: time.Second})
+	for _, tc := range []struct {
+		name    string
+		err     error // Redis's answer
+		left    bool  // the client has left
+		settle  bool  // Settle rather than Admit
+		wantErr error
+		want    [2]int // calls to Redis and to memory, after two
+	}{
+		{"redis unreachable: memory decides, redis rests", down, false, false, nil, [2]int{1, 2}},
+		{"redis unreachable: memory settles, redis rests", down, false, true, nil, [2]int{1, 2}},
+		{"redis refuses: its refusal stands", refused, false, false, refused, [2]int{2, 0}},
+		{"the client left: no fallback, no rest", context.Canceled, true, false, context.Canceled, [2]int{2, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			primary, fallback := &countingLimiter{err: tc.err}, &countingLimiter{}
+			f := &fallbackLimiter{primary: primary, fallback: fallback, logger: slog.New(slog.DiscardHandler),
+				fallbacks: prometheus.NewCounter(prometheus.CounterOpts{Name: "fallbacks"})}
+			ctx, cancel := context.WithCancel(t.Context())
+			if tc.left {
+				cancel()
+			}
+			defer cancel()
+			for i := range 2 {
+				var err error
+				if tc.settle {
+					err = f.Settle(ctx, "192.0.2.1", "m", time.Now(), 10)
+				} else {
+					_, err = f.Admit(ctx, "192.0.2.1", "m", 10)
+				}
+				if (tc.wantErr == nil) != (err == nil) || !errors.Is(err, tc.wantErr) {
+					t.Errorf("call %d: %v, want %v", i+1, err, tc.wantErr)
+				}
+			}
+			if got := [2]int{primary.calls, fallback.calls}; got != tc.want {
+				t.Errorf("calls to redis and memory: %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
