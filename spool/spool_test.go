@@ -1224,3 +1224,89 @@ func TestSpool_RejectedRecordSetAside(t *testing.T) {
 		t.Errorf("after a restart: %d pending, %d more store calls; want nothing sent again", n, st.calls-calls)
 	}
 }
+
+// TestSpool_NothingLostAfterIdleRestarts: a spool restarted with every
+// record shipped and no segment left numbers its new segments after the
+// checkpoint's, so that a later start does not take them for shipped ones
+// and delete them with their records.
+func TestSpool_NothingLostAfterIdleRestarts(t *testing.T) {
+	dir := t.TempDir()
+	st := newStore()
+	s := mustOpen(t, dir, st, spool.Options{})
+	want := recordN(t, s, 0, 5)
+	drain(t, s)
+	mustClose(t, s)
+	s = mustOpen(t, dir, st, spool.Options{}) // finds its segment shipped and removes it
+	drain(t, s)
+	mustClose(t, s)
+	if segs := segments(t, dir); len(segs) != 0 {
+		t.Fatalf("segments %v after an idle restart, want none: the test proves nothing", segs)
+	}
+
+	s = mustOpen(t, dir, st, spool.Options{})
+	want = append(want, recordN(t, s, 5, 5)...)
+	mustClose(t, s) // not shipped: the store was down, say
+	s = mustOpen(t, dir, st, spool.Options{})
+	drain(t, s)
+	if diff := cmp.Diff(ids(want), st.ids()); diff != "" {
+		t.Errorf("ids shipped (-want +got):\n%s", diff)
+	}
+}
+
+// TestSpool_FailedFsync: records whose fsync failed are not acknowledged,
+// neither the leader's nor those of the records that waited in its group
+// or the next, and not counted: the spool's size and pending records are
+// as before them, and the records after them are written and shipped.
+func TestSpool_FailedFsync(t *testing.T) {
+	st := newStore()
+	s := mustOpen(t, t.TempDir(), st, spool.Options{})
+	var fail atomic.Bool
+	held, hold := make(chan struct{}, 1), make(chan struct{})
+	spool.WrapSync(s, func(fsync func() error) error {
+		if !fail.Load() {
+			return fsync()
+		}
+		select {
+		case held <- struct{}{}:
+		default:
+		}
+		<-hold
+		return errors.New("input/output error")
+	})
+	want := recordN(t, s, 0, 3)
+	before := s.Bytes()
+
+	fail.Store(true)
+	const waiting = 5
+	errs := make(chan error, 1+waiting)
+	go func() { errs <- s.Record(t.Context(), full("lost-0")) }()
+	<-held // the leader's fsync
+	frame := s.Bytes() - before
+	for i := range waiting {
+		go func() { errs <- s.Record(t.Context(), full(fmt.Sprintf("lost-%d", i+1))) }()
+	}
+	for deadline := time.Now().Add(5 * time.Second); s.Bytes() < before+(1+waiting)*frame; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records waiting, want %d", (s.Bytes()-before)/frame-1, waiting)
+		}
+	}
+	close(hold)
+	for i := range 1 + waiting {
+		if err := <-errs; err == nil {
+			t.Errorf("Record %d of %d returned nil although its fsync failed", i+1, 1+waiting)
+		}
+	}
+	fail.Store(false)
+	if b := s.Bytes(); b >= before+frame { // a new segment's header may count
+		t.Errorf("Bytes() = %d after failed fsyncs, want %d as before them", b, before)
+	}
+	if n, _ := s.Pending(); n != 3 {
+		t.Errorf("Pending() = %d records after failed fsyncs, want 3", n)
+	}
+
+	want = append(want, recordN(t, s, 3, 3)...)
+	drain(t, s)
+	if diff := cmp.Diff(ids(want), st.ids()); diff != "" {
+		t.Errorf("ids shipped (-want +got):\n%s", diff)
+	}
+}
