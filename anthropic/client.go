@@ -172,7 +172,8 @@ type stream struct {
 	// pending is an event parsed but not yet returned: a translated
 	// message_delta yields its finish reason and then, apart, its usage.
 	pending *lyumen.Event
-	held    *lyumen.Event // the first event, read by begin, returned before pending
+	held    lyumen.Event // the first event, read by begin, returned before pending
+	holding bool         // held holds an event
 }
 
 // begin reads the first event with something in it, for Next to return:
@@ -188,7 +189,7 @@ func (s *stream) begin() error {
 	case err != nil:
 		return err
 	}
-	s.held = &ev // its Raw stays valid: nothing is read before Next returns it
+	s.held, s.holding = ev, true // its Raw stays valid: nothing is read before Next returns it
 	return nil
 }
 
@@ -197,10 +198,9 @@ func newStream(ctx context.Context, body io.ReadCloser, raw bool) *stream {
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
-	if s.held != nil {
-		ev := *s.held
-		s.held = nil
-		return ev, nil
+	if s.holding {
+		s.holding = false
+		return s.held, nil
 	}
 	if s.pending != nil {
 		ev := *s.pending
@@ -243,4 +243,4 @@ func (s *stream) Close() error { return s.body.Close() }
 
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
-func (s *stream) Ready() bool { return s.held != nil || s.pending != nil || s.r.Ready() }
+func (s *stream) Ready() bool { return s.holding || s.pending != nil || s.r.Ready() }

@@ -81,7 +81,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 		}
 		return nil, err
 	}
-	s.first = &first
+	s.first, s.holding = first, true
 	return s, nil
 }
 
@@ -108,20 +108,20 @@ func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (
 var errEarlyEnd = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early", Err: io.ErrUnexpectedEOF}
 
 type stream struct {
-	ctx   context.Context
-	body  io.ReadCloser
-	r     *sse.Reader
-	p     parser
-	first *lyumen.Event // read by ChatStream, not yet returned
-	err   error         // sticky
-	done  bool
+	ctx     context.Context
+	body    io.ReadCloser
+	r       *sse.Reader
+	p       parser
+	first   lyumen.Event // read by ChatStream, not yet returned
+	holding bool         // first holds an event
+	err     error        // sticky
+	done    bool
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
-	if s.first != nil {
-		ev := *s.first
-		s.first = nil
-		return ev, nil
+	if s.holding {
+		s.holding = false
+		return s.first, nil
 	}
 	if s.err != nil {
 		return lyumen.Event{}, s.err
@@ -170,4 +170,4 @@ func (s *stream) Close() error { return s.body.Close() }
 
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
-func (s *stream) Ready() bool { return s.first != nil || s.r.Ready() }
+func (s *stream) Ready() bool { return s.holding || s.r.Ready() }

@@ -230,7 +230,8 @@ type stream struct {
 	text    bool           // legacy completion chunks, not chat's
 	raw     bool
 	done    bool
-	held    *lyumen.Event // the first event, read by begin, not yet returned
+	held    lyumen.Event // the first event, read by begin, not yet returned
+	holding bool         // held holds an event
 }
 
 // begin reads the first event with something in it, for Next to return:
@@ -246,7 +247,7 @@ func (s *stream) begin() error {
 	case err != nil:
 		return err
 	}
-	s.held = &ev // its Raw stays valid: nothing is read before Next returns it
+	s.held, s.holding = ev, true // its Raw stays valid: nothing is read before Next returns it
 	return nil
 }
 
@@ -266,10 +267,9 @@ type callState struct {
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
-	if s.held != nil {
-		ev := *s.held
-		s.held = nil
-		return ev, nil
+	if s.holding {
+		s.holding = false
+		return s.held, nil
 	}
 	if s.done {
 		return lyumen.Event{}, io.EOF
@@ -386,4 +386,4 @@ func (s *stream) Close() error { return s.body.Close() }
 
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
-func (s *stream) Ready() bool { return s.held != nil || s.r.Ready() }
+func (s *stream) Ready() bool { return s.holding || s.r.Ready() }
