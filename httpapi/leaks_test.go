@@ -23,6 +23,7 @@ var planted = map[string]string{
 	"X-Real-Ip":       "203.0.113.78",
 	"X-Stainless-Os":  "planted-os-value",
 	"X-Planted":       "planted-header-value",
+	"Origin":          "https://planted-origin.example",
 }
 
 // sendPlanted posts body to path with the planted headers and the user

@@ -111,5 +111,5 @@ func NewServer(o Options) http.Handler {
 	if s.Limits.MaxStreamDuration > 0 {
 		s.Provider = boundStreams(s.Provider, s.Limits.MaxStreamDuration)
 	}
-	return s.harden(s.routes())
+	return s.harden(withCORS(s.routes()))
 }
