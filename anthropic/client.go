@@ -176,21 +176,12 @@ type stream struct {
 	holding bool         // held holds an event
 }
 
-// begin reads the first event with something in it, for Next to return:
-// a stream that fails before it fails here.
-func (s *stream) begin() error {
-	ev, err := s.Next()
-	for err == nil && ev.Empty() {
-		ev, err = s.Next()
-	}
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil // an answer with nothing in it: Next says so again
-	case err != nil:
-		return err
-	}
-	s.held, s.holding = ev, true // its Raw stays valid: nothing is read before Next returns it
-	return nil
+// begin reads the first event with something in it, for Next to return
+// (its Raw stays valid: nothing is read before Next returns it): a stream
+// that fails before it fails here.
+func (s *stream) begin() (err error) {
+	s.held, s.holding, err = lyumen.FirstEvent(s)
+	return err
 }
 
 func newStream(ctx context.Context, body io.ReadCloser, raw bool) *stream {

@@ -70,18 +70,13 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 		return nil, err
 	}
 	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body)}
-	first, err := s.Next()
-	for err == nil && first.Empty() { // the first with something in it
-		first, err = s.Next()
+	if s.first, s.holding, err = lyumen.FirstEvent(s); err == nil && !s.holding {
+		err = errEarlyEnd
 	}
 	if err != nil {
 		s.Close()
-		if errors.Is(err, io.EOF) {
-			err = errEarlyEnd
-		}
 		return nil, err
 	}
-	s.first, s.holding = first, true
 	return s, nil
 }
 
