@@ -58,9 +58,9 @@ type evTextDone struct {
 	Logprobs     []struct{} `json:"logprobs"`
 }
 
-// evReasoningDelta is response.reasoning_text.delta; .done, below, carries
-// the whole text.
-type evReasoningDelta struct {
+// evPartDelta is response.reasoning_text.delta or response.refusal.delta;
+// the .done events, below, carry the whole text.
+type evPartDelta struct {
 	evHead
 	ItemID       string `json:"item_id"`
 	OutputIndex  int    `json:"output_index"`
@@ -83,16 +83,6 @@ type evReasoningPart struct {
 	OutputIndex  int           `json:"output_index"`
 	ContentIndex int           `json:"content_index"`
 	Part         reasoningText `json:"part"`
-}
-
-// evRefusalDelta is response.refusal.delta; response.refusal.done, below,
-// carries the whole refusal.
-type evRefusalDelta struct {
-	evHead
-	ItemID       string `json:"item_id"`
-	OutputIndex  int    `json:"output_index"`
-	ContentIndex int    `json:"content_index"`
-	Delta        string `json:"delta"`
 }
 
 type evRefusalDone struct {
@@ -190,13 +180,13 @@ func (s *ResponsesStream) Event(dst []byte, ev *lyumen.Event) []byte {
 			continue
 		}
 		if d.Reasoning != "" {
-			dst = s.reasoning(dst, d.Reasoning)
+			dst = s.part(dst, itemReasoning, "response.reasoning_text.delta", d.Reasoning)
 		}
 		if d.Content != "" {
 			dst = s.text(dst, d.Content)
 		}
 		if d.Refusal != "" {
-			dst = s.refusal(dst, d.Refusal)
+			dst = s.part(dst, itemRefusal, "response.refusal.delta", d.Refusal)
 		}
 		for j := range d.ToolCalls {
 			dst = s.toolCall(dst, &d.ToolCalls[j])
@@ -333,30 +323,18 @@ func (s *ResponsesStream) text(dst []byte, delta string) []byte {
 	return append(dst, ",\"logprobs\":[]}\n\n"...)
 }
 
-// reasoning appends a fragment of the reasoning a model shows, in a
-// reasoning item of its own.
-func (s *ResponsesStream) reasoning(dst []byte, delta string) []byte {
-	if s.open < 0 || s.items[s.open].kind != itemReasoning {
+// part appends a fragment of reasoning or of a refusal, each in an item
+// of its own (a refusal is a message in place of the answer, as the
+// official API sends it); event names its delta event.
+func (s *ResponsesStream) part(dst []byte, kind itemKind, event, delta string) []byte {
+	if s.open < 0 || s.items[s.open].kind != kind {
 		dst = s.closeOpen(dst, "completed")
-		dst = s.add(dst, newItem(s.seed, len(s.items), itemReasoning, nil))
+		dst = s.add(dst, newItem(s.seed, len(s.items), kind, nil))
 	}
 	n := s.open
 	it := &s.items[n]
 	it.text = append(it.text, delta...)
-	return appendEvent(dst, evReasoningDelta{s.head("response.reasoning_text.delta"), it.id, n, 0, delta})
-}
-
-// refusal appends a fragment of a refusal: a message of its own, as the
-// official API sends one in place of the answer.
-func (s *ResponsesStream) refusal(dst []byte, delta string) []byte {
-	if s.open < 0 || s.items[s.open].kind != itemRefusal {
-		dst = s.closeOpen(dst, "completed")
-		dst = s.add(dst, newItem(s.seed, len(s.items), itemRefusal, nil))
-	}
-	n := s.open
-	it := &s.items[n]
-	it.text = append(it.text, delta...)
-	return appendEvent(dst, evRefusalDelta{s.head("response.refusal.delta"), it.id, n, 0, delta})
+	return appendEvent(dst, evPartDelta{s.head(event), it.id, n, 0, delta})
 }
 
 func (s *ResponsesStream) toolCall(dst []byte, tc *lyumen.ToolCall) []byte {
