@@ -348,20 +348,13 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			// for minutes would leave the connection silent, and a proxy
 			// in between may cut it (Cloudflare's waits 100 s): a comment,
 			// which SSE clients skip, goes out now and then.
-			if now := s.Now(); now.Sub(kept) >= keepAliveEvery {
-				kept = now
-				headers.stop()
-				if _, err := w.Write(keepAlive); err != nil {
-					rec.Completeness = lyumen.ClientDisconnected
-					rec.Error = "client disconnected: " + err.Error()
-					break
-				}
-				unflushed = true
+			now := s.Now()
+			if now.Sub(kept) < keepAliveEvery {
+				continue
 			}
-			continue
-		}
-		buf = enc.event(buf[:0], &ev)
-		if len(buf) == 0 {
+			kept = now
+			buf = append(buf[:0], keepAlive...)
+		} else if buf = enc.event(buf[:0], &ev); len(buf) == 0 {
 			continue
 		}
 		headers.stop()
@@ -402,7 +395,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 
 // keepAlive is an SSE comment, sent at most every keepAliveEvery while a
 // stream's events are not shown (see serveStream).
-var keepAlive = []byte(": keep-alive\n\n")
+const keepAlive = ": keep-alive\n\n"
 
 const keepAliveEvery = 10 * time.Second
 
