@@ -299,14 +299,22 @@ func (s *ResponsesStream) object(status string) responseObject {
 	return s.echo.object(s.id, s.now.Unix(), s.model, status, output, usage)
 }
 
-func (s *ResponsesStream) text(dst []byte, delta string) []byte {
-	if s.open < 0 || s.items[s.open].kind != itemText {
+// grow appends delta to the open item of kind, which it opens first
+// (closing the one before) unless that is the open one, and returns it
+// and its index.
+func (s *ResponsesStream) grow(dst []byte, kind itemKind, delta string) ([]byte, *outputItem, int) {
+	if s.open < 0 || s.items[s.open].kind != kind {
 		dst = s.closeOpen(dst, "completed")
-		dst = s.add(dst, newItem(s.seed, len(s.items), itemText, nil))
+		dst = s.add(dst, newItem(s.seed, len(s.items), kind, nil))
 	}
 	n := s.open
 	it := &s.items[n]
 	it.text = append(it.text, delta...)
+	return dst, it, n
+}
+
+func (s *ResponsesStream) text(dst []byte, delta string) []byte {
+	dst, it, n := s.grow(dst, itemText, delta)
 	// As appendTextDelta renders evTextDelta, framed as sse.AppendData
 	// would frame it (the data is one line: every string in it is
 	// escaped), straight into dst: this runs for every token.
@@ -327,13 +335,7 @@ func (s *ResponsesStream) text(dst []byte, delta string) []byte {
 // of its own (a refusal is a message in place of the answer, as the
 // official API sends it); event names its delta event.
 func (s *ResponsesStream) part(dst []byte, kind itemKind, event, delta string) []byte {
-	if s.open < 0 || s.items[s.open].kind != kind {
-		dst = s.closeOpen(dst, "completed")
-		dst = s.add(dst, newItem(s.seed, len(s.items), kind, nil))
-	}
-	n := s.open
-	it := &s.items[n]
-	it.text = append(it.text, delta...)
+	dst, it, n := s.grow(dst, kind, delta)
 	return appendEvent(dst, evPartDelta{s.head(event), it.id, n, 0, delta})
 }
 
