@@ -35,6 +35,12 @@ func (s *server) harden(next http.Handler) http.Handler {
 			rw.until = time.Now().Add(s.Limits.MaxStreamDuration + 2*s.Limits.WriteTimeout)
 		}
 		if r.Body != nil && r.Body != http.NoBody {
+			// In a copy of the request: net/http looks at the Body of its
+			// own after the handler wrote its header, and only when it
+			// recognises the body does it answer a request refused unread
+			// (413 on its Content-Length) at once and close, rather than
+			// reading the rest of it first, or send "100 Continue" for it.
+			r = r.WithContext(r.Context())
 			r.Body = &readDeadlineBody{ReadCloser: r.Body, rc: rw.rc}
 		}
 		defer s.recoverPanic(rw, r, nil)

@@ -1,10 +1,14 @@
 package httpapi_test
 
 import (
+	"bufio"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -84,6 +88,54 @@ func TestTooLarge_Chunked(t *testing.T) {
 			// A body of exactly the limit is taken.
 			if resp, b := post(limit); resp.StatusCode != http.StatusOK {
 				t.Errorf("a body of exactly max_body_bytes: status %s, want 200: %.300s", resp.Status, b)
+			}
+		})
+	}
+}
+
+// TestTooLarge_AnsweredBeforeTheBody: a request whose Content-Length is
+// over max_body_bytes is answered 413 at once, before any of its body is
+// sent, and the connection closed; with "Expect: 100-continue" the client
+// is never told to go on and send it (RFC 9110 §10.1.1: that is what the
+// header is for). net/http does this by itself when it recognises the
+// request's body as its own; harden's wrapper around the body used to hide
+// it, so net/http sent "100 Continue" and waited for 256 KiB of a body it
+// would throw away, and a client that had sent only its headers got no
+// answer until the read timeout cut it. Kills harden putting its wrapper
+// in the Request that net/http keeps.
+func TestTooLarge_AnsweredBeforeTheBody(t *testing.T) {
+	const limit = 64 << 10 // newGateway's MaxBodyBytes
+	for _, tc := range []struct {
+		name, headers string
+	}{
+		{"Content-Length", ""},
+		{"Expect: 100-continue", "Expect: 100-continue\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGateway(t)
+			conn, err := net.Dial("tcp", g.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			// A guard against a hang, not a measure: the answer comes at once.
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			fmt.Fprintf(conn, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n",
+				tc.headers, 100*limit)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer before the body: %v", err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %s, want 413 before any body: %s", resp.Status, b)
+			}
+			if typ, code := decodeOpenAIErr(t, string(b)); typ != "invalid_request_error" || code != "request_too_large" {
+				t.Errorf("error type %q code %q: %s", typ, code, b)
+			}
+			if !resp.Close {
+				t.Error("the connection is kept open for a body that will not be read")
 			}
 		})
 	}
