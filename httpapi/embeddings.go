@@ -50,6 +50,7 @@ func (s *server) handleEmbeddings() http.Handler {
 		}
 		rec := s.newRecord(w, r, c.surface(), req.Model, false, body, start)
 		defer adm.done(r.Context(), rec)
+		defer s.recordPanic(r.Context(), w, rec)
 		req.OnAttempt = noteAttempt(rec)
 		s.serveEmbed(w, r, c, emb, req, rec)
 		s.logExchange(r.Context(), rec)
@@ -64,6 +65,7 @@ func (s *server) serveEmbed(w http.ResponseWriter, r *http.Request, c errorCodec
 		s.fail(w, ctx, c, rec, err)
 		return
 	}
+	body := openai.EncodeEmbeddings(resp, req) // first: a panic here leaves the record to recordPanic
 	rec.TTFT = rec.Duration
 	rec.Status = http.StatusOK
 	rec.Completeness = lyumen.Complete
@@ -73,7 +75,6 @@ func (s *server) serveEmbed(w http.ResponseWriter, r *http.Request, c errorCodec
 	}
 	// An answer with its accounting and no choices: see handleEmbeddings.
 	rec.Response = &lyumen.Response{Model: resp.Model, Usage: resp.Usage}
-	body := openai.EncodeEmbeddings(resp, req)
 	if err := s.record(ctx, rec); err != nil {
 		// Free inference is only served when it can be recorded.
 		status, body := c.error(err)

@@ -89,6 +89,7 @@ func (s *server) handleExchange(c codec) http.Handler {
 		}
 		rec := s.newRecord(w, r, c.surface(), req.Model, req.Stream, body, start)
 		defer adm.done(r.Context(), rec)
+		defer s.recordPanic(r.Context(), w, rec)
 		rec.Conversation = req.Conversation()
 		req.OnAttempt = noteAttempt(rec)
 		if req.Stream {
@@ -214,6 +215,7 @@ func (s *server) serveWhole(w http.ResponseWriter, r *http.Request, c codec, req
 		s.fail(w, ctx, c, rec, err)
 		return
 	}
+	body := c.response(resp, req, s.Now()) // first: a panic here leaves the record to recordPanic
 	rec.TTFT = rec.Duration
 	rec.Status = http.StatusOK
 	rec.Completeness = lyumen.Complete
@@ -222,7 +224,6 @@ func (s *server) serveWhole(w http.ResponseWriter, r *http.Request, c codec, req
 	if resp.Usage != nil {
 		rec.Usage = *resp.Usage
 	}
-	body := c.response(resp, req, s.Now())
 	if err := s.record(ctx, rec); err != nil {
 		// Free inference is only served when it can be recorded.
 		status, body := c.error(err)
@@ -440,6 +441,30 @@ func (f *lateFlush) stop() {
 		f.stopped = true
 		f.t.Stop()
 	}
+}
+
+// recordPanic, deferred once an exchange has its record, records an
+// exchange that a panic cut short (the record is taken only once: a
+// record with its Completeness set is being or has been recorded), then
+// lets the panic go on to recoverPanic, which answers the client.
+func (s *server) recordPanic(ctx context.Context, w http.ResponseWriter, rec *lyumen.Record) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	defer panic(v)
+	if err, ok := v.(error); (ok && errors.Is(err, http.ErrAbortHandler)) || rec.Completeness != "" {
+		return
+	}
+	rec.Duration = s.Now().Sub(rec.ReceivedAt)
+	rec.Error = "internal error: the gateway failed while serving this exchange"
+	if rw, ok := w.(*responseWriter); ok && rw.wroteHeader {
+		rec.Completeness = lyumen.UpstreamFailed // the client saw a part, then a cut
+	} else {
+		rec.Status = http.StatusInternalServerError // what recoverPanic answers
+		rec.Completeness = lyumen.UpstreamRefused
+	}
+	s.record(ctx, rec)
 }
 
 // record hands rec to the recorder. It outlives the client's request: what

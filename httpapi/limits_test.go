@@ -789,15 +789,20 @@ func TestLimits_ClientStopsReading(t *testing.T) {
 
 // TestLimits_Panics: a panic in a handler is a 500 in the surface's
 // envelope before the response began, a cut connection after, and is
-// logged without the client's address.
+// logged without the client's address. The exchange, admitted, is
+// recorded all the same, with what the client saw: its request is as
+// much a well-formed request to a served model as any other. Kills a
+// panic losing the record (it did: nothing was recorded).
 func TestLimits_Panics(t *testing.T) {
 	for _, tc := range []struct {
-		name, where string
-		stream      bool
+		name, where  string
+		stream       bool
+		status       int
+		completeness lyumen.Completeness
 	}{
-		{"whole", "chat", false},
-		{"before a stream", "stream", true},
-		{"mid-stream", "midstream", true},
+		{"whole", "chat", false, 500, lyumen.UpstreamRefused},
+		{"before a stream", "stream", true, 500, lyumen.UpstreamRefused},
+		{"mid-stream", "midstream", true, 200, lyumen.UpstreamFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newLimited(t, httpapi.Options{}, &fakeProvider{events: 5, panics: tc.where})
@@ -828,6 +833,18 @@ func TestLimits_Panics(t *testing.T) {
 				t.Errorf("the panic was not logged:\n%s", logs)
 			}
 			checkNothingPlanted(t, "the log of the panic", logs)
+			// Recorded before the client got its answer or its cut.
+			recs := g.recs.all()
+			if len(recs) != 1 {
+				t.Fatalf("%d records of an exchange that panicked, want 1", len(recs))
+			}
+			rec := recs[0]
+			if rec.Status != tc.status || rec.Completeness != tc.completeness || !strings.Contains(rec.Error, "internal error") {
+				t.Errorf("recorded status %d, %s, error %q; want %d, %s, an internal error", rec.Status, rec.Completeness, rec.Error, tc.status, tc.completeness)
+			}
+			if !strings.Contains(string(rec.Request), "boom") || rec.Duration <= 0 {
+				t.Errorf("the record lacks the request or its duration: %q, %v", rec.Request, rec.Duration)
+			}
 			// The server still serves.
 			g2 := &http.Client{}
 			r, err := g2.Get(g.srv.URL + "/healthz")
