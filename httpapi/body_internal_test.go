@@ -27,3 +27,27 @@ func TestReadBody_ClaimedLength(t *testing.T) {
 		t.Errorf("reading a 27-byte body that claimed %d bytes allocated %d bytes", limit, n)
 	}
 }
+
+// TestContainers: objects and arrays are counted outside strings only,
+// escaped quotes and backslashes included.
+func TestContainers(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want int
+	}{
+		{`{}`, 1},
+		{`{"a":[{},[]]}`, 4},
+		{`{"a":"{[{["}`, 1},
+		{`{"a":"\"{["}`, 1},
+		{`{"a":"\\"}`, 1},
+		{`{"a":"\\\\"}[`, 2},
+		{`{"a":"\\\"{"}`, 1},
+		{`{"a":"open`, 1},
+		{`{"a":"\`, 1},
+		{`[[[[[[`, 4}, // stops past the limit
+	} {
+		if got := containers([]byte(tc.body), 3); got != tc.want {
+			t.Errorf("containers(%s) = %d, want %d", tc.body, got, tc.want)
+		}
+	}
+}

@@ -187,7 +187,52 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		}
 		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body could not be read", Err: err}
 	}
+	if containers(buf.Bytes(), maxContainers) > maxContainers {
+		return nil, lyumen.Errorf(lyumen.KindTooLarge, "the request body has more than %d JSON objects and arrays", maxContainers)
+	}
 	return buf.Bytes(), nil
+}
+
+// maxContainers bounds the JSON objects and arrays of a request body. Each
+// becomes a value of some hundred bytes when decoded, from as little as
+// the 3 bytes of "{},": within max_body_bytes alone, one body of empty
+// messages took 1.9 GB to decode, before any rate limit. A conversation
+// of max_messages' default 1000 messages, each with content parts and tool
+// calls, and 128 tools' schemas need a few tens of thousands.
+const maxContainers = 1 << 18
+
+// containers counts the objects and arrays that open in body, outside
+// strings, stopping once past limit. The body need not be valid JSON: the
+// decoder says what is wrong with it.
+func containers(body []byte, limit int) int {
+	n := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '{', '[':
+			if n++; n > limit {
+				return n
+			}
+		case '"':
+			// Skip the string (most of a large body: text, base64 images)
+			// to its closing quote: one not escaped, after an even run of
+			// backslashes.
+			for {
+				j := bytes.IndexByte(body[i+1:], '"')
+				if j < 0 {
+					return n
+				}
+				i += 1 + j
+				k := i - 1
+				for body[k] == '\\' {
+					k--
+				}
+				if (i-1-k)%2 == 0 {
+					break
+				}
+			}
+		}
+	}
+	return n
 }
 
 // refuse answers a request that will not be recorded.

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen/httpapi"
 )
 
 // TestTooLarge_Chunked: a body sent without a Content-Length (chunked)
@@ -136,6 +138,57 @@ func TestTooLarge_AnsweredBeforeTheBody(t *testing.T) {
 			}
 			if !resp.Close {
 				t.Error("the connection is kept open for a body that will not be read")
+			}
+		})
+	}
+}
+
+// TestTooLarge_ManyValues: a body within max_body_bytes made of a great
+// many tiny objects or arrays ({} is 3 bytes; decoded, a message is some
+// hundred) is refused 413 before it is decoded, on every route that reads
+// one: a 16 MiB body of empty messages took 1.9 GB to decode, before any
+// rate limit, so a few such requests at once could exhaust the server's
+// memory. Kills readBody not bounding the objects and arrays of a body.
+func TestTooLarge_ManyValues(t *testing.T) {
+	const n = 1 << 20 // well past the bound; 3 MiB of JSON
+	for _, tc := range []struct {
+		path, prefix, suffix string
+		anthropic            bool
+	}{
+		{"/v1/chat/completions", `{"model":"gpt-test","messages":[`, `]}`, false},
+		{"/v1/chat/completions", `{"model":"gpt-test","messages":[{"role":"user","content":[`, `]}]}`, false},
+		{"/v1/responses", `{"model":"gpt-test","input":[`, `]}`, false},
+		{"/v1/completions", `{"model":"gpt-test","prompt":[`, `]}`, false},
+		{"/v1/embeddings", `{"model":"gpt-test","input":[`, `]}`, false},
+		{"/v1/messages", `{"model":"gpt-test","max_tokens":5,"messages":[`, `]}`, true},
+		{"/v1/messages/count_tokens", `{"model":"gpt-test","messages":[`, `]}`, true},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			g := newLimited(t, httpapi.Options{MaxBodyBytes: 16 << 20}, embedFake{fakeProvider: &fakeProvider{}})
+			body := tc.prefix + strings.Repeat("{},", n-1) + "[]" + tc.suffix
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, g.srv.URL+tc.path, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Anthropic-Version", "2023-06-01")
+			resp, err := g.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Fatalf("status %s, want 413: %.300s", resp.Status, b)
+			}
+			if tc.anthropic {
+				if anthropicErrType(b) != "request_too_large" {
+					t.Errorf("not an Anthropic request_too_large error: %s", b)
+				}
+			} else if typ, code := decodeOpenAIErr(t, string(b)); typ != "invalid_request_error" || code != "request_too_large" {
+				t.Errorf("OpenAI error type %q code %q: %s", typ, code, b)
+			}
+			if diff := cmp.Diff([]string{"too_large"}, g.refusals()); diff != "" {
+				t.Errorf("refusal metric (-want +got):\n%s", diff)
 			}
 		})
 	}
