@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -33,15 +32,6 @@ func (s *server) harden(next http.Handler) http.Handler {
 		rw := &responseWriter{ResponseWriter: w, rc: http.NewResponseController(w), timeout: s.Limits.WriteTimeout}
 		if s.Limits.WriteTimeout > 0 && s.Limits.MaxStreamDuration > 0 {
 			rw.until = time.Now().Add(s.Limits.MaxStreamDuration + 2*s.Limits.WriteTimeout)
-		}
-		if r.Body != nil && r.Body != http.NoBody {
-			// In a copy of the request: net/http looks at the Body of its
-			// own after the handler wrote its header, and only when it
-			// recognises the body does it answer a request refused unread
-			// (413 on its Content-Length) at once and close, rather than
-			// reading the rest of it first, or send "100 Continue" for it.
-			r = r.WithContext(r.Context())
-			r.Body = &readDeadlineBody{ReadCloser: r.Body, rc: rw.rc}
 		}
 		defer s.recoverPanic(rw, r, nil)
 		next.ServeHTTP(rw, r)
@@ -135,22 +125,3 @@ func (w *responseWriter) Flush() { w.FlushError() }
 
 // Unwrap lets http.ResponseController reach the connection.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// readDeadlineBody lifts the read deadline once the request body has been
-// read. The server's ReadTimeout bounds reading the request (a slow sender
-// is cut); after that the connection is only watched for the client
-// leaving, which must not end a stream that outlasts ReadTimeout.
-type readDeadlineBody struct {
-	io.ReadCloser
-	rc   *http.ResponseController
-	done bool
-}
-
-func (b *readDeadlineBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if errors.Is(err, io.EOF) && !b.done {
-		b.done = true
-		b.rc.SetReadDeadline(time.Time{})
-	}
-	return n, err
-}
