@@ -72,11 +72,9 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 }
 
 // ChatStream sends a streamed message and returns once the upstream has
-// sent its first event. Waiting for it costs nothing (no client sees a
-// byte before it anyway) and lets a stream that fails at once (Anthropic's
-// 200 followed by an overloaded_error event, or a body that ends) fail
-// here, where the router can still try another target and the client
-// still gets a proper status.
+// accepted it. It does not wait for the first event, so that a slow first
+// token leaves the client its headers (httpapi's HeaderWait); an error
+// event that comes first (overloaded_error) fails the stream's first Next.
 func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
 	body, err := c.body(req)
 	if err != nil {
@@ -86,12 +84,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	s := newStream(ctx, resp.Body, req.Surface == lyumen.SurfaceAnthropicMessages)
-	if err := s.begin(); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return newStream(ctx, resp.Body, req.Surface == lyumen.SurfaceAnthropicMessages), nil
 }
 
 // body builds the upstream body. A client on the Anthropic surface has its
@@ -172,16 +165,6 @@ type stream struct {
 	// pending is an event parsed but not yet returned: a translated
 	// message_delta yields its finish reason and then, apart, its usage.
 	pending *lyumen.Event
-	held    lyumen.Event // the first event, read by begin, returned before pending
-	holding bool         // held holds an event
-}
-
-// begin reads the first event with something in it, for Next to return
-// (its Raw stays valid: nothing is read before Next returns it): a stream
-// that fails before it fails here.
-func (s *stream) begin() (err error) {
-	s.held, s.holding, err = lyumen.FirstEvent(s)
-	return err
 }
 
 func newStream(ctx context.Context, body io.ReadCloser, raw bool) *stream {
@@ -189,10 +172,6 @@ func newStream(ctx context.Context, body io.ReadCloser, raw bool) *stream {
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
-	if s.holding {
-		s.holding = false
-		return s.held, nil
-	}
 	if s.pending != nil {
 		ev := *s.pending
 		s.pending = nil
@@ -234,4 +213,4 @@ func (s *stream) Close() error { return s.body.Close() }
 
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
-func (s *stream) Ready() bool { return s.holding || s.pending != nil || s.r.Ready() }
+func (s *stream) Ready() bool { return s.pending != nil || s.r.Ready() }

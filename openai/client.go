@@ -117,11 +117,9 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 }
 
 // ChatStream sends a streamed chat completion and returns once the upstream
-// has sent its first event. Waiting for it costs nothing (no client sees a
-// byte before it anyway) and lets a stream that fails at once (an error
-// event in a 200, as OpenRouter sends when its provider fails, or a body
-// that ends) fail here, where the router can still try another target and
-// the client still gets a proper status.
+// has accepted it. It does not wait for the first event, so that a slow
+// first token leaves the client its headers (httpapi's HeaderWait); an
+// error event that comes first fails the stream's first Next.
 func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
 	body, err := c.body(req)
 	if err != nil {
@@ -135,10 +133,6 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), n: max(req.N, 1), text: text,
 		raw: text || req.Surface == lyumen.SurfaceOpenAIChat}
 	s.choices = s.first[:0]
-	if err := s.begin(); err != nil {
-		s.Close()
-		return nil, err
-	}
 	return s, nil
 }
 
@@ -230,16 +224,6 @@ type stream struct {
 	text    bool           // legacy completion chunks, not chat's
 	raw     bool
 	done    bool
-	held    lyumen.Event // the first event, read by begin, not yet returned
-	holding bool         // held holds an event
-}
-
-// begin reads the first event with something in it, for Next to return
-// (its Raw stays valid: nothing is read before Next returns it): a stream
-// that fails before it fails here.
-func (s *stream) begin() (err error) {
-	s.held, s.holding, err = lyumen.FirstEvent(s)
-	return err
 }
 
 // choiceState is what a stream keeps of one choice: whether it finished,
@@ -258,10 +242,6 @@ type callState struct {
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
-	if s.holding {
-		s.holding = false
-		return s.held, nil
-	}
 	if s.done {
 		return lyumen.Event{}, io.EOF
 	}
@@ -377,4 +357,4 @@ func (s *stream) Close() error { return s.body.Close() }
 
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
-func (s *stream) Ready() bool { return s.holding || s.r.Ready() }
+func (s *stream) Ready() bool { return s.r.Ready() }

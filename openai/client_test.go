@@ -675,62 +675,6 @@ func TestClient_ChatStreamErrors(t *testing.T) {
 	}
 }
 
-// TestClient_ChatStreamFailsBeforeFirstEvent: a stream that fails before
-// its first event (an error event in a 200, as OpenRouter sends when its
-// provider fails; a body that ends at once) fails ChatStream, where the
-// router can still try another target and the client still gets a
-// status; a stream that begins comes whole, its first event included.
-func TestClient_ChatStreamFailsBeforeFirstEvent(t *testing.T) {
-	const first = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]}`
-	tests := []struct {
-		name string
-		body string
-		want *lyumen.Error // Kind, Status and Message; nil: the stream opens
-	}{
-		{name: "error event first", body: sseBody(`{"error":{"message":"Provider returned error","code":502}}`),
-			want: &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway, Message: "upstream: Provider returned error"}},
-		{name: "flat error object first", body: sseBody(`{"object":"error","message":"CUDA out of memory"}`),
-			want: &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway, Message: "upstream: CUDA out of memory"}},
-		{name: "a comment, then the end", body: ": OPENROUTER PROCESSING\n\n",
-			want: &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early"}},
-		{name: "invalid first event", body: sseBody(`{"id":`),
-			want: &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"}},
-		{name: "a whole answer", body: sseBody(first, "[DONE]")},
-		{name: "nothing, then DONE", body: sseBody("[DONE]")},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			up := newScripted(t, http.StatusOK, "text/event-stream", tc.body)
-			s, err := up.client().ChatStream(t.Context(), mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
-			if tc.want == nil {
-				if err != nil {
-					t.Fatalf("ChatStream: %v", err)
-				}
-				defer s.Close()
-				events, err := readStream(t, s)
-				if !errors.Is(err, io.EOF) {
-					t.Errorf("stream ended with %v, want io.EOF", err)
-				}
-				if tc.body != sseBody("[DONE]") && (len(events) != 1 || events[0].Choices[0].Content != "Hi") {
-					t.Errorf("events = %+v, want the first chunk", events)
-				}
-				return
-			}
-			if err == nil {
-				s.Close()
-				t.Fatal("ChatStream opened a stream that failed before its first event")
-			}
-			e, ok := errors.AsType[*lyumen.Error](err)
-			if !ok {
-				t.Fatalf("ChatStream failed with %T %v, want *lyumen.Error", err, err)
-			}
-			if diff := cmp.Diff(*tc.want, *e, cmpopts.IgnoreFields(lyumen.Error{}, "Err")); diff != "" {
-				t.Errorf("error mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 // TestClient_ChatStreamNullFields: a field set to null is a field left out.
 // Servers built on pydantic models (LiteLLM, for one) send every optional
 // field, as null when unset, in every chunk.
