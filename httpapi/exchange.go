@@ -333,6 +333,14 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	defer headers.stop() // the timer must not touch w once the handler returned
 
 	var asm lyumen.Assembler
+	defer func() {
+		// A panic cut the stream (recordPanic records it): the record
+		// keeps the part of the answer the client was sent.
+		if rec.Completeness == "" && rec.Response == nil {
+			rec.Response = asm.Response()
+			rec.ServedModel = rec.Response.Model
+		}
+	}()
 	enc := c.stream(req, rec.ReceivedAt)
 	_, showsAside := enc.(asideShower)
 	bp := s.eventBufs.Get().(*[]byte)
