@@ -28,11 +28,13 @@ var apiCORS = cors.Options{
 
 // withCORS answers CORS for the API under /v1/ (rs/cors: the preflight,
 // Vary, what a browser may send and read). The pages, which nothing calls
-// from elsewhere, get no CORS headers.
+// from elsewhere, get no CORS headers, and neither does a request without
+// an Origin (every SDK outside a browser): rs/cors would add Vary: Origin
+// to each, for caches, and the API's answers are not cached.
 func withCORS(next http.Handler) http.Handler {
 	api := cors.New(apiCORS).Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/v1/") {
+		if strings.HasPrefix(r.URL.Path, "/v1/") && r.Header.Get("Origin") != "" {
 			api.ServeHTTP(w, r)
 			return
 		}
