@@ -143,8 +143,12 @@ func TestStream_SentBeforeTheUpstreamWaits(t *testing.T) {
 	}
 	const openaiEnd = `data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"!"},"finish_reason":"stop"}]}` + "\n\ndata: [DONE]\n\n"
 	event := func(name, data string) string { return "event: " + name + "\ndata: " + data + "\n\n" }
-	anthropicEnd := event("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`) +
-		event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}`) +
+	// Before its first words a stream may still fall back (see
+	// upstream.fallback), so what comes before them is held: the wait
+	// here follows them.
+	anthropicFirst := event("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`) +
+		event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}`)
+	anthropicEnd := event("content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"!"}}`) +
 		event("content_block_stop", `{"type":"content_block_stop","index":0}`) +
 		event("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":1}}`) +
 		event("message_stop", `{"type":"message_stop"}`)
@@ -157,10 +161,10 @@ func TestStream_SentBeforeTheUpstreamWaits(t *testing.T) {
 			chunk(`{"role":"assistant","content":"Hi"}`) + ": OPENROUTER PROCESSING\n\n", openaiEnd},
 		{"reasoning a translated stream does not show", "openai", "/v1/messages",
 			chunk(`{"role":"assistant","content":""}`) + chunk(`{"content":null,"reasoning_content":"Let me think"}`), openaiEnd},
-		{"a ping after message_start", "anthropic", "/v1/messages",
-			messageStart + event("ping", `{"type": "ping"}`), anthropicEnd},
+		{"a ping after the first words", "anthropic", "/v1/messages",
+			messageStart + anthropicFirst + event("ping", `{"type": "ping"}`), anthropicEnd},
 		{"a ping, translated", "anthropic", "/v1/chat/completions",
-			messageStart + event("ping", `{"type": "ping"}`), anthropicEnd},
+			messageStart + anthropicFirst + event("ping", `{"type": "ping"}`), anthropicEnd},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seen := make(chan struct{})

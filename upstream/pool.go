@@ -1,7 +1,8 @@
 // Package upstream routes a request to the targets of its public model:
 // the first attempt shared among weighted targets, then the others in
 // order, with retries that honour Retry-After and a circuit breaker per
-// target. It only ever falls back before the first byte of an answer.
+// target. It only ever falls back before an answer began: before a
+// stream's first content (see fallback).
 package upstream
 
 import (
@@ -90,37 +91,91 @@ func (p *Pool) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Response,
 	return try(ctx, p, req, lyumen.Provider.Chat)
 }
 
-// ChatStream opens a stream on the first target that accepts it. Once a
-// stream is open it is never spliced with another target's.
+// ChatStream opens a stream on the first target that accepts it. Until
+// the stream's first event with content it may still move on to the next
+// target (see fallback); after that it is never spliced with another
+// target's.
 func (p *Pool) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
-	return try(ctx, p, req, lyumen.Provider.ChatStream)
+	r := newRoute(p, req, lyumen.Provider.ChatStream)
+	s, at, err := r.run(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &fallback{ctx: ctx, r: r, s: s, at: at}, nil
 }
 
+// try routes req to the first target that answers.
 func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyumen.Provider, context.Context, *lyumen.Request) (T, error)) (T, error) {
-	var zero T
-	m, ok := p.catalog.Lookup(req.Model)
-	if !ok {
-		return zero, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", req.Model)
+	out, at, err := newRoute(p, req, call).run(ctx)
+	if err == nil {
+		p.served(req, at)
 	}
-	maxTokens, capped := m.AnswerLimit(req)
-	targets := p.order(m.Targets)
-	none := error(lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", req.Model))
-	err := none                  // while it is, no target was asked or rested
-	var untranslated error       // a target could not take the request: only another could
-	var retryAfter time.Duration // the longest any target of the round asked for
-	for round := 0; round <= p.o.Retries; round++ {
-		if round > 0 {
-			wait := max(p.o.Backoff<<(round-1), retryAfter)
+	return out, err
+}
+
+// route is one request's way through its model's targets: where it is,
+// and what the targets asked so far said. run goes on from where it
+// stopped, so that a stream failing before its first content moves on to
+// the targets after the one that opened it.
+type route[T any] struct {
+	p    *Pool
+	req  *lyumen.Request
+	call func(lyumen.Provider, context.Context, *lyumen.Request) (T, error)
+
+	found     bool // the model is in the catalogue
+	targets   []lyumen.Target
+	maxTokens int
+	capped    bool
+
+	round, next  int           // the round, and its next target
+	tried        bool          // a target of this round was asked
+	err          error         // nil while no target was asked or rested
+	untranslated error         // a target could not take the request: only another could
+	retryAfter   time.Duration // the longest any target of the round asked for
+}
+
+func newRoute[T any](p *Pool, req *lyumen.Request, call func(lyumen.Provider, context.Context, *lyumen.Request) (T, error)) *route[T] {
+	r := &route[T]{p: p, req: req, call: call}
+	m, ok := p.catalog.Lookup(req.Model)
+	if ok {
+		r.found, r.targets = true, p.order(m.Targets)
+		r.maxTokens, r.capped = m.AnswerLimit(req)
+	}
+	return r
+}
+
+// asked is a target that took the request, and what settling its outcome
+// needs.
+type asked struct {
+	t     lyumen.Target
+	b     *breaker
+	trial bool
+	start time.Time
+}
+
+// run asks the targets in turn, from where the route stopped, until one
+// takes the request. The caller settles that one's outcome: served, or
+// failed (which may call run again).
+func (r *route[T]) run(ctx context.Context) (T, asked, error) {
+	var zero T
+	p, req := r.p, r.req
+	if !r.found {
+		return zero, asked{}, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", req.Model)
+	}
+	for r.round <= p.o.Retries {
+		if r.round > 0 && r.next == 0 {
+			wait := max(p.o.Backoff<<(r.round-1), r.retryAfter)
 			if wait > p.o.MaxWait {
 				break // the upstream wants longer than a client should wait
 			}
 			if !sleep(ctx, wait) {
-				return zero, ctx.Err()
+				return zero, asked{}, ctx.Err()
 			}
+			r.retryAfter = 0
 		}
-		tried := false
-		retryAfter = 0
-		for _, t := range targets {
+		for r.next < len(r.targets) {
+			t := r.targets[r.next]
+			r.next++
 			prov, ok := p.providers[t.Provider]
 			if !ok {
 				continue // Validate at start refuses this; be safe anyway
@@ -129,69 +184,89 @@ func try[T any](ctx context.Context, p *Pool, req *lyumen.Request, call func(lyu
 			ok, trial, rest := b.allow(p.o.Now())
 			if !ok {
 				p.attempt(req, t, 0, errCircuitOpen)
-				if _, isErr := errors.AsType[*lyumen.Error](err); !isErr || lyumen.KindOf(err) == lyumen.KindUnavailable {
+				if _, isErr := errors.AsType[*lyumen.Error](r.err); !isErr || lyumen.KindOf(r.err) == lyumen.KindUnavailable {
 					// The client may come back when the first target does.
-					if e, ok := err.(*lyumen.Error); ok && err != none && e.RetryAfter < rest {
+					if e, ok := r.err.(*lyumen.Error); ok && e.RetryAfter < rest {
 						rest = e.RetryAfter
 					}
 					e := lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", req.Model)
 					e.RetryAfter = rest
-					err = e
+					r.err = e
 				}
 				continue
 			}
-			r := *req
-			r.Model, r.MaxTokens, r.CappedMaxTokens = t.Model, maxTokens, capped
-			start := p.o.Now()
-			out, callErr := call(prov, ctx, &r)
-			if req.Untranslated != nil && errors.Is(callErr, req.Untranslated) {
+			tr := *req
+			tr.Model, tr.MaxTokens, tr.CappedMaxTokens = t.Model, r.maxTokens, r.capped
+			at := asked{t: t, b: b, trial: trial, start: p.o.Now()}
+			out, err := r.call(prov, ctx, &tr)
+			if req.Untranslated != nil && errors.Is(err, req.Untranslated) {
 				// Refused before any upstream was asked: not an attempt,
 				// says nothing of the target's health, and another target
 				// may take it.
 				if trial {
 					b.release()
 				}
-				untranslated = callErr
+				r.untranslated = err
 				continue
 			}
-			p.attempt(req, t, p.o.Now().Sub(start), callErr)
-			tried, err = true, callErr
+			r.tried = true
 			if err == nil {
-				b.success()
-				return out, nil
+				return out, at, nil
 			}
-			if ctx.Err() != nil {
-				if trial {
-					b.release() // the client left: this says nothing of the upstream
-				}
-				return zero, err
+			if !r.failed(ctx, at, err) {
+				return zero, asked{}, err
 			}
-			if !retryable(err) {
-				switch {
-				case lyumen.KindOf(err) == lyumen.KindUpstream:
-					b.success() // the upstream answered: it is not down
-				case trial:
-					// Refused before the upstream was asked (content it
-					// cannot take, a body it cannot build): this says
-					// nothing of the upstream, so the breaker stays open.
-					b.release()
-				}
-				return zero, err
-			}
-			b.failure(p.o.Now())
-			if e, ok := errors.AsType[*lyumen.Error](err); ok {
-				retryAfter = max(retryAfter, e.RetryAfter)
-			}
-			p.logger.WarnContext(ctx, "upstream failed, trying the next target", "provider", t.Provider, "model", t.Model, "err", err)
 		}
-		if !tried {
+		if !r.tried {
 			break
 		}
+		r.round, r.next, r.tried = r.round+1, 0, false
 	}
-	if untranslated != nil && err == none {
-		return zero, untranslated // no target could take it, and none failed or rested
+	switch {
+	case r.err != nil:
+		return zero, asked{}, r.err
+	case r.untranslated != nil:
+		return zero, asked{}, r.untranslated // no target could take it, and none failed or rested
 	}
-	return zero, err
+	return zero, asked{}, lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", req.Model)
+}
+
+// failed settles a target that failed, and says whether another target,
+// or another round, may do better.
+func (r *route[T]) failed(ctx context.Context, at asked, err error) bool {
+	p := r.p
+	p.attempt(r.req, at.t, p.o.Now().Sub(at.start), err)
+	r.err = err
+	if ctx.Err() != nil {
+		if at.trial {
+			at.b.release() // the client left: this says nothing of the upstream
+		}
+		return false
+	}
+	if !retryable(err) {
+		switch {
+		case lyumen.KindOf(err) == lyumen.KindUpstream:
+			at.b.success() // the upstream answered: it is not down
+		case at.trial:
+			// Refused before the upstream was asked (content it cannot
+			// take, a body it cannot build): this says nothing of the
+			// upstream, so the breaker stays open.
+			at.b.release()
+		}
+		return false
+	}
+	at.b.failure(p.o.Now())
+	if e, ok := errors.AsType[*lyumen.Error](err); ok {
+		r.retryAfter = max(r.retryAfter, e.RetryAfter)
+	}
+	p.logger.WarnContext(ctx, "upstream failed, trying the next target", "provider", at.t.Provider, "model", at.t.Model, "err", err)
+	return true
+}
+
+// served settles a target that answered.
+func (p *Pool) served(req *lyumen.Request, at asked) {
+	p.attempt(req, at.t, p.o.Now().Sub(at.start), nil)
+	at.b.success()
 }
 
 var errCircuitOpen = errors.New("circuit open: this target failed repeatedly and is rested")

@@ -55,10 +55,21 @@ func (p *provider) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.
 	return &stream{id: p.name}, nil
 }
 
-type stream struct{ id string }
+// stream answers "hello" once, with its provider's name for an id.
+type stream struct {
+	id   string
+	done bool
+}
 
-func (s *stream) Next() (lyumen.Event, error) { return lyumen.Event{}, io.EOF }
-func (s *stream) Close() error                { return nil }
+func (s *stream) Next() (lyumen.Event, error) {
+	if s.done {
+		return lyumen.Event{}, io.EOF
+	}
+	s.done = true
+	return lyumen.Event{ID: s.id, Choices: []lyumen.ChoiceDelta{{Content: "hello"}}}, nil
+}
+
+func (s *stream) Close() error { return nil }
 
 func failWith(err error) func(context.Context) error {
 	return func(context.Context) error { return err }
@@ -90,7 +101,8 @@ var calls = []call{
 			return "", err
 		}
 		defer s.Close()
-		return s.(*stream).id, nil
+		ev, err := s.Next() // a stream's target is settled at its first content
+		return ev.ID, err
 	}},
 }
 

@@ -1,0 +1,110 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	sdk "github.com/anthropics/anthropic-sdk-go/v2"
+	sdkoption "github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/anthropic"
+	"github.com/lyumen/lyumen/httpapi"
+	oai "github.com/lyumen/lyumen/openai"
+	"github.com/lyumen/lyumen/providertest"
+	"github.com/lyumen/lyumen/upstream"
+)
+
+// TestStream_FallsBackBeforeTheAnswer: a stream that fails after its
+// upstream's 200 but before the answer begins (Anthropic's overloaded_error
+// after message_start, a connection cut after the role chunk) moves on to
+// the model's next target, and the client, through its official SDK, sees
+// that target's whole answer and nothing of the first's.
+func TestStream_FallsBackBeforeTheAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		model     string // the Anthropic fake first, or the OpenAI fake first
+		anth, oai providertest.Behaviour
+		failAfter int // Anthropic's error event after this many events
+		first     string
+		served    string
+	}{
+		{name: "overloaded_error after message_start", model: claudeModel, failAfter: 1, first: "anth", served: "fake"},
+		{name: "overloaded_error after ping", model: claudeModel, failAfter: 3, first: "anth", served: "fake"},
+		{name: "Anthropic cut after message_start", model: claudeModel, anth: providertest.Behaviour{DieAfter: 1}, first: "anth", served: "fake"},
+		{name: "OpenAI cut after the role chunk", model: publicModel, oai: providertest.Behaviour{DieAfter: 1}, first: "fake", served: "anth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			anthUp, oaiUp := providertest.NewAnthropic(t), providertest.NewOpenAI(t)
+			anthUp.Set(tc.anth)
+			anthUp.FailAfter(tc.failAfter)
+			oaiUp.Set(tc.oai)
+			catalog := lyumen.NewCatalog([]lyumen.Model{
+				{Name: claudeModel, Targets: []lyumen.Target{{Provider: "anth", Model: claudeRemote}, {Provider: "fake", Model: remoteModel}}},
+				{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}, {Provider: "anth", Model: claudeRemote}}},
+			})
+			rt := &http.Transport{ResponseHeaderTimeout: time.Second}
+			t.Cleanup(rt.CloseIdleConnections)
+			recs := &records{}
+			srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{
+				Provider: upstream.NewWithOptions(catalog, map[string]lyumen.Provider{
+					"anth": anthropic.NewClient(anthUp.BaseURL(), operatorKey, nil, rt),
+					"fake": oai.NewClient(oaiUp.BaseURL(), operatorKey, nil, rt),
+				}, upstream.Options{Retries: -1}),
+				Catalog:  catalog,
+				Recorder: recs,
+			}))
+			t.Cleanup(srv.Close)
+
+			var text string
+			if tc.model == claudeModel {
+				c := sdk.NewClient(sdkoption.WithBaseURL(srv.URL+"/"), sdkoption.WithAPIKey(clientKey), sdkoption.WithMaxRetries(0))
+				s := c.Messages.NewStreaming(t.Context(), messageParams(tc.model, "one two three", false))
+				var m sdk.Message
+				for s.Next() {
+					if err := m.Accumulate(s.Current()); err != nil {
+						t.Fatalf("the SDK refuses the event sequence: %v", err)
+					}
+				}
+				if err := s.Err(); err != nil {
+					t.Fatalf("stream: %v", err)
+				}
+				text = strings.Join(blocks(&m), "|")
+			} else {
+				c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1/"), option.WithAPIKey(clientKey), option.WithMaxRetries(0))
+				s := c.Chat.Completions.NewStreaming(t.Context(), openai.ChatCompletionNewParams{
+					Model:    tc.model,
+					Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("one two three")},
+				})
+				var acc openai.ChatCompletionAccumulator
+				for s.Next() {
+					acc.AddChunk(s.Current())
+				}
+				if err := s.Err(); err != nil {
+					t.Fatalf("stream: %v", err)
+				}
+				text = acc.Choices[0].Message.Content
+			}
+			if !strings.Contains(text, "one two three") {
+				t.Errorf("the client got %q, want the second target's whole answer", text)
+			}
+
+			rec := recs.wait(t, 1)
+			if rec.Completeness != lyumen.Complete || rec.Status != http.StatusOK || rec.Provider != tc.served {
+				t.Errorf("record: completeness %q, status %d, provider %q; want complete, 200, %q", rec.Completeness, rec.Status, rec.Provider, tc.served)
+			}
+			if len(rec.Attempts) != 2 || rec.Attempts[0].Provider != tc.first || rec.Attempts[0].Error == "" ||
+				rec.Attempts[1].Provider != tc.served || rec.Attempts[1].Error != "" {
+				t.Errorf("attempts %+v, want %s failed, then %s served", rec.Attempts, tc.first, tc.served)
+			}
+			if got := rec.Response.Choices[0].Message.Content; !strings.Contains(got, "one two three") {
+				t.Errorf("recorded %q, want the second target's answer alone", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,261 @@
+package upstream_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/upstream"
+)
+
+// scripted is a provider whose streams play a script: each step an event
+// (raw text, content) or an error. Raw shares one buffer, rewritten at
+// every step, as a real stream's does.
+type scripted struct {
+	name   string
+	script []step
+	opened int
+}
+
+type step struct {
+	raw, content string
+	err          error
+}
+
+func (p *scripted) Chat(context.Context, *lyumen.Request) (*lyumen.Response, error) {
+	return nil, errors.New("not used")
+}
+
+func (p *scripted) ChatStream(context.Context, *lyumen.Request) (lyumen.Stream, error) {
+	p.opened++
+	return &script{steps: p.script}, nil
+}
+
+type script struct {
+	steps  []step
+	buf    []byte
+	closed bool
+}
+
+func (s *script) Next() (lyumen.Event, error) {
+	if len(s.steps) == 0 {
+		return lyumen.Event{}, io.EOF
+	}
+	st := s.steps[0]
+	s.steps = s.steps[1:]
+	if st.err != nil {
+		return lyumen.Event{}, st.err
+	}
+	s.buf = append(s.buf[:0], st.raw...)
+	ev := lyumen.Event{Raw: s.buf}
+	if st.content != "" {
+		ev.Choices = []lyumen.ChoiceDelta{{Content: st.content}}
+	}
+	return ev, nil
+}
+
+func (s *script) Close() error { s.closed = true; return nil }
+
+var (
+	overloaded = &lyumen.Error{Kind: lyumen.KindUpstream, Status: 529, Message: "Overloaded"}
+	refused    = &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadRequest, Message: "prompt too long"}
+)
+
+// readAll reads s to its end: the raw texts of its events, and its error.
+func readAll(s lyumen.Stream) ([]string, error) {
+	var got []string
+	for {
+		ev, err := s.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = nil
+			}
+			return got, err
+		}
+		if !ev.Empty() {
+			got = append(got, string(ev.Raw))
+		}
+	}
+}
+
+func TestPool_StreamFallback(t *testing.T) {
+	good := []step{{raw: "b-start"}, {raw: "b-hello", content: "hello"}, {raw: "b-end", content: "!"}}
+	preambles := make([]step, 9)
+	for i := range preambles {
+		preambles[i] = step{raw: "a-ping"}
+	}
+	for _, tc := range []struct {
+		name         string
+		first        []step
+		want         []string
+		wantErr      error
+		wantAttempts []string // provider:error?
+	}{
+		{name: "overloaded before content falls back",
+			first: []step{{raw: "a-start"}, {raw: "a-ping"}, {err: overloaded}},
+			want:  []string{"b-start", "b-hello", "b-end"}, wantAttempts: []string{"first:failed", "second:served"}},
+		{name: "held events pass on as they came",
+			first: []step{{raw: "a-start"}, {raw: "a-ping"}, {raw: "a-hi", content: "hi"}},
+			want:  []string{"a-start", "a-ping", "a-hi"}, wantAttempts: []string{"first:served"}},
+		{name: "refused before content: the held events, then the error",
+			first: []step{{raw: "a-start"}, {err: refused}},
+			want:  []string{"a-start"}, wantErr: refused, wantAttempts: []string{"first:failed"}},
+		{name: "failed after content: no fallback",
+			first: []step{{raw: "a-start"}, {raw: "a-hi", content: "hi"}, {err: overloaded}},
+			want:  []string{"a-start", "a-hi"}, wantErr: overloaded, wantAttempts: []string{"first:served"}},
+		{name: "ended with nothing: served",
+			first: []step{{raw: "a-start"}},
+			want:  []string{"a-start"}, wantAttempts: []string{"first:served"}},
+		{name: "past maxHeld events: passed on, no fallback",
+			first: append(preambles[:len(preambles):len(preambles)], step{err: overloaded}),
+			want:  strings.Split(strings.Repeat("a-ping ", 9), " ")[:9], wantErr: overloaded, wantAttempts: []string{"first:served"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := &scripted{name: "first", script: tc.first}
+			second := &scripted{name: "second", script: good}
+			var attempts []string
+			req := &lyumen.Request{Model: publicModel, OnAttempt: func(a lyumen.Attempt) {
+				outcome := "served"
+				if a.Error != "" {
+					outcome = "failed"
+				}
+				attempts = append(attempts, a.Provider+":"+outcome)
+			}}
+			catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+				{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
+			p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, upstream.Options{Retries: -1})
+			s, err := p.ChatStream(t.Context(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := readAll(s)
+			s.Close()
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("err %v, want %v", err, tc.wantErr)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantAttempts, attempts); diff != "" {
+				t.Errorf("attempts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPool_StreamHoldsForALimitedTime: a stream that brings pings but no
+// content for long is passed on, so that its client's connection is not
+// silent, and no longer falls back.
+func TestPool_StreamHoldsForALimitedTime(t *testing.T) {
+	first := &scripted{script: []step{{raw: "start"}, {raw: "ping"}, {raw: "ping"}, {err: overloaded}}}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+		{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
+	now := time.Now()
+	clock := func() time.Time { now = now.Add(4 * time.Second); return now } // 4 s a reading
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": &scripted{}},
+		upstream.Options{Retries: -1, Now: clock})
+	s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := readAll(s)
+	if diff := cmp.Diff([]string{"start", "ping", "ping"}, got); diff != "" || !errors.Is(err, overloaded) {
+		t.Errorf("err %v, events (-want +got):\n%s", err, diff)
+	}
+}
+
+// TestPool_StreamFallbackEveryTargetFails: the stream ends in the error of
+// the route, after the retry round, as a failure to open would.
+func TestPool_StreamFallbackEveryTargetFails(t *testing.T) {
+	failing := []step{{raw: "start"}, {err: overloaded}}
+	first, second := &scripted{script: failing}, &scripted{script: failing}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+		{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
+		upstream.Options{Retries: 1, Backoff: time.Millisecond})
+	s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := readAll(s)
+	if !errors.Is(err, overloaded) || len(got) != 0 {
+		t.Errorf("events %q, err %v; want none, then %v", got, err, overloaded)
+	}
+	if first.opened != 2 || second.opened != 2 {
+		t.Errorf("opened %d and %d streams, want 2 each (two rounds)", first.opened, second.opened)
+	}
+	if _, err := s.Next(); !errors.Is(err, overloaded) {
+		t.Errorf("Next after the end: %v, want the error again", err)
+	}
+}
+
+// TestPool_StreamFailuresRestTheTarget: a stream that fails before its
+// answer counts against its target's breaker, as a failed open does.
+func TestPool_StreamFailuresRestTheTarget(t *testing.T) {
+	first := &scripted{script: []step{{err: overloaded}}}
+	second := &scripted{script: []step{{raw: "hi", content: "hi"}}}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+		{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
+		upstream.Options{Retries: -1, BreakerFailures: 2, BreakerCooldown: time.Hour})
+	for range 4 {
+		s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := readAll(s); err != nil || len(got) != 1 {
+			t.Fatalf("events %q, err %v", got, err)
+		}
+		s.Close()
+	}
+	if first.opened != 2 {
+		t.Errorf("the failing target was asked %d times, want 2: then its breaker rests it", first.opened)
+	}
+}
+
+// TestPool_StreamClientLeavesWhileHeld: a client that leaves before the
+// answer began says nothing of the upstream: no fallback, and a half-open
+// breaker's trial is released for the next request.
+func TestPool_StreamClientLeavesWhileHeld(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	first := &scripted{script: []step{{err: overloaded}}}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "first", Model: "a"}}}})
+	now := time.Now()
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first},
+		upstream.Options{Retries: -1, BreakerFailures: 1, BreakerCooldown: time.Minute, Now: func() time.Time { return now }})
+	s, err := p.ChatStream(ctx, &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(s) // the breaker opens
+	s.Close()
+	now = now.Add(2 * time.Minute) // half-open: the next request is the trial
+	first.script = []step{{raw: "start"}, {err: context.Canceled}}
+	s, err = p.ChatStream(ctx, &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if _, err := readAll(s); !errors.Is(err, context.Canceled) {
+		t.Errorf("err %v, want the client's cancellation", err)
+	}
+	s.Close()
+	first.script = []step{{raw: "hi", content: "hi"}}
+	s, err = p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatalf("after a trial whose client left: %v; want another trial", err)
+	}
+	s.Close()
+	if first.opened != 3 {
+		t.Errorf("opened %d streams, want 3", first.opened)
+	}
+}
