@@ -108,3 +108,38 @@ func TestStream_FallsBackBeforeTheAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestChat_MissingUpstreamModelFallsBack: an upstream's 404 for its model
+// (retired, or misspelt in the configuration) hands the request to the
+// model's next target.
+func TestChat_MissingUpstreamModelFallsBack(t *testing.T) {
+	anthUp, oaiUp := providertest.NewAnthropic(t), providertest.NewOpenAI(t)
+	oaiUp.Set(providertest.Behaviour{Status: http.StatusNotFound, ErrorText: "The model `upstream-model-1` does not exist"})
+	catalog := lyumen.NewCatalog([]lyumen.Model{
+		{Name: publicModel, Targets: []lyumen.Target{{Provider: "fake", Model: remoteModel}, {Provider: "anth", Model: claudeRemote}}},
+	})
+	recs := &records{}
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{
+		Provider: upstream.NewWithOptions(catalog, map[string]lyumen.Provider{
+			"anth": anthropic.NewClient(anthUp.BaseURL(), operatorKey, nil, nil),
+			"fake": oai.NewClient(oaiUp.BaseURL(), operatorKey, nil, nil),
+		}, upstream.Options{Retries: -1}),
+		Catalog:  catalog,
+		Recorder: recs,
+	}))
+	t.Cleanup(srv.Close)
+	c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1/"), option.WithAPIKey(clientKey), option.WithMaxRetries(0))
+	resp, err := c.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+		Model:    publicModel,
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("one two")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Choices[0].Message.Content; !strings.Contains(got, "one two") {
+		t.Errorf("answer %q, want the second target's", got)
+	}
+	if rec := recs.wait(t, 1); rec.Provider != "anth" || len(rec.Attempts) != 2 || rec.Attempts[0].Status != http.StatusNotFound {
+		t.Errorf("record: provider %q, attempts %+v; want anth after fake's 404", rec.Provider, rec.Attempts)
+	}
+}

@@ -128,7 +128,7 @@ type route[T any] struct {
 	capped    bool
 
 	round, next  int           // the round, and its next target
-	tried        bool          // a target of this round was asked
+	tried        bool          // a target of this round failed in a way a retry may fix
 	err          error         // nil while no target was asked or rested
 	untranslated error         // a target could not take the request: only another could
 	retryAfter   time.Duration // the longest any target of the round asked for
@@ -209,7 +209,6 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 				r.untranslated = err
 				continue
 			}
-			r.tried = true
 			if err == nil {
 				return out, at, nil
 			}
@@ -245,6 +244,15 @@ func (r *route[T]) failed(ctx context.Context, at asked, err error) bool {
 	}
 	if !retryable(err) {
 		switch {
+		case missing(err):
+			// The target's model is not there (retired, misspelt in the
+			// configuration): another target may have it, this one will
+			// not on a retry. The upstream answered, so it is not down;
+			// nor is it rested, lest a client's request that it finds
+			// nothing for take the target away from everyone.
+			at.b.success()
+			p.logger.WarnContext(ctx, "upstream has no such model, trying the next target", "provider", at.t.Provider, "model", at.t.Model, "err", err)
+			return true
 		case lyumen.KindOf(err) == lyumen.KindUpstream:
 			at.b.success() // the upstream answered: it is not down
 		case at.trial:
@@ -255,6 +263,7 @@ func (r *route[T]) failed(ctx context.Context, at asked, err error) bool {
 		}
 		return false
 	}
+	r.tried = true
 	at.b.failure(p.o.Now())
 	if e, ok := errors.AsType[*lyumen.Error](err); ok {
 		r.retryAfter = max(r.retryAfter, e.RetryAfter)
@@ -320,6 +329,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// missing says the upstream has no such model or route: its 404.
+func missing(err error) bool {
+	e, ok := errors.AsType[*lyumen.Error](err)
+	return ok && e.Kind == lyumen.KindUpstream && e.Status == http.StatusNotFound
 }
 
 // retryable says another target, or another try, may succeed where this

@@ -207,6 +207,15 @@ func TestPool_Fallback(t *testing.T) {
 			},
 		},
 		{
+			name:         "upstream 404 falls back: the target's model is missing",
+			firstErr:     &lyumen.Error{Kind: lyumen.KindUpstream, Status: 404, Message: "upstream: model not found"},
+			wantServedBy: "second",
+			wantAttempts: []lyumen.Attempt{
+				{Provider: "first", Model: "model-a", Status: 404, Error: "upstream: model not found"},
+				{Provider: "second", Model: "model-b"},
+			},
+		},
+		{
 			name:     "upstream 400 does not fall back",
 			firstErr: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: bad temperature"},
 			wantErr:  &lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: bad temperature"},

@@ -423,3 +423,25 @@ func TestPool_RestingSaysWhenToComeBack(t *testing.T) {
 		}
 	})
 }
+
+// TestPool_MissingModel: a target's 404 (its model retired, or misspelt in
+// the configuration) hands the request to the next target, but neither
+// starts a retry round, where it would say the same again, nor rests the
+// target, which a client's request could otherwise do at will.
+func TestPool_MissingModel(t *testing.T) {
+	missing := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusNotFound, Message: "upstream: model not found"}
+	first := &provider{name: "first", fail: failWith(missing)}
+	second := &provider{name: "second", fail: failWith(missing)}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+		{Provider: "first", Model: "model-a"}, {Provider: "second", Model: "model-b"}}}})
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
+		upstream.Options{Retries: 2, Backoff: time.Millisecond, BreakerFailures: 1})
+	for range 3 {
+		if _, err := p.Chat(t.Context(), &lyumen.Request{Model: publicModel}); !errors.Is(err, missing) {
+			t.Fatalf("err %v, want the last target's 404", err)
+		}
+	}
+	if n, m := len(first.requests()), len(second.requests()); n != 3 || m != 3 {
+		t.Errorf("the targets were asked %d and %d times in three requests, want 3 each: one round a request, none rested", n, m)
+	}
+}
