@@ -86,11 +86,20 @@ func serveAdmin(srv *http.Server, ln net.Listener) error {
 	return nil
 }
 
-// readiness is what /readyz checks: the spool has room (else requests are
-// refused) and, when configured, Redis answers (else limits fall back to
-// each instance).
-func readiness(spoolFull func() bool, lim *limiter) []admin.Check {
-	checks := []admin.Check{{Name: "spool", Check: func(context.Context) error {
+// readiness is what /readyz checks: the gateway is not draining (a load
+// balancer must move traffic away while in-flight requests finish), the
+// spool has room (else requests are refused) and, when configured, Redis
+// answers (else limits fall back to each instance). draining is closed
+// when shutdown begins, before the public server stops.
+func readiness(draining <-chan struct{}, spoolFull func() bool, lim *limiter) []admin.Check {
+	checks := []admin.Check{{Name: "serving", Check: func(context.Context) error {
+		select {
+		case <-draining:
+			return errors.New("draining: shutting down, finishing the requests in flight")
+		default:
+			return nil
+		}
+	}}, {Name: "spool", Check: func(context.Context) error {
 		if spoolFull() {
 			return errors.New("full: requests are refused until the store takes records")
 		}

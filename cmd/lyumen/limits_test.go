@@ -331,7 +331,7 @@ func TestServe_AdminListener(t *testing.T) {
 		if status != http.StatusOK || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "lyumen_ratelimit_clients") {
 			t.Errorf("metrics with the token: %d\n%.300s", status, body)
 		}
-		if status, body := get(t, "http://"+adminAddr+"/readyz", token); status != http.StatusOK || body != "spool: ok\n" {
+		if status, body := get(t, "http://"+adminAddr+"/readyz", token); status != http.StatusOK || body != "serving: ok\nspool: ok\n" {
 			t.Errorf("readyz: %d %q", status, body)
 		}
 		if status, body := get(t, "http://"+addr+"/metrics", token); status != http.StatusNotFound || strings.Contains(body, "go_goroutines") {

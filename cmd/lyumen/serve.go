@@ -170,7 +170,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	var admin *http.Server
 	if cfg.AdminListen != "" { // admin.go: metrics and readiness behind the admin token
 		spoolFull := func() bool { return sp.Bytes() >= cfg.Spool.MaxBytes-cfg.Spool.MaxBytes/100 }
-		asrv, aln, err := listenAdmin(&cfg, reg, readiness(spoolFull, lim), logger)
+		// gctx ends before the shutdown below begins: /readyz fails from then on.
+		asrv, aln, err := listenAdmin(&cfg, reg, readiness(gctx.Done(), spoolFull, lim), logger)
 		if err != nil {
 			ln.Close()
 			stopRecorder()

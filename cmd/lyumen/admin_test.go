@@ -1,0 +1,94 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lyumen/lyumen/providertest"
+)
+
+// TestServe_ReadyzDrains: once shutdown begins, /readyz on the admin
+// listener says not ready while a request is still being finished, so a
+// load balancer moves traffic away; /healthz stays ok meanwhile.
+func TestServe_ReadyzDrains(t *testing.T) {
+	up := providertest.NewOpenAI(t)
+	// The upstream holds the first request until released, so the server
+	// has one in flight when shutdown begins.
+	started, release := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	gate := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		first.Do(func() {
+			close(started)
+			<-release
+		})
+		up.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(gate.Close)
+	dir := t.TempDir()
+	adminAddr, token := freeAddr(t), "drain-test-token"
+	config := limitsConfig(t, dir, gate.URL+"/v1", "", "requests_per_minute: 0", "")
+	addr, logs, stop := startServe(t, []string{"--config", config},
+		map[string]string{"LYUMEN_ADMIN_LISTEN": adminAddr, "LYUMEN_ADMIN_TOKEN": token})
+	free := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(free) // before stop and gate.Close, which wait for the held request
+	get := func(path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+adminAddr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond) // the admin listener opens just after the public one
+			resp, err = http.DefaultClient.Do(req)
+		}
+		if err != nil {
+			t.Fatalf("GET %s: %v\n%s", path, err, logs)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := get("/readyz"); status != http.StatusOK {
+		t.Fatalf("readyz before shutdown: %d %q", status, body)
+	}
+
+	answered := make(chan int, 1)
+	go func() {
+		status, _, err := call(t.Context(), addr, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		answered <- status
+	}()
+	select {
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the request did not reach the upstream\n%s", logs)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }() // as SIGTERM: the held request keeps the server draining
+
+	status, body := get("/readyz")
+	for deadline := time.Now().Add(5 * time.Second); status == http.StatusOK && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		status, body = get("/readyz")
+	}
+	if status != http.StatusServiceUnavailable || !strings.Contains(body, "draining") {
+		t.Errorf("readyz while draining: %d %q; want 503 saying draining", status, body)
+	}
+	if status, body := get("/healthz"); status != http.StatusOK {
+		t.Errorf("healthz while draining: %d %q; want 200", status, body)
+	}
+
+	free()
+	if status := <-answered; status != http.StatusOK {
+		t.Errorf("the request in flight at shutdown got %d, want 200", status)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}
