@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind classifies an error for the client.
@@ -49,6 +50,30 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error of kind k with a client-safe message.
 func Errorf(k Kind, format string, args ...any) *Error {
 	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// MaxQuoted is the most bytes of a client's value that an error message
+// quotes.
+const MaxQuoted = 256
+
+// Clip returns s, a value the client sent, for quoting in an error
+// message: whole up to MaxQuoted bytes, else cut there on a rune boundary
+// with "…" appended. Quoted whole, a 1 MB model name would come back as a
+// 1 MB error.
+func Clip(s string) string {
+	if len(s) <= MaxQuoted {
+		return s
+	}
+	i := MaxQuoted
+	// Back up to the start of the rune the limit falls in; no further than
+	// a rune's length, so invalid UTF-8 is cut at the limit.
+	for j := i; j > i-utf8.UTFMax; j-- {
+		if utf8.RuneStart(s[j]) {
+			i = j
+			break
+		}
+	}
+	return s[:i] + "…"
 }
 
 // KindOf returns the kind of err, KindInternal when it is not an *Error.

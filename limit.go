@@ -85,7 +85,7 @@ func TooManyTokens(tokens, limit int64) *Error {
 
 // BudgetSpent refuses a request to a model whose daily budget is spent.
 func BudgetSpent(model string) *Error {
-	e := Errorf(KindUnavailable, "the daily token budget for the model '%s' is spent; it renews at 00:00 UTC", model)
+	e := Errorf(KindUnavailable, "the daily token budget for the model '%s' is spent; it renews at 00:00 UTC", Clip(model))
 	e.Code = "budget_exhausted"
 	return e
 }

@@ -603,7 +603,7 @@ func decodeToolChoice(raw json.RawMessage) (tc *lyumen.ToolChoice, noParallel bo
 			return nil, false, err
 		}
 	default:
-		return nil, false, invalid("tool_choice.type", "Input tag '%s' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'", typ)
+		return nil, false, invalid("tool_choice.type", "Input tag '%s' found using 'type' does not match any of the expected tags: 'auto', 'any', 'tool', 'none'", lyumen.Clip(typ))
 	}
 	if _, err := o.get("tool_choice", "disable_parallel_tool_use", &noParallel, wantBool); err != nil {
 		return nil, false, err

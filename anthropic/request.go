@@ -151,7 +151,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			}
 			b.Messages = append(b.Messages, out)
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages of role '%s' cannot be sent to this model's provider", m.Role)
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages of role '%s' cannot be sent to this model's provider", lyumen.Clip(m.Role))
 		}
 	}
 	switch len(system) {
@@ -168,7 +168,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		if strings.Contains(t.Name, ":") {
 			// A tool built into another provider ("anthropic:web_search_…"
 			// is kept that way): function names cannot hold a colon.
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", t.Name)
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", lyumen.Clip(t.Name))
 		}
 		schema := t.Parameters
 		if len(bytes.TrimSpace(schema)) == 0 || string(schema) == "null" {
@@ -187,7 +187,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		case "tool":
 			b.ToolChoice = &outToolChoice{Type: "tool", Name: tc.Name}
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "tool choice '%s' cannot be sent to this model's provider", tc.Mode)
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "tool choice '%s' cannot be sent to this model's provider", lyumen.Clip(tc.Mode))
 		}
 	}
 	// Anthropic says it in tool_choice, so one is sent when the client gave
@@ -334,7 +334,7 @@ func contentBlocks(parts []lyumen.Part) ([]any, error) {
 			}
 			blocks = append(blocks, imageBlock{Type: "image", Source: src})
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", p.Type)
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", lyumen.Clip(p.Type))
 		}
 	}
 	return blocks, nil
@@ -349,7 +349,7 @@ func toolInput(tc lyumen.ToolCall) (json.RawMessage, error) {
 	}
 	if args[0] != '{' || !json.Valid(args) {
 		return nil, lyumen.Errorf(lyumen.KindInvalid,
-			"the arguments of the call to tool '%s' are not a JSON object, which this model's provider requires", tc.Name)
+			"the arguments of the call to tool '%s' are not a JSON object, which this model's provider requires", lyumen.Clip(tc.Name))
 	}
 	return args, nil
 }

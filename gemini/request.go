@@ -188,7 +188,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			}
 			add("user", part{FunctionResponse: &functionResponse{Name: name, Response: toolResponse(m.Text())}})
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages with the role '%s' cannot be sent to this model's provider", m.Role)
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages with the role '%s' cannot be sent to this model's provider", lyumen.Clip(m.Role))
 		}
 	}
 	switch {
@@ -206,7 +206,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			if strings.Contains(t.Name, ":") {
 				// A tool built into another provider ("anthropic:web_search_…"
 				// is kept that way): function names cannot hold a colon.
-				return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", t.Name)
+				return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", lyumen.Clip(t.Name))
 			}
 			params, jsonSchema, err := parameters(t)
 			if err != nil {
@@ -230,7 +230,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			case "tool":
 				fc.Mode, fc.AllowedFunctionNames = "ANY", []string{tc.Name}
 			default:
-				return nil, lyumen.Errorf(lyumen.KindInvalid, "the tool choice '%s' cannot be sent to this model's provider", tc.Mode)
+				return nil, lyumen.Errorf(lyumen.KindInvalid, "the tool choice '%s' cannot be sent to this model's provider", lyumen.Clip(tc.Mode))
 			}
 			b.ToolConfig = &toolConfig{FunctionCallingConfig: fc}
 		}
@@ -418,7 +418,7 @@ func contentParts(m *lyumen.Message) ([]part, error) {
 			}
 			parts = append(parts, ip)
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", p.Type)
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", lyumen.Clip(p.Type))
 		}
 	}
 	return parts, nil
@@ -455,7 +455,7 @@ func callArgs(tc lyumen.ToolCall) (json.RawMessage, error) {
 	var b bytes.Buffer
 	if s[0] != '{' || json.Compact(&b, []byte(s)) != nil {
 		return nil, lyumen.Errorf(lyumen.KindInvalid,
-			"the arguments of the tool call '%s' are not a JSON object, which this model's provider needs", tc.ID)
+			"the arguments of the tool call '%s' are not a JSON object, which this model's provider needs", lyumen.Clip(tc.ID))
 	}
 	return b.Bytes(), nil
 }
@@ -480,7 +480,7 @@ func toolName(earlier []lyumen.Message, m *lyumen.Message) (string, error) {
 		return m.Name, nil // the legacy function role names the function itself
 	}
 	return "", lyumen.Errorf(lyumen.KindInvalid,
-		"the tool result for '%s' answers no earlier tool call, and this model's provider needs the name of the function it answers", m.ToolCallID)
+		"the tool result for '%s' answers no earlier tool call, and this model's provider needs the name of the function it answers", lyumen.Clip(m.ToolCallID))
 }
 
 // toolResponse is a tool's result as the object Gemini wants: a JSON

@@ -63,11 +63,11 @@ func parameters(t lyumen.Tool) (params json.RawMessage, jsonSchema bool, err err
 	dec.UseNumber() // numbers go back as they came
 	var root any
 	if err := dec.Decode(&root); err != nil {
-		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' are not valid JSON", t.Name)
+		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' are not valid JSON", lyumen.Clip(t.Name))
 	}
 	obj, ok := root.(map[string]any)
 	if !ok {
-		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' are not a JSON Schema object", t.Name)
+		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' are not a JSON Schema object", lyumen.Clip(t.Name))
 	}
 	c := schemaCleaner{root: obj, tool: t.Name, budget: 4*len(raw) + 64<<10, sizes: map[string]int{}}
 	out, err := c.clean(obj, 0)
@@ -86,7 +86,7 @@ func parameters(t lyumen.Tool) (params json.RawMessage, jsonSchema bool, err err
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' cannot be sent to this model's provider", t.Name)
+		return nil, false, lyumen.Errorf(lyumen.KindInvalid, "the parameters of the tool '%s' cannot be sent to this model's provider", lyumen.Clip(t.Name))
 	}
 	return b, false, nil
 }
@@ -352,7 +352,7 @@ func anyOf(s map[string]any) []any {
 func (c *schemaCleaner) resolve(ref string, depth int) (map[string]any, error) {
 	if depth >= maxRefDepth {
 		return nil, lyumen.Errorf(lyumen.KindInvalid,
-			"the parameters of the tool '%s' refer to themselves ($ref), which this model's provider cannot take", c.tool)
+			"the parameters of the tool '%s' refer to themselves ($ref), which this model's provider cannot take", lyumen.Clip(c.tool))
 	}
 	var defs map[string]any
 	name := ""
@@ -368,7 +368,7 @@ func (c *schemaCleaner) resolve(ref string, depth int) (map[string]any, error) {
 	def, ok := defs[name].(map[string]any)
 	if !ok {
 		return nil, lyumen.Errorf(lyumen.KindInvalid,
-			"the parameters of the tool '%s' refer to '%s', which is not among their $defs: this model's provider needs every schema inline", c.tool, ref)
+			"the parameters of the tool '%s' refer to '%s', which is not among their $defs: this model's provider needs every schema inline", lyumen.Clip(c.tool), lyumen.Clip(ref))
 	}
 	size, ok := c.sizes[ref]
 	if !ok {
@@ -378,7 +378,7 @@ func (c *schemaCleaner) resolve(ref string, depth int) (map[string]any, error) {
 	}
 	if c.budget -= size; c.budget < 0 {
 		return nil, lyumen.Errorf(lyumen.KindInvalid,
-			"the parameters of the tool '%s' grow too large when their $refs are expanded, as this model's provider needs", c.tool)
+			"the parameters of the tool '%s' grow too large when their $refs are expanded, as this model's provider needs", lyumen.Clip(c.tool))
 	}
 	return def, nil
 }

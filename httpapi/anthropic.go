@@ -60,7 +60,7 @@ func (s *server) handleCountTokens() http.Handler {
 			return
 		}
 		if _, ok := s.Catalog.Lookup(req.Model); !ok {
-			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", req.Model), "unknown_model")
+			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", lyumen.Clip(req.Model)), "unknown_model")
 			return
 		}
 		if s.Limiter != nil && !s.charge(w, r, c, clientKey(clientAddr(r, s.TrustedProxies)), req.Model, 0) {

@@ -80,7 +80,7 @@ func (s *server) handleExchange(c codec) http.Handler {
 		}
 		req.AnthropicBeta = r.Header.Values("Anthropic-Beta") // for Anthropic upstreams
 		if _, ok := s.Catalog.Lookup(req.Model); !ok {
-			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", req.Model), "unknown_model")
+			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", lyumen.Clip(req.Model)), "unknown_model")
 			return
 		}
 		adm, ok := s.admit(w, r, c, req, body) // rate limits and budgets (limits.go)

@@ -153,7 +153,7 @@ func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, req
 		default:
 			a.release()
 			setRetryAfter(w.Header(), time.Second)
-			e := lyumen.Errorf(lyumen.KindUnavailable, "the model '%s' is at capacity; try again shortly", req.Model)
+			e := lyumen.Errorf(lyumen.KindUnavailable, "the model '%s' is at capacity; try again shortly", lyumen.Clip(req.Model))
 			e.Code = "model_at_capacity"
 			s.refuse(w, c, e, "at_capacity")
 			return nil, false

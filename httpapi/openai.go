@@ -81,7 +81,7 @@ func (s *server) handleModel() http.Handler {
 		m, ok := s.Catalog.Lookup(id)
 		if anthropicClient(w, r) {
 			if !ok {
-				status, body := anthropic.Error(lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", id))
+				status, body := anthropic.Error(lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", lyumen.Clip(id)))
 				writeJSON(w, status, body)
 				return
 			}
@@ -89,7 +89,7 @@ func (s *server) handleModel() http.Handler {
 			return
 		}
 		if !ok {
-			openaiError(w, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", id))
+			openaiError(w, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", lyumen.Clip(id)))
 			return
 		}
 		writeJSON(w, http.StatusOK, openai.EncodeModel(m, s.started.Unix()))
@@ -101,7 +101,7 @@ func (s *server) handleModel() http.Handler {
 // belongs to.
 func (s *server) handleUnknownAPI() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e := lyumen.Errorf(lyumen.KindNotFound, "invalid URL (%s %s)", r.Method, r.URL.Path)
+		e := lyumen.Errorf(lyumen.KindNotFound, "invalid URL (%s %s)", lyumen.Clip(r.Method), lyumen.Clip(r.URL.Path))
 		e.Code = "unknown_url" // OpenAI's; Anthropic's envelope keeps only its own codes
 		apiError(w, r.URL.Path, e)
 	})

@@ -138,7 +138,7 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 	for i, t := range cr.Tools {
 		if t.Type != "function" && t.Type != "" {
 			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: fmt.Sprintf("tools[%d].type", i),
-				Message: fmt.Sprintf("unsupported tool type '%s': only function tools are supported", t.Type)}
+				Message: fmt.Sprintf("unsupported tool type '%s': only function tools are supported", lyumen.Clip(t.Type))}
 		}
 		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters, Strict: t.Function.Strict})
 	}
@@ -218,7 +218,7 @@ func toolChoice(raw json.RawMessage) (*lyumen.ToolChoice, error) {
 			return &lyumen.ToolChoice{Mode: mode}, nil
 		}
 		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "tool_choice",
-			Message: fmt.Sprintf("invalid value for 'tool_choice': '%s' is not one of auto, none, required", mode)}
+			Message: fmt.Sprintf("invalid value for 'tool_choice': '%s' is not one of auto, none, required", lyumen.Clip(mode))}
 	}
 	var named struct {
 		Function struct {
@@ -347,7 +347,7 @@ func decodeError(err error, key string) error {
 			return &lyumen.Error{Kind: lyumen.KindInvalid, Message: "the request body must be a JSON object", Err: err}
 		}
 		return &lyumen.Error{Kind: lyumen.KindInvalid, Param: field,
-			Message: fmt.Sprintf("invalid type for '%s': expected %s, but got %s instead", field, typeName(te.Type.Kind().String()), te.Value), Err: err}
+			Message: fmt.Sprintf("invalid type for '%s': expected %s, but got %s instead", field, typeName(te.Type.Kind().String()), lyumen.Clip(te.Value)), Err: err}
 	}
 	return &lyumen.Error{Kind: lyumen.KindInvalid,
 		Message: "we could not parse the JSON body of your request: it is not valid JSON", Err: err}

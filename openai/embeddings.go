@@ -45,7 +45,7 @@ func DecodeEmbeddings(body []byte) (*lyumen.EmbedRequest, error) {
 	case model == nil || *model == "":
 		return nil, invalid("model", "you must provide a model parameter")
 	case encodingFormat != nil && *encodingFormat != "float" && *encodingFormat != "base64":
-		return nil, invalid("encoding_format", "invalid value for 'encoding_format': '%s' is not one of float, base64", *encodingFormat)
+		return nil, invalid("encoding_format", "invalid value for 'encoding_format': '%s' is not one of float, base64", lyumen.Clip(*encodingFormat))
 	case dimensions != nil && *dimensions < 1:
 		return nil, invalid("dimensions", "'dimensions' must be at least 1")
 	}

@@ -52,7 +52,7 @@ func format(f wireFormat, param string) (*lyumen.Format, error) {
 		}
 		return &lyumen.Format{Type: f.Type, Name: f.Name, Description: f.Description, Strict: f.Strict, Schema: f.Schema}, nil
 	}
-	return nil, invalid(param+".type", "Invalid value: '%s'. Supported values are: 'text', 'json_object', and 'json_schema'.", f.Type)
+	return nil, invalid(param+".type", "Invalid value: '%s'. Supported values are: 'text', 'json_object', and 'json_schema'.", lyumen.Clip(f.Type))
 }
 
 // encodeChatFormat is chatFormat's inverse.

@@ -118,7 +118,7 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 					}
 					parts = append(parts, cp)
 				default:
-					return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", p.Type)
+					return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", lyumen.Clip(p.Type))
 				}
 			}
 			if len(parts) == 0 && m.Role == "tool" {
@@ -135,7 +135,7 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 	}
 	for _, t := range req.Tools {
 		if strings.Contains(t.Name, ":") { // another API's built-in tool, kept by type only
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", t.Name)
+			return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", lyumen.Clip(t.Name))
 		}
 		var wt wireTool
 		wt.Type = "function"

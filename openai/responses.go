@@ -167,7 +167,7 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 		switch {
 		case t.Type != "function":
 			return nil, untranslatable(param+".type",
-				"tools of type '%s' are built into OpenAI's servers and cannot be translated: only function tools are supported", t.Type)
+				"tools of type '%s' are built into OpenAI's servers and cannot be translated: only function tools are supported", lyumen.Clip(t.Type))
 		case t.Name == "" && t.Function != nil:
 			return nil, invalid(param+".name",
 				"missing required parameter: '%s.name': function tools in the Responses API are flat ({\"type\": \"function\", \"name\": …}), not nested under 'function' as in chat completions", param)
@@ -307,7 +307,7 @@ func responsesInput(raw json.RawMessage) ([]lyumen.Message, error) {
 				"input items of type 'item_reference' point to stored responses, and this gateway stores none: send the items themselves")
 		default:
 			return nil, untranslatable(param+".type",
-				"input items of type '%s' cannot be translated: only message, function_call, function_call_output and reasoning items are supported", it.Type)
+				"input items of type '%s' cannot be translated: only message, function_call, function_call_output and reasoning items are supported", lyumen.Clip(it.Type))
 		}
 	}
 	return msgs, nil
@@ -358,7 +358,7 @@ func responsesContent(raw json.RawMessage, param string) (string, []lyumen.Part,
 			}
 		default:
 			return "", nil, untranslatable(pp+".type",
-				"content of type '%s' cannot be translated: only input_text, input_image, output_text and refusal are supported", p.Type)
+				"content of type '%s' cannot be translated: only input_text, input_image, output_text and refusal are supported", lyumen.Clip(p.Type))
 		}
 	}
 	if !onlyText {
@@ -382,7 +382,7 @@ func responsesToolChoice(raw json.RawMessage) (*lyumen.ToolChoice, error) {
 		case "auto", "none", "required":
 			return &lyumen.ToolChoice{Mode: mode}, nil
 		}
-		return nil, invalid("tool_choice", "invalid value for 'tool_choice': '%s' is not one of auto, none, required", mode)
+		return nil, invalid("tool_choice", "invalid value for 'tool_choice': '%s' is not one of auto, none, required", lyumen.Clip(mode))
 	}
 	var named struct {
 		Type string `json:"type"`
@@ -400,5 +400,5 @@ func responsesToolChoice(raw json.RawMessage) (*lyumen.ToolChoice, error) {
 		return nil, untranslatable("tool_choice.type", "'tool_choice' of type 'allowed_tools' cannot be translated: name one function or use auto, none or required")
 	}
 	return nil, untranslatable("tool_choice.type",
-		"'tool_choice' of type '%s' cannot be translated: only function tools are supported", named.Type)
+		"'tool_choice' of type '%s' cannot be translated: only function tools are supported", lyumen.Clip(named.Type))
 }

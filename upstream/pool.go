@@ -160,7 +160,7 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 	var zero T
 	p, req := r.p, r.req
 	if !r.found {
-		return zero, asked{}, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", req.Model)
+		return zero, asked{}, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist", lyumen.Clip(req.Model))
 	}
 	for r.round <= p.o.Retries {
 		if r.round > 0 && r.next == 0 {
@@ -189,7 +189,7 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 					if e, ok := r.err.(*lyumen.Error); ok && e.RetryAfter < rest {
 						rest = e.RetryAfter
 					}
-					e := lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", req.Model)
+					e := lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", lyumen.Clip(req.Model))
 					e.RetryAfter = rest
 					r.err = e
 				}
@@ -227,7 +227,7 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 	case r.untranslated != nil:
 		return zero, asked{}, r.untranslated // no target could take it, and none failed or rested
 	}
-	return zero, asked{}, lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", req.Model)
+	return zero, asked{}, lyumen.Errorf(lyumen.KindUnavailable, "no upstream is configured for model '%s'", lyumen.Clip(req.Model))
 }
 
 // failed settles a target that failed, and says whether another target,
