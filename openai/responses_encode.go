@@ -419,7 +419,7 @@ func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) [
 	status, reason := responseStatus(finish)
 	output := make([]any, len(items))
 	for i := range items {
-		output[i] = items[i].render(itemStatus(status, i == len(items)-1 && items[i].kind != itemFunction))
+		output[i] = items[i].render(itemStatus(status, i == len(items)-1))
 	}
 	o := echo.object(derivedID("resp", seed, -1), now.Unix(), resp.Model, status, output, resp.Usage)
 	if reason != "" {
@@ -429,7 +429,8 @@ func EncodeResponse(resp *lyumen.Response, req *lyumen.Request, now time.Time) [
 }
 
 // itemStatus is an item's status in a response of the given status: only
-// the message cut short by the end of the response is incomplete.
+// the item cut short by the end of the response is incomplete, a function
+// call too, whose arguments are then cut (a client must not run it).
 func itemStatus(responseStatus string, last bool) string {
 	if responseStatus == "incomplete" && last {
 		return "incomplete"

@@ -210,7 +210,7 @@ func (s *ResponsesStream) End(dst []byte, resp *lyumen.Response) []byte {
 	}
 	status, reason := responseStatus(s.finish)
 	if s.open >= 0 {
-		dst = s.closeOpen(dst, itemStatus(status, s.items[s.open].kind != itemFunction))
+		dst = s.closeOpen(dst, itemStatus(status, true))
 	}
 	o := s.object(status)
 	typ := "response.completed"

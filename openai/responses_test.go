@@ -418,6 +418,46 @@ func TestResponsesStream_SDK(t *testing.T) {
 	}
 }
 
+// TestResponses_CutFunctionCall: a function call that max_output_tokens
+// cut short has cut arguments; it is marked incomplete, as a cut message
+// is, so that a client does not run it. It was marked completed.
+func TestResponses_CutFunctionCall(t *testing.T) {
+	req, err := openai.DecodeResponses([]byte(`{"model":"gpt-test","input":"Hi","max_output_tokens":9,"tools":[{"type":"function","name":"f"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := []lyumen.Event{
+		{ID: "chatcmpl-1", Model: "m-1", Choices: []lyumen.ChoiceDelta{{Role: "assistant", Content: "Let me see."}}},
+		{Choices: []lyumen.ChoiceDelta{{ToolCalls: []lyumen.ToolCall{{Index: 0, ID: "call_1", Name: "f", Arguments: `{"city":"Par`}}}}},
+		{Choices: []lyumen.ChoiceDelta{{FinishReason: "length"}}},
+	}
+	var asm lyumen.Assembler
+	enc := openai.NewResponsesStream(req, now)
+	var out []byte
+	for i := range events {
+		asm.Add(&events[i])
+		out = enc.Event(out, &events[i])
+	}
+	out = enc.End(out, asm.Response())
+	evs, _ := sdkEvents(t, out)
+	streamed := evs[len(evs)-1].AsResponseIncomplete().Response
+
+	var whole responses.Response
+	if err := json.Unmarshal(openai.EncodeResponse(asm.Response(), req, now), &whole); err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]responses.Response{"streamed": streamed, "whole": whole} {
+		var statuses []string
+		for _, item := range r.Output {
+			statuses = append(statuses, item.Type+" "+string(item.Status))
+		}
+		want := []string{"message completed", "function_call incomplete"}
+		if diff := cmp.Diff(want, statuses); diff != "" || r.Status != "incomplete" {
+			t.Errorf("%s: status %q, items (-want +got):\n%s", name, r.Status, diff)
+		}
+	}
+}
+
 func TestResponsesStream_Fail(t *testing.T) {
 	req, _ := openai.DecodeResponses([]byte(`{"model":"gpt-test","input":"Hi","stream":true}`))
 	enc := openai.NewResponsesStream(req, now)
