@@ -92,6 +92,7 @@ type generationConfig struct {
 	// ResponseJSONSchema takes JSON Schema as it is, unlike responseSchema
 	// (OpenAPI's subset, which tools' parameters must be converted to).
 	ResponseJSONSchema json.RawMessage `json:"responseJsonSchema,omitempty"`
+	ThinkingConfig     *thinkingConfig `json:"thinkingConfig,omitempty"`
 }
 
 // maxCandidates is the most answers (candidateCount) Gemini gives to one
@@ -253,8 +254,12 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 	if f := req.Format; f != nil {
 		gc.ResponseMimeType, gc.ResponseJSONSchema = "application/json", f.Schema
 	}
+	var err error
+	if gc.ThinkingConfig, err = thinking(req); err != nil {
+		return nil, err
+	}
 	if gc.MaxOutputTokens > 0 || gc.Temperature != nil || gc.TopP != nil || gc.TopK != nil || len(gc.StopSequences) > 0 ||
-		gc.CandidateCount > 0 || gc.Seed != nil || gc.ResponseMimeType != "" {
+		gc.CandidateCount > 0 || gc.Seed != nil || gc.ResponseMimeType != "" || gc.ThinkingConfig != nil {
 		b.GenerationConfig = &gc
 	}
 	if b.Contents == nil {
@@ -346,6 +351,10 @@ func appendRequest(dst []byte, b *request) ([]byte, bool) {
 		if gc.ResponseMimeType != "" {
 			field("responseMimeType")
 			dst = jsontext.AppendString(dst, gc.ResponseMimeType)
+		}
+		if tc := gc.ThinkingConfig; tc != nil {
+			field("thinkingConfig")
+			dst = appendThinkingConfig(dst, tc)
 		}
 		dst = append(dst, '}')
 	}

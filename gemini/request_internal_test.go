@@ -12,7 +12,7 @@ import (
 // TestAppendRequest checks the fast rendering of a text conversation
 // against encoding/json's, and that it leaves other shapes to it.
 func TestAppendRequest(t *testing.T) {
-	temp, topP, topK, seed := 0.2, 1e-7, 40, int64(-3)
+	temp, topP, topK, seed, budget, off := 0.2, 1e-7, 40, int64(-3), -1, 0
 	for _, s := range jsontext.Strings {
 		for _, b := range []request{
 			{Contents: []content{{Role: "user", Parts: []part{{Text: s}, {Text: "q"}}}, {Role: "model", Parts: []part{{Text: "a" + s}}}},
@@ -20,6 +20,10 @@ func TestAppendRequest(t *testing.T) {
 			{Contents: []content{{Role: "user", Parts: []part{{}}}, {Parts: nil}}, GenerationConfig: &generationConfig{MaxOutputTokens: 256,
 				Temperature: &temp, TopP: &topP, TopK: &topK, StopSequences: []string{s, "\n"}, CandidateCount: 2, Seed: &seed, ResponseMimeType: "application/json"}},
 			{Contents: []content{}, GenerationConfig: &generationConfig{Seed: &seed}},
+			{Contents: []content{}, GenerationConfig: &generationConfig{MaxOutputTokens: 9, ThinkingConfig: &thinkingConfig{IncludeThoughts: true, ThinkingBudget: &budget}}},
+			{Contents: []content{}, GenerationConfig: &generationConfig{ThinkingConfig: &thinkingConfig{ThinkingBudget: &off}}},
+			{Contents: []content{}, GenerationConfig: &generationConfig{ThinkingConfig: &thinkingConfig{IncludeThoughts: true, ThinkingLevel: s}}},
+			{Contents: []content{}, GenerationConfig: &generationConfig{ThinkingConfig: &thinkingConfig{}}},
 			{GenerationConfig: &generationConfig{}},
 		} {
 			want, err := json.Marshal(b)

@@ -41,6 +41,19 @@ var encodeCases = []struct {
 			Format: &lyumen.Format{Type: "json_schema", Name: "colour", Schema: json.RawMessage(`{"type":"object","properties":{"name":{"type":"string"}},"required":["name"],"additionalProperties":false}`)}},
 	},
 	{
+		// A reasoning effort is a thinking budget for Gemini 2.5, with
+		// thought summaries asked for, so the reasoning is shown.
+		name: "reasoning_effort_budget",
+		req: lyumen.Request{Model: "gemini-2.5-flash", ReasoningEffort: "medium", MaxTokens: 16384,
+			Messages: []lyumen.Message{{Role: "user", Content: "Is 1009 prime?"}}},
+	},
+	{
+		// and a thinking level for Gemini 3.
+		name: "reasoning_effort_level",
+		req: lyumen.Request{Model: "gemini-3-flash-preview", ReasoningEffort: "low",
+			Messages: []lyumen.Message{{Role: "user", Content: "Is 1009 prime?"}}},
+	},
+	{
 		name: "json_mode",
 		req: lyumen.Request{Model: "gemini-2.5-flash", Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
 			Format: &lyumen.Format{Type: "json_object"}},
@@ -271,6 +284,11 @@ func TestEncodeRequest_Errors(t *testing.T) {
 			name: "built-in tool",
 			req:  lyumen.Request{Tools: []lyumen.Tool{{Name: "anthropic:web_search_20250305"}}},
 			want: "the built-in tool 'anthropic:web_search_20250305' cannot be sent to this model's provider",
+		},
+		{
+			name: "unknown reasoning effort",
+			req:  lyumen.Request{Model: "gemini-2.5-flash", ReasoningEffort: "extreme", Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+			want: "the reasoning effort 'extreme' cannot be sent to this model's provider",
 		},
 		{
 			name: "unknown role",
