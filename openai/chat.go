@@ -35,6 +35,7 @@ type chatRequest struct {
 	TopP                *float64
 	Stop                json.RawMessage
 	Seed                *int64
+	ReasoningEffort     *string
 }
 
 type wireTool struct {
@@ -146,6 +147,9 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		req.N = *cr.N
 	}
 	req.Seed = cr.Seed
+	if cr.ReasoningEffort != nil {
+		req.ReasoningEffort = *cr.ReasoningEffort
+	}
 	var err error
 	if req.Format, err = chatFormat(responseFormat); err != nil {
 		return nil, err
@@ -190,7 +194,7 @@ func chatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage, er
 		{"stream_options", &cr.StreamOptions}, {"n", &cr.N}, {"tools", &cr.Tools},
 		{"tool_choice", &cr.ToolChoice}, {"parallel_tool_calls", &cr.ParallelToolCalls}, {"max_tokens", &cr.MaxTokens},
 		{"max_completion_tokens", &cr.MaxCompletionTokens}, {"temperature", &cr.Temperature},
-		{"top_p", &cr.TopP}, {"stop", &cr.Stop}, {"seed", &cr.Seed},
+		{"top_p", &cr.TopP}, {"stop", &cr.Stop}, {"seed", &cr.Seed}, {"reasoning_effort", &cr.ReasoningEffort},
 	} {
 		if raw, ok := fields[f.key]; ok {
 			if err := json.Unmarshal(raw, f.dst); err != nil {

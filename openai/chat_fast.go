@@ -23,12 +23,16 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 			return false
 		}
 		switch key {
-		case "model":
+		case "model", "reasoning_effort":
 			if p.Null() {
 				return true
 			}
-			m, ok := p.Text()
-			cr.Model = &m
+			v, ok := p.Text()
+			if key == "model" {
+				cr.Model = &v
+			} else {
+				cr.ReasoningEffort = &v
+			}
 			return ok
 		case "messages":
 			if p.Null() {
@@ -96,7 +100,7 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 // one to it.
 var chatKeys = [...]string{"model", "messages", "stream", "stream_options", "n", "max_tokens",
 	"max_completion_tokens", "seed", "temperature", "top_p", "tool_choice", "stop", "response_format", "tools",
-	"parallel_tool_calls"}
+	"parallel_tool_calls", "reasoning_effort"}
 
 // readMessages reads an array of messages that have a role, text content or
 // null, and perhaps a name; nothing else.

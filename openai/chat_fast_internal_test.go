@@ -15,6 +15,7 @@ var fastChatSeeds = []string{
 	`{"model":"m","messages":[{}],"stop":["\n"],"tool_choice":"auto","response_format":{"type":"json_object"}}`,
 	`{"model":null,"messages":null}`, `{}`,
 	`{"model":"m","messages":[{"role":"user","content":"héllo 😀"}],"stream_options":{"include_usage":false,"x":1}}`,
+	`{"model":"o3","messages":[{"role":"user","content":"Why?"}],"reasoning_effort":"low","max_completion_tokens":4096}`,
 	// Left to chatFields:
 	`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"}]}]}`,
 	`{"model":"m","messages":[{"Role":"user","content":"a"}]}`,
@@ -23,6 +24,8 @@ var fastChatSeeds = []string{
 	`{"model":"m","messages":[],"n":1.0}`, `{"model":"m","messages":[],"n":1e2}`,
 	`{"model":"m","messages":[],"max_tokens":99999999999999999999}`, `{"model":"m","messages":[],"temperature":1e999}`,
 	`{"model":"m","messages":[],"stream":"yes"}`, `{"model":"m","messages":[],"parallel_tool_calls":false,"parallel_tool_calls":true}`,
+	`{"model":"m","messages":[],"reasoning_effort":"l\u006fw"}`, `{"model":"m","messages":[],"reasoning_effort":1}`,
+	`{"model":"m","messages":[],"reasoning_effort":"low","reasoning_effort":"high"}`,
 	`{"model":"m","messages":[],"parallel_tool_calls":0}`, `{"model":"m\u0041","messages":[]}`,
 	`{"model":"m","messages":[],"stream_options":{"include_usage":1}}`,
 	`{"model":"m","messages":[],"stream_options":{"include_usage":true,"include_usage":false}}`,
@@ -59,7 +62,7 @@ func FuzzFastChatFields(f *testing.F) {
 // TestFastChatFields_TakesTheCommonShapes checks that the requests SDKs
 // send most take the fast path, so that it is not silently bypassed.
 func TestFastChatFields_TakesTheCommonShapes(t *testing.T) {
-	for _, s := range fastChatSeeds[:8] {
+	for _, s := range fastChatSeeds[:9] {
 		if _, _, ok := fastChatFields([]byte(s)); !ok {
 			t.Errorf("%s: not taken by the fast path", s)
 		}

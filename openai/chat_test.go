@@ -141,6 +141,18 @@ var validChats = []struct {
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}},
 	},
 	{
+		// Passed through as written to an OpenAI-compatible upstream, and
+		// translated for the others (Gemini's thinking).
+		name: "reasoning effort",
+		body: `{"model":"o3","reasoning_effort":"high","messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "o3", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, ReasoningEffort: "high"},
+	},
+	{
+		name: "null reasoning effort",
+		body: `{"model":"o3","reasoning_effort":null,"messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "o3", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}},
+	},
+	{
 		name: "n one",
 		body: `{"model":"gpt-4o","n":1,"messages":[{"role":"user","content":"Hi"}]}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, N: 1},
@@ -199,6 +211,7 @@ var invalidChats = []struct {
 	{name: "n fractional", body: `{"model":"m","n":1.5,"messages":[{"role":"user","content":"x"}]}`, wantParam: "n"},
 	{name: "n a string", body: `{"model":"m","n":"2","messages":[{"role":"user","content":"x"}]}`, wantParam: "n"},
 	{name: "stream not a bool", body: `{"model":"m","stream":"yes","messages":[{"role":"user","content":"x"}]}`, wantParam: "stream"},
+	{name: "reasoning_effort not a string", body: `{"model":"m","reasoning_effort":3,"messages":[{"role":"user","content":"x"}]}`, wantParam: "reasoning_effort"},
 	{name: "parallel_tool_calls not a bool", body: `{"model":"m","parallel_tool_calls":"no","messages":[{"role":"user","content":"x"}]}`, wantParam: "parallel_tool_calls"},
 	{name: "stream_options not an object", body: `{"model":"m","stream":true,"stream_options":true,"messages":[{"role":"user","content":"x"}]}`, wantParam: "stream_options"},
 	{name: "include_usage not a bool", body: `{"model":"m","stream":true,"stream_options":{"include_usage":1},"messages":[{"role":"user","content":"x"}]}`, wantParam: "stream_options.include_usage"},
