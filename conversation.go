@@ -40,6 +40,11 @@ type Request struct {
 	// ReasoningEffort is how hard a reasoning model should think ("low",
 	// "medium", "high", …), as OpenAI's APIs name it; "" when not asked.
 	ReasoningEffort string
+	// ReasoningBudget is how many tokens a model may think for, as
+	// Anthropic's thinking says it: its budget_tokens, 0 for thinking
+	// disabled, -1 for adaptive (as much as the model decides); nil when
+	// not asked.
+	ReasoningBudget *int
 	MaxTokens       int // 0: the upstream's default
 	// CappedMaxTokens says the router lowered MaxTokens to the model's cap,
 	// so a provider forwarding the client's body must set it there too.

@@ -100,9 +100,9 @@ type messagesRequest struct {
 	TopK        *int
 	Stop        []string
 	Messages    []lyumen.Message // the system prompt's first
-	// The tools and output format, as written (nil when absent), are read
-	// by decode after the messages, whichever path read these.
-	Tools, ToolChoice, OutputConfig, OutputFormat json.RawMessage
+	// The tools, output format and thinking, as written (nil when absent),
+	// are read by decode after the messages, whichever path read these.
+	Tools, ToolChoice, OutputConfig, OutputFormat, Thinking json.RawMessage
 }
 
 // decode reads the fields in one pass when fastMessagesFields can, or else
@@ -136,6 +136,9 @@ func decode(body []byte, needMaxTokens bool) (*lyumen.Request, error) {
 		return nil, err
 	}
 	if req.Format, err = decodeFormat(mr.OutputConfig, mr.OutputFormat); err != nil {
+		return nil, err
+	}
+	if req.ReasoningBudget, err = decodeThinking(mr.Thinking); err != nil {
 		return nil, err
 	}
 	return req, nil
@@ -211,8 +214,42 @@ func messagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, err er
 		}
 	}
 	mr.Tools, mr.ToolChoice = top["tools"], top["tool_choice"]
-	mr.OutputConfig, mr.OutputFormat = top["output_config"], top["output_format"]
+	mr.OutputConfig, mr.OutputFormat, mr.Thinking = top["output_config"], top["output_format"], top["thinking"]
 	return mr, nil
+}
+
+// decodeThinking reads extended thinking as a budget: budget_tokens when
+// enabled, 0 when disabled, -1 when adaptive (the model decides); nil when
+// absent, or of a type this decoder does not know, which an Anthropic
+// upstream still gets as written.
+func decodeThinking(raw json.RawMessage) (*int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	o, err := parseObject(raw, "thinking")
+	if err != nil {
+		return nil, err
+	}
+	var typ string
+	if err := o.required("thinking", "type", &typ, wantString); err != nil {
+		return nil, err
+	}
+	var budget int
+	switch typ {
+	case "enabled":
+		if err := o.required("thinking", "budget_tokens", &budget, wantInt); err != nil {
+			return nil, err
+		}
+		// Below Anthropic's least (1024) an Anthropic upstream refuses it, a
+		// compatible one may not; at least 1, it stays a budget.
+		budget = max(budget, 1)
+	case "disabled":
+	case "adaptive":
+		budget = -1
+	default:
+		return nil, nil
+	}
+	return &budget, nil
 }
 
 // decodeFormat reads structured outputs: output_config.format, or the beta's

@@ -90,6 +90,8 @@ func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok
 			default:
 				mr.OutputFormat = raw
 			}
+		case "thinking": // kept as written, for decode to read
+			mr.Thinking, ok = p.Raw(body)
 		default:
 			ok = p.Value(0)
 		}
@@ -102,7 +104,7 @@ func fastMessagesFields(body []byte, needMaxTokens bool) (mr messagesRequest, ok
 // leaves a repeated one to it, which refuses some and reads the last copy
 // of others.
 var messagesKeys = [...]string{"model", "stream", "max_tokens", "temperature", "top_p", "top_k", "stop_sequences",
-	"system", "messages", "tools", "tool_choice", "output_config", "output_format"}
+	"system", "messages", "tools", "tool_choice", "output_config", "output_format", "thinking"}
 
 // readString reads a JSON string's value. One with escapes other than
 // chat text's, or invalid UTF-8, is decoded by encoding/json, whose rules

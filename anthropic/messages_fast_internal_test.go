@@ -19,7 +19,10 @@ var fastMessagesSeeds = []string{
 	`{"model":"m","max_tokens":1,"system":"","messages":[{"role":"user","content":""}],"stop_sequences":null,"metadata":{"a":[1,{"b":null}],"c":"d\u0000"},"thinking":{"type":"disabled"}}`,
 	`{"model":"m","max_tokens":1,"system":[],"messages":[{"role":"user","content":"q"}],"Model":"x","MAX_TOKENS":0}`,
 	"{\"model\":\"m\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}",
+	`{"model":"claude-sonnet-4-5","max_tokens":16000,"thinking":{"type":"enabled","budget_tokens":10000},"messages":[{"role":"user","content":"q"}],"stream":true}`,
+	`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"thinking": {"type" : "adaptive"} ,"thinking2":[]}`,
 	// Left to messagesFields:
+	`{"model":"m","max_tokens":1,"thinking":{"type":"disabled"},"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"q"}]}`,
 	`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"u"}}]}]}`,
 	`{"model":"m","max_tokens":1,"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{}}]}],"tools":[{"name":"f","input_schema":{}}],"tool_choice":{"type":"auto"}}`,
 	`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"q"}],"output_config":{"format":{"type":"json_schema","schema":{}}}}`,
@@ -75,7 +78,7 @@ func FuzzFastMessagesFields(f *testing.F) {
 // and the load generator send take the fast path, so that it is not
 // silently bypassed.
 func TestFastMessagesFields_TakesTheCommonShapes(t *testing.T) {
-	for _, s := range fastMessagesSeeds[:9] {
+	for _, s := range fastMessagesSeeds[:11] {
 		if _, ok := fastMessagesFields([]byte(s), true); !ok {
 			t.Errorf("%s: not taken by the fast path", s)
 		}

@@ -136,13 +136,42 @@ func TestDecodeMessages(t *testing.T) {
 				Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
 		},
 		{
+			name: "thinking enabled: its budget",
+			body: `{"model":"claude","max_tokens":16000,"thinking":{"type":"enabled","budget_tokens":10000},"messages":[{"role":"user","content":"q"}]}`,
+			want: lyumen.Request{Model: "claude", MaxTokens: 16000, ReasoningBudget: ptr(10000), Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+		},
+		{
+			name: "thinking disabled: a budget of 0",
+			body: `{"model":"claude","max_tokens":1,"thinking":{"type":"disabled"},"messages":[{"role":"user","content":"q"}]}`,
+			want: lyumen.Request{Model: "claude", MaxTokens: 1, ReasoningBudget: ptr(0), Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+		},
+		{
+			name: "adaptive thinking: a budget of -1, the model decides",
+			body: `{"model":"claude","max_tokens":1,"thinking":{"type":"adaptive"},"messages":[{"role":"user","content":"q"}]}`,
+			want: lyumen.Request{Model: "claude", MaxTokens: 1, ReasoningBudget: ptr(-1), Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+		},
+		{
+			// Anthropic refuses a budget below 1024, and an Anthropic
+			// upstream gets it as written to say so; it is still a budget,
+			// not a budget of 0 (disabled) or -1 (adaptive).
+			name: "thinking budget below Anthropic's least",
+			body: `{"model":"claude","max_tokens":1,"thinking":{"type":"enabled","budget_tokens":-1},"messages":[{"role":"user","content":"q"}]}`,
+			want: lyumen.Request{Model: "claude", MaxTokens: 1, ReasoningBudget: ptr(1), Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+		},
+		{
+			// A newer API's: an Anthropic upstream gets it as written.
+			name: "thinking of an unknown type is left unread",
+			body: `{"model":"claude","max_tokens":1,"thinking":{"type":"pondering"},"messages":[{"role":"user","content":"q"}]}`,
+			want: lyumen.Request{Model: "claude", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
+		},
+		{
 			name: "keys are matched exactly, as the upstream matches them",
 			body: `{"Model":"other","model":"claude","MAX_TOKENS":1,"max_tokens":7,"Stream":true,"messages":[{"Role":"assistant","role":"user","content":"q"}]}`,
 			want: lyumen.Request{Model: "claude", MaxTokens: 7, Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
 		},
 		{
 			name: "nulls are absent",
-			body: `{"model":"claude","max_tokens":1,"system":null,"stream":null,"temperature":null,"tools":null,"tool_choice":null,"messages":[{"role":"user","content":"q"}]}`,
+			body: `{"model":"claude","max_tokens":1,"system":null,"stream":null,"temperature":null,"tools":null,"tool_choice":null,"thinking":null,"messages":[{"role":"user","content":"q"}]}`,
 			want: lyumen.Request{Model: "claude", MaxTokens: 1, Messages: []lyumen.Message{{Role: "user", Content: "q"}}},
 		},
 	}
@@ -183,6 +212,11 @@ func TestDecodeMessages_Errors(t *testing.T) {
 		{"output format of unknown type", `{"model":"m","max_tokens":1,"output_config":{"format":{"type":"yaml"}},` + msgs + `}`, "output_config.format.type", "output_config.format.type: Input should be 'json_schema'"},
 		{"output format without schema", `{"model":"m","max_tokens":1,"output_format":{"type":"json_schema"},` + msgs + `}`, "output_format.schema", "output_format.schema: Field required"},
 		{"output config not an object", `{"model":"m","max_tokens":1,"output_config":[],` + msgs + `}`, "output_config", "output_config: Input should be a valid dictionary"},
+		{"thinking not an object", `{"model":"m","max_tokens":1,"thinking":true,` + msgs + `}`, "thinking", "thinking: Input should be a valid dictionary"},
+		{"thinking without type", `{"model":"m","max_tokens":1,"thinking":{"budget_tokens":2048},` + msgs + `}`, "thinking.type", "thinking.type: Field required"},
+		{"thinking enabled without budget", `{"model":"m","max_tokens":1,"thinking":{"type":"enabled"},` + msgs + `}`, "thinking.budget_tokens", "thinking.budget_tokens: Field required"},
+		{"thinking budget of wrong type", `{"model":"m","max_tokens":1,"thinking":{"type":"enabled","budget_tokens":"2048"},` + msgs + `}`, "thinking.budget_tokens",
+			"thinking.budget_tokens: Input should be a valid integer"},
 		{"empty messages", `{"model":"m","max_tokens":1,"messages":[]}`, "messages", "messages: at least one message is required"},
 		{"messages of wrong type", `{"model":"m","max_tokens":1,"messages":"hi"}`, "messages", "messages: Input should be a valid list"},
 		{"message not an object", `{"model":"m","max_tokens":1,"messages":["hi"]}`, "messages.0", "messages.0: Input should be a valid dictionary"},

@@ -54,6 +54,19 @@ var encodeCases = []struct {
 			Messages: []lyumen.Message{{Role: "user", Content: "Is 1009 prime?"}}},
 	},
 	{
+		// Anthropic's budget_tokens is a thinking budget for Gemini 2.5,
+		name: "thinking_budget",
+		req: lyumen.Request{Model: "gemini-2.5-pro", ReasoningBudget: ptr(10000), MaxTokens: 16000,
+			Messages: []lyumen.Message{{Role: "user", Content: "Is 1009 prime?"}}},
+	},
+	{
+		// and its adaptive thinking leaves Gemini 3 its default level,
+		// only asking to see the thoughts.
+		name: "thinking_adaptive",
+		req: lyumen.Request{Model: "gemini-3-pro-preview", ReasoningBudget: ptr(-1), MaxTokens: 16000,
+			Messages: []lyumen.Message{{Role: "user", Content: "Is 1009 prime?"}}},
+	},
+	{
 		name: "json_mode",
 		req: lyumen.Request{Model: "gemini-2.5-flash", Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
 			Format: &lyumen.Format{Type: "json_object"}},

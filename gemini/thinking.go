@@ -37,11 +37,23 @@ type thinkingConfig struct {
 //	high     24576                             high
 //	xhigh    the most: 32768 on Pro, or 24576  high
 //
+// Anthropic's thinking comes as a budget (Request.ReasoningBudget), which
+// wins over an effort:
+//
+//	thinking                 Gemini 2.5: thinkingBudget     Gemini 3 and later: thinkingLevel
+//	disabled (0)             as effort none                 as effort none
+//	enabled, budget_tokens   budget_tokens, from 512 up to  the effort whose budget above covers it:
+//	                         the model's most               low up to 1024, medium up to 8192, else high
+//	adaptive (-1)            -1: the model decides          none: the model's default, which is dynamic
+//
+// Gemini 3 takes budgets too, but Google asks for levels there.
+//
 // Thought summaries (includeThoughts) are asked for whenever thinking is:
 // they come back as the answer's reasoning. An effort with no counterpart
 // here is a KindInvalid error.
 func thinking(req *lyumen.Request) (*thinkingConfig, error) {
-	if req.ReasoningEffort == "" {
+	effort, budget := req.ReasoningEffort, req.ReasoningBudget
+	if effort == "" && budget == nil {
 		return nil, nil
 	}
 	gen := generation(req.Model)
@@ -49,10 +61,24 @@ func thinking(req *lyumen.Request) (*thinkingConfig, error) {
 		return nil, nil
 	}
 	name := req.Model[strings.LastIndexByte(req.Model, '/')+1:]
-	tc := &thinkingConfig{IncludeThoughts: req.ReasoningEffort != "none"}
 	pro := strings.Contains(name, "-pro")
 	if gen == levels {
-		switch req.ReasoningEffort {
+		if budget != nil {
+			switch b := *budget; {
+			case b < 0:
+				return &thinkingConfig{IncludeThoughts: true}, nil
+			case b == 0:
+				effort = "none"
+			case b <= 1024:
+				effort = "low"
+			case b <= 8192:
+				effort = "medium"
+			default:
+				effort = "high"
+			}
+		}
+		tc := &thinkingConfig{IncludeThoughts: effort != "none"}
+		switch effort {
 		case "none", "minimal":
 			tc.ThinkingLevel = "minimal"
 			if pro {
@@ -68,7 +94,7 @@ func thinking(req *lyumen.Request) (*thinkingConfig, error) {
 		case "high", "xhigh":
 			tc.ThinkingLevel = "high"
 		default:
-			return nil, errEffort(req.ReasoningEffort)
+			return nil, errEffort(effort)
 		}
 		return tc, nil
 	}
@@ -76,25 +102,36 @@ func thinking(req *lyumen.Request) (*thinkingConfig, error) {
 	if pro {
 		lo, hi = 128, 32768
 	}
-	var budget int
-	switch req.ReasoningEffort {
-	case "none":
-		budget = lo
-	case "minimal":
-		budget = 512
-	case "low":
-		budget = 1024
-	case "medium":
-		budget = 8192
-	case "high":
-		budget = 24576
-	case "xhigh":
-		budget = hi
-	default:
-		return nil, errEffort(req.ReasoningEffort)
+	var b int
+	if budget != nil {
+		switch b = *budget; {
+		case b == 0:
+			b = lo
+		case b < 0:
+			b = -1
+		default:
+			b = min(max(b, 512), hi)
+		}
+	} else {
+		switch effort {
+		case "none":
+			b = lo
+		case "minimal":
+			b = 512
+		case "low":
+			b = 1024
+		case "medium":
+			b = 8192
+		case "high":
+			b = 24576
+		case "xhigh":
+			b = hi
+		default:
+			return nil, errEffort(effort)
+		}
 	}
-	tc.ThinkingBudget = &budget
-	return tc, nil
+	// b is lo, the least the model takes, only when thinking was turned off.
+	return &thinkingConfig{IncludeThoughts: b != lo, ThinkingBudget: &b}, nil
 }
 
 func errEffort(effort string) error {

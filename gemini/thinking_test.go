@@ -8,15 +8,17 @@ import (
 	"github.com/lyumen/lyumen/gemini"
 )
 
-// TestEncodeRequest_Thinking checks how the reasoning a client asked for
-// becomes generationConfig.thinkingConfig, model by model: a budget for
-// Gemini 2.5, a level for Gemini 3, nothing at all when nothing was asked
-// (the model's default stands) or the model does not think.
+// TestEncodeRequest_Thinking checks how the reasoning a client asked for,
+// an OpenAI effort or an Anthropic budget, becomes
+// generationConfig.thinkingConfig, model by model: a budget for Gemini 2.5,
+// a level for Gemini 3, nothing at all when nothing was asked (the model's
+// default stands) or the model does not think.
 func TestEncodeRequest_Thinking(t *testing.T) {
 	tests := []struct {
 		name   string
 		model  string
 		effort string
+		budget *int
 		want   string // the thinkingConfig sent; "" for none
 	}{
 		{name: "nothing asked", model: "gemini-2.5-flash"},
@@ -45,14 +47,32 @@ func TestEncodeRequest_Thinking(t *testing.T) {
 		{name: "3 xhigh is high", model: "gemini-3-flash-preview", effort: "xhigh", want: `{"includeThoughts":true,"thinkingLevel":"high"}`},
 		{name: "a later generation takes a level", model: "gemini-4-flash", effort: "low", want: `{"includeThoughts":true,"thinkingLevel":"low"}`},
 
+		{name: "2.5 thinking disabled", model: "gemini-2.5-flash", budget: ptr(0), want: `{"thinkingBudget":0}`},
+		{name: "2.5 Pro thinking disabled is its least", model: "gemini-2.5-pro", budget: ptr(0), want: `{"thinkingBudget":128}`},
+		{name: "2.5 budget", model: "gemini-2.5-flash", budget: ptr(10000), want: `{"includeThoughts":true,"thinkingBudget":10000}`},
+		{name: "2.5 budget above Flash's most", model: "gemini-2.5-flash-lite", budget: ptr(31999), want: `{"includeThoughts":true,"thinkingBudget":24576}`},
+		{name: "2.5 Pro budget above its most", model: "gemini-2.5-pro", budget: ptr(63999), want: `{"includeThoughts":true,"thinkingBudget":32768}`},
+		{name: "2.5 budget below Flash-Lite's least", model: "gemini-2.5-flash-lite", budget: ptr(100), want: `{"includeThoughts":true,"thinkingBudget":512}`},
+		{name: "2.5 adaptive is dynamic", model: "gemini-2.5-pro", budget: ptr(-1), want: `{"includeThoughts":true,"thinkingBudget":-1}`},
+		{name: "a budget wins over an effort", model: "gemini-2.5-flash", effort: "high", budget: ptr(2048), want: `{"includeThoughts":true,"thinkingBudget":2048}`},
+
+		{name: "3 thinking disabled is minimal", model: "gemini-3-flash-preview", budget: ptr(0), want: `{"thinkingLevel":"minimal"}`},
+		{name: "3 Pro thinking disabled is low", model: "gemini-3-pro-preview", budget: ptr(0), want: `{"thinkingLevel":"low"}`},
+		{name: "3 budget up to low's", model: "gemini-3-flash-preview", budget: ptr(1024), want: `{"includeThoughts":true,"thinkingLevel":"low"}`},
+		{name: "3 budget up to medium's", model: "gemini-3-flash-preview", budget: ptr(8192), want: `{"includeThoughts":true,"thinkingLevel":"medium"}`},
+		{name: "3 Pro budget up to medium's is high", model: "gemini-3-pro-preview", budget: ptr(4000), want: `{"includeThoughts":true,"thinkingLevel":"high"}`},
+		{name: "3 budget above medium's", model: "gemini-3.1-pro-preview", budget: ptr(8193), want: `{"includeThoughts":true,"thinkingLevel":"high"}`},
+		{name: "3 adaptive is the model's default", model: "gemini-3-pro-preview", budget: ptr(-1), want: `{"includeThoughts":true}`},
+
 		{name: "2.0 does not think", model: "gemini-2.0-flash", effort: "high"},
+		{name: "2.0 does not think, whatever the budget", model: "gemini-2.0-flash", budget: ptr(0)},
 		{name: "1.5 does not think", model: "gemini-1.5-pro", effort: "high"},
 		{name: "Gemma does not think", model: "models/gemma-3-27b-it", effort: "high"},
 		{name: "a tuned model is left as it is", model: "tunedModels/my-model-abc123", effort: "high"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			req := lyumen.Request{Model: tc.model, ReasoningEffort: tc.effort, Messages: []lyumen.Message{{Role: "user", Content: "Why?"}}}
+			req := lyumen.Request{Model: tc.model, ReasoningEffort: tc.effort, ReasoningBudget: tc.budget, Messages: []lyumen.Message{{Role: "user", Content: "Why?"}}}
 			body, err := gemini.EncodeRequest(&req)
 			if err != nil {
 				t.Fatal(err)
