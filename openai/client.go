@@ -163,8 +163,13 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	// the body is not scanned for it.
 	if req.MaxTokens > 0 || req.CappedMaxTokens {
 		plain, completion := c.limitFields(body, req.CappedMaxTokens)
-		if c.native(req) { // the legacy API has max_tokens only
-			plain, completion = plain || completion, false
+		if c.native(req) {
+			// The legacy API has max_tokens only, and its default, 16, is
+			// OpenAI's alone: without one Ollama and llama.cpp write until
+			// the context ends, past the model's cap. The limit the
+			// gateway counted on (16 unless the client set one) is sent.
+			unset := gjson.GetBytes(body, "max_tokens").Type != gjson.Number
+			plain, completion = plain || completion || unset, false
 		}
 		for _, f := range [...]struct {
 			key string

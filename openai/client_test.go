@@ -957,6 +957,53 @@ func TestClient_CappedMaxTokens(t *testing.T) {
 	}
 }
 
+// TestClient_NativeCompletionsLimit: a legacy completion sent as written
+// carries the limit the gateway counted on, as the official API applies
+// it: 16 tokens when the client set none (Ollama and llama.cpp write
+// until the context ends without one, past any model's cap), the model's
+// cap when lower, the client's own otherwise, and 0 to score a prompt.
+func TestClient_NativeCompletionsLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+		cap  int
+		want any // the upstream's max_tokens
+	}{
+		{name: "none set", body: `{"model":"m","prompt":"x"}`, want: 16.0},
+		{name: "none set, model capped above the default", body: `{"model":"m","prompt":"x"}`, cap: 2048, want: 16.0},
+		{name: "null", body: `{"model":"m","prompt":"x","max_tokens":null}`, cap: 2048, want: 16.0},
+		{name: "none set, model capped below the default", body: `{"model":"m","prompt":"x"}`, cap: 8, want: 8.0},
+		{name: "the client's", body: `{"model":"m","prompt":"x","max_tokens":100}`, cap: 2048, want: 100.0},
+		{name: "the client's, over the cap", body: `{"model":"m","prompt":"x","max_tokens":4000}`, cap: 2048, want: 2048.0},
+		{name: "scoring", body: `{"model":"m","prompt":"x","echo":true,"max_tokens":0}`, cap: 2048, want: 0.0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			up := newScripted(t, http.StatusOK, "application/json",
+				`{"id":"cmpl-1","object":"text_completion","choices":[{"text":"y","index":0,"finish_reason":"length"}]}`)
+			c := up.client()
+			c.SetNativeCompletions(true)
+			req, err := openai.DecodeCompletions([]byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// As the router hands it on.
+			m := lyumen.Model{Name: "m", MaxTokens: tc.cap}
+			req.Model = targetModel
+			req.MaxTokens, req.CappedMaxTokens = m.AnswerLimit(req)
+			if _, err := c.Chat(t.Context(), req); err != nil {
+				t.Fatal(err)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(up.body(0), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got["max_tokens"] != tc.want {
+				t.Errorf("upstream body %s, want max_tokens %v", up.body(0), tc.want)
+			}
+		})
+	}
+}
+
 // TestClient_LimitField: the answer's limit reaches an upstream in the
 // field it reads: max_tokens for most servers (Ollama reads nothing else,
 // so a translated request's limit, and a model's cap, were ignored there),
