@@ -99,6 +99,35 @@ func TestCompletions_PassedThrough(t *testing.T) {
 	}
 }
 
+// TestCompletions_TokenPrompt: with native completions, a prompt of
+// tokens is one prompt, answered once, as at OpenAI; an array of token
+// arrays is one prompt per array.
+func TestCompletions_TokenPrompt(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		prompt  openai.CompletionNewParamsPromptUnion
+		choices int
+	}{
+		{name: "tokens", prompt: openai.CompletionNewParamsPromptUnion{OfArrayOfTokens: []int64{1, 2, 3}}, choices: 1},
+		{name: "token arrays", prompt: openai.CompletionNewParamsPromptUnion{OfArrayOfTokenArrays: [][]int64{{1, 2}, {3}}}, choices: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGateway(t, func(c *oai.Client) { c.SetNativeCompletions(true) })
+			resp, err := g.client.Completions.New(t.Context(), openai.CompletionNewParams{Model: publicModel, Prompt: tc.prompt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Choices) != tc.choices {
+				t.Errorf("got %d choices, want %d: %s", len(resp.Choices), tc.choices, resp.RawJSON())
+			}
+			rec := g.recs.wait(t, 1)
+			if got := len(rec.Response.Choices); got != tc.choices {
+				t.Errorf("recorded %d choices, want %d", got, tc.choices)
+			}
+		})
+	}
+}
+
 // TestCompletions_CutStreamOfSeveralPrompts: a native stream cut after
 // the first prompt's answer finished, before the second's, is recorded as
 // cut, not whole: each prompt's answer counts.

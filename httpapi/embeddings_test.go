@@ -65,18 +65,34 @@ func TestEmbeddings(t *testing.T) {
 	}
 }
 
+// TestEmbeddings_Tokens: tokens pass through as sent. An array of tokens
+// is one input, an array of token arrays one input per array, as at
+// OpenAI: one vector each.
 func TestEmbeddings_Tokens(t *testing.T) {
-	g := newGateway(t)
-	resp, err := g.client.Embeddings.New(t.Context(), openai.EmbeddingNewParams{Model: publicModel,
-		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokens: []int64{1, 2, 3}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Data) != 3 { // the fake embeds each token
-		t.Errorf("got %d vectors", len(resp.Data))
-	}
-	if got := g.up.Seen()[0].Body["input"]; !cmp.Equal(got, []any{1.0, 2.0, 3.0}) {
-		t.Errorf("tokens did not pass through: %v", got)
+	for _, tc := range []struct {
+		name    string
+		input   openai.EmbeddingNewParamsInputUnion
+		sent    any
+		vectors int
+	}{
+		{name: "tokens", input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokens: []int64{1, 2, 3}},
+			sent: []any{1.0, 2.0, 3.0}, vectors: 1},
+		{name: "token arrays", input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokenArrays: [][]int64{{1, 2}, {3}}},
+			sent: []any{[]any{1.0, 2.0}, []any{3.0}}, vectors: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newGateway(t)
+			resp, err := g.client.Embeddings.New(t.Context(), openai.EmbeddingNewParams{Model: publicModel, Input: tc.input})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(resp.Data) != tc.vectors {
+				t.Errorf("got %d vectors, want %d", len(resp.Data), tc.vectors)
+			}
+			if got := g.up.Seen()[0].Body["input"]; !cmp.Equal(got, tc.sent) {
+				t.Errorf("tokens did not pass through: %v", got)
+			}
+		})
 	}
 }
 

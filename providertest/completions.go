@@ -10,7 +10,8 @@ import (
 // complete answers a legacy completion as a base model would: "Echo: " and
 // the prompt, after the prompt itself with echo, n times for each prompt
 // (choice p*n+i is prompt p's i-th), streamed word by word, each choice in
-// turn.
+// turn. As at OpenAI, an array of tokens is one prompt, an array of token
+// arrays one prompt per array.
 func (f *OpenAI) complete(w http.ResponseWriter, r *http.Request, b Behaviour, body map[string]any) {
 	model, _ := body["model"].(string)
 	var prompts []string
@@ -18,6 +19,10 @@ func (f *OpenAI) complete(w http.ResponseWriter, r *http.Request, b Behaviour, b
 	case string:
 		prompts = []string{p}
 	case []any:
+		if isTokens(p) {
+			prompts = []string{""} // tokens read as ""
+			break
+		}
 		for _, x := range p {
 			s, _ := x.(string) // a prompt of tokens reads as ""
 			prompts = append(prompts, s)

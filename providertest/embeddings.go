@@ -29,7 +29,8 @@ func Embedding(text string, dims int) []float64 {
 }
 
 // embed answers POST /v1/embeddings. Token inputs are embedded by their
-// JSON text; usage counts words (or tokens).
+// JSON text; usage counts words (or tokens). As at OpenAI, an array of
+// tokens is one input, an array of token arrays one input per array.
 func embed(w http.ResponseWriter, body map[string]any) {
 	dims := EmbeddingDims
 	if d, ok := body["dimensions"].(float64); ok && d >= 1 {
@@ -41,6 +42,11 @@ func embed(w http.ResponseWriter, body map[string]any) {
 	case string:
 		inputs = []string{in}
 	case []any:
+		if isTokens(in) {
+			b, _ := json.Marshal(in)
+			inputs = []string{string(b)}
+			break
+		}
 		for _, x := range in {
 			if s, ok := x.(string); ok {
 				inputs = append(inputs, s)
@@ -74,4 +80,15 @@ func embed(w http.ResponseWriter, body map[string]any) {
 		"object": "list", "data": data, "model": model,
 		"usage": map[string]any{"prompt_tokens": tokens, "total_tokens": tokens},
 	})
+}
+
+// isTokens reports that xs, a prompt or an input, is one text given as
+// tokens: a non-empty array of numbers.
+func isTokens(xs []any) bool {
+	for _, x := range xs {
+		if _, ok := x.(float64); !ok {
+			return false
+		}
+	}
+	return len(xs) > 0
 }
