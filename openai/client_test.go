@@ -834,11 +834,29 @@ func TestClient_UpstreamError(t *testing.T) {
 		{
 			name: "OpenAI envelope", status: 400, contentType: "application/json",
 			body: `{"error":{"message":"Invalid value for 'temperature'.","type":"invalid_request_error","param":"temperature","code":null}}`,
-			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: Invalid value for 'temperature'."},
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: Invalid value for 'temperature'.", Param: "temperature"},
+		},
+		{
+			// Clients trim the conversation on this code.
+			name: "context too long", status: 400, contentType: "application/json",
+			body: `{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: This model's maximum context length is 128000 tokens.",
+				Param: "messages", Code: "context_length_exceeded"},
+		},
+		{
+			name: "a number for a code", status: 400, contentType: "application/json",
+			body: `{"error":{"message":"Bad request","code":400}}`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: Bad request"},
+		},
+		{
+			// The operator's quota, not the client's: the gateway's code stands.
+			name: "quota", status: 429, contentType: "application/json",
+			body: `{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 429, Message: "upstream: You exceeded your current quota"},
 		},
 		{
 			name: "server error", status: 500, contentType: "application/json",
-			body: `{"error":{"message":"The server had an error","type":"server_error"}}`,
+			body: `{"error":{"message":"The server had an error","type":"server_error","code":"server_error"}}`, // the gateway's own code stands
 			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 500, Message: "upstream: The server had an error"},
 		},
 		{

@@ -39,11 +39,11 @@ func Error(err error) (int, []byte) {
 	case lyumen.KindRateLimited:
 		status, typ, code = http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded"
 	case lyumen.KindUpstream:
-		switch e.Status {
-		case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		switch {
+		case requestFault(e.Status):
 			// The upstream found fault with the request itself: say so.
 			status, typ = e.Status, "invalid_request_error"
-		case http.StatusTooManyRequests:
+		case e.Status == http.StatusTooManyRequests:
 			status, typ, code = http.StatusTooManyRequests, "rate_limit_error", "rate_limit_exceeded"
 		default:
 			status, typ, code = http.StatusBadGateway, "upstream_error", "upstream_error"
@@ -74,17 +74,29 @@ func Error(err error) (int, []byte) {
 
 // upstreamError reads an upstream's error body (OpenAI envelope, or
 // whatever else it sent) into a *lyumen.Error.
+//
+// The code and param of an error the request caused (requestFault) go
+// with the message: clients act on them (trim a conversation on
+// context_length_exceeded). Those of other errors are the operator's
+// (invalid_api_key, insufficient_quota): the client gets the gateway's.
+// Some servers send a number for a code; only a string is taken.
 func upstreamError(status int, body []byte) *lyumen.Error {
 	var eb struct {
 		Error json.RawMessage `json:"error"`
 	}
+	e := &lyumen.Error{Kind: lyumen.KindUpstream, Status: status}
 	msg := ""
 	if json.Unmarshal(body, &eb) == nil && len(eb.Error) > 0 {
 		var d struct {
-			Message string `json:"message"`
+			Message string          `json:"message"`
+			Param   json.RawMessage `json:"param"`
+			Code    json.RawMessage `json:"code"`
 		}
 		if json.Unmarshal(eb.Error, &d) == nil {
 			msg = d.Message
+			if requestFault(status) {
+				e.Code, e.Param = lyumen.Clip(jsonString(d.Code)), lyumen.Clip(jsonString(d.Param))
+			}
 		} else {
 			_ = json.Unmarshal(eb.Error, &msg) // some servers send "error": "text"
 		}
@@ -92,5 +104,25 @@ func upstreamError(status int, body []byte) *lyumen.Error {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
-	return &lyumen.Error{Kind: lyumen.KindUpstream, Status: status, Message: "upstream: " + msg}
+	e.Message = "upstream: " + msg
+	return e
+}
+
+// requestFault says an upstream's status finds fault with the request
+// itself, which the client then gets as its own.
+func requestFault(status int) bool {
+	switch status {
+	case http.StatusBadRequest, http.StatusNotFound, http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
+}
+
+// jsonString is raw's value when it is a JSON string, else "".
+func jsonString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
 }
