@@ -317,19 +317,17 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	}
 	defer st.Close()
 
-	// Headers are written only now: until the stream opened, fallback and a
-	// proper error status were still possible. They go out with the first
-	// event, one write instead of two, unless that is slower than
-	// HeaderWait: then alone, so a client or a proxy in between sees an
-	// answer has begun.
+	// The headers go out with the first event, one write instead of two,
+	// unless that is slower than HeaderWait: then alone, so a client or a
+	// proxy in between sees an answer has begun. Until then a stream that
+	// fails gets its error's own status, as one that failed to open.
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 	rec.Status = http.StatusOK
 	rc := http.NewResponseController(w)
-	headers := flushAfter(rc, s.HeaderWait)
+	headers := flushAfter(w, rc, s.HeaderWait)
 	defer headers.stop() // the timer must not touch w once the handler returned
 
 	var asm lyumen.Assembler
@@ -358,6 +356,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	var failed error       // the upstream's, once it failed mid-stream
 	kept := rec.ReceivedAt // when the last keep-alive went out
 	unflushed := false
+	wrote := false // a byte of the answer went out
 	for {
 		// What was written goes out before a wait on the upstream; events
 		// already buffered go with it, one flush for all.
@@ -412,6 +411,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			continue
 		}
 		headers.stop()
+		wrote = true
 		if _, err := w.Write(buf); err != nil {
 			rec.Completeness = lyumen.ClientDisconnected
 			rec.Error = "client disconnected: " + err.Error()
@@ -420,6 +420,16 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 		unflushed = true
 	}
 	rec.Duration = s.Now().Sub(rec.ReceivedAt)
+	if failed != nil && !wrote && !headers.stop() {
+		// Nothing went out, headers included: the client gets the error's
+		// status, which an SDK acts on (it retries a 429 or a 5xx status,
+		// not an error event), and the reason nothing came is recorded.
+		h.Del("Cache-Control")
+		h.Del("X-Accel-Buffering")
+		rec.Completeness = ""
+		s.fail(w, ctx, c, rec, failed)
+		return
+	}
 	resp := asm.Response()
 	rec.Response = resp
 	rec.ServedModel = resp.Model
@@ -459,21 +469,24 @@ var errAnswerTooLong = lyumen.Errorf(lyumen.KindUpstream, "the upstream's answer
 // maxPooledEventBuf bounds the event buffers kept for reuse.
 const maxPooledEventBuf = 64 << 10
 
-// lateFlush flushes a response once, from a timer, unless stopped first.
+// lateFlush sends a 200's headers once, from a timer, unless stopped
+// first.
 type lateFlush struct {
 	mu      sync.Mutex
 	stopped bool // under mu: the timer's goroutine reads it
+	sent    bool // under mu until stop: the timer sent the headers
 	t       *time.Timer
 	owned   bool // the handler's own: stop has run
 }
 
-func flushAfter(rc *http.ResponseController, d time.Duration) *lateFlush {
+func flushAfter(w http.ResponseWriter, rc *http.ResponseController, d time.Duration) *lateFlush {
 	f := &lateFlush{}
 	f.t = time.AfterFunc(d, func() {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		if !f.stopped {
-			f.stopped = true
+			f.stopped, f.sent = true, true
+			w.WriteHeader(http.StatusOK)
 			rc.Flush()
 		}
 	})
@@ -482,10 +495,11 @@ func flushAfter(rc *http.ResponseController, d time.Duration) *lateFlush {
 
 // stop cancels the flush, or waits for it to finish (a flush to a client
 // that does not read lasts up to the write timeout): after stop the caller
-// has the response writer to itself. Only the handler calls it.
-func (f *lateFlush) stop() {
+// has the response writer to itself. It reports whether the timer sent
+// the headers, the status with them. Only the handler calls it.
+func (f *lateFlush) stop() (sent bool) {
 	if f.owned {
-		return
+		return f.sent
 	}
 	f.owned = true
 	f.mu.Lock()
@@ -494,6 +508,7 @@ func (f *lateFlush) stop() {
 		f.stopped = true
 		f.t.Stop()
 	}
+	return f.sent
 }
 
 // recordPanic, deferred once an exchange has its record, records an

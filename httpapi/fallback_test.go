@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -141,5 +142,54 @@ func TestChat_MissingUpstreamModelFallsBack(t *testing.T) {
 	}
 	if rec := recs.wait(t, 1); rec.Provider != "anth" || len(rec.Attempts) != 2 || rec.Attempts[0].Status != http.StatusNotFound {
 		t.Errorf("record: provider %q, attempts %+v; want anth after fake's 404", rec.Provider, rec.Attempts)
+	}
+}
+
+// TestStream_FailsBeforeItsAnswerWithAStatus: a stream that fails before
+// anything went out, headers included (HeaderWait), gets its error's own
+// status, as one that failed to open: the SDK then retries a 429 or 5xx
+// as it would for any other. One that fails after the headers went out
+// ends in an error event.
+func TestStream_FailsBeforeItsAnswerWithAStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		gap        time.Duration // between the upstream's events
+		wantStatus int           // of the SDK's error; 200: an error event
+		want       lyumen.Completeness
+	}{
+		{name: "before HeaderWait", wantStatus: 529, want: lyumen.UpstreamRefused},
+		{name: "after HeaderWait", gap: 300 * time.Millisecond, wantStatus: http.StatusOK, want: lyumen.UpstreamFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			anthUp := providertest.NewAnthropic(t)
+			anthUp.Set(providertest.Behaviour{ChunkGap: tc.gap})
+			anthUp.FailAfter(2) // after message_start and content_block_start
+			catalog := lyumen.NewCatalog([]lyumen.Model{{Name: claudeModel, Targets: []lyumen.Target{{Provider: "anth", Model: claudeRemote}}}})
+			recs := &records{}
+			srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{
+				Provider: upstream.NewWithOptions(catalog, map[string]lyumen.Provider{
+					"anth": anthropic.NewClient(anthUp.BaseURL(), operatorKey, nil, nil),
+				}, upstream.Options{Retries: -1}),
+				Catalog:    catalog,
+				Recorder:   recs,
+				HeaderWait: 50 * time.Millisecond,
+			}))
+			t.Cleanup(srv.Close)
+			c := sdk.NewClient(sdkoption.WithBaseURL(srv.URL+"/"), sdkoption.WithAPIKey(clientKey), sdkoption.WithMaxRetries(0))
+			s := c.Messages.NewStreaming(t.Context(), messageParams(claudeModel, "one two", false))
+			for s.Next() {
+			}
+			apiErr, ok := errors.AsType[*sdk.Error](s.Err())
+			if !ok || apiErr.StatusCode != tc.wantStatus || apiErr.Type() != "overloaded_error" {
+				t.Fatalf("stream error %v, want overloaded_error with status %d", s.Err(), tc.wantStatus)
+			}
+			rec := recs.wait(t, 1)
+			if rec.Completeness != tc.want || rec.Error == "" {
+				t.Errorf("record: completeness %q, status %d, error %q; want %q", rec.Completeness, rec.Status, rec.Error, tc.want)
+			}
+			if tc.want == lyumen.UpstreamRefused && rec.Status != tc.wantStatus {
+				t.Errorf("record status %d, want %d", rec.Status, tc.wantStatus)
+			}
+		})
 	}
 }
