@@ -1,10 +1,5 @@
 package lyumen
 
-import (
-	"errors"
-	"io"
-)
-
 // Event is one streamed delta from the upstream.
 type Event struct {
 	ID      string
@@ -61,26 +56,6 @@ type Stream interface {
 	// them, so that the caller can first send on what it holds.
 	Next() (Event, error)
 	Close() error
-}
-
-// FirstEvent reads s up to its first event with something in it (not
-// Empty). A provider's ChatStream holds that event for its caller's first
-// Next, so that a stream that fails before it (an error event, a body that
-// ends) fails ChatStream, where the router can still try another target
-// and the client still gets a status. ok is false, and err nil, when the
-// stream ended with nothing.
-func FirstEvent(s Stream) (ev Event, ok bool, err error) {
-	for {
-		ev, err = s.Next()
-		switch {
-		case errors.Is(err, io.EOF):
-			return Event{}, false, nil
-		case err != nil:
-			return Event{}, false, err
-		case !ev.Empty():
-			return ev, true, nil
-		}
-	}
 }
 
 // MaxAnswer is the most an upstream's answer may bring: a whole answer's

@@ -1,8 +1,6 @@
 package lyumen_test
 
 import (
-	"errors"
-	"io"
 	"runtime"
 	"testing"
 
@@ -70,48 +68,3 @@ func TestAssembler_LongArguments(t *testing.T) {
 		t.Errorf("content: %d bytes, want %d", len(c.Message.Content), frags)
 	}
 }
-
-// TestFirstEvent: the first event with something in it, past empty ones;
-// a failure before it is the error; a stream that ends with nothing is
-// not one.
-func TestFirstEvent(t *testing.T) {
-	boom := errors.New("overloaded")
-	word := lyumen.Event{ID: "c", Choices: []lyumen.ChoiceDelta{{Content: "hi"}}}
-	tests := []struct {
-		name   string
-		events []lyumen.Event
-		end    error // after the events
-		want   lyumen.Event
-		ok     bool
-		err    error
-	}{
-		{"first", []lyumen.Event{word, {ID: "later"}}, io.EOF, word, true, nil},
-		{"past empty events", []lyumen.Event{{}, {}, word}, io.EOF, word, true, nil},
-		{"fails first", []lyumen.Event{{}}, boom, lyumen.Event{}, false, boom},
-		{"ends with nothing", []lyumen.Event{{}}, io.EOF, lyumen.Event{}, false, nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			ev, ok, err := lyumen.FirstEvent(&listStream{events: tc.events, end: tc.end})
-			if !errors.Is(err, tc.err) || ok != tc.ok || !cmp.Equal(ev, tc.want) {
-				t.Errorf("got %+v, %v, %v; want %+v, %v, %v", ev, ok, err, tc.want, tc.ok, tc.err)
-			}
-		})
-	}
-}
-
-type listStream struct {
-	events []lyumen.Event
-	end    error
-}
-
-func (s *listStream) Next() (lyumen.Event, error) {
-	if len(s.events) == 0 {
-		return lyumen.Event{}, s.end
-	}
-	ev := s.events[0]
-	s.events = s.events[1:]
-	return ev, nil
-}
-
-func (s *listStream) Close() error { return nil }

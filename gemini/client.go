@@ -54,12 +54,13 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	return decodeResponse(raw)
 }
 
-// ChatStream sends a streamGenerateContent request and returns once the
-// upstream has sent its first chunk. Waiting for it costs nothing (no
-// client sees a byte before it anyway) and lets a refusal that Gemini sends
-// inside a 200 stream (a blocked prompt) or a stream that dies at once fail
-// here, where the router can still try another target and the client still
-// gets a proper status.
+// ChatStream sends a streamGenerateContent request and returns once its
+// headers came. A refusal that Gemini sends inside the 200 stream (a
+// blocked prompt), or a stream that dies at once, fails at the first Next:
+// the router can still try another target there (upstream.Pool holds what
+// comes before the answer), and the client still gets a proper status
+// until its headers go out (httpapi's HeaderWait), which a model that
+// thinks long before its first chunk does not hold.
 func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
 	body, err := EncodeRequest(req)
 	if err != nil {
@@ -69,15 +70,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body)}
-	if s.first, s.holding, err = lyumen.FirstEvent(s); err == nil && !s.holding {
-		err = errEarlyEnd
-	}
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body)}, nil
 }
 
 // modelPath is the resource path of a model: "models/gemini-2.5-flash" for
@@ -103,21 +96,15 @@ func (c *Client) post(ctx context.Context, u string, body []byte, stream bool) (
 var errEarlyEnd = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "the upstream stream ended early", Err: io.ErrUnexpectedEOF}
 
 type stream struct {
-	ctx     context.Context
-	body    io.ReadCloser
-	r       *sse.Reader
-	p       parser
-	first   lyumen.Event // read by ChatStream, not yet returned
-	holding bool         // first holds an event
-	err     error        // sticky
-	done    bool
+	ctx  context.Context
+	body io.ReadCloser
+	r    *sse.Reader
+	p    parser
+	err  error // sticky
+	done bool
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
-	if s.holding {
-		s.holding = false
-		return s.first, nil
-	}
 	if s.err != nil {
 		return lyumen.Event{}, s.err
 	}
@@ -165,4 +152,4 @@ func (s *stream) Close() error { return s.body.Close() }
 
 // Ready reports that the next event is already buffered, so the surface can
 // flush once for several events that arrived together.
-func (s *stream) Ready() bool { return s.holding || s.r.Ready() }
+func (s *stream) Ready() bool { return s.r.Ready() }

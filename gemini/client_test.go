@@ -205,6 +205,7 @@ func TestClient_UpstreamErrors(t *testing.T) {
 				if stream {
 					var s lyumen.Stream
 					if s, err = c.ChatStream(t.Context(), request("hi")); err == nil {
+						_, err = s.Next() // a blocked prompt fails there
 						s.Close()
 					}
 				} else {

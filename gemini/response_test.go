@@ -303,11 +303,11 @@ func TestClient_Chat_Errors(t *testing.T) {
 func TestClient_ChatStream_Errors(t *testing.T) {
 	text := `{"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}]}`
 	tests := []struct {
-		name       string
-		body       string
-		beforeOpen bool // ChatStream itself fails: fallback is still possible
-		code       int
-		msg        string
+		name  string
+		body  string
+		first bool // the first Next fails: fallback is still possible (upstream.Pool)
+		code  int
+		msg   string
 	}{
 		{"blocked prompt", sseBody(blocked), true, 400, "upstream: the provider blocked the prompt (blockReason PROHIBITED_CONTENT)"},
 		{"empty stream", "", true, 0, "the upstream stream ended early"},
@@ -320,18 +320,14 @@ func TestClient_ChatStream_Errors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := stubClient(http.StatusOK, tc.body).ChatStream(t.Context(), chatRequest)
-			if tc.beforeOpen {
-				if err == nil {
-					s.Close()
-				}
-				wantError(t, err, lyumen.KindUpstream, tc.code, tc.msg)
-				return
-			}
 			if err != nil {
 				t.Fatal(err)
 			}
 			evs, err := readAll(t, s)
-			if len(evs) != 1 || evs[0].Choices[0].Content != "Hel" {
+			if tc.first && len(evs) != 0 {
+				t.Errorf("events before the failure = %+v, want none", evs)
+			}
+			if !tc.first && (len(evs) != 1 || evs[0].Choices[0].Content != "Hel") {
 				t.Errorf("events before the failure = %+v, want the first text", evs)
 			}
 			wantError(t, err, lyumen.KindUpstream, tc.code, tc.msg)
