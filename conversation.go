@@ -52,7 +52,13 @@ type Request struct {
 	// Temperature and TopP are nil when the client left them unset.
 	Temperature *float64
 	TopP        *float64
-	Stop        []string
+	// FrequencyPenalty and PresencePenalty are OpenAI's frequency_penalty
+	// and presence_penalty (-2 to 2), nil when unset. Best effort, as Seed:
+	// an upstream without them (Anthropic, Gemini 2.5 and later) goes
+	// without.
+	FrequencyPenalty *float64
+	PresencePenalty  *float64
+	Stop             []string
 	// TopK samples from the K likeliest tokens only (Anthropic's and
 	// Gemini's top_k; OpenAI's APIs have none); nil when unset.
 	TopK *int

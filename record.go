@@ -58,13 +58,17 @@ type Conversation struct {
 	MaxTokens   int         `json:"max_tokens,omitempty"`
 	Temperature *float64    `json:"temperature,omitempty"`
 	TopP        *float64    `json:"top_p,omitempty"`
-	Stop        []string    `json:"stop,omitempty"`
+	// FrequencyPenalty and PresencePenalty are as the client set them,
+	// whether or not the upstream took them.
+	FrequencyPenalty *float64 `json:"frequency_penalty,omitempty"`
+	PresencePenalty  *float64 `json:"presence_penalty,omitempty"`
+	Stop             []string `json:"stop,omitempty"`
 }
 
 // Conversation returns the request's canonical content.
 func (r *Request) Conversation() *Conversation {
 	return &Conversation{Messages: r.Messages, Tools: r.Tools, ToolChoice: r.ToolChoice, MaxTokens: r.MaxTokens,
-		Temperature: r.Temperature, TopP: r.TopP, Stop: r.Stop}
+		Temperature: r.Temperature, TopP: r.TopP, FrequencyPenalty: r.FrequencyPenalty, PresencePenalty: r.PresencePenalty, Stop: r.Stop}
 }
 
 // Recorder takes records off the request path.

@@ -88,6 +88,8 @@ type generationConfig struct {
 	StopSequences    []string `json:"stopSequences,omitempty"`
 	CandidateCount   int      `json:"candidateCount,omitempty"`
 	Seed             *int64   `json:"seed,omitempty"`
+	PresencePenalty  *float64 `json:"presencePenalty,omitempty"`
+	FrequencyPenalty *float64 `json:"frequencyPenalty,omitempty"`
 	ResponseMimeType string   `json:"responseMimeType,omitempty"`
 	// ResponseJSONSchema takes JSON Schema as it is, unlike responseSchema
 	// (OpenAPI's subset, which tools' parameters must be converted to).
@@ -245,6 +247,9 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		seed := int64(int32(*req.Seed))
 		gc.Seed = &seed
 	}
+	if takesPenalties(req.Model) {
+		gc.PresencePenalty, gc.FrequencyPenalty = req.PresencePenalty, req.FrequencyPenalty
+	}
 	if req.N > maxCandidates {
 		return nil, lyumen.Errorf(lyumen.KindInvalid, "%d answers per request cannot be asked of this model's provider, which gives at most %d", req.N, maxCandidates)
 	}
@@ -259,7 +264,8 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		return nil, err
 	}
 	if gc.MaxOutputTokens > 0 || gc.Temperature != nil || gc.TopP != nil || gc.TopK != nil || len(gc.StopSequences) > 0 ||
-		gc.CandidateCount > 0 || gc.Seed != nil || gc.ResponseMimeType != "" || gc.ThinkingConfig != nil {
+		gc.CandidateCount > 0 || gc.Seed != nil || gc.PresencePenalty != nil || gc.FrequencyPenalty != nil ||
+		gc.ResponseMimeType != "" || gc.ThinkingConfig != nil {
 		b.GenerationConfig = &gc
 	}
 	if b.Contents == nil {
@@ -273,6 +279,25 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		return nil, fmt.Errorf("encode gemini request: %w", err)
 	}
 	return body, nil
+}
+
+// takesPenalties says whether model takes generationConfig's
+// presencePenalty and frequencyPenalty (ai.google.dev/api/generate-content,
+// whose GenerationConfig warns that not every parameter is configurable for
+// every model). Gemini 1.5 and 2.0 take them; Gemini 2.5 and later refuse
+// any penalty but zero with a 400 ("Penalty is not enabled for
+// models/gemini-2.5-flash"), so a client's penalties are left out there, as
+// for Anthropic: sent, they could only turn a request answered today into
+// an error. Models not known to take them (Gemma, tuned models, aliases such
+// as gemini-flash-latest) are taken for the current ones.
+func takesPenalties(model string) bool {
+	rest, ok := strings.CutPrefix(model[strings.LastIndexByte(model, '/')+1:], "gemini-")
+	major, rest := leadingInt(rest)
+	if !ok {
+		return false
+	}
+	minor, _ := leadingInt(strings.TrimPrefix(rest, "."))
+	return major == 1 || major == 2 && minor == 0
 }
 
 // appendRequest appends b as json.Marshal renders it when it is a
@@ -347,6 +372,14 @@ func appendRequest(dst []byte, b *request) ([]byte, bool) {
 		if gc.Seed != nil {
 			field("seed")
 			dst = strconv.AppendInt(dst, *gc.Seed, 10)
+		}
+		if gc.PresencePenalty != nil {
+			field("presencePenalty")
+			dst = jsontext.AppendFloat(dst, *gc.PresencePenalty)
+		}
+		if gc.FrequencyPenalty != nil {
+			field("frequencyPenalty")
+			dst = jsontext.AppendFloat(dst, *gc.FrequencyPenalty)
 		}
 		if gc.ResponseMimeType != "" {
 			field("responseMimeType")

@@ -12,13 +12,15 @@ import (
 // TestAppendRequest checks the fast rendering of a text conversation
 // against encoding/json's, and that it leaves other shapes to it.
 func TestAppendRequest(t *testing.T) {
-	temp, topP, topK, seed, budget, off := 0.2, 1e-7, 40, int64(-3), -1, 0
+	temp, topP, topK, seed, budget, off, pres, freq := 0.2, 1e-7, 40, int64(-3), -1, 0, 1.5, -0.125
 	for _, s := range jsontext.Strings {
 		for _, b := range []request{
 			{Contents: []content{{Role: "user", Parts: []part{{Text: s}, {Text: "q"}}}, {Role: "model", Parts: []part{{Text: "a" + s}}}},
 				SystemInstruction: &content{Parts: []part{{Text: s}}}},
 			{Contents: []content{{Role: "user", Parts: []part{{}}}, {Parts: nil}}, GenerationConfig: &generationConfig{MaxOutputTokens: 256,
-				Temperature: &temp, TopP: &topP, TopK: &topK, StopSequences: []string{s, "\n"}, CandidateCount: 2, Seed: &seed, ResponseMimeType: "application/json"}},
+				Temperature: &temp, TopP: &topP, TopK: &topK, StopSequences: []string{s, "\n"}, CandidateCount: 2, Seed: &seed, PresencePenalty: &pres, FrequencyPenalty: &freq,
+				ResponseMimeType: "application/json"}},
+			{Contents: []content{}, GenerationConfig: &generationConfig{FrequencyPenalty: &freq}},
 			{Contents: []content{}, GenerationConfig: &generationConfig{Seed: &seed}},
 			{Contents: []content{}, GenerationConfig: &generationConfig{MaxOutputTokens: 9, ThinkingConfig: &thinkingConfig{IncludeThoughts: true, ThinkingBudget: &budget}}},
 			{Contents: []content{}, GenerationConfig: &generationConfig{ThinkingConfig: &thinkingConfig{ThinkingBudget: &off}}},
@@ -50,6 +52,18 @@ func TestAppendRequest(t *testing.T) {
 	} {
 		if _, ok := appendRequest(nil, &b); ok {
 			t.Errorf("%+v taken by the fast path", b)
+		}
+	}
+}
+
+func TestTakesPenalties(t *testing.T) {
+	for model, want := range map[string]bool{
+		"gemini-2.0-flash": true, "gemini-2.0-flash-lite-001": true, "models/gemini-1.5-pro-002": true,
+		"gemini-2.5-flash": false, "gemini-2.5-pro": false, "gemini-3-pro-preview": false, "gemini-3.1-flash": false,
+		"gemini-flash-latest": false, "gemma-3-27b-it": false, "tunedModels/my-model": false, "": false, "gemini-": false,
+	} {
+		if got := takesPenalties(model); got != want {
+			t.Errorf("takesPenalties(%q) = %v, want %v", model, got, want)
 		}
 	}
 }

@@ -67,6 +67,18 @@ var encodeCases = []struct {
 			Messages: []lyumen.Message{{Role: "user", Content: "Is 1009 prime?"}}},
 	},
 	{
+		// OpenAI's penalties reach the models that take them (Gemini 2.0),
+		name: "penalties",
+		req: lyumen.Request{Model: "gemini-2.0-flash", Temperature: ptr(0.7), FrequencyPenalty: ptr(0.5), PresencePenalty: ptr(-0.25),
+			Messages: []lyumen.Message{{Role: "user", Content: "Write a poem."}}},
+	},
+	{
+		// and are left out for those that refuse them.
+		name: "penalties_refused",
+		req: lyumen.Request{Model: "gemini-2.5-flash", Temperature: ptr(0.7), FrequencyPenalty: ptr(0.5), PresencePenalty: ptr(-0.25),
+			Messages: []lyumen.Message{{Role: "user", Content: "Write a poem."}}},
+	},
+	{
 		name: "json_mode",
 		req: lyumen.Request{Model: "gemini-2.5-flash", Messages: []lyumen.Message{{Role: "user", Content: "Name a colour."}},
 			Format: &lyumen.Format{Type: "json_object"}},

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -373,5 +374,71 @@ func TestGemini_AccountRefusal(t *testing.T) {
 				t.Errorf("status %d, type %q; want 502, upstream_error", apiErr.StatusCode, apiErr.Type)
 			}
 		})
+	}
+}
+
+// TestGemini_Penalties: an OpenAI client's frequency_penalty and
+// presence_penalty, from chat (on the decoder's fast path and off it) and
+// from legacy completions, reach the Gemini models that take them, and are
+// left out for those that refuse any (Gemini 2.5 and later answer 400
+// "Penalty is not enabled"), which then serve the request without them.
+func TestGemini_Penalties(t *testing.T) {
+	bodies := map[string]string{
+		"chat":              `{"model":"` + publicModel + `","messages":[{"role":"user","content":"hi"}],"frequency_penalty":0.5,"presence_penalty":-0.25}`,
+		"chat, parts":       `{"model":"` + publicModel + `","messages":[{"role":"user","content":[{"type":"text","text":"hi"}]}],"frequency_penalty":0.5,"presence_penalty":-0.25}`,
+		"completions":       `{"model":"` + publicModel + `","prompt":"hi","frequency_penalty":0.5,"presence_penalty":-0.25}`,
+		"chat, no penalty":  `{"model":"` + publicModel + `","messages":[{"role":"user","content":"hi"}]}`,
+		"chat, null values": `{"model":"` + publicModel + `","messages":[{"role":"user","content":"hi"}],"frequency_penalty":null,"presence_penalty":null}`,
+	}
+	type penalties struct {
+		FrequencyPenalty *float64 `json:"frequencyPenalty"`
+		PresencePenalty  *float64 `json:"presencePenalty"`
+	}
+	for _, m := range []struct {
+		model string
+		takes bool
+	}{
+		{"gemini-2.0-flash", true}, {"models/gemini-1.5-pro", true},
+		{"gemini-2.5-flash", false}, {"gemini-3-pro-preview", false},
+		{"gemini-flash-latest", false}, {"gemma-3-27b-it", false}, // not known to take them
+	} {
+		for name, body := range bodies {
+			model := m.model
+			t.Run(model+"/"+name, func(t *testing.T) {
+				fake := &cannedUpstream{reply: mustReadFile(t, "testdata/openai_gemini/text.reply.in")}
+				srv := httptest.NewServer(fake)
+				t.Cleanup(srv.Close)
+				catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "up", Model: model}}}})
+				logger := slog.New(slog.DiscardHandler)
+				providers := map[string]lyumen.Provider{"up": gemini.NewClient(srv.URL+"/v1beta", operatorKey, nil, srv.Client().Transport)}
+				h := httpapi.NewServer(httpapi.Options{Logger: logger, Provider: upstream.New(catalog, providers, logger), Catalog: catalog, Recorder: &records{}})
+
+				path := "/v1/chat/completions"
+				if name == "completions" {
+					path = "/v1/completions"
+				}
+				req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, path, strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, req)
+				if w.Code != http.StatusOK {
+					t.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+				_, sent := fake.seen()
+				var got struct {
+					GenerationConfig penalties `json:"generationConfig"`
+				}
+				if err := json.Unmarshal(sent, &got); err != nil {
+					t.Fatalf("%v: %s", err, sent)
+				}
+				var want penalties
+				if m.takes && strings.Contains(body, "0.5") {
+					want = penalties{FrequencyPenalty: new(0.5), PresencePenalty: new(-0.25)}
+				}
+				if diff := cmp.Diff(want, got.GenerationConfig); diff != "" {
+					t.Errorf("generationConfig's penalties (-want +got):\n%s\nsent %s", diff, sent)
+				}
+			})
+		}
 	}
 }

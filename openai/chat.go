@@ -33,6 +33,8 @@ type chatRequest struct {
 	MaxCompletionTokens *int
 	Temperature         *float64
 	TopP                *float64
+	FrequencyPenalty    *float64
+	PresencePenalty     *float64
 	Stop                json.RawMessage
 	Seed                *int64
 	ReasoningEffort     *string
@@ -120,6 +122,8 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 		Temperature:  cr.Temperature,
 		TopP:         cr.TopP,
 
+		FrequencyPenalty:    cr.FrequencyPenalty,
+		PresencePenalty:     cr.PresencePenalty,
 		NoParallelToolCalls: cr.ParallelToolCalls != nil && !*cr.ParallelToolCalls,
 	}
 	// max_completion_tokens wins over max_tokens, as at OpenAI; Client.body
@@ -194,7 +198,8 @@ func chatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage, er
 		{"stream_options", &cr.StreamOptions}, {"n", &cr.N}, {"tools", &cr.Tools},
 		{"tool_choice", &cr.ToolChoice}, {"parallel_tool_calls", &cr.ParallelToolCalls}, {"max_tokens", &cr.MaxTokens},
 		{"max_completion_tokens", &cr.MaxCompletionTokens}, {"temperature", &cr.Temperature},
-		{"top_p", &cr.TopP}, {"stop", &cr.Stop}, {"seed", &cr.Seed}, {"reasoning_effort", &cr.ReasoningEffort},
+		{"top_p", &cr.TopP}, {"frequency_penalty", &cr.FrequencyPenalty}, {"presence_penalty", &cr.PresencePenalty},
+		{"stop", &cr.Stop}, {"seed", &cr.Seed}, {"reasoning_effort", &cr.ReasoningEffort},
 	} {
 		if raw, ok := fields[f.key]; ok {
 			if err := json.Unmarshal(raw, f.dst); err != nil {

@@ -69,12 +69,17 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 				}
 			}
 			return ok
-		case "temperature", "top_p":
+		case "temperature", "top_p", "frequency_penalty", "presence_penalty":
 			f, ok := p.FloatOrNull()
-			if key == "temperature" {
+			switch key {
+			case "temperature":
 				cr.Temperature = f
-			} else {
+			case "top_p":
 				cr.TopP = f
+			case "frequency_penalty":
+				cr.FrequencyPenalty = f
+			default:
+				cr.PresencePenalty = f
 			}
 			return ok
 		case "tool_choice", "stop", "response_format":
@@ -100,7 +105,7 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 // one to it.
 var chatKeys = [...]string{"model", "messages", "stream", "stream_options", "n", "max_tokens",
 	"max_completion_tokens", "seed", "temperature", "top_p", "tool_choice", "stop", "response_format", "tools",
-	"parallel_tool_calls", "reasoning_effort"}
+	"parallel_tool_calls", "reasoning_effort", "frequency_penalty", "presence_penalty"}
 
 // readMessages reads an array of messages that have a role, text content or
 // null, and perhaps a name; nothing else.

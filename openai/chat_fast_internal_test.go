@@ -9,7 +9,7 @@ import (
 
 var fastChatSeeds = []string{
 	`{"model":"bench-model","messages":[{"role":"system","content":"You are a concise assistant."},{"role":"user","content":"What does a reverse proxy do?"}],"temperature":0.2,"max_tokens":256,"user":"bench","stream":true,"stream_options":{"include_usage":true}}`,
-	` { "model" : "m" , "messages" : [ { "role" : "user" , "content" : "line\nbreak \"q\" \u00e9" , "name" : "ann" } ] , "n" : 2 , "seed" : -7 , "top_p" : 1e-3 } `,
+	` { "model" : "m" , "messages" : [ { "role" : "user" , "content" : "line\nbreak \"q\" \u00e9" , "name" : "ann" } ] , "n" : 2 , "seed" : -7 , "top_p" : 1e-3 , "frequency_penalty" : -2 , "presence_penalty" : 0.6 } `,
 	`{"model":"m","messages":[{"role":"assistant","content":null}],"stream":null,"stream_options":null,"max_completion_tokens":null}`,
 	`{"model":"m","messages":[],"metadata":{"a":[1,{"b":null}],"c":"d"},"logit_bias":{"50256":-100}}`,
 	`{"model":"m","messages":[{}],"stop":["\n"],"tool_choice":"auto","response_format":{"type":"json_object"}}`,
@@ -26,6 +26,7 @@ var fastChatSeeds = []string{
 	`{"model":"m","messages":[],"stream":"yes"}`, `{"model":"m","messages":[],"parallel_tool_calls":false,"parallel_tool_calls":true}`,
 	`{"model":"m","messages":[],"reasoning_effort":"l\u006fw"}`, `{"model":"m","messages":[],"reasoning_effort":1}`,
 	`{"model":"m","messages":[],"reasoning_effort":"low","reasoning_effort":"high"}`,
+	`{"model":"m","messages":[],"presence_penalty":1,"presence_penalty":null}`, `{"model":"m","messages":[],"frequency_penalty":"1"}`,
 	`{"model":"m","messages":[],"parallel_tool_calls":0}`, `{"model":"m\u0041","messages":[]}`,
 	`{"model":"m","messages":[],"stream_options":{"include_usage":1}}`,
 	`{"model":"m","messages":[],"stream_options":{"include_usage":true,"include_usage":false}}`,

@@ -112,6 +112,18 @@ var validChats = []struct {
 			Format: &lyumen.Format{Type: "json_schema", Name: "answer", Strict: ptr(true), Schema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"string"}}}`)}},
 	},
 	{
+		name: "penalties",
+		body: `{"model":"gpt-4o","frequency_penalty":0.5,"presence_penalty":-0.25,"messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}},
+			FrequencyPenalty: ptr(0.5), PresencePenalty: ptr(-0.25)},
+	},
+	{
+		name: "penalties, with tools (not the fast path)",
+		body: `{"model":"gpt-4o","frequency_penalty":2,"presence_penalty":0,"tools":[{"type":"function","function":{"name":"f"}}],"messages":[{"role":"user","content":"Hi"}]}`,
+		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}, Tools: []lyumen.Tool{{Name: "f"}},
+			FrequencyPenalty: ptr(2.0), PresencePenalty: ptr(0.0)},
+	},
+	{
 		name: "plain text format",
 		body: `{"model":"gpt-4o","response_format":{"type":"text"},"messages":[{"role":"user","content":"Hi"}]}`,
 		want: lyumen.Request{Model: "gpt-4o", Messages: []lyumen.Message{{Role: "user", Content: "Hi"}}},
@@ -212,6 +224,8 @@ var invalidChats = []struct {
 	{name: "n a string", body: `{"model":"m","n":"2","messages":[{"role":"user","content":"x"}]}`, wantParam: "n"},
 	{name: "stream not a bool", body: `{"model":"m","stream":"yes","messages":[{"role":"user","content":"x"}]}`, wantParam: "stream"},
 	{name: "reasoning_effort not a string", body: `{"model":"m","reasoning_effort":3,"messages":[{"role":"user","content":"x"}]}`, wantParam: "reasoning_effort"},
+	{name: "frequency_penalty a string", body: `{"model":"m","frequency_penalty":"1","messages":[{"role":"user","content":"x"}]}`, wantParam: "frequency_penalty"},
+	{name: "presence_penalty an object", body: `{"model":"m","presence_penalty":{},"messages":[{"role":"user","content":"x"}]}`, wantParam: "presence_penalty"},
 	{name: "parallel_tool_calls not a bool", body: `{"model":"m","parallel_tool_calls":"no","messages":[{"role":"user","content":"x"}]}`, wantParam: "parallel_tool_calls"},
 	{name: "stream_options not an object", body: `{"model":"m","stream":true,"stream_options":true,"messages":[{"role":"user","content":"x"}]}`, wantParam: "stream_options"},
 	{name: "include_usage not a bool", body: `{"model":"m","stream":true,"stream_options":{"include_usage":1},"messages":[{"role":"user","content":"x"}]}`, wantParam: "stream_options.include_usage"},

@@ -31,22 +31,24 @@ const defaultCompletionTokens = 16
 
 // completionsRequest holds the fields the gateway reads.
 type completionsRequest struct {
-	Model         *string
-	Prompt        json.RawMessage
-	Stream        *bool
-	StreamOptions map[string]json.RawMessage
-	IncludeUsage  *bool
-	N             *int
-	MaxTokens     *int
-	Temperature   *float64
-	TopP          *float64
-	Stop          json.RawMessage
-	Echo          *bool
-	Suffix        *string
-	Logprobs      *int
-	BestOf        *int
-	LogitBias     map[string]json.RawMessage
-	Seed          *int64
+	Model            *string
+	Prompt           json.RawMessage
+	Stream           *bool
+	StreamOptions    map[string]json.RawMessage
+	IncludeUsage     *bool
+	N                *int
+	MaxTokens        *int
+	Temperature      *float64
+	TopP             *float64
+	FrequencyPenalty *float64
+	PresencePenalty  *float64
+	Stop             json.RawMessage
+	Echo             *bool
+	Suffix           *string
+	Logprobs         *int
+	BestOf           *int
+	LogitBias        map[string]json.RawMessage
+	Seed             *int64
 }
 
 // DecodeCompletions parses and validates a /v1/completions body. Errors
@@ -64,6 +66,7 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 		field{"model", &cr.Model}, field{"prompt", &cr.Prompt}, field{"stream", &cr.Stream},
 		field{"stream_options", &cr.StreamOptions}, field{"n", &cr.N}, field{"max_tokens", &cr.MaxTokens},
 		field{"temperature", &cr.Temperature}, field{"top_p", &cr.TopP}, field{"stop", &cr.Stop},
+		field{"frequency_penalty", &cr.FrequencyPenalty}, field{"presence_penalty", &cr.PresencePenalty},
 		field{"echo", &cr.Echo}, field{"suffix", &cr.Suffix}, field{"logprobs", &cr.Logprobs},
 		field{"best_of", &cr.BestOf}, field{"logit_bias", &cr.LogitBias}, field{"seed", &cr.Seed},
 	); err != nil {
@@ -135,6 +138,9 @@ func DecodeCompletions(body []byte) (*lyumen.Request, error) {
 		Temperature:  cr.Temperature,
 		TopP:         cr.TopP,
 		Seed:         cr.Seed,
+
+		FrequencyPenalty: cr.FrequencyPenalty,
+		PresencePenalty:  cr.PresencePenalty,
 	}
 	if cr.MaxTokens != nil {
 		req.MaxTokens = *cr.MaxTokens

@@ -30,8 +30,9 @@ var validCompletions = []struct {
 	},
 	{
 		name: "array of one prompt, sampling, stop, stream with usage",
-		body: `{"model":"m","prompt":["Say this is a test"],"max_tokens":7,"temperature":0,"top_p":1,"stop":"\n","stream":true,"stream_options":{"include_usage":true},"n":1,"echo":false,"best_of":1,"logprobs":null,"suffix":"","presence_penalty":0.5,"seed":3,"user":"u"}`,
+		body: `{"model":"m","prompt":["Say this is a test"],"max_tokens":7,"temperature":0,"top_p":1,"stop":"\n","stream":true,"stream_options":{"include_usage":true},"n":1,"echo":false,"best_of":1,"logprobs":null,"suffix":"","presence_penalty":0.5,"frequency_penalty":-1,"seed":3,"user":"u"}`,
 		want: lyumen.Request{Model: "m", MaxTokens: 7, Temperature: ptr(0.0), TopP: ptr(1.0), Stop: []string{"\n"}, Stream: true, IncludeUsage: true, Seed: ptr(int64(3)), N: 1,
+			PresencePenalty: ptr(0.5), FrequencyPenalty: ptr(-1.0),
 			Messages: []lyumen.Message{{Role: "user", Content: "Say this is a test"}}},
 	},
 	{

@@ -13,20 +13,22 @@ import (
 // chatBody is a chat completions request built from the canonical form,
 // for clients that arrived on another surface.
 type chatBody struct {
-	Model         string          `json:"model"`
-	Messages      []outMessage    `json:"messages"`
-	Stream        bool            `json:"stream,omitempty"`
-	StreamOptions *streamOptions  `json:"stream_options,omitempty"`
-	MaxTokens     int             `json:"max_tokens,omitempty"`
-	MaxCompletion int             `json:"max_completion_tokens,omitempty"`
-	Temperature   *float64        `json:"temperature,omitempty"`
-	TopP          *float64        `json:"top_p,omitempty"`
-	Stop          []string        `json:"stop,omitempty"`
-	Tools         []wireTool      `json:"tools,omitempty"`
-	ToolChoice    json.RawMessage `json:"tool_choice,omitempty"`
-	N             int             `json:"n,omitempty"`
-	Seed          *int64          `json:"seed,omitempty"`
-	Format        *wireFormat     `json:"response_format,omitempty"`
+	Model            string          `json:"model"`
+	Messages         []outMessage    `json:"messages"`
+	Stream           bool            `json:"stream,omitempty"`
+	StreamOptions    *streamOptions  `json:"stream_options,omitempty"`
+	MaxTokens        int             `json:"max_tokens,omitempty"`
+	MaxCompletion    int             `json:"max_completion_tokens,omitempty"`
+	Temperature      *float64        `json:"temperature,omitempty"`
+	TopP             *float64        `json:"top_p,omitempty"`
+	FrequencyPenalty *float64        `json:"frequency_penalty,omitempty"`
+	PresencePenalty  *float64        `json:"presence_penalty,omitempty"`
+	Stop             []string        `json:"stop,omitempty"`
+	Tools            []wireTool      `json:"tools,omitempty"`
+	ToolChoice       json.RawMessage `json:"tool_choice,omitempty"`
+	N                int             `json:"n,omitempty"`
+	Seed             *int64          `json:"seed,omitempty"`
+	Format           *wireFormat     `json:"response_format,omitempty"`
 
 	// ParallelToolCalls is only ever false: true is the default.
 	ParallelToolCalls *bool  `json:"parallel_tool_calls,omitempty"`
@@ -63,8 +65,9 @@ func encodeChat(req *lyumen.Request, field LimitField) ([]byte, error) {
 	if req.Untranslated != nil {
 		return nil, req.Untranslated
 	}
-	b := chatBody{Model: req.Model, Stream: req.Stream,
-		Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, Format: encodeChatFormat(req.Format)}
+	b := chatBody{Model: req.Model, Stream: req.Stream, Temperature: req.Temperature, TopP: req.TopP,
+		FrequencyPenalty: req.FrequencyPenalty, PresencePenalty: req.PresencePenalty,
+		Stop: req.Stop, Seed: req.Seed, Format: encodeChatFormat(req.Format)}
 	if field == MaxTokens {
 		b.MaxTokens = req.MaxTokens
 	} else {
@@ -237,6 +240,14 @@ func appendChatBody(dst []byte, b *chatBody) ([]byte, bool) {
 	if b.TopP != nil {
 		dst = append(dst, `,"top_p":`...)
 		dst = jsontext.AppendFloat(dst, *b.TopP)
+	}
+	if b.FrequencyPenalty != nil {
+		dst = append(dst, `,"frequency_penalty":`...)
+		dst = jsontext.AppendFloat(dst, *b.FrequencyPenalty)
+	}
+	if b.PresencePenalty != nil {
+		dst = append(dst, `,"presence_penalty":`...)
+		dst = jsontext.AppendFloat(dst, *b.PresencePenalty)
 	}
 	if len(b.Stop) > 0 {
 		dst = jsontext.AppendStrings(append(dst, `,"stop":`...), b.Stop)

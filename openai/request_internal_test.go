@@ -14,16 +14,17 @@ import (
 // request against encoding/json's, and that it leaves the shapes it does
 // not render to encoding/json.
 func TestAppendChatBody(t *testing.T) {
-	temp, topP, seed := 0.2, 1e-7, int64(-3)
+	temp, topP, seed, freq, pres := 0.2, 1e-7, int64(-3), -2.0, 0.65
 	for _, s := range jsontext.Strings {
 		for _, req := range []lyumen.Request{
 			{Model: "m" + s, Messages: []lyumen.Message{{Role: "system", Content: s}, {Role: "user", Content: "q" + s, Name: s}}},
-			{Model: "m", Stream: true, MaxTokens: 256, Temperature: &temp, TopP: &topP, Seed: &seed, N: 3, Stop: []string{s, "\n"},
+			{Model: "m", Stream: true, MaxTokens: 256, Temperature: &temp, TopP: &topP, FrequencyPenalty: &freq, PresencePenalty: &pres,
+				Seed: &seed, N: 3, Stop: []string{s, "\n"},
 				Messages: []lyumen.Message{{Role: "assistant"}, {Role: "tool", Content: s, ToolCallID: "call_" + s}}},
 			{Model: "m"},
 		} {
 			b := chatBody{Model: req.Model, Stream: req.Stream, MaxTokens: req.MaxTokens, Temperature: req.Temperature,
-				TopP: req.TopP, Stop: req.Stop, Seed: req.Seed, N: req.N}
+				TopP: req.TopP, FrequencyPenalty: req.FrequencyPenalty, PresencePenalty: req.PresencePenalty, Stop: req.Stop, Seed: req.Seed, N: req.N}
 			if req.Stream {
 				b.StreamOptions = &streamOptions{IncludeUsage: true}
 			}

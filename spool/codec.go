@@ -34,9 +34,10 @@ import (
 //
 // Version 1 held the canonical conversation as JSON: encoding/json's
 // reflection, both ways, cost more than the rest of the record. Version 2
-// had no Tool.Strict, version 3 no Message.Reasoning or Refusal. Segments
-// written by any of them are still read.
-const recordVersion = 4
+// had no Tool.Strict, version 3 no Message.Reasoning or Refusal, version 4
+// no Conversation.FrequencyPenalty or PresencePenalty. Segments written by
+// any of them are still read.
+const recordVersion = 5
 
 var errPayload = errors.New("malformed record payload")
 
@@ -106,7 +107,8 @@ func appendConversation(b []byte, c *lyumen.Conversation) []byte {
 	for _, s := range c.Stop {
 		b = appendString(b, s)
 	}
-	return b
+	b = appendFloat(b, c.FrequencyPenalty)
+	return appendFloat(b, c.PresencePenalty)
 }
 
 // appendFloat writes a *float64: present or not, then its bits.
@@ -490,6 +492,10 @@ func (d *decoder) conversation() *lyumen.Conversation {
 	c.Temperature = d.float()
 	c.TopP = d.float()
 	c.Stop = list(d, 1, func(s *string) { *s = d.string() })
+	if d.version >= 5 {
+		c.FrequencyPenalty = d.float()
+		c.PresencePenalty = d.float()
+	}
 	return c
 }
 

@@ -110,11 +110,12 @@ var temperature = 0.7
 // TestDecodeRecord_OldVersions reads payloads written by earlier versions
 // of the encoding, as segments left by an older release hold them:
 // testdata/record_v1.bin (the canonical conversation as JSON),
-// record_v2.bin (no Tool.Strict) and record_v3.bin (no Message.Reasoning
-// or Refusal) are benchRecord as those releases wrote it. Each is written
-// back in the current version.
+// record_v2.bin (no Tool.Strict), record_v3.bin (no Message.Reasoning or
+// Refusal) and record_v4.bin (no Conversation.FrequencyPenalty or
+// PresencePenalty) are benchRecord as those releases wrote it. Each is
+// written back in the current version.
 func TestDecodeRecord_OldVersions(t *testing.T) {
-	for _, version := range []byte{1, 2, 3} {
+	for _, version := range []byte{1, 2, 3, 4} {
 		p, err := os.ReadFile(filepath.Join("testdata", fmt.Sprintf("record_v%d.bin", version)))
 		if err != nil {
 			t.Fatal(err)
@@ -138,7 +139,7 @@ func TestDecodeRecord_OldVersions(t *testing.T) {
 // FuzzDecodeRecord checks that decodeRecord never panics on any payload,
 // and that what it accepts encodes to a payload that decodes the same.
 func FuzzDecodeRecord(f *testing.F) {
-	for _, name := range []string{"record_v1.bin", "record_v2.bin", "record_v3.bin"} {
+	for _, name := range []string{"record_v1.bin", "record_v2.bin", "record_v3.bin", "record_v4.bin"} {
 		old, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

@@ -1043,6 +1043,9 @@ func fullConversation() *lyumen.Conversation {
 		Temperature: &temp,
 		TopP:        &topP,
 		Stop:        []string{"END"},
+
+		FrequencyPenalty: new(0.5),
+		PresencePenalty:  new(-0.25),
 	}
 }
 

@@ -359,6 +359,9 @@ func full(id string) *lyumen.Record {
 			Temperature: new(0.2),
 			TopP:        new(0.9),
 			Stop:        []string{"\n\n", "</answer>"},
+
+			FrequencyPenalty: new(0.5),
+			PresencePenalty:  new(-0.25),
 		},
 		Response: &lyumen.Response{
 			ID:    "chatcmpl-123",

@@ -39,7 +39,10 @@ func appendConversation(b []byte, c *lyumen.Conversation) []byte {
 	for _, f := range []struct {
 		key string
 		v   *float64
-	}{{`,"temperature":`, c.Temperature}, {`,"top_p":`, c.TopP}} {
+	}{
+		{`,"temperature":`, c.Temperature}, {`,"top_p":`, c.TopP},
+		{`,"frequency_penalty":`, c.FrequencyPenalty}, {`,"presence_penalty":`, c.PresencePenalty},
+	} {
 		if f.v == nil || math.IsInf(*f.v, 0) || math.IsNaN(*f.v) {
 			continue
 		}

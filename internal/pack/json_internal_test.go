@@ -57,7 +57,7 @@ func TestJSON_AsEncodingJSON(t *testing.T) {
 		c := &lyumen.Conversation{Messages: []lyumen.Message{m, {}},
 			Tools:      []lyumen.Tool{{Name: s, Description: s, Parameters: json.RawMessage(" {\"a\" : [1, \"<&>\"] }\n")}, {}},
 			ToolChoice: &lyumen.ToolChoice{Mode: s, Name: s}, MaxTokens: -7, Temperature: f(0.7), TopP: f(1e-7),
-			Stop: []string{s, ""}}
+			FrequencyPenalty: f(-2), PresencePenalty: f(1e21), Stop: []string{s, ""}}
 		r := &lyumen.Response{ID: s, Model: s, Choices: []lyumen.Choice{{Index: 1, Message: m, FinishReason: s}, {}},
 			Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: -2, TotalTokens: 3}}
 		a := []lyumen.Attempt{{Provider: s, Model: s, Status: 502, Error: s, Duration: 1500 * time.Millisecond}, {}}
@@ -74,6 +74,7 @@ func TestJSON_AsEncodingJSON(t *testing.T) {
 	for bad, want := range map[*lyumen.Conversation]string{
 		{Temperature: f(math.NaN()), TopP: f(0.5)}:                                `{"messages":null,"top_p":0.5}`,
 		{TopP: f(math.Inf(1))}:                                                    `{"messages":null}`,
+		{FrequencyPenalty: f(math.NaN()), PresencePenalty: f(0)}:                  `{"messages":null,"presence_penalty":0}`,
 		{Tools: []lyumen.Tool{{Name: "t", Parameters: json.RawMessage(`{"a":`)}}}: `{"messages":null,"tools":[{"name":"t","parameters":"{\"a\":"}]}`,
 	} {
 		if got := appendConversation(nil, bad); string(got) != want {
@@ -96,7 +97,7 @@ func FuzzJSON(f *testing.F) {
 		c := &lyumen.Conversation{
 			Messages:   []lyumen.Message{{Role: s, Content: s2, Parts: []lyumen.Part{{Type: s2, Text: s}}}},
 			Tools:      []lyumen.Tool{{Name: s, Description: s2, Parameters: json.RawMessage(params)}},
-			ToolChoice: &lyumen.ToolChoice{Mode: s2}, MaxTokens: n, Temperature: &temp, Stop: []string{s2},
+			ToolChoice: &lyumen.ToolChoice{Mode: s2}, MaxTokens: n, Temperature: &temp, PresencePenalty: &temp, Stop: []string{s2},
 		}
 		r := &lyumen.Response{ID: s2, Choices: []lyumen.Choice{{Index: n, Message: lyumen.Message{Role: s, Content: s2, Reasoning: s, Refusal: s2,
 			ToolCalls: []lyumen.ToolCall{{Index: n, Name: s, Arguments: s2}}}, FinishReason: s}}}
