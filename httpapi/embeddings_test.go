@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
@@ -168,4 +169,54 @@ func TestEmbeddings_ProviderCannotEmbed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEmbeddings_ErrorInA200: an upstream that answers 200 with an error
+// for a body (OpenRouter, some proxies) failed, with its own message and
+// the status its code names: a 5xx falls back to the next target, and a
+// fault the upstream found with the request reaches the client as such.
+func TestEmbeddings_ErrorInA200(t *testing.T) {
+	errorIn200 := func(body string) *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(body))
+		}))
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	embed := func(t *testing.T, targets []lyumen.Target, providers map[string]lyumen.Provider) (*records, error) {
+		t.Helper()
+		catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: targets}})
+		recs := &records{}
+		srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{Provider: upstream.New(catalog, providers, nil), Catalog: catalog, Recorder: recs}))
+		t.Cleanup(srv.Close)
+		c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1/"), option.WithAPIKey(clientKey), option.WithMaxRetries(0))
+		_, err := c.Embeddings.New(t.Context(), openai.EmbeddingNewParams{Model: publicModel,
+			Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}})
+		return recs, err
+	}
+
+	t.Run("a 5xx falls back", func(t *testing.T) {
+		bad := errorIn200(`{"error":{"message":"Provider returned error","code":502}}`)
+		good := providertest.NewOpenAI(t)
+		recs, err := embed(t, []lyumen.Target{{Provider: "bad", Model: remoteModel}, {Provider: "good", Model: remoteModel}},
+			map[string]lyumen.Provider{
+				"bad":  oai.NewClient(bad.URL+"/v1", operatorKey, nil, bad.Client().Transport),
+				"good": oai.NewClient(good.BaseURL(), operatorKey, nil, good.Client().Transport),
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := recs.wait(t, 1)
+		want := []lyumen.Attempt{{Provider: "bad", Model: remoteModel, Status: 502, Error: "upstream: Provider returned error"}, {Provider: "good", Model: remoteModel}}
+		if diff := cmp.Diff(want, rec.Attempts, cmpopts.IgnoreFields(lyumen.Attempt{}, "Duration")); diff != "" {
+			t.Errorf("attempts (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a request fault reaches the client", func(t *testing.T) {
+		bad := errorIn200(`{"error":{"message":"input must not exceed 8192 tokens","type":"invalid_request_error","param":"input","code":400}}`)
+		_, err := embed(t, []lyumen.Target{{Provider: "bad", Model: remoteModel}},
+			map[string]lyumen.Provider{"bad": oai.NewClient(bad.URL+"/v1", operatorKey, nil, bad.Client().Transport)})
+		checkAPIError(t, err, apiError{400, "invalid_request_error", "input", ""}, "input must not exceed 8192 tokens")
+	})
 }

@@ -184,7 +184,15 @@ func (c *Client) Embed(ctx context.Context, req *lyumen.EmbedRequest) (*lyumen.E
 		return nil, err
 	}
 	root := gjson.ParseBytes(raw)
-	if !gjson.ValidBytes(raw) || !root.IsObject() || !root.Get("data").IsArray() {
+	valid := gjson.ValidBytes(raw) && root.IsObject()
+	// OpenRouter and some proxies answer 200 and put a failure in the
+	// body, as they do for chat (chatCompletion.failure): the upstream's
+	// error, with the status its code names, which the router may take
+	// elsewhere.
+	if e := root.Get("error"); valid && e.Exists() && e.Type != gjson.Null {
+		return nil, bodyError(json.RawMessage(e.Raw))
+	}
+	if !valid || !root.Get("data").IsArray() {
 		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response"}
 	}
 	out := &lyumen.EmbedResponse{

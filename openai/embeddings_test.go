@@ -3,10 +3,12 @@ package openai_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	sdk "github.com/openai/openai-go/v3"
 
 	"github.com/lyumen/lyumen"
@@ -187,4 +189,47 @@ func TestClient_EmbedErrors(t *testing.T) {
 			t.Errorf("err %v after %d requests, want KindInvalid before any", err, up.requests())
 		}
 	})
+}
+
+// TestClient_EmbedErrorInA200: OpenRouter and some proxies answer 200 with
+// an error for a body; it is the upstream's error, with its message and
+// the status its code names, which the router may take elsewhere, as for
+// chat (TestClient_ChatErrorInA200), not a 502 for an invalid answer.
+func TestClient_EmbedErrorInA200(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		body string
+		want *lyumen.Error // nil: an answer
+	}{
+		{"code a status", `{"error":{"message":"Rate limit exceeded: free-models-per-min","code":429,"metadata":{"headers":{}}},"user_id":"u"}`,
+			&lyumen.Error{Kind: lyumen.KindUpstream, Status: 429, Message: "upstream: Rate limit exceeded: free-models-per-min"}},
+		{"code a request fault", `{"error":{"message":"input too long","type":"invalid_request_error","param":"input","code":400}}`,
+			&lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: input too long", Param: "input"}},
+		{"code a string", `{"error":{"message":"No endpoints found","code":"no_endpoints"}}`,
+			&lyumen.Error{Kind: lyumen.KindUpstream, Status: 502, Message: "upstream: No endpoints found"}},
+		{"the error a string", `{"error":"model not loaded"}`,
+			&lyumen.Error{Kind: lyumen.KindUpstream, Status: 502, Message: "upstream: model not loaded"}},
+		{"an error set to null", `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.5]}],"model":"e","usage":{"prompt_tokens":1,"total_tokens":1},"error":null}`, nil},
+	} {
+		for _, surface := range []lyumen.Surface{lyumen.SurfaceOpenAIEmbeddings, "other.embed"} {
+			t.Run(tc.name+"/"+string(surface), func(t *testing.T) {
+				up := newScripted(t, http.StatusOK, "application/json", tc.body)
+				resp, err := up.client().Embed(t.Context(), &lyumen.EmbedRequest{Surface: surface, Model: "e", Input: []string{"x"},
+					Body: []byte(`{"model":"e","input":"x"}`)})
+				if tc.want == nil {
+					if err != nil || resp.Usage == nil || resp.Usage.TotalTokens != 1 {
+						t.Fatalf("Embed = %+v, %v; want an answer", resp, err)
+					}
+					return
+				}
+				e, ok := errors.AsType[*lyumen.Error](err)
+				if !ok {
+					t.Fatalf("Embed = %+v, %v; want *lyumen.Error", resp, err)
+				}
+				if diff := cmp.Diff(*tc.want, *e, cmpopts.IgnoreFields(lyumen.Error{}, "Err")); diff != "" {
+					t.Errorf("error mismatch (-want +got):\n%s", diff)
+				}
+			})
+		}
+	}
 }
