@@ -135,7 +135,7 @@ func thinking(req *lyumen.Request) (*thinkingConfig, error) {
 }
 
 func errEffort(effort string) error {
-	return lyumen.Errorf(lyumen.KindInvalid, "the reasoning effort '%s' cannot be sent to this model's provider", effort)
+	return lyumen.Errorf(lyumen.KindInvalid, "the reasoning effort '%s' cannot be sent to this model's provider", lyumen.Clip(effort))
 }
 
 // How a model's thinking is tuned, by its generation.

@@ -2,6 +2,8 @@ package gemini_test
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/lyumen/lyumen"
@@ -87,6 +89,26 @@ func TestEncodeRequest_Thinking(t *testing.T) {
 			}
 			if got := string(sent.GenerationConfig.ThinkingConfig); got != tc.want {
 				t.Errorf("thinkingConfig %s, want %s; body %s", got, tc.want, body)
+			}
+		})
+	}
+}
+
+// TestEncodeRequest_UnknownEffort: an effort with no counterpart is refused,
+// quoting the client's value cut as every quoted value is (lyumen.Clip): a
+// 60 KB effort must not make a 60 KB error.
+func TestEncodeRequest_UnknownEffort(t *testing.T) {
+	huge := strings.Repeat("x", 60<<10)
+	for _, model := range []string{"gemini-2.5-flash", "gemini-3-flash-preview"} {
+		t.Run(model, func(t *testing.T) {
+			req := lyumen.Request{Model: model, ReasoningEffort: huge, Messages: []lyumen.Message{{Role: "user", Content: "Why?"}}}
+			_, err := gemini.EncodeRequest(&req)
+			e, ok := errors.AsType[*lyumen.Error](err)
+			if !ok || e.Kind != lyumen.KindInvalid {
+				t.Fatalf("err %v, want a KindInvalid *lyumen.Error", err)
+			}
+			if len(e.Message) > 1024 || !strings.Contains(e.Message, "x…") {
+				t.Errorf("message of %d bytes: %.120s…; want the effort cut, at most 1 KB", len(e.Message), e.Message)
 			}
 		})
 	}
