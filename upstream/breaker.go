@@ -44,25 +44,27 @@ type breaker struct {
 	mu        sync.Mutex
 	failures  int
 	openUntil time.Time
-	trial     bool // a half-open trial is under way
+	trial     bool   // a half-open trial is under way
+	trials    uint64 // the trials begun: the last one's number
 }
 
 // allow says whether a request may go to the target, and whether it is
-// the half-open trial, which only it may release; refused, how long the
-// target rests still.
-func (b *breaker) allow(now time.Time) (ok, trial bool, rest time.Duration) {
+// the half-open trial: then trial is its number, which only it may
+// release; else 0. Refused, rest is how long the target rests still.
+func (b *breaker) allow(now time.Time) (ok bool, trial uint64, rest time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch {
 	case b.openUntil.IsZero():
-		return true, false, 0
+		return true, 0, 0
 	case now.Before(b.openUntil):
-		return false, false, b.openUntil.Sub(now)
+		return false, 0, b.openUntil.Sub(now)
 	case b.trial:
-		return false, false, trialRest
+		return false, 0, trialRest
 	}
 	b.trial = true
-	return true, true, 0
+	b.trials++
+	return true, b.trials, 0
 }
 
 // trialRest is how long a target whose trial is under way is taken to
@@ -75,12 +77,16 @@ func (b *breaker) success() {
 	b.mu.Unlock()
 }
 
-// release ends a trial that told nothing about the upstream (its client
-// left): the next request tries again. Only the trial's own request
-// (allow's trial) may call it.
-func (b *breaker) release() {
+// release ends trial, allow's number for it, which told nothing about the
+// upstream (its client left): the next request tries again. A trial
+// already over (another request's outcome closed or reopened the breaker
+// meanwhile) releases nothing: a later trial may be under way, and a
+// stream settles long after it opened (see fallback).
+func (b *breaker) release(trial uint64) {
 	b.mu.Lock()
-	b.trial = false
+	if b.trial && b.trials == trial {
+		b.trial = false
+	}
 	b.mu.Unlock()
 }
 

@@ -259,3 +259,62 @@ func TestPool_StreamClientLeavesWhileHeld(t *testing.T) {
 		t.Errorf("opened %d streams, want 3", first.opened)
 	}
 }
+
+// queued is a provider whose streams play one script each, in turn.
+type queued struct{ scripts [][]step }
+
+func (p *queued) Chat(context.Context, *lyumen.Request) (*lyumen.Response, error) {
+	return nil, errors.New("not used")
+}
+
+func (p *queued) ChatStream(context.Context, *lyumen.Request) (lyumen.Stream, error) {
+	s := p.scripts[0]
+	p.scripts = p.scripts[1:]
+	return &script{steps: s}, nil
+}
+
+// TestPool_StaleTrialDoesNotEndTheNext: a stream settles when its answer
+// begins, long after it opened. A half-open trial whose breaker another
+// stream's failure reopened meanwhile is over; when its client leaves
+// later, it must not end the next trial, or a second trial starts beside
+// that one.
+func TestPool_StaleTrialDoesNotEndTheNext(t *testing.T) {
+	q := &queued{scripts: [][]step{
+		{{err: overloaded}},          // x: opened while the breaker is closed, fails later
+		{{err: overloaded}},          // opens the breaker
+		{{err: context.Canceled}},    // the first trial, whose client leaves
+		{{raw: "hi", content: "hi"}}, // the second trial
+		{{raw: "hi", content: "hi"}}, // must not be asked
+	}}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "only", Model: "a"}}}})
+	now := time.Now()
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"only": q},
+		upstream.Options{Retries: -1, BreakerFailures: 1, BreakerCooldown: time.Minute, Now: func() time.Time { return now }})
+	open := func(ctx context.Context) lyumen.Stream {
+		t.Helper()
+		s, err := p.ChatStream(ctx, &lyumen.Request{Model: publicModel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	x := open(t.Context())
+	defer x.Close()
+	s := open(t.Context())
+	readAll(s) // the breaker opens
+	s.Close()
+	now = now.Add(2 * time.Minute)
+	ctx, leave := context.WithCancel(t.Context())
+	trial1 := open(ctx)
+	readAll(x) // fails before its answer: the breaker opens again
+	now = now.Add(2 * time.Minute)
+	trial2 := open(t.Context())
+	defer trial2.Close()
+	leave()
+	readAll(trial1)
+	trial1.Close()
+	if s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel}); err == nil {
+		s.Close()
+		t.Errorf("a request went to the target while its trial was under way")
+	}
+}

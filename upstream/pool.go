@@ -149,7 +149,7 @@ func newRoute[T any](p *Pool, req *lyumen.Request, call func(lyumen.Provider, co
 type asked struct {
 	t     lyumen.Target
 	b     *breaker
-	trial bool
+	trial uint64 // the breaker's half-open trial this is, or 0
 	start time.Time
 }
 
@@ -203,8 +203,8 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 				// Refused before any upstream was asked: not an attempt,
 				// says nothing of the target's health, and another target
 				// may take it.
-				if trial {
-					b.release()
+				if trial != 0 {
+					b.release(trial)
 				}
 				r.untranslated = err
 				continue
@@ -237,8 +237,8 @@ func (r *route[T]) failed(ctx context.Context, at asked, err error) bool {
 	p.attempt(r.req, at.t, p.o.Now().Sub(at.start), err)
 	r.err = err
 	if ctx.Err() != nil {
-		if at.trial {
-			at.b.release() // the client left: this says nothing of the upstream
+		if at.trial != 0 {
+			at.b.release(at.trial) // the client left: this says nothing of the upstream
 		}
 		return false
 	}
@@ -255,11 +255,11 @@ func (r *route[T]) failed(ctx context.Context, at asked, err error) bool {
 			return true
 		case lyumen.KindOf(err) == lyumen.KindUpstream:
 			at.b.success() // the upstream answered: it is not down
-		case at.trial:
+		case at.trial != 0:
 			// Refused before the upstream was asked (content it cannot
 			// take, a body it cannot build): this says nothing of the
 			// upstream, so the breaker stays open.
-			at.b.release()
+			at.b.release(at.trial)
 		}
 		return false
 	}
