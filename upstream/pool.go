@@ -184,10 +184,11 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 			ok, trial, rest := b.allow(p.o.Now())
 			if !ok {
 				p.attempt(req, t, 0, errCircuitOpen)
-				if _, isErr := errors.AsType[*lyumen.Error](r.err); !isErr || lyumen.KindOf(r.err) == lyumen.KindUnavailable {
-					// The client may come back when the first target does.
-					if e, ok := r.err.(*lyumen.Error); ok && e.RetryAfter < rest {
-						rest = e.RetryAfter
+				if prev, isErr := errors.AsType[*lyumen.Error](r.err); !isErr || prev.Kind == lyumen.KindUnavailable || missing(r.err) {
+					// The client may come back when the first target does
+					// (a target that lacks the model never will).
+					if isErr && prev.Kind == lyumen.KindUnavailable && prev.RetryAfter < rest {
+						rest = prev.RetryAfter
 					}
 					e := lyumen.Errorf(lyumen.KindUnavailable, "every upstream for model '%s' is failing; try again shortly", lyumen.Clip(req.Model))
 					e.RetryAfter = rest
@@ -235,7 +236,11 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 func (r *route[T]) failed(ctx context.Context, at asked, err error) bool {
 	p := r.p
 	p.attempt(r.req, at.t, p.o.Now().Sub(at.start), err)
-	r.err = err
+	if !missing(err) || r.err == nil || missing(r.err) {
+		// A target that lacks the model does not hide another's failure
+		// or rest: the client hears a 404 only when no target has it.
+		r.err = err
+	}
 	if ctx.Err() != nil {
 		if at.trial != 0 {
 			at.b.release(at.trial) // the client left: this says nothing of the upstream

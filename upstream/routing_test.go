@@ -445,3 +445,47 @@ func TestPool_MissingModel(t *testing.T) {
 		t.Errorf("the targets were asked %d and %d times in three requests, want 3 each: one round a request, none rested", n, m)
 	}
 }
+
+// TestPool_MissingModelDoesNotHideAnOutage: a 404 says one target lacks
+// the model, not that the model is nowhere: while another target that may
+// have it failed or rests, the client hears of that (a 5xx, or a 503 with
+// when to come back), not a 404, which SDKs never retry.
+func TestPool_MissingModelDoesNotHideAnOutage(t *testing.T) {
+	missing := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusNotFound, Message: "upstream: model not found"}
+	down := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusServiceUnavailable, Message: "upstream: unavailable"}
+	for _, tc := range []struct {
+		name     string
+		first    string // which target is asked first: "lacks" or "other"
+		resting  bool   // the other target rests, else it fails with down
+		wantKind lyumen.Kind
+		want     error
+	}{
+		{name: "down, then missing", first: "other", want: down},
+		{name: "missing, then down", first: "lacks", want: down},
+		{name: "resting, then missing", first: "other", resting: true, wantKind: lyumen.KindUnavailable},
+		{name: "missing, then resting", first: "lacks", resting: true, wantKind: lyumen.KindUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lacks := &provider{name: "lacks", fail: failWith(missing)}
+			other := &provider{name: "other", fail: failWith(down)}
+			targets := []lyumen.Target{{Provider: "lacks", Model: "model-a"}, {Provider: "other", Model: "model-b"}}
+			if tc.first == "other" {
+				targets[0], targets[1] = targets[1], targets[0]
+			}
+			catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: targets},
+				{Name: "other-only", Targets: []lyumen.Target{{Provider: "other", Model: "model-b"}}}})
+			p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"lacks": lacks, "other": other},
+				upstream.Options{Retries: -1, BreakerFailures: 1, BreakerCooldown: time.Hour})
+			if tc.resting {
+				p.Chat(t.Context(), &lyumen.Request{Model: "other-only"}) // its breaker opens
+			}
+			_, err := p.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("err %v, want %v", err, tc.want)
+			}
+			if e, ok := errors.AsType[*lyumen.Error](err); tc.want == nil && (!ok || e.Kind != tc.wantKind || e.RetryAfter <= 0) {
+				t.Errorf("err %v, want a KindUnavailable error that says when to come back", err)
+			}
+		})
+	}
+}
