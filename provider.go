@@ -7,8 +7,9 @@ import "context"
 type Provider interface {
 	Chat(ctx context.Context, req *Request) (*Response, error)
 	// ChatStream fails before the first event if the upstream refused the
-	// request; later failures come from Stream.Next. Fallback to another
-	// target is possible only in the first case.
+	// request; later failures come from Stream.Next. The router falls back
+	// to another target in the first case, and in the second while no
+	// event with content has come (it holds the events before one).
 	ChatStream(ctx context.Context, req *Request) (Stream, error)
 }
 

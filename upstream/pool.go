@@ -155,7 +155,8 @@ type asked struct {
 
 // run asks the targets in turn, from where the route stopped, until one
 // takes the request. The caller settles that one's outcome: served, or
-// failed (which may call run again).
+// failed, after which, if failed says another target may do better, run
+// may be called again.
 func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 	var zero T
 	p, req := r.p, r.req
