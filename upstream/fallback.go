@@ -23,14 +23,16 @@ import (
 // The wait is inside Next, after the surface has sent its headers on a
 // timer of its own: a slow first token does not hold them.
 type fallback struct {
-	ctx context.Context
-	r   *route[lyumen.Stream]
-	s   lyumen.Stream
-	at  asked // the target serving s, while unsettled
+	ctx   context.Context
+	r     *route[lyumen.Stream]
+	s     lyumen.Stream
+	ready func() bool // s's Ready, when it has one
+	at    asked       // the target serving s, while unsettled
 
-	settled bool
-	held    []lyumen.Event // copies, passed on once content came
-	sent    int            // of held
+	settled   bool
+	held      []lyumen.Event // with their Raw copied, passed on once content came
+	heldSince time.Time      // when the first was held
+	sent      int            // of held
 	// What ended the holding, passed on after held: the first event with
 	// content, or the stream's end or failure.
 	last    lyumen.Event
@@ -38,14 +40,29 @@ type fallback struct {
 	hasLast bool
 }
 
-// maxHeld and maxHold bound the holding: an event past either is passed
-// on, with those held, and the stream no longer falls back. An upstream
-// slow to begin sends pings meanwhile (Anthropic's), and a client's proxy
-// may cut a connection silent for long (Cloudflare's waits 100 s).
+// maxHeld and maxHold bound the holding: an event past either (maxHold
+// after the first was held) is passed on, with those held, and the stream
+// no longer falls back. An upstream slow to begin sends pings meanwhile
+// (Anthropic's), and a client's proxy may cut a connection silent for
+// long (Cloudflare's waits 100 s).
 const (
 	maxHeld = 8
 	maxHold = 10 * time.Second
 )
+
+func newFallback(ctx context.Context, r *route[lyumen.Stream], s lyumen.Stream, at asked) *fallback {
+	f := &fallback{ctx: ctx, r: r}
+	f.use(s, at)
+	return f
+}
+
+// use makes s, opened on at, the stream to read.
+func (f *fallback) use(s lyumen.Stream, at asked) {
+	f.s, f.at, f.held, f.ready = s, at, f.held[:0], nil
+	if r, ok := s.(interface{ Ready() bool }); ok {
+		f.ready = r.Ready
+	}
+}
 
 func (f *fallback) Next() (lyumen.Event, error) {
 	if f.settled {
@@ -57,7 +74,8 @@ func (f *fallback) Next() (lyumen.Event, error) {
 		case err == nil && ev.Empty():
 			return ev, nil // nothing to hold; the caller may flush meanwhile
 		case err == nil && !hasContent(&ev) && f.holds():
-			f.held = append(f.held, clone(ev))
+			ev.Raw = slices.Clone(ev.Raw) // the stream's until its next event; the rest is ev's own
+			f.held = append(f.held, ev)
 			continue
 		case err == nil || errors.Is(err, io.EOF):
 			f.r.p.served(f.r.req, f.at)
@@ -65,10 +83,12 @@ func (f *fallback) Next() (lyumen.Event, error) {
 			f.s.Close()
 			s, at, rerr := f.r.run(f.ctx)
 			if rerr == nil {
-				f.s, f.at, f.held = s, at, f.held[:0]
+				f.use(s, at)
 				continue
 			}
 			f.s, f.held, err = nil, nil, rerr // the first target's events go with it
+		case f.ctx.Err() != nil:
+			f.held = nil // the client left: nothing more goes to it
 		}
 		f.settled = true
 		f.last, f.lastErr, f.hasLast = ev, err, true
@@ -78,7 +98,12 @@ func (f *fallback) Next() (lyumen.Event, error) {
 
 // holds says whether one more event without content may be held.
 func (f *fallback) holds() bool {
-	return len(f.held) < maxHeld && f.r.p.o.Now().Sub(f.at.start) < maxHold
+	now := f.r.p.o.Now()
+	if len(f.held) == 0 {
+		f.heldSince = now
+		return true
+	}
+	return len(f.held) < maxHeld && now.Sub(f.heldSince) < maxHold
 }
 
 // pass returns the held events, then what ended the holding, then the
@@ -104,8 +129,7 @@ func (f *fallback) Ready() bool {
 	if f.sent < len(f.held) || f.hasLast {
 		return true
 	}
-	r, ok := f.s.(interface{ Ready() bool })
-	return ok && r.Ready()
+	return f.ready != nil && f.ready()
 }
 
 // Close closes the stream. One closed before its outcome was known (its
@@ -133,18 +157,4 @@ func hasContent(ev *lyumen.Event) bool {
 		}
 	}
 	return false
-}
-
-// clone copies what of ev a stream may reuse at its next event.
-func clone(ev lyumen.Event) lyumen.Event {
-	ev.Raw = slices.Clone(ev.Raw)
-	ev.Choices = slices.Clone(ev.Choices)
-	for i := range ev.Choices {
-		ev.Choices[i].ToolCalls = slices.Clone(ev.Choices[i].ToolCalls)
-	}
-	if ev.Usage != nil {
-		u := *ev.Usage
-		ev.Usage = &u
-	}
-	return ev
 }

@@ -22,11 +22,13 @@ type scripted struct {
 	name   string
 	script []step
 	opened int
+	clock  *time.Time // moved by each step's after, when set
 }
 
 type step struct {
 	raw, content string
 	err          error
+	after        time.Duration // the step comes this long after the one before
 }
 
 func (p *scripted) Chat(context.Context, *lyumen.Request) (*lyumen.Response, error) {
@@ -35,13 +37,14 @@ func (p *scripted) Chat(context.Context, *lyumen.Request) (*lyumen.Response, err
 
 func (p *scripted) ChatStream(context.Context, *lyumen.Request) (lyumen.Stream, error) {
 	p.opened++
-	return &script{steps: p.script}, nil
+	return &script{steps: p.script, clock: p.clock}, nil
 }
 
 type script struct {
 	steps  []step
 	buf    []byte
 	closed bool
+	clock  *time.Time
 }
 
 func (s *script) Next() (lyumen.Event, error) {
@@ -50,6 +53,9 @@ func (s *script) Next() (lyumen.Event, error) {
 	}
 	st := s.steps[0]
 	s.steps = s.steps[1:]
+	if s.clock != nil {
+		*s.clock = s.clock.Add(st.after)
+	}
 	if st.err != nil {
 		return lyumen.Event{}, st.err
 	}
@@ -152,23 +158,40 @@ func TestPool_StreamFallback(t *testing.T) {
 
 // TestPool_StreamHoldsForALimitedTime: a stream that brings pings but no
 // content for long is passed on, so that its client's connection is not
-// silent, and no longer falls back.
+// silent, and no longer falls back; the time counts from the first event
+// held, so a stream slow to begin (a long prompt) still falls back.
 func TestPool_StreamHoldsForALimitedTime(t *testing.T) {
-	first := &scripted{script: []step{{raw: "start"}, {raw: "ping"}, {raw: "ping"}, {err: overloaded}}}
-	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
-		{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
-	now := time.Now()
-	clock := func() time.Time { now = now.Add(4 * time.Second); return now } // 4 s a reading
-	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": &scripted{}},
-		upstream.Options{Retries: -1, Now: clock})
-	s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	got, err := readAll(s)
-	if diff := cmp.Diff([]string{"start", "ping", "ping"}, got); diff != "" || !errors.Is(err, overloaded) {
-		t.Errorf("err %v, events (-want +got):\n%s", err, diff)
+	for _, tc := range []struct {
+		name    string
+		first   []step
+		want    []string
+		wantErr error
+	}{
+		{name: "a slow start still falls back",
+			first: []step{{raw: "start", after: 30 * time.Second}, {raw: "ping", after: 6 * time.Second}, {err: overloaded, after: time.Second}},
+			want:  []string{"b-hi"}},
+		{name: "pings past 10 s pass on",
+			first: []step{{raw: "start"}, {raw: "ping", after: 6 * time.Second}, {raw: "ping", after: 5 * time.Second}, {err: overloaded}},
+			want:  []string{"start", "ping", "ping"}, wantErr: overloaded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			first := &scripted{script: tc.first, clock: &now}
+			second := &scripted{script: []step{{raw: "b-hi", content: "hi"}}, clock: &now}
+			catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+				{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
+			p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
+				upstream.Options{Retries: -1, Now: func() time.Time { return now }})
+			s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			got, err := readAll(s)
+			if diff := cmp.Diff(tc.want, got); diff != "" || !errors.Is(err, tc.wantErr) {
+				t.Errorf("err %v, events (-want +got):\n%s", err, diff)
+			}
+		})
 	}
 }
 
@@ -245,8 +268,8 @@ func TestPool_StreamClientLeavesWhileHeld(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	if _, err := readAll(s); !errors.Is(err, context.Canceled) {
-		t.Errorf("err %v, want the client's cancellation", err)
+	if got, err := readAll(s); !errors.Is(err, context.Canceled) || len(got) != 0 {
+		t.Errorf("events %q, err %v; want none (the client left), and its cancellation", got, err)
 	}
 	s.Close()
 	first.script = []step{{raw: "hi", content: "hi"}}

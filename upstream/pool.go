@@ -101,7 +101,7 @@ func (p *Pool) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stre
 	if err != nil {
 		return nil, err
 	}
-	return &fallback{ctx: ctx, r: r, s: s, at: at}, nil
+	return newFallback(ctx, r, s, at), nil
 }
 
 // try routes req to the first target that answers.
