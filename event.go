@@ -1,6 +1,7 @@
 package lyumen
 
-// Event is one streamed delta from the upstream.
+// Event is one streamed delta from the upstream. It owns its Choices and
+// Usage: only Raw is the stream's (see Raw).
 type Event struct {
 	ID      string
 	Model   string
