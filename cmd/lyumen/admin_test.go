@@ -92,3 +92,50 @@ func TestServe_ReadyzDrains(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestServe_DrainDelay: with drain_delay, a gateway told to stop serves
+// new requests on for that long with /readyz failing, so that a load
+// balancer moves traffic away before connections are refused.
+func TestServe_DrainDelay(t *testing.T) {
+	up := providertest.NewOpenAI(t)
+	dir := t.TempDir()
+	adminAddr, token := freeAddr(t), "drain-delay-token"
+	config := limitsConfig(t, dir, up.BaseURL(), "", "requests_per_minute: 0", "drain_delay: 2s\n")
+	addr, logs, stop := startServe(t, []string{"--config", config},
+		map[string]string{"LYUMEN_ADMIN_LISTEN": adminAddr, "LYUMEN_ADMIN_TOKEN": token})
+	readyz := func() int {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+adminAddr+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+			time.Sleep(20 * time.Millisecond) // the admin listener opens just after the public one
+			resp, err = http.DefaultClient.Do(req)
+		}
+		if err != nil {
+			t.Fatalf("GET /readyz: %v\n%s", err, logs)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if status := readyz(); status != http.StatusOK {
+		t.Fatalf("readyz before shutdown: %d", status)
+	}
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- stop() }()
+	for deadline := time.Now().Add(time.Second); readyz() == http.StatusOK && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if status, _, err := call(t.Context(), addr, nil); err != nil || status != http.StatusOK {
+		t.Errorf("a new request while draining: %d, %v; want it served", status, err)
+	}
+	if d := time.Since(start); d > 1500*time.Millisecond {
+		t.Fatalf("the checks took %v, past most of the drain delay: the test cannot tell", d)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("stopped after %v, before the drain delay (2s)", d)
+	}
+}

@@ -31,6 +31,10 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight streams may run on after
 	// SIGTERM before they are cut.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// DrainDelay is how long the gateway serves on after SIGTERM with
+	// /readyz failing, before it stops taking connections: a load
+	// balancer that polls /readyz moves traffic away meanwhile.
+	DrainDelay time.Duration `yaml:"drain_delay"`
 	// RedactSecrets scrubs API keys, passwords, tokens and private keys
 	// from every record before it is stored (scrub.go); default true.
 	RedactSecrets bool `yaml:"redact_secrets"`

@@ -183,6 +183,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	}
 	g.Go(func() error {
 		<-gctx.Done()
+		if ctx.Err() != nil && cfg.DrainDelay > 0 { // a signal, not a failure: the server still works
+			logger.Info("draining: /readyz fails; serving on before shutdown", "drain_delay", cfg.DrainDelay)
+			time.Sleep(cfg.DrainDelay)
+		}
 		logger.Info("shutting down: finishing in-flight requests", "deadline", cfg.ShutdownTimeout)
 		shutdown(srv, running, cfg.ShutdownTimeout, logger)
 		if admin != nil {
