@@ -858,3 +858,21 @@ func TestUnknownAPI_Envelope(t *testing.T) {
 		}
 	}
 }
+
+// TestMessages_RequestID: the record's id comes back in Anthropic's own
+// request-id header too, where its SDKs read a request's id, and it is
+// the id of the record.
+func TestMessages_RequestID(t *testing.T) {
+	g := newClaudeGateway(t)
+	resp, err := http.Post(g.srv.URL+"/v1/messages", "application/json",
+		strings.NewReader(`{"model":"`+claudeModel+`","max_tokens":9,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	rec := g.recs.wait(t, 1)
+	if got := resp.Header.Get("Request-Id"); got == "" || got != rec.ID || resp.Header.Get("X-Request-Id") != rec.ID {
+		t.Errorf("request-id %q, x-request-id %q; want both the record's id %q", got, resp.Header.Get("X-Request-Id"), rec.ID)
+	}
+}

@@ -18,7 +18,7 @@ var apiCORS = cors.Options{
 	AllowedOrigins: []string{"*"},
 	AllowedMethods: []string{http.MethodGet, http.MethodPost},
 	AllowedHeaders: []string{"*"},
-	ExposedHeaders: []string{"X-Request-Id", "Retry-After", "Retry-After-Ms",
+	ExposedHeaders: []string{"X-Request-Id", "Request-Id", "Retry-After", "Retry-After-Ms",
 		"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
 		"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens",
 		"Anthropic-Ratelimit-Requests-Limit", "Anthropic-Ratelimit-Requests-Remaining", "Anthropic-Ratelimit-Requests-Reset",

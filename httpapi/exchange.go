@@ -133,8 +133,13 @@ func (s *server) newRecord(w http.ResponseWriter, r *http.Request, surface lyume
 		Country:    country(r, s.TrustedProxies),
 	}
 	// The record's id goes back to the client, so a user can name the
-	// record when asking the operator to delete it.
-	w.Header().Set("X-Request-Id", rec.ID)
+	// record when asking the operator to delete it; Anthropic's SDKs read
+	// it from their API's own header (message._request_id).
+	h := w.Header()
+	h.Set("X-Request-Id", rec.ID)
+	if surface == lyumen.SurfaceAnthropicMessages {
+		h.Set("Request-Id", rec.ID)
+	}
 	return rec
 }
 
