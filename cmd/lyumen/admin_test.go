@@ -38,19 +38,7 @@ func TestServe_ReadyzDrains(t *testing.T) {
 	t.Cleanup(free) // before stop and gate.Close, which wait for the held request
 	get := func(path string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+adminAddr+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Millisecond) // the admin listener opens just after the public one
-			resp, err = http.DefaultClient.Do(req)
-		}
-		if err != nil {
-			t.Fatalf("GET %s: %v\n%s", path, err, logs)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return adminGet(t, "http://"+adminAddr+path, token)
 	}
 	if status, body := get("/readyz"); status != http.StatusOK {
 		t.Fatalf("readyz before shutdown: %d %q", status, body)
@@ -101,21 +89,12 @@ func TestServe_DrainDelay(t *testing.T) {
 	dir := t.TempDir()
 	adminAddr, token := freeAddr(t), "drain-delay-token"
 	config := limitsConfig(t, dir, up.BaseURL(), "", "requests_per_minute: 0", "drain_delay: 2s\n")
-	addr, logs, stop := startServe(t, []string{"--config", config},
+	addr, _, stop := startServe(t, []string{"--config", config},
 		map[string]string{"LYUMEN_ADMIN_LISTEN": adminAddr, "LYUMEN_ADMIN_TOKEN": token})
 	readyz := func() int {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+adminAddr+"/readyz", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Millisecond) // the admin listener opens just after the public one
-			resp, err = http.DefaultClient.Do(req)
-		}
-		if err != nil {
-			t.Fatalf("GET /readyz: %v\n%s", err, logs)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		t.Helper()
+		status, _ := adminGet(t, "http://"+adminAddr+"/readyz", token)
+		return status
 	}
 	if status := readyz(); status != http.StatusOK {
 		t.Fatalf("readyz before shutdown: %d", status)
@@ -138,4 +117,25 @@ func TestServe_DrainDelay(t *testing.T) {
 	if d := time.Since(start); d < 2*time.Second {
 		t.Errorf("stopped after %v, before the drain delay (2s)", d)
 	}
+}
+
+// adminGet GETs url with the admin token (none when empty), waiting up to
+// 5 s for the admin listener, which opens just after the public one.
+func adminGet(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		resp, err = http.DefaultClient.Do(req)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -281,24 +281,7 @@ func TestServe_SpoofedHeadersChangeNothing(t *testing.T) {
 // only, behind the token; a generated token is written to its file and
 // never logged.
 func TestServe_AdminListener(t *testing.T) {
-	get := func(t *testing.T, url, token string) (int, string) {
-		t.Helper()
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		for deadline := time.Now().Add(5 * time.Second); err != nil && time.Now().Before(deadline); {
-			time.Sleep(20 * time.Millisecond) // the admin listener opens just after the public one
-			resp, err = http.DefaultClient.Do(req)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := adminGet
 	up := providertest.NewOpenAI(t)
 
 	t.Run("generated token", func(t *testing.T) {
