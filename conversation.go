@@ -226,11 +226,22 @@ type Choice struct {
 	FinishReason string  `json:"finish_reason,omitempty"`
 }
 
-// Usage counts tokens as the upstream reported them.
+// Usage counts tokens as the upstream reported them. CachedTokens and
+// ReasoningTokens are parts of PromptTokens and CompletionTokens, not
+// added to them; zero when the upstream reported none (or did not say).
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// CachedTokens are prompt tokens read from the upstream's cache:
+	// OpenAI's prompt_tokens_details.cached_tokens, Anthropic's
+	// cache_read_input_tokens, Gemini's cachedContentTokenCount.
+	CachedTokens int `json:"cached_tokens,omitempty"`
+	// ReasoningTokens are completion tokens the model spent reasoning,
+	// shown or not: OpenAI's completion_tokens_details.reasoning_tokens,
+	// Anthropic's output_tokens_details.thinking_tokens, Gemini's
+	// thoughtsTokenCount.
+	ReasoningTokens int `json:"reasoning_tokens,omitempty"`
 }
 
 // Response is a whole (non-streamed) completion.

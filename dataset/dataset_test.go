@@ -311,7 +311,9 @@ func TestExport_SampleAndSplitAreDeterministic(t *testing.T) {
 func TestExport_Metadata(t *testing.T) {
 	recs := []*lyumen.Record{}
 	for i := range 12 {
-		recs = append(recs, datasettest.Rec(fmt.Sprintf("de%02d", i), i, fmt.Sprintf("answer %d", i), fmt.Sprintf("question %d", i)))
+		r := datasettest.Rec(fmt.Sprintf("de%02d", i), i, fmt.Sprintf("answer %d", i), fmt.Sprintf("question %d", i))
+		r.Usage.CachedTokens, r.Usage.ReasoningTokens = i%3, i%4
+		recs = append(recs, r)
 	}
 	rare := datasettest.Rec("rare", 30, "answer", "question from a rare country")
 	rare.Country, rare.UserAgent = "LI", "MyInHouseTool/0.1 (build 1234; host alice-laptop)"
@@ -330,6 +332,12 @@ func TestExport_Metadata(t *testing.T) {
 		default:
 			if ex.Country != "DE" || ex.ClientFamily != "openai-sdk" {
 				t.Errorf("%s: country %q, client %q; want DE, openai-sdk", ex.ID, ex.Country, ex.ClientFamily)
+			}
+			var i int
+			fmt.Sscanf(ex.ID, "de%d", &i)
+			got := [4]int{ex.PromptTokens, ex.CompletionTokens, ex.CachedTokens, ex.ReasoningTokens}
+			if want := [4]int{10, 5, i % 3, i % 4}; got != want {
+				t.Errorf("%s: prompt, completion, cached, reasoning tokens %v, want %v", ex.ID, got, want)
 			}
 		}
 	}

@@ -22,9 +22,14 @@ type Example struct {
 	Language     string    `json:"language"`      // ISO 639-1 of the user's messages, "" when unsure
 	Turns        int       `json:"turns"`         // user messages
 	// Tokens as the upstream counted them for the leaf exchange: the prompt
-	// is the whole conversation before the last answer.
+	// is the whole conversation before the last answer. Of those, the
+	// cached tokens are prompt tokens read from the upstream's cache, the
+	// reasoning tokens completion tokens spent reasoning (0 when the
+	// upstream did not say).
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+	CachedTokens     int `json:"cached_tokens"`
+	ReasoningTokens  int `json:"reasoning_tokens"`
 	Chars            int `json:"chars"`      // characters of message text
 	Redactions       int `json:"redactions"` // placeholders put in
 }

@@ -482,6 +482,7 @@ func (o *Options) process(it *item) {
 		Hour: r.ReceivedAt.UTC().Truncate(time.Hour), Model: r.Model, Surface: string(r.Surface),
 		Country: r.Country, ClientFamily: ClientFamily(r.UserAgent), Language: lang, Turns: nTurns,
 		PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens,
+		CachedTokens: r.Usage.CachedTokens, ReasoningTokens: r.Usage.ReasoningTokens,
 		Chars: nChars, Redactions: n,
 	}
 	if !o.NoDedup {

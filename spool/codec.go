@@ -35,8 +35,8 @@ import (
 // Version 1 held the canonical conversation as JSON: encoding/json's
 // reflection, both ways, cost more than the rest of the record. Version 2
 // had no Tool.Strict, version 3 no Message.Reasoning or Refusal, version 4
-// no Conversation.FrequencyPenalty or PresencePenalty. Segments written by
-// any of them are still read.
+// no Conversation.FrequencyPenalty or PresencePenalty, nor Usage.CachedTokens
+// or ReasoningTokens. Segments written by any of them are still read.
 const recordVersion = 5
 
 var errPayload = errors.New("malformed record payload")
@@ -169,6 +169,8 @@ func appendUsage(b []byte, u *lyumen.Usage) []byte {
 	b = binary.AppendVarint(b, int64(u.PromptTokens))
 	b = binary.AppendVarint(b, int64(u.CompletionTokens))
 	b = binary.AppendVarint(b, int64(u.TotalTokens))
+	b = binary.AppendVarint(b, int64(u.CachedTokens))
+	b = binary.AppendVarint(b, int64(u.ReasoningTokens))
 	return b
 }
 
@@ -430,6 +432,10 @@ func (d *decoder) usage(u *lyumen.Usage) {
 	u.PromptTokens = d.int()
 	u.CompletionTokens = d.int()
 	u.TotalTokens = d.int()
+	if d.version >= 5 {
+		u.CachedTokens = d.int()
+		u.ReasoningTokens = d.int()
+	}
 }
 
 func (d *decoder) response() *lyumen.Response {

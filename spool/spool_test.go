@@ -70,7 +70,7 @@ func TestSpool_RoundTrip(t *testing.T) {
 			Duration:   math.MinInt64,
 			TTFT:       math.MaxInt64,
 			Status:     math.MinInt,
-			Usage:      lyumen.Usage{PromptTokens: math.MaxInt, CompletionTokens: -1, TotalTokens: math.MinInt},
+			Usage:      lyumen.Usage{PromptTokens: math.MaxInt, CompletionTokens: -1, TotalTokens: math.MinInt, CachedTokens: math.MaxInt, ReasoningTokens: math.MinInt},
 			Attempts:   []lyumen.Attempt{{Status: -1, Duration: -1}, {}},
 		}},
 	}
@@ -1012,10 +1012,10 @@ func full(id string) *lyumen.Record {
 					FinishReason: "stop",
 				},
 			},
-			Usage: &lyumen.Usage{PromptTokens: 12, CompletionTokens: 34, TotalTokens: 46},
+			Usage: &lyumen.Usage{PromptTokens: 12, CompletionTokens: 34, TotalTokens: 46, CachedTokens: 8, ReasoningTokens: 20},
 			Raw:   []byte(`{"id":"chatcmpl-123"}`), // not kept
 		},
-		Usage:        lyumen.Usage{PromptTokens: 12, CompletionTokens: 34, TotalTokens: 46},
+		Usage:        lyumen.Usage{PromptTokens: 12, CompletionTokens: 34, TotalTokens: 46, CachedTokens: 8, ReasoningTokens: 20},
 		UserAgent:    "OpenAI/Python 1.82.0",
 		Country:      "DE",
 		Completeness: lyumen.UpstreamFailed,

@@ -32,6 +32,8 @@ type Row struct {
 	Turns            int32     `parquet:"turns"`
 	PromptTokens     int64     `parquet:"prompt_tokens"`
 	CompletionTokens int64     `parquet:"completion_tokens"`
+	CachedTokens     int64     `parquet:"cached_tokens"`
+	ReasoningTokens  int64     `parquet:"reasoning_tokens"`
 	Chars            int64     `parquet:"chars"`
 	Redactions       int32     `parquet:"redactions"`
 }
@@ -59,6 +61,7 @@ func RowOf(ex *dataset.Example) Row {
 		ID: ex.ID, Hour: ex.Hour.UTC().UnixMilli(), Model: ex.Model, Surface: ex.Surface, Country: ex.Country,
 		ClientFamily: ex.ClientFamily, Language: ex.Language, Turns: int32(ex.Turns),
 		PromptTokens: int64(ex.PromptTokens), CompletionTokens: int64(ex.CompletionTokens),
+		CachedTokens: int64(ex.CachedTokens), ReasoningTokens: int64(ex.ReasoningTokens),
 		Chars: int64(ex.Chars), Redactions: int32(ex.Redactions),
 		Messages: make([]Message, len(ex.Messages)),
 	}

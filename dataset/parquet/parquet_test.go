@@ -58,7 +58,7 @@ func examples(n int) []*dataset.Example {
 			},
 			Hour: time.Date(2026, 5, 4, 10+i%5, 0, 0, 0, time.UTC), Model: "gpt-4o", Surface: "openai.chat",
 			Country: []string{"DE", "", "FR"}[i%3], ClientFamily: "openai-sdk", Language: "en",
-			Turns: 1, PromptTokens: 12 + i, CompletionTokens: 3, Chars: 60 + i, Redactions: i % 2,
+			Turns: 1, PromptTokens: 12 + i, CompletionTokens: 3 + i%4, CachedTokens: i % 3 * 4, ReasoningTokens: i % 4, Chars: 60 + i, Redactions: i % 2,
 		}
 		if i%4 == 1 {
 			ex.Split = "test"
@@ -98,6 +98,8 @@ type hfRow struct {
 	Turns            int       `json:"turns"`
 	PromptTokens     int       `json:"prompt_tokens"`
 	CompletionTokens int       `json:"completion_tokens"`
+	CachedTokens     int       `json:"cached_tokens"`
+	ReasoningTokens  int       `json:"reasoning_tokens"`
 	Chars            int       `json:"chars"`
 	Redactions       int       `json:"redactions"`
 }
@@ -105,7 +107,7 @@ type hfRow struct {
 func toExample(r hfRow, split string) *dataset.Example {
 	ex := &dataset.Example{ID: r.ID, Split: split, Hour: r.Hour.UTC(), Model: r.Model, Surface: r.Surface, Country: r.Country,
 		ClientFamily: r.ClientFamily, Language: r.Language, Turns: r.Turns, PromptTokens: r.PromptTokens,
-		CompletionTokens: r.CompletionTokens, Chars: r.Chars, Redactions: r.Redactions}
+		CompletionTokens: r.CompletionTokens, CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens, Chars: r.Chars, Redactions: r.Redactions}
 	for _, m := range r.Messages {
 		dm := dataset.Message{Role: m.Role, Content: m.Content, Reasoning: m.Reasoning, Name: m.Name, ToolCallID: m.ToolCallID}
 		for _, tc := range m.ToolCalls {
@@ -153,7 +155,7 @@ func TestWriter_RoundTrip(t *testing.T) {
 			t.Errorf("codecs %v, want ZSTD", out.Codecs)
 		}
 		wantCols := []string{"id", "messages", "hour", "model", "surface", "country", "client_family", "language", "turns",
-			"prompt_tokens", "completion_tokens", "chars", "redactions"}
+			"prompt_tokens", "completion_tokens", "cached_tokens", "reasoning_tokens", "chars", "redactions"}
 		if !slices.Equal(out.Columns, wantCols) {
 			t.Errorf("columns %v, want %v", out.Columns, wantCols)
 		}

@@ -133,6 +133,12 @@ func appendResponse(b []byte, r *lyumen.Response) []byte {
 		b = strconv.AppendInt(append(b, `,"usage":{"prompt_tokens":`...), int64(u.PromptTokens), 10)
 		b = strconv.AppendInt(append(b, `,"completion_tokens":`...), int64(u.CompletionTokens), 10)
 		b = strconv.AppendInt(append(b, `,"total_tokens":`...), int64(u.TotalTokens), 10)
+		if u.CachedTokens != 0 {
+			b = strconv.AppendInt(append(b, `,"cached_tokens":`...), int64(u.CachedTokens), 10)
+		}
+		if u.ReasoningTokens != 0 {
+			b = strconv.AppendInt(append(b, `,"reasoning_tokens":`...), int64(u.ReasoningTokens), 10)
+		}
 		b = append(b, '}')
 	}
 	return append(b, '}')

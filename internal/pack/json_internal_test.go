@@ -59,7 +59,7 @@ func TestJSON_AsEncodingJSON(t *testing.T) {
 			ToolChoice: &lyumen.ToolChoice{Mode: s, Name: s}, MaxTokens: -7, Temperature: f(0.7), TopP: f(1e-7),
 			FrequencyPenalty: f(-2), PresencePenalty: f(1e21), Stop: []string{s, ""}}
 		r := &lyumen.Response{ID: s, Model: s, Choices: []lyumen.Choice{{Index: 1, Message: m, FinishReason: s}, {}},
-			Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: -2, TotalTokens: 3}}
+			Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: -2, TotalTokens: 3, CachedTokens: 4, ReasoningTokens: -5}}
 		a := []lyumen.Attempt{{Provider: s, Model: s, Status: 502, Error: s, Duration: 1500 * time.Millisecond}, {}}
 		return c, r, a
 	}
@@ -68,6 +68,8 @@ func TestJSON_AsEncodingJSON(t *testing.T) {
 		checkJSON(t, c, r, a)
 	}
 	checkJSON(t, &lyumen.Conversation{}, &lyumen.Response{}, nil)
+	checkJSON(t, &lyumen.Conversation{}, &lyumen.Response{Usage: &lyumen.Usage{PromptTokens: 1}}, nil)
+	checkJSON(t, &lyumen.Conversation{}, &lyumen.Response{Usage: &lyumen.Usage{ReasoningTokens: 1}}, nil)
 	checkJSON(t, &lyumen.Conversation{Messages: []lyumen.Message{}, Tools: []lyumen.Tool{}, Stop: []string{}},
 		&lyumen.Response{Choices: []lyumen.Choice{}}, []lyumen.Attempt{})
 	// What encoding/json cannot render still renders, as valid JSON.
@@ -100,7 +102,8 @@ func FuzzJSON(f *testing.F) {
 			ToolChoice: &lyumen.ToolChoice{Mode: s2}, MaxTokens: n, Temperature: &temp, PresencePenalty: &temp, Stop: []string{s2},
 		}
 		r := &lyumen.Response{ID: s2, Choices: []lyumen.Choice{{Index: n, Message: lyumen.Message{Role: s, Content: s2, Reasoning: s, Refusal: s2,
-			ToolCalls: []lyumen.ToolCall{{Index: n, Name: s, Arguments: s2}}}, FinishReason: s}}}
+			ToolCalls: []lyumen.ToolCall{{Index: n, Name: s, Arguments: s2}}}, FinishReason: s}},
+			Usage: &lyumen.Usage{PromptTokens: n, CachedTokens: n / 2, ReasoningTokens: -n}}
 		checkJSON(t, c, r, []lyumen.Attempt{{Provider: s, Model: s2, Status: n, Error: s2, Duration: time.Duration(n)}})
 	})
 }

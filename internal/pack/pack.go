@@ -477,7 +477,9 @@ func stringField(b []byte, i int, key string) (span, bool) {
 }
 
 // Unpack rebuilds a record's request body, conversation, response and
-// attempts from its row and the blobs it refers to (looked up by blob).
+// attempts from its row and the blobs it refers to (looked up by blob),
+// and sets the usage counts that only the response keeps in rec.Usage
+// (usageOf); the store sets the others.
 func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, error)) error {
 	decoded := map[Hash][]byte{} // a blob may serve several values
 	outs, err := p.rebuild([nTargets][]byte{inBody: row.Body, inConversation: row.Conversation, inResponse: row.Response},
@@ -510,6 +512,7 @@ func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, er
 		if err := json.Unmarshal(outs[inResponse], rec.Response); err != nil {
 			return fmt.Errorf("pack: response: %w", err)
 		}
+		usageOf(rec, rec.Response.Usage)
 	}
 	if row.Attempts != nil {
 		b, err := p.Decode(row.Attempts)
@@ -521,6 +524,19 @@ func (p *Packer) Unpack(rec *lyumen.Record, row Row, blob func(Hash) ([]byte, er
 		}
 	}
 	return nil
+}
+
+// usageOf sets rec.Usage's cached and reasoning counts from u, the
+// response's usage (zero when nil). A store keeps the prompt, completion
+// and total counts in columns of their own, and these two only in the
+// response's JSON, where they are left out when zero: they came after the
+// stores' schema, and a record without them keeps the bytes it had. The
+// gateway records the response's usage as the record's, so the two agree.
+func usageOf(rec *lyumen.Record, u *lyumen.Usage) {
+	rec.Usage.CachedTokens, rec.Usage.ReasoningTokens = 0, 0
+	if u != nil {
+		rec.Usage.CachedTokens, rec.Usage.ReasoningTokens = u.CachedTokens, u.ReasoningTokens
+	}
 }
 
 // rebuild decodes the coded values and puts back the pieces refs says

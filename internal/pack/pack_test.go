@@ -111,6 +111,83 @@ func TestPack_ResponseAndAttempts(t *testing.T) {
 	}
 }
 
+// TestPack_UsageDetails: the response's cached and reasoning counts come
+// back in the response and in rec.Usage, which a store otherwise fills
+// from its columns, by Unpack and UnpackConversation alike; a response
+// without them is laid out as before, without their keys.
+func TestPack_UsageDetails(t *testing.T) {
+	p := pack.New()
+	usage := lyumen.Usage{PromptTokens: 2006, CompletionTokens: 300, TotalTokens: 2306, CachedTokens: 1920, ReasoningTokens: 192}
+	for _, tc := range []struct {
+		name  string
+		usage *lyumen.Usage
+		want  lyumen.Usage // rec.Usage as read back, with the store's columns
+	}{
+		{"cached and reasoning", &usage, usage},
+		{"cached only", &lyumen.Usage{PromptTokens: 9, TotalTokens: 9, CachedTokens: 4}, lyumen.Usage{PromptTokens: 9, TotalTokens: 9, CachedTokens: 4}},
+		{"neither", &lyumen.Usage{PromptTokens: 9, TotalTokens: 9}, lyumen.Usage{PromptTokens: 9, TotalTokens: 9}},
+		{"no usage", nil, lyumen.Usage{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &lyumen.Record{
+				Request: []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`),
+				Response: &lyumen.Response{ID: "x", Model: "m", Usage: tc.usage,
+					Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: "Hello."}, FinishReason: "stop"}}},
+			}
+			if tc.usage != nil {
+				rec.Usage = *tc.usage
+			}
+			row, blobs, err := p.Pack(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			decoded := map[pack.Hash][]byte{}
+			for _, b := range blobs {
+				if decoded[b.Hash], err = p.Decode(b.Data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			blob := func(h pack.Hash) ([]byte, error) {
+				for _, b := range blobs {
+					if b.Hash == h {
+						return b.Data, nil
+					}
+				}
+				return nil, errors.New("missing")
+			}
+			// As a store reads a row: the columns' counts, then the rest.
+			columns := lyumen.Usage{PromptTokens: rec.Usage.PromptTokens, CompletionTokens: rec.Usage.CompletionTokens, TotalTokens: rec.Usage.TotalTokens}
+			got := &lyumen.Record{Usage: columns}
+			if err := p.Unpack(got, row, blob); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(rec, got); diff != "" {
+				t.Errorf("Unpack (-want +got):\n%s", diff)
+			}
+			lean := &lyumen.Record{Usage: columns}
+			err = p.UnpackConversation(lean, row, func(h pack.Hash) ([]byte, error) { return decoded[h], nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, lean.Usage); diff != "" {
+				t.Errorf("UnpackConversation: usage (-want +got):\n%s", diff)
+			}
+			if tc.usage == nil || tc.usage.CachedTokens == 0 && tc.usage.ReasoningTokens == 0 {
+				back, err := p.Decode(row.Response)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.usage != nil && !bytes.Contains(back, []byte(`"total_tokens":9}`)) {
+					t.Fatalf("response laid out as %s", back)
+				}
+				if bytes.Contains(back, []byte("cached_tokens")) || bytes.Contains(back, []byte("reasoning_tokens")) {
+					t.Errorf("response laid out with counts it does not have: %s", back)
+				}
+			}
+		})
+	}
+}
+
 // TestPack_ConversationSharesBlobs: every turn of a conversation resends
 // the history; only the new question needs a new blob, since the answer
 // resent is the response's blob.

@@ -32,8 +32,9 @@ func ConversationRefs(refs []byte) ([]Hash, error) {
 // UnpackConversation sets rec.Conversation and rec.Response from row, as
 // Unpack does, but only their messages and choices (what export reads: no
 // tools or parameters, no response id, model or usage), and leaves
-// rec.Request and rec.Attempts nil. decoded returns a blob's content
-// already decoded (Decode); the slice is only read.
+// rec.Request and rec.Attempts nil. Like Unpack, it sets the usage counts
+// that only the response keeps in rec.Usage (see usageOf). decoded returns
+// a blob's content already decoded (Decode); the slice is only read.
 func (p *Packer) UnpackConversation(rec *lyumen.Record, row Row, decoded func(Hash) ([]byte, error)) error {
 	outs, err := p.rebuild([nTargets][]byte{inConversation: row.Conversation, inResponse: row.Response},
 		[nTargets]bool{inConversation: true, inResponse: true}, row.Refs, decoded)
@@ -51,12 +52,13 @@ func (p *Packer) UnpackConversation(rec *lyumen.Record, row Row, decoded func(Ha
 		}
 	}
 	if b := outs[inResponse]; b != nil {
-		if rec.Response = new(lyumen.Response); !decodeResponse(b, rec.Response) {
+		if rec.Response = new(lyumen.Response); !decodeResponse(b, rec.Response, &rec.Usage) {
 			var r lyumen.Response
 			if err := json.Unmarshal(b, &r); err != nil {
 				return fmt.Errorf("pack: response: %w", err)
 			}
 			rec.Response = &lyumen.Response{Choices: r.Choices}
+			usageOf(rec, r.Usage)
 		}
 	}
 	return nil
@@ -85,10 +87,23 @@ func decodeConversation(b []byte, c *lyumen.Conversation) bool {
 }
 
 // decodeResponse sets r.Choices from a lyumen.Response's JSON, and leaves
-// the rest of r zero; like decodeConversation.
-func decodeResponse(b []byte, r *lyumen.Response) bool {
+// the rest of r zero, like decodeConversation; the usage's cached and
+// reasoning counts go to u (usageOf), or zero when it has none.
+func decodeResponse(b []byte, r *lyumen.Response, u *lyumen.Usage) bool {
 	d := decoder{b: b}
+	u.CachedTokens, u.ReasoningTokens = 0, 0
 	ok := d.object(func(key string) bool {
+		if key == "usage" {
+			return d.object(func(key string) bool {
+				switch key {
+				case "cached_tokens":
+					return d.int(&u.CachedTokens)
+				case "reasoning_tokens":
+					return d.int(&u.ReasoningTokens)
+				}
+				return d.skip()
+			})
+		}
 		if key != "choices" {
 			return d.skip()
 		}

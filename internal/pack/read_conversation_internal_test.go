@@ -58,6 +58,12 @@ func TestDecodeConversation_AgreesWithEncodingJSON(t *testing.T) {
 		}
 
 		resp := lyumen.Response{ID: "x", Model: "m", Usage: &lyumen.Usage{TotalTokens: 3}}
+		switch r.IntN(4) {
+		case 0:
+			resp.Usage = nil
+		case 1:
+			resp.Usage.CachedTokens, resp.Usage.ReasoningTokens = r.IntN(100), r.IntN(100)
+		}
 		for i, m := range c.Messages[:min(len(c.Messages), r.IntN(3))] {
 			resp.Choices = append(resp.Choices, lyumen.Choice{Index: i, FinishReason: "stop", Message: m})
 		}
@@ -68,11 +74,19 @@ func TestDecodeConversation_AgreesWithEncodingJSON(t *testing.T) {
 		if err := json.Unmarshal(b, &wantR); err != nil {
 			t.Fatal(err)
 		}
-		if !decodeResponse(b, &gotR) {
+		gotU := lyumen.Usage{CachedTokens: -1, ReasoningTokens: -1} // set, whatever it held
+		if !decodeResponse(b, &gotR, &gotU) {
 			t.Fatalf("decodeResponse failed on %s", b)
 		}
 		if diff := cmp.Diff(wantR.Choices, gotR.Choices); diff != "" {
 			t.Fatalf("choices of %s differ (-encoding/json +decodeResponse):\n%s", b, diff)
+		}
+		var wantU lyumen.Usage
+		if wantR.Usage != nil {
+			wantU.CachedTokens, wantU.ReasoningTokens = wantR.Usage.CachedTokens, wantR.Usage.ReasoningTokens
+		}
+		if diff := cmp.Diff(wantU, gotU); diff != "" {
+			t.Fatalf("usage counts of %s differ (-encoding/json +decodeResponse):\n%s", b, diff)
 		}
 	}
 }
