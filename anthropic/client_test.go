@@ -88,7 +88,7 @@ func TestClient_PassThrough(t *testing.T) {
 	}
 	wantResp := &lyumen.Response{ID: "msg_fake", Model: "claude-upstream", Raw: resp.Raw,
 		Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: providertest.EchoText("hello there")}, FinishReason: "stop"}},
-		Usage:   &lyumen.Usage{PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10}}
+		Usage:   &lyumen.Usage{PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10, CachedTokens: 2}}
 	if diff := cmp.Diff(wantResp, resp); diff != "" {
 		t.Errorf("canonical response (-want +got):\n%s", diff)
 	}
@@ -190,7 +190,7 @@ func TestClient_Translated(t *testing.T) {
 	wantResp := &lyumen.Response{ID: "msg_fake", Model: "gpt",
 		Choices: []lyumen.Choice{{FinishReason: "tool_calls", Message: lyumen.Message{Role: "assistant", Content: "Let me check.",
 			ToolCalls: []lyumen.ToolCall{{Index: 0, ID: "toolu_1", Type: "function", Name: "get_weather", Arguments: `{"city":"Paris"}`}}}}},
-		Usage: &lyumen.Usage{PromptTokens: 7, CompletionTokens: 12, TotalTokens: 19}}
+		Usage: &lyumen.Usage{PromptTokens: 7, CompletionTokens: 12, TotalTokens: 19, CachedTokens: 2}}
 	if diff := cmp.Diff(wantResp, resp); diff != "" {
 		t.Errorf("canonical response (-want +got):\n%s", diff)
 	}
@@ -223,7 +223,7 @@ func TestClient_ChatStream(t *testing.T) {
 		}
 		wantResp := &lyumen.Response{ID: "msg_fake", Model: "claude-upstream",
 			Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant", Content: "Echo: one two"}, FinishReason: "stop"}},
-			Usage:   &lyumen.Usage{PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10}}
+			Usage:   &lyumen.Usage{PromptTokens: 7, CompletionTokens: 3, TotalTokens: 10, CachedTokens: 2}}
 		if diff := cmp.Diff(wantResp, resp); diff != "" {
 			t.Errorf("assembled (-want +got):\n%s", diff)
 		}
@@ -252,7 +252,7 @@ func TestClient_ChatStream(t *testing.T) {
 		wantResp := &lyumen.Response{ID: "msg_fake", Model: "gpt",
 			Choices: []lyumen.Choice{{FinishReason: "tool_calls", Message: lyumen.Message{Role: "assistant", Content: "Let me check.",
 				ToolCalls: []lyumen.ToolCall{{Index: 0, ID: "toolu_1", Type: "function", Name: "get_weather", Arguments: `{"city": "Paris"}`}}}}},
-			Usage: &lyumen.Usage{PromptTokens: 7, CompletionTokens: 12, TotalTokens: 19}}
+			Usage: &lyumen.Usage{PromptTokens: 7, CompletionTokens: 12, TotalTokens: 19, CachedTokens: 2}}
 		if diff := cmp.Diff(wantResp, resp); diff != "" {
 			t.Errorf("assembled (-want +got):\n%s", diff)
 		}

@@ -30,7 +30,7 @@ type parser struct {
 	// translated event: an OpenAI stream names them in every chunk.
 	id, model string
 
-	input, cacheWrite, cacheRead, output int
+	input, cacheWrite, cacheRead, output, thinking int
 
 	tools []int // the content block index of each tool_use block, in order
 }
@@ -221,6 +221,7 @@ func (p *parser) usage(u gjson.Result) {
 	}{
 		{"input_tokens", &p.input}, {"cache_creation_input_tokens", &p.cacheWrite},
 		{"cache_read_input_tokens", &p.cacheRead}, {"output_tokens", &p.output},
+		{"output_tokens_details.thinking_tokens", &p.thinking},
 	} {
 		if v := u.Get(f.key); v.Type == gjson.Number {
 			*f.dst = int(v.Int())
@@ -228,10 +229,9 @@ func (p *parser) usage(u gjson.Result) {
 	}
 }
 
-// total is the usage so far. The prompt counts cached input too.
+// total is the usage so far, as wireUsage.canonical counts it.
 func (p *parser) total() *lyumen.Usage {
-	prompt := p.input + p.cacheWrite + p.cacheRead
-	return &lyumen.Usage{PromptTokens: prompt, CompletionTokens: p.output, TotalTokens: prompt + p.output}
+	return usage(p.input, p.cacheWrite, p.cacheRead, p.output, p.thinking)
 }
 
 func (p *parser) tool(block int) (int, bool) {

@@ -35,14 +35,27 @@ type wireUsage struct {
 	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
 	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
 	OutputTokens             int `json:"output_tokens"`
+	OutputTokensDetails      struct {
+		ThinkingTokens int `json:"thinking_tokens"`
+	} `json:"output_tokens_details"`
 }
 
-// canonical returns the usage in canonical form. The prompt counts every
-// input token, cached or not: input_tokens alone leaves out what the cache
-// served.
+// canonical returns the usage in canonical form.
 func (u *wireUsage) canonical() *lyumen.Usage {
-	prompt := u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens
-	return &lyumen.Usage{PromptTokens: prompt, CompletionTokens: u.OutputTokens, TotalTokens: prompt + u.OutputTokens}
+	return usage(u.InputTokens, u.CacheCreationInputTokens, u.CacheReadInputTokens, u.OutputTokens, u.OutputTokensDetails.ThinkingTokens)
+}
+
+// usage is the canonical usage of Anthropic's counts. The prompt counts
+// every input token, cached or not: input_tokens alone leaves out what the
+// cache served, and what was written to it. The cached tokens are those
+// read from the cache; those written to it have no canonical count of
+// their own (no other upstream reports any). output_tokens counts the
+// thinking too, which output_tokens_details.thinking_tokens (where sent)
+// says how much of: the reasoning tokens.
+func usage(input, cacheWrite, cacheRead, output, thinking int) *lyumen.Usage {
+	prompt := input + cacheWrite + cacheRead
+	return &lyumen.Usage{PromptTokens: prompt, CompletionTokens: output, TotalTokens: prompt + output,
+		CachedTokens: cacheRead, ReasoningTokens: thinking}
 }
 
 // canonical returns the message as one choice: its text blocks joined, its

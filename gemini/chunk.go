@@ -312,8 +312,10 @@ func finishReason(r string, calledTools bool) string {
 }
 
 // lastUsage reads the usageMetadata of the latest chunk that had one; nil
-// when none had. Thinking tokens are billed as output, so they count as
-// completion tokens.
+// when none had. Thinking tokens are billed as output but counted apart
+// from candidatesTokenCount, so they are added to the completion tokens,
+// and are its reasoning tokens. promptTokenCount already counts the
+// cached content (cachedContentTokenCount), which is its cached tokens.
 func (p *parser) lastUsage() *lyumen.Usage {
 	if p.usageRaw == "" {
 		return nil
@@ -323,7 +325,12 @@ func (p *parser) lastUsage() *lyumen.Usage {
 		switch k.Str {
 		case "promptTokenCount":
 			u.PromptTokens = int(v.Int())
-		case "candidatesTokenCount", "thoughtsTokenCount":
+		case "cachedContentTokenCount":
+			u.CachedTokens = int(v.Int())
+		case "candidatesTokenCount":
+			u.CompletionTokens += int(v.Int())
+		case "thoughtsTokenCount":
+			u.ReasoningTokens += int(v.Int())
 			u.CompletionTokens += int(v.Int())
 		case "totalTokenCount":
 			u.TotalTokens = int(v.Int())

@@ -96,6 +96,15 @@ var responseCases = []struct {
 			"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"thoughtsTokenCount":30,"totalTokenCount":36},"modelVersion":"gemini-2.5-pro"}`,
 	},
 	{
+		// Cached content is part of the prompt's count; thoughts are
+		// counted apart from the candidates, and are the reasoning tokens.
+		name: "cached_and_thoughts",
+		body: `{"candidates":[{"content":{"parts":[{"text":"42"}],"role":"model"},"finishReason":"STOP","index":0}],
+			"usageMetadata":{"promptTokenCount":2100,"candidatesTokenCount":1,"totalTokenCount":2131,"cachedContentTokenCount":2048,
+			"promptTokensDetails":[{"modality":"TEXT","tokenCount":2100}],"cacheTokensDetails":[{"modality":"TEXT","tokenCount":2048}],
+			"thoughtsTokenCount":30},"modelVersion":"gemini-2.5-flash","responseId":"resp-3"}`,
+	},
+	{
 		name: "max_tokens",
 		body: `{"candidates":[{"content":{"parts":[{"text":"Once upon a"}],"role":"model"},"finishReason":"MAX_TOKENS","index":0}],
 			"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":3,"totalTokenCount":7}}`,
@@ -151,6 +160,13 @@ var streamCases = []struct {
 			`{"candidates":[{"content":{"parts":[{"text":"Hmm more.","thought":true}],"role":"model"},"index":0}],"modelVersion":"gemini-2.5-pro"}`,
 			`{"candidates":[{"content":{"parts":[{"text":"42"}],"role":"model"},"finishReason":"MAX_TOKENS","index":0}],"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"totalTokenCount":6},"modelVersion":"gemini-2.5-pro"}`,
 			`{"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":1,"thoughtsTokenCount":30,"totalTokenCount":36},"modelVersion":"gemini-2.5-pro"}`,
+		},
+	},
+	{
+		name: "cached_and_thoughts",
+		chunks: []string{
+			`{"candidates":[{"content":{"parts":[{"text":"4"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":2100,"candidatesTokenCount":1,"totalTokenCount":2131,"cachedContentTokenCount":2048,"thoughtsTokenCount":30},"modelVersion":"gemini-2.5-flash","responseId":"resp-3"}`,
+			`{"candidates":[{"content":{"parts":[{"text":"2"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":2100,"candidatesTokenCount":2,"totalTokenCount":2132,"cachedContentTokenCount":2048,"promptTokensDetails":[{"modality":"TEXT","tokenCount":2100}],"cacheTokensDetails":[{"modality":"TEXT","tokenCount":2048}],"thoughtsTokenCount":30},"modelVersion":"gemini-2.5-flash","responseId":"resp-3"}`,
 		},
 	},
 	{

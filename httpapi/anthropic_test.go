@@ -238,7 +238,7 @@ func TestMessages_AnthropicUpstream(t *testing.T) {
 			if diff := cmp.Diff(clientBody, sent); diff != "" {
 				t.Errorf("upstream body (-client +upstream):\n%s", diff)
 			}
-			usage := lyumen.Usage{PromptTokens: 7, CompletionTokens: tc.output, TotalTokens: 7 + tc.output}
+			usage := lyumen.Usage{PromptTokens: 7, CompletionTokens: tc.output, TotalTokens: 7 + tc.output, CachedTokens: providertest.AnthropicCacheReadTokens}
 			checkClaudeRecord(t, rec, claudeModel, claudeRemote, "anth", tc.stream, wantConversation("what is this?", tc.tools), usage)
 			wantResp := lyumen.Message{Role: "assistant", Content: providertest.EchoText("what is this?")}
 			if tc.tools {
@@ -451,7 +451,8 @@ func TestMessages_OpenAIClientOnAnthropicUpstream(t *testing.T) {
 			if diff := cmp.Diff(want, rec.Response.Choices[0].Message); diff != "" {
 				t.Errorf("recorded answer (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(lyumen.Usage{PromptTokens: 7, CompletionTokens: output, TotalTokens: 7 + output}, rec.Usage); diff != "" {
+			wantUsage := lyumen.Usage{PromptTokens: 7, CompletionTokens: output, TotalTokens: 7 + output, CachedTokens: providertest.AnthropicCacheReadTokens}
+			if diff := cmp.Diff(wantUsage, rec.Usage); diff != "" {
 				t.Errorf("recorded usage (-want +got):\n%s", diff)
 			}
 		})

@@ -37,7 +37,9 @@ func usageOf(v gjson.Result) *lyumen.Usage {
 		return nil
 	}
 	return &lyumen.Usage{PromptTokens: int(v.Get("prompt_tokens").Int()),
-		CompletionTokens: int(v.Get("completion_tokens").Int()), TotalTokens: int(v.Get("total_tokens").Int())}
+		CompletionTokens: int(v.Get("completion_tokens").Int()), TotalTokens: int(v.Get("total_tokens").Int()),
+		CachedTokens:    usageDetail(v.Get("prompt_tokens_details"), "cached_tokens"),
+		ReasoningTokens: usageDetail(v.Get("completion_tokens_details"), "reasoning_tokens")}
 }
 
 // eventError reads an upstream's failure from a stream event's key: an

@@ -31,6 +31,12 @@ var fastChunkSeeds = []string{
 	`{"error":{"message":"overloaded"}}`, `{"id":"c","n":-0.5e+3,"t":true,"f":false}`, `{"id":"c","n":-}`,
 	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}}]`, `{"id":"c"}x`, `[]`, `"x"`, ``,
 	`{"id":"c","choices":[{"index":0,"delta":{"content":"a"}},{"index":1,"delta":{"content":"b"}}],"choices":[{"index":2}]}`,
+	// Usage details: the cached and reasoning counts are read, the rest skipped.
+	`{"id":"c","choices":[],"usage":{"prompt_tokens":9,"prompt_tokens_details":{"audio_tokens":1,"cached_tokens":5},"completion_tokens_details":{"reasoning_tokens":7,"cached_tokens":3}}}`,
+	`{"usage":{"prompt_tokens_details":{"cached_tokens":5,"cached_tokens":6}}}`, `{"usage":{"prompt_tokens_details":{"Cached_Tokens":5}}}`,
+	`{"usage":{"Prompt_Tokens_Details":{"cached_tokens":5}}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":5},"prompt_tokens_details":null}}`,
+	`{"usage":{"prompt_tokens_details":[]}}`, `{"usage":{"completion_tokens_details":"x"}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":1.5}}}`,
+	`{"usage":{"completion_tokens_details":{"reasoning_tokens":null}}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":"5"}}}`,
 	// OpenAI's default: random padding after the choices
 	`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1741569952,"model":"gpt-4o-mini","service_tier":"default","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":" words"},"logprobs":null,"finish_reason":null}],"obfuscation":"nB2U"}`,
 	`{"obfuscation":"x","id":"c","choices":[{"index":0,"delta":{"content":"a"}}]}`,
@@ -70,6 +76,11 @@ func TestFastChunk_TakesTheCommonShapes(t *testing.T) {
 		if _, ok := fastChunk([]byte(s), nil); !ok {
 			t.Errorf("%s: not taken by the fast path", s)
 		}
+	}
+	usage := `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"prompt_tokens_details":{"cached_tokens":1920,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":192,"audio_tokens":0}}}`
+	want := &lyumen.Usage{PromptTokens: 2006, CompletionTokens: 300, TotalTokens: 2306, CachedTokens: 1920, ReasoningTokens: 192}
+	if ev, ok := fastChunk([]byte(usage), nil); !ok || !cmp.Equal(want, ev.Usage) {
+		t.Errorf("usage details: fast path %v, usage %+v", ok, ev.Usage)
 	}
 }
 

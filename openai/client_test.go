@@ -1226,3 +1226,111 @@ func TestClient_ToolResultImages(t *testing.T) {
 		t.Errorf("messages sent upstream (-want +got):\n%s", diff)
 	}
 }
+
+// TestClient_UsageDetails: the cached prompt tokens and the reasoning
+// tokens an upstream counts in its usage details are read, whole and
+// streamed, on the fast path and the general one (tool calls, numbers
+// written 12.0, a details object of another shape), chat and legacy
+// completions alike; details that are absent, null or of another shape
+// count nothing and fail nothing.
+func TestClient_UsageDetails(t *testing.T) {
+	const (
+		openAI    = `"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"prompt_tokens_details":{"cached_tokens":1920,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":192,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}}`
+		text      = `"choices":[{"index":0,"message":{"role":"assistant","content":"Hi"},"finish_reason":"stop"}]`
+		toolCall  = `"choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]`
+		textDelta = `"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]`
+		toolDelta = `"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls"}]`
+	)
+	full := lyumen.Usage{PromptTokens: 2006, CompletionTokens: 300, TotalTokens: 2306, CachedTokens: 1920, ReasoningTokens: 192}
+	plain := lyumen.Usage{PromptTokens: 20, CompletionTokens: 1, TotalTokens: 21}
+	for _, tc := range []struct {
+		name  string
+		parts string // the members of an answer or chunk after id and model
+		want  lyumen.Usage
+	}{
+		{"OpenAI's", text + "," + openAI, full},
+		{"with tool calls", toolCall + "," + openAI, full},
+		{"numbers written 12.0", text + `,"usage":{"prompt_tokens":2006.0,"completion_tokens":300,"total_tokens":2306,"prompt_tokens_details":{"cached_tokens":1920.0},"completion_tokens_details":{"reasoning_tokens":192.0}}`, full},
+		{"details in another order", `"usage":{"completion_tokens_details":{"reasoning_tokens":192},"total_tokens":2306,"prompt_tokens_details":{"cached_tokens":1920},"prompt_tokens":2006,"completion_tokens":300},` + text, full},
+		{"details null", text + `,"usage":{"prompt_tokens":20,"completion_tokens":1,"total_tokens":21,"prompt_tokens_details":null,"completion_tokens_details":null}`, plain},
+		{"counts null", text + `,"usage":{"prompt_tokens":20,"completion_tokens":1,"total_tokens":21,"prompt_tokens_details":{"cached_tokens":null},"completion_tokens_details":{"reasoning_tokens":null}}`, plain},
+		{"details of another shape", text + `,"usage":{"prompt_tokens":20,"completion_tokens":1,"total_tokens":21,"prompt_tokens_details":[],"completion_tokens_details":"none"}`, plain},
+		{"a count in another case", text + `,"usage":{"prompt_tokens":20,"completion_tokens":1,"total_tokens":21,"prompt_tokens_details":{"Cached_Tokens":5}}`, plain},
+		{"no details", text + `,"usage":{"prompt_tokens":20,"completion_tokens":1,"total_tokens":21}`, plain},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, object := range []string{"chat.completion", "text_completion"} {
+				parts := tc.parts
+				if object == "text_completion" {
+					parts = strings.NewReplacer(`"message":{"role":"assistant","content":"Hi"}`, `"text":"Hi"`).Replace(parts)
+					if strings.Contains(parts, "tool_calls") {
+						continue
+					}
+				}
+				body := `{"id":"c1","object":"` + object + `","created":1,"model":"m",` + parts + `}`
+				up := newScripted(t, http.StatusOK, "application/json", body)
+				c := up.client()
+				req := mustDecode(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`)
+				if object == "text_completion" {
+					c.SetNativeCompletions(true)
+					if req, _ = openai.DecodeCompletions([]byte(`{"model":"m","prompt":"x"}`)); req == nil {
+						t.Fatal("DecodeCompletions")
+					}
+				}
+				resp, err := c.Chat(t.Context(), req)
+				if err != nil {
+					t.Fatalf("%s: Chat: %v", object, err)
+				}
+				if diff := cmp.Diff(&tc.want, resp.Usage); diff != "" {
+					t.Errorf("%s: usage (-want +got):\n%s", object, diff)
+				}
+			}
+
+			// The same counts in a stream's usage chunk: alone, as OpenAI
+			// sends it, and beside a delta.
+			usage := tc.parts[strings.Index(tc.parts, `"usage":`):]
+			if i := strings.Index(usage, `},"choices"`); i >= 0 {
+				usage = usage[:i+1]
+			}
+			head := `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",`
+			for _, chunks := range [][]string{
+				{head + textDelta + `}`, head + `"choices":[],` + usage + `}`},
+				{head + textDelta + "," + usage + `}`},
+				{head + toolDelta + "," + usage + `}`},
+			} {
+				resp := assembled(t, sseBody(append(chunks, "[DONE]")...),
+					mustDecode(t, `{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}`))
+				if diff := cmp.Diff(&tc.want, resp.Usage); diff != "" {
+					t.Errorf("streamed %s: usage (-want +got):\n%s", chunks, diff)
+				}
+			}
+
+			// A legacy completion's stream, sent as written.
+			up := newScripted(t, http.StatusOK, "text/event-stream", sseBody(
+				`{"id":"c1","object":"text_completion","created":1,"model":"m","choices":[{"text":"Hi","index":0,"finish_reason":"stop"}]}`,
+				`{"id":"c1","object":"text_completion","created":1,"model":"m","choices":[],`+usage+`}`, "[DONE]"))
+			c := up.client()
+			c.SetNativeCompletions(true)
+			req, err := openai.DecodeCompletions([]byte(`{"model":"m","prompt":"x","stream":true}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := c.ChatStream(t.Context(), req)
+			if err != nil {
+				t.Fatalf("ChatStream: %v", err)
+			}
+			defer s.Close()
+			events, err := readStream(t, s)
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("stream ended with %v, want io.EOF", err)
+			}
+			var a lyumen.Assembler
+			for i := range events {
+				a.Add(&events[i])
+			}
+			if diff := cmp.Diff(&tc.want, a.Response().Usage); diff != "" {
+				t.Errorf("streamed legacy completion: usage (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

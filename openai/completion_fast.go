@@ -2,6 +2,7 @@ package openai
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/lyumen/lyumen"
@@ -12,7 +13,8 @@ import (
 // messages, the answer to nearly every non-streamed request, in one pass
 // without reflection: encoding/json's decoding of it was the largest part
 // of what the gateway added per non-streamed request. Members it does not
-// use (logprobs, refusal, annotations, usage details) are skipped. On
+// use (logprobs, annotations, usage details other than the cached and
+// reasoning counts) are skipped. On
 // anything else (tool calls, an error, strings with \u escapes, a
 // repeated member, a key that encoding/json would match to a field
 // without regard to case, anything malformed) it returns ok false and
@@ -34,10 +36,9 @@ func fastCompletion(data []byte) (cc chatCompletion, ok bool) {
 		case "model":
 			cc.Model, ok = stringOrNull(&p)
 		case "created":
-			var n *int64
-			if n, ok = p.IntOrNull(); n != nil {
-				cc.Created = *n
-			}
+			var n int
+			ok = intOrNull(&p, &n)
+			cc.Created = int64(n)
 		case "choices":
 			if p.Null() {
 				return true
@@ -49,7 +50,9 @@ func fastCompletion(data []byte) (cc chatCompletion, ok bool) {
 				return ok
 			})
 		case "usage":
-			ok = usageOrNull(&p, &cc.Usage)
+			u := (*lyumen.Usage)(cc.Usage)
+			ok = usageOrNull(&p, &u)
+			cc.Usage = (*wireUsage)(u)
 		case "error":
 			if ok = p.Null(); ok {
 				cc.Error = json.RawMessage("null") // as encoding/json sets a RawMessage
@@ -66,7 +69,7 @@ var (
 	completionKeys = []string{"id", "object", "created", "model", "choices", "usage", "error"}
 	choiceKeys     = []string{"index", "message", "delta", "finish_reason", "error", "text"}
 	messageKeys    = []string{"role", "content", "tool_calls", "reasoning_content", "reasoning", "refusal"}
-	usageKeys      = []string{"prompt_tokens", "completion_tokens", "total_tokens"}
+	usageKeys      = []string{"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details", "completion_tokens_details"}
 )
 
 // fastChoice reads one element of choices.
@@ -162,10 +165,11 @@ func usageOrNull(p *jsonscan.Scanner, u **lyumen.Usage) bool {
 	return fastUsage(p, *u)
 }
 
-// fastUsage reads the token counts into u; details are skipped. It
-// refuses what the general readers might read otherwise: a repeated count,
-// one that is not a plain integer, or a key that matches one only when
-// case is ignored.
+// fastUsage reads the token counts into u, the cached and reasoning ones
+// from their details objects; other details are skipped. It refuses what
+// the general readers might read otherwise: a repeated count or details
+// object, a count that is not a plain integer, or a key that matches one
+// only when case is ignored.
 func fastUsage(p *jsonscan.Scanner, u *lyumen.Usage) bool {
 	seen := jsonscan.NewSeen(usageKeys)
 	return p.Object(func(key string) bool {
@@ -180,15 +184,55 @@ func fastUsage(p *jsonscan.Scanner, u *lyumen.Usage) bool {
 			dst = &u.CompletionTokens
 		case "total_tokens":
 			dst = &u.TotalTokens
+		case "prompt_tokens_details":
+			return fastUsageDetail(p, "cached_tokens", &u.CachedTokens)
+		case "completion_tokens_details":
+			return fastUsageDetail(p, "reasoning_tokens", &u.ReasoningTokens)
 		default:
 			return skip(p, key, usageKeys)
 		}
-		n, ok := p.IntOrNull()
-		if n != nil {
-			*dst = int(*n)
-		}
-		return ok
+		return intOrNull(p, dst)
 	})
+}
+
+// fastUsageDetail reads a details object, or null, into *dst: its count
+// under key, as usageDetail reads it (case sensitive, so other keys are
+// skipped whatever their case); a repeated key goes the general way.
+func fastUsageDetail(p *jsonscan.Scanner, key string, dst *int) bool {
+	if p.Null() {
+		return true
+	}
+	var seen bool
+	return p.Object(func(k string) bool {
+		if k != key {
+			return p.Value(0)
+		}
+		if seen {
+			return false
+		}
+		seen = true
+		return intOrNull(p, dst)
+	})
+}
+
+// intOrNull reads a plain integer into *dst, or null, which leaves it, as
+// p.IntOrNull does, without the allocation of the *int64 it returns (six
+// an answer). One beyond 2^53 goes the general way, which reads numbers
+// as float64s (decodeCompletion), so that both read the same.
+func intOrNull(p *jsonscan.Scanner, dst *int) bool {
+	if p.Null() {
+		return true
+	}
+	s, ok := p.NumberText()
+	if !ok {
+		return false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n > 1<<53 || n < -1<<53 {
+		return false
+	}
+	*dst = int(n)
+	return true
 }
 
 // stringOrNull reads a string or null (""), escapes decoded where

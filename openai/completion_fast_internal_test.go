@@ -1,7 +1,6 @@
 package openai
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,10 +36,20 @@ var fastCompletionSeeds = []string{
 	`{"choices":[{"message":{"content":"4","reasoning_content":"First, add.\n\nThen check: \u00e9 \"ok\"."}}]}`,
 	`{"choices":[{"message":{"role":"assistant","content":"a"}}],"x":{"y":[1,{"z":null}]}}`,
 	`{"id":"c"}x`, `{"id":"c"`, `{"id":"c",}`, `[]`, `null`, `"x"`, ``, `{"id":"\xff"}`, "{\"id\":\"a\x01\"}",
+	// Usage details: the cached and reasoning counts are read, the rest skipped.
+	`{"usage":{"prompt_tokens":9,"prompt_tokens_details":{"audio_tokens":1,"cached_tokens":5},"completion_tokens_details":{"reasoning_tokens":7,"cached_tokens":3}}}`,
+	`{"usage":{"prompt_tokens_details":{"cached_tokens":5,"cached_tokens":6}}}`, `{"usage":{"prompt_tokens_details":{"Cached_Tokens":5}}}`,
+	`{"usage":{"Prompt_Tokens_Details":{"cached_tokens":5}}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":5},"prompt_tokens_details":null}}`,
+	`{"usage":{"prompt_tokens_details":[]}}`, `{"usage":{"completion_tokens_details":"x"}}`, `{"usage":{"prompt_tokens_details":{"cached_tokens":1.5}}}`,
+	`{"usage":{"prompt_tokens_details":{"reasoning_tokens":"x","cached_tokens":2}}}`, `{"usage":{"completion_tokens_details":{"reasoning_tokens":null}}}`,
+	`{"usage":{"prompt_tokens_details":{"cached_tokens":"5"}}}`, `{"usage":{"prompt_tokens_details":{"cached\u005ftokens":5}}}`,
+	`{"usage":{"prompt_tokens":9007199254740993,"prompt_tokens_details":{"cached_tokens":9007199254740993}}}`,
+	`{"usage":{"prompt_tokens":9007199254740992,"completion_tokens":-9007199254740992}}`, `{"created":9007199254740993}`, `{"created":-0,"usage":{"total_tokens":-0}}`,
 }
 
-// FuzzFastCompletion checks that whatever the fast path accepts,
-// json.Unmarshal reads the same, without an error.
+// FuzzFastCompletion checks that whatever the fast path accepts, the
+// general path (decodeCompletion, encoding/json) reads the same, without
+// an error.
 func FuzzFastCompletion(f *testing.F) {
 	for _, s := range fastCompletionSeeds {
 		f.Add([]byte(s))
@@ -50,8 +59,8 @@ func FuzzFastCompletion(f *testing.F) {
 		if !ok {
 			return
 		}
-		var slow chatCompletion
-		if err := json.Unmarshal(data, &slow); err != nil {
+		slow, err := decodeCompletion(data)
+		if err != nil {
 			t.Fatalf("fast path accepted %q, encoding/json refused it: %v", data, err)
 		}
 		if diff := cmp.Diff(slow, fast); diff != "" {
@@ -73,6 +82,10 @@ func TestFastCompletion_TakesTheCommonShapes(t *testing.T) {
 	reasoning := `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"4","reasoning_content":"First, add.\n\nThen check: \"2+2\"."},"finish_reason":"stop"}]}`
 	if cc, ok := fastCompletion([]byte(reasoning)); !ok || text(cc.Choices[0].Message.ReasoningContent) != "First, add.\n\nThen check: \"2+2\"." {
 		t.Errorf("a reasoning answer: fast path %v, reasoning %q", ok, cc.Choices[0].Message.ReasoningContent)
+	}
+	details := `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"4"},"finish_reason":"stop"}],"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"prompt_tokens_details":{"cached_tokens":1920,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":192,"audio_tokens":0}}}`
+	if cc, ok := fastCompletion([]byte(details)); !ok || cc.Usage == nil || cc.Usage.CachedTokens != 1920 || cc.Usage.ReasoningTokens != 192 {
+		t.Errorf("usage details: fast path %v, usage %+v", ok, cc.Usage)
 	}
 	for _, s := range fastCompletionSeeds[12:14] {
 		if _, ok := fastCompletion([]byte(s)); ok {
@@ -96,8 +109,7 @@ func BenchmarkDecodeCompletion(b *testing.B) {
 	b.Run("encoding_json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			var cc chatCompletion
-			if err := json.Unmarshal(data, &cc); err != nil {
+			if _, err := decodeCompletion(data); err != nil {
 				b.Fatal(err)
 			}
 		}

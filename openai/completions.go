@@ -257,7 +257,7 @@ type textCompletion struct {
 	Created int64              `json:"created"`
 	Model   string             `json:"model"`
 	Choices []completionChoice `json:"choices"`
-	Usage   *lyumen.Usage      `json:"usage,omitempty"`
+	Usage   *wireUsage         `json:"usage,omitempty"`
 }
 
 type completionChoice struct {
@@ -284,7 +284,7 @@ func EncodeCompletion(resp *lyumen.Response, model string, now time.Time) []byte
 	if resp.Raw != nil {
 		return resp.Raw
 	}
-	c := textCompletion{ID: textCompletionID(resp.ID, now), Object: "text_completion", Created: now.Unix(), Model: model, Usage: resp.Usage}
+	c := textCompletion{ID: textCompletionID(resp.ID, now), Object: "text_completion", Created: now.Unix(), Model: model, Usage: (*wireUsage)(resp.Usage)}
 	if resp.Model != "" {
 		c.Model = resp.Model
 	}
@@ -301,7 +301,7 @@ func EncodeCompletion(resp *lyumen.Response, model string, now time.Time) []byte
 // text_completion, or returns nil when the event carries nothing a
 // completion client reads (a chat stream's opening role).
 func EncodeCompletionChunk(ev *lyumen.Event, model string, now time.Time) []byte {
-	c := textCompletion{ID: textCompletionID(ev.ID, now), Object: "text_completion", Created: now.Unix(), Model: model, Usage: ev.Usage}
+	c := textCompletion{ID: textCompletionID(ev.ID, now), Object: "text_completion", Created: now.Unix(), Model: model, Usage: (*wireUsage)(ev.Usage)}
 	if ev.Model != "" {
 		c.Model = ev.Model
 	}

@@ -74,7 +74,7 @@ func TestAppendCompletion(t *testing.T) {
 			{ID: "chatcmpl-" + s, Object: "chat.completion", Created: 1700000000, Model: s,
 				Choices: []wireChoice{{Message: &wireMessage{Role: "assistant", Content: &text}, FinishReason: &stop},
 					{Index: 1, Message: &wireMessage{}}},
-				Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}},
+				Usage: &wireUsage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}},
 			{Choices: []wireChoice{}},
 			{},
 		} {
@@ -112,7 +112,7 @@ func TestAppendChunk(t *testing.T) {
 			{ID: "chatcmpl-" + s, Object: "chat.completion.chunk", Created: 1700000000, Model: s,
 				Choices: []wireChoice{{Delta: &wireMessage{Role: "assistant", Content: &empty}}}},
 			{ID: "c", Choices: []wireChoice{{Index: 1, Delta: &wireMessage{Content: &text}, FinishReason: &stop}, {Delta: &wireMessage{}}}},
-			{ID: "c", Choices: []wireChoice{}, Usage: &lyumen.Usage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}},
+			{ID: "c", Choices: []wireChoice{}, Usage: &wireUsage{PromptTokens: 1, CompletionTokens: 2, TotalTokens: 3}},
 			{},
 		} {
 			want, err := json.Marshal(c)

@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/jsontext"
@@ -17,7 +20,7 @@ type chatCompletion struct {
 	Created int64           `json:"created"`
 	Model   string          `json:"model"`
 	Choices []wireChoice    `json:"choices"`
-	Usage   *lyumen.Usage   `json:"usage,omitempty"`
+	Usage   *wireUsage      `json:"usage,omitempty"`
 	Error   json.RawMessage `json:"error,omitempty"`
 }
 
@@ -72,7 +75,7 @@ type chatChunk struct {
 	Created int64           `json:"created"`
 	Model   string          `json:"model"`
 	Choices []wireChoice    `json:"choices"`
-	Usage   *lyumen.Usage   `json:"usage,omitempty"`
+	Usage   *wireUsage      `json:"usage,omitempty"`
 	Error   json.RawMessage `json:"error,omitempty"`
 }
 
@@ -95,18 +98,54 @@ func decodeCompletion(raw []byte) (chatCompletion, error) {
 	return cc, nil
 }
 
-// wireCounts is a usage object read with its counts as any JSON number.
+// wireCounts is a usage object as read: its counts as any JSON number, the
+// cached and reasoning ones from their details objects.
 type wireCounts struct {
-	PromptTokens     float64 `json:"prompt_tokens"`
-	CompletionTokens float64 `json:"completion_tokens"`
-	TotalTokens      float64 `json:"total_tokens"`
+	PromptTokens            float64      `json:"prompt_tokens"`
+	CompletionTokens        float64      `json:"completion_tokens"`
+	TotalTokens             float64      `json:"total_tokens"`
+	PromptTokensDetails     usageDetails `json:"prompt_tokens_details"`
+	CompletionTokensDetails usageDetails `json:"completion_tokens_details"`
 }
 
-func (u *wireCounts) usage() *lyumen.Usage {
+func (u *wireCounts) usage() *wireUsage {
 	if u == nil {
 		return nil
 	}
-	return &lyumen.Usage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens)}
+	return &wireUsage{PromptTokens: int(u.PromptTokens), CompletionTokens: int(u.CompletionTokens), TotalTokens: int(u.TotalTokens),
+		CachedTokens: u.PromptTokensDetails.cached, ReasoningTokens: u.CompletionTokensDetails.reasoning}
+}
+
+// usageDetails is a usage details object's cached and reasoning counts,
+// read as usageDetail reads them. Anything else fails nothing: a count the
+// answer does not hinge on, in objects OpenAI-compatible servers fill as
+// they like.
+type usageDetails struct{ cached, reasoning int }
+
+func (d *usageDetails) UnmarshalJSON(b []byte) error {
+	v := gjson.Parse(unsafe.String(unsafe.SliceData(b), len(b))) // read here, not kept
+	d.cached, d.reasoning = usageDetail(v, "cached_tokens"), usageDetail(v, "reasoning_tokens")
+	return nil
+}
+
+// usageDetail reads a count from a usage details object as every general
+// path does, with gjson: the first of a repeated key, case sensitive, 0
+// when absent or when details is not an object (null included).
+func usageDetail(details gjson.Result, key string) int {
+	if !details.IsObject() {
+		return 0
+	}
+	return int(details.Get(key).Int())
+}
+
+// wireUsage is OpenAI's usage object (CompletionUsage), the same in chat
+// and legacy completions, as the encoders render it (appendUsage); it is
+// read as a wireCounts.
+type wireUsage lyumen.Usage
+
+// MarshalJSON renders u as appendUsage does.
+func (u *wireUsage) MarshalJSON() ([]byte, error) {
+	return appendUsage(make([]byte, 0, 160), (*lyumen.Usage)(u)), nil
 }
 
 // failure returns the error an upstream put in a 200 answer, or nil.
@@ -149,7 +188,7 @@ func bodyError(e json.RawMessage) *lyumen.Error {
 }
 
 func (c *chatCompletion) canonical() *lyumen.Response {
-	resp := &lyumen.Response{ID: c.ID, Model: c.Model, Usage: c.Usage, Choices: make([]lyumen.Choice, len(c.Choices))}
+	resp := &lyumen.Response{ID: c.ID, Model: c.Model, Usage: (*lyumen.Usage)(c.Usage), Choices: make([]lyumen.Choice, len(c.Choices))}
 	for i, ch := range c.Choices {
 		out := lyumen.Choice{Index: ch.Index}
 		if ch.FinishReason != nil {
@@ -208,7 +247,7 @@ func EncodeChat(resp *lyumen.Response, model string, now time.Time) []byte {
 	if resp.Raw != nil {
 		return resp.Raw
 	}
-	c := chatCompletion{ID: completionID(resp.ID), Object: "chat.completion", Created: now.Unix(), Model: model, Usage: resp.Usage}
+	c := chatCompletion{ID: completionID(resp.ID), Object: "chat.completion", Created: now.Unix(), Model: model, Usage: (*wireUsage)(resp.Usage)}
 	if resp.Model != "" {
 		c.Model = resp.Model
 	}
@@ -236,7 +275,8 @@ func appendCompletion(dst []byte, c *chatCompletion) ([]byte, bool) {
 	return appendChatObject(dst, (*chatChunk)(c), false)
 }
 
-// appendUsage appends u as json.Marshal renders a lyumen.Usage.
+// appendUsage appends u as a usage object: its prompt, completion and
+// total counts.
 func appendUsage(dst []byte, u *lyumen.Usage) []byte {
 	dst = append(dst, `{"prompt_tokens":`...)
 	dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
@@ -276,7 +316,7 @@ func encodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
 
 // chunkOf is the chat.completion.chunk of ev.
 func chunkOf(ev *lyumen.Event, model string, now time.Time) chatChunk {
-	c := chatChunk{ID: completionID(ev.ID), Object: "chat.completion.chunk", Created: now.Unix(), Model: model, Usage: ev.Usage}
+	c := chatChunk{ID: completionID(ev.ID), Object: "chat.completion.chunk", Created: now.Unix(), Model: model, Usage: (*wireUsage)(ev.Usage)}
 	if ev.Model != "" {
 		c.Model = ev.Model
 	}
@@ -353,7 +393,7 @@ func appendChatObject(dst []byte, c *chatChunk, delta bool) ([]byte, bool) {
 		dst = append(dst, ']')
 	}
 	if c.Usage != nil {
-		dst = appendUsage(append(dst, `,"usage":`...), c.Usage)
+		dst = appendUsage(append(dst, `,"usage":`...), (*lyumen.Usage)(c.Usage))
 	}
 	return append(dst, '}'), true
 }
