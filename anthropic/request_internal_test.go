@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/jsontext"
 )
 
@@ -54,6 +55,9 @@ func TestAppendMessage(t *testing.T) {
 		for _, m := range []outMessageResponse{
 			{ID: "msg_" + s, Type: "message", Role: "assistant", Model: s, Content: []any{textBlock{Type: "text", Text: s}, textBlock{Type: "text"}},
 				StopReason: &stop, Usage: &outUsage{InputTokens: 3, OutputTokens: 4}},
+			{Content: []any{}, Usage: usageOf(&lyumen.Usage{PromptTokens: 2100, CompletionTokens: 60, CachedTokens: 2048, ReasoningTokens: 54})},
+			{Content: []any{}, Usage: usageOf(&lyumen.Usage{PromptTokens: 9, CachedTokens: 9})},
+			{Content: []any{}, Usage: usageOf(&lyumen.Usage{CompletionTokens: 9, ReasoningTokens: 9})},
 			{Content: []any{}, StopSequence: &s},
 			{},
 		} {

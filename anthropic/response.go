@@ -108,16 +108,30 @@ type outMessageResponse struct {
 	Usage        *outUsage `json:"usage"`
 }
 
+// outUsage is a usage as Anthropic counts it: input_tokens leaves out the
+// tokens read from the cache, which cache_read_input_tokens counts, so
+// the two add up to the canonical prompt. A translated answer comes from
+// an upstream that reports no cache writes, so there is no
+// cache_creation_input_tokens; those an Anthropic upstream reports reach
+// an Anthropic client only as sent (Raw), and are in input_tokens here.
+// The cached and thinking counts are left out when zero (unknown), as the
+// SDKs read them as optional.
 type outUsage struct {
-	InputTokens  int `json:"input_tokens"`
-	OutputTokens int `json:"output_tokens"`
+	InputTokens          int `json:"input_tokens"`
+	CacheReadInputTokens int `json:"cache_read_input_tokens,omitempty"`
+	OutputTokens         int `json:"output_tokens"`
+	OutputTokensDetails  struct {
+		ThinkingTokens int `json:"thinking_tokens"`
+	} `json:"output_tokens_details,omitzero"`
 }
 
 func usageOf(u *lyumen.Usage) *outUsage {
-	if u == nil {
-		return &outUsage{}
+	out := &outUsage{}
+	if u != nil {
+		out.InputTokens, out.CacheReadInputTokens, out.OutputTokens = u.PromptTokens-u.CachedTokens, u.CachedTokens, u.CompletionTokens
+		out.OutputTokensDetails.ThinkingTokens = u.ReasoningTokens
 	}
-	return &outUsage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+	return out
 }
 
 // choice returns the first choice of resp (Anthropic has no n), or an
@@ -204,8 +218,16 @@ func appendMessage(dst []byte, m *outMessageResponse) ([]byte, bool) {
 	} else {
 		dst = append(dst, `{"input_tokens":`...)
 		dst = strconv.AppendInt(dst, int64(u.InputTokens), 10)
+		if u.CacheReadInputTokens != 0 {
+			dst = append(dst, `,"cache_read_input_tokens":`...)
+			dst = strconv.AppendInt(dst, int64(u.CacheReadInputTokens), 10)
+		}
 		dst = append(dst, `,"output_tokens":`...)
 		dst = strconv.AppendInt(dst, int64(u.OutputTokens), 10)
+		if n := u.OutputTokensDetails.ThinkingTokens; n != 0 {
+			dst = append(dst, `,"output_tokens_details":{"thinking_tokens":`...)
+			dst = append(strconv.AppendInt(dst, int64(n), 10), '}')
+		}
 		dst = append(dst, '}')
 	}
 	return append(dst, '}'), true

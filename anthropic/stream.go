@@ -145,8 +145,9 @@ func (s *StreamEncoder) start(dst []byte, id, model string, u *lyumen.Usage) []b
 	if model != "" {
 		m.Model = model
 	}
-	if u != nil {
-		m.Usage.InputTokens = u.PromptTokens
+	if u != nil { // what is known of the input so far; message_delta has the rest
+		start := usageOf(u)
+		m.Usage.InputTokens, m.Usage.CacheReadInputTokens = start.InputTokens, start.CacheReadInputTokens
 	}
 	return appendEvent(dst, "message_start", messageStart{Type: "message_start", Message: m})
 }
@@ -180,7 +181,7 @@ func (s *StreamEncoder) End(dst []byte, resp *lyumen.Response) []byte {
 		c := choice(resp)
 		md.Delta.StopReason = stopReason(&c)
 		if resp.Usage != nil {
-			md.Usage = outUsage{InputTokens: resp.Usage.PromptTokens, OutputTokens: resp.Usage.CompletionTokens}
+			md.Usage = *usageOf(resp.Usage)
 		}
 		dst = appendEvent(dst, "message_delta", md)
 	}

@@ -285,6 +285,8 @@ func (e *responseEcho) object(id string, created int64, model, status string, ou
 	}
 	if usage != nil {
 		u := responseUsage{InputTokens: usage.PromptTokens, OutputTokens: usage.CompletionTokens, TotalTokens: usage.TotalTokens}
+		u.InputTokensDetails.CachedTokens = usage.CachedTokens
+		u.OutputTokensDetails.ReasoningTokens = usage.ReasoningTokens
 		o.Usage = &u
 	}
 	return o

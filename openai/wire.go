@@ -275,8 +275,12 @@ func appendCompletion(dst []byte, c *chatCompletion) ([]byte, bool) {
 	return appendChatObject(dst, (*chatChunk)(c), false)
 }
 
-// appendUsage appends u as a usage object: its prompt, completion and
-// total counts.
+// appendUsage appends u as OpenAI renders a usage object: the three
+// counts, then prompt_tokens_details with the cached tokens and
+// completion_tokens_details with the reasoning tokens, each only when
+// known (not zero). OpenAI's own API always sends both, with audio and
+// prediction counts no other upstream has; the SDKs read either object as
+// optional, as answers from other OpenAI-compatible servers need.
 func appendUsage(dst []byte, u *lyumen.Usage) []byte {
 	dst = append(dst, `{"prompt_tokens":`...)
 	dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
@@ -284,6 +288,14 @@ func appendUsage(dst []byte, u *lyumen.Usage) []byte {
 	dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
 	dst = append(dst, `,"total_tokens":`...)
 	dst = strconv.AppendInt(dst, int64(u.TotalTokens), 10)
+	if u.CachedTokens != 0 {
+		dst = append(dst, `,"prompt_tokens_details":{"cached_tokens":`...)
+		dst = append(strconv.AppendInt(dst, int64(u.CachedTokens), 10), '}')
+	}
+	if u.ReasoningTokens != 0 {
+		dst = append(dst, `,"completion_tokens_details":{"reasoning_tokens":`...)
+		dst = append(strconv.AppendInt(dst, int64(u.ReasoningTokens), 10), '}')
+	}
 	return append(dst, '}')
 }
 
