@@ -3,10 +3,12 @@ package upstream_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -19,14 +21,18 @@ import (
 // (raw text, content) or an error. Raw shares one buffer, rewritten at
 // every step, as a real stream's does.
 type scripted struct {
-	name   string
-	script []step
-	opened int
-	clock  *time.Time // moved by each step's after, when set
+	name    string
+	script  []step
+	opened  int
+	streams []*script  // those opened, in order
+	clock   *time.Time // moved by each step's after, when set
 }
 
 type step struct {
 	raw, content string
+	delta        *lyumen.ChoiceDelta // the event's delta, in place of content
+	empty        bool                // an event that carries nothing (see lyumen.Stream)
+	buffered     bool                // Ready says true before this step
 	err          error
 	after        time.Duration // the step comes this long after the one before
 }
@@ -37,7 +43,9 @@ func (p *scripted) Chat(context.Context, *lyumen.Request) (*lyumen.Response, err
 
 func (p *scripted) ChatStream(context.Context, *lyumen.Request) (lyumen.Stream, error) {
 	p.opened++
-	return &script{steps: p.script, clock: p.clock}, nil
+	s := &script{steps: p.script, clock: p.clock}
+	p.streams = append(p.streams, s)
+	return s, nil
 }
 
 type script struct {
@@ -59,13 +67,22 @@ func (s *script) Next() (lyumen.Event, error) {
 	if st.err != nil {
 		return lyumen.Event{}, st.err
 	}
+	if st.empty {
+		return lyumen.Event{}, nil
+	}
 	s.buf = append(s.buf[:0], st.raw...)
 	ev := lyumen.Event{Raw: s.buf}
-	if st.content != "" {
+	switch {
+	case st.delta != nil:
+		ev.Choices = []lyumen.ChoiceDelta{*st.delta}
+	case st.content != "":
 		ev.Choices = []lyumen.ChoiceDelta{{Content: st.content}}
 	}
 	return ev, nil
 }
+
+// Ready says the next step is buffered.
+func (s *script) Ready() bool { return len(s.steps) > 0 && s.steps[0].buffered }
 
 func (s *script) Close() error { s.closed = true; return nil }
 
@@ -93,10 +110,15 @@ func readAll(s lyumen.Stream) ([]string, error) {
 
 func TestPool_StreamFallback(t *testing.T) {
 	good := []step{{raw: "b-start"}, {raw: "b-hello", content: "hello"}, {raw: "b-end", content: "!"}}
-	preambles := make([]step, 9)
+	preambles, empties := make([]step, 9), make([]step, 9)
 	for i := range preambles {
-		preambles[i] = step{raw: "a-ping"}
+		preambles[i], empties[i] = step{raw: "a-ping"}, step{empty: true}
 	}
+	// begins is a stream whose answer begins with delta, then fails.
+	begins := func(delta lyumen.ChoiceDelta) []step {
+		return []step{{raw: "a-start"}, {raw: "a-begin", delta: &delta}, {err: overloaded}}
+	}
+	begun := []string{"a-start", "a-begin"}
 	for _, tc := range []struct {
 		name         string
 		first        []step
@@ -122,6 +144,24 @@ func TestPool_StreamFallback(t *testing.T) {
 		{name: "past maxHeld events: passed on, no fallback",
 			first: append(preambles[:len(preambles):len(preambles)], step{err: overloaded}),
 			want:  strings.Split(strings.Repeat("a-ping ", 9), " ")[:9], wantErr: overloaded, wantAttempts: []string{"first:served"}},
+		{name: "maxHeld events: still held, falls back",
+			first: append(preambles[:8:8], step{err: overloaded}),
+			want:  []string{"b-start", "b-hello", "b-end"}, wantAttempts: []string{"first:failed", "second:served"}},
+		{name: "events that carry nothing are not held: falls back after any number",
+			first: append(empties[:len(empties):len(empties)], step{err: overloaded}),
+			want:  []string{"b-start", "b-hello", "b-end"}, wantAttempts: []string{"first:failed", "second:served"}},
+		{name: "reasoning begins the answer: no fallback",
+			first: begins(lyumen.ChoiceDelta{Reasoning: "hm"}),
+			want:  begun, wantErr: overloaded, wantAttempts: []string{"first:served"}},
+		{name: "a refusal begins the answer: no fallback",
+			first: begins(lyumen.ChoiceDelta{Refusal: "no"}),
+			want:  begun, wantErr: overloaded, wantAttempts: []string{"first:served"}},
+		{name: "a tool call begins the answer: no fallback",
+			first: begins(lyumen.ChoiceDelta{ToolCalls: []lyumen.ToolCall{{ID: "call_1", Name: "f"}}}),
+			want:  begun, wantErr: overloaded, wantAttempts: []string{"first:served"}},
+		{name: "a finish begins the answer: no fallback",
+			first: begins(lyumen.ChoiceDelta{FinishReason: "stop"}),
+			want:  begun, wantErr: overloaded, wantAttempts: []string{"first:served"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			first := &scripted{name: "first", script: tc.first}
@@ -173,6 +213,12 @@ func TestPool_StreamHoldsForALimitedTime(t *testing.T) {
 		{name: "pings past 10 s pass on",
 			first: []step{{raw: "start"}, {raw: "ping", after: 6 * time.Second}, {raw: "ping", after: 5 * time.Second}, {err: overloaded}},
 			want:  []string{"start", "ping", "ping"}, wantErr: overloaded},
+		{name: "a ping just before 10 s is held",
+			first: []step{{raw: "start"}, {raw: "ping", after: 10*time.Second - time.Millisecond}, {err: overloaded}},
+			want:  []string{"b-hi"}},
+		{name: "a ping at 10 s passes on",
+			first: []step{{raw: "start"}, {raw: "ping", after: 10 * time.Second}, {err: overloaded}},
+			want:  []string{"start", "ping"}, wantErr: overloaded},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			now := time.Now()
@@ -340,4 +386,180 @@ func TestPool_StaleTrialDoesNotEndTheNext(t *testing.T) {
 		s.Close()
 		t.Errorf("a request went to the target while its trial was under way")
 	}
+}
+
+// TestPool_StreamFallbackClosesTheFailedStream: a stream left for the
+// next target is closed then, not when the client closes the one it was
+// given: its connection goes back to the transport at once.
+func TestPool_StreamFallbackClosesTheFailedStream(t *testing.T) {
+	first := &scripted{script: []step{{raw: "a-start"}, {err: overloaded}}}
+	second := &scripted{script: []step{{raw: "b-hi", content: "hi"}}}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+		{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, upstream.Options{Retries: -1})
+	s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, err := readAll(s); err != nil || len(got) != 1 {
+		t.Fatalf("events %q, err %v; want the second target's one", got, err)
+	}
+	if !first.streams[0].closed {
+		t.Error("the first target's stream is still open after the request moved on")
+	}
+}
+
+// TestPool_StreamFallbackEndsInTheRouteError: a stream whose targets all
+// failed before its answer ends in the error the route settled on, as a
+// request whose streams failed to open would: a later target's refusal or
+// timeout, not the first target's failure.
+func TestPool_StreamFallbackEndsInTheRouteError(t *testing.T) {
+	timeout := &lyumen.Error{Kind: lyumen.KindTimeout, Message: "the upstream did not answer in time"}
+	for _, tc := range []struct {
+		name   string
+		second error // the second target's error to open
+	}{
+		{"the second refuses the request", refused},
+		{"the second times out", timeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			first := &scripted{script: []step{{raw: "a-start"}, {err: overloaded}}}
+			second := &provider{name: "second", fail: failWith(tc.second)}
+			catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+				{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
+			p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, upstream.Options{Retries: -1})
+			s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if got, err := readAll(s); !errors.Is(err, tc.second) || len(got) != 0 {
+				t.Errorf("events %q, err %v; want none, then %v", got, err, tc.second)
+			}
+		})
+	}
+}
+
+// TestPool_StreamClosedBeforeItsAnswer: a stream closed before its first
+// event (its client left as the headers went out) is an attempt that
+// proved nothing: recorded as such, and a half-open breaker's trial is
+// released for the next request, not held for ever.
+func TestPool_StreamClosedBeforeItsAnswer(t *testing.T) {
+	first := &scripted{script: []step{{err: overloaded}}}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "first", Model: "a"}}}})
+	now := time.Now()
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first},
+		upstream.Options{Retries: -1, BreakerFailures: 1, BreakerCooldown: time.Minute, Now: func() time.Time { return now }})
+	s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(s) // the breaker opens
+	s.Close()
+	now = now.Add(2 * time.Minute) // half-open: the next request is the trial
+	first.script = []step{{raw: "hi", content: "hi"}}
+	var attempts []string
+	s, err = p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel, OnAttempt: func(a lyumen.Attempt) {
+		attempts = append(attempts, a.Error)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close() // before any Next
+	if len(attempts) != 1 || attempts[0] == "" {
+		t.Errorf("attempts %q, want one that failed", attempts)
+	}
+	s, err = p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatalf("after a trial closed before its answer: %v; want another trial", err)
+	}
+	s.Close()
+	if first.opened != 3 {
+		t.Errorf("opened %d streams, want 3", first.opened)
+	}
+}
+
+// TestPool_StreamReady: Ready says whether Next would not wait on the
+// network: false while the stream may still fall back (Next reads on
+// until the answer begins), true while held events wait to be passed on,
+// then the stream's own.
+func TestPool_StreamReady(t *testing.T) {
+	first := &scripted{script: []step{
+		{raw: "start", buffered: true}, {raw: "hi", content: "hi"}, {raw: "more", content: " more"}, {raw: "end", content: "!", buffered: true}}}
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{{Provider: "first", Model: "a"}}}})
+	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first}, upstream.Options{Retries: -1})
+	s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ready := s.(interface{ Ready() bool })
+	got := []string{fmt.Sprintf("before: %v", ready.Ready())}
+	for {
+		ev, err := s.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, fmt.Sprintf("%s: %v", ev.Raw, ready.Ready()))
+	}
+	want := []string{
+		"before: false", // the next event is buffered, but Next would read on to the answer
+		"start: true",   // "hi" is held, though the stream has nothing buffered
+		"hi: false",     // the stream has nothing buffered
+		"more: true",    // the stream has "end" buffered
+		"end: false",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Ready after each event (-want +got):\n%s", diff)
+	}
+}
+
+// turns is a provider that answers each ChatStream with the next turn: an
+// error to open, or a stream playing a script.
+type turns struct{ turns []turn }
+
+type turn struct {
+	err    error
+	script []step
+}
+
+func (p *turns) Chat(context.Context, *lyumen.Request) (*lyumen.Response, error) {
+	return nil, errors.New("not used")
+}
+
+func (p *turns) ChatStream(context.Context, *lyumen.Request) (lyumen.Stream, error) {
+	t := p.turns[0]
+	p.turns = p.turns[1:]
+	if t.err != nil {
+		return nil, t.err
+	}
+	return &script{steps: t.script}, nil
+}
+
+// TestPool_StreamFallbackInARetryRound: a stream that fails before its
+// answer in a retry round moves on to the round's next target at once:
+// the round's backoff was waited before it began, not again.
+func TestPool_StreamFallbackInARetryRound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		down := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusServiceUnavailable}
+		first := &turns{turns: []turn{{err: down}, {script: []step{{raw: "a-start"}, {err: overloaded}}}}}
+		second := &turns{turns: []turn{{err: down}, {script: []step{{raw: "b-hi", content: "hi"}}}}}
+		catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
+			{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
+		p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
+			upstream.Options{Retries: 1, Backoff: 250 * time.Millisecond})
+		start := time.Now()
+		s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if got, err := readAll(s); err != nil || len(got) != 1 || got[0] != "b-hi" {
+			t.Fatalf("events %q, err %v; want the second target's answer", got, err)
+		}
+		if waited := time.Since(start); waited != 250*time.Millisecond {
+			t.Errorf("waited %v, want one backoff (250ms)", waited)
+		}
+	})
 }

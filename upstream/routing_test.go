@@ -36,10 +36,22 @@ func failTimes(n int, err error) func(context.Context) error {
 	}
 }
 
+// failFirst fails once with err, then as then does.
+func failFirst(err error, then func(context.Context) error) func(context.Context) error {
+	var calls atomic.Int32
+	return func(ctx context.Context) error {
+		if calls.Add(1) == 1 {
+			return err
+		}
+		return then(ctx)
+	}
+}
+
 func TestPool_Retry(t *testing.T) {
 	tests := []struct {
 		name      string
 		err       *lyumen.Error
+		then      *lyumen.Error // the error of the tries after the first, when not err
 		failures  int
 		wantCalls int
 		wantWait  time.Duration
@@ -55,11 +67,21 @@ func TestPool_Retry(t *testing.T) {
 			failures: 10, wantCalls: 3, wantWait: 250*time.Millisecond + 500*time.Millisecond, wantErr: true},
 		{name: "400 is not retried", err: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 400},
 			failures: 1, wantCalls: 1, wantErr: true},
+		{name: "Retry-After of exactly the longest wait: retried", err: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 429, RetryAfter: 2 * time.Second},
+			failures: 1, wantCalls: 2, wantWait: 2 * time.Second},
+		{name: "a Retry-After counts for the next wait only", err: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 429, RetryAfter: time.Second},
+			then: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 500}, failures: 2, wantCalls: 3, wantWait: time.Second + 500*time.Millisecond},
+		{name: "a round with nothing to retry is the last", err: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 503},
+			then: &lyumen.Error{Kind: lyumen.KindUpstream, Status: 404}, failures: 10, wantCalls: 2, wantWait: 250 * time.Millisecond, wantErr: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := &provider{name: "only", fail: failTimes(tc.failures, tc.err)}
+				fail := failTimes(tc.failures, tc.err)
+				if tc.then != nil {
+					fail = failFirst(tc.err, failTimes(tc.failures-1, tc.then))
+				}
+				p := &provider{name: "only", fail: fail}
 				pool := oneTarget(upstream.Options{Retries: 2}, p, lyumen.Model{})
 				start := time.Now()
 				_, err := pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
@@ -122,6 +144,58 @@ func TestPool_Breaker(t *testing.T) {
 		}
 	})
 }
+
+// TestPool_BreakerCountsConsecutiveFailures: a breaker opens on failures
+// in a row only: any answer from the upstream, a success or a refusal of
+// the request (400, its 404 for the model), says it is up, resets the count
+// and, in a half-open trial, closes the breaker.
+func TestPool_BreakerCountsConsecutiveFailures(t *testing.T) {
+	down := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+	badRequest := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadRequest}
+	notFound := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusNotFound}
+	const cooldown = 10 * time.Second
+	var answered error // a nil answer in before, by name
+	for _, tc := range []struct {
+		name   string
+		before []error // the target's answers to the requests before, in turn; errCooldown: wait the cooldown out
+		want   bool    // the next request reaches the target
+	}{
+		{"two failures in a row rest it", []error{down, down}, false},
+		{"a failed trial rests it again", []error{down, down, errCooldown, down}, false},
+		{"an answer between failures", []error{down, answered, down}, true},
+		{"a 400 between failures", []error{down, badRequest, down}, true},
+		{"a 404 between failures", []error{down, notFound, down}, true},
+		{"a trial answered closes it", []error{down, down, errCooldown, answered, down}, true},
+		{"a trial refused with a 400 closes it", []error{down, down, errCooldown, badRequest, down}, true},
+		{"a trial answered with a 404 closes it", []error{down, down, errCooldown, notFound, down}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var next error
+				p := &provider{name: "only", fail: func(context.Context) error { return next }}
+				pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 2, BreakerCooldown: cooldown}, p, lyumen.Model{})
+				for _, err := range tc.before {
+					if err == errCooldown {
+						time.Sleep(cooldown)
+						continue
+					}
+					next = err
+					pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+				}
+				before := len(p.requests())
+				next = nil
+				pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+				if got := len(p.requests()) > before; got != tc.want {
+					t.Errorf("the next request reached the target: %v, want %v", got, tc.want)
+				}
+			})
+		})
+	}
+}
+
+// errCooldown stands, in TestPool_BreakerCountsConsecutiveFailures, for
+// waiting out the cooldown.
+var errCooldown = errors.New("cooldown")
 
 func TestPool_Weights(t *testing.T) {
 	a, b, c := &provider{name: "a"}, &provider{name: "b"}, &provider{name: "c"}
@@ -286,6 +360,34 @@ func TestPool_OnlyTheTrialReleasesIt(t *testing.T) {
 	})
 }
 
+// TestPool_TrialUnderWaySaysWhenToComeBack: while a resting target's
+// trial is under way, other requests are told to come back shortly, so
+// their SDKs wait rather than retry at once.
+func TestPool_TrialUnderWaySaysWhenToComeBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := &provider{name: "only", fail: func(ctx context.Context) error {
+			if ctx.Value(hangKey{}) != nil {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+		}}
+		pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 1, BreakerCooldown: 10 * time.Second}, p, lyumen.Model{})
+		pool.Chat(t.Context(), &lyumen.Request{Model: publicModel}) // the breaker opens
+		time.Sleep(10 * time.Second)
+		ctx, leave := context.WithCancel(context.WithValue(t.Context(), hangKey{}, true))
+		defer leave()
+		go pool.Chat(ctx, &lyumen.Request{Model: publicModel}) // the trial, under way
+		synctest.Wait()
+		_, err := pool.Chat(t.Context(), &lyumen.Request{Model: publicModel})
+		if e, ok := errors.AsType[*lyumen.Error](err); !ok || e.Kind != lyumen.KindUnavailable || e.RetryAfter <= 0 {
+			t.Errorf("err %#v, want a KindUnavailable error that says when to come back", err)
+		}
+		leave()
+		synctest.Wait()
+	})
+}
+
 // TestPool_UntranslatedAndBreakers: a target's refusals to translate cost
 // its breaker nothing, and leave a half-open trial to the next request;
 // and a refusal is not the answer while the target that could take the
@@ -429,8 +531,9 @@ func TestPool_RestingSaysWhenToComeBack(t *testing.T) {
 // starts a retry round, where it would say the same again, nor rests the
 // target, which a client's request could otherwise do at will.
 func TestPool_MissingModel(t *testing.T) {
-	missing := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusNotFound, Message: "upstream: model not found"}
-	first := &provider{name: "first", fail: failWith(missing)}
+	missingA := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusNotFound, Message: "upstream: model-a not found"}
+	missing := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusNotFound, Message: "upstream: model-b not found"}
+	first := &provider{name: "first", fail: failWith(missingA)}
 	second := &provider{name: "second", fail: failWith(missing)}
 	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
 		{Provider: "first", Model: "model-a"}, {Provider: "second", Model: "model-b"}}}})
