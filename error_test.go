@@ -25,6 +25,7 @@ func TestClip(t *testing.T) {
 		{"limit inside a 4-byte rune", a(253) + "😀b", a(253) + "…"},
 		{"multi-byte throughout", "x" + strings.Repeat("é", 200), "x" + strings.Repeat("é", 127) + "…"},
 		{"invalid UTF-8 is cut at the limit", strings.Repeat("\x80", 300), strings.Repeat("\x80", 256) + "…"},
+		{"invalid UTF-8 after text is cut at the limit", a(253) + strings.Repeat("\x80", 10), a(253) + strings.Repeat("\x80", 3) + "…"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if diff := cmp.Diff(tc.want, lyumen.Clip(tc.in)); diff != "" {
