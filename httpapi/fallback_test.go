@@ -190,6 +190,10 @@ func TestStream_FailsBeforeItsAnswerWithAStatus(t *testing.T) {
 			if tc.want == lyumen.UpstreamRefused && rec.Status != tc.wantStatus {
 				t.Errorf("record status %d, want %d", rec.Status, tc.wantStatus)
 			}
+			if h := apiErr.Response.Header; tc.want == lyumen.UpstreamRefused &&
+				(h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "" || h.Get("X-Accel-Buffering") != "") {
+				t.Errorf("headers %v: want those of an error that came before the stream opened, none of a stream's", h)
+			}
 		})
 	}
 }

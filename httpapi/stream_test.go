@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	anthsdk "github.com/anthropics/anthropic-sdk-go/v2"
@@ -63,13 +64,58 @@ func TestStream_HeadersGoWithTheFirstEvent(t *testing.T) {
 	}
 }
 
+// TestStream_HeaderTimerStopsBeforeTheHandlerWrites: once the handler
+// writes (an event, or the end of a stream that had none), HeaderWait's
+// timer sends nothing, however long the write takes: it would send the
+// headers again after a body had begun, from its own goroutine, racing the
+// handler's writes.
+func TestStream_HeaderTimerStopsBeforeTheHandlerWrites(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		words []string
+	}{
+		{"the first write is an event", []string{"hello", " world"}},
+		{"the first write is the end", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) { // fake clock: the slow write lets the timer's time come
+				w := &opsWriter{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{}), writeTakes: time.Second}
+				h := httpapi.NewServer(httpapi.Options{
+					Provider:   wordsProvider(tc.words),
+					Recorder:   &kept{},
+					Catalog:    lyumen.NewCatalog([]lyumen.Model{{Name: limitedModel, Targets: []lyumen.Target{{Provider: "fake", Model: "m"}}}}),
+					HeaderWait: 100 * time.Millisecond,
+				})
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi"))))
+				ops := w.log()
+				if i := slices.Index(ops, "write"); i < 0 || slices.Contains(ops[i:], "header") {
+					t.Errorf("operations %v: the headers were sent after the first write", ops)
+				}
+			})
+		})
+	}
+}
+
+// wordsProvider streams its words at once.
+type wordsProvider []string
+
+func (wordsProvider) Chat(context.Context, *lyumen.Request) (*lyumen.Response, error) {
+	panic("not streamed")
+}
+
+func (p wordsProvider) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.Stream, error) {
+	return &wordStream{ctx: ctx, words: p}, nil
+}
+
 // opsWriter logs what a handler does to its response, in order, and
-// closes flushed at its first flush.
+// closes flushed at its first flush. Each write takes writeTakes, as to a
+// slow client.
 type opsWriter struct {
 	*httptest.ResponseRecorder
-	flushed chan struct{}
-	mu      sync.Mutex
-	ops     []string
+	flushed    chan struct{}
+	writeTakes time.Duration
+	mu         sync.Mutex
+	ops        []string
 }
 
 func (w *opsWriter) add(op string) {
@@ -91,6 +137,7 @@ func (w *opsWriter) WriteHeader(code int) { w.add("header"); w.ResponseRecorder.
 func (w *opsWriter) Flush()               { w.add("flush"); w.ResponseRecorder.Flush() }
 func (w *opsWriter) Write(b []byte) (int, error) {
 	w.add("write")
+	time.Sleep(w.writeTakes)
 	return w.ResponseRecorder.Write(b)
 }
 
