@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -374,4 +375,48 @@ func TestClient_CallIDsDifferAcrossTurns(t *testing.T) {
 			t.Errorf("responseId %q: call id %q, want %q", tc.responseID, got, tc.want)
 		}
 	}
+}
+
+// TestClient_ChatStreamAfterAUsageChunk: Gemini may send a chunk with no
+// candidates (usage only), which gives the caller no event. When nothing
+// follows it yet, Next returns an empty event rather than wait on the
+// network for the next chunk, so that the caller flushes what it wrote
+// before (see lyumen.Stream); and Ready tells a caller that the next chunk
+// has come, so that it flushes once for both.
+func TestClient_ChatStreamAfterAUsageChunk(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) { // the upstream is a pipe: a read that waits blocks durably
+		body, upstream := io.Pipe()
+		defer upstream.Close()
+		c := gemini.NewClient("https://gemini.invalid/v1beta", "key", nil, roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: body, Request: r}, nil
+		}))
+		s, err := c.ChatStream(t.Context(), chatRequest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		go io.WriteString(upstream, sseBody(`{"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}]}`,
+			`{"usageMetadata":{"promptTokenCount":4,"totalTokenCount":4}}`))
+		if ev, err := s.Next(); err != nil || len(ev.Choices) != 1 {
+			t.Fatalf("first event %+v, %v; want the text", ev, err)
+		}
+		if ready := s.(interface{ Ready() bool }); !ready.Ready() {
+			t.Error("Ready = false with the usage chunk come, want true")
+		}
+		next := make(chan lyumen.Event, 1)
+		go func() {
+			ev, _ := s.Next()
+			next <- ev
+		}()
+		synctest.Wait()
+		select {
+		case ev := <-next:
+			if !ev.Empty() {
+				t.Errorf("after the usage chunk: %+v, want an empty event", ev)
+			}
+		default:
+			t.Error("Next waits on the upstream after a usage chunk; want an empty event first")
+		}
+		upstream.Close()
+	})
 }
