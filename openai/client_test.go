@@ -824,6 +824,7 @@ func TestClient_StreamCutOff(t *testing.T) {
 }
 
 func TestClient_UpstreamError(t *testing.T) {
+	long := strings.Repeat("x", 1000)
 	tests := []struct {
 		name        string
 		status      int
@@ -842,6 +843,14 @@ func TestClient_UpstreamError(t *testing.T) {
 			body: `{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}`,
 			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: This model's maximum context length is 128000 tokens.",
 				Param: "messages", Code: "context_length_exceeded"},
+		},
+		{
+			// An upstream may quote the client's value in a param (a tool's
+			// name): cut as the gateway's own messages quote one.
+			name: "a long code and param are cut", status: 400, contentType: "application/json",
+			body: `{"error":{"message":"Bad field","param":"` + long + `","code":"` + long + `"}}`,
+			want: lyumen.Error{Kind: lyumen.KindUpstream, Status: 400, Message: "upstream: Bad field",
+				Param: strings.Repeat("x", lyumen.MaxQuoted) + "…", Code: strings.Repeat("x", lyumen.MaxQuoted) + "…"},
 		},
 		{
 			name: "a number for a code", status: 400, contentType: "application/json",
