@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/lyumen/lyumen/providertest"
 )
 
@@ -138,4 +140,37 @@ func adminGet(t *testing.T, url, token string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestReadiness: what each of /readyz's checks says, by the gateway's
+// state: draining once shutdown began, full while the spool is near its
+// cap.
+func TestReadiness(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		draining  bool
+		spoolFull bool
+		want      map[string]string // check name → its error's start; "" passes
+	}{
+		{"serving", false, false, map[string]string{"serving": "", "spool": ""}},
+		{"draining", true, false, map[string]string{"serving": "draining", "spool": ""}},
+		{"spool full", false, true, map[string]string{"serving": "", "spool": "full"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			draining := make(chan struct{})
+			if tc.draining {
+				close(draining)
+			}
+			got := map[string]string{}
+			for _, c := range readiness(draining, func() bool { return tc.spoolFull }, &limiter{}) {
+				got[c.Name] = ""
+				if err := c.Check(t.Context()); err != nil {
+					got[c.Name], _, _ = strings.Cut(err.Error(), ":")
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("checks (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
