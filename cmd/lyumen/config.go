@@ -419,6 +419,14 @@ func (c *Config) Validate() error {
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("max_body_bytes must be positive"))
 	}
+	for _, d := range [...]struct {
+		key string
+		v   time.Duration
+	}{{"shutdown_timeout", c.ShutdownTimeout}, {"drain_delay", c.DrainDelay}, {"spool.drain_timeout", c.Spool.DrainTimeout}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("%s must not be negative", d.key))
+		}
+	}
 	return errors.Join(errs...)
 }
 

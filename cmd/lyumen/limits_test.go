@@ -95,6 +95,9 @@ func TestConfig_Limits(t *testing.T) {
 		{"admin on all hosts, same port", func(c *Config) { c.Listen, c.AdminListen = "127.0.0.1:8080", ":8080" }, "admin listener needs an address of its own"},
 		{"admin with nowhere for a token", func(c *Config) { c.AdminTokenFile = "" }, "admin_token or admin_token_file"},
 		{"admin off", func(c *Config) { c.AdminListen, c.AdminTokenFile = "", "" }, ""},
+		{"negative drain delay", func(c *Config) { c.DrainDelay = -time.Second }, "drain_delay must not be negative"},
+		{"negative shutdown timeout", func(c *Config) { c.ShutdownTimeout = -time.Second }, "shutdown_timeout must not be negative"},
+		{"negative drain timeout", func(c *Config) { c.Spool.DrainTimeout = -time.Second }, "spool.drain_timeout must not be negative"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
