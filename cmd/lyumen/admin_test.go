@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -172,5 +175,33 @@ func TestReadiness(t *testing.T) {
 				t.Errorf("checks (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestServe_SecondSignalEndsAtOnce: the first signal drains (here a long
+// drain_delay); a second ends the process at once, as an operator pressing
+// Ctrl-C again expects.
+func TestServe_SecondSignalEndsAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	config := filepath.Join(dir, "lyumen.yaml")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf("spool: {dir: %s}\nstore: sqlite://%s\ndrain_delay: 60s\n",
+		filepath.Join(dir, "spool"), filepath.Join(dir, "lyumen.db"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProcess(t, config)
+	p.interrupt(t)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.logs.String(), "draining"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no drain after the first signal:\n%s", p.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	p.interrupt(t)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after a second signal, with 60 s of drain_delay left:\n%s", p.logs)
 	}
 }
