@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -195,5 +196,45 @@ func TestStream_FailsBeforeItsAnswerWithAStatus(t *testing.T) {
 				t.Errorf("headers %v: want those of an error that came before the stream opened, none of a stream's", h)
 			}
 		})
+	}
+}
+
+// TestStream_RefusedBeforeItsAnswerWithAStatus: an upstream that refuses
+// the request inside its 200 stream, after a preamble (Anthropic's
+// invalid_request_error after message_start), is not a failure another
+// target may mend; the client still gets the refusal's own status, as one
+// refused at once, and nothing of the preamble the router held.
+func TestStream_RefusedBeforeItsAnswerWithAStatus(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "event: message_start\ndata: "+
+			`{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"`+claudeRemote+
+			`","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":9,"output_tokens":1}}}`+"\n\n")
+		io.WriteString(w, "event: error\ndata: "+
+			`{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 210000 tokens > 200000 maximum"}}`+"\n\n")
+	}))
+	t.Cleanup(up.Close)
+	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: claudeModel, Targets: []lyumen.Target{{Provider: "anth", Model: claudeRemote}}}})
+	recs := &records{}
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{
+		Provider: upstream.NewWithOptions(catalog, map[string]lyumen.Provider{
+			"anth": anthropic.NewClient(up.URL, operatorKey, nil, up.Client().Transport),
+		}, upstream.Options{Retries: -1}),
+		Catalog:    catalog,
+		Recorder:   recs,
+		HeaderWait: time.Minute, // the headers wait for the first event
+	}))
+	t.Cleanup(srv.Close)
+	c := sdk.NewClient(sdkoption.WithBaseURL(srv.URL+"/"), sdkoption.WithAPIKey(clientKey), sdkoption.WithMaxRetries(0))
+	s := c.Messages.NewStreaming(t.Context(), messageParams(claudeModel, "one two", false))
+	for s.Next() {
+		t.Errorf("event %q before the refusal: want none", s.Current().Type)
+	}
+	apiErr, ok := errors.AsType[*sdk.Error](s.Err())
+	if !ok || apiErr.StatusCode != http.StatusBadRequest || apiErr.Type() != "invalid_request_error" {
+		t.Fatalf("stream error %v, want invalid_request_error with status 400", s.Err())
+	}
+	if rec := recs.wait(t, 1); rec.Status != http.StatusBadRequest || rec.Completeness != lyumen.UpstreamRefused {
+		t.Errorf("record: status %d, completeness %q; want 400, %q", rec.Status, rec.Completeness, lyumen.UpstreamRefused)
 	}
 }

@@ -17,8 +17,9 @@ import (
 // Until its first event with content, such a failure moves the request on
 // to the next target, as a failure to open would have, and the events
 // before (a role, a message_start, a ping) are held back, so that the
-// client sees one target's stream only. The target's outcome, for its
-// breaker and the record's attempts, is settled then too.
+// client sees one target's stream only; a failure that does not move on
+// drops them, and comes alone. The target's outcome, for its breaker and
+// the record's attempts, is settled then too.
 //
 // The wait is inside Next, after the surface has sent its headers on a
 // timer of its own: a slow first token does not hold them.
@@ -33,8 +34,8 @@ type fallback struct {
 	held      []lyumen.Event // with their Raw copied, passed on once content came
 	heldSince time.Time      // when the first was held
 	sent      int            // of held
-	// What ended the holding, passed on after held: the first event with
-	// content, or the stream's end or failure.
+	// What ended the holding: the first event with content, or the
+	// stream's end, passed on after held; or its failure, without them.
 	last    lyumen.Event
 	lastErr error
 	hasLast bool
@@ -87,8 +88,12 @@ func (f *fallback) Next() (lyumen.Event, error) {
 				continue
 			}
 			f.s, f.held, err = nil, nil, rerr // the first target's events go with it
-		case f.ctx.Err() != nil:
-			f.held = nil // the client left: nothing more goes to it
+		default:
+			// A failure no other target may mend (a refusal, the client
+			// gone): the answer never began, and what came before it goes
+			// too, so that a surface that has sent nothing yet can answer
+			// with the error's own status.
+			f.held = nil
 		}
 		f.settled = true
 		f.last, f.lastErr, f.hasLast = ev, err, true
