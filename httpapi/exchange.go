@@ -425,15 +425,21 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 		unflushed = true
 	}
 	rec.Duration = s.Now().Sub(rec.ReceivedAt)
-	if failed != nil && !wrote && !headers.stop() {
-		// Nothing went out, headers included: the client gets the error's
-		// status, which an SDK acts on (it retries a 429 or a 5xx status,
-		// not an error event), and the reason nothing came is recorded.
-		h.Del("Cache-Control")
-		h.Del("X-Accel-Buffering")
-		rec.Completeness = ""
-		s.fail(w, ctx, c, rec, failed)
-		return
+	if !wrote && !headers.stop() {
+		// Nothing went out, headers included.
+		switch {
+		case failed != nil:
+			// The client gets the error's status, which an SDK acts on (it
+			// retries a 429 or a 5xx status, not an error event), and the
+			// reason nothing came is recorded.
+			h.Del("Cache-Control")
+			h.Del("X-Accel-Buffering")
+			rec.Completeness = ""
+			s.fail(w, ctx, c, rec, failed)
+			return
+		case rec.Completeness == lyumen.ClientDisconnected:
+			rec.Status = statusClientClosed // it left before any status was sent
+		}
 	}
 	resp := asm.Response()
 	rec.Response = resp

@@ -350,3 +350,25 @@ func sdkText(t *testing.T, path string, body []byte) string {
 	}
 	return text.String()
 }
+
+// TestStream_ClientLeavesBeforeItsHeaders: a client that leaves after its
+// stream opened but before anything went out, headers included, was sent
+// no status: its record says so (499), as for one that left before the
+// stream opened, not the 200 that never left.
+func TestStream_ClientLeavesBeforeItsHeaders(t *testing.T) {
+	recs := &records{}
+	h := httpapi.NewServer(httpapi.Options{
+		Provider:   slowStart{make(chan struct{})}, // the first word never comes
+		Recorder:   recs,
+		Catalog:    lyumen.NewCatalog([]lyumen.Model{{Name: limitedModel, Targets: []lyumen.Target{{Provider: "fake", Model: "m"}}}}),
+		HeaderWait: time.Hour,
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the client is gone when the stream waits for its first word
+	r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi")))
+	h.ServeHTTP(httptest.NewRecorder(), r)
+	rec := recs.wait(t, 1)
+	if rec.Status != 499 || rec.Completeness != lyumen.ClientDisconnected {
+		t.Errorf("record: status %d, completeness %q; want 499, %q", rec.Status, rec.Completeness, lyumen.ClientDisconnected)
+	}
+}
