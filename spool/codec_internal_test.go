@@ -139,7 +139,7 @@ func TestDecodeRecord_OldVersions(t *testing.T) {
 // FuzzDecodeRecord checks that decodeRecord never panics on any payload,
 // and that what it accepts encodes to a payload that decodes the same.
 func FuzzDecodeRecord(f *testing.F) {
-	for _, name := range []string{"record_v1.bin", "record_v2.bin", "record_v3.bin", "record_v4.bin"} {
+	for _, name := range []string{"record_v1.bin", "record_v2.bin", "record_v3.bin", "record_v4.bin", "record_v5.bin"} {
 		old, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -162,4 +162,33 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Errorf("(-first +again):\n%s", diff)
 		}
 	})
+}
+
+// TestAppendRecord_CurrentVersion holds the current version's layout to
+// testdata/record_v5.bin: benchRecord with every field version 5 added
+// set. Records a build has written must decode in every later one, so a
+// change to the layout that keeps recordVersion fails here (1ab0415 grew
+// version 5 after db26d12 had written it): bump recordVersion, read the
+// old layout under its number, and keep this file as the old version's.
+func TestAppendRecord_CurrentVersion(t *testing.T) {
+	rec := benchRecord()
+	rec.Conversation.FrequencyPenalty, rec.Conversation.PresencePenalty = new(0.5), new(-0.25)
+	rec.Usage.CachedTokens, rec.Usage.ReasoningTokens = 128, 64
+	u := rec.Usage
+	rec.Response.Usage = &u
+	want, err := os.ReadFile(filepath.Join("testdata", "record_v5.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendRecord(nil, rec); recordVersion != 5 || !bytes.Equal(got, want) {
+		t.Errorf("benchRecord is written as version %d in %d bytes, not as testdata/record_v5.bin (%d bytes): "+
+			"a new layout needs a new recordVersion", got[0], len(got), len(want))
+	}
+	got, err := decodeRecord(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rec, got); diff != "" {
+		t.Errorf("testdata/record_v5.bin (-want +got):\n%s", diff)
+	}
 }
