@@ -184,7 +184,9 @@ func TestReadiness(t *testing.T) {
 func TestServe_SecondSignalEndsAtOnce(t *testing.T) {
 	dir := t.TempDir()
 	config := filepath.Join(dir, "lyumen.yaml")
-	if err := os.WriteFile(config, []byte(fmt.Sprintf("spool: {dir: %s}\nstore: sqlite://%s\ndrain_delay: 60s\n",
+	// No admin listener: its default port may be taken, and its token file
+	// would be written into the package's directory.
+	if err := os.WriteFile(config, []byte(fmt.Sprintf("admin_listen: \"\"\nspool: {dir: %s}\nstore: sqlite://%s\ndrain_delay: 60s\n",
 		filepath.Join(dir, "spool"), filepath.Join(dir, "lyumen.db"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
