@@ -29,8 +29,10 @@ import (
 // stored) and a time's location, which comes back as UTC or as a fixed
 // zone with the same name and offset (time.Time.Equal holds, and so does
 // cmp.Diff, which uses it). A new field in lyumen.Record must be added
-// here, at the end, with a new recordVersion; the round-trip test fills
-// every field by reflection and fails until it is.
+// here with a new recordVersion, read only from that version on (where it
+// sits in the record is free, as long as the reader gates it); the
+// round-trip test fills every field by reflection and fails until it is,
+// and testdata/record_v<N>.bin holds each version's layout.
 //
 // Version 1 held the canonical conversation as JSON: encoding/json's
 // reflection, both ways, cost more than the rest of the record. Version 2
