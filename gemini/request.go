@@ -247,7 +247,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		seed := int64(int32(*req.Seed))
 		gc.Seed = &seed
 	}
-	if takesPenalties(req.Model) {
+	if (req.PresencePenalty != nil || req.FrequencyPenalty != nil) && takesPenalties(req.Model) {
 		gc.PresencePenalty, gc.FrequencyPenalty = req.PresencePenalty, req.FrequencyPenalty
 	}
 	if req.N > maxCandidates {

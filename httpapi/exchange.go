@@ -138,7 +138,7 @@ func (s *server) newRecord(w http.ResponseWriter, r *http.Request, surface lyume
 	h := w.Header()
 	h.Set("X-Request-Id", rec.ID)
 	if surface == lyumen.SurfaceAnthropicMessages {
-		h.Set("Request-Id", rec.ID)
+		h["Request-Id"] = h["X-Request-Id"] // the same value, and neither changes
 	}
 	return rec
 }
