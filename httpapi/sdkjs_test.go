@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -351,6 +352,17 @@ func TestSDKJS(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantRecs, gotRecs); diff != "" {
 		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	// Each SDK shows the record's id as the request's (_request_id), the id
+	// a user quotes to have the record deleted.
+	for name, surface := range map[string]lyumen.Surface{"chat": lyumen.SurfaceOpenAIChat, "messages": lyumen.SurfaceAnthropicMessages} {
+		var r struct {
+			RequestID string `json:"request_id"`
+		}
+		json.Unmarshal(results[name], &r)
+		if !slices.ContainsFunc(g.recs.all(), func(rec *lyumen.Record) bool { return rec.ID == r.RequestID && rec.Surface == surface }) {
+			t.Errorf("%s: the SDK's _request_id %q is no %s record's id", name, r.RequestID, surface)
+		}
 	}
 	if strings.Contains(g.logText(), jsKey) {
 		t.Error("the logs hold the client's key")

@@ -72,7 +72,7 @@ await run('chat', async () => {
   const r = await openai.chat.completions.create({
     model, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello from javascript' }],
   })
-  return { id: r.id, object: r.object, text: r.choices[0].message.content, finish_reason: r.choices[0].finish_reason, usage: r.usage }
+  return { id: r.id, object: r.object, text: r.choices[0].message.content, finish_reason: r.choices[0].finish_reason, usage: r.usage, request_id: r._request_id }
 })
 
 await run('chat_stream', async () => {
@@ -176,7 +176,7 @@ await run('messages', async () => {
     model: claudeModel, max_tokens: 256, system: 'Be brief.',
     messages: [{ role: 'user', content: 'hello claude from javascript' }],
   })
-  return { id: m.id, type: m.type, text: m.content.map(b => b.text ?? '').join(''), stop_reason: m.stop_reason, usage: m.usage }
+  return { id: m.id, type: m.type, text: m.content.map(b => b.text ?? '').join(''), stop_reason: m.stop_reason, usage: m.usage, request_id: m._request_id }
 })
 
 await run('messages_stream', async () => {
