@@ -52,13 +52,14 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 		case "stream_options":
 			return p.Null() || readStreamOptions(&p, body, &cr)
 		case "n", "max_tokens", "max_completion_tokens", "seed":
-			n, ok := p.IntOrNull()
+			n, null, ok := p.IntOrNull()
 			switch {
-			case n == nil:
+			case !ok || null:
 			case key == "seed":
-				cr.Seed = n
+				seed := n
+				cr.Seed = &seed
 			default:
-				v := int(*n)
+				v := int(n)
 				switch key {
 				case "n":
 					cr.N = &v

@@ -57,9 +57,10 @@ func fastResponsesFields(body []byte) (rr responsesRequest, ok bool) {
 		case "top_p":
 			rr.TopP, ok = p.FloatOrNull()
 		case "max_output_tokens":
-			var n *int64
-			if n, ok = p.IntOrNull(); n != nil {
-				v := int(*n)
+			var n int64
+			var null bool
+			if n, null, ok = p.IntOrNull(); ok && !null {
+				v := int(n)
 				rr.MaxOutputTokens = &v
 			}
 		case "tools":

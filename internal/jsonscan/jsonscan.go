@@ -377,21 +377,23 @@ func (p *Scanner) BoolOrNull() (*bool, bool) {
 	return nil, false
 }
 
-// intOrNull reads an integer or null (nil), as encoding/json decodes into
-// an *int64: a number with a fraction or an exponent is not one.
-func (p *Scanner) IntOrNull() (*int64, bool) {
+// IntOrNull reads an integer or null (null set), as encoding/json decodes
+// into an *int64: a number with a fraction or an exponent is not one. It
+// returns the value, not a pointer, which would cost an allocation each
+// (the caller usually wants an int anyway).
+func (p *Scanner) IntOrNull() (n int64, null, ok bool) {
 	if p.Null() {
-		return nil, true
+		return 0, true, true
 	}
 	s, ok := p.NumberText()
 	if !ok {
-		return nil, false
+		return 0, false, false
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return nil, false
+		return 0, false, false
 	}
-	return &n, true
+	return n, false, true
 }
 
 // floatOrNull reads a number or null (nil), as encoding/json decodes into
