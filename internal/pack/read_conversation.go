@@ -268,7 +268,21 @@ func (d *decoder) string(s *string) bool {
 		*s = intern(v)
 		return true
 	}
-	return json.Unmarshal(lit, s) == nil
+	v, ok := unquote(lit)
+	if ok {
+		*s = v
+	}
+	return ok
+}
+
+// unquote is encoding/json's reading of a string literal. It is apart from
+// decoder.string so that the pointer json.Unmarshal takes is to its own
+// variable: were it string's s, s would escape, and every object key that
+// decoder.object reads (a variable of its own) would cost an allocation.
+func unquote(lit []byte) (string, bool) {
+	var v string
+	err := json.Unmarshal(lit, &v)
+	return v, err == nil
 }
 
 // intern returns the constant for the roles and finish reasons every

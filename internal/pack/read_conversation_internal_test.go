@@ -3,6 +3,7 @@ package pack
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,5 +89,35 @@ func TestDecodeConversation_AgreesWithEncodingJSON(t *testing.T) {
 		if diff := cmp.Diff(wantU, gotU); diff != "" {
 			t.Fatalf("usage counts of %s differ (-encoding/json +decodeResponse):\n%s", b, diff)
 		}
+	}
+}
+
+// TestDecodeResponse_UsageAllocatesNothing: reading the usage's counts, and
+// so every object key the decoder reads, allocates nothing. Each key used
+// cost an allocation (decoder.string's pointer escaped through its
+// encoding/json fallback): one per key of every message, and, since the
+// lean read walks the usage object for the cached and reasoning counts,
+// one per key of that too.
+func TestDecodeResponse_UsageAllocatesNothing(t *testing.T) {
+	b := []byte(`{"choices":null,"usage":{"prompt_tokens":2006,"completion_tokens":300,"total_tokens":2306,"cached_tokens":1920,"reasoning_tokens":192}}`)
+	var (
+		r lyumen.Response
+		u lyumen.Usage
+	)
+	if allocs := testing.AllocsPerRun(100, func() {
+		if !decodeResponse(b, &r, &u) {
+			t.Fatal("decodeResponse failed")
+		}
+	}); allocs != 0 {
+		t.Errorf("decodeResponse: %v allocations, want 0", allocs)
+	}
+	if u.CachedTokens != 1920 || u.ReasoningTokens != 192 {
+		t.Errorf("usage %+v, want cached 1920 and reasoning 192", u)
+	}
+	// A key with an escape jsonscan does not take still reads, by encoding/json.
+	d := decoder{b: []byte(`{"\ud83d\ude00":1}`)}
+	var keys []string
+	if !d.object(func(key string) bool { keys = append(keys, key); return d.skip() }) || !slices.Equal(keys, []string{"😀"}) {
+		t.Errorf("keys %q, want [😀]", keys)
 	}
 }
