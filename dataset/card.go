@@ -161,7 +161,7 @@ func CardText(c Card, st *Stats) string {
 		{"country", "ISO 3166-1 alpha-2; empty when rare or unknown"}, {"client_family", "the client, from the user agent"},
 		{"language", "ISO 639-1 of the user's messages (whatlanggo); empty when unsure"}, {"turns", "user messages"},
 		{"prompt_tokens, completion_tokens", "tokens of the last exchange, as the upstream counted"},
-		{"cached_tokens, reasoning_tokens", "of those, the prompt tokens read from the upstream's cache and the completion tokens spent reasoning (shown or not); 0 where the upstream did not say"},
+		{"cached_tokens, reasoning_tokens", "of those, the prompt tokens read from the upstream's cache and the completion tokens spent reasoning (shown or not); 0 where the upstream did not say, and in conversations recorded before the gateway kept these counts"},
 		{"chars", "characters of message text"}, {"redactions", "placeholders put in"},
 	} {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", f[0], f[1])

@@ -25,7 +25,8 @@ type Example struct {
 	// is the whole conversation before the last answer. Of those, the
 	// cached tokens are prompt tokens read from the upstream's cache, the
 	// reasoning tokens completion tokens spent reasoning (0 when the
-	// upstream did not say).
+	// upstream did not say, and in records written before the gateway
+	// kept them: a store cannot tell the two apart).
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	CachedTokens     int `json:"cached_tokens"`
