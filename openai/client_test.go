@@ -93,8 +93,13 @@ func sseBody(payloads ...string) string {
 // which must end whole, and returns the answer assembled from its events.
 func assembled(tb testing.TB, body string, req *lyumen.Request) *lyumen.Response {
 	tb.Helper()
-	up := newScripted(tb, http.StatusOK, "text/event-stream", body)
-	s, err := up.client().ChatStream(tb.Context(), req)
+	return assembledBy(tb, newScripted(tb, http.StatusOK, "text/event-stream", body).client(), req)
+}
+
+// assembledBy is assembled with a client of the caller's.
+func assembledBy(tb testing.TB, c *openai.Client, req *lyumen.Request) *lyumen.Response {
+	tb.Helper()
+	s, err := c.ChatStream(tb.Context(), req)
 	if err != nil {
 		tb.Fatalf("ChatStream: %v", err)
 	}
@@ -1324,20 +1329,7 @@ func TestClient_UsageDetails(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := c.ChatStream(t.Context(), req)
-			if err != nil {
-				t.Fatalf("ChatStream: %v", err)
-			}
-			defer s.Close()
-			events, err := readStream(t, s)
-			if !errors.Is(err, io.EOF) {
-				t.Fatalf("stream ended with %v, want io.EOF", err)
-			}
-			var a lyumen.Assembler
-			for i := range events {
-				a.Add(&events[i])
-			}
-			if diff := cmp.Diff(&tc.want, a.Response().Usage); diff != "" {
+			if diff := cmp.Diff(&tc.want, assembledBy(t, c, req).Usage); diff != "" {
 				t.Errorf("streamed legacy completion: usage (-want +got):\n%s", diff)
 			}
 		})
