@@ -174,9 +174,7 @@ func TestPool_StreamFallback(t *testing.T) {
 				}
 				attempts = append(attempts, a.Provider+":"+outcome)
 			}}
-			catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
-				{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
-			p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, upstream.Options{Retries: -1})
+			p := twoTargets(first, second, upstream.Options{Retries: -1})
 			s, err := p.ChatStream(t.Context(), req)
 			if err != nil {
 				t.Fatal(err)
@@ -224,10 +222,7 @@ func TestPool_StreamHoldsForALimitedTime(t *testing.T) {
 			now := time.Now()
 			first := &scripted{script: tc.first, clock: &now}
 			second := &scripted{script: []step{{raw: "b-hi", content: "hi"}}, clock: &now}
-			catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
-				{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
-			p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
-				upstream.Options{Retries: -1, Now: func() time.Time { return now }})
+			p := twoTargets(first, second, upstream.Options{Retries: -1, Now: func() time.Time { return now }})
 			s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
 			if err != nil {
 				t.Fatal(err)
@@ -246,10 +241,7 @@ func TestPool_StreamHoldsForALimitedTime(t *testing.T) {
 func TestPool_StreamFallbackEveryTargetFails(t *testing.T) {
 	failing := []step{{raw: "start"}, {err: overloaded}}
 	first, second := &scripted{script: failing}, &scripted{script: failing}
-	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
-		{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
-	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
-		upstream.Options{Retries: 1, Backoff: time.Millisecond})
+	p := twoTargets(first, second, upstream.Options{Retries: 1, Backoff: time.Millisecond})
 	s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
 	if err != nil {
 		t.Fatal(err)
@@ -272,10 +264,7 @@ func TestPool_StreamFallbackEveryTargetFails(t *testing.T) {
 func TestPool_StreamFailuresRestTheTarget(t *testing.T) {
 	first := &scripted{script: []step{{err: overloaded}}}
 	second := &scripted{script: []step{{raw: "hi", content: "hi"}}}
-	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
-		{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
-	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
-		upstream.Options{Retries: -1, BreakerFailures: 2, BreakerCooldown: time.Hour})
+	p := twoTargets(first, second, upstream.Options{Retries: -1, BreakerFailures: 2, BreakerCooldown: time.Hour})
 	for range 4 {
 		s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
 		if err != nil {
@@ -394,9 +383,7 @@ func TestPool_StaleTrialDoesNotEndTheNext(t *testing.T) {
 func TestPool_StreamFallbackClosesTheFailedStream(t *testing.T) {
 	first := &scripted{script: []step{{raw: "a-start"}, {err: overloaded}}}
 	second := &scripted{script: []step{{raw: "b-hi", content: "hi"}}}
-	catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
-		{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
-	p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, upstream.Options{Retries: -1})
+	p := twoTargets(first, second, upstream.Options{Retries: -1})
 	s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
 	if err != nil {
 		t.Fatal(err)
@@ -426,9 +413,7 @@ func TestPool_StreamFallbackEndsInTheRouteError(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			first := &scripted{script: []step{{raw: "a-start"}, {err: overloaded}}}
 			second := &provider{name: "second", fail: failWith(tc.second)}
-			catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
-				{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
-			p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, upstream.Options{Retries: -1})
+			p := twoTargets(first, second, upstream.Options{Retries: -1})
 			s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
 			if err != nil {
 				t.Fatal(err)
@@ -545,10 +530,7 @@ func TestPool_StreamFallbackInARetryRound(t *testing.T) {
 		down := &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusServiceUnavailable}
 		first := &turns{turns: []turn{{err: down}, {script: []step{{raw: "a-start"}, {err: overloaded}}}}}
 		second := &turns{turns: []turn{{err: down}, {script: []step{{raw: "b-hi", content: "hi"}}}}}
-		catalog := lyumen.NewCatalog([]lyumen.Model{{Name: publicModel, Targets: []lyumen.Target{
-			{Provider: "first", Model: "a"}, {Provider: "second", Model: "b"}}}})
-		p := upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second},
-			upstream.Options{Retries: 1, Backoff: 250 * time.Millisecond})
+		p := twoTargets(first, second, upstream.Options{Retries: 1, Backoff: 250 * time.Millisecond})
 		start := time.Now()
 		s, err := p.ChatStream(t.Context(), &lyumen.Request{Model: publicModel})
 		if err != nil {

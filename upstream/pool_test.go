@@ -109,6 +109,12 @@ var calls = []call{
 const publicModel = "gpt-public"
 
 func newPool(first, second *provider) *upstream.Pool {
+	return twoTargets(first, second, upstream.Options{Retries: -1})
+}
+
+// twoTargets is a pool whose publicModel has two targets: first (model-a),
+// then second (model-b).
+func twoTargets(first, second lyumen.Provider, o upstream.Options) *upstream.Pool {
 	catalog := lyumen.NewCatalog([]lyumen.Model{{
 		Name: publicModel,
 		Targets: []lyumen.Target{
@@ -116,7 +122,7 @@ func newPool(first, second *provider) *upstream.Pool {
 			{Provider: "second", Model: "model-b"},
 		},
 	}})
-	return upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, upstream.Options{Retries: -1})
+	return upstream.NewWithOptions(catalog, map[string]lyumen.Provider{"first": first, "second": second}, o)
 }
 
 func TestPool_Fallback(t *testing.T) {

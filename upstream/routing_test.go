@@ -323,18 +323,22 @@ func TestPool_AbandonedTrialKeepsBreakerOpen(t *testing.T) {
 // leaves.
 type hangKey struct{}
 
+// hangOrFail hangs a request marked with hangKey until its client leaves,
+// and fails any other with a 502.
+func hangOrFail(ctx context.Context) error {
+	if ctx.Value(hangKey{}) != nil {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
+}
+
 // TestPool_OnlyTheTrialReleasesIt: a request let through while the breaker
 // was closed, whose client leaves during a later half-open trial, does not
 // end that trial: a second one does not start beside it.
 func TestPool_OnlyTheTrialReleasesIt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := &provider{name: "only", fail: func(ctx context.Context) error {
-			if ctx.Value(hangKey{}) != nil {
-				<-ctx.Done()
-				return ctx.Err()
-			}
-			return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
-		}}
+		p := &provider{name: "only", fail: hangOrFail}
 		pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 3, BreakerCooldown: 10 * time.Second}, p, lyumen.Model{})
 		chat := func(ctx context.Context) { pool.Chat(ctx, &lyumen.Request{Model: publicModel}) }
 		hanging := func() context.CancelFunc {
@@ -365,13 +369,7 @@ func TestPool_OnlyTheTrialReleasesIt(t *testing.T) {
 // their SDKs wait rather than retry at once.
 func TestPool_TrialUnderWaySaysWhenToComeBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := &provider{name: "only", fail: func(ctx context.Context) error {
-			if ctx.Value(hangKey{}) != nil {
-				<-ctx.Done()
-				return ctx.Err()
-			}
-			return &lyumen.Error{Kind: lyumen.KindUpstream, Status: http.StatusBadGateway}
-		}}
+		p := &provider{name: "only", fail: hangOrFail}
 		pool := oneTarget(upstream.Options{Retries: -1, BreakerFailures: 1, BreakerCooldown: 10 * time.Second}, p, lyumen.Model{})
 		pool.Chat(t.Context(), &lyumen.Request{Model: publicModel}) // the breaker opens
 		time.Sleep(10 * time.Second)
