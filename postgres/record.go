@@ -64,7 +64,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		ids[i] = id
 	}
 	cutAt := db.stored.Epoch() // what the cut below skips was stored as of this epoch
-	b, err := db.packer.CutBatch(uniq, db.stored)
+	b, err := db.packer.CutBatch(ctx, uniq, db.stored)
 	if err != nil { // a record that cannot be laid out never will be
 		return fmt.Errorf("write records: %w: %w", lyumen.ErrRejected, err)
 	}

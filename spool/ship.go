@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/lowprio"
 )
 
 // Run ships records from the segments to the Writer until ctx ends: in
@@ -35,7 +36,12 @@ func (s *Spool) Run(ctx context.Context) error {
 
 	sh := &shipper{s: s}
 	defer sh.closeFile()
-	sh.ship(ctx, false)
+	if !s.o.LowPriority {
+		sh.ship(ctx, false)
+	} else if err := lowprio.Run(func() { sh.low = true; sh.ship(ctx, false); sh.low = false }); err != nil {
+		s.logger.WarnContext(ctx, "shipping at the usual priority", "err", err)
+		sh.ship(ctx, false)
+	}
 
 	s.stop()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.DrainTimeout)
@@ -54,6 +60,7 @@ func (s *Spool) Run(ctx context.Context) error {
 // shipper is Run's state: where in which segment shipping is.
 type shipper struct {
 	s       *Spool
+	low     bool     // on a thread of the lowest priority (Options.LowPriority)
 	seg     *segment // the oldest segment, being shipped
 	f       *os.File // read-only, on seg
 	off     int64    // next frame to ship in seg
@@ -123,11 +130,29 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 	}
 }
 
-// write hands recs to the Writer, for at most WriteTimeout.
+// write hands recs to the Writer, for at most WriteTimeout. On the thread
+// of the lowest priority it marks ctx so that the Writer's work stays
+// there (lowprio.Mark), unless the spool is behind: then it writes from a
+// goroutine of the usual priority.
 func (sh *shipper) write(ctx context.Context, recs []*lyumen.Record) error {
 	ctx, cancel := context.WithTimeout(ctx, sh.s.o.WriteTimeout)
 	defer cancel()
-	return sh.s.w.WriteRecords(ctx, recs)
+	if !sh.low {
+		return sh.s.w.WriteRecords(ctx, recs)
+	}
+	if sh.s.behind() {
+		errc := make(chan error, 1)
+		go func() { errc <- sh.s.w.WriteRecords(ctx, recs) }()
+		return <-errc
+	}
+	return sh.s.w.WriteRecords(lowprio.Mark(ctx), recs)
+}
+
+// behind reports whether more is pending than a starved shipper may
+// leave: see Options.LowPriority.
+func (s *Spool) behind() bool {
+	n, b := s.Pending()
+	return n > 4*int64(s.o.BatchSize) || b > s.o.MaxBytes/8
 }
 
 // sleep waits d, or less when cut delivers; it reports false if ctx ended.

@@ -105,6 +105,15 @@ type Options struct {
 	// or more.
 	// Negative writes at once.
 	CommitDelay time.Duration
+	// LowPriority has Run ship from an OS thread of the lowest priority
+	// (Linux; see internal/lowprio), so that reading records back and
+	// writing them into the store take the CPU that serving leaves. A
+	// batch shipped while the spool is behind (more than 4 BatchSizes or
+	// an eighth of MaxBytes pending), and the drain at shutdown, run at
+	// the usual priority: a store starved of CPU must not fill the spool.
+	// The thread holds a P while it waits for a CPU; lowprio.SpareP gives
+	// the process one more.
+	LowPriority bool
 	Logger      *slog.Logger
 
 	// OnSync is told about every fsync of appended records: how many

@@ -86,7 +86,7 @@ func (db *DB) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
 		ids[i] = id
 	}
 	cutAt := db.stored.Epoch() // what the cut below skips was stored as of this epoch
-	b, err := db.packer.CutBatch(recs, db.stored)
+	b, err := db.packer.CutBatch(ctx, recs, db.stored)
 	if err != nil { // a record that cannot be laid out never will be
 		return fmt.Errorf("write records: %w: %w", lyumen.ErrRejected, err) // nothing written: a batch is all or none
 	}

@@ -59,6 +59,10 @@ type Spool struct {
 	// DrainTimeout bounds the wait for the store at shutdown; what is not
 	// shipped by then stays on disk and ships at the next start.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// ShipPriority is "low" (ship records into the store on a thread of
+	// the lowest CPU priority while the spool keeps up, so that serving
+	// comes first) or "normal".
+	ShipPriority string `yaml:"ship_priority"`
 }
 
 // Provider is one upstream account.
@@ -145,7 +149,7 @@ func DefaultConfig() Config {
 		AdminTokenFile:  "lyumen-admin-token",
 		Limits:          DefaultLimits(),
 		Store:           "sqlite://lyumen.db",
-		Spool:           Spool{Dir: "lyumen-spool", MaxBytes: 1 << 30, WhenFull: "refuse", DrainTimeout: 10 * time.Second},
+		Spool:           Spool{Dir: "lyumen-spool", MaxBytes: 1 << 30, WhenFull: "refuse", DrainTimeout: 10 * time.Second, ShipPriority: "low"},
 		TrustedProxies:  append(append([]string{}, cloudflareRanges...), "127.0.0.0/8", "::1/128"),
 		MaxBodyBytes:    16 << 20,
 		LogLevel:        "info",
@@ -408,6 +412,11 @@ func (c *Config) Validate() error {
 	case "refuse", "serve_unrecorded":
 	default:
 		errs = append(errs, fmt.Errorf("spool.when_full: %q is neither refuse nor serve_unrecorded", c.Spool.WhenFull))
+	}
+	switch c.Spool.ShipPriority {
+	case "low", "normal":
+	default:
+		errs = append(errs, fmt.Errorf("spool.ship_priority: %q is neither low nor normal", c.Spool.ShipPriority))
 	}
 	if c.Spool.Dir == "" {
 		errs = append(errs, errors.New("spool.dir is required"))

@@ -135,6 +135,9 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "empty key in the rotation", mutate: func(c *Config) { c.Providers[0].APIKeys = []string{"k1", " "} },
 			want: []string{`provider "p": api_keys[1] is empty`}},
 		{name: "single address proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"10.0.0.1", "::1"} }},
+		{name: "ship_priority normal", mutate: func(c *Config) { c.Spool.ShipPriority = "normal" }},
+		{name: "unknown ship_priority", mutate: func(c *Config) { c.Spool.ShipPriority = "idle" },
+			want: []string{`spool.ship_priority: "idle" is neither low nor normal`}},
 		{name: "every problem at once", mutate: func(c *Config) { c.Providers[0].Kind = "x"; c.MaxBodyBytes = 0 },
 			want: []string{"unknown kind", "max_body_bytes"}},
 	}

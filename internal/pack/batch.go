@@ -1,6 +1,7 @@
 package pack
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"runtime"
@@ -8,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/lowprio"
 )
 
 // Batch is a batch of records laid out for a store.
@@ -19,14 +21,16 @@ type Batch struct {
 	Blobs []Blob
 }
 
-// CutBatch lays recs out on every CPU, and encodes only the pieces that
-// recent does not hold: in a conversation, that is the last question and
-// answer, not the history resent with them. A store calls recent.Add with
-// the batch once it has committed it.
-func (p *Packer) CutBatch(recs []*lyumen.Record, recent *Recent) (Batch, error) {
+// CutBatch lays recs out on every CPU (on the calling goroutine alone when
+// ctx is that of a low-priority thread: see lowprio.Mark), and encodes only
+// the pieces that recent does not hold: in a conversation, that is the
+// last question and answer, not the history resent with them. A store
+// calls recent.Add with the batch once it has committed it.
+func (p *Packer) CutBatch(ctx context.Context, recs []*lyumen.Record, recent *Recent) (Batch, error) {
+	workers := workersFor(ctx)
 	b := Batch{Rows: make([]Row, len(recs))}
 	pieces := make([][]Piece, len(recs))
-	err := Parallel(len(recs), func(i int) error {
+	err := parallel(workers, len(recs), func(i int) error {
 		if recs[i] == nil {
 			return fmt.Errorf("record %d: nil", i)
 		}
@@ -51,7 +55,7 @@ func (p *Packer) CutBatch(recs []*lyumen.Record, recent *Recent) (Batch, error) 
 		}
 	}
 	b.Blobs = make([]Blob, len(todo))
-	_ = Parallel(len(todo), func(i int) error { b.Blobs[i] = p.Blob(todo[i]); return nil })
+	_ = parallel(workers, len(todo), func(i int) error { b.Blobs[i] = p.Blob(todo[i]); return nil })
 	return b, nil
 }
 
@@ -123,7 +127,28 @@ func (s *Recent) add(blobs []Blob) {
 // Parallel calls f for each i in [0, n) on up to GOMAXPROCS goroutines and
 // returns the errors it returned.
 func Parallel(n int, f func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), n)
+	return parallel(runtime.GOMAXPROCS(0), n, f)
+}
+
+// workersFor is how many goroutines work under ctx may take.
+func workersFor(ctx context.Context) int {
+	if lowprio.Marked(ctx) {
+		return 1
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// parallel is Parallel on up to workers goroutines; one is the caller's.
+func parallel(workers, n int, f func(i int) error) error {
+	workers = min(workers, n)
+	if workers <= 1 {
+		for i := range n {
+			if err := f(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	var next atomic.Int64
 	errs := make([]error, workers)
 	var wg sync.WaitGroup

@@ -24,7 +24,7 @@ func TestCutBatch(t *testing.T) {
 		return &lyumen.Record{ID: fmt.Sprint(n), Request: []byte(`{"model":"m","messages":[` + strings.Join(msgs, ",") + `]}`)}
 	}
 	recent := pack.NewRecent(1 << 10)
-	b, err := p.CutBatch([]*lyumen.Record{turn(1), turn(2), turn(3)}, recent)
+	b, err := p.CutBatch(t.Context(), []*lyumen.Record{turn(1), turn(2), turn(3)}, recent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,18 +32,18 @@ func TestCutBatch(t *testing.T) {
 		t.Fatalf("%d rows and %d blobs, want 3 and 4", len(b.Rows), len(b.Blobs))
 	}
 	recent.AddAt(0, b.Blobs)
-	if b, err = p.CutBatch([]*lyumen.Record{turn(4)}, recent); err != nil || len(b.Blobs) != 1 {
+	if b, err = p.CutBatch(t.Context(), []*lyumen.Record{turn(4)}, recent); err != nil || len(b.Blobs) != 1 {
 		t.Fatalf("next turn: %d blobs (err %v), want only its new question", len(b.Blobs), err)
 	}
 	recent.Reset(1)
-	if b, _ = p.CutBatch([]*lyumen.Record{turn(4)}, recent); len(b.Blobs) != 5 {
+	if b, _ = p.CutBatch(t.Context(), []*lyumen.Record{turn(4)}, recent); len(b.Blobs) != 5 {
 		t.Errorf("after Reset: %d blobs, want all 5", len(b.Blobs))
 	}
 	recent.AddAt(0, b.Blobs) // a batch cut before the purge: not remembered
-	if b, _ = p.CutBatch([]*lyumen.Record{turn(4)}, recent); len(b.Blobs) != 5 {
+	if b, _ = p.CutBatch(t.Context(), []*lyumen.Record{turn(4)}, recent); len(b.Blobs) != 5 {
 		t.Errorf("after a stale AddAt: %d blobs, want all 5", len(b.Blobs))
 	}
-	if _, err := p.CutBatch([]*lyumen.Record{turn(1), nil}, recent); err == nil {
+	if _, err := p.CutBatch(t.Context(), []*lyumen.Record{turn(1), nil}, recent); err == nil {
 		t.Error("a nil record was laid out")
 	}
 }
