@@ -24,6 +24,7 @@ var (
 	// Distinct questions are what a store meets in production: every
 	// record brings content it has not seen.
 	distinct = flag.Bool("distinct", false, "BenchmarkGateway: give every request its own question")
+	normal   = flag.Bool("normal-priority", false, "ship at the usual CPU priority (spool.ship_priority: normal), not production's low")
 )
 
 var modes = []struct {
@@ -40,7 +41,7 @@ func startTargets(tb testing.TB) *bench.Targets {
 	tb.Helper()
 	mock := bench.NewMock()
 	mock.Delay = *delay
-	tg, err := bench.StartTargets(tb.Context(), tb.TempDir(), mock, bench.Options{})
+	tg, err := bench.StartTargets(tb.Context(), tb.TempDir(), mock, bench.Options{NormalPriority: *normal})
 	if err != nil {
 		tb.Fatal(err)
 	}

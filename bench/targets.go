@@ -21,6 +21,7 @@ import (
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/httpapi"
+	"github.com/lyumen/lyumen/internal/lowprio"
 	"github.com/lyumen/lyumen/internal/upstreamhttp"
 	"github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/scrub"
@@ -69,6 +70,7 @@ type Targets struct {
 	spool                 *spool.Spool
 	stopSpool             context.CancelFunc
 	spoolDone             chan error
+	undoSpareP            func()
 	sent                  atomic.Int64 // requests sent to Lyumen by Run
 	synced                atomic.Int64 // records made durable by the spool's group commits
 	batches, shipped      atomic.Int64 // batches the spool shipped, and their records
@@ -102,6 +104,11 @@ type Options struct {
 	// Load, when set, applies the loads of Targets.Run in place of Run,
 	// such as from another process.
 	Load func(context.Context, Load) Result
+	// NormalPriority ships at the usual CPU priority, as
+	// spool.ship_priority: normal does. By default the spool ships from a
+	// thread of the lowest priority, and the process has a spare P, as
+	// serve wires it.
+	NormalPriority bool
 }
 
 // StartTargets serves mock (unless Options.UpstreamURL names one) and
@@ -141,6 +148,7 @@ func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targ
 		MaxBytes:    1 << 30, // cmd/lyumen's default
 		BatchSize:   o.BatchSize,
 		CommitDelay: o.CommitDelay,
+		LowPriority: !o.NormalPriority,
 		// Longer than production's 10s: the end-of-run check counts the
 		// store, so the spool must be empty when Stop returns.
 		DrainTimeout: 2 * time.Minute,
@@ -161,6 +169,10 @@ func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targ
 		return nil, err
 	}
 	t.spool = sp
+	t.undoSpareP = func() {}
+	if !o.NormalPriority {
+		t.undoSpareP = lowprio.SpareP()
+	}
 
 	upstream := o.UpstreamURL
 	if upstream == "" {
@@ -323,13 +335,15 @@ func upstreamTransport() *http.Transport {
 // target's load. The spool ships the tail at once (ShipNow): while the
 // load runs, the shipper's lingers for fuller batches overlap with serving,
 // but the last one would add up to a Linger (100 ms) of idle waiting, for
-// records that will not come, to the load's time.
-func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Load) Result {
+// records that will not come, to the load's time. The GC's slow stops of
+// the world in this process count as the load's too (Result.GCSlowStops).
+func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Load) (res Result) {
 	l.URL = target.URL
 	t.mu.Lock()
 	records, syncs := len(t.records), len(t.syncs)
 	t.mu.Unlock()
-	var res Result
+	stops := gcStopping()
+	defer func() { res.addStops(stops, gcStopping()) }()
 	if t.load != nil {
 		res = t.load(ctx, l)
 	} else {
@@ -383,6 +397,7 @@ type Recording struct {
 // store) and counts the records stored. Every request sent to Lyumen must
 // have exactly one: Stored == Sent.
 func (t *Targets) Stop(ctx context.Context) (Recording, error) {
+	defer t.undoSpareP()
 	t.gw.Close() // waits for the handlers, so every record was handed over
 	t.norec.Close()
 	t.bare.Close()

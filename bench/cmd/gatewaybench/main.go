@@ -100,6 +100,7 @@ type config struct {
 	commitDelay time.Duration
 	split       bool
 	cpuprofile  string
+	priority    string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -121,6 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.distinct, "distinct", false, "number every request's question, so that the recording gateway stores new content for each (by default all requests are the same, and the store keeps their content once)")
 	fs.IntVar(&c.batch, "batch", 0, "the spool's most records per store batch (a diagnostic); 0: production's default")
 	fs.DurationVar(&c.commitDelay, "commit-delay", 0, "the spool's wait for more records before a group commit under load (a diagnostic); 0: production's default, negative: none")
+	fs.StringVar(&c.priority, "ship-priority", "low", "the CPU priority the spool ships at: low (production's default) or normal (spool.ship_priority: normal)")
 	fs.BoolVar(&c.split, "split", false, "run the mock and the clients in a second process, so that the gateway's process holds only the servers, as in production (the processes still share the CPUs)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the measured rounds to `file`; goroutines carry the label target=<name>")
 	if err := fs.Parse(args); err != nil {
@@ -128,6 +130,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.clients < 1 || c.rounds < 1 || c.latRounds < 1 || c.dur <= 0 || c.maxRequests < 1 || c.rate < 0 || (c.rate == 0 && c.rateFrac <= 0) {
 		return c, errors.New("-c, -rounds, -lat-rounds, -d, -n and -rate-frac (or -rate) must be positive")
+	}
+	if c.priority != "low" && c.priority != "normal" {
+		return c, fmt.Errorf("-ship-priority: %q is neither low nor normal", c.priority)
 	}
 	if c.store != "sqlite" && c.store != "discard" {
 		return c, fmt.Errorf("-store: %q is neither sqlite nor discard", c.store)
@@ -160,7 +165,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	opts := bench.Options{DiscardStore: cfg.store == "discard", BatchSize: cfg.batch, CommitDelay: cfg.commitDelay}
+	opts := bench.Options{DiscardStore: cfg.store == "discard", BatchSize: cfg.batch, CommitDelay: cfg.commitDelay,
+		NormalPriority: cfg.priority == "normal"}
 	var mock *bench.Mock
 	where := "all servers and clients in this one process"
 	if cfg.split {
@@ -367,8 +373,9 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 	}
 	fmt.Fprintf(w, "\n### Latency: open loop at %.0f req/s (%s), at most %d in flight\n\n", rate, how, cfg.clients)
 	fmt.Fprintf(w, "Percentiles pool all %d rounds. \"missed\": arrivals that found every client busy and were not sent.\n\n", cfg.latRounds)
-	fmt.Fprintf(w, "| target | req/s | missed | p50 | p99 | added p50 / p99 vs direct | vs bare | vs lyumen-norec | CPU/req | errors |\n")
-	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "\"GC stops\": the stops of the world for the GC in the gateway's process that took 1 ms or more to stop it, and the longest.\n\n")
+	fmt.Fprintf(w, "| target | req/s | missed | p50 | p99 | added p50 / p99 vs direct | vs bare | vs lyumen-norec | CPU/req | GC stops | errors |\n")
+	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, name := range names {
 		r := &lat[name].Total
 		vsDirect, vsBare, vsNoRec := "", "", ""
@@ -381,9 +388,9 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 		if name == bench.NameLyumen {
 			vsNoRec = added(r, &lat[bench.NameLyumenNoRec].Total)
 		}
-		fmt.Fprintf(w, "| %s | %.0f | %d | %s | %s | %s | %s | %s | %d µs | %d |\n",
+		fmt.Fprintf(w, "| %s | %.0f | %d | %s | %s | %s | %s | %s | %d µs | %d, ≤ %s | %d |\n",
 			name, r.Rate(), r.Missed, ms(r.Percentile(0.5)), ms(r.Percentile(0.99)), vsDirect, vsBare, vsNoRec,
-			r.CPUPerRequest().Microseconds(), r.Errors)
+			r.CPUPerRequest().Microseconds(), r.GCSlowStops, ms(r.GCStopMax), r.Errors)
 		if saturated(r) {
 			warnings = append(warnings, fmt.Sprintf("latency: %s missed %d of %d arrivals: at %.0f req/s it was saturated, and its latency includes queueing", name, r.Missed, r.Requests+r.Missed, rate))
 		}
