@@ -66,11 +66,11 @@ type Result struct {
 	// each of its Record calls took, and each of the spool's group
 	// commits (a write and an fsync); sorted.
 	Record, Sync []time.Duration
-	// GCSlowStops counts the gateway process's stops of the world for
-	// the GC that took slowStop or more to stop every P, and GCStopMax is
-	// the longest (an upper bound): see Targets.Run.
-	GCSlowStops int
-	GCStopMax   time.Duration
+	// GCSlowPauses counts the gateway process's stops of the world for
+	// the GC that lasted slowPause or more, and GCPauseMax is the longest
+	// (an upper bound): see Targets.Run.
+	GCSlowPauses int
+	GCPauseMax   time.Duration
 }
 
 // Rate is the successful requests per second.
@@ -132,8 +132,8 @@ func (r *Result) Merge(o Result) {
 	slices.Sort(r.Record)
 	r.Sync = append(r.Sync, o.Sync...)
 	slices.Sort(r.Sync)
-	r.GCSlowStops += o.GCSlowStops
-	r.GCStopMax = max(r.GCStopMax, o.GCStopMax)
+	r.GCSlowPauses += o.GCSlowPauses
+	r.GCPauseMax = max(r.GCPauseMax, o.GCPauseMax)
 }
 
 // NewClient returns the load generator's HTTP client: one keep-alive

@@ -21,7 +21,6 @@ import (
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/httpapi"
-	"github.com/lyumen/lyumen/internal/lowprio"
 	"github.com/lyumen/lyumen/internal/upstreamhttp"
 	"github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/scrub"
@@ -70,7 +69,6 @@ type Targets struct {
 	spool                 *spool.Spool
 	stopSpool             context.CancelFunc
 	spoolDone             chan error
-	undoSpareP            func()
 	sent                  atomic.Int64 // requests sent to Lyumen by Run
 	synced                atomic.Int64 // records made durable by the spool's group commits
 	batches, shipped      atomic.Int64 // batches the spool shipped, and their records
@@ -106,8 +104,8 @@ type Options struct {
 	Load func(context.Context, Load) Result
 	// NormalPriority ships at the usual CPU priority, as
 	// spool.ship_priority: normal does. By default the spool ships from a
-	// thread of the lowest priority, and the process has a spare P, as
-	// serve wires it.
+	// thread of the lowest priority, with a spare P for the process while
+	// it runs, as serve wires it.
 	NormalPriority bool
 }
 
@@ -169,10 +167,6 @@ func StartTargets(ctx context.Context, dir string, mock *Mock, o Options) (*Targ
 		return nil, err
 	}
 	t.spool = sp
-	t.undoSpareP = func() {}
-	if !o.NormalPriority {
-		t.undoSpareP = lowprio.SpareP()
-	}
 
 	upstream := o.UpstreamURL
 	if upstream == "" {
@@ -335,15 +329,15 @@ func upstreamTransport() *http.Transport {
 // target's load. The spool ships the tail at once (ShipNow): while the
 // load runs, the shipper's lingers for fuller batches overlap with serving,
 // but the last one would add up to a Linger (100 ms) of idle waiting, for
-// records that will not come, to the load's time. The GC's slow stops of
-// the world in this process count as the load's too (Result.GCSlowStops).
+// records that will not come, to the load's time. The GC's slow pauses in
+// this process count as the load's too (Result.GCSlowPauses).
 func (t *Targets) Run(ctx context.Context, hc *http.Client, target Target, l Load) (res Result) {
 	l.URL = target.URL
 	t.mu.Lock()
 	records, syncs := len(t.records), len(t.syncs)
 	t.mu.Unlock()
-	stops := gcStopping()
-	defer func() { res.addStops(stops, gcStopping()) }()
+	pauses := gcPauses()
+	defer func() { res.addPauses(pauses, gcPauses()) }()
 	if t.load != nil {
 		res = t.load(ctx, l)
 	} else {
@@ -397,7 +391,6 @@ type Recording struct {
 // store) and counts the records stored. Every request sent to Lyumen must
 // have exactly one: Stored == Sent.
 func (t *Targets) Stop(ctx context.Context) (Recording, error) {
-	defer t.undoSpareP()
 	t.gw.Close() // waits for the handlers, so every record was handed over
 	t.norec.Close()
 	t.bare.Close()

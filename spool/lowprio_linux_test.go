@@ -13,8 +13,9 @@ import (
 )
 
 // TestSpool_LowPriority: with LowPriority the store is written from a
-// thread of the lowest priority, except while the spool is behind and
-// during the drain at shutdown.
+// thread of the lowest priority, under a context that keeps the Writer's
+// work there, except while the spool is behind and during the drain at
+// shutdown.
 func TestSpool_LowPriority(t *testing.T) {
 	usual := make(chan int)
 	go func() {
@@ -26,7 +27,10 @@ func TestSpool_LowPriority(t *testing.T) {
 		t.Skip("the test itself runs at nice 19: nothing to tell apart")
 	}
 
-	type call struct{ nice, recs int }
+	type call struct {
+		nice, recs int
+		marked     bool
+	}
 	calls := make(chan call, 100)
 	var mu sync.Mutex
 	var hold chan struct{} // when set, the next write waits for it to close
@@ -41,7 +45,7 @@ func TestSpool_LowPriority(t *testing.T) {
 		h := hold
 		hold = nil
 		mu.Unlock()
-		calls <- call{n, len(recs)}
+		calls <- call{n, len(recs), lowprio.Marked(ctx)}
 		if h != nil {
 			<-h
 		}
@@ -71,8 +75,8 @@ func TestSpool_LowPriority(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 
 	recordN(t, s, 0, 1)
-	if c := next("of a first record"); c.nice != 19 {
-		t.Errorf("a record shipped at nice %d, want 19", c.nice)
+	if c := next("of a first record"); c.nice != 19 || !c.marked {
+		t.Errorf("a record shipped at nice %d, marked %v; want 19, marked", c.nice, c.marked)
 	}
 
 	h := holdNext()
@@ -80,16 +84,16 @@ func TestSpool_LowPriority(t *testing.T) {
 	next("to hold")
 	recordN(t, s, 2, 4*batch+1) // behind, once the held batch is in
 	close(h)
-	if c := next("behind"); c.nice == 19 {
-		t.Errorf("a spool %d records behind shipped at nice 19, want the usual priority", 4*batch+1)
+	if c := next("behind"); c.nice == 19 || c.marked {
+		t.Errorf("a spool %d records behind shipped at nice %d, marked %v; want the usual priority, unmarked", 4*batch+1, c.nice, c.marked)
 	}
 	for n := batch; n < 4*batch+1; n += batch { // the rest of the backlog
 		next("of the backlog")
 	}
 
 	recordN(t, s, 20, 1)
-	if c := next("after catching up"); c.nice != 19 {
-		t.Errorf("a record shipped after catching up at nice %d, want 19", c.nice)
+	if c := next("after catching up"); c.nice != 19 || !c.marked {
+		t.Errorf("a record shipped after catching up at nice %d, marked %v; want 19, marked", c.nice, c.marked)
 	}
 
 	h = holdNext()
@@ -98,8 +102,8 @@ func TestSpool_LowPriority(t *testing.T) {
 	recordN(t, s, 31, 1)
 	cancel()
 	close(h)
-	if c := next("in the drain"); c.nice == 19 {
-		t.Error("the drain shipped at nice 19, want the usual priority")
+	if c := next("in the drain"); c.nice == 19 || c.marked {
+		t.Errorf("the drain shipped at nice %d, marked %v; want the usual priority, unmarked", c.nice, c.marked)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)

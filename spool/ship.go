@@ -36,11 +36,17 @@ func (s *Spool) Run(ctx context.Context) error {
 
 	sh := &shipper{s: s}
 	defer sh.closeFile()
-	if !s.o.LowPriority {
-		sh.ship(ctx, false)
-	} else if err := lowprio.Run(func() { sh.low = true; sh.ship(ctx, false); sh.low = false }); err != nil {
-		s.logger.WarnContext(ctx, "shipping at the usual priority", "err", err)
-		sh.ship(ctx, false)
+	if s.o.LowPriority {
+		if t, err := lowprio.Start(); err != nil {
+			s.logger.InfoContext(ctx, "shipping at the usual CPU priority", "reason", err)
+		} else {
+			sh.low = t
+		}
+	}
+	sh.ship(ctx, false)
+	if sh.low != nil {
+		sh.low.Stop()
+		sh.low = nil // the drain ships at the usual priority
 	}
 
 	s.stop()
@@ -60,10 +66,10 @@ func (s *Spool) Run(ctx context.Context) error {
 // shipper is Run's state: where in which segment shipping is.
 type shipper struct {
 	s       *Spool
-	low     bool     // on a thread of the lowest priority (Options.LowPriority)
-	seg     *segment // the oldest segment, being shipped
-	f       *os.File // read-only, on seg
-	off     int64    // next frame to ship in seg
+	low     *lowprio.Thread // writes batches, when set (Options.LowPriority)
+	seg     *segment        // the oldest segment, being shipped
+	f       *os.File        // read-only, on seg
+	off     int64           // next frame to ship in seg
 	buf     []byte
 	saved   position // the last checkpoint written
 	savedAt time.Time
@@ -130,22 +136,20 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 	}
 }
 
-// write hands recs to the Writer, for at most WriteTimeout. On the thread
-// of the lowest priority it marks ctx so that the Writer's work stays
-// there (lowprio.Mark), unless the spool is behind: then it writes from a
-// goroutine of the usual priority.
+// write hands recs to the Writer, for at most WriteTimeout: on the thread
+// of the lowest priority, with ctx marked so that the Writer's work stays
+// there (lowprio.Mark), unless the spool is behind. The shipper's own
+// bookkeeping stays on its goroutine: the spool's lock, which every
+// Record takes, is never held by a thread the kernel keeps waiting.
 func (sh *shipper) write(ctx context.Context, recs []*lyumen.Record) error {
 	ctx, cancel := context.WithTimeout(ctx, sh.s.o.WriteTimeout)
 	defer cancel()
-	if !sh.low {
+	if sh.low == nil || sh.s.behind() {
 		return sh.s.w.WriteRecords(ctx, recs)
 	}
-	if sh.s.behind() {
-		errc := make(chan error, 1)
-		go func() { errc <- sh.s.w.WriteRecords(ctx, recs) }()
-		return <-errc
-	}
-	return sh.s.w.WriteRecords(lowprio.Mark(ctx), recs)
+	var err error
+	sh.low.Do(func() { err = sh.s.w.WriteRecords(lowprio.Mark(ctx), recs) })
+	return err
 }
 
 // behind reports whether more is pending than a starved shipper may

@@ -105,14 +105,14 @@ type Options struct {
 	// or more.
 	// Negative writes at once.
 	CommitDelay time.Duration
-	// LowPriority has Run ship from an OS thread of the lowest priority
-	// (Linux; see internal/lowprio), so that reading records back and
-	// writing them into the store take the CPU that serving leaves. A
-	// batch shipped while the spool is behind (more than 4 BatchSizes or
-	// an eighth of MaxBytes pending), and the drain at shutdown, run at
-	// the usual priority: a store starved of CPU must not fill the spool.
-	// The thread holds a P while it waits for a CPU; lowprio.SpareP gives
-	// the process one more.
+	// LowPriority has Run hand each batch to an OS thread of the lowest
+	// priority (Linux; see internal/lowprio), so that the Writer's work
+	// (scrubbing, laying records out, writing them) takes the CPU that
+	// serving leaves. A batch shipped while the spool is behind (more
+	// than 4 BatchSizes or an eighth of MaxBytes pending), and the drain
+	// at shutdown, are written at the usual priority: a store starved of
+	// CPU must not fill the spool. Reading records back stays at the
+	// usual priority too, with the spool's lock.
 	LowPriority bool
 	Logger      *slog.Logger
 

@@ -28,7 +28,6 @@ import (
 	"github.com/lyumen/lyumen/demo"
 	"github.com/lyumen/lyumen/gemini"
 	"github.com/lyumen/lyumen/httpapi"
-	"github.com/lyumen/lyumen/internal/lowprio"
 	"github.com/lyumen/lyumen/internal/upstreamhttp"
 	"github.com/lyumen/lyumen/openai"
 	"github.com/lyumen/lyumen/postgres"
@@ -92,14 +91,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	lowPriority := cfg.Spool.ShipPriority == "low"
-	if lowPriority {
-		defer lowprio.SpareP()()
-	}
 	sp, err := spool.Open(cfg.Spool.Dir, shipTo, spool.Options{
 		MaxBytes:     cfg.Spool.MaxBytes,
 		DrainTimeout: cfg.Spool.DrainTimeout,
-		LowPriority:  lowPriority,
+		LowPriority:  cfg.Spool.ShipPriority == "low",
 		Logger:       logger,
 		OnSync:       func(n int, d time.Duration) { m.fsync.Observe(d.Seconds()) },
 		OnShipped:    func(n int) { m.shipped.Add(float64(n)) },

@@ -11,52 +11,121 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"sync"
 )
 
 // ErrUnsupported is returned where one thread's priority cannot be
 // lowered: every system but Linux.
 var ErrUnsupported = errors.New("lowering one thread's priority is not supported on " + runtime.GOOS)
 
-// Run calls f on a new OS thread of the lowest priority and returns when
-// f does. Goroutines that f starts run at the usual priority. If the
-// thread's priority cannot be lowered, Run returns why without calling f.
-func Run(f func()) error {
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: when this goroutine returns, the runtime ends
-		// the thread with it, so its priority never passes to another
-		// goroutine (and an unprivileged thread cannot raise it back).
-		runtime.LockOSThread()
-		if err := lower(); err != nil {
-			errc <- err
-			return
-		}
-		f()
-		errc <- nil
-	}()
-	return <-errc
+// Thread is a goroutine locked to an OS thread of the lowest priority,
+// which runs the functions given to Do.
+type Thread struct {
+	work  chan func()
+	ended chan struct{}
+	spare bool // holds a spare P (see spareP)
 }
 
-// SpareP raises GOMAXPROCS by one where Run lowers a thread's priority,
-// unless the GOMAXPROCS environment variable sets it, and returns what
-// undoes that. A thread that runs Go code holds a P while the kernel makes
-// it wait for a CPU: without a spare P, the rest of the process would run
-// on one P fewer whenever the low-priority thread has work. While it is
-// raised the runtime no longer follows changes to the CPU limit of the
-// process's cgroup; undo returns GOMAXPROCS to the runtime's default.
-func SpareP() (undo func()) {
-	if !supported || os.Getenv("GOMAXPROCS") != "" {
-		return func() {}
+// Start starts a Thread, or returns why the priority of a thread cannot
+// be lowered here. Stop ends it.
+//
+// A thread that runs Go code holds a P while the kernel makes it wait for
+// a CPU; without a spare P the rest of the process would run on one P
+// fewer whenever the Thread has work. So while Threads run, GOMAXPROCS is
+// one more than it was, unless the GOMAXPROCS environment variable sets
+// it or it is below the number of CPUs (a CPU quota is in force: the
+// kernel may then run the thread on a CPU outside the quota's share, and
+// more Ps would only meet throttling).
+func Start() (*Thread, error) {
+	t := &Thread{work: make(chan func()), ended: make(chan struct{})}
+	started := make(chan error, 1)
+	go t.run(started)
+	if err := <-started; err != nil {
+		return nil, err
 	}
-	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
-	return runtime.SetDefaultGOMAXPROCS
+	t.spare = spareP()
+	return t, nil
+}
+
+func (t *Thread) run(started chan<- error) {
+	// Never unlocked: when this goroutine returns, the runtime ends the
+	// thread with it, so its priority never passes to another goroutine
+	// (and an unprivileged thread cannot raise it back). Locked twice, so
+	// that one unbalanced UnlockOSThread in a function given to Do cannot
+	// free the thread.
+	runtime.LockOSThread()
+	runtime.LockOSThread()
+	defer close(t.ended)
+	if err := lower(); err != nil {
+		started <- err
+		return
+	}
+	started <- nil
+	for f := range t.work {
+		f()
+	}
+}
+
+// Do calls f on the thread and returns when f does. Goroutines that f
+// starts run at the usual priority: see Mark. f must return; a Goexit in
+// it (t.Fatal) ends the Thread and leaves Do waiting.
+func (t *Thread) Do(f func()) {
+	done := make(chan struct{})
+	t.work <- func() {
+		defer close(done)
+		f()
+	}
+	<-done
+}
+
+// Stop ends the Thread once the Do under way returns. Do must not be
+// called after.
+func (t *Thread) Stop() {
+	close(t.work)
+	<-t.ended
+	if t.spare {
+		returnP()
+	}
+}
+
+// Spare Ps, counted for the whole process: Threads of several owners
+// (spools in tests, say) share GOMAXPROCS.
+var spares struct {
+	sync.Mutex
+	n     int
+	saved int // GOMAXPROCS before the first spare
+}
+
+// spareP raises GOMAXPROCS by one, unless it must stand (see Start), and
+// reports whether it did.
+func spareP() bool {
+	spares.Lock()
+	defer spares.Unlock()
+	if spares.n == 0 {
+		n := runtime.GOMAXPROCS(0)
+		if os.Getenv("GOMAXPROCS") != "" || n < runtime.NumCPU() {
+			return false
+		}
+		spares.saved = n
+	}
+	spares.n++
+	runtime.GOMAXPROCS(spares.saved + spares.n)
+	return true
+}
+
+// returnP gives back a spare P; with the last, GOMAXPROCS is what it was.
+func returnP() {
+	spares.Lock()
+	defer spares.Unlock()
+	spares.n--
+	runtime.GOMAXPROCS(spares.saved + spares.n)
 }
 
 type markKey struct{}
 
-// Mark returns ctx marked as that of work on a thread of Run's. Work that
-// would fan out to other goroutines runs on the calling one under a
-// marked context: the goroutines would run at the usual priority.
+// Mark returns ctx marked as that of work on a Thread. Work that would
+// fan out to other goroutines runs on the calling one under a marked
+// context: the goroutines would run at the usual priority.
 func Mark(ctx context.Context) context.Context {
 	return context.WithValue(ctx, markKey{}, true)
 }

@@ -8,8 +8,6 @@ import (
 	"syscall"
 )
 
-const supported = true
-
 // lower sets the calling thread's nice value to 19, the lowest priority.
 // A Linux thread is a task of its own: PRIO_PROCESS with its id changes
 // that thread alone.
@@ -22,8 +20,11 @@ func lower() error {
 
 // Nice returns the calling thread's nice value; the caller must be locked
 // to its thread (runtime.LockOSThread) for the answer to mean anything.
-func Nice() (int, error) {
-	b, err := os.ReadFile("/proc/thread-self/stat")
+func Nice() (int, error) { return NiceOf(syscall.Gettid()) }
+
+// NiceOf returns the nice value of the process's thread tid.
+func NiceOf(tid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
 	if err != nil {
 		return 0, err
 	}

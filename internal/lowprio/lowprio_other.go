@@ -2,6 +2,4 @@
 
 package lowprio
 
-const supported = false
-
 func lower() error { return ErrUnsupported }

@@ -138,7 +138,8 @@ func workersFor(ctx context.Context) int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// parallel is Parallel on up to workers goroutines; one is the caller's.
+// parallel is Parallel on up to workers goroutines: with one, the
+// caller's own.
 func parallel(workers, n int, f func(i int) error) error {
 	workers = min(workers, n)
 	if workers <= 1 {

@@ -1,11 +1,15 @@
 package pack_test
 
 import (
+	"context"
 	"fmt"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
 
 	"github.com/lyumen/lyumen"
+	"github.com/lyumen/lyumen/internal/lowprio"
 	"github.com/lyumen/lyumen/internal/pack"
 )
 
@@ -45,5 +49,40 @@ func TestCutBatch(t *testing.T) {
 	}
 	if _, err := p.CutBatch(t.Context(), []*lyumen.Record{turn(1), nil}, recent); err == nil {
 		t.Error("a nil record was laid out")
+	}
+}
+
+// TestCutBatch_MarkedStaysOnItsGoroutine: under a context marked for a
+// low-priority thread, CutBatch starts no goroutine, which would run at
+// the usual priority; otherwise it fans out.
+func TestCutBatch_MarkedStaysOnItsGoroutine(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("with one P CutBatch never fans out")
+	}
+	recs := make([]*lyumen.Record, 20)
+	for i := range recs {
+		recs[i] = &lyumen.Record{ID: fmt.Sprint(i), Request: []byte(fmt.Sprintf(`{"model":"m","messages":[{"role":"user","content":"question %d"}]}`, i))}
+	}
+	created := func() uint64 {
+		s := []metrics.Sample{{Name: "/sched/goroutines-created:goroutines"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	p := pack.New()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		fans bool
+	}{
+		{"marked", lowprio.Mark(t.Context()), false},
+		{"unmarked", t.Context(), true},
+	} {
+		before := created()
+		if _, err := p.CutBatch(tc.ctx, recs, pack.NewRecent(1<<10)); err != nil {
+			t.Fatal(err)
+		}
+		if n := created() - before; (n > 0) != tc.fans {
+			t.Errorf("%s: CutBatch started %d goroutines; want some: %v", tc.name, n, tc.fans)
+		}
 	}
 }

@@ -373,8 +373,8 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 	}
 	fmt.Fprintf(w, "\n### Latency: open loop at %.0f req/s (%s), at most %d in flight\n\n", rate, how, cfg.clients)
 	fmt.Fprintf(w, "Percentiles pool all %d rounds. \"missed\": arrivals that found every client busy and were not sent.\n\n", cfg.latRounds)
-	fmt.Fprintf(w, "\"GC stops\": the stops of the world for the GC in the gateway's process that took 1 ms or more to stop it, and the longest.\n\n")
-	fmt.Fprintf(w, "| target | req/s | missed | p50 | p99 | added p50 / p99 vs direct | vs bare | vs lyumen-norec | CPU/req | GC stops | errors |\n")
+	fmt.Fprintf(w, "\"GC pauses\": the stops of the world for the GC in the gateway's process that lasted 1 ms or more, and the longest.\n\n")
+	fmt.Fprintf(w, "| target | req/s | missed | p50 | p99 | added p50 / p99 vs direct | vs bare | vs lyumen-norec | CPU/req | GC pauses | errors |\n")
 	fmt.Fprintf(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, name := range names {
 		r := &lat[name].Total
@@ -390,7 +390,7 @@ func report(w io.Writer, mode string, cfg config, rate float64, tput, lat phase)
 		}
 		fmt.Fprintf(w, "| %s | %.0f | %d | %s | %s | %s | %s | %s | %d µs | %d, ≤ %s | %d |\n",
 			name, r.Rate(), r.Missed, ms(r.Percentile(0.5)), ms(r.Percentile(0.99)), vsDirect, vsBare, vsNoRec,
-			r.CPUPerRequest().Microseconds(), r.GCSlowStops, ms(r.GCStopMax), r.Errors)
+			r.CPUPerRequest().Microseconds(), r.GCSlowPauses, ms(r.GCPauseMax), r.Errors)
 		if saturated(r) {
 			warnings = append(warnings, fmt.Sprintf("latency: %s missed %d of %d arrivals: at %.0f req/s it was saturated, and its latency includes queueing", name, r.Missed, r.Requests+r.Missed, rate))
 		}

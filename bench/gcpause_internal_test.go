@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func TestAddStops(t *testing.T) {
+func TestAddPauses(t *testing.T) {
 	buckets := []float64{math.Inf(-1), 0, 500e-6, 1e-3, 4e-3, math.Inf(1)}
 	h := func(counts ...uint64) *metrics.Float64Histogram {
 		return &metrics.Float64Histogram{Counts: counts, Buckets: buckets}
@@ -27,13 +27,13 @@ func TestAddStops(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var r Result
-			r.addStops(tc.before, tc.after)
-			if r.GCSlowStops != tc.slow || r.GCStopMax != tc.longest {
-				t.Errorf("addStops: %d slow, longest %v; want %d, %v", r.GCSlowStops, r.GCStopMax, tc.slow, tc.longest)
+			r.addPauses(tc.before, tc.after)
+			if r.GCSlowPauses != tc.slow || r.GCPauseMax != tc.longest {
+				t.Errorf("addPauses: %d slow, longest %v; want %d, %v", r.GCSlowPauses, r.GCPauseMax, tc.slow, tc.longest)
 			}
 		})
 	}
-	if gcStopping() == nil {
-		t.Error("the runtime has no histogram of its GC's stopping times")
+	if gcPauses() == nil {
+		t.Error("the runtime has no histogram of its GC's pauses")
 	}
 }
