@@ -42,6 +42,9 @@ func (s *server) handleEmbeddings() http.Handler {
 			s.refuse(w, c, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "model", Message: "this model's provider does not support embeddings"}, "unsupported")
 			return
 		}
+		if !s.roomToRecord(w, c) {
+			return
+		}
 		// The same limits as a chat exchange: the model's concurrency and
 		// the client's rate and token budget (admit in limits.go).
 		adm, ok := s.admit(w, r, c, &lyumen.Request{Surface: req.Surface, Model: req.Model}, body)

@@ -83,6 +83,9 @@ func (s *server) handleExchange(c codec) http.Handler {
 			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", lyumen.Clip(req.Model)), "unknown_model")
 			return
 		}
+		if !s.roomToRecord(w, c) {
+			return
+		}
 		adm, ok := s.admit(w, r, c, req, body) // rate limits and budgets (limits.go)
 		if !ok {
 			return
@@ -248,6 +251,22 @@ func (s *server) refuse(w http.ResponseWriter, c errorCodec, err error, reason s
 	s.OnRefused(c.surface(), reason)
 	status, body := c.error(err)
 	writeJSON(w, status, body)
+}
+
+// errCannotRecord is what a client gets when its exchange cannot be
+// recorded: this gateway serves only what it records.
+const errCannotRecord = "the service cannot record requests right now; try again shortly"
+
+// roomToRecord refuses the request, before the upstream is asked and
+// before any limit is charged, when the Recorder says it is full: an
+// answer it could not record would be served for nothing (a stream's
+// words would reach the client unrecorded) and then fail.
+func (s *server) roomToRecord(w http.ResponseWriter, c errorCodec) bool {
+	if s.full == nil || !s.full() {
+		return true
+	}
+	s.refuse(w, c, &lyumen.Error{Kind: lyumen.KindUnavailable, Message: errCannotRecord}, "recorder_full")
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
@@ -553,7 +572,7 @@ func (s *server) record(ctx context.Context, rec *lyumen.Record) error {
 	defer cancel()
 	if err := s.Recorder.Record(ctx, rec); err != nil {
 		s.logger.ErrorContext(ctx, "record not taken", "id", rec.ID, "err", err)
-		return &lyumen.Error{Kind: lyumen.KindUnavailable, Message: "the service cannot record requests right now; try again shortly", Err: err}
+		return &lyumen.Error{Kind: lyumen.KindUnavailable, Message: errCannotRecord, Err: err}
 	}
 	return nil
 }

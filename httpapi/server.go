@@ -22,6 +22,10 @@ type Options struct {
 	Logger   *slog.Logger
 	Provider lyumen.Provider // usually the upstream router
 	Catalog  *lyumen.Catalog
+	// Recorder takes every record. One that can tell it has no room
+	// (a Full() bool method, as spool.Spool has) has requests refused
+	// with a 503 before the upstream is asked while it says so, rather
+	// than answered and then not recorded.
 	Recorder lyumen.Recorder
 	// TrustedProxies are the peers whose CF-IPCountry header is believed.
 	TrustedProxies []netip.Prefix
@@ -71,6 +75,7 @@ type server struct {
 	started time.Time
 	pages   *pages
 	limits  *limitState
+	full    func() bool // the Recorder's Full, or nil
 	// eventBufs holds *[]byte for encoding a stream's events: a new one
 	// was 4 KiB of the ~44 KiB a stream allocated (BenchmarkGateway).
 	eventBufs sync.Pool
@@ -103,6 +108,9 @@ func NewServer(o Options) http.Handler {
 	}
 	if s.Site.Name == "" {
 		s.Site.Name = "Lyumen"
+	}
+	if f, ok := s.Recorder.(interface{ Full() bool }); ok {
+		s.full = f.Full
 	}
 	s.started = s.Now()
 	s.eventBufs.New = func() any { b := make([]byte, 0, 4096); return &b }

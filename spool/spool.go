@@ -35,6 +35,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lyumen/lyumen"
@@ -213,9 +214,11 @@ type Spool struct {
 	flushing  bool      // a leader is writing; the next group waits for its token
 	spare     []byte    // a flushed group's buffer, for the next group
 	segs      []*segment
-	size      int64 // bytes in segments, plus bytes in groups being written
-	pending   int64 // records not yet shipped
-	pendBytes int64 // their frame bytes
+	size      int64        // bytes in segments, plus bytes in groups being written
+	used      atomic.Int64 // size, for Full to read without mu
+	lastFrame atomic.Int64 // the size of the last record offered to Record
+	pending   int64        // records not yet shipped
+	pendBytes int64        // their frame bytes
 
 	// The active segment. Only the leader touches these.
 	f       *os.File
@@ -362,7 +365,7 @@ func (s *Spool) replay() error {
 		}
 		if seg != nil {
 			s.segs = append(s.segs, seg)
-			s.size += seg.size
+			s.addSize(seg.size)
 			s.pending += seg.recs
 			s.pendBytes += seg.bytes
 		}
@@ -488,6 +491,7 @@ func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
 		return fmt.Errorf("spool record: %d bytes is too large for a spool of %d", n, s.o.MaxBytes)
 	}
 
+	s.lastFrame.Store(n)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -506,7 +510,7 @@ func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
 		s.full = false
 		s.logger.Info("spool taking records again", "bytes", s.size)
 	}
-	s.size += n
+	s.addSize(n)
 	g := s.cur
 	g.frames = append(g.frames, frame...)
 	g.n++
@@ -582,7 +586,7 @@ func (s *Spool) flush(g *group) {
 	n := int64(len(g.frames))
 	s.mu.Lock()
 	if err != nil {
-		s.size -= n
+		s.addSize(-n)
 	} else {
 		s.fseg.size += n
 		s.fseg.recs += int64(g.n)
@@ -672,7 +676,7 @@ func (s *Spool) create() error {
 	seg := &segment{seq: seq, path: path, start: headerSize, size: headerSize}
 	s.mu.Lock()
 	s.segs = append(s.segs, seg)
-	s.size += headerSize
+	s.addSize(headerSize)
 	s.mu.Unlock()
 	s.f, s.fseg = f, seg
 	return nil
@@ -835,6 +839,22 @@ func (s *Spool) Pending() (records, bytes int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pending, s.pendBytes
+}
+
+// addSize changes size, under mu.
+func (s *Spool) addSize(n int64) {
+	s.size += n
+	s.used.Store(s.size)
+}
+
+// Full reports whether a record the size of the last one offered, or a
+// hundredth of MaxBytes if that is more, would not fit: the record of a
+// request about to be served would likely find no room. A gateway that
+// serves only what it can record refuses the request before asking the
+// upstream, rather than send an answer it then cannot record. It takes
+// no lock: it is asked on every request.
+func (s *Spool) Full() bool {
+	return s.used.Load()+max(s.lastFrame.Load(), s.o.MaxBytes/100) > s.o.MaxBytes
 }
 
 // Bytes returns the size of the segments on disk, counting records being

@@ -599,9 +599,16 @@ func TestSpool_Full(t *testing.T) {
 
 		var taken int
 		for {
+			wasFull := s.Full()
 			err := s.Record(t.Context(), full(id(taken)))
 			if errors.Is(err, spool.ErrFull) {
+				if !wasFull && taken > 0 {
+					t.Errorf("Full() = false before record %d, which found no room", taken)
+				}
 				break
+			}
+			if wasFull {
+				t.Errorf("Full() = true before record %d, which fitted", taken)
 			}
 			if err != nil {
 				t.Fatalf("record %d: %v", taken, err)
@@ -612,6 +619,9 @@ func TestSpool_Full(t *testing.T) {
 		}
 		if b := s.Bytes(); b > maxBytes {
 			t.Errorf("Bytes() = %d at the cap, want at most %d", b, maxBytes)
+		}
+		if !s.Full() {
+			t.Error("Full() = false at the cap")
 		}
 		if recs, _ := s.Pending(); recs != int64(taken) {
 			t.Errorf("Pending() = %d records, want %d", recs, taken)
@@ -628,6 +638,9 @@ func TestSpool_Full(t *testing.T) {
 
 		if b := s.Bytes(); b > maxBytes/2 {
 			t.Errorf("Bytes() = %d after shipping, want at most %d", b, maxBytes/2)
+		}
+		if s.Full() {
+			t.Error("Full() = true after shipping freed half the spool")
 		}
 		more := taken / 2 // fits in the room freed, whether or not shipping keeps up
 		for i := range more {

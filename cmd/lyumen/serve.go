@@ -170,9 +170,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	g.Go(func() error { return lim.Run(gctx) })
 	var admin *http.Server
 	if cfg.AdminListen != "" { // admin.go: metrics and readiness behind the admin token
-		spoolFull := func() bool { return sp.Bytes() >= cfg.Spool.MaxBytes-cfg.Spool.MaxBytes/100 }
 		// gctx ends before the shutdown below begins: /readyz fails from then on.
-		asrv, aln, err := listenAdmin(&cfg, reg, readiness(gctx.Done(), spoolFull, lim), logger)
+		asrv, aln, err := listenAdmin(&cfg, reg, readiness(gctx.Done(), sp.Full, lim), logger)
 		if err != nil {
 			ln.Close()
 			stopRecorder()
