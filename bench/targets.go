@@ -242,9 +242,13 @@ func (discard) Record(context.Context, *lyumen.Record) error { return nil }
 // one takes: as production's metrics wrapper does, it sits between the
 // gateway and the spool.
 type timed struct {
-	next lyumen.Recorder
+	next *spool.Spool
 	t    *Targets
 }
+
+// Full is the spool's: the gateway asks it before every request, as
+// serve's does.
+func (r timed) Full() bool { return r.next.Full() }
 
 func (r timed) Record(ctx context.Context, rec *lyumen.Record) error {
 	start := time.Now()
