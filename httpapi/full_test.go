@@ -133,3 +133,26 @@ func TestRecorderFull(t *testing.T) {
 		})
 	}
 }
+
+// TestRecorderFull_CountTokens: counting tokens records nothing, so a full
+// Recorder does not refuse it.
+func TestRecorderFull_CountTokens(t *testing.T) {
+	rec := &fullRecorder{}
+	rec.full.Store(true)
+	srv := httptest.NewServer(httpapi.NewServer(httpapi.Options{
+		Provider: &fakeProvider{},
+		Catalog:  lyumen.NewCatalog([]lyumen.Model{{Name: limitedModel, Targets: []lyumen.Target{{Provider: "fake", Model: "m"}}}}),
+		Recorder: rec,
+	}))
+	defer srv.Close()
+	resp, err := srv.Client().Post(srv.URL+"/v1/messages/count_tokens", "application/json",
+		strings.NewReader(`{"model":"gpt-test","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("count_tokens with the Recorder full: %s %s; want 200", resp.Status, b)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,5 +156,43 @@ func TestSpool_LowPriority_BehindInBytes(t *testing.T) {
 	close(h)
 	if c := w.next("behind"); c.nice == 19 || c.marked {
 		t.Errorf("%d records, over an eighth of MaxBytes, shipped at nice %d, marked %v; want the usual priority, unmarked", n-1, c.nice, c.marked)
+	}
+}
+
+// TestSpool_LowPriority_WriterGoexit: a Writer that ends its goroutine on
+// the low thread (a test's t.Fatal) does not count as having stored the
+// batch: it ships again, at the usual priority, and Run still ends.
+func TestSpool_LowPriority_WriterGoexit(t *testing.T) {
+	var calls atomic.Int32
+	st := newStore()
+	w := writerFunc(func(ctx context.Context, recs []*lyumen.Record) error {
+		if calls.Add(1) == 1 {
+			runtime.Goexit()
+		}
+		return st.WriteRecords(ctx, recs)
+	})
+	var shipped atomic.Int64
+	s := mustOpen(t, t.TempDir(), w, spool.Options{Linger: -1, LowPriority: true, MaxBackoff: time.Millisecond,
+		OnShipped: func(n int) { shipped.Add(int64(n)) }})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	want := recordN(t, s, 0, 3)
+	for deadline := time.Now().Add(10 * time.Second); len(st.ids()) < len(want); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d records stored after the Writer's Goexit", len(st.ids()), len(want))
+		}
+	}
+	if n := shipped.Load(); n != int64(len(want)) {
+		t.Errorf("OnShipped counted %d records, want %d: the batch the Writer left was counted", n, len(want))
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not end after the Writer's Goexit")
 	}
 }

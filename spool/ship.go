@@ -148,7 +148,13 @@ func (sh *shipper) write(ctx context.Context, recs []*lyumen.Record) error {
 		return sh.s.w.WriteRecords(ctx, recs)
 	}
 	var err error
-	sh.low.Do(func() { err = sh.s.w.WriteRecords(lowprio.Mark(ctx), recs) })
+	if !sh.low.Do(func() { err = sh.s.w.WriteRecords(lowprio.Mark(ctx), recs) }) {
+		// The Writer ended its goroutine (runtime.Goexit) and with it the
+		// thread: the batch is not known to be stored.
+		sh.low.Stop()
+		sh.low = nil
+		return errors.New("the store's writer ended its goroutine; shipping at the usual priority from now on")
+	}
 	return err
 }
 

@@ -595,6 +595,13 @@ func (s *Spool) flush(g *group) {
 		s.pendBytes += n
 	}
 	s.mu.Unlock()
+	if err == nil && s.fseg.size >= s.o.SegmentBytes {
+		// Sealed now, not at the next write: a group can take a segment
+		// past SegmentBytes, and a spool whose active segment stays that
+		// large once shipped could be Full with nothing pending, and
+		// then, taking no record, never seal it.
+		s.seal()
+	}
 	if err == nil {
 		s.syncCost += (d - s.syncCost) / 8
 		s.o.OnSync(g.n, d)

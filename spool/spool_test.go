@@ -1326,3 +1326,60 @@ func TestSpool_FailedFsync(t *testing.T) {
 		t.Errorf("ids shipped (-want +got):\n%s", diff)
 	}
 }
+
+// TestSpool_NotFullOnceShipped: a group written into a fresh segment can
+// take it past SegmentBytes. Once everything is shipped the spool must not
+// stay Full on that segment's size: a gateway refuses every request while
+// it is, records nothing, and so would never seal the segment that holds
+// the room.
+func TestSpool_NotFullOnceShipped(t *testing.T) {
+	const maxBytes = 1 << 20 // segments of 256 KiB
+	st := newStore()
+	s := mustOpen(t, t.TempDir(), st, spool.Options{MaxBytes: maxBytes, Linger: -1})
+	hold := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(hold) }) }
+	defer release()
+	first := true
+	spool.WrapSync(s, func(fsync func() error) error {
+		if first { // the leader's group waits, so the two big records join one group
+			first = false
+			<-hold
+		}
+		return fsync()
+	})
+	errs := make(chan error, 3)
+	go func() { errs <- s.Record(t.Context(), full(id(0))) }()
+	for s.Bytes() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	base := s.Bytes()
+	big := func(i int) *lyumen.Record {
+		return &lyumen.Record{ID: id(i), ReceivedAt: time.Now(), Request: make([]byte, 350<<10)}
+	}
+	go func() { errs <- s.Record(t.Context(), big(1)) }()
+	go func() { errs <- s.Record(t.Context(), big(2)) }()
+	for s.Bytes() < base+700<<10 {
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		n, _ := s.Pending()
+		if n == 0 && len(st.ids()) == 3 && !s.Full() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Full() = %v with %d records pending and %d stored (Bytes %d of %d); want not full once all are stored",
+				s.Full(), n, len(st.ids()), s.Bytes(), maxBytes)
+		}
+	}
+}

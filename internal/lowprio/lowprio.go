@@ -31,19 +31,21 @@ type Thread struct {
 //
 // A thread that runs Go code holds a P while the kernel makes it wait for
 // a CPU; without a spare P the rest of the process would run on one P
-// fewer whenever the Thread has work. So while Threads run, GOMAXPROCS is
-// one more than it was, unless the GOMAXPROCS environment variable sets
-// it or it is below the number of CPUs (a CPU quota is in force: the
-// kernel may then run the thread on a CPU outside the quota's share, and
-// more Ps would only meet throttling).
+// fewer whenever the Thread has work. So each running Thread adds one to
+// GOMAXPROCS, unless the GOMAXPROCS environment variable sets it or it is
+// below the number of CPUs (a CPU quota of fewer whole CPUs than the
+// machine has: a quota Go rounds up is not seen).
 func Start() (*Thread, error) {
 	t := &Thread{work: make(chan func()), ended: make(chan struct{})}
+	t.spare = spareP() // before the thread runs: whoever sees it sees the P
 	started := make(chan error, 1)
 	go t.run(started)
 	if err := <-started; err != nil {
+		if t.spare {
+			returnP()
+		}
 		return nil, err
 	}
-	t.spare = spareP()
 	return t, nil
 }
 
@@ -66,16 +68,19 @@ func (t *Thread) run(started chan<- error) {
 	}
 }
 
-// Do calls f on the thread and returns when f does. Goroutines that f
-// starts run at the usual priority: see Mark. f must return; a Goexit in
-// it (t.Fatal) ends the Thread and leaves Do waiting.
-func (t *Thread) Do(f func()) {
-	done := make(chan struct{})
+// Do calls f on the thread and reports whether f returned. Goroutines
+// that f starts run at the usual priority: see Mark. If f did not return
+// (runtime.Goexit, as t.Fatal calls), the Thread has ended: call Stop,
+// and Do no more.
+func (t *Thread) Do(f func()) bool {
+	done := make(chan bool, 1)
 	t.work <- func() {
-		defer close(done)
+		returned := false
+		defer func() { done <- returned }()
 		f()
+		returned = true
 	}
-	<-done
+	return <-done
 }
 
 // Stop ends the Thread once the Do under way returns. Do must not be
@@ -113,12 +118,20 @@ func spareP() bool {
 	return true
 }
 
-// returnP gives back a spare P; with the last, GOMAXPROCS is what it was.
+// returnP gives back a spare P; with the last, GOMAXPROCS is what it was,
+// and the runtime's own again if that was its default.
 func returnP() {
 	spares.Lock()
 	defer spares.Unlock()
 	spares.n--
-	runtime.GOMAXPROCS(spares.saved + spares.n)
+	if spares.n > 0 {
+		runtime.GOMAXPROCS(spares.saved + spares.n)
+		return
+	}
+	runtime.SetDefaultGOMAXPROCS()
+	if runtime.GOMAXPROCS(0) != spares.saved { // set by hand (go test -cpu)
+		runtime.GOMAXPROCS(spares.saved)
+	}
 }
 
 type markKey struct{}

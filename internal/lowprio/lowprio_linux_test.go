@@ -140,3 +140,25 @@ func TestThread_SpareP(t *testing.T) {
 	procs(n, "with a Thread, the environment setting GOMAXPROCS")
 	d.Stop()
 }
+
+// TestThread_Goexit: a function that ends its goroutine (t.Fatal does)
+// ends the Thread; Do says so rather than report it returned, and Stop
+// still gives the spare P back.
+func TestThread_Goexit(t *testing.T) {
+	t.Setenv("GOMAXPROCS", "")
+	n := runtime.GOMAXPROCS(0)
+	th, err := lowprio.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !th.Do(func() {}) {
+		t.Error("Do of a function that returned reported it did not")
+	}
+	if th.Do(runtime.Goexit) {
+		t.Error("Do of a function that ended its goroutine reported it returned")
+	}
+	th.Stop()
+	if got := runtime.GOMAXPROCS(0); got != n {
+		t.Errorf("GOMAXPROCS %d after Stop, want %d", got, n)
+	}
+}
