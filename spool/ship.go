@@ -356,7 +356,7 @@ func (sh *shipper) remove(seg *segment) error {
 	s := sh.s
 	s.mu.Lock()
 	s.segs = s.segs[1:]
-	s.addSize(-seg.size)
+	s.size.Add(-seg.size)
 	s.pending -= seg.recs // records cut out as corrupt, if any
 	s.pendBytes -= seg.bytes
 	s.mu.Unlock()

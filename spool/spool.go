@@ -205,17 +205,18 @@ type Spool struct {
 	now    chan struct{} // cap 1: ShipNow was called
 	bufs   sync.Pool     // *[]byte for encoding frames
 
-	mu        sync.Mutex
-	idle      sync.Cond // on mu: broadcast when flushing turns false
-	closed    bool      // intake stopped
-	running   bool      // Run was called
-	full      bool      // the last Record was refused for the cap
-	cur       *group    // the group new records join
-	flushing  bool      // a leader is writing; the next group waits for its token
-	spare     []byte    // a flushed group's buffer, for the next group
-	segs      []*segment
-	size      int64        // bytes in segments, plus bytes in groups being written
-	used      atomic.Int64 // size, for Full to read without mu
+	mu       sync.Mutex
+	idle     sync.Cond // on mu: broadcast when flushing turns false
+	closed   bool      // intake stopped
+	running  bool      // Run was called
+	full     bool      // the last Record was refused for the cap
+	cur      *group    // the group new records join
+	flushing bool      // a leader is writing; the next group waits for its token
+	spare    []byte    // a flushed group's buffer, for the next group
+	segs     []*segment
+	// size is the bytes in segments, plus bytes in groups being written:
+	// changed under mu, read without it.
+	size      atomic.Int64
 	lastFrame atomic.Int64 // the size of the last record offered to Record
 	pending   int64        // records not yet shipped
 	pendBytes int64        // their frame bytes
@@ -365,7 +366,7 @@ func (s *Spool) replay() error {
 		}
 		if seg != nil {
 			s.segs = append(s.segs, seg)
-			s.addSize(seg.size)
+			s.size.Add(seg.size)
 			s.pending += seg.recs
 			s.pendBytes += seg.bytes
 		}
@@ -497,8 +498,8 @@ func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if s.size+n > s.o.MaxBytes {
-		size := s.size
+	if s.size.Load()+n > s.o.MaxBytes {
+		size := s.size.Load()
 		if !s.full {
 			s.full = true
 			s.logger.Warn("spool full; refusing records", "bytes", size, "max_bytes", s.o.MaxBytes)
@@ -508,9 +509,9 @@ func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
 	}
 	if s.full {
 		s.full = false
-		s.logger.Info("spool taking records again", "bytes", s.size)
+		s.logger.Info("spool taking records again", "bytes", s.size.Load())
 	}
-	s.addSize(n)
+	s.size.Add(n)
 	g := s.cur
 	g.frames = append(g.frames, frame...)
 	g.n++
@@ -586,7 +587,7 @@ func (s *Spool) flush(g *group) {
 	n := int64(len(g.frames))
 	s.mu.Lock()
 	if err != nil {
-		s.addSize(-n)
+		s.size.Add(-n)
 	} else {
 		s.fseg.size += n
 		s.fseg.recs += int64(g.n)
@@ -683,7 +684,7 @@ func (s *Spool) create() error {
 	seg := &segment{seq: seq, path: path, start: headerSize, size: headerSize}
 	s.mu.Lock()
 	s.segs = append(s.segs, seg)
-	s.addSize(headerSize)
+	s.size.Add(headerSize)
 	s.mu.Unlock()
 	s.f, s.fseg = f, seg
 	return nil
@@ -694,7 +695,7 @@ func (s *Spool) create() error {
 // none is made within two segments of it and the files stay within the cap.
 func (s *Spool) prepareIfRoom() {
 	s.mu.Lock()
-	room := s.size+2*s.o.SegmentBytes <= s.o.MaxBytes
+	room := s.size.Load()+2*s.o.SegmentBytes <= s.o.MaxBytes
 	s.mu.Unlock()
 	if room {
 		s.prepare()
@@ -848,12 +849,6 @@ func (s *Spool) Pending() (records, bytes int64) {
 	return s.pending, s.pendBytes
 }
 
-// addSize changes size, under mu.
-func (s *Spool) addSize(n int64) {
-	s.size += n
-	s.used.Store(s.size)
-}
-
 // Full reports whether a record the size of the last one offered, or a
 // hundredth of MaxBytes if that is more, would not fit: the record of a
 // request about to be served would likely find no room. A gateway that
@@ -861,13 +856,9 @@ func (s *Spool) addSize(n int64) {
 // upstream, rather than send an answer it then cannot record. It takes
 // no lock: it is asked on every request.
 func (s *Spool) Full() bool {
-	return s.used.Load()+max(s.lastFrame.Load(), s.o.MaxBytes/100) > s.o.MaxBytes
+	return s.size.Load()+max(s.lastFrame.Load(), s.o.MaxBytes/100) > s.o.MaxBytes
 }
 
 // Bytes returns the size of the segments on disk, counting records being
 // written. Record fails with ErrFull when it would pass MaxBytes.
-func (s *Spool) Bytes() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.size
-}
+func (s *Spool) Bytes() int64 { return s.size.Load() }
