@@ -291,12 +291,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 // an error. Models not known to take them (Gemma, tuned models, aliases such
 // as gemini-flash-latest) are taken for the current ones.
 func takesPenalties(model string) bool {
-	rest, ok := strings.CutPrefix(model[strings.LastIndexByte(model, '/')+1:], "gemini-")
-	major, rest := leadingInt(rest)
-	if !ok {
-		return false
-	}
-	minor, _ := leadingInt(strings.TrimPrefix(rest, "."))
+	_, major, minor := version(model)
 	return major == 1 || major == 2 && minor == 0
 }
 

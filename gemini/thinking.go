@@ -60,7 +60,7 @@ func thinking(req *lyumen.Request) (*thinkingConfig, error) {
 	if gen == noThinking {
 		return nil, nil
 	}
-	name := req.Model[strings.LastIndexByte(req.Model, '/')+1:]
+	name, _, _ := version(req.Model)
 	pro := strings.Contains(name, "-pro")
 	if gen == levels {
 		if budget != nil {
@@ -152,25 +152,32 @@ const (
 // such as "gemini-flash-latest", or a name a compatible server gives) is
 // tuned by budget, which Gemini 3 also takes.
 func generation(model string) int {
-	if strings.HasPrefix(model, "tunedModels/") {
-		return noThinking
-	}
-	name := model[strings.LastIndexByte(model, '/')+1:]
-	if strings.HasPrefix(name, "gemma-") {
-		return noThinking
-	}
-	rest, ok := strings.CutPrefix(name, "gemini-")
-	major, rest := leadingInt(rest)
+	name, major, minor := version(model)
 	switch {
-	case !ok || major < 0:
+	case strings.HasPrefix(model, "tunedModels/") || strings.HasPrefix(name, "gemma-"):
+		return noThinking
+	case major < 0:
 		return budgets
 	case major >= 3:
 		return levels
-	}
-	if minor, _ := leadingInt(strings.TrimPrefix(rest, ".")); major == 2 && minor >= 5 {
+	case major == 2 && minor >= 5:
 		return budgets
 	}
 	return noThinking
+}
+
+// version reads a model's name (its path cut) and the Gemini version it
+// names: "models/gemini-2.5-flash" is 2 and 5; major is -1 for a name
+// that says none ("gemini-flash-latest", "gemma-3-27b-it").
+func version(model string) (name string, major, minor int) {
+	name = model[strings.LastIndexByte(model, '/')+1:]
+	rest, ok := strings.CutPrefix(name, "gemini-")
+	if !ok {
+		return name, -1, -1
+	}
+	major, rest = leadingInt(rest)
+	minor, _ = leadingInt(strings.TrimPrefix(rest, "."))
+	return name, major, minor
 }
 
 // leadingInt reads the decimal number s starts with, -1 when none.

@@ -162,14 +162,15 @@ func (c *Client) body(req *lyumen.Request) ([]byte, error) {
 	// A request that set no limit, and was not capped, has nothing to agree:
 	// the body is not scanned for it.
 	if req.MaxTokens > 0 || req.CappedMaxTokens {
-		plain, completion := c.limitFields(body, req.CappedMaxTokens)
+		var plain, completion bool
 		if c.native(req) {
 			// The legacy API has max_tokens only, and its default, 16, is
 			// OpenAI's alone: without one Ollama and llama.cpp write until
 			// the context ends, past the model's cap. The limit the
 			// gateway counted on (16 unless the client set one) is sent.
-			unset := gjson.GetBytes(body, "max_tokens").Type != gjson.Number
-			plain, completion = plain || completion || unset, false
+			plain = req.CappedMaxTokens || gjson.GetBytes(body, "max_tokens").Type != gjson.Number
+		} else {
+			plain, completion = c.limitFields(body, req.CappedMaxTokens)
 		}
 		for _, f := range [...]struct {
 			key string

@@ -2,7 +2,6 @@ package openai
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 
 	"github.com/lyumen/lyumen"
@@ -215,20 +214,15 @@ func fastUsageDetail(p *jsonscan.Scanner, key string, dst *int) bool {
 	})
 }
 
-// intOrNull reads a plain integer into *dst, or null, which leaves it, as
-// p.IntOrNull does, without the allocation of the *int64 it returns (six
-// an answer). One beyond 2^53 goes the general way, which reads numbers
-// as float64s (decodeCompletion), so that both read the same.
+// intOrNull reads a plain integer into *dst, or null, which leaves it.
+// One beyond 2^53 goes the general way, which reads numbers as float64s
+// (decodeCompletion), so that both read the same.
 func intOrNull(p *jsonscan.Scanner, dst *int) bool {
-	if p.Null() {
-		return true
+	n, null, ok := p.IntOrNull()
+	if !ok || null {
+		return ok
 	}
-	s, ok := p.NumberText()
-	if !ok {
-		return false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n > 1<<53 || n < -1<<53 {
+	if n > 1<<53 || n < -1<<53 {
 		return false
 	}
 	*dst = int(n)

@@ -185,14 +185,15 @@ func (c *Client) Embed(ctx context.Context, req *lyumen.EmbedRequest) (*lyumen.E
 	}
 	root := gjson.ParseBytes(raw)
 	valid := gjson.ValidBytes(raw) && root.IsObject()
-	// OpenRouter and some proxies answer 200 and put a failure in the
-	// body, as they do for chat (chatCompletion.failure): the upstream's
-	// error, with the status its code names, which the router may take
-	// elsewhere.
-	if e := root.Get("error"); valid && e.Exists() && e.Type != gjson.Null {
-		return nil, bodyError(json.RawMessage(e.Raw))
-	}
 	if !valid || !root.Get("data").IsArray() {
+		// OpenRouter and some proxies answer 200 and put a failure in the
+		// body, as they do for chat (chatCompletion.failure): the
+		// upstream's error, with the status its code names, which the
+		// router may take elsewhere. Looked for only here: on a good
+		// answer it would be a second pass over all the vectors.
+		if e := root.Get("error"); valid && e.Exists() && e.Type != gjson.Null {
+			return nil, bodyError(json.RawMessage(e.Raw))
+		}
 		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response"}
 	}
 	out := &lyumen.EmbedResponse{

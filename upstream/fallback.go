@@ -27,18 +27,16 @@ type fallback struct {
 	ctx   context.Context
 	r     *route[lyumen.Stream]
 	s     lyumen.Stream
-	ready func() bool // s's Ready, when it has one
-	at    asked       // the target serving s, while unsettled
+	ready interface{ Ready() bool } // s, when it has Ready
+	at    asked                     // the target serving s, while unsettled
 
-	settled   bool
-	held      []lyumen.Event // with their Raw copied, passed on once content came
-	heldSince time.Time      // when the first was held
-	sent      int            // of held
-	// What ended the holding: the first event with content, or the
-	// stream's end, passed on after held; or its failure, without them.
-	last    lyumen.Event
-	lastErr error
-	hasLast bool
+	settled bool
+	// held are the events before the first with content, their Raw
+	// copied, and then that event: passed on once it came.
+	held      []lyumen.Event
+	heldSince time.Time // when the first was held
+	sent      int       // of held
+	err       error     // what ended the holding, if not content: returned after held, and again
 }
 
 // maxHeld and maxHold bound the holding: an event past either (maxHold
@@ -59,10 +57,8 @@ func newFallback(ctx context.Context, r *route[lyumen.Stream], s lyumen.Stream, 
 
 // use makes s, opened on at, the stream to read.
 func (f *fallback) use(s lyumen.Stream, at asked) {
-	f.s, f.at, f.held, f.ready = s, at, f.held[:0], nil
-	if r, ok := s.(interface{ Ready() bool }); ok {
-		f.ready = r.Ready
-	}
+	f.s, f.at, f.held = s, at, f.held[:0]
+	f.ready, _ = s.(interface{ Ready() bool })
 }
 
 func (f *fallback) Next() (lyumen.Event, error) {
@@ -96,7 +92,10 @@ func (f *fallback) Next() (lyumen.Event, error) {
 			f.held = nil
 		}
 		f.settled = true
-		f.last, f.lastErr, f.hasLast = ev, err, true
+		if err == nil {
+			f.held = append(f.held, ev) // its Raw lasts: the stream is not read before it is passed on
+		}
+		f.err = err
 		return f.pass()
 	}
 }
@@ -111,16 +110,18 @@ func (f *fallback) holds() bool {
 	return len(f.held) < maxHeld && now.Sub(f.heldSince) < maxHold
 }
 
-// pass returns the held events, then what ended the holding, then the
-// rest of the stream.
+// pass returns the held events, then the error that ended the holding
+// (for good) or the rest of the stream.
 func (f *fallback) pass() (lyumen.Event, error) {
 	if f.sent < len(f.held) {
-		f.sent++
-		return f.held[f.sent-1], nil
+		ev := f.held[f.sent]
+		if f.sent++; f.sent == len(f.held) {
+			f.held, f.sent = nil, 0
+		}
+		return ev, nil
 	}
-	if f.hasLast {
-		f.held, f.hasLast = nil, f.lastErr != nil // an error stays
-		return f.last, f.lastErr
+	if f.err != nil {
+		return lyumen.Event{}, f.err
 	}
 	return f.s.Next()
 }
@@ -131,10 +132,7 @@ func (f *fallback) Ready() bool {
 	if !f.settled {
 		return false
 	}
-	if f.sent < len(f.held) || f.hasLast {
-		return true
-	}
-	return f.ready != nil && f.ready()
+	return f.sent < len(f.held) || f.err != nil || f.ready != nil && f.ready.Ready()
 }
 
 // Close closes the stream. One closed before its outcome was known (its
