@@ -40,7 +40,7 @@ func export(ctx context.Context, args []string, getenv func(string) string, stdo
 	name := fs.String("name", "", "dataset name for the card")
 	progress := fs.String("progress", "auto", "auto (a bar on a terminal, lines otherwise), bar, lines or none")
 	memMB := fs.Int64("memory-limit-mb", 320, "soft memory limit for the Go runtime (GOMEMLIMIT, when set, wins); 0: none")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *memMB > 0 && getenv("GOMEMLIMIT") == "" {
@@ -198,7 +198,7 @@ func kindsBut(keep string) ([]redact.Kind, error) {
 		}
 		off[k] = true
 	}
-	var kinds []redact.Kind
+	kinds := []redact.Kind{} // not nil, which redact.New reads as every kind
 	for _, k := range redact.Kinds() {
 		if !off[k] {
 			kinds = append(kinds, k)

@@ -51,6 +51,20 @@ Usage:
 Run "lyumen serve --help" for the flags.
 `
 
+// parseFlags parses a command's flags and refuses words left after them:
+// the flag package stops at the first one and ignores everything after it,
+// flags included, so "purge --id A B --id C" would purge A alone and
+// report success.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q (every value needs its flag, as in --id A --id B)", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
 // run is main without the process: tests call it with their own arguments,
 // environment and context.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -29,7 +29,7 @@ func purge(ctx context.Context, args []string, getenv func(string) string, stdou
 		p.Before, err = parseTime(s)
 		return err
 	})
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if len(p.IDs) == 0 && p.Before.IsZero() {

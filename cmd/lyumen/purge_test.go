@@ -114,6 +114,9 @@ func TestPurge_Refused(t *testing.T) {
 		{"a time to come", dbPath, []string{"--id", a.ID, "--before", "2100-01-01"}, "later than now"},
 		{"a time to come, no store", missing, []string{"--before", "2100-01-01"}, "later than now"},
 		{"neither --id nor --before", dbPath, nil, "give --id or --before"},
+		// The flag package stops at the second id: all of it must be refused,
+		// not the first id purged and the rest ignored.
+		{"a second id without its flag", dbPath, []string{"--id", a.ID, "00000000-0000-7000-8000-000000000002", "--id", "00000000-0000-7000-8000-000000000003"}, "unexpected argument"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout bytes.Buffer
@@ -133,6 +136,27 @@ func TestPurge_Refused(t *testing.T) {
 	defer db.Close()
 	if _, err := db.Record(t.Context(), a.ID); err != nil {
 		t.Errorf("the record after the refused purges: %v", err)
+	}
+}
+
+// TestCommands_StrayArguments: a word no flag takes is refused by every
+// command, before it does anything.
+func TestCommands_StrayArguments(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"serve", "--listen", "127.0.0.1:0", "stray"},
+		{"migrate", "--store", "sqlite://" + filepath.Join(dir, "m.db"), "stray"},
+		{"export", "--store", "sqlite://" + filepath.Join(dir, "e.db"), "--out", filepath.Join(dir, "out"), "stray"},
+		{"stats", "--store", "sqlite://" + filepath.Join(dir, "s.db"), "stray"},
+		{"purge", "--store", "sqlite://" + filepath.Join(dir, "p.db"), "--before", "2020-01-01", "stray"},
+	} {
+		err := run(t.Context(), args, func(string) string { return "" }, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), `unexpected argument "stray"`) {
+			t.Errorf("%v: %v; want the stray argument refused", args, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+		t.Errorf("a refused command left %v", entries)
 	}
 }
 

@@ -43,7 +43,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	listen := fs.String("listen", "", "public address, overriding the file")
 	store := fs.String("store", "", "store URL (sqlite://FILE or postgres://…), overriding the file")
 	spoolDir := fs.String("spool", "", "spool directory, overriding the file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(*configPath, getenv)

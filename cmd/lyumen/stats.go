@@ -23,7 +23,7 @@ func stats(ctx context.Context, args []string, getenv func(string) string, stdou
 	to := fs.String("to", "", "first time excluded: RFC 3339 or YYYY-MM-DD (UTC)")
 	status := fs.String("status", "all", "comma-separated completeness counted, or all")
 	progress := fs.String("progress", "auto", "auto, bar, lines or none")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	ff := filterFlags{from: *from, to: *to, status: *status}
