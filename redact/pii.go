@@ -97,6 +97,21 @@ var fileExtensions = map[string]bool{
 	"toml": true, "xml": true, "csv": true, "lock": true, "mjs": true, "cjs": true, "tsx": true, "jsx": true,
 }
 
+// countryExtensions are the file extensions that are also countries'
+// domains (Moldova, Paraguay, Serbia, Somalia).
+var countryExtensions = map[string]bool{"md": true, "py": true, "rs": true, "so": true}
+
+// isFileName says whether what follows an '@' is a file's name
+// (logo@2x.png, lodash@4.17.21.js), not a mail domain. A country's
+// extension counts as a file only after a digit: ion@mail.md is an
+// address, notes@v2.md a file.
+func isFileName(name, ext string) bool {
+	if !fileExtensions[ext] {
+		return false
+	}
+	return !countryExtensions[ext] || strings.ContainsAny(name, "0123456789")
+}
+
 func isLocalChar(c byte) bool {
 	return isAlnum(c) || strings.IndexByte("._%+-", c) >= 0
 }
@@ -134,7 +149,7 @@ func findEmails(text string, add addFunc) {
 			continue
 		}
 		tld := domain[dot+1:]
-		if len(tld) < 2 || !allAlpha(tld) || fileExtensions[strings.ToLower(tld)] {
+		if len(tld) < 2 || !allAlpha(tld) || isFileName(domain[:dot], strings.ToLower(tld)) {
 			continue
 		}
 		local := text[start:at]
@@ -241,6 +256,8 @@ func cardPrefix(d []byte) bool {
 		return n >= 16
 	case p2 == 36, p2 == 38, p2 == 39, atoi(d[:3]) >= 300 && atoi(d[:3]) <= 305: // Diners
 		return n >= 14
+	case p4 >= 2200 && p4 <= 2204: // Mir
+		return n >= 16 && n <= 19
 	case p2 == 62: // UnionPay
 		return n >= 16
 	case p2 == 50, p2 >= 56 && p2 <= 69: // Maestro
@@ -768,8 +785,8 @@ func (r *Redactor) matchPhone(text string, i int, region string) int {
 		return 0
 	}
 	cand := text[i:end]
-	if sepSet['.'] && (groups == 4 || groups == 2 || groups == 3 && !plus) {
-		return 0 // an IP address, a version, a decimal, a dotted date
+	if sepSet['.'] && (groups == 4 || groups == 2 || groups == 3 && !plus && digits <= 8) {
+		return 0 // an IP address, a version, a decimal, a dotted date (415.555.2671 is none)
 	}
 	if sepSet['/'] {
 		return 0 // a date or a fraction

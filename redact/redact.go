@@ -172,6 +172,11 @@ func (r *Redactor) find(text, region string, depth int) []finding {
 	}
 	var fs []finding
 	add := func(start, end int, k Kind, prio int) {
+		// A span that cut a JSON escape in two would leave a backslash
+		// before a placeholder, or a \u without its digits: redacted raw
+		// JSON (a body, a tool call's arguments) must stay JSON. An escape
+		// a span starts in is left out, one it ends in is taken whole.
+		start, end = pastEscape(text, start), pastEscape(text, end)
 		if r.on[k] && start < end {
 			fs = append(fs, finding{Span{start, end, k}, prio})
 		}
@@ -182,6 +187,32 @@ func (r *Redactor) find(text, region string, depth int) []finding {
 		return nil
 	}
 	return resolve(fs)
+}
+
+// pastEscape returns i, or when i falls inside a JSON escape (after its
+// backslash, before its end: \n, \", \u00e9), the index after that escape.
+func pastEscape(text string, i int) int {
+	for b := i - 1; b >= 0 && b >= i-5; b-- {
+		if text[b] != '\\' {
+			continue
+		}
+		run := 1 // the backslashes ending at b: an even run escapes itself
+		for b-run >= 0 && text[b-run] == '\\' {
+			run++
+		}
+		if run%2 == 0 {
+			return i
+		}
+		end := b + 2
+		if b+1 < len(text) && text[b+1] == 'u' {
+			end = b + 6
+		}
+		if end > i {
+			return min(end, len(text))
+		}
+		return i
+	}
+	return i
 }
 
 // resolve keeps, of overlapping findings, the one of lowest priority

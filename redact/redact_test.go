@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -60,6 +61,19 @@ func TestSession_Redact(t *testing.T) {
 			in:   `{"content":"my key:\nghp_16C7e42F292c6912E7710c838347Ae178B4a"}`,
 			want: `{"content":"my key:\n[API_KEY_1]"}`,
 		},
+		// Raw JSON stays JSON: no span starts inside an escape or ends in one.
+		{name: "token after an escaped newline", in: `{"note":"key:\nA8fK2mQ9xL2pR7tW4vB8nCz5Yq1"}`, want: `{"note":"key:\n[SECRET_1]"}`},
+		{name: "token after a \\u escape", in: `{"s":"caf\u00e9Xk3mQ9xL2pR7tW4vB8nCz5Yq1Ab"}`, want: `{"s":"caf\u00e9[SECRET_1]"}`},
+		{name: "password holding an escaped quote", in: `{"password":"abcd\"efgh"}`, want: `{"password":"[PASSWORD_1]"}`},
+		{name: "password ending at an escaped quote", in: `{"cmd":"PASS=S3cr3t!x\"rest"}`, want: `{"cmd":"PASS=[PASSWORD_1]rest"}`},
+		{name: "OpenRouter key", in: "my key is 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", want: "my key is [API_KEY_1]"},
+		{
+			name: "addresses under countries that are file extensions",
+			in:   "write to marko.petrovic@firma.rs or juan@tigo.com.py, not logo@2x.py or notes@v2.md",
+			want: "write to [EMAIL_1] or [EMAIL_2], not logo@2x.py or notes@v2.md",
+		},
+		{name: "Mir card", region: "RU", in: "Mir card 2200 7001 2345 6781 please", want: "Mir card [CARD_1] please"},
+		{name: "dotted US phone, dotted date", region: "US", in: "call me at 415.555.2671, not on 12.05.2024", want: "call me at [PHONE_1], not on 12.05.2024"},
 		{
 			name: "JWT",
 			in:   "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
@@ -170,6 +184,28 @@ func FuzzRedact(f *testing.F) {
 				t.Fatalf("bad span %+v in %q", sp, text)
 			}
 			last = sp.End
+		}
+	})
+}
+
+// FuzzRedact_JSON: redacting a JSON document as raw text (a request body,
+// a tool call's arguments) leaves it JSON, whatever its strings hold.
+func FuzzRedact_JSON(f *testing.F) {
+	f.Add("key:\nA8fK2mQ9xL2pR7tW4vB8nCz5Yq1", "x")
+	f.Add("caf\u00e9Xk3mQ9xL2pR7tW4vB8nCz5Yq1Ab", "y")
+	f.Add("abcd\"efgh", "password")
+	f.Add("PASS=S3cr3t!x\"rest", "cmd")
+	f.Add("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----", "pem")
+	f.Add("postgres://u:p\"w@h/db ana@example.org", "url")
+	r := newRedactor(f)
+	f.Fuzz(func(t *testing.T, value, key string) {
+		doc, err := json.Marshal(map[string]string{key: value, "note": "a" + value})
+		if err != nil {
+			return
+		}
+		out, _ := r.NewSession("").Redact(string(doc))
+		if !json.Valid([]byte(out)) {
+			t.Errorf("%s redacted to %s: not JSON", doc, out)
 		}
 	})
 }

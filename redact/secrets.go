@@ -669,11 +669,32 @@ func findCLIPasswords(text string, add addFunc) {
 			continue
 		}
 		q := text[i+2]
-		e := strings.IndexByte(text[i+3:], q)
+		e := closingQuote(text[i+3:], q)
 		if e < 4 || e > 200 || strings.ContainsAny(text[i+3:i+3+e], " \n") || isPlaceholder(text[i+3:i+3+e]) {
 			continue
 		}
 		add(i+3, i+3+e, Password, prioPassword)
+	}
+}
+
+// closingQuote returns the index in s of the first q that no backslash
+// escapes, or -1: in raw JSON a password may hold \", which does not end
+// it.
+func closingQuote(s string, q byte) int {
+	for off := 0; ; {
+		e := strings.IndexByte(s[off:], q)
+		if e < 0 {
+			return -1
+		}
+		e += off
+		run := 0
+		for e-run-1 >= 0 && s[e-run-1] == '\\' {
+			run++
+		}
+		if run%2 == 0 {
+			return e
+		}
+		off = e + 1
 	}
 }
 
@@ -693,7 +714,7 @@ func findPasswords(text, lower string, add addFunc) {
 		var v string
 		start := i
 		if q := text[i]; q == '"' || q == '\'' || q == '`' {
-			e := strings.IndexByte(text[i+1:], q)
+			e := closingQuote(text[i+1:], q)
 			if e < 0 || e > 200 {
 				continue
 			}
@@ -831,12 +852,33 @@ func keyBody(prefix, body string) bool {
 	if allHex(body) {
 		return len(body) >= 32
 	}
+	if rest, ok := subPrefix(body); ok && allHex(rest) && len(rest) >= 32 {
+		return true // sk-or-v1-<64 hex>: OpenRouter's, lower case only
+	}
 	var up, lo bool
 	for i := 0; i < len(body); i++ {
 		up = up || isUpper(body[i])
 		lo = lo || isLower(body[i])
 	}
 	return looksRandom(body) || len(body) >= 30 && up && lo
+}
+
+// subPrefix strips what some keys carry between the provider's prefix and
+// the key itself, up to two short lower-case groups ("or-v1-" of
+// OpenRouter's sk-or-v1-…); ok is false when body starts with none.
+func subPrefix(body string) (rest string, ok bool) {
+	i := 0
+	for range 2 {
+		j := i
+		for j < len(body) && j-i < 8 && (isLower(body[j]) || isDigit(body[j])) {
+			j++
+		}
+		if j == i || j == len(body) || body[j] != '-' {
+			break
+		}
+		i = j + 1
+	}
+	return body[i:], i > 0
 }
 
 // looksRandom: upper, lower and digits all present, and not all hex.
