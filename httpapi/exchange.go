@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -387,7 +388,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 		if unflushed && (ready == nil || !ready.Ready()) {
 			if err := rc.Flush(); err != nil {
 				rec.Completeness = lyumen.ClientDisconnected
-				rec.Error = "client disconnected: " + err.Error()
+				rec.Error = clientGone(err)
 				break
 			}
 			unflushed = false
@@ -438,7 +439,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 		wrote = true
 		if _, err := w.Write(buf); err != nil {
 			rec.Completeness = lyumen.ClientDisconnected
-			rec.Error = "client disconnected: " + err.Error()
+			rec.Error = clientGone(err)
 			break
 		}
 		unflushed = true
@@ -485,6 +486,17 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	headers.stop()
 	w.Write(buf)
 	rc.Flush()
+}
+
+// clientGone is the recorded error of a write to the client that failed.
+// Never the error's own text: a network error names both ends of the
+// connection ("write tcp 10.0.0.2:8080->203.0.113.5:51234: i/o timeout"),
+// and the client's address must not be stored.
+func clientGone(err error) string {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return "client disconnected: it stopped reading (write timeout)"
+	}
+	return "client disconnected: the connection was closed"
 }
 
 // keepAlive is an SSE comment, sent at most every keepAliveEvery while a

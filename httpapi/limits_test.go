@@ -766,7 +766,9 @@ func TestLimits_StreamOutlastsServerTimeouts(t *testing.T) {
 }
 
 // TestLimits_ClientStopsReading: a client that stops reading a stream is
-// cut once a write has waited WriteTimeout, and the gateway lets go.
+// cut once a write has waited WriteTimeout, and the gateway lets go. The
+// record says why without the write's error text, which names the
+// client's address.
 func TestLimits_ClientStopsReading(t *testing.T) {
 	g := newLimited(t, httpapi.Options{Limits: httpapi.Limits{WriteTimeout: 200 * time.Millisecond, MaxStreamDuration: time.Minute}},
 		&fakeProvider{events: -1, size: 64 << 10})
@@ -784,6 +786,10 @@ func TestLimits_ClientStopsReading(t *testing.T) {
 	}
 	if rec.Completeness != lyumen.ClientDisconnected {
 		t.Errorf("recorded %s %q, want client_disconnected", rec.Completeness, rec.Error)
+	}
+	host, port, _ := net.SplitHostPort(conn.LocalAddr().String()) // the address the gateway saw
+	if strings.Contains(rec.Error, ":"+port) || !strings.Contains(rec.Error, "stopped reading") {
+		t.Errorf("recorded error %q: want why, without the client's address %s:%s", rec.Error, host, port)
 	}
 }
 
