@@ -78,29 +78,33 @@ func Record(r *redact.Redactor, rec *lyumen.Record) int { return record(r, rec, 
 // work.
 func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 	s := r.NewSession(rec.Country)
+	red := func(text string) (string, int) { return clean.redact(s, rec.Country, text) }
 	str := func(p *string) {
 		if *p != "" {
-			*p, _ = clean.redact(s, rec.Country, *p)
+			*p, _ = red(*p)
+		}
+	}
+	js := func(p *string) { // JSON text: a tool call's arguments
+		if *p != "" {
+			*p, _ = jsonText(red, *p)
 		}
 	}
 	if len(rec.Request) > 0 {
-		if out, n := body(s, rec, clean); n > 0 {
-			// Placeholders are JSON-safe and spans stop at quotes and
-			// backslashes, so valid JSON stays valid. Should a span still
-			// break it, scrub the decoded strings and encode them again:
-			// the body loses its original spacing, not its secrets.
-			if json.Valid(rec.Request) && !json.Valid([]byte(out)) {
-				out = scrubJSON(rec.Request, str)
-			}
-			rec.Request = []byte(out)
+		if out, n := body(rec, red); n > 0 {
+			rec.Request = []byte(validAfter(string(rec.Request), out, str))
 		}
 	}
 	if c := rec.Conversation; c != nil {
 		for i := range c.Messages {
-			message(&c.Messages[i], str)
+			message(&c.Messages[i], str, js)
 		}
 		for i := range c.Tools {
 			str(&c.Tools[i].Description)
+			if p := c.Tools[i].Parameters; len(p) > 0 { // a schema's default or example may be a key
+				if out, n := jsonText(red, string(p)); n > 0 {
+					c.Tools[i].Parameters = json.RawMessage(out)
+				}
+			}
 		}
 		for i := range c.Stop {
 			str(&c.Stop[i])
@@ -108,10 +112,10 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 	}
 	if resp := rec.Response; resp != nil {
 		for i := range resp.Choices {
-			message(&resp.Choices[i].Message, str)
+			message(&resp.Choices[i].Message, str, js)
 		}
 		if len(resp.Raw) > 0 {
-			if out, n := s.Redact(string(resp.Raw)); n > 0 {
+			if out, n := jsonText(red, string(resp.Raw)); n > 0 {
 				resp.Raw = []byte(out)
 			}
 		}
@@ -134,11 +138,11 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 // context across messages: gitleaks' curl rules ("curl" in one message,
 // "-u user:pass" in another) and the line-wide allowlist of its generic
 // rule (a JS import anywhere hid every generic secret in the body).
-func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, int) {
+func body(rec *lyumen.Record, red func(string) (string, int)) (string, int) {
 	b := string(rec.Request)
 	texts := pack.MessageTexts(rec.Request)
 	if len(texts) == 0 {
-		return s.Redact(b)
+		return jsonText(red, b)
 	}
 	// The body is rebuilt only once something in it is replaced: out holds
 	// b up to copied, with what replaced it.
@@ -154,9 +158,9 @@ func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, i
 		out.WriteString(red)
 		copied = end
 	}
-	scan := func(start, end int) {
-		if red, n := clean.redact(s, rec.Country, b[start:end]); n > 0 {
-			replace(start, end, red)
+	scan := func(start, end int) { // JSON between texts, outside any string
+		if out, n := jsonText(red, b[start:end]); n > 0 {
+			replace(start, end, out)
 			total += n
 		}
 	}
@@ -170,8 +174,8 @@ func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, i
 			scan(start, end) // cannot happen: MessageTexts found a string
 			return
 		}
-		if red, n := clean.redact(s, rec.Country, t); n > 0 {
-			enc, _ := json.Marshal(red) // cannot fail: a string
+		if out, n := red(t); n > 0 {
+			enc, _ := json.Marshal(out) // cannot fail: a string
 			replace(start, end, string(enc))
 			total += n
 		}
@@ -194,7 +198,7 @@ func body(s *redact.Session, rec *lyumen.Record, clean *cleanStrings) (string, i
 	return out.String(), total
 }
 
-func message(m *lyumen.Message, str func(*string)) {
+func message(m *lyumen.Message, str, js func(*string)) {
 	str(&m.Content)
 	str(&m.Reasoning)
 	str(&m.Refusal)
@@ -205,8 +209,76 @@ func message(m *lyumen.Message, str func(*string)) {
 		str(&m.Parts[i].URL) // a signed image URL carries a credential
 	}
 	for i := range m.ToolCalls {
-		str(&m.ToolCalls[i].Arguments)
+		js(&m.ToolCalls[i].Arguments)
 	}
+}
+
+// jsonText scrubs text that is JSON, or a run of it that starts outside
+// any string: as written first, where a key names the secret its value
+// holds, then each string in it that has an escape, decoded, where \"
+// around a password or \n before a key no longer hides it from the rules
+// (a tool call's arguments in a body are JSON inside a JSON string). A
+// document that was JSON stays JSON.
+func jsonText(red func(string) (string, int), text string) (string, int) {
+	out, n := red(text)
+	out, m := escapedStrings(out, red, 2)
+	if n+m == 0 {
+		return text, 0
+	}
+	return validAfter(text, out, func(p *string) { *p, _ = red(*p) }), n + m
+}
+
+// escapedStrings scrubs, decoded, each string literal of js that holds an
+// escape, and the strings in those that are JSON in turn, depth levels
+// down. It stops at the first thing that is not a string literal where one
+// begins: js need not be JSON throughout.
+func escapedStrings(js string, red func(string) (string, int), depth int) (string, int) {
+	if depth == 0 || strings.IndexByte(js, '\\') < 0 {
+		return js, 0
+	}
+	var out strings.Builder
+	last, total := 0, 0
+	for i := 0; i < len(js); {
+		q := strings.IndexByte(js[i:], '"')
+		if q < 0 {
+			break
+		}
+		i += q
+		sc := jsonscan.New(js[i:])
+		lit, ok := sc.RawString()
+		if !ok {
+			break
+		}
+		end := i + len(lit)
+		var t string
+		if strings.IndexByte(lit, '\\') >= 0 && json.Unmarshal([]byte(lit), &t) == nil {
+			r, n := red(t)
+			r, m := escapedStrings(r, red, depth-1)
+			if n+m > 0 {
+				enc, _ := json.Marshal(r) // cannot fail: a string
+				out.WriteString(js[last:i])
+				out.Write(enc)
+				last, total = end, total+n+m
+			}
+		}
+		i = end
+	}
+	if total == 0 {
+		return js, 0
+	}
+	out.WriteString(js[last:])
+	return out.String(), total
+}
+
+// validAfter returns out, the scrubbed in, or when in was a JSON document
+// and out is none (a span the redactor should not have cut), in with every
+// string scrubbed and encoded again: the loss is the original spacing, not
+// the secrets.
+func validAfter(in, out string, str func(*string)) string {
+	if json.Valid([]byte(in)) && !json.Valid([]byte(out)) {
+		return scrubJSON([]byte(in), str)
+	}
+	return out
 }
 
 // scrubJSON scrubs every string of a JSON document, keys included.

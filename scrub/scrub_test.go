@@ -86,6 +86,77 @@ func TestRecord(t *testing.T) {
 	}
 }
 
+// TestRecord_JSON: secrets that escapes hide in JSON are found, and what
+// was JSON stays JSON: a tool call's arguments inside a body (JSON in a
+// JSON string), a Responses body's input, a tool's schema, and arguments
+// whose key follows an escaped newline.
+func TestRecord_JSON(t *testing.T) {
+	const (
+		password = "Hunter2-Zebra!"
+		awsKey   = "AKIAZ3FJ7PQ2LXWN5RTB"
+		token    = "A8fK2mQ9xL2pR7tW4vB8nCz5Yq1"
+		orKey    = "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"
+	)
+	for _, tc := range []struct {
+		name   string
+		rec    *lyumen.Record
+		secret string
+		json   func(*lyumen.Record) string // what must stay JSON
+	}{
+		{
+			name: "tool call arguments in a chat body",
+			rec: &lyumen.Record{Request: []byte(`{"model":"m","messages":[{"role":"user","content":"connect"},` +
+				`{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"connect","arguments":"{\"user\":\"app\",\"password\":\"` + password + `\"}"}}]},` +
+				`{"role":"tool","tool_call_id":"c1","content":"ok"}]}`)},
+			secret: password,
+			json:   func(r *lyumen.Record) string { return string(r.Request) },
+		},
+		{
+			name:   "a Responses body's input",
+			rec:    &lyumen.Record{Request: []byte(`{"model":"m","input":"log in with password: \"` + password + `\" please"}`)},
+			secret: password,
+			json:   func(r *lyumen.Record) string { return string(r.Request) },
+		},
+		{
+			name: "a tool's schema",
+			rec: &lyumen.Record{Conversation: &lyumen.Conversation{Tools: []lyumen.Tool{{Name: "weather", Parameters: json.RawMessage(
+				`{"type":"object","properties":{"key":{"type":"string","default":"` + awsKey + `"}}}`)}}}},
+			secret: awsKey,
+			json:   func(r *lyumen.Record) string { return string(r.Conversation.Tools[0].Parameters) },
+		},
+		{
+			name: "arguments with a key after an escaped newline",
+			rec: &lyumen.Record{Response: &lyumen.Response{Choices: []lyumen.Choice{{Message: lyumen.Message{Role: "assistant",
+				ToolCalls: []lyumen.ToolCall{{Name: "write_file", Arguments: `{"path":".env","content":"# keys\n` + token + `\n"}`}}}}}}},
+			secret: token,
+			json:   func(r *lyumen.Record) string { return r.Response.Choices[0].Message.ToolCalls[0].Arguments },
+		},
+		{
+			name:   "an OpenRouter key in a body",
+			rec:    &lyumen.Record{Request: []byte(`{"model":"m","messages":[{"role":"user","content":"why does ` + orKey + ` get a 401?"}]}`)},
+			secret: orKey,
+			json:   func(r *lyumen.Record) string { return string(r.Request) },
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := redact.New(redact.Options{Kinds: redact.SecretKinds()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := scrub.Record(r, tc.rec); n == 0 {
+				t.Error("nothing replaced")
+			}
+			all, _ := json.Marshal(tc.rec)
+			if strings.Contains(string(all)+string(tc.rec.Request), tc.secret) {
+				t.Errorf("%q survived: %s %s", tc.secret, all, tc.rec.Request)
+			}
+			if got := tc.json(tc.rec); !json.Valid([]byte(got)) {
+				t.Errorf("no longer JSON: %s", got)
+			}
+		})
+	}
+}
+
 type writerFunc func(context.Context, []*lyumen.Record) error
 
 func (f writerFunc) WriteRecords(ctx context.Context, recs []*lyumen.Record) error {
