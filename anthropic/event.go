@@ -33,6 +33,9 @@ type parser struct {
 	input, cacheWrite, cacheRead, output, thinking int
 
 	tools []int // the content block index of each tool_use block, in order
+	// args[i] says tool call i has had argument text; one that ends
+	// without any gets "{}", as its unstreamed tool_use input reads.
+	args []bool
 }
 
 var errInvalidEvent = &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid event"}
@@ -105,6 +108,7 @@ func (p *parser) parseGeneral(name string, data []byte) (lyumen.Event, action, e
 				call.Arguments = compactInput([]byte(in.Raw)) // a server that sends the whole input at once
 			}
 			p.tools = append(p.tools, block)
+			p.args = append(p.args, call.Arguments != "")
 			ev.Choices = []lyumen.ChoiceDelta{{ToolCalls: []lyumen.ToolCall{call}}}
 		}
 	case "content_block_delta":
@@ -121,9 +125,15 @@ func (p *parser) parseGeneral(name string, data []byte) (lyumen.Event, action, e
 		case "input_json_delta":
 			if tool, ok := p.tool(int(root.Get("index").Int())); ok {
 				if part := d.Get("partial_json").String(); part != "" {
+					p.args[tool] = true
 					ev.Choices = []lyumen.ChoiceDelta{{ToolCalls: []lyumen.ToolCall{{Index: tool, Arguments: part}}}}
 				}
 			}
+		}
+	case "content_block_stop":
+		if tool, ok := p.tool(int(root.Get("index").Int())); ok && !p.args[tool] {
+			p.args[tool] = true
+			ev.Choices = []lyumen.ChoiceDelta{{ToolCalls: []lyumen.ToolCall{{Index: tool, Arguments: "{}"}}}}
 		}
 	case "message_delta":
 		if sr := root.Get("delta.stop_reason"); sr.Type == gjson.String {

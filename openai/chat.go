@@ -38,6 +38,8 @@ type chatRequest struct {
 	Stop                json.RawMessage
 	Seed                *int64
 	ReasoningEffort     *string
+	Logprobs            *bool
+	TopLogprobs         *int
 }
 
 type wireTool struct {
@@ -142,10 +144,20 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 	}
 	for i, t := range cr.Tools {
 		if t.Type != "function" && t.Type != "" {
-			return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: fmt.Sprintf("tools[%d].type", i),
-				Message: fmt.Sprintf("unsupported tool type '%s': only function tools are supported", lyumen.Clip(t.Type))}
+			// OpenAI's own (custom tools): as written to an OpenAI-compatible
+			// upstream, refused by the others.
+			if req.Untranslated == nil {
+				req.Untranslated = untranslatable(fmt.Sprintf("tools[%d].type", i),
+					"tools of type '%s' cannot be translated for this model's provider: only function tools can", lyumen.Clip(t.Type))
+			}
+			continue
 		}
 		req.Tools = append(req.Tools, lyumen.Tool{Name: t.Function.Name, Description: t.Function.Description, Parameters: t.Function.Parameters, Strict: t.Function.Strict})
+	}
+	if cr.Logprobs != nil && *cr.Logprobs || cr.TopLogprobs != nil && *cr.TopLogprobs > 0 {
+		if req.Untranslated == nil {
+			req.Untranslated = untranslatable("logprobs", "'logprobs' cannot be translated for this model's provider, which reports none")
+		}
 	}
 	if cr.N != nil {
 		req.N = *cr.N
@@ -158,7 +170,11 @@ func DecodeChat(body []byte) (*lyumen.Request, error) {
 	if req.Format, err = chatFormat(responseFormat); err != nil {
 		return nil, err
 	}
-	if req.ToolChoice, err = toolChoice(cr.ToolChoice); err != nil {
+	if t := gjson.GetBytes(cr.ToolChoice, "type").String(); t == "allowed_tools" || t == "custom" {
+		if req.Untranslated == nil {
+			req.Untranslated = untranslatable("tool_choice.type", "a tool_choice of type '%s' cannot be translated for this model's provider", t)
+		}
+	} else if req.ToolChoice, err = toolChoice(cr.ToolChoice); err != nil {
 		return nil, err
 	}
 	if req.Stop, err = stopSequences(cr.Stop); err != nil {
@@ -200,6 +216,7 @@ func chatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage, er
 		{"max_completion_tokens", &cr.MaxCompletionTokens}, {"temperature", &cr.Temperature},
 		{"top_p", &cr.TopP}, {"frequency_penalty", &cr.FrequencyPenalty}, {"presence_penalty", &cr.PresencePenalty},
 		{"stop", &cr.Stop}, {"seed", &cr.Seed}, {"reasoning_effort", &cr.ReasoningEffort},
+		{"logprobs", &cr.Logprobs}, {"top_logprobs", &cr.TopLogprobs},
 	} {
 		if raw, ok := fields[f.key]; ok {
 			if err := json.Unmarshal(raw, f.dst); err != nil {

@@ -41,17 +41,20 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 			msgs, ok := readMessages(&p, body)
 			cr.Messages = &msgs
 			return ok
-		case "stream", "parallel_tool_calls":
+		case "stream", "parallel_tool_calls", "logprobs":
 			b, ok := p.BoolOrNull()
-			if key == "stream" {
+			switch key {
+			case "stream":
 				cr.Stream = b
-			} else {
+			case "logprobs":
+				cr.Logprobs = b
+			default:
 				cr.ParallelToolCalls = b
 			}
 			return ok
 		case "stream_options":
 			return p.Null() || readStreamOptions(&p, body, &cr)
-		case "n", "max_tokens", "max_completion_tokens", "seed":
+		case "n", "max_tokens", "max_completion_tokens", "seed", "top_logprobs":
 			n, null, ok := p.IntOrNull()
 			switch {
 			case !ok || null:
@@ -65,6 +68,8 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 					cr.N = &v
 				case "max_tokens":
 					cr.MaxTokens = &v
+				case "top_logprobs":
+					cr.TopLogprobs = &v
 				default:
 					cr.MaxCompletionTokens = &v
 				}
@@ -106,7 +111,7 @@ func fastChatFields(body []byte) (cr chatRequest, responseFormat json.RawMessage
 // one to it.
 var chatKeys = [...]string{"model", "messages", "stream", "stream_options", "n", "max_tokens",
 	"max_completion_tokens", "seed", "temperature", "top_p", "tool_choice", "stop", "response_format", "tools",
-	"parallel_tool_calls", "reasoning_effort", "frequency_penalty", "presence_penalty"}
+	"parallel_tool_calls", "reasoning_effort", "frequency_penalty", "presence_penalty", "logprobs", "top_logprobs"}
 
 // readMessages reads an array of messages that have a role, text content or
 // null, and perhaps a name; nothing else.

@@ -234,9 +234,9 @@ func wireToolCalls(calls []lyumen.ToolCall, withIndex bool) []wireToolCall {
 	return out
 }
 
-func completionID(id string) string {
+func completionID(id string, now time.Time) string {
 	if id == "" {
-		return "chatcmpl-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		return "chatcmpl-" + strconv.FormatInt(now.UnixNano(), 36)
 	}
 	return id
 }
@@ -247,7 +247,7 @@ func EncodeChat(resp *lyumen.Response, model string, now time.Time) []byte {
 	if resp.Raw != nil {
 		return resp.Raw
 	}
-	c := chatCompletion{ID: completionID(resp.ID), Object: "chat.completion", Created: now.Unix(), Model: model, Usage: (*wireUsage)(resp.Usage)}
+	c := chatCompletion{ID: completionID(resp.ID, now), Object: "chat.completion", Created: now.Unix(), Model: model, Usage: (*wireUsage)(resp.Usage)}
 	if resp.Model != "" {
 		c.Model = resp.Model
 	}
@@ -309,7 +309,7 @@ func EncodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
 		if ev.Model != "" {
 			m = ev.Model
 		}
-		id := completionID(ev.ID)
+		id := completionID(ev.ID, now)
 		return appendTextChunk(make([]byte, 0, 150+len(id)+len(m)+len(d.Content)), id, m, now.Unix(), d)
 	}
 	return encodeChunk(ev, model, now)
@@ -328,7 +328,7 @@ func encodeChunk(ev *lyumen.Event, model string, now time.Time) []byte {
 
 // chunkOf is the chat.completion.chunk of ev.
 func chunkOf(ev *lyumen.Event, model string, now time.Time) chatChunk {
-	c := chatChunk{ID: completionID(ev.ID), Object: "chat.completion.chunk", Created: now.Unix(), Model: model, Usage: (*wireUsage)(ev.Usage)}
+	c := chatChunk{ID: completionID(ev.ID, now), Object: "chat.completion.chunk", Created: now.Unix(), Model: model, Usage: (*wireUsage)(ev.Usage)}
 	if ev.Model != "" {
 		c.Model = ev.Model
 	}
