@@ -51,7 +51,8 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	if err != nil {
 		return nil, err
 	}
-	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.url, c.headerFor(req), body, upstreamError)
+	header := c.headerFor(req)
+	raw, err := upstreamhttp.PostWhole(ctx, c.http, c.url, header, body, upstreamError)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}
 	}
 	if m.Type == "error" {
-		return nil, upstreamError(http.StatusBadGateway, raw) // an error envelope sent with 200
+		return nil, upstreamhttp.Clean(upstreamError(http.StatusBadGateway, raw), header) // an error envelope sent with 200
 	}
 	out := m.canonical()
 	if req.Surface == lyumen.SurfaceAnthropicMessages {
@@ -80,11 +81,14 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	resp, err := upstreamhttp.Post(ctx, c.http, c.url, c.headerFor(req), body, true, upstreamError)
+	header := c.headerFor(req)
+	resp, err := upstreamhttp.Post(ctx, c.http, c.url, header, body, true, upstreamError)
 	if err != nil {
 		return nil, err
 	}
-	return newStream(ctx, resp.Body, req.Surface == lyumen.SurfaceAnthropicMessages), nil
+	s := newStream(ctx, resp.Body, req.Surface == lyumen.SurfaceAnthropicMessages)
+	s.header = header
+	return s, nil
 }
 
 // body builds the upstream body. A client on the Anthropic surface has its
@@ -165,6 +169,7 @@ type stream struct {
 	// pending is an event parsed but not yet returned: a translated
 	// message_delta yields its finish reason and then, apart, its usage.
 	pending *lyumen.Event
+	header  http.Header // the operator's, cut out of the upstream's errors
 }
 
 func newStream(ctx context.Context, body io.ReadCloser, raw bool) *stream {
@@ -192,7 +197,7 @@ func (s *stream) Next() (lyumen.Event, error) {
 		ev, next, err := s.p.parse(sev.Type, sev.Data)
 		switch {
 		case err != nil:
-			return lyumen.Event{}, err
+			return lyumen.Event{}, upstreamhttp.Clean(err, s.header)
 		case next == stop:
 			s.done = true
 		case next == emit:

@@ -51,7 +51,11 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 	if err != nil {
 		return nil, err
 	}
-	return decodeResponse(raw)
+	resp, err := decodeResponse(raw)
+	if err != nil {
+		return nil, upstreamhttp.Clean(err, c.header)
+	}
+	return resp, nil
 }
 
 // ChatStream sends a streamGenerateContent request and returns once its
@@ -70,7 +74,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	if err != nil {
 		return nil, err
 	}
-	return &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body)}, nil
+	return &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), header: c.header}, nil
 }
 
 // modelPath is the resource path of a model: "models/gemini-2.5-flash" for
@@ -102,6 +106,8 @@ type stream struct {
 	p    parser
 	err  error // sticky
 	done bool
+	// header is the operator's, cut out of the upstream's errors.
+	header http.Header
 }
 
 func (s *stream) Next() (lyumen.Event, error) {
@@ -110,6 +116,7 @@ func (s *stream) Next() (lyumen.Event, error) {
 	}
 	ev, err := s.next()
 	if err != nil {
+		err = upstreamhttp.Clean(err, s.header)
 		s.err = err
 	}
 	return ev, err

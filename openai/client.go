@@ -107,7 +107,7 @@ func (c *Client) Chat(ctx context.Context, req *lyumen.Request) (*lyumen.Respons
 		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response", Err: err}
 	}
 	if e := cc.failure(); e != nil {
-		return nil, e
+		return nil, upstreamhttp.Clean(e, c.header)
 	}
 	out := cc.canonical()
 	if req.Surface == lyumen.SurfaceOpenAIChat || c.native(req) {
@@ -131,7 +131,7 @@ func (c *Client) ChatStream(ctx context.Context, req *lyumen.Request) (lyumen.St
 	}
 	text := c.native(req)
 	s := &stream{ctx: ctx, body: resp.Body, r: sse.NewReader(resp.Body), n: max(req.N, 1), text: text,
-		raw: text || req.Surface == lyumen.SurfaceOpenAIChat}
+		raw: text || req.Surface == lyumen.SurfaceOpenAIChat, header: c.header}
 	s.choices = s.first[:0]
 	return s, nil
 }
@@ -230,6 +230,7 @@ type stream struct {
 	text    bool           // legacy completion chunks, not chat's
 	raw     bool
 	done    bool
+	header  http.Header // the operator's, cut out of the upstream's errors
 }
 
 // choiceState is what a stream keeps of one choice: whether it finished,
@@ -276,7 +277,7 @@ func (s *stream) Next() (lyumen.Event, error) {
 		out, err = s.chunks.parse(ev.Data)
 	}
 	if err != nil {
-		return lyumen.Event{}, err
+		return lyumen.Event{}, upstreamhttp.Clean(err, s.header)
 	}
 	for i := range out.Choices {
 		if err := s.track(&out.Choices[i]); err != nil {

@@ -192,7 +192,7 @@ func (c *Client) Embed(ctx context.Context, req *lyumen.EmbedRequest) (*lyumen.E
 		// router may take elsewhere. Looked for only here: on a good
 		// answer it would be a second pass over all the vectors.
 		if e := root.Get("error"); valid && e.Exists() && e.Type != gjson.Null {
-			return nil, bodyError(json.RawMessage(e.Raw))
+			return nil, upstreamhttp.Clean(bodyError(json.RawMessage(e.Raw)), c.header)
 		}
 		return nil, &lyumen.Error{Kind: lyumen.KindUpstream, Message: "upstream sent an invalid response"}
 	}

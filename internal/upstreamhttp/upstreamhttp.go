@@ -84,23 +84,43 @@ func Post(ctx context.Context, rt http.RoundTripper, url string, header http.Hea
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		e := decode(resp.StatusCode, b)
-		if msg := withoutCredentials(e.Message, header); e.Status == http.StatusUnauthorized {
-			// It may quote the key masked but for its ends (OpenAI does): the
-			// client gets a plain message, the operator's log and record the
-			// upstream's, what can be cut of the key cut. The status is the
-			// decoder's: Google refuses a key with a 400 that it reads as
-			// the 401 it is, which the client must not take for its own.
-			e.Message, e.Err = "upstream: the upstream refused the gateway's credentials", errors.New(msg)
-		} else {
-			e.Message = msg
-		}
+		e := clean(decode(resp.StatusCode, b), header)
 		if ra := lyumen.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
 			e.RetryAfter = ra
 		}
 		return nil, e
 	}
 	return resp, nil
+}
+
+// Clean returns err with the operator's credentials cut out when it is an
+// upstream's *lyumen.Error: what Post does for a refusal by status, for
+// one the upstream sent inside a 200 answer or a stream's event
+// (OpenRouter's {"error":{"code":401,…}}). Other errors pass as they are.
+func Clean(err error, header http.Header) error {
+	e, ok := err.(*lyumen.Error)
+	if !ok || e.Kind != lyumen.KindUpstream || e.Message == refusedCredentials {
+		return err
+	}
+	c := *e // a package's shared error value must not change
+	return clean(&c, header)
+}
+
+const refusedCredentials = "upstream: the upstream refused the gateway's credentials"
+
+// clean cuts the operator's header values out of e's message, in place.
+func clean(e *lyumen.Error, header http.Header) *lyumen.Error {
+	if msg := withoutCredentials(e.Message, header); e.Status == http.StatusUnauthorized {
+		// It may quote the key masked but for its ends (OpenAI does): the
+		// client gets a plain message, the operator's log and record the
+		// upstream's, what can be cut of the key cut. The status is the
+		// decoder's: Google refuses a key with a 400 that it reads as
+		// the 401 it is, which the client must not take for its own.
+		e.Message, e.Err = refusedCredentials, errors.New(msg)
+	} else {
+		e.Message = msg
+	}
+	return e
 }
 
 // withoutCredentials is an upstream's error message with every value of
