@@ -26,8 +26,9 @@ func main() {
 	go func() {
 		<-ctx.Done()
 		// The first signal drains (drain_delay, shutdown_timeout); a second
-		// ends the process at once, as without a handler. What clients
-		// were answered is in the spool already.
+		// ends the process at once, as without a handler. Every exchange
+		// whose end a client was sent is in the spool already; a stream
+		// still running is lost, as on a crash (README, "Store and spool").
 		stop()
 	}()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
