@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -112,6 +113,20 @@ func Aggregate(ctx context.Context, src Source, o AggregateOptions) (*Aggregates
 				continue
 			}
 			t.Rows = append(t.Rows, Row{Value: v, Count: c})
+		}
+		if smallN == 1 && len(t.Rows) > 0 {
+			// One cell alone under k would be the total less the rest, and
+			// its value the one missing (a day between two shown): the
+			// smallest shown cell goes in with it.
+			i := 0
+			for j, r := range t.Rows {
+				if r.Count < t.Rows[i].Count {
+					i = j
+				}
+			}
+			small += t.Rows[i].Count
+			smallN++
+			t.Rows = slices.Delete(t.Rows, i, i+1)
 		}
 		if smallN > 0 {
 			if small < int64(o.K) {

@@ -194,18 +194,26 @@ func TestExport_CountryAtK(t *testing.T) {
 }
 
 // TestAggregate_SuppressesEveryDimension: in every table, a value counted
-// K-1 times is suppressed and one counted K times shown, in the JSON, CSV
-// and text outputs alike.
+// K-1 times is suppressed and values counted K times or more shown, in the
+// JSON, CSV and text outputs alike; a value suppressed alone takes the
+// smallest shown one with it, or the total less the rest would be its
+// count (a day between two shown, 20, 3 and 20 of 43, was 3).
 func TestAggregate_SuppressesEveryDimension(t *testing.T) {
 	const k = 4
 	var recs []*lyumen.Record
-	// k records of one kind in every dimension, k-1 of another.
-	for i := range 2*k - 1 {
-		rare := i >= k
+	// k+1 and k records of two kinds in every dimension, k-1 of a third.
+	for i := range 3 * k {
+		rare := i > 2*k
+		second := i > k && !rare
 		r := datasettest.Rec(fmt.Sprintf("r%02d", i), 0, "an answer",
 			"Could you please tell me what the weather is usually like in the mountains during the summer?")
 		r.ReceivedAt = datasettest.T0
 		r.Country, r.Model, r.Surface = "DE", "common-model", lyumen.SurfaceOpenAIChat
+		if second {
+			r.ReceivedAt = datasettest.T0.Add(96 * time.Hour)
+			r.Country, r.Model, r.Surface = "AT", "second-model", lyumen.SurfaceOpenAIResponses
+			r.Conversation.Messages[0].Content = "¿Podrías decirme qué tiempo suele hacer en las montañas durante el verano?"
+		}
 		if rare {
 			r.ReceivedAt = datasettest.T0.Add(48 * time.Hour)
 			r.Country, r.Model, r.Surface = "LI", "rare-model", lyumen.SurfaceAnthropicMessages
@@ -223,7 +231,8 @@ func TestAggregate_SuppressesEveryDimension(t *testing.T) {
 		t.Fatalf("%d tables, want %d", len(a.Tables), len(dataset.Dimensions))
 	}
 	for _, tb := range a.Tables {
-		want := []dataset.Row{{Value: common[tb.Dimension], Count: k}, {Value: dataset.Suppressed, Count: -1}}
+		// The rare value and the second, the smaller shown one: k-1 + k.
+		want := []dataset.Row{{Value: common[tb.Dimension], Count: k + 1}, {Value: dataset.Suppressed, Count: 2*k - 1}}
 		if !slices.Equal(tb.Rows, want) {
 			t.Errorf("%s rows %v, want %v", tb.Dimension, tb.Rows, want)
 		}
@@ -241,8 +250,8 @@ func TestAggregate_SuppressesEveryDimension(t *testing.T) {
 				t.Errorf("%s output names %s %q, counted %d < k=%d:\n%s", name, d, v, k-1, k, out)
 			}
 		}
-		if !strings.Contains(csv.String(), d+",(suppressed),<4\n") {
-			t.Errorf("CSV lacks %s,(suppressed),<4:\n%s", d, csv.String())
+		if !strings.Contains(csv.String(), d+",(suppressed),7\n") {
+			t.Errorf("CSV lacks %s,(suppressed),7:\n%s", d, csv.String())
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -256,10 +257,36 @@ const (
 )
 
 // prepareDedup computes what decide needs; it runs on the workers.
+//
+// The exact hash covers every message; the near one leaves out the system
+// prompts: an app's long prompt, shared by all its conversations, would
+// make them all look alike whatever was asked and answered.
 func prepareDedup(msgs []Message) (uint64, signature) {
 	norm := normalize(msgs)
-	return xxhash.Sum64String(norm), minhash(norm)
+	lead := 0 // the system prompts before the first other message
+	for lead < len(msgs) && system(msgs[lead].Role) {
+		lead++
+	}
+	body := norm
+	if lead > 0 {
+		// normalize writes a line per message, and a message's text has
+		// no newline left: the body starts after the lead's lines.
+		cut := 0
+		for range lead {
+			cut += strings.IndexByte(norm[cut:], '\n') + 1
+		}
+		body = norm[cut:]
+	}
+	for _, m := range msgs[lead:] {
+		if system(m.Role) { // one further in, rare: normalize again without it
+			body = normalize(slices.DeleteFunc(slices.Clone(msgs), func(m Message) bool { return system(m.Role) }))
+			break
+		}
+	}
+	return xxhash.Sum64String(norm), minhash(body)
 }
+
+func system(role string) bool { return role == "system" || role == "developer" }
 
 // decide reports whether the conversation duplicates one kept before, and
 // keeps it when it does not. It runs in export order.

@@ -1,8 +1,11 @@
 package dataset
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/lyumen/lyumen"
 )
@@ -79,24 +82,47 @@ func message(m *lyumen.Message) Message {
 	if m.Parts == nil {
 		out.Content = m.Content
 	} else {
+		// Parts are kept apart: run together, "…1111 1111" and "Thanks" lose
+		// the word boundary the anonymizer's detectors need.
 		var b strings.Builder
+		part := func(s string, sep byte) {
+			if s == "" {
+				return
+			}
+			if t := b.String(); t != "" && !unicode.IsSpace(rune(t[len(t)-1])) && !unicode.IsSpace(rune(s[0])) {
+				b.WriteByte(sep)
+			}
+			b.WriteString(s)
+		}
 		for _, p := range m.Parts {
 			switch p.Type {
 			case lyumen.PartText:
-				b.WriteString(p.Text)
+				part(p.Text, '\n')
 			case lyumen.PartImage:
-				if b.Len() > 0 {
-					b.WriteByte(' ')
-				}
-				b.WriteString("[IMAGE]")
+				part("[IMAGE]", ' ')
 			}
 		}
 		out.Content = b.String()
 	}
 	for _, tc := range m.ToolCalls {
-		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+		out.ToolCalls = append(out.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Name, Arguments: compact(tc.Arguments)})
 	}
 	return out
+}
+
+// compact returns JSON arguments without insignificant space, so that a
+// call streamed as a model spaced it ({"city": "Paris"}) and the same call
+// resent by the client, compacted, are one message to threading and
+// dedup. Anything else is returned as it is.
+func compact(args string) string {
+	if !strings.ContainsAny(args, " \t\n\r") {
+		return args
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(args)) != nil {
+		return args
+	}
+	return b.String()
 }
 
 // turns counts the user messages.

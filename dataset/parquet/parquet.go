@@ -146,6 +146,9 @@ func (w *Writer) Write(ex *dataset.Example) error {
 	s.rows++
 	for _, m := range r.Messages {
 		s.pending += int64(len(m.Content) + len(m.Reasoning))
+		for _, tc := range m.ToolCalls { // an agent's write_file carries a whole file
+			s.pending += int64(len(tc.ID) + len(tc.Name) + len(tc.Arguments))
+		}
 	}
 	if len(s.buf) >= 256 {
 		if _, err := s.w.Write(s.buf); err != nil {
