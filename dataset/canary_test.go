@@ -237,6 +237,42 @@ func TestCardText_SafeguardsOff(t *testing.T) {
 	}
 }
 
+// TestCardText_SaysWhatTheExportHas: the card describes the files written
+// with their options: an empty export lists no data files (an empty
+// list is YAML's null, which the Hugging Face Hub refuses), OpenAI's
+// format gets no table of metadata it does not carry, and an export not
+// anonymized does not claim participants' names are dropped.
+func TestCardText_SaysWhatTheExportHas(t *testing.T) {
+	recs := []*lyumen.Record{datasettest.Rec("r1", 0, "An answer long enough to be a real answer.", "A question long enough to be kept, please?")}
+	_, empty := export(t, nil, dataset.Options{Redactor: newRedactor(t)})
+	_, anon := export(t, recs, dataset.Options{Redactor: newRedactor(t)})
+	_, plain := export(t, recs, dataset.Options{})
+	for _, tc := range []struct {
+		name      string
+		format    dataset.Format
+		st        *dataset.Stats
+		want, not []string
+	}{
+		{"empty", dataset.Parquet, empty, nil, []string{"data_files:"}},
+		{"openai", dataset.OpenAI, anon, []string{"data_files:"}, []string{"| field | meaning |"}},
+		{"sharegpt", dataset.ShareGPT, anon, []string{"| field | meaning |"}, nil},
+		{"parquet, anonymized", dataset.Parquet, anon, []string{"name, is dropped"}, nil},
+		{"parquet, not anonymized", dataset.Parquet, plain, []string{"as the client sent it"}, []string{"name, is dropped"}},
+	} {
+		got := dataset.CardText(dataset.Card{Format: tc.format}, tc.st)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: the card lacks %q:\n%s", tc.name, w, got)
+			}
+		}
+		for _, n := range tc.not {
+			if strings.Contains(got, n) {
+				t.Errorf("%s: the card has %q:\n%s", tc.name, n, got)
+			}
+		}
+	}
+}
+
 // reasoningSink keeps what it is given, and writes reasoning when told to.
 type reasoningSink struct {
 	writes bool

@@ -82,9 +82,11 @@ func CardText(c Card, st *Stats) string {
 	}
 	fmt.Fprintf(&b, "size_categories:\n- %s\n", sizeCategory(st.Examples))
 	b.WriteString("task_categories:\n- text-generation\ntags:\n- conversational\n- chat\n- lyumen\n")
-	b.WriteString("configs:\n- config_name: default\n  data_files:\n")
-	for _, split := range slices.Sorted(mapsKeys(st.Splits)) {
-		fmt.Fprintf(&b, "  - split: %s\n    path: data/%s-*.%s\n", split, split, ext)
+	if len(st.Splits) > 0 { // an empty list is YAML's null, which the Hub refuses
+		b.WriteString("configs:\n- config_name: default\n  data_files:\n")
+		for _, split := range slices.Sorted(mapsKeys(st.Splits)) {
+			fmt.Fprintf(&b, "  - split: %s\n    path: data/%s-*.%s\n", split, split, ext)
+		}
 	}
 	b.WriteString("---\n\n")
 	fmt.Fprintf(&b, "# %s\n\n", c.Name)
@@ -152,19 +154,14 @@ func CardText(c Card, st *Stats) string {
 	case ShareGPT:
 		b.WriteString("Each line has `conversations` (`from`: system, human, gpt, tool; `value`) and the metadata fields below.\n")
 	default:
-		b.WriteString("`messages` is a list of `{role, content, reasoning, name, tool_calls, tool_call_id}`: `reasoning` is what a model showed of its thinking before its answer, anonymized as content is; `name` is a tool's (a user's, a participant's name, is dropped); the metadata fields below are columns. The JSONL formats carry no reasoning.\n")
+		name := "`name` is a tool's (a user's, a participant's name, is dropped)"
+		if !st.Anonymized {
+			name = "`name` is a tool's or a participant's, as the client sent it"
+		}
+		fmt.Fprintf(&b, "`messages` is a list of `{role, content, reasoning, name, tool_calls, tool_call_id}`: `reasoning` is what a model showed of its thinking before its answer, anonymized as content is; %s; the metadata fields below are columns. The JSONL formats carry no reasoning.\n", name)
 	}
-	b.WriteString("\n| field | meaning |\n|---|---|\n")
-	for _, f := range [][2]string{
-		{"id", "an opaque id, the same for a conversation within this export only: not the gateway's record id, which holds the exact time"}, {"hour", "when it was received, truncated to the hour (UTC)"},
-		{"model", "the model the client asked for"}, {"surface", "the API it came in on"},
-		{"country", "ISO 3166-1 alpha-2; empty when rare or unknown"}, {"client_family", "the client, from the user agent"},
-		{"language", "ISO 639-1 of the user's messages (whatlanggo); empty when unsure"}, {"turns", "user messages"},
-		{"prompt_tokens, completion_tokens", "tokens of the last exchange, as the upstream counted"},
-		{"cached_tokens, reasoning_tokens", "of those, the prompt tokens read from the upstream's cache and the completion tokens spent reasoning (shown or not); 0 where the upstream did not say, and in conversations recorded before the gateway kept these counts"},
-		{"chars", "characters of message text"}, {"redactions", "placeholders put in"},
-	} {
-		fmt.Fprintf(&b, "| `%s` | %s |\n", f[0], f[1])
+	if c.Format != OpenAI { // its lines have no metadata
+		metadataFields(&b)
 	}
 	b.WriteString("\n## Statistics\n")
 	for _, t := range []struct {
@@ -189,4 +186,20 @@ func CardText(c Card, st *Stats) string {
 	}
 	b.WriteString("\nThe full figures are in `stats.json`.\n")
 	return b.String()
+}
+
+// metadataFields writes the table of the metadata fields.
+func metadataFields(b *strings.Builder) {
+	b.WriteString("\n| field | meaning |\n|---|---|\n")
+	for _, f := range [][2]string{
+		{"id", "an opaque id, the same for a conversation within this export only: not the gateway's record id, which holds the exact time"}, {"hour", "when it was received, truncated to the hour (UTC)"},
+		{"model", "the model the client asked for"}, {"surface", "the API it came in on"},
+		{"country", "ISO 3166-1 alpha-2; empty when rare or unknown"}, {"client_family", "the client, from the user agent"},
+		{"language", "ISO 639-1 of the user's messages (whatlanggo); empty when unsure"}, {"turns", "user messages"},
+		{"prompt_tokens, completion_tokens", "tokens of the last exchange, as the upstream counted"},
+		{"cached_tokens, reasoning_tokens", "of those, the prompt tokens read from the upstream's cache and the completion tokens spent reasoning (shown or not); 0 where the upstream did not say, and in conversations recorded before the gateway kept these counts"},
+		{"chars", "characters of message text"}, {"redactions", "placeholders put in"},
+	} {
+		fmt.Fprintf(b, "| `%s` | %s |\n", f[0], f[1])
+	}
 }

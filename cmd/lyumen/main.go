@@ -31,10 +31,13 @@ func main() {
 		// still running is lost, as on a crash (README, "Store and spool").
 		stop()
 	}()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "lyumen:", err)
-		}
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp): // asked for with -h: the usage went out
+	case errors.Is(err, errNoCommand):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "lyumen:", err)
 		os.Exit(1)
 	}
 }
@@ -66,12 +69,15 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// errNoCommand is run's error without arguments, after the usage.
+var errNoCommand = errors.New("no command")
+
 // run is main without the process: tests call it with their own arguments,
 // environment and context.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errNoCommand
 	}
 	switch args[0] {
 	case "serve":
