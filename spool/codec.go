@@ -43,6 +43,10 @@ const recordVersion = 5
 
 var errPayload = errors.New("malformed record payload")
 
+// errNewer is a whole frame whose record a newer release wrote: not
+// corrupt, only not readable by this one, which must not set it aside.
+var errNewer = errors.New("a record written by a newer release; run it to ship the spool")
+
 func appendRecord(b []byte, r *lyumen.Record) []byte {
 	b = append(b, recordVersion)
 	b = appendString(b, r.ID)
@@ -220,7 +224,10 @@ func decodeRecord(p []byte) (*lyumen.Record, error) {
 		return nil, errPayload
 	}
 	version := p[0]
-	if version < 1 || version > recordVersion {
+	if version > recordVersion {
+		return nil, fmt.Errorf("record payload version %d: %w", p[0], errNewer)
+	}
+	if version < 1 {
 		return nil, fmt.Errorf("record payload version %d: %w", p[0], errPayload)
 	}
 	// One string holds every text field, so decoding a record costs one

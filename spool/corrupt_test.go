@@ -2,14 +2,18 @@ package spool_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -302,4 +306,42 @@ func quarantined(tb testing.TB, dir string) map[string][]byte {
 		files[e.Name()] = mustRead(tb, filepath.Join(dir, "corrupt", e.Name()))
 	}
 	return files
+}
+
+// TestSpool_NewerRecordVersion: a whole frame whose record a newer release
+// wrote (after a downgrade) is not corrupt: the records before it ship,
+// and it stays in its segment, not set aside, for the newer release to
+// ship. It was quarantined with everything after it.
+func TestSpool_NewerRecordVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpen(t, dir, newStore(), spool.Options{})
+	want := recordN(t, s, 0, 3)
+	mustClose(t, s)
+	path := segments(t, dir)[0]
+	b := mustRead(t, path)
+	second := headerSize + frameHeader + int(binary.LittleEndian.Uint32(b[headerSize:]))
+	n := int(binary.LittleEndian.Uint32(b[second:]))
+	b[second+frameHeader] = 99 // the record's version byte
+	crc := crc32.Update(0, crc32.MakeTable(crc32.Castagnoli), b[second:second+4])
+	crc = crc32.Update(crc, crc32.MakeTable(crc32.Castagnoli), b[second+frameHeader:second+frameHeader+n])
+	binary.LittleEndian.PutUint32(b[second+4:], crc)
+	mustWrite(t, path, b)
+
+	st := newStore()
+	s = mustOpen(t, dir, st, spool.Options{DrainTimeout: 100 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, s)
+	if diff := cmp.Diff(ids(want[:1]), st.ids()); diff != "" {
+		t.Errorf("stored (-want +got):\n%s", diff)
+	}
+	if q := quarantined(t, dir); len(q) > 0 {
+		t.Errorf("set aside: %v", slices.Collect(maps.Keys(q)))
+	}
+	if got := mustRead(t, path); !bytes.Equal(got[second:], b[second:]) {
+		t.Error("the newer record's frame and those after it are gone from the segment")
+	}
 }

@@ -315,9 +315,16 @@ func (sh *shipper) read(end int64) (*batch, error) {
 		var rec *lyumen.Record
 		if ok {
 			var err error
-			if rec, err = decodeRecord(payload); err != nil {
-				ok = false
+			rec, err = decodeRecord(payload)
+			if errors.Is(err, errNewer) {
+				if len(b.recs) > 0 {
+					break // ship the records before it
+				}
+				// Kept, and tried again until the release that wrote it
+				// runs: quarantined, it would never reach the store.
+				return nil, fmt.Errorf("segment %s at %d: %w", sh.seg.path, sh.off, err)
 			}
+			ok = err == nil
 		}
 		if !ok {
 			if len(b.recs) > 0 {
