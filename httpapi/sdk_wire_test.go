@@ -240,6 +240,23 @@ func TestSDK_TranslatedChatStreamKeepsOneID(t *testing.T) {
 
 // The Chat Completions object's choices[].logprobs and message.refusal are
 // required (nullable) fields: the official API always sends them, and
-// openai-go tags them api:"required". A translated answer leaves both
-// out; typed clients that validate responses (openai-java's validate(),
-// async-openai) reject it.
+// openai-go tags them api:"required". A translated answer left both
+// out, which typed clients that validate responses (openai-java's validate(),
+// async-openai) reject.
+func TestSDK_TranslatedChatCompletionHasRequiredNullableFields(t *testing.T) {
+	client, _ := sdkGateway(t, "anthropic", anthropicText)
+	resp, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{
+		Model:    "claude-public",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("capital of France?")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := resp.Choices[0]
+	if !ch.JSON.Logprobs.Valid() && !strings.Contains(ch.RawJSON(), `"logprobs":null`) {
+		t.Errorf("choices[0] has no logprobs key: %s", ch.RawJSON())
+	}
+	if !strings.Contains(ch.Message.RawJSON(), `"refusal"`) {
+		t.Errorf("message has no refusal key: %s", ch.Message.RawJSON())
+	}
+}

@@ -28,6 +28,7 @@ type wireChoice struct {
 	Index        int             `json:"index"`
 	Message      *wireMessage    `json:"message,omitempty"`
 	Delta        *wireMessage    `json:"delta,omitempty"`
+	Logprobs     nullField       `json:"logprobs,omitempty"`
 	FinishReason *string         `json:"finish_reason"`
 	Error        json.RawMessage `json:"error,omitempty"` // OpenRouter's, with finish_reason "error"
 	Text         string          `json:"text,omitempty"`  // a legacy completion's answer, read only
@@ -241,6 +242,18 @@ func completionID(id string, now time.Time) string {
 	return id
 }
 
+// jsonNull is a field written as null.
+var jsonNull = json.RawMessage("null")
+
+// nullField is a field written as null when set, and never read: a
+// choice's logprobs, which the gateway does not carry from other
+// upstreams but a chat.completion must have.
+type nullField bool
+
+func (nullField) MarshalJSON() ([]byte, error) { return jsonNull, nil }
+
+func (*nullField) UnmarshalJSON([]byte) error { return nil }
+
 // EncodeChat renders a canonical response as a chat.completion body,
 // for providers that do not speak this wire format.
 func EncodeChat(resp *lyumen.Response, model string, now time.Time) []byte {
@@ -258,8 +271,9 @@ func EncodeChat(resp *lyumen.Response, model string, now time.Time) []byte {
 		if content != "" || len(m.ToolCalls) == 0 {
 			m.Content = &content
 		}
+		m.Refusal = jsonNull // required, as logprobs: null where there is none
 		fr := ch.FinishReason
-		c.Choices[i] = wireChoice{Index: ch.Index, Message: m, FinishReason: &fr}
+		c.Choices[i] = wireChoice{Index: ch.Index, Message: m, Logprobs: true, FinishReason: &fr}
 	}
 	if b, ok := appendCompletion(make([]byte, 0, 512), &c); ok {
 		return b
@@ -382,7 +396,7 @@ func appendChatObject(dst []byte, c *chatChunk, delta bool) ([]byte, bool) {
 			if delta {
 				m, other, key = ch.Delta, ch.Message, `,"delta":{`
 			}
-			if other != nil || m == nil || len(m.ToolCalls) > 0 {
+			if other != nil || m == nil || len(m.ToolCalls) > 0 || m.Refusal != nil && string(m.Refusal) != "null" {
 				return nil, false
 			}
 			if i > 0 {
@@ -398,7 +412,14 @@ func appendChatObject(dst []byte, c *chatChunk, delta bool) ([]byte, bool) {
 			}
 			dst = append(dst, `"content":`...)
 			dst = appendStringPtr(dst, m.Content)
-			dst = append(dst, `},"finish_reason":`...)
+			if m.Refusal != nil {
+				dst = append(dst, `,"refusal":null`...)
+			}
+			dst = append(dst, '}')
+			if ch.Logprobs {
+				dst = append(dst, `,"logprobs":null`...)
+			}
+			dst = append(dst, `,"finish_reason":`...)
 			dst = appendStringPtr(dst, ch.FinishReason)
 			dst = append(dst, '}')
 		}
