@@ -167,7 +167,7 @@ func DecodeResponses(body []byte) (*lyumen.Request, error) {
 		switch {
 		case t.Type != "function":
 			return nil, untranslatable(param+".type",
-				"tools of type '%s' are built into OpenAI's servers and cannot be translated: only function tools are supported", lyumen.Clip(t.Type))
+				"tools of type '%s' cannot be translated: only function tools are supported (OpenAI's built-in tools run on its servers, custom tools take free-form text)", lyumen.Clip(t.Type))
 		case t.Name == "" && t.Function != nil:
 			return nil, invalid(param+".name",
 				"missing required parameter: '%s.name': function tools in the Responses API are flat ({\"type\": \"function\", \"name\": …}), not nested under 'function' as in chat completions", param)

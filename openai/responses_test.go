@@ -209,7 +209,7 @@ var invalidResponses = []struct {
 	{name: "json_schema without name", body: `{"model":"m","input":"x","text":{"format":{"type":"json_schema","schema":{}}}}`, wantParam: "text.format.name", wantMsg: "Missing required parameter"},
 
 	// Features the canonical form cannot carry.
-	{name: "built-in tool", body: `{"model":"m","input":"x","tools":[{"type":"web_search"}]}`, wantParam: "tools[0].type", wantMsg: "tools of type 'web_search' are built into OpenAI's servers and cannot be translated"},
+	{name: "built-in tool", body: `{"model":"m","input":"x","tools":[{"type":"web_search"}]}`, wantParam: "tools[0].type", wantMsg: "tools of type 'web_search' cannot be translated: only function tools are supported"},
 	{name: "built-in tool_choice", body: `{"model":"m","input":"x","tool_choice":{"type":"file_search"}}`, wantParam: "tool_choice.type", wantMsg: "cannot be translated"},
 	{name: "allowed_tools", body: `{"model":"m","input":"x","tool_choice":{"type":"allowed_tools","mode":"auto","tools":[]}}`, wantParam: "tool_choice.type", wantMsg: "cannot be translated"},
 	{name: "previous_response_id", body: `{"model":"m","input":"x","previous_response_id":"resp_1"}`, wantParam: "previous_response_id", wantMsg: "stores no responses"},
