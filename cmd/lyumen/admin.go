@@ -27,19 +27,26 @@ func adminToken(c *Config, logger *slog.Logger) (string, error) {
 		return c.AdminToken, nil
 	}
 	token := rand.Text()
-	f, err := os.OpenFile(c.AdminTokenFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// Written beside it and renamed over it: whoever reads the file (a
+	// scraper's config, a script) finds the old token or the new one,
+	// never an empty file.
+	tmp := c.AdminTokenFile + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("admin_token_file: %w", err)
 	}
-	if err := f.Chmod(0o600); err != nil { // a file that existed kept its mode
-		f.Close()
-		return "", fmt.Errorf("admin_token_file: %w", err)
+	err = f.Chmod(0o600) // a file that existed kept its mode
+	if err == nil {
+		_, err = f.WriteString(token + "\n")
 	}
-	if _, err := f.WriteString(token + "\n"); err != nil {
-		f.Close()
-		return "", fmt.Errorf("admin_token_file: %w", err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
+	if err == nil {
+		err = os.Rename(tmp, c.AdminTokenFile)
+	}
+	if err != nil {
+		os.Remove(tmp)
 		return "", fmt.Errorf("admin_token_file: %w", err)
 	}
 	logger.Info("admin token generated: send it as Authorization: Bearer; set admin_token to choose one", "file", c.AdminTokenFile)
