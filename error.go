@@ -35,7 +35,11 @@ type Error struct {
 	// RetryAfter is how long the upstream asked us to wait (its
 	// Retry-After), or how long a client should wait; zero when unknown.
 	RetryAfter time.Duration
-	Err        error
+	// Elsewhere marks a refusal by one provider of what another may take
+	// (image URLs, which Gemini does not fetch): the router goes on to the
+	// next target, and the client hears it only when none takes it.
+	Elsewhere bool
+	Err       error
 }
 
 func (e *Error) Error() string {
@@ -50,6 +54,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error of kind k with a client-safe message.
 func Errorf(k Kind, format string, args ...any) *Error {
 	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unsupported returns a KindInvalid *Error for what the model's provider
+// cannot take and another provider may: Elsewhere is set.
+func Unsupported(format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Message: fmt.Sprintf(format, args...), Elsewhere: true}
 }
 
 // MaxQuoted is the most bytes of a client's value that an error message

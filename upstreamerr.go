@@ -23,9 +23,11 @@ func TransportError(ctx context.Context, err error) error {
 	return &Error{Kind: KindUpstream, Message: "the upstream could not be reached", Err: err}
 }
 
-// maxRetryAfter bounds a Retry-After in seconds: a day, far past any wait a
-// client is kept for, and far from time.Duration's overflow.
-const maxRetryAfter = 24 * 60 * 60
+// MaxRetryAfter bounds an upstream's wait however it is written (seconds,
+// a date, Gemini's retryDelay): a day, far past any wait a client is kept
+// for, and far from time.Duration's overflow, which a date centuries ahead
+// reached and a client was sent as a negative Retry-After.
+const MaxRetryAfter = 24 * time.Hour
 
 // ParseRetryAfter reads a Retry-After header: seconds, or an HTTP date.
 func ParseRetryAfter(v string, now time.Time) time.Duration {
@@ -38,10 +40,10 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 		if s < 0 {
 			return 0
 		}
-		return time.Duration(min(s, maxRetryAfter)) * time.Second
+		return time.Duration(min(s, int64(MaxRetryAfter/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
+		return min(t.Sub(now), MaxRetryAfter)
 	}
 	return 0
 }

@@ -114,11 +114,11 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		b.TopP = nil
 	}
 	if req.N > 1 {
-		return nil, lyumen.Errorf(lyumen.KindInvalid, "%d answers per request cannot be asked of this model's provider, which gives one: send %d requests", req.N, req.N)
+		return nil, lyumen.Unsupported("%d answers per request cannot be asked of this model's provider, which gives one: send %d requests", req.N, req.N)
 	}
 	if f := req.Format; f != nil {
 		if f.Type != lyumen.FormatJSONSchema || len(f.Schema) == 0 {
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "JSON mode without a schema cannot be asked of this model's provider, whose structured outputs follow a JSON Schema: send a response format of type json_schema")
+			return nil, lyumen.Unsupported("JSON mode without a schema cannot be asked of this model's provider, whose structured outputs follow a JSON Schema: send a response format of type json_schema")
 		}
 		b.OutputConfig = &outputConfig{Format: outFormat{Type: f.Type, Schema: f.Schema}}
 	}
@@ -128,7 +128,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		switch m.Role {
 		case "system":
 			if m.Parts != nil && !onlyText(m.Parts) {
-				return nil, lyumen.Errorf(lyumen.KindInvalid, "a system message with images cannot be sent to this model's provider: Anthropic's system prompt is text only")
+				return nil, lyumen.Unsupported("a system message with images cannot be sent to this model's provider: Anthropic's system prompt is text only")
 			}
 			system = append(system, textBlock{Type: "text", Text: m.Text()})
 		case "tool":
@@ -151,7 +151,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			}
 			b.Messages = append(b.Messages, out)
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages of role '%s' cannot be sent to this model's provider", lyumen.Clip(m.Role))
+			return nil, lyumen.Unsupported("messages of role '%s' cannot be sent to this model's provider", lyumen.Clip(m.Role))
 		}
 	}
 	switch len(system) {
@@ -168,7 +168,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		if strings.Contains(t.Name, ":") {
 			// A tool built into another provider ("anthropic:web_search_…"
 			// is kept that way): function names cannot hold a colon.
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", lyumen.Clip(t.Name))
+			return nil, lyumen.Unsupported("the built-in tool '%s' cannot be sent to this model's provider", lyumen.Clip(t.Name))
 		}
 		schema := t.Parameters
 		if len(bytes.TrimSpace(schema)) == 0 || string(schema) == "null" {
@@ -187,7 +187,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		case "tool":
 			b.ToolChoice = &outToolChoice{Type: "tool", Name: tc.Name}
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "tool choice '%s' cannot be sent to this model's provider", lyumen.Clip(tc.Mode))
+			return nil, lyumen.Unsupported("tool choice '%s' cannot be sent to this model's provider", lyumen.Clip(tc.Mode))
 		}
 	}
 	// Anthropic says it in tool_choice, so one is sent when the client gave
@@ -334,7 +334,7 @@ func contentBlocks(parts []lyumen.Part) ([]any, error) {
 			}
 			blocks = append(blocks, imageBlock{Type: "image", Source: src})
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", lyumen.Clip(p.Type))
+			return nil, lyumen.Unsupported("content of type '%s' cannot be sent to this model's provider", lyumen.Clip(p.Type))
 		}
 	}
 	return blocks, nil
@@ -348,7 +348,7 @@ func toolInput(tc lyumen.ToolCall) (json.RawMessage, error) {
 		return json.RawMessage("{}"), nil
 	}
 	if args[0] != '{' || !json.Valid(args) {
-		return nil, lyumen.Errorf(lyumen.KindInvalid,
+		return nil, lyumen.Unsupported(
 			"the arguments of the call to tool '%s' are not a JSON object, which this model's provider requires", lyumen.Clip(tc.Name))
 	}
 	return args, nil

@@ -37,7 +37,7 @@ func upstreamError(status int, body []byte) *lyumen.Error {
 					// Google's RetryInfo ("17s", "0.5s"): the Retry-After
 					// header, when one came too, wins.
 					if wait, err := time.ParseDuration(d.Get("retryDelay").String()); err == nil && wait > 0 {
-						e.RetryAfter = wait
+						e.RetryAfter = min(wait, lyumen.MaxRetryAfter)
 					}
 				}
 				return true

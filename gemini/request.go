@@ -110,11 +110,11 @@ const skipSignature = "skip_thought_signature_validator"
 
 // Content Gemini cannot take is refused with these messages.
 var (
-	errImageURL = lyumen.Errorf(lyumen.KindInvalid,
+	errImageURL = lyumen.Unsupported(
 		"image URLs cannot be sent to this model's provider, which does not fetch them: send the image inline as base64 (a data: URL); only gs:// URIs are passed by reference")
-	errSystemImage = lyumen.Errorf(lyumen.KindInvalid,
+	errSystemImage = lyumen.Unsupported(
 		"images in system messages cannot be sent to this model's provider: its system instruction takes text only")
-	errToolResultImage = lyumen.Errorf(lyumen.KindInvalid,
+	errToolResultImage = lyumen.Unsupported(
 		"images in tool results cannot be sent to this model's provider: a function response holds JSON only")
 )
 
@@ -191,7 +191,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			}
 			add("user", part{FunctionResponse: &functionResponse{Name: name, Response: toolResponse(m.Text())}})
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "messages with the role '%s' cannot be sent to this model's provider", lyumen.Clip(m.Role))
+			return nil, lyumen.Unsupported("messages with the role '%s' cannot be sent to this model's provider", lyumen.Clip(m.Role))
 		}
 	}
 	switch {
@@ -209,7 +209,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			if strings.Contains(t.Name, ":") {
 				// A tool built into another provider ("anthropic:web_search_…"
 				// is kept that way): function names cannot hold a colon.
-				return nil, lyumen.Errorf(lyumen.KindInvalid, "the built-in tool '%s' cannot be sent to this model's provider", lyumen.Clip(t.Name))
+				return nil, lyumen.Unsupported("the built-in tool '%s' cannot be sent to this model's provider", lyumen.Clip(t.Name))
 			}
 			params, jsonSchema, err := parameters(t)
 			if err != nil {
@@ -233,7 +233,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 			case "tool":
 				fc.Mode, fc.AllowedFunctionNames = "ANY", []string{tc.Name}
 			default:
-				return nil, lyumen.Errorf(lyumen.KindInvalid, "the tool choice '%s' cannot be sent to this model's provider", lyumen.Clip(tc.Mode))
+				return nil, lyumen.Unsupported("the tool choice '%s' cannot be sent to this model's provider", lyumen.Clip(tc.Mode))
 			}
 			b.ToolConfig = &toolConfig{FunctionCallingConfig: fc}
 		}
@@ -251,7 +251,7 @@ func EncodeRequest(req *lyumen.Request) ([]byte, error) {
 		gc.PresencePenalty, gc.FrequencyPenalty = req.PresencePenalty, req.FrequencyPenalty
 	}
 	if req.N > maxCandidates {
-		return nil, lyumen.Errorf(lyumen.KindInvalid, "%d answers per request cannot be asked of this model's provider, which gives at most %d", req.N, maxCandidates)
+		return nil, lyumen.Unsupported("%d answers per request cannot be asked of this model's provider, which gives at most %d", req.N, maxCandidates)
 	}
 	if req.N > 1 {
 		gc.CandidateCount = req.N
@@ -455,7 +455,7 @@ func contentParts(m *lyumen.Message) ([]part, error) {
 			}
 			parts = append(parts, ip)
 		default:
-			return nil, lyumen.Errorf(lyumen.KindInvalid, "content of type '%s' cannot be sent to this model's provider", lyumen.Clip(p.Type))
+			return nil, lyumen.Unsupported("content of type '%s' cannot be sent to this model's provider", lyumen.Clip(p.Type))
 		}
 	}
 	return parts, nil
@@ -468,7 +468,7 @@ func imagePart(p lyumen.Part) (part, error) {
 	switch {
 	case p.URL == "":
 		if p.MediaType == "" {
-			return part{}, lyumen.Errorf(lyumen.KindInvalid,
+			return part{}, lyumen.Unsupported(
 				"an inline image needs its media type (data:image/png;base64,…) for this model's provider")
 		}
 		return part{InlineData: &blob{MimeType: p.MediaType, Data: p.Data}}, nil
@@ -491,7 +491,7 @@ func callArgs(tc lyumen.ToolCall) (json.RawMessage, error) {
 	}
 	var b bytes.Buffer
 	if s[0] != '{' || json.Compact(&b, []byte(s)) != nil {
-		return nil, lyumen.Errorf(lyumen.KindInvalid,
+		return nil, lyumen.Unsupported(
 			"the arguments of the tool call '%s' are not a JSON object, which this model's provider needs", lyumen.Clip(tc.ID))
 	}
 	return b.Bytes(), nil
@@ -516,7 +516,7 @@ func toolName(earlier []lyumen.Message, m *lyumen.Message) (string, error) {
 	if m.Name != "" {
 		return m.Name, nil // the legacy function role names the function itself
 	}
-	return "", lyumen.Errorf(lyumen.KindInvalid,
+	return "", lyumen.Unsupported(
 		"the tool result for '%s' answers no earlier tool call, and this model's provider needs the name of the function it answers", lyumen.Clip(m.ToolCallID))
 }
 

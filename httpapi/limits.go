@@ -284,6 +284,7 @@ func setRateLimitHeaders(h http.Header, surface lyumen.Surface, a lyumen.Allowan
 // setRetryAfter writes Retry-After in whole seconds, rounded up, and
 // retry-after-ms, which OpenAI's SDKs prefer.
 func setRetryAfter(h http.Header, d time.Duration) {
+	d = max(min(d, lyumen.MaxRetryAfter), 0) // d+time.Second-1 must not overflow
 	h.Set("Retry-After", strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10))
 	h.Set("retry-after-ms", strconv.FormatInt(int64((d+time.Millisecond-1)/time.Millisecond), 10))
 }

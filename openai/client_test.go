@@ -961,6 +961,9 @@ func TestRetryAfter(t *testing.T) {
 		// not a wrapped-round or negative wait.
 		{"9300000000", 24 * time.Hour}, {"18446744074", 24 * time.Hour}, {"99999999999999999999999", 24 * time.Hour},
 		{"-99999999999999999999999", 0},
+		// A date as far: a day too (one past 2262 saturated time.Sub, and a
+		// client was sent a negative Retry-After).
+		{"Thu, 26 Nov 2027 12:00:00 GMT", 24 * time.Hour}, {"Fri, 31 Dec 9999 23:59:59 GMT", 24 * time.Hour},
 	}
 	for _, tc := range tests {
 		if got := lyumen.ParseRetryAfter(tc.header, now); got != tc.want {

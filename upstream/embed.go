@@ -35,7 +35,7 @@ func (k *Keys) Embed(ctx context.Context, req *lyumen.EmbedRequest) (*lyumen.Emb
 func embed(ctx context.Context, prov lyumen.Provider, req *lyumen.EmbedRequest) (*lyumen.EmbedResponse, error) {
 	e, ok := prov.(lyumen.Embedder)
 	if !ok {
-		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "model", Message: "this model's provider does not support embeddings"}
+		return nil, &lyumen.Error{Kind: lyumen.KindInvalid, Param: "model", Message: "this model's provider does not support embeddings", Elsewhere: true}
 	}
 	return e.Embed(ctx, req)
 }

@@ -44,7 +44,7 @@ func TestPool_Embed(t *testing.T) {
 	tests := []struct {
 		name         string
 		first        lyumen.Provider
-		second       *embedFake
+		second       lyumen.Provider
 		wantModel    string // the answering upstream model; "" for an error
 		wantKind     lyumen.Kind
 		wantAttempts []lyumen.Attempt
@@ -58,8 +58,12 @@ func TestPool_Embed(t *testing.T) {
 			wantAttempts: []lyumen.Attempt{{Provider: "first", Model: "embed-a", Status: 502, Error: down.Error()}, {Provider: "second", Model: "embed-b"}},
 		},
 		{
-			name: "a target that cannot embed is a 400", first: chatOnly{&embedFake{}}, second: &embedFake{}, wantKind: lyumen.KindInvalid,
-			wantAttempts: []lyumen.Attempt{{Provider: "first", Model: "embed-a", Error: "this model's provider does not support embeddings"}},
+			// Not an attempt, as a request a provider cannot translate.
+			name: "a target that cannot embed is passed over", first: chatOnly{&embedFake{}}, second: &embedFake{}, wantModel: "embed-b",
+			wantAttempts: []lyumen.Attempt{{Provider: "second", Model: "embed-b"}},
+		},
+		{
+			name: "no target can embed: a 400", first: chatOnly{&embedFake{}}, second: chatOnly{&embedFake{}}, wantKind: lyumen.KindInvalid,
 		},
 	}
 	for _, tc := range tests {

@@ -132,6 +132,7 @@ type route[T any] struct {
 	err          error         // nil while no target was asked or rested
 	untranslated error         // a target could not take the request: only another could
 	retryAfter   time.Duration // the longest any target of the round asked for
+	waitErr      error         // the error that asked for it: the client's, if it is too long to keep them
 }
 
 func newRoute[T any](p *Pool, req *lyumen.Request, call func(lyumen.Provider, context.Context, *lyumen.Request) (T, error)) *route[T] {
@@ -167,12 +168,17 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 		if r.round > 0 && r.next == 0 {
 			wait := max(p.o.Backoff<<(r.round-1), r.retryAfter)
 			if wait > p.o.MaxWait {
-				break // the upstream wants longer than a client should wait
+				// The upstream wants longer than a client should wait: the
+				// client hears that wait, whichever target failed last.
+				if r.waitErr != nil {
+					r.err = r.waitErr
+				}
+				break
 			}
 			if !sleep(ctx, wait) {
 				return zero, asked{}, ctx.Err()
 			}
-			r.retryAfter = 0
+			r.retryAfter, r.waitErr = 0, nil
 		}
 		for r.next < len(r.targets) {
 			t := r.targets[r.next]
@@ -201,10 +207,11 @@ func (r *route[T]) run(ctx context.Context) (T, asked, error) {
 			tr.Model, tr.MaxTokens, tr.CappedMaxTokens = t.Model, r.maxTokens, r.capped
 			at := asked{t: t, b: b, trial: trial, start: p.o.Now()}
 			out, err := r.call(prov, ctx, &tr)
-			if req.Untranslated != nil && errors.Is(err, req.Untranslated) {
-				// Refused before any upstream was asked: not an attempt,
-				// says nothing of the target's health, and another target
-				// may take it.
+			if req.Untranslated != nil && errors.Is(err, req.Untranslated) || elsewhere(err) {
+				// Refused before any upstream was asked, for what this
+				// target's provider cannot take: not an attempt, says
+				// nothing of the target's health, and another target may
+				// take it.
 				if trial != 0 {
 					b.release(trial)
 				}
@@ -271,8 +278,8 @@ func (r *route[T]) failed(ctx context.Context, at asked, err error) bool {
 	}
 	r.tried = true
 	at.b.failure(p.o.Now())
-	if e, ok := errors.AsType[*lyumen.Error](err); ok {
-		r.retryAfter = max(r.retryAfter, e.RetryAfter)
+	if e, ok := errors.AsType[*lyumen.Error](err); ok && e.RetryAfter > r.retryAfter {
+		r.retryAfter, r.waitErr = e.RetryAfter, err
 	}
 	p.logger.WarnContext(ctx, "upstream failed, trying the next target", "provider", at.t.Provider, "model", at.t.Model, "err", err)
 	return true
@@ -301,11 +308,17 @@ func (p *Pool) attempt(req *lyumen.Request, t lyumen.Target, d time.Duration, er
 	req.OnAttempt(a)
 }
 
+// MaxWeight bounds a target's weight: the weights' sum must not overflow.
+const MaxWeight = 1_000_000
+
+// weight is t's weight for the draw: none below 0, at most MaxWeight.
+func weight(t lyumen.Target) int { return min(max(t.Weight, 0), MaxWeight) }
+
 // order puts a weighted draw first, then the rest in configured order.
 func (p *Pool) order(targets []lyumen.Target) []lyumen.Target {
 	total := 0
 	for _, t := range targets {
-		total += max(t.Weight, 0)
+		total += weight(t)
 	}
 	if total == 0 || len(targets) < 2 {
 		return targets
@@ -313,11 +326,11 @@ func (p *Pool) order(targets []lyumen.Target) []lyumen.Target {
 	n := p.o.Rand(total)
 	first := 0
 	for i, t := range targets {
-		if n < max(t.Weight, 0) {
+		if n < weight(t) {
 			first = i
 			break
 		}
-		n -= max(t.Weight, 0)
+		n -= weight(t)
 	}
 	out := make([]lyumen.Target, 0, len(targets))
 	out = append(out, targets[first])
@@ -335,6 +348,12 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// elsewhere says a provider refused what another may take.
+func elsewhere(err error) bool {
+	e, ok := errors.AsType[*lyumen.Error](err)
+	return ok && e.Elsewhere
 }
 
 // missing says the upstream has no such model or route: its 404.

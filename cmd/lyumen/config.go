@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lyumen/lyumen/demo"
+	"github.com/lyumen/lyumen/upstream"
 )
 
 // Config is lyumen.yaml. Every field has a default, so no file is needed.
@@ -391,8 +392,8 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("model %q: max_tokens must not be negative", m.Name))
 		}
 		for _, t := range m.Targets {
-			if t.Weight < 0 {
-				errs = append(errs, fmt.Errorf("model %q: target %q has a negative weight", m.Name, t.Provider))
+			if t.Weight < 0 || t.Weight > upstream.MaxWeight {
+				errs = append(errs, fmt.Errorf("model %q: target %q: weight %d is not between 0 and %d", m.Name, t.Provider, t.Weight, upstream.MaxWeight))
 			}
 			if !providers[t.Provider] {
 				errs = append(errs, fmt.Errorf("model %q: unknown provider %q", m.Name, t.Provider))

@@ -111,7 +111,9 @@ func TestConfig_Validate(t *testing.T) {
 		{name: "unknown target provider", mutate: func(c *Config) { c.Models[0].Targets[0].Provider = "q" }, want: []string{`unknown provider "q"`}},
 		{name: "no models", mutate: func(c *Config) { c.Models = nil }, want: []string{"at least one model"}},
 		{name: "bad proxy", mutate: func(c *Config) { c.TrustedProxies = []string{"nope"} }, want: []string{`"nope" is not a CIDR`}},
-		{name: "negative weight", mutate: func(c *Config) { c.Models[0].Targets[0].Weight = -1 }, want: []string{"negative weight"}},
+		{name: "negative weight", mutate: func(c *Config) { c.Models[0].Targets[0].Weight = -1 }, want: []string{"weight -1 is not between 0 and 1000000"}},
+		// A sum of weights past an int's range made every request's draw panic.
+		{name: "huge weight", mutate: func(c *Config) { c.Models[0].Targets[0].Weight = 1 << 62 }, want: []string{"is not between 0 and 1000000"}},
 		{name: "negative max_tokens", mutate: func(c *Config) { c.Models[0].MaxTokens = -5 }, want: []string{"max_tokens must not be negative"}},
 		{name: "max_tokens_field", mutate: func(c *Config) { c.Providers[0].MaxTokensField = "max_completion_tokens" }},
 		{name: "native completions", mutate: func(c *Config) { c.Providers[0].Completions = "native" }},
