@@ -233,20 +233,28 @@ func (a *admission) release() {
 }
 
 // usedTokens is what an exchange cost: the upstream's count when it gave
-// one; else, when an answer came, the prompt's estimate plus a quarter
-// token per byte of the answer; else nothing.
+// one; else, when an answer came or the client left once the upstream had
+// the prompt, the prompt's estimate plus a quarter token per byte of what
+// was answered (reasoning included); else, refused before any work,
+// nothing. A client that leaves before the first token pays for its
+// prompt: refunded, one client could send its token limit many times over
+// to the upstream a minute.
 func usedTokens(rec *lyumen.Record, prompt int64) int64 {
 	if rec.Usage.TotalTokens > 0 {
 		return int64(rec.Usage.TotalTokens)
 	}
-	if rec.TTFT == 0 || rec.Response == nil {
+	answered := rec.TTFT != 0 && rec.Response != nil
+	if !answered && rec.Completeness != lyumen.ClientDisconnected {
 		return 0
 	}
 	n := 0
-	for _, ch := range rec.Response.Choices {
-		n += len(ch.Message.Text())
-		for _, tc := range ch.Message.ToolCalls {
-			n += len(tc.Name) + len(tc.Arguments)
+	if rec.Response != nil {
+		for _, ch := range rec.Response.Choices {
+			m := &ch.Message
+			n += len(m.Text()) + len(m.Reasoning) + len(m.Refusal)
+			for _, tc := range m.ToolCalls {
+				n += len(tc.Name) + len(tc.Arguments)
+			}
 		}
 	}
 	return prompt + int64(n+3)/4
