@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -175,8 +176,12 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(:-[^}]*)?\}`)
 // a second YAML document.
 func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 	c := DefaultConfig()
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return c, fmt.Errorf("parse config: %w", err)
+	}
 	var root yaml.Node
-	dec := yaml.NewDecoder(r)
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			return c, nil // an empty file is the defaults
@@ -195,15 +200,41 @@ func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 	if len(x.unset) > 0 {
 		return c, fmt.Errorf("parse config: %s empty or unset in the environment (give ${VAR:-default} where none is fine)", strings.Join(x.unset, ", "))
 	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(&root); err != nil {
+	// Unknown fields: a strict decode of the file as written, whose lines
+	// are the file's; only its "not found" errors count (a reference is
+	// not yet a value there).
+	var unknown []string
+	var probe Config
+	strict := yaml.NewDecoder(bytes.NewReader(raw))
+	strict.KnownFields(true)
+	if err := strict.Decode(&probe); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return c, fmt.Errorf("parse config: %w", err)
+		}
+		for _, e := range te.Errors {
+			if strings.Contains(e, " not found in type ") {
+				unknown = append(unknown, e)
+			}
+		}
+	}
+	// Values: decoded from the expanded nodes, which keep the file's lines.
+	err = root.Decode(&c)
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		unknown = append(unknown, x.hide(te.Errors)...)
+	} else if err != nil {
 		return c, fmt.Errorf("parse config: %w", err)
 	}
-	strict := yaml.NewDecoder(&buf)
-	strict.KnownFields(true)
-	if err := strict.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return c, fmt.Errorf("parse config: %w", err)
+	if len(unknown) > 0 {
+		return c, fmt.Errorf("parse config: yaml: unmarshal errors:\n  %s", strings.Join(unknown, "\n  "))
+	}
+	if c.TrustedProxies == nil {
+		// A key with nothing under it (every item commented out) decodes
+		// as null, which would trust no proxy at all: behind Cloudflare,
+		// every client would be its edge, with one rate limit for all and
+		// no country. It means the default, as no key does; [] trusts none.
+		c.TrustedProxies = DefaultConfig().TrustedProxies
 	}
 	return c, nil
 }
@@ -227,8 +258,9 @@ func emptyDocument(n *yaml.Node) bool {
 
 // expansion replaces references in a config's values.
 type expansion struct {
-	unset []string // variables empty or unset, without a default
-	bad   []string // what looks like a reference and is not one
+	lines map[int]string // the line of each value taken from the environment, and its text as written
+	unset []string       // variables empty or unset, without a default
+	bad   []string       // what looks like a reference and is not one
 }
 
 // expand replaces the references in n's values. A key holding a reference
@@ -257,6 +289,10 @@ func (x *expansion) expand(n *yaml.Node, getenv func(string) string) {
 			x.unset = append(x.unset, "${"+m[1]+"}")
 			return ""
 		})
+		if x.lines == nil {
+			x.lines = map[int]string{}
+		}
+		x.lines[n.Line] = strings.ReplaceAll(n.Value, "\x00", "$${")
 		n.Value = strings.ReplaceAll(v, "\x00", "${")
 		switch n.Value {
 		case "", "null", "Null", "NULL", "~": // would leave a field as it was, or null
@@ -333,10 +369,12 @@ func (c *Config) Validate() error {
 			if p.BaseURL == "" {
 				errs = append(errs, fmt.Errorf("provider %q: base_url is required", p.Name))
 			}
-		case "anthropic": // base_url defaults to https://api.anthropic.com
-		case "gemini": // base_url defaults to https://generativelanguage.googleapis.com/v1beta
-			if p.APIKey == "" && len(p.APIKeys) == 0 {
-				errs = append(errs, fmt.Errorf("provider %q: api_key is required for kind gemini", p.Name))
+		case "anthropic", "gemini":
+			// base_url defaults to Anthropic's or Google's API, which
+			// refuse every request without a key; a server of one's own
+			// (a proxy, a gateway) may take none.
+			if p.BaseURL == "" && p.APIKey == "" && len(p.APIKeys) == 0 {
+				errs = append(errs, fmt.Errorf("provider %q: api_key is required for kind %s on its own API", p.Name, p.Kind))
 			}
 		case "demo":
 		default:
@@ -366,6 +404,13 @@ func (c *Config) Validate() error {
 		}
 		if p.Timeout < 0 {
 			errs = append(errs, fmt.Errorf("provider %q: timeout must not be negative", p.Name))
+		}
+		if p.BaseURL != "" {
+			// Without a scheme and host every request would fail with
+			// "unsupported protocol scheme", and /privacy name no host.
+			if u, err := url.Parse(p.BaseURL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+				errs = append(errs, fmt.Errorf("provider %q: base_url %q is not an http:// or https:// URL with a host", p.Name, redactURL(p.BaseURL)))
+			}
 		}
 		for j, k := range p.APIKeys {
 			if strings.TrimSpace(k) == "" {
@@ -454,4 +499,22 @@ func (c *Config) trustedPrefixes() ([]netip.Prefix, error) {
 		out = append(out, p.Masked())
 	}
 	return out, nil
+}
+
+// hide replaces, in the decoder's errors, a value taken from the
+// environment by the reference it came from: it may be a secret.
+func (x *expansion) hide(errs []string) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		var line int
+		if _, err := fmt.Sscanf(e, "line %d:", &line); err == nil {
+			if ref, ok := x.lines[line]; ok {
+				if a, b := strings.IndexByte(e, '`'), strings.LastIndexByte(e, '`'); a >= 0 && b > a {
+					e = e[:a+1] + ref + e[b:]
+				}
+			}
+		}
+		out[i] = e
+	}
+	return out
 }

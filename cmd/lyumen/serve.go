@@ -70,6 +70,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if isDemo {
 		logger.Warn("no upstream provider configured: serving the built-in demo model, which is not a language model", "model", demo.ModelName)
 	}
+	if cfg.Site.Contact == "" {
+		// /privacy offers deletion on request: it says no one can be asked.
+		logger.Warn("site.contact is empty: the privacy page tells users how to ask for a record's deletion and names no one to ask")
+	}
 
 	db, err := openStore(ctx, cfg.Store, true)
 	if postgres.Unreachable(err) {
@@ -396,16 +400,25 @@ func storeFlags(fs *flag.FlagSet) storeArgs {
 // mistyped path or the wrong directory, which an empty new store would
 // answer with "0 records" or "not found", and a schema is not changed
 // under older gateways by a report (nor needs a role that may change it).
+//
+// A store named by --store or LYUMEN_STORE, which beat the file, is opened
+// without reading the file: it may refer to the gateway's provider keys,
+// which an operator answering a deletion request from another shell need
+// not have.
 func (a storeArgs) open(ctx context.Context, getenv func(string) string, create bool) (store, string, error) {
-	cfg, err := loadConfig(*a.config, getenv)
-	if err != nil {
-		return nil, "", err
+	url := *a.store
+	if url == "" {
+		url = strings.TrimSpace(getenv("LYUMEN_STORE"))
 	}
-	if *a.store != "" {
-		cfg.Store = *a.store
+	if url == "" {
+		cfg, err := loadConfig(*a.config, getenv)
+		if err != nil {
+			return nil, "", err
+		}
+		url = cfg.Store
 	}
-	db, err := openStore(ctx, cfg.Store, create)
-	return db, cfg.Store, err
+	db, err := openStore(ctx, url, create)
+	return db, url, err
 }
 
 // redactURL hides a password in a store URL before it is logged.
