@@ -20,7 +20,11 @@ import (
 // front): X-Forwarded-For is read from the right, skipping the proxies'
 // own hops, and the first address that is not a trusted proxy is the
 // client (entries further left came from the client and may be anything);
-// without it, CF-Connecting-IP. Failing both, the peer is the client.
+// without it, CF-Connecting-IP. When CF-Connecting-IP is there, the walk
+// stops at a public trusted hop, Cloudflare's: what is left of it came
+// from Cloudflare's client (a Worker, which writes X-Forwarded-For as it
+// likes), and Cloudflare names the client. Failing both, the peer is the
+// client.
 func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
@@ -34,7 +38,7 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	if cfOK && !peer.IsLoopback() && !peer.IsPrivate() {
 		return cf
 	}
-	if a, ok := forwardedFor(r.Header.Values("X-Forwarded-For"), trusted); ok {
+	if a, ok := forwardedFor(r.Header.Values("X-Forwarded-For"), trusted, cfOK); ok {
 		return a
 	}
 	if cfOK {
@@ -45,7 +49,8 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 
 // forwardedFor walks X-Forwarded-For (every copy of the header, in order)
 // from the right and returns the first hop that is not a trusted proxy.
-func forwardedFor(values []string, trusted []netip.Prefix) (netip.Addr, bool) {
+// Through Cloudflare, it stops at Cloudflare's hop, reporting none.
+func forwardedFor(values []string, trusted []netip.Prefix, viaCloudflare bool) (netip.Addr, bool) {
 	for i := len(values) - 1; i >= 0; i-- {
 		v := values[i]
 		for v != "" {
@@ -65,6 +70,9 @@ func forwardedFor(values []string, trusted []netip.Prefix) (netip.Addr, bool) {
 			}
 			if !isTrusted(a, trusted) {
 				return a, true
+			}
+			if viaCloudflare && !a.IsLoopback() && !a.IsPrivate() {
+				return netip.Addr{}, false
 			}
 		}
 	}
