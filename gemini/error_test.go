@@ -37,3 +37,26 @@ func TestClient_RetryInfo(t *testing.T) {
 		}
 	}
 }
+
+// TestError_RetryDelayIsBounded: Google's RetryInfo wait is bounded as a
+// Retry-After is (lyumen.MaxRetryAfter, a day). Taken as
+// time.ParseDuration reads it, a
+// retryDelay of 9223372036s was 292 years, and the client's Retry-After
+// (seconds, rounded up: d+time.Second-1) wrapped negative.
+func TestError_RetryDelayIsBounded(t *testing.T) {
+	const body = `{"error":{"code":429,"message":"Quota exceeded.","status":"RESOURCE_EXHAUSTED","details":[` +
+		`{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"9223372036s"}]}}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(body))
+	}))
+	defer srv.Close()
+	_, err := gemini.NewClient(srv.URL, apiKey, nil, srv.Client().Transport).Chat(t.Context(), request("hi"))
+	e, ok := errors.AsType[*lyumen.Error](err)
+	if !ok || e.RetryAfter > 24*time.Hour {
+		t.Errorf("err %v: RetryAfter %v; want at most a day", err, e.RetryAfter)
+	}
+	if ok && int64((e.RetryAfter+time.Second-1)/time.Second) < 0 {
+		t.Errorf("the client's Retry-After would be %d", int64((e.RetryAfter+time.Second-1)/time.Second))
+	}
+}
