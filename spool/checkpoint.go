@@ -27,6 +27,7 @@ const (
 	checkpointMagic = "LYCK"
 	checkpointSize  = 24
 	corruptDir      = "corrupt"
+	newerDir        = "newer" // frames a newer release wrote, kept for it
 	rejectedDir     = "rejected"
 	lockName        = "lock"
 )

@@ -320,9 +320,10 @@ func (sh *shipper) read(end int64) (*batch, error) {
 				if len(b.recs) > 0 {
 					break // ship the records before it
 				}
-				// Kept, and tried again until the release that wrote it
-				// runs: quarantined, it would never reach the store.
-				return nil, fmt.Errorf("segment %s at %d: %w", sh.seg.path, sh.off, err)
+				// Not corrupt, and not to be lost: set aside for the
+				// release that wrote it. Waiting for it here would hold
+				// back every record after it until the spool filled.
+				return nil, sh.setAside(int64(size), err)
 			}
 			ok = err == nil
 		}
@@ -351,6 +352,20 @@ func (sh *shipper) skip(end int64) error {
 	// A restart must not find the same frame again and quarantine the
 	// good records after it.
 	sh.checkpoint(true)
+	return nil
+}
+
+// setAside copies the size bytes of the frame at sh.off to the spool's
+// newer directory and moves past them.
+func (sh *shipper) setAside(size int64, why error) error {
+	q, err := quarantine(sh.s.dir, newerDir, sh.f, sh.off, sh.off+size)
+	if err != nil {
+		return err
+	}
+	sh.s.logger.Error("spool record written by a newer release; set aside for it to ship", "segment", sh.seg.path,
+		"offset", sh.off, "kept", q, "err", why)
+	sh.off, sh.limit = sh.off+size, 0
+	sh.checkpoint(true) // a restart must not find it again
 	return nil
 }
 
