@@ -35,7 +35,7 @@ var allowed = map[string][]string{ // "" is the root
 	// records before the store; dataset/parquet keeps parquet-go out of
 	// dataset.
 	"redact":                       {},
-	"scrub":                        {"", "redact", "internal/pack", "internal/jsonscan"},
+	"scrub":                        {"", "redact", "internal/pack", "internal/jsonscan", "internal/jsontext"},
 	"dataset":                      {"", "redact", "dataset/internal/langprofile"},
 	"dataset/internal/langprofile": {},
 	"dataset/parquet":              {"", "dataset"},

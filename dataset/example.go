@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/lyumen/lyumen"
 )
@@ -89,7 +90,9 @@ func message(m *lyumen.Message) Message {
 			if s == "" {
 				return
 			}
-			if t := b.String(); t != "" && !unicode.IsSpace(rune(t[len(t)-1])) && !unicode.IsSpace(rune(s[0])) {
+			last, _ := utf8.DecodeLastRuneInString(b.String()) // a byte alone: х's last is 0x85, NEL to IsSpace
+			first, _ := utf8.DecodeRuneInString(s)
+			if b.Len() > 0 && !unicode.IsSpace(last) && !unicode.IsSpace(first) {
 				b.WriteByte(sep)
 			}
 			b.WriteString(s)

@@ -468,7 +468,7 @@ func (o *Options) process(it *item) {
 			msgs[i].Content, _ = s.Redact(msgs[i].Content)
 			msgs[i].Reasoning, _ = s.Redact(msgs[i].Reasoning)
 			for j := range msgs[i].ToolCalls {
-				msgs[i].ToolCalls[j].Arguments, _ = s.Redact(msgs[i].ToolCalls[j].Arguments)
+				msgs[i].ToolCalls[j].Arguments, _ = s.RedactJSON(msgs[i].ToolCalls[j].Arguments) // JSON as written
 			}
 		}
 		n, it.counts = s.Replaced(), s.Counts()

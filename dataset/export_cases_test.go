@@ -50,11 +50,15 @@ func TestExport_TextPartsKeptApart(t *testing.T) {
 	r := datasettest.Rec("01970000-0000-7000-8000-000000000001", 0, "ok", "x")
 	r.Conversation.Messages[0] = lyumen.Message{Role: "user", Parts: []lyumen.Part{
 		{Type: lyumen.PartText, Text: "Refund card 4111 1111 1111 1111"},
-		{Type: lyumen.PartText, Text: "Thanks, and call +1 415 555 2671"},
+		{Type: lyumen.PartText, Text: "Thanks, and call +1 415 555 2671 для всех"}, // ends in х, whose last byte is 0x85
+		{Type: lyumen.PartText, Text: "Thanks"},
 		{Type: lyumen.PartText, Text: "Bye"},
 	}}
 	sink, _ := export(t, datasettest.Source{r}, dataset.Options{Redactor: red})
 	got := sink.exs[0].Messages[0].Content
+	if strings.Contains(got, "всехThanks") {
+		t.Errorf("exported %q: parts run together after a Cyrillic letter", got)
+	}
 	for _, pii := range []string{"4111 1111 1111 1111", "415 555 2671"} {
 		if strings.Contains(got, pii) {
 			t.Errorf("exported %q: %q left", got, pii)

@@ -154,7 +154,7 @@ const (
 // the ISO 3166-1 alpha-2 region phone numbers without a country code are
 // read in first ("" for only the Redactor's default).
 func (r *Redactor) Find(text, region string) []Span {
-	fs := r.find(text, strings.ToUpper(region), 0)
+	fs := r.find(text, strings.ToUpper(region), 0, false)
 	out := make([]Span, len(fs))
 	for i, f := range fs {
 		out[i] = f.Span
@@ -166,7 +166,11 @@ func (r *Redactor) Find(text, region string) []Span {
 // inside that is not decoded again.
 const maxDepth = 2
 
-func (r *Redactor) find(text, region string, depth int) []finding {
+// find runs every detector on text. raw says text is JSON as written (a
+// body, a tool call's arguments), where a backslash starts an escape: a
+// span is kept off the escapes, and \" does not end a quoted password. In
+// other text a backslash is a character like any other.
+func (r *Redactor) find(text, region string, depth int, raw bool) []finding {
 	if len(text) < 6 {
 		return nil
 	}
@@ -176,12 +180,14 @@ func (r *Redactor) find(text, region string, depth int) []finding {
 		// before a placeholder, or a \u without its digits: redacted raw
 		// JSON (a body, a tool call's arguments) must stay JSON. An escape
 		// a span starts in is left out, one it ends in is taken whole.
-		start, end = pastEscape(text, start), pastEscape(text, end)
+		if raw {
+			start, end = pastEscape(text, start), pastEscape(text, end)
+		}
 		if r.on[k] && start < end {
 			fs = append(fs, finding{Span{start, end, k}, prio})
 		}
 	}
-	r.findSecrets(text, asciiLower(text), add, depth)
+	r.findSecrets(text, asciiLower(text), add, depth, raw)
 	r.findPII(text, region, add)
 	if len(fs) == 0 {
 		return nil
@@ -269,8 +275,14 @@ func (r *Redactor) NewSession(region string) *Session {
 
 // Redact returns text with every finding replaced by its placeholder, and
 // how many it replaced. Text without findings is returned as it is.
-func (s *Session) Redact(text string) (string, int) {
-	fs := s.r.find(text, s.region, 0)
+func (s *Session) Redact(text string) (string, int) { return s.redact(text, false) }
+
+// RedactJSON is Redact for JSON as written: a body, a tool call's
+// arguments. Its escapes are kept whole, so JSON stays JSON.
+func (s *Session) RedactJSON(text string) (string, int) { return s.redact(text, true) }
+
+func (s *Session) redact(text string, raw bool) (string, int) {
+	fs := s.r.find(text, s.region, 0, raw)
 	if len(fs) == 0 {
 		return text, 0
 	}

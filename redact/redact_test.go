@@ -16,6 +16,7 @@ func TestSession_Redact(t *testing.T) {
 		region string
 		in     string
 		want   string
+		json   bool // RedactJSON: the text is JSON as written
 	}{
 		{name: "nothing to find", in: "How do I reverse a list in Python?", want: "How do I reverse a list in Python?"},
 		{
@@ -62,10 +63,14 @@ func TestSession_Redact(t *testing.T) {
 			want: `{"content":"my key:\n[API_KEY_1]"}`,
 		},
 		// Raw JSON stays JSON: no span starts inside an escape or ends in one.
-		{name: "token after an escaped newline", in: `{"note":"key:\nA8fK2mQ9xL2pR7tW4vB8nCz5Yq1"}`, want: `{"note":"key:\n[SECRET_1]"}`},
-		{name: "token after a \\u escape", in: `{"s":"caf\u00e9Xk3mQ9xL2pR7tW4vB8nCz5Yq1Ab"}`, want: `{"s":"caf\u00e9[SECRET_1]"}`},
-		{name: "password holding an escaped quote", in: `{"password":"abcd\"efgh"}`, want: `{"password":"[PASSWORD_1]"}`},
-		{name: "password ending at an escaped quote", in: `{"cmd":"PASS=S3cr3t!x\"rest"}`, want: `{"cmd":"PASS=[PASSWORD_1]rest"}`},
+		{name: "token after an escaped newline", json: true, in: `{"note":"key:\nA8fK2mQ9xL2pR7tW4vB8nCz5Yq1"}`, want: `{"note":"key:\n[SECRET_1]"}`},
+		{name: "token after a \\u escape", json: true, in: `{"s":"caf\u00e9Xk3mQ9xL2pR7tW4vB8nCz5Yq1Ab"}`, want: `{"s":"caf\u00e9[SECRET_1]"}`},
+		{name: "password holding an escaped quote", json: true, in: `{"password":"abcd\"efgh"}`, want: `{"password":"[PASSWORD_1]"}`},
+		{name: "password ending at an escaped quote", json: true, in: `{"cmd":"PASS=S3cr3t!x\"rest"}`, want: `{"cmd":"PASS=[PASSWORD_1]rest"}`},
+		// In other text a backslash is a character: nothing of the secret after it stays.
+		{name: "key after a backslash in text", in: `key C:\AKIAZ3FJ7PQ2LXWN5RTB end`, want: `key C:\[API_KEY_1] end`},
+		{name: "address after a domain's backslash", in: `CORP\john.smith@corp.com`, want: `CORP\[EMAIL_1]`},
+		{name: "quoted password ending in a backslash", in: `the password: "Hunter2-Zebra\"`, want: `the password: "[PASSWORD_1]"`},
 		{name: "OpenRouter key", in: "my key is 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", want: "my key is [API_KEY_1]"},
 		{
 			name: "addresses under countries that are file extensions",
@@ -103,7 +108,11 @@ func TestSession_Redact(t *testing.T) {
 	r := newRedactor(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _ := r.NewSession(tc.region).Redact(tc.in)
+			redact := r.NewSession(tc.region).Redact
+			if tc.json {
+				redact = r.NewSession(tc.region).RedactJSON
+			}
+			got, _ := redact(tc.in)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Redact(%q) mismatch (-want +got):\n%s", tc.in, diff)
 			}
@@ -203,7 +212,7 @@ func FuzzRedact_JSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		out, _ := r.NewSession("").Redact(string(doc))
+		out, _ := r.NewSession("").RedactJSON(string(doc))
 		if !json.Valid([]byte(out)) {
 			t.Errorf("%s redacted to %s: not JSON", doc, out)
 		}

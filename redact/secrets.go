@@ -344,7 +344,7 @@ func asciiLower(s string) string {
 }
 
 // findSecrets runs the secret detectors; lower is text in ASCII lower case.
-func (r *Redactor) findSecrets(text, lower string, add addFunc, depth int) {
+func (r *Redactor) findSecrets(text, lower string, add addFunc, depth int, raw bool) {
 	if r.on[PrivateKey] {
 		findPrivateKeys(text, add)
 	}
@@ -355,7 +355,7 @@ func (r *Redactor) findSecrets(text, lower string, add addFunc, depth int) {
 		findURLCredentials(text, add)
 	}
 	if r.on[Password] {
-		findPasswords(text, lower, add)
+		findPasswords(text, lower, add, raw)
 	}
 	if r.on[APIKey] {
 		findProviderKeys(text, add)
@@ -657,7 +657,7 @@ func passwordWord(lower string) bool {
 
 // findCLIPasswords finds the password of a command line: mysql -p'…',
 // -p"…".
-func findCLIPasswords(text string, add addFunc) {
+func findCLIPasswords(text string, add addFunc, raw bool) {
 	for off := 0; ; {
 		i := strings.Index(text[off:], "-p")
 		if i < 0 {
@@ -669,7 +669,7 @@ func findCLIPasswords(text string, add addFunc) {
 			continue
 		}
 		q := text[i+2]
-		e := closingQuote(text[i+3:], q)
+		e := closingQuote(text[i+3:], q, raw)
 		if e < 4 || e > 200 || strings.ContainsAny(text[i+3:i+3+e], " \n") || isPlaceholder(text[i+3:i+3+e]) {
 			continue
 		}
@@ -677,10 +677,13 @@ func findCLIPasswords(text string, add addFunc) {
 	}
 }
 
-// closingQuote returns the index in s of the first q that no backslash
-// escapes, or -1: in raw JSON a password may hold \", which does not end
-// it.
-func closingQuote(s string, q byte) int {
+// closingQuote returns the index in s of the first q, or -1; in raw JSON,
+// of the first q that no backslash escapes: a password may hold \", which
+// does not end it there.
+func closingQuote(s string, q byte, raw bool) int {
+	if !raw {
+		return strings.IndexByte(s, q)
+	}
 	for off := 0; ; {
 		e := strings.IndexByte(s[off:], q)
 		if e < 0 {
@@ -698,8 +701,8 @@ func closingQuote(s string, q byte) int {
 	}
 }
 
-func findPasswords(text, lower string, add addFunc) {
-	findCLIPasswords(text, add)
+func findPasswords(text, lower string, add addFunc, raw bool) {
+	findCLIPasswords(text, add, raw)
 	// passwordRe folds case the Unicode way: ſ (long s) is an s to it.
 	// (lower is ASCII-lowered: "CONTRASEÑA" keeps its Ñ.)
 	if !passwordWord(lower) && !strings.Contains(lower, "contrase") && !strings.Contains(text, "ſ") {
@@ -714,7 +717,7 @@ func findPasswords(text, lower string, add addFunc) {
 		var v string
 		start := i
 		if q := text[i]; q == '"' || q == '\'' || q == '`' {
-			e := closingQuote(text[i+1:], q)
+			e := closingQuote(text[i+1:], q, raw)
 			if e < 0 || e > 200 {
 				continue
 			}
@@ -934,7 +937,7 @@ func (r *Redactor) findTokens(text string, add addFunc, depth int) {
 		}
 		if depth < maxDepth && len(tok) <= maxDecode {
 			if dec, ok := decodeBlob(tok); ok {
-				if fs := r.find(dec, "", depth+1); len(fs) > 0 {
+				if fs := r.find(dec, "", depth+1, false); len(fs) > 0 {
 					add(start, end, fs[0].Kind, prioDecoded)
 				}
 				continue // encoded text, not a key

@@ -20,6 +20,7 @@ import (
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/internal/jsonscan"
+	"github.com/lyumen/lyumen/internal/jsontext"
 	"github.com/lyumen/lyumen/internal/pack"
 	"github.com/lyumen/lyumen/redact"
 )
@@ -78,19 +79,29 @@ func Record(r *redact.Redactor, rec *lyumen.Record) int { return record(r, rec, 
 // work.
 func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 	s := r.NewSession(rec.Country)
-	red := func(text string) (string, int) { return clean.redact(s, rec.Country, text) }
+	x := scanner{
+		text: func(text string) (string, int) { return clean.redact(s.Redact, rec.Country, text, false) },
+		raw:  func(text string) (string, int) { return clean.redact(s.RedactJSON, rec.Country, text, true) },
+	}
 	str := func(p *string) {
 		if *p != "" {
-			*p, _ = red(*p)
+			*p, _ = x.text(*p)
 		}
 	}
-	js := func(p *string) { // JSON text: a tool call's arguments
+	doc := func(in string) (string, int) { // a JSON document: stays one
+		out, n := x.json(in, jsonDepth)
+		if n > 0 {
+			out = validAfter(in, out, str)
+		}
+		return out, n
+	}
+	js := func(p *string) { // a tool call's arguments
 		if *p != "" {
-			*p, _ = jsonText(red, *p)
+			*p, _ = doc(*p)
 		}
 	}
 	if len(rec.Request) > 0 {
-		if out, n := body(rec, red); n > 0 {
+		if out, n := body(rec, x); n > 0 {
 			rec.Request = []byte(validAfter(string(rec.Request), out, str))
 		}
 	}
@@ -101,7 +112,7 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 		for i := range c.Tools {
 			str(&c.Tools[i].Description)
 			if p := c.Tools[i].Parameters; len(p) > 0 { // a schema's default or example may be a key
-				if out, n := jsonText(red, string(p)); n > 0 {
+				if out, n := doc(string(p)); n > 0 {
 					c.Tools[i].Parameters = json.RawMessage(out)
 				}
 			}
@@ -115,7 +126,7 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 			message(&resp.Choices[i].Message, str, js)
 		}
 		if len(resp.Raw) > 0 {
-			if out, n := jsonText(red, string(resp.Raw)); n > 0 {
+			if out, n := doc(string(resp.Raw)); n > 0 {
 				resp.Raw = []byte(out)
 			}
 		}
@@ -138,11 +149,11 @@ func record(r *redact.Redactor, rec *lyumen.Record, clean *cleanStrings) int {
 // context across messages: gitleaks' curl rules ("curl" in one message,
 // "-u user:pass" in another) and the line-wide allowlist of its generic
 // rule (a JS import anywhere hid every generic secret in the body).
-func body(rec *lyumen.Record, red func(string) (string, int)) (string, int) {
+func body(rec *lyumen.Record, x scanner) (string, int) {
 	b := string(rec.Request)
 	texts := pack.MessageTexts(rec.Request)
 	if len(texts) == 0 {
-		return jsonText(red, b)
+		return x.json(b, jsonDepth)
 	}
 	// The body is rebuilt only once something in it is replaced: out holds
 	// b up to copied, with what replaced it.
@@ -159,7 +170,7 @@ func body(rec *lyumen.Record, red func(string) (string, int)) (string, int) {
 		copied = end
 	}
 	scan := func(start, end int) { // JSON between texts, outside any string
-		if out, n := jsonText(red, b[start:end]); n > 0 {
+		if out, n := x.json(b[start:end], jsonDepth); n > 0 {
 			replace(start, end, out)
 			total += n
 		}
@@ -174,7 +185,7 @@ func body(rec *lyumen.Record, red func(string) (string, int)) (string, int) {
 			scan(start, end) // cannot happen: MessageTexts found a string
 			return
 		}
-		if out, n := red(t); n > 0 {
+		if out, n := x.text(t); n > 0 {
 			enc, _ := json.Marshal(out) // cannot fail: a string
 			replace(start, end, string(enc))
 			total += n
@@ -213,61 +224,61 @@ func message(m *lyumen.Message, str, js func(*string)) {
 	}
 }
 
-// jsonText scrubs text that is JSON, or a run of it that starts outside
-// any string: as written first, where a key names the secret its value
-// holds, then each string in it that has an escape, decoded, where \"
-// around a password or \n before a key no longer hides it from the rules
-// (a tool call's arguments in a body are JSON inside a JSON string). A
-// document that was JSON stays JSON.
-func jsonText(red func(string) (string, int), text string) (string, int) {
-	out, n := red(text)
-	out, m := escapedStrings(out, red, 2)
-	if n+m == 0 {
-		return text, 0
-	}
-	return validAfter(text, out, func(p *string) { *p, _ = red(*p) }), n + m
-}
+// scanner scrubs text with one record's redaction session: text as it
+// reads, or raw JSON as written (redact.Session.RedactJSON).
+type scanner struct{ text, raw func(string) (string, int) }
 
-// escapedStrings scrubs, decoded, each string literal of js that holds an
-// escape, and the strings in those that are JSON in turn, depth levels
-// down. It stops at the first thing that is not a string literal where one
-// begins: js need not be JSON throughout.
-func escapedStrings(js string, red func(string) (string, int), depth int) (string, int) {
-	if depth == 0 || strings.IndexByte(js, '\\') < 0 {
-		return js, 0
+// jsonDepth is how many levels of JSON inside a JSON string json decodes:
+// a tool call's arguments in a body are one.
+const jsonDepth = 2
+
+// json scrubs text that is JSON, or a run of it that starts outside any
+// string: as written first, where a key names the secret its value holds;
+// then each string in it that holds an escape, decoded, where \" around a
+// password or \n before a key no longer hides it from the rules. A decoded
+// string that is JSON in turn is scrubbed so, depth levels down; any
+// other, as text.
+func (x scanner) json(text string, depth int) (string, int) {
+	out, n := x.raw(text)
+	if depth == 0 || strings.IndexByte(out, '\\') < 0 {
+		return out, n
 	}
-	var out strings.Builder
-	last, total := 0, 0
-	for i := 0; i < len(js); {
-		q := strings.IndexByte(js[i:], '"')
+	var b strings.Builder
+	last, total := 0, n
+	for i := 0; i < len(out); {
+		q := strings.IndexByte(out[i:], '"')
 		if q < 0 {
 			break
 		}
 		i += q
-		sc := jsonscan.New(js[i:])
+		sc := jsonscan.New(out[i:])
 		lit, ok := sc.RawString()
 		if !ok {
-			break
+			break // not JSON from here: it was scanned as written
 		}
 		end := i + len(lit)
 		var t string
 		if strings.IndexByte(lit, '\\') >= 0 && json.Unmarshal([]byte(lit), &t) == nil {
-			r, n := red(t)
-			r, m := escapedStrings(r, red, depth-1)
-			if n+m > 0 {
-				enc, _ := json.Marshal(r) // cannot fail: a string
-				out.WriteString(js[last:i])
-				out.Write(enc)
-				last, total = end, total+n+m
+			var r string
+			var m int
+			if s := strings.TrimSpace(t); s != "" && (s[0] == '{' || s[0] == '[') {
+				r, m = x.json(t, depth-1)
+			} else {
+				r, m = x.text(t)
+			}
+			if m > 0 {
+				b.WriteString(out[last:i])
+				b.Write(jsontext.AppendStringRaw(nil, r)) // code keeps its < and >
+				last, total = end, total+m
 			}
 		}
 		i = end
 	}
-	if total == 0 {
-		return js, 0
+	if last == 0 {
+		return out, total
 	}
-	out.WriteString(js[last:])
-	return out.String(), total
+	b.WriteString(out[last:])
+	return b.String(), total
 }
 
 // validAfter returns out, the scrubbed in, or when in was a JSON document
@@ -338,15 +349,15 @@ func newCleanStrings(max int) *cleanStrings {
 		cur: map[[2]uint64]struct{}{}, max: max}
 }
 
-// redact is s.Redact(text) for a record from country, skipping text
-// that c knows is clean and teaching c the text it finds clean. A nil c
-// remembers nothing.
-func (c *cleanStrings) redact(s *redact.Session, country, text string) (string, int) {
-	k, memo := c.key(country, text)
+// redact is red(text), a session's Redact or RedactJSON (raw), for a
+// record from country, skipping text that c knows is clean and teaching c
+// the text it finds clean. A nil c remembers nothing.
+func (c *cleanStrings) redact(red func(string) (string, int), country, text string, raw bool) (string, int) {
+	k, memo := c.key(country, text, raw)
 	if memo && c.has(k) {
 		return text, 0
 	}
-	out, n := s.Redact(text)
+	out, n := red(text)
 	if n == 0 && memo {
 		c.add(k)
 	}
@@ -354,16 +365,20 @@ func (c *cleanStrings) redact(s *redact.Session, country, text string) (string, 
 }
 
 // key returns s's key, and whether s is one to remember at all.
-func (c *cleanStrings) key(country, s string) ([2]uint64, bool) {
+func (c *cleanStrings) key(country, s string, raw bool) ([2]uint64, bool) {
 	if c == nil || len(s) < minClean {
 		return [2]uint64{}, false
+	}
+	mode := byte(0)
+	if raw {
+		mode = 1
 	}
 	var k [2]uint64
 	for i, seed := range c.seeds {
 		var h maphash.Hash
 		h.SetSeed(seed)
 		h.WriteString(country)
-		h.WriteByte(0)
+		h.WriteByte(mode)
 		h.WriteString(s)
 		k[i] = h.Sum64()
 	}
