@@ -21,7 +21,7 @@ import (
 // own hops, and the first address that is not a trusted proxy is the
 // client (entries further left came from the client and may be anything);
 // without it, CF-Connecting-IP. When CF-Connecting-IP is there, the walk
-// stops at a public trusted hop, Cloudflare's: what is left of it came
+// stops at a trusted hop of Cloudflare's: what is left of it came
 // from Cloudflare's client (a Worker, which writes X-Forwarded-For as it
 // likes), and Cloudflare names the client. Failing both, the peer is the
 // client.
@@ -47,6 +47,28 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	return peer
 }
 
+// CloudflareRanges are Cloudflare's published proxy ranges
+// (https://www.cloudflare.com/ips/), trusted for CF-IPCountry by default
+// (with loopback), and where an X-Forwarded-For walk through Cloudflare
+// stops.
+var CloudflareRanges = []string{
+	"173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22",
+	"141.101.64.0/18", "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20",
+	"197.234.240.0/22", "198.41.128.0/17", "162.158.0.0/15", "104.16.0.0/13",
+	"104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
+	"2400:cb00::/32", "2606:4700::/32", "2803:f800::/32", "2405:b500::/32",
+	"2405:8100::/32", "2a06:98c0::/29", "2c0f:f248::/32",
+}
+
+// cloudflare is CloudflareRanges, parsed.
+var cloudflare = func() []netip.Prefix {
+	out := make([]netip.Prefix, len(CloudflareRanges))
+	for i, s := range CloudflareRanges {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}()
+
 // forwardedFor walks X-Forwarded-For (every copy of the header, in order)
 // from the right and returns the first hop that is not a trusted proxy.
 // Through Cloudflare, it stops at Cloudflare's hop, reporting none.
@@ -71,7 +93,7 @@ func forwardedFor(values []string, trusted []netip.Prefix, viaCloudflare bool) (
 			if !isTrusted(a, trusted) {
 				return a, true
 			}
-			if viaCloudflare && !a.IsLoopback() && !a.IsPrivate() {
+			if viaCloudflare && isTrusted(a, cloudflare) {
 				return netip.Addr{}, false
 			}
 		}

@@ -40,4 +40,18 @@ func TestClientAddr_WorkerBehindOwnProxy(t *testing.T) {
 			t.Errorf("X-Forwarded-For %q: 50 requests with the same CF-Connecting-IP were limited as %d clients", chain, len(keys))
 		}
 	}
+	// The operator's own public load balancer, no Cloudflare: the walk goes
+	// past it to the client, whatever CF-Connecting-IP the client sends.
+	lb := []netip.Prefix{netip.MustParsePrefix("203.0.113.10/32"), netip.MustParsePrefix("127.0.0.0/8")}
+	keys := map[string]bool{}
+	for i := range 20 {
+		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+		r.RemoteAddr = "127.0.0.1:40000"
+		r.Header.Set("CF-Connecting-IP", fmt.Sprintf("192.0.2.%d", i+1))
+		r.Header.Set("X-Forwarded-For", "198.51.100.7, 203.0.113.10")
+		keys[clientKey(clientAddr(r, lb))] = true
+	}
+	if len(keys) != 1 || !keys["198.51.100.7"] {
+		t.Errorf("behind the operator's public load balancer: clients %v, want 198.51.100.7 alone", keys)
+	}
 }

@@ -244,7 +244,7 @@ func usedTokens(rec *lyumen.Record, prompt int64) int64 {
 		return int64(rec.Usage.TotalTokens)
 	}
 	answered := rec.TTFT != 0 && rec.Response != nil
-	if !answered && rec.Completeness != lyumen.ClientDisconnected {
+	if !answered && !(rec.Completeness == lyumen.ClientDisconnected && upstreamHad(rec)) {
 		return 0
 	}
 	n := 0
@@ -258,6 +258,18 @@ func usedTokens(rec *lyumen.Record, prompt int64) int64 {
 		}
 	}
 	return prompt + int64(n+3)/4
+}
+
+// upstreamHad says the last upstream asked took the request: it answered,
+// or was still at work when the client left. One that refused it (a 429
+// the router was waiting out) did no work, and neither did a target passed
+// over as resting, nor none at all.
+func upstreamHad(rec *lyumen.Record) bool {
+	if len(rec.Attempts) == 0 {
+		return false
+	}
+	a := rec.Attempts[len(rec.Attempts)-1]
+	return a.Status == 0 && (a.Error == "" || a.Duration > 0)
 }
 
 // setRateLimitHeaders writes where the client stands in the headers its

@@ -102,3 +102,27 @@ func TestAdmission_Release(t *testing.T) {
 	c.done(t.Context(), &lyumen.Record{})
 	check("all done", map[string]int{}, 0, 0)
 }
+
+// TestUsedTokens_ClientLeft: a client that left before any answer pays
+// its prompt when the last upstream asked had the request (answered, or
+// still at work), and nothing when none had: refused (a 429 the router
+// waited out), passed over as resting, or never asked.
+func TestUsedTokens_ClientLeft(t *testing.T) {
+	const prompt = 900
+	for _, tc := range []struct {
+		name     string
+		attempts []lyumen.Attempt
+		want     int64
+	}{
+		{"still at work", []lyumen.Attempt{{Error: "context canceled", Duration: time.Second}}, prompt},
+		{"stream opened", []lyumen.Attempt{{Duration: time.Millisecond}}, prompt},
+		{"refused, waiting out a 429", []lyumen.Attempt{{Status: 429, Error: "upstream: rate limited", Duration: time.Millisecond}}, 0},
+		{"resting", []lyumen.Attempt{{Error: "circuit open"}}, 0},
+		{"never asked", nil, 0},
+	} {
+		rec := &lyumen.Record{Completeness: lyumen.ClientDisconnected, Attempts: tc.attempts}
+		if got := usedTokens(rec, prompt); got != tc.want {
+			t.Errorf("%s: charged %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -66,7 +66,16 @@ func (p *fakeProvider) ChatStream(ctx context.Context, req *lyumen.Request) (lyu
 	if p.panics == "stream" {
 		panic("provider bug")
 	}
-	if err := p.wait(ctx); err != nil {
+	start := time.Now()
+	err := p.wait(ctx)
+	if req.OnAttempt != nil { // as upstream.Pool reports it
+		a := lyumen.Attempt{Provider: "fake", Model: req.Model, Duration: max(time.Since(start), 1)}
+		if err != nil {
+			a.Error = err.Error()
+		}
+		req.OnAttempt(a)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &fakeStream{p: p, ctx: ctx}, nil

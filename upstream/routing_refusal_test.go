@@ -33,7 +33,10 @@ func TestPool_RetryAfterPastMaxWaitReachesTheClient(t *testing.T) {
 			t.Fatalf("waited %v; the minute asked for is past MaxWait, so no retry round", waited)
 		}
 		e, ok := errors.AsType[*lyumen.Error](err)
-		if !ok || e.RetryAfter < time.Minute {
+		if !ok {
+			t.Fatalf("err %v, want a *lyumen.Error", err)
+		}
+		if e.RetryAfter < time.Minute {
 			t.Errorf("err %v (RetryAfter %v): the wait that stopped the retries (1m) does not reach the client", err, e.RetryAfter)
 		}
 	})

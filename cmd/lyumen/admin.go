@@ -29,11 +29,24 @@ func adminToken(c *Config, logger *slog.Logger) (string, error) {
 	token := rand.Text()
 	// Written beside it and renamed over it: whoever reads the file (a
 	// scraper's config, a script) finds the old token or the new one,
-	// never an empty file.
+	// never an empty file. Where that cannot be done (a file mounted alone
+	// into a container, a directory not writable), it is written in place.
 	tmp := c.AdminTokenFile + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err := writeToken(tmp, token); err != nil || os.Rename(tmp, c.AdminTokenFile) != nil {
+		os.Remove(tmp)
+		if err := writeToken(c.AdminTokenFile, token); err != nil {
+			return "", fmt.Errorf("admin_token_file: %w", err)
+		}
+	}
+	logger.Info("admin token generated: send it as Authorization: Bearer; set admin_token to choose one", "file", c.AdminTokenFile)
+	return token, nil
+}
+
+// writeToken writes token to path, mode 0600 even if the file existed.
+func writeToken(path, token string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
-		return "", fmt.Errorf("admin_token_file: %w", err)
+		return err
 	}
 	err = f.Chmod(0o600) // a file that existed kept its mode
 	if err == nil {
@@ -42,15 +55,7 @@ func adminToken(c *Config, logger *slog.Logger) (string, error) {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp, c.AdminTokenFile)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return "", fmt.Errorf("admin_token_file: %w", err)
-	}
-	logger.Info("admin token generated: send it as Authorization: Bearer; set admin_token to choose one", "file", c.AdminTokenFile)
-	return token, nil
+	return err
 }
 
 // listenAdmin opens the admin listener: metrics, readiness, behind the

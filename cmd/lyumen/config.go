@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lyumen/lyumen/demo"
+	"github.com/lyumen/lyumen/httpapi"
 	"github.com/lyumen/lyumen/upstream"
 )
 
@@ -131,17 +132,6 @@ type Site struct {
 	Contact string `yaml:"contact"`
 }
 
-// cloudflareRanges are Cloudflare's published proxy ranges
-// (https://www.cloudflare.com/ips/), trusted for CF-IPCountry by default.
-var cloudflareRanges = []string{
-	"173.245.48.0/20", "103.21.244.0/22", "103.22.200.0/22", "103.31.4.0/22",
-	"141.101.64.0/18", "108.162.192.0/18", "190.93.240.0/20", "188.114.96.0/20",
-	"197.234.240.0/22", "198.41.128.0/17", "162.158.0.0/15", "104.16.0.0/13",
-	"104.24.0.0/14", "172.64.0.0/13", "131.0.72.0/22",
-	"2400:cb00::/32", "2606:4700::/32", "2803:f800::/32", "2405:b500::/32",
-	"2405:8100::/32", "2a06:98c0::/29", "2c0f:f248::/32",
-}
-
 // DefaultConfig is the configuration with no file at all: the demo model,
 // SQLite in the working directory, loopback only.
 func DefaultConfig() Config {
@@ -152,7 +142,7 @@ func DefaultConfig() Config {
 		Limits:          DefaultLimits(),
 		Store:           "sqlite://lyumen.db",
 		Spool:           Spool{Dir: "lyumen-spool", MaxBytes: 1 << 30, WhenFull: "refuse", DrainTimeout: 10 * time.Second, ShipPriority: "low"},
-		TrustedProxies:  append(append([]string{}, cloudflareRanges...), "127.0.0.0/8", "::1/128"),
+		TrustedProxies:  append(append([]string{}, httpapi.CloudflareRanges...), "127.0.0.0/8", "::1/128"),
 		MaxBodyBytes:    16 << 20,
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
@@ -292,7 +282,7 @@ func (x *expansion) expand(n *yaml.Node, getenv func(string) string) {
 		if x.lines == nil {
 			x.lines = map[int]string{}
 		}
-		x.lines[n.Line] = strings.ReplaceAll(n.Value, "\x00", "$${")
+		x.lines[n.Line] = n.Value // as written: the reference, never its value
 		n.Value = strings.ReplaceAll(v, "\x00", "${")
 		switch n.Value {
 		case "", "null", "Null", "NULL", "~": // would leave a field as it was, or null
