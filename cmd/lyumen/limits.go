@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -264,7 +265,21 @@ type fallbackLimiter struct {
 	// downUntil is when the primary is next tried after a failure: until
 	// then requests do not wait for a Redis that is not answering.
 	downUntil atomic.Int64
+
+	// inMemory are the spans of time in which the fallback admitted
+	// exchanges: an exchange settles with the limiter that admitted it,
+	// whichever is up when it ends, or one budget is refunded what the
+	// other charged.
+	mu       sync.Mutex
+	inMemory []span
 }
+
+// span is a stretch of time, in unix nanoseconds.
+type span struct{ from, to int64 }
+
+// keepSpans is how long a fallback span is kept: longer than any exchange
+// (max_stream_duration) lasts.
+const keepSpans = 2 * time.Hour
 
 // fallbackRest is how long the primary is left alone after it failed.
 const fallbackRest = 5 * time.Second
@@ -272,24 +287,61 @@ const fallbackRest = 5 * time.Second
 func (f *fallbackLimiter) Admit(ctx context.Context, client, model string, tokens int64) (lyumen.Allowance, error) {
 	if f.resting() {
 		f.fallbacks.Inc()
-		return f.fallback.Admit(ctx, client, model, tokens)
+		return f.admitInMemory(ctx, client, model, tokens)
 	}
 	a, err := f.primary.Admit(ctx, client, model, tokens)
 	if !f.failed(ctx, err) {
 		return a, err
 	}
+	return f.admitInMemory(ctx, client, model, tokens)
+}
+
+func (f *fallbackLimiter) admitInMemory(ctx context.Context, client, model string, tokens int64) (lyumen.Allowance, error) {
+	now := time.Now().UnixNano()
+	f.mu.Lock()
+	if n := len(f.inMemory); n > 0 && now-f.inMemory[n-1].to < int64(fallbackRest) {
+		f.inMemory[n-1].to = now
+	} else {
+		old := 0
+		for old < n && now-f.inMemory[old].to > int64(keepSpans) {
+			old++
+		}
+		f.inMemory = append(f.inMemory[old:], span{now, now})
+	}
+	f.mu.Unlock()
 	return f.fallback.Admit(ctx, client, model, tokens)
 }
 
+// admittedInMemory says whether an exchange admitted at t was admitted by
+// the fallback. The caller's clock read t a moment before Admit read its
+// own: a second either way is the same span.
+func (f *fallbackLimiter) admittedInMemory(t time.Time) bool {
+	at := t.UnixNano()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.inMemory {
+		if at >= s.from-int64(time.Second) && at <= s.to+int64(time.Second) {
+			return true
+		}
+	}
+	return false
+}
+
+// Settle settles with the limiter that admitted the exchange. One Redis
+// admitted, while Redis cannot be reached, is not settled: Redis keeps the
+// estimate it charged, the safe side.
 func (f *fallbackLimiter) Settle(ctx context.Context, client, model string, admitted time.Time, delta int64) error {
-	if f.resting() {
+	if f.admittedInMemory(admitted) {
 		return f.fallback.Settle(ctx, client, model, admitted, delta)
 	}
-	err := f.primary.Settle(ctx, client, model, admitted, delta)
-	if !f.failed(ctx, err) {
-		return err
+	if f.resting() {
+		return nil
 	}
-	return f.fallback.Settle(ctx, client, model, admitted, delta)
+	err := f.primary.Settle(ctx, client, model, admitted, delta)
+	if f.failed(ctx, err) {
+		return nil
+	}
+	return err
 }
 
 func (f *fallbackLimiter) resting() bool { return time.Now().UnixNano() < f.downUntil.Load() }

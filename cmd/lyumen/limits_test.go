@@ -600,7 +600,8 @@ func (l *countingLimiter) Settle(context.Context, string, string, time.Time, int
 
 // TestFallbackLimiter: memory decides when Redis cannot, and Redis rests
 // meanwhile, so requests do not wait for it; a refusal from Redis stands;
-// and a client that left is no reason to fall back.
+// a client that left is no reason to fall back; and an exchange settles
+// with the limiter that admitted it (TestFallbackLimiter_SettlesWhereAdmitted).
 func TestFallbackLimiter(t *testing.T) {
 	down := fmt.Errorf("redis admit: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})
 	refused := lyumen.RateLimited(lyumen.Allowance{RetryAfter: time.Second})
@@ -613,7 +614,8 @@ func TestFallbackLimiter(t *testing.T) {
 		want    [2]int // calls to Redis and to memory, after two
 	}{
 		{"redis unreachable: memory decides, redis rests", down, false, false, nil, [2]int{1, 2}},
-		{"redis unreachable: memory settles, redis rests", down, false, true, nil, [2]int{1, 2}},
+		// Redis admitted it: memory, which charged nothing, must not refund it.
+		{"redis unreachable: a redis admission is not settled, redis rests", down, false, true, nil, [2]int{1, 0}},
 		{"redis refuses: its refusal stands", refused, false, false, refused, [2]int{2, 0}},
 		{"the client left: no fallback, no rest", context.Canceled, true, false, context.Canceled, [2]int{2, 0}},
 	} {
@@ -641,5 +643,36 @@ func TestFallbackLimiter(t *testing.T) {
 				t.Errorf("calls to redis and memory: %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestFallbackLimiter_SettlesWhereAdmitted: an exchange admitted in memory
+// while Redis was away settles in memory once Redis is back; one admitted
+// by Redis settles with Redis. Settled with whichever was up, a refund of
+// the unused answer came off the shared budget, which never charged it.
+func TestFallbackLimiter_SettlesWhereAdmitted(t *testing.T) {
+	down := fmt.Errorf("redis admit: %w", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")})
+	primary, fallback := &countingLimiter{err: down}, &countingLimiter{}
+	f := &fallbackLimiter{primary: primary, fallback: fallback, logger: slog.New(slog.DiscardHandler),
+		fallbacks: prometheus.NewCounter(prometheus.CounterOpts{Name: "fallbacks"})}
+	ctx := t.Context()
+	inMemory := time.Now()
+	if _, err := f.Admit(ctx, "192.0.2.1", "m", 17_000); err != nil {
+		t.Fatal(err)
+	}
+	primary.err = nil // Redis is back
+	f.downUntil.Store(0)
+	if err := f.Settle(ctx, "192.0.2.1", "m", inMemory, -16_400); err != nil {
+		t.Fatal(err)
+	}
+	if primary.calls != 1 || fallback.calls != 2 {
+		t.Errorf("calls to redis and memory: %d, %d; want the memory admission settled in memory (1, 2)", primary.calls, fallback.calls)
+	}
+	byRedis := time.Now().Add(time.Hour) // long after the fallback's span
+	if err := f.Settle(ctx, "192.0.2.1", "m", byRedis, -100); err != nil {
+		t.Fatal(err)
+	}
+	if primary.calls != 2 || fallback.calls != 2 {
+		t.Errorf("calls to redis and memory: %d, %d; want the redis admission settled with redis (2, 2)", primary.calls, fallback.calls)
 	}
 }
