@@ -33,8 +33,17 @@ func endsWord(text string, i int) bool {
 
 // isEscape says whether text[i:i+2] is a JSON escape of white space.
 func isEscape(text string, i int) bool {
-	return i >= 0 && i+1 < len(text) && text[i] == '\\' && strings.IndexByte("nrt", text[i+1]) >= 0 &&
-		(i == 0 || text[i-1] != '\\')
+	return i >= 0 && i+1 < len(text) && text[i] == '\\' && strings.IndexByte("nrt", text[i+1]) >= 0 && !escaped(text, i)
+}
+
+// escaped says whether the byte at i is escaped: an odd run of
+// backslashes ends just before it.
+func escaped(s string, i int) bool {
+	n := 0
+	for i-n-1 >= 0 && s[i-n-1] == '\\' {
+		n++
+	}
+	return n%2 == 1
 }
 
 func (r *Redactor) findPII(text, region string, add addFunc) {

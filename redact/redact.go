@@ -202,11 +202,7 @@ func pastEscape(text string, i int) int {
 		if text[b] != '\\' {
 			continue
 		}
-		run := 1 // the backslashes ending at b: an even run escapes itself
-		for b-run >= 0 && text[b-run] == '\\' {
-			run++
-		}
-		if run%2 == 0 {
+		if escaped(text, b) { // the second of \\, which ends before i
 			return i
 		}
 		end := b + 2

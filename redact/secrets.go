@@ -690,11 +690,7 @@ func closingQuote(s string, q byte, raw bool) int {
 			return -1
 		}
 		e += off
-		run := 0
-		for e-run-1 >= 0 && s[e-run-1] == '\\' {
-			run++
-		}
-		if run%2 == 0 {
+		if !escaped(s, e) {
 			return e
 		}
 		off = e + 1

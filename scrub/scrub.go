@@ -179,9 +179,8 @@ func body(rec *lyumen.Record, x scanner) (string, int) {
 	// (\" around a password, \u0041) hide nothing then. It is written back
 	// as it came unless something was replaced.
 	text := func(start, end int) {
-		lit := b[start:end]
-		t, ok := jsonscan.Unquote(lit)
-		if !ok && json.Unmarshal([]byte(lit), &t) != nil {
+		t, ok := unquote(b[start:end])
+		if !ok {
 			scan(start, end) // cannot happen: MessageTexts found a string
 			return
 		}
@@ -257,8 +256,11 @@ func (x scanner) json(text string, depth int) (string, int) {
 			break // not JSON from here: it was scanned as written
 		}
 		end := i + len(lit)
-		var t string
-		if strings.IndexByte(lit, '\\') >= 0 && json.Unmarshal([]byte(lit), &t) == nil {
+		if strings.IndexByte(lit, '\\') < 0 {
+			i = end // as written is as decoded: scanned already
+			continue
+		}
+		if t, ok := unquote(lit); ok {
 			var r string
 			var m int
 			if s := strings.TrimSpace(t); s != "" && (s[0] == '{' || s[0] == '[') {
@@ -279,6 +281,15 @@ func (x scanner) json(text string, depth int) (string, int) {
 	}
 	b.WriteString(out[last:])
 	return b.String(), total
+}
+
+// unquote returns the value of the JSON string literal lit.
+func unquote(lit string) (string, bool) {
+	if t, ok := jsonscan.Unquote(lit); ok {
+		return t, true
+	}
+	var t string
+	return t, json.Unmarshal([]byte(lit), &t) == nil
 }
 
 // validAfter returns out, the scrubbed in, or when in was a JSON document
