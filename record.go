@@ -21,7 +21,16 @@ const (
 	ClientDisconnected Completeness = "client_disconnected"
 	UpstreamFailed     Completeness = "upstream_failed"  // failed after the first byte
 	UpstreamRefused    Completeness = "upstream_refused" // failed before the first byte
+	// Interrupted: the gateway itself stopped (a crash, a kill, power
+	// lost) while a stream was being sent; the record holds what the
+	// client had been sent by its last progress (see ProgressRecorder).
+	Interrupted Completeness = "interrupted"
 )
+
+// Completenesses returns every Completeness value.
+func Completenesses() []Completeness {
+	return []Completeness{Complete, ClientDisconnected, UpstreamFailed, UpstreamRefused, Interrupted}
+}
 
 // Record is one logged exchange. It holds exactly what the privacy page
 // lists and nothing else from the request: no address, no headers but the
@@ -76,4 +85,16 @@ type Recorder interface {
 	// Record returns once the record is safely queued (or durable, for a
 	// durable recorder). An error means it was not taken.
 	Record(ctx context.Context, rec *Record) error
+}
+
+// ProgressRecorder is a Recorder that also keeps the record of an
+// exchange still being served (a stream), so that the gateway's own crash
+// does not lose what a client was already sent.
+type ProgressRecorder interface {
+	Recorder
+	// Progress keeps rec as it is so far and returns once it is safely
+	// kept, like Record. A later Progress or Record of the same ID replaces
+	// it; if the process dies before the Record, rec is recorded with
+	// Completeness Interrupted when the recorder next starts.
+	Progress(ctx context.Context, rec *Record) error
 }

@@ -375,6 +375,8 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 		}
 	}()
 	ready, _ := st.(interface{ Ready() bool })
+	pr, _ := s.Recorder.(lyumen.ProgressRecorder)
+	var progressed time.Time // when the last progress was kept; zero before the first
 	// One event for the stream: taken by address through interfaces, a
 	// variable declared in the loop went to the heap at every event.
 	var ev lyumen.Event
@@ -436,6 +438,22 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			continue
 		}
 		headers.stop()
+		if pr != nil && asm.Size() > 0 {
+			// The record so far is kept before these bytes go out: with the
+			// first of the answer, then now and then (see progressDue). Should
+			// the gateway die before the stream ends, the log has what the
+			// client was sent, but for at most the last progressEvery.
+			now := s.Now()
+			if first := progressed.IsZero(); first || progressDue(now.Sub(progressed), len(rec.Request)+asm.Size()) {
+				progressed = now
+				if err := s.keepProgress(ctx, pr, rec, &asm, now); err != nil && first {
+					// Not served unrecorded: as a stream that failed.
+					failed = err
+					rec.Completeness, rec.Error = lyumen.UpstreamFailed, err.Error()
+					break
+				}
+			}
+		}
 		wrote = true
 		if _, err := w.Write(buf); err != nil {
 			rec.Completeness = lyumen.ClientDisconnected
@@ -486,6 +504,39 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 	headers.stop()
 	w.Write(buf)
 	rc.Flush()
+}
+
+// progressEvery is how often a stream's record is kept while it runs, for
+// a record of up to progressBytes; a larger one waits longer in proportion,
+// so that the log is written at most progressBytes a second per stream.
+const (
+	progressEvery = time.Second
+	progressBytes = 64 << 10
+)
+
+// progressDue reports whether a stream whose last progress was since ago,
+// with a record of about size bytes, is due for another.
+func progressDue(since time.Duration, size int) bool {
+	return since >= progressEvery*time.Duration(max(1, size/progressBytes))
+}
+
+// keepProgress hands pr the record of the stream so far: rec with the
+// answer assembled up to now.
+func (s *server) keepProgress(ctx context.Context, pr lyumen.ProgressRecorder, rec *lyumen.Record, asm *lyumen.Assembler, now time.Time) error {
+	snap := *rec
+	snap.Response = asm.Response()
+	snap.ServedModel = snap.Response.Model
+	if u := snap.Response.Usage; u != nil {
+		snap.Usage = *u
+	}
+	snap.Duration = now.Sub(rec.ReceivedAt)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.RecordTimeout)
+	defer cancel()
+	if err := pr.Progress(ctx, &snap); err != nil {
+		s.logger.ErrorContext(ctx, "progress not taken", "id", rec.ID, "err", err)
+		return &lyumen.Error{Kind: lyumen.KindUnavailable, Message: errCannotRecord, Err: err}
+	}
+	return nil
 }
 
 // clientGone is the recorded error of a write to the client that failed.

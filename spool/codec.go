@@ -47,6 +47,54 @@ var errPayload = errors.New("malformed record payload")
 // corrupt, only not readable by this one, which must not set it aside.
 var errNewer = errors.New("a record written by a newer release; run it to ship the spool")
 
+// A progress payload (Spool.Progress) is progressTag, a uvarint
+// generation, then a record's payload: the record of an exchange still
+// being served, kept only until the record of the same ID that ends it.
+// The generation grows with each progress of a process, so the latest of
+// an ID's progress frames is known wherever copies of it sit in the log.
+// progressTag is above every recordVersion: a release before progress
+// frames sets one aside as written by a newer release.
+const progressTag = 0x80
+
+func appendProgress(b []byte, gen uint64, r *lyumen.Record) []byte {
+	b = append(b, progressTag)
+	b = binary.AppendUvarint(b, gen)
+	return appendRecord(b, r)
+}
+
+// frameKey is what the spool needs to know of a payload without decoding
+// it: the record's ID and, for a progress payload, its generation (0 for a
+// record). ok is false for a payload that does not start as one of ours.
+func frameKey(p []byte) (id []byte, gen uint64, progress, ok bool) {
+	if len(p) > 0 && p[0] == progressTag {
+		g, n := binary.Uvarint(p[1:])
+		if n <= 0 {
+			return nil, 0, false, false
+		}
+		gen, progress, p = g, true, p[1+n:]
+	}
+	if len(p) == 0 || p[0] < 1 || p[0] > recordVersion {
+		return nil, 0, false, false
+	}
+	l, n := binary.Uvarint(p[1:])
+	if n <= 0 || l > uint64(len(p)-1-n) {
+		return nil, 0, false, false
+	}
+	return p[1+n : 1+n+int(l)], gen, progress, true
+}
+
+// decodeProgress decodes a progress payload's record.
+func decodeProgress(p []byte) (*lyumen.Record, error) {
+	if len(p) == 0 || p[0] != progressTag {
+		return nil, errPayload
+	}
+	_, n := binary.Uvarint(p[1:])
+	if n <= 0 {
+		return nil, errPayload
+	}
+	return decodeRecord(p[1+n:])
+}
+
 func appendRecord(b []byte, r *lyumen.Record) []byte {
 	b = append(b, recordVersion)
 	b = appendString(b, r.ID)

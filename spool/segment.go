@@ -115,10 +115,11 @@ type scanResult struct {
 // checksummed. Past it the spool assumes there may be one and quarantines.
 const resyncLimit = 256 << 20
 
-// scanSegment checks the frames of f from off to size, the file's size.
-// A file of prealloc bytes may end in zeros. buf is scratch space; it
-// returns it, maybe grown.
-func scanSegment(f *os.File, off, size, prealloc int64, buf []byte) (scanResult, []byte, error) {
+// scanSegment checks the frames of f from off to size, the file's size,
+// and gives each good frame's payload to visit, when set; the payload is
+// valid only during the call. A file of prealloc bytes may end in zeros.
+// buf is scratch space; it returns it, maybe grown.
+func scanSegment(f *os.File, off, size, prealloc int64, buf []byte, visit func(payload []byte)) (scanResult, []byte, error) {
 	res := scanResult{size: size, cut: -1}
 	br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 1<<20)
 	for off < size {
@@ -135,7 +136,10 @@ func scanSegment(f *os.File, off, size, prealloc int64, buf []byte) (scanResult,
 			if _, err := io.ReadFull(br, buf[frameHeader:]); err != nil {
 				return res, buf, fmt.Errorf("read %s at %d: %w", f.Name(), off, err)
 			}
-			if _, _, ok := frameAt(buf); ok {
+			if payload, _, ok := frameAt(buf); ok {
+				if visit != nil {
+					visit(payload)
+				}
 				off += n
 				res.records++
 				res.bytes += n

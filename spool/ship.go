@@ -78,13 +78,26 @@ type shipper struct {
 	// offset narrowEnd.
 	limit     int
 	narrowEnd int64
+	// passed is the progress frames passed in seg, for remove to copy
+	// forward those still open.
+	passed []progressAt
 }
 
-// batch is records read from one segment, ending at offset end.
+// progressAt is a progress frame in a segment.
+type progressAt struct {
+	id        string
+	gen       uint64
+	off, size int64
+}
+
+// batch is records read from one segment, ending at offset end, and the
+// progress frames among them, which are passed over, not shipped.
 type batch struct {
-	recs  []*lyumen.Record
-	end   int64
-	bytes int64
+	recs     []*lyumen.Record
+	progress []progressAt
+	frames   int64
+	end      int64
+	bytes    int64
 }
 
 // ship sends batches until ctx ends or, when drain is set, until every
@@ -95,7 +108,7 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 	s := sh.s
 	backoff := firstBackoff
 	for ctx.Err() == nil {
-		b, err := sh.next()
+		b, err := sh.next(ctx)
 		n := 0
 		if err == nil && b != nil {
 			n = len(b.recs)
@@ -142,6 +155,9 @@ func (sh *shipper) ship(ctx context.Context, drain bool) {
 // bookkeeping stays on its goroutine: the spool's lock, which every
 // Record takes, is never held by a thread the kernel keeps waiting.
 func (sh *shipper) write(ctx context.Context, recs []*lyumen.Record) error {
+	if len(recs) == 0 { // only progress frames
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, sh.s.o.WriteTimeout)
 	defer cancel()
 	if sh.low == nil || sh.s.behind() {
@@ -227,7 +243,8 @@ func (sh *shipper) pass(b *batch) {
 	if sh.off >= sh.narrowEnd {
 		sh.limit = 0
 	}
-	n := int64(len(b.recs))
+	sh.passed = append(sh.passed, b.progress...)
+	n := b.frames
 	s.mu.Lock()
 	sh.seg.recs -= n
 	sh.seg.bytes -= b.bytes
@@ -238,7 +255,7 @@ func (sh *shipper) pass(b *batch) {
 
 // next reads the next batch: nil when every durable record is shipped.
 // It deletes segments that are sealed and fully shipped on the way.
-func (sh *shipper) next() (*batch, error) {
+func (sh *shipper) next(ctx context.Context) (*batch, error) {
 	s := sh.s
 	for {
 		s.mu.Lock()
@@ -252,13 +269,13 @@ func (sh *shipper) next() (*batch, error) {
 
 		if sh.seg != seg {
 			sh.closeFile()
-			sh.seg, sh.off = seg, seg.start
+			sh.seg, sh.off, sh.passed = seg, seg.start, sh.passed[:0]
 		}
 		if sh.off >= end {
 			if !sealed {
 				return nil, nil
 			}
-			if err := sh.remove(seg); err != nil {
+			if err := sh.remove(ctx, seg); err != nil {
 				return nil, err
 			}
 			continue
@@ -312,6 +329,17 @@ func (sh *shipper) read(end int64) (*batch, error) {
 			continue
 		}
 		payload, size, ok := frameAt(rest)
+		if ok && payload[0] == progressTag {
+			if id, gen, _, good := frameKey(payload); good {
+				b.progress = append(b.progress, progressAt{id: string(id), gen: gen, off: b.end, size: int64(size)})
+				b.frames++
+				b.end += int64(size)
+				b.bytes += int64(size)
+				p += size
+				continue
+			}
+			ok = false // ours by its checksum, yet not a progress: a bug, kept in quarantine
+		}
 		var rec *lyumen.Record
 		if ok {
 			var err error
@@ -334,6 +362,7 @@ func (sh *shipper) read(end int64) (*batch, error) {
 			return nil, sh.skip(end)
 		}
 		b.recs = append(b.recs, rec)
+		b.frames++
 		b.end += int64(size)
 		b.bytes += int64(size)
 		p += size
@@ -369,8 +398,22 @@ func (sh *shipper) setAside(size int64, why error) error {
 	return nil
 }
 
-// remove deletes a sealed, fully shipped segment.
-func (sh *shipper) remove(seg *segment) error {
+// remove deletes a sealed, fully shipped segment. The progress frames in
+// it of exchanges still open are first copied to the end of the log,
+// durably: the last progress of an exchange must outlive the process, for
+// the next Open to record it if the process dies before the exchange
+// ends. A copy's exchange is still open when the shipper meets it again
+// only if it runs longer than the log takes to fill a segment, so a long
+// exchange is copied once per segment at most.
+func (sh *shipper) remove(ctx context.Context, seg *segment) error {
+	for _, p := range sh.passed {
+		if sh.s.ended(p.id, p.gen) {
+			continue
+		}
+		if err := sh.carry(ctx, p); err != nil {
+			return fmt.Errorf("copy an open exchange's progress from %s: %w", seg.path, err)
+		}
+	}
 	sh.closeFile()
 	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove segment: %w", err)
@@ -384,6 +427,26 @@ func (sh *shipper) remove(seg *segment) error {
 	s.mu.Unlock()
 	sh.seg = nil
 	return nil
+}
+
+// carry appends a copy of the progress frame p (in sh.seg) to the log.
+func (sh *shipper) carry(ctx context.Context, p progressAt) error {
+	if sh.f == nil {
+		f, err := os.Open(sh.seg.path)
+		if err != nil {
+			return err
+		}
+		sh.f = f
+	}
+	frame := make([]byte, p.size)
+	if _, err := sh.f.ReadAt(frame, p.off); err != nil {
+		return err
+	}
+	if _, _, ok := frameAt(frame); !ok { // the disk changed it since it was read: nothing to keep
+		sh.s.logger.Error("spool progress frame corrupt; not copied", "segment", sh.seg.path, "offset", p.off, "id", p.id)
+		return nil
+	}
+	return sh.s.append(ctx, frame, p.id, p.gen, true)
 }
 
 func (sh *shipper) closeFile() {

@@ -23,6 +23,8 @@
 package spool
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -218,8 +220,12 @@ type Spool struct {
 	// changed under mu, read without it.
 	size      atomic.Int64
 	lastFrame atomic.Int64 // the size of the last record offered to Record
-	pending   int64        // records not yet shipped
-	pendBytes int64        // their frame bytes
+	pending   int64        // frames not yet shipped (or, for progress, passed)
+	pendBytes int64        // their bytes
+	gen       atomic.Uint64
+	// open maps the ID of each exchange with a progress and no record yet
+	// to the generation of its latest progress.
+	open map[string]uint64
 
 	// The active segment. Only the leader touches these.
 	f       *os.File
@@ -304,7 +310,9 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	}
 	s.idle.L = &s.mu
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
-	if err := s.replay(); err != nil {
+	found := interrupted{}
+	stale, err := s.replay(found)
+	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open spool %s: %w", dir, err)
 	}
@@ -317,22 +325,100 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	// after every start (hours at low traffic). The first Record waits for
 	// it if it comes within the few milliseconds this takes.
 	s.prepareIfRoom()
+	// Only once the interrupted exchanges have their records may the
+	// segments that hold their progress go.
+	if err := s.recordInterrupted(found); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open spool %s: %w", dir, err)
+	}
+	for _, path := range stale {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			s.logger.Warn("spool remove shipped segment", "segment", path, "err", err)
+		}
+	}
 	return s, nil
 }
 
-// replay checks every segment left in dir. Nothing is appended to them
-// again: the first Record starts a new segment.
-func (s *Spool) replay() error {
+// interrupted collects, while Open reads the log, the latest progress of
+// each exchange that has no record after it: the exchanges the previous
+// process was serving when it died. An exchange's record always follows
+// its progress in the log (Spool.append), so a record seen removes it.
+type interrupted map[string]*lastProgress
+
+type lastProgress struct {
+	gen     uint64
+	payload []byte
+}
+
+func (m interrupted) visit(payload []byte) {
+	id, gen, progress, ok := frameKey(payload)
+	switch {
+	case !ok:
+	case progress:
+		if p := m[string(id)]; p == nil || gen > p.gen {
+			m[string(id)] = &lastProgress{gen: gen, payload: bytes.Clone(payload)}
+		}
+	case len(m) > 0:
+		delete(m, string(id))
+	}
+}
+
+// errInterrupted is the error of an exchange's record made from its last
+// progress.
+const errInterrupted = "interrupted: the gateway stopped (a crash, a kill, power lost) while serving this stream; " +
+	"the answer is what the client had been sent by the last progress kept, up to a second before"
+
+// recordInterrupted appends the record of each exchange in found: its last
+// progress, marked lyumen.Interrupted. They share fsyncs (group commit).
+func (s *Spool) recordInterrupted(found interrupted) error {
+	if len(found) == 0 {
+		return nil
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	for id, p := range found {
+		rec, err := decodeProgress(p.payload)
+		if err != nil { // ours by its checksum: a bug, not the disk
+			s.logger.Error("spool progress unreadable; the interrupted exchange is not recorded", "id", id, "err", err)
+			continue
+		}
+		rec.Completeness = lyumen.Interrupted
+		rec.Error = errInterrupted
+		frame := appendFrame(nil, func(b []byte) []byte { return appendRecord(b, rec) })
+		wg.Go(func() {
+			if err := s.append(context.Background(), frame, id, 0, true); err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return fmt.Errorf("record interrupted exchanges: %w", first)
+	}
+	s.logger.Warn("spool found exchanges the last process was serving when it stopped; recorded as interrupted", "records", len(found))
+	return nil
+}
+
+// replay checks every segment left in dir, collecting the interrupted
+// exchanges into found. Nothing is appended to them again: the first
+// Record starts a new segment. It returns the segments with nothing left
+// to ship, for Open to remove.
+func (s *Spool) replay(found interrupted) (stale []string, err error) {
 	ck, ok, err := readCheckpoint(s.dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !ok {
 		s.logger.Warn("spool checkpoint unreadable; shipping every segment again")
 	}
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return fmt.Errorf("list segments: %w", err)
+		return nil, fmt.Errorf("list segments: %w", err)
 	}
 	var seqs []uint64
 	for _, e := range entries {
@@ -341,7 +427,7 @@ func (s *Spool) replay() error {
 		}
 		if strings.HasSuffix(e.Name(), segmentExt+prepExt) { // preallocation cut short: no record in it
 			if err := os.Remove(filepath.Join(s.dir, e.Name())); err != nil {
-				return fmt.Errorf("remove unfinished segment: %w", err)
+				return nil, fmt.Errorf("remove unfinished segment: %w", err)
 			}
 		}
 	}
@@ -355,29 +441,31 @@ func (s *Spool) replay() error {
 		path := filepath.Join(s.dir, segmentName(seq))
 		if seq < ck.seq { // shipped; the process stopped before deleting it
 			if err := os.Remove(path); err != nil {
-				return fmt.Errorf("remove shipped segment: %w", err)
+				return nil, fmt.Errorf("remove shipped segment: %w", err)
 			}
 			continue
 		}
 		var seg *segment
-		seg, buf, err = s.openSegment(seq, path, ck, buf)
+		seg, buf, err = s.openSegment(seq, path, ck, buf, found)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if seg != nil {
+		if seg != nil && seg.recs == 0 {
+			stale = append(stale, seg.path)
+		} else if seg != nil {
 			s.segs = append(s.segs, seg)
 			s.size.Add(seg.size)
 			s.pending += seg.recs
 			s.pendBytes += seg.bytes
 		}
 	}
-	return nil
+	return stale, nil
 }
 
 // openSegment checks one segment and repairs it: it cuts the segment at the
 // first bad frame, quarantining what follows unless it is a torn tail. It
 // returns nil for a segment with nothing left to ship, after removing it.
-func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte) (*segment, []byte, error) {
+func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, found interrupted) (*segment, []byte, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, buf, fmt.Errorf("open segment: %w", err)
@@ -417,7 +505,15 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte) (*
 				"segment", path, "offset", ck.off, "size", size)
 		}
 	}
-	res, buf, err := scanSegment(f, start, size, s.o.SegmentBytes, buf)
+	if start > headerSize {
+		// Shipped already, but progress there may still be the last of an
+		// exchange that never ended: read for found only, up to any bad
+		// frame, which those bytes are not cut for.
+		if _, buf, err = scanSegment(f, headerSize, start, -1, buf, found.visit); err != nil {
+			return nil, buf, err
+		}
+	}
+	res, buf, err := scanSegment(f, start, size, s.o.SegmentBytes, buf, found.visit)
 	if err != nil {
 		return nil, buf, err
 	}
@@ -436,8 +532,8 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte) (*
 		}
 		s.corrupt(path, res.cut, res.cutLen, q)
 	}
-	if res.records == 0 {
-		return nil, buf, removeFile(f)
+	if res.records == 0 { // removed by Open, which may need its progress first
+		return &segment{seq: seq, path: path}, buf, nil
 	}
 	if res.cut < 0 && res.size < size { // a preallocated segment's zeros
 		if err := f.Truncate(res.size); err != nil {
@@ -473,8 +569,25 @@ func (s *Spool) corrupt(path string, off, n int64, quarantined string) {
 // It fails at once with ErrFull when the spool is at its cap, and with
 // ErrClosed once shutdown has begun. If ctx ends while the record waits
 // for its fsync, Record returns the context's error; the record may still
-// be logged.
+// be logged. A record ends its ID's progress (see Progress).
 func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
+	return s.take(ctx, rec, 0)
+}
+
+// Progress appends rec as the progress of an exchange still being served
+// and returns once it is on disk, failing as Record does. Progress is never
+// shipped: a later Progress or the Record of the same ID replaces it. One
+// still open when the process dies is found by the next Open, which
+// records it with Completeness lyumen.Interrupted and an error saying so.
+// While it is open, the shipper copies it forward rather than delete the
+// segment that holds it (see shipper.remove).
+func (s *Spool) Progress(ctx context.Context, rec *lyumen.Record) error {
+	return s.take(ctx, rec, s.gen.Add(1))
+}
+
+// take encodes rec, as a record (gen 0) or a progress of generation gen,
+// and appends it.
+func (s *Spool) take(ctx context.Context, rec *lyumen.Record, gen uint64) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("spool record: %w", err)
 	}
@@ -482,23 +595,41 @@ func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
 		return errors.New("spool record: nil record")
 	}
 	bp := s.bufs.Get().(*[]byte)
-	frame := appendFrame((*bp)[:0], func(b []byte) []byte { return appendRecord(b, rec) })
+	frame := appendFrame((*bp)[:0], func(b []byte) []byte {
+		if gen > 0 {
+			return appendProgress(b, gen, rec)
+		}
+		return appendRecord(b, rec)
+	})
 	if cap(frame) <= maxPooledBuf {
 		*bp = frame
 		defer s.bufs.Put(bp)
 	}
+	s.lastFrame.Store(int64(len(frame)))
+	return s.append(ctx, frame, rec.ID, gen, false)
+}
+
+// append adds frame, the record (gen 0) or the progress of gen of the
+// exchange id, to the current group and returns once it is written. forced
+// is for frames that only move or finish what is in the spool already (a
+// progress copied forward, the record of an interrupted exchange): they
+// go past MaxBytes rather than be lost, and a copy is skipped once its
+// exchange has ended.
+func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64, forced bool) error {
 	n := int64(len(frame))
 	if n > s.o.MaxBytes/2 || n-frameHeader > math.MaxUint32 {
 		return fmt.Errorf("spool record: %d bytes is too large for a spool of %d", n, s.o.MaxBytes)
 	}
-
-	s.lastFrame.Store(n)
 	s.mu.Lock()
-	if s.closed {
+	if s.closed && !forced { // the drain's copies still go in (shipper.remove)
 		s.mu.Unlock()
 		return ErrClosed
 	}
-	if s.size.Load()+n > s.o.MaxBytes {
+	if forced && gen > 0 && s.open[id] != gen {
+		s.mu.Unlock()
+		return nil // ended, or a newer progress is in the log
+	}
+	if !forced && s.size.Load()+n > s.o.MaxBytes {
 		size := s.size.Load()
 		if !s.full {
 			s.full = true
@@ -507,9 +638,20 @@ func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
 		s.mu.Unlock()
 		return fmt.Errorf("spool record: %d of %d bytes used: %w", size, s.o.MaxBytes, ErrFull)
 	}
-	if s.full {
+	if s.full && !forced {
 		s.full = false
 		s.logger.Info("spool taking records again", "bytes", s.size.Load())
+	}
+	// The log's order is the order of appends under mu: an exchange's
+	// record comes after every progress of it, and no copy follows it.
+	switch {
+	case gen > 0:
+		if s.open == nil {
+			s.open = make(map[string]uint64)
+		}
+		s.open[id] = gen
+	case len(s.open) > 0:
+		delete(s.open, id)
 	}
 	s.size.Add(n)
 	g := s.cur
@@ -531,6 +673,14 @@ func (s *Spool) Record(ctx context.Context, rec *lyumen.Record) error {
 	s.lead()
 	<-g.done
 	return g.err
+}
+
+// ended reports whether gen is not the latest progress of an open
+// exchange id: the exchange has its record, or a newer progress.
+func (s *Spool) ended(id string, gen uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.open[id] != gen
 }
 
 // lead writes the current group. The caller must hold leadership: it set

@@ -107,17 +107,24 @@ func startProcess(t *testing.T, config string) *process {
 // exchange sends one chat request and reports the record id and whether
 // the client received the answer in full (for a stream, up to [DONE]).
 func exchange(ctx context.Context, addr, prompt string, stream bool) (id string, whole bool) {
+	id, whole, _ = exchangeSeen(ctx, addr, prompt, stream)
+	return id, whole
+}
+
+// exchangeSeen is exchange that also reports whether the client received
+// any of the answer.
+func exchangeSeen(ctx context.Context, addr, prompt string, stream bool) (id string, whole, seen bool) {
 	body := fmt.Sprintf(`{"model":"gpt-test","stream":%t,"messages":[{"role":"user","content":%q}]}`, stream, prompt)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/v1/chat/completions", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", false
+		return "", false, false
 	}
 	defer resp.Body.Close()
 	id = resp.Header.Get("X-Request-Id")
 	if resp.StatusCode != http.StatusOK {
-		return id, false
+		return id, false, false
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sawEcho, done := false, false
@@ -127,17 +134,18 @@ func exchange(ctx context.Context, addr, prompt string, stream bool) (id string,
 		done = done || line == "data: [DONE]"
 	}
 	if sc.Err() != nil {
-		return id, false
+		return id, false, sawEcho
 	}
 	if stream {
-		return id, done
+		return id, done, sawEcho
 	}
-	return id, sawEcho
+	return id, sawEcho, sawEcho
 }
 
 // TestCrash_KilledMidStream: the built binary serves concurrent streams and
 // is killed with SIGKILL; after a restart, every response a client received
-// in full has its record in the store, once.
+// in full has its record in the store, once, and so has every stream the
+// kill cut after its client had some of the answer: with what it was sent.
 func TestCrash_KilledMidStream(t *testing.T) {
 	up := providertest.NewOpenAI(t)
 	up.Set(providertest.Behaviour{ChunkGap: 3 * time.Millisecond})
@@ -148,6 +156,7 @@ func TestCrash_KilledMidStream(t *testing.T) {
 	var (
 		mu        sync.Mutex
 		completed = map[string]string{} // record id → prompt
+		begun     = map[string]string{} // streams cut after some of the answer
 		sent      atomic.Int64
 		stop      atomic.Bool
 		wg        sync.WaitGroup
@@ -157,12 +166,14 @@ func TestCrash_KilledMidStream(t *testing.T) {
 			for n := 0; !stop.Load() && n < 10000; n++ {
 				prompt := fmt.Sprintf("crash w%d n%d", w, n)
 				sent.Add(1)
-				id, whole := exchange(t.Context(), p.addr, prompt, n%4 != 0)
+				id, whole, seen := exchangeSeen(t.Context(), p.addr, prompt, n%4 != 0)
+				mu.Lock()
 				if whole {
-					mu.Lock()
 					completed[id] = prompt
-					mu.Unlock()
+				} else if seen {
+					begun[id] = prompt
 				}
+				mu.Unlock()
 			}
 		})
 	}
@@ -200,14 +211,31 @@ func TestCrash_KilledMidStream(t *testing.T) {
 	if missing > 0 {
 		t.Errorf("%d of %d exchanges the clients received in full have no record", missing, len(completed))
 	}
+	if len(begun) == 0 {
+		t.Fatal("no stream was cut after its client had some of the answer: the test proves little")
+	}
+	for id, prompt := range begun {
+		rec, err := db.Record(t.Context(), id)
+		if err != nil {
+			t.Errorf("stream %s, cut by the kill after its client had some of the answer: no record: %v", id, err)
+			continue
+		}
+		answer := ""
+		if rec.Response != nil && len(rec.Response.Choices) > 0 {
+			answer = rec.Response.Choices[0].Message.Content
+		}
+		if !strings.Contains(string(rec.Request), prompt+`"`) || answer == "" || !strings.HasPrefix(providertest.EchoText(prompt), answer) {
+			t.Errorf("cut stream %s (%s): answer %q for %q: want the start of its answer", id, rec.Completeness, answer, prompt)
+		}
+	}
 	count, err := db.Count(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if count < int64(len(completed)) || count > sent.Load() {
+	if count < int64(len(completed)+len(begun)) || count > sent.Load() {
 		t.Errorf("%d records for %d requests sent and %d completed", count, sent.Load(), len(completed))
 	}
-	t.Logf("sent %d, completed %d, records %d", sent.Load(), len(completed), count)
+	t.Logf("sent %d, completed %d, cut after the first byte %d, records %d", sent.Load(), len(completed), len(begun), count)
 }
 
 // TestShutdown_FinishesInFlightStreams: SIGTERM stops accepting, lets the

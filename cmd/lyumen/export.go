@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,7 +120,7 @@ func (f *filterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.countries, "countries", "", "comma-separated ISO 3166-1 alpha-2 countries")
 	fs.StringVar(&f.languages, "languages", "", "comma-separated ISO 639-1 languages (as detected)")
 	fs.StringVar(&f.surfaces, "surfaces", "", "comma-separated surfaces, e.g. openai.chat,anthropic.messages")
-	fs.StringVar(&f.status, "status", "complete", "comma-separated completeness: complete, client_disconnected, upstream_failed, upstream_refused; all for every one")
+	fs.StringVar(&f.status, "status", "complete", "comma-separated completeness: complete, client_disconnected, upstream_failed, upstream_refused, interrupted; all for every one")
 	fs.IntVar(&f.minTurns, "min-turns", 0, "minimum user turns")
 	fs.IntVar(&f.maxTurns, "max-turns", 0, "maximum user turns (0: no limit)")
 	fs.IntVar(&f.minChars, "min-chars", 0, "minimum characters of text")
@@ -143,15 +144,13 @@ func (f *filterFlags) filter() (dataset.Filter, error) {
 	if f.status != "all" {
 		for _, s := range list(f.status) {
 			c := lyumen.Completeness(s)
-			switch c {
-			case lyumen.Complete, lyumen.ClientDisconnected, lyumen.UpstreamFailed, lyumen.UpstreamRefused:
-			default:
+			if !slices.Contains(lyumen.Completenesses(), c) {
 				return out, fmt.Errorf("--status: unknown %q", s)
 			}
 			out.Completeness = append(out.Completeness, c)
 		}
 	} else {
-		out.Completeness = []lyumen.Completeness{lyumen.Complete, lyumen.ClientDisconnected, lyumen.UpstreamFailed, lyumen.UpstreamRefused}
+		out.Completeness = lyumen.Completenesses()
 	}
 	out.MinTurns, out.MaxTurns, out.MinChars, out.MaxChars, out.Sample = f.minTurns, f.maxTurns, f.minChars, f.maxChars, f.sample
 	if f.sample < 0 || f.sample > 1 {

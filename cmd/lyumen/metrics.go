@@ -55,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // unrecordedWhenFull serves a request the spool has no room for, as the
 // operator chose, with a loud log line and a metric: never silently.
 type unrecordedWhenFull struct {
-	next    lyumen.Recorder
+	next    lyumen.ProgressRecorder
 	logger  *slog.Logger
 	counter prometheus.Counter
 }
@@ -68,4 +68,13 @@ func (u unrecordedWhenFull) Record(ctx context.Context, rec *lyumen.Record) erro
 		return nil
 	}
 	return err
+}
+
+// Progress lets a stream go on when there is no room for its record so
+// far; Record, at its end, counts and logs it.
+func (u unrecordedWhenFull) Progress(ctx context.Context, rec *lyumen.Record) error {
+	if err := u.next.Progress(ctx, rec); !errors.Is(err, spool.ErrFull) {
+		return err
+	}
+	return nil
 }

@@ -18,6 +18,8 @@ type recorderFunc func(context.Context, *lyumen.Record) error
 
 func (f recorderFunc) Record(ctx context.Context, rec *lyumen.Record) error { return f(ctx, rec) }
 
+func (f recorderFunc) Progress(ctx context.Context, rec *lyumen.Record) error { return f(ctx, rec) }
+
 // TestUnrecordedWhenFull: spool.when_full: serve_unrecorded serves a
 // request the spool has no room for, and counts it; it must not hide any
 // other failure to record (a disk error, a spool shutting down), which
@@ -48,8 +50,11 @@ func TestUnrecordedWhenFull(t *testing.T) {
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Errorf("Record = %v, want %v", err, tc.want)
 			}
+			if err := u.Progress(t.Context(), &lyumen.Record{ID: "r1"}); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Errorf("Progress = %v, want %v", err, tc.want)
+			}
 			if got := counterValue(t, reg, "lyumen_requests_unrecorded_total"); got != tc.counted {
-				t.Errorf("lyumen_requests_unrecorded_total = %v, want %v", got, tc.counted)
+				t.Errorf("lyumen_requests_unrecorded_total = %v, want %v (a stream's progress is not counted)", got, tc.counted)
 			}
 		})
 	}
