@@ -23,6 +23,13 @@ func (s *server) handleEmbeddings() http.Handler {
 	c := openaiEmbeddings{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.Now()
+		// As for a chat exchange: the client's place in flight before its
+		// body is read (handleExchange).
+		adm, ok := s.admitClient(w, r, c)
+		if !ok {
+			return
+		}
+		defer adm.release()
 		body, err := readBody(w, r, s.MaxBodyBytes)
 		if err != nil {
 			s.refuse(w, c, err, "body")
@@ -47,8 +54,7 @@ func (s *server) handleEmbeddings() http.Handler {
 		}
 		// The same limits as a chat exchange: the model's concurrency and
 		// the client's rate and token budget (admit in limits.go).
-		adm, ok := s.admit(w, r, c, &lyumen.Request{Surface: req.Surface, Model: req.Model}, body)
-		if !ok {
+		if !s.admit(w, r, c, adm, &lyumen.Request{Surface: req.Surface, Model: req.Model}, body) {
 			return
 		}
 		rec := s.newRecord(w, r, c.surface(), req.Model, false, body, start)

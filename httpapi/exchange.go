@@ -69,6 +69,13 @@ func (s *server) handleExchange(c codec) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer s.recoverPanic(w, r, c) // a 500 in the surface's envelope (harden.go)
 		start := s.Now()
+		// The client's place in flight comes before its body is read and
+		// decoded, which take memory up to max_body_bytes (limits.go).
+		adm, ok := s.admitClient(w, r, c)
+		if !ok {
+			return
+		}
+		defer adm.release()
 		body, err := readBody(w, r, s.MaxBodyBytes)
 		if err != nil {
 			s.refuse(w, c, err, "body")
@@ -87,8 +94,7 @@ func (s *server) handleExchange(c codec) http.Handler {
 		if !s.roomToRecord(w, c) {
 			return
 		}
-		adm, ok := s.admit(w, r, c, req, body) // rate limits and budgets (limits.go)
-		if !ok {
+		if !s.admit(w, r, c, adm, req, body) { // rate limits and budgets (limits.go)
 			return
 		}
 		rec := s.newRecord(w, r, c.surface(), req.Model, req.Stream, body, start)

@@ -77,7 +77,8 @@ func newLimitState(l Limits) *limitState {
 	return st
 }
 
-// admission is an admitted exchange, until done.
+// admission is what an exchange holds of the limits, from admitClient
+// until released.
 type admission struct {
 	s        *server
 	client   string
@@ -117,46 +118,58 @@ func (s *server) answerTokens(req *lyumen.Request) int64 {
 	return int64(min(n*max(req.N, 1), maxAnswerCharge))
 }
 
-// admit applies every limit to a decoded request before it goes upstream:
-// message count, concurrency and the Limiter. It writes the
-// x-ratelimit-* headers; when it refuses, it has answered the client and
-// reports false.
-func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, req *lyumen.Request, body []byte) (*admission, bool) {
-	a := &admission{s: s, model: req.Model}
+// admitClient takes a place among the client's exchanges in flight, before
+// its request's body is read: a client at its limit must not have the
+// gateway read and decode bodies of up to max_body_bytes that will be
+// refused anyway (one client had ~450 MiB read at once). When it refuses,
+// it has answered the client and reports false; else the caller defers
+// the admission's release, which covers every refusal after this one.
+func (s *server) admitClient(w http.ResponseWriter, r *http.Request, c errorCodec) (*admission, bool) {
+	a := &admission{s: s, client: clientKey(clientAddr(r, s.TrustedProxies))}
+	n := s.Limits.ClientConcurrency
+	if n <= 0 {
+		return a, true
+	}
+	st := s.limits
+	st.mu.Lock()
+	busy := st.clients[a.client] >= n
+	if !busy {
+		st.clients[a.client]++
+		a.inflight = true
+	}
+	st.mu.Unlock()
+	if busy {
+		setRetryAfter(w.Header(), time.Second)
+		s.refuse(w, c, lyumen.Errorf(lyumen.KindRateLimited,
+			"too many requests in flight from this client: the limit is %d at once", n), "client_concurrency")
+		return nil, false
+	}
+	return a, true
+}
+
+// admit applies the limits that need the decoded request to a, which
+// admitClient let in, before it goes upstream: message count, the model's
+// concurrency and the Limiter. It writes the x-ratelimit-* headers; when
+// it refuses, it has answered the client and reports false. Either way
+// the caller releases a: what admit took is in it.
+func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, a *admission, req *lyumen.Request, body []byte) bool {
+	a.model = req.Model
 	if n := s.Limits.MaxMessages; n > 0 && len(req.Messages) > n {
 		e := lyumen.Errorf(lyumen.KindTooLarge, "too many messages: %d, and the limit is %d", len(req.Messages), n)
 		e.Param = "messages"
 		s.refuse(w, c, e, "too_large")
-		return nil, false
-	}
-	a.client = clientKey(clientAddr(r, s.TrustedProxies))
-	if n := s.Limits.ClientConcurrency; n > 0 {
-		st := s.limits
-		st.mu.Lock()
-		busy := st.clients[a.client] >= n
-		if !busy {
-			st.clients[a.client]++
-			a.inflight = true
-		}
-		st.mu.Unlock()
-		if busy {
-			setRetryAfter(w.Header(), time.Second)
-			s.refuse(w, c, lyumen.Errorf(lyumen.KindRateLimited,
-				"too many requests in flight from this client: the limit is %d at once", n), "client_concurrency")
-			return nil, false
-		}
+		return false
 	}
 	if slot := s.limits.models[req.Model]; slot != nil {
 		select {
 		case slot <- struct{}{}:
 			a.slot = slot
 		default:
-			a.release()
 			setRetryAfter(w.Header(), time.Second)
 			e := lyumen.Errorf(lyumen.KindUnavailable, "the model '%s' is at capacity; try again shortly", lyumen.Clip(req.Model))
 			e.Code = "model_at_capacity"
 			s.refuse(w, c, e, "at_capacity")
-			return nil, false
+			return false
 		}
 	}
 	if s.Limiter != nil {
@@ -164,11 +177,10 @@ func (s *server) admit(w http.ResponseWriter, r *http.Request, c errorCodec, req
 		a.estimate = a.prompt + s.answerTokens(req)
 		a.admitted = time.Now()
 		if !s.charge(w, r, c, a.client, req.Model, a.estimate) {
-			a.release()
-			return nil, false
+			return false
 		}
 	}
-	return a, true
+	return true
 }
 
 // charge asks the Limiter to admit one request of tokens from client to
@@ -216,6 +228,8 @@ func (a *admission) done(ctx context.Context, rec *lyumen.Record) {
 	}
 }
 
+// release gives back what a holds. It may run more than once: the
+// handler defers it for its refusals, and done runs it before settling.
 func (a *admission) release() {
 	if a.slot != nil {
 		<-a.slot

@@ -31,11 +31,11 @@ type stubCodec struct{}
 func (stubCodec) surface() lyumen.Surface            { return lyumen.SurfaceOpenAIChat }
 func (stubCodec) error(error) (status int, b []byte) { return http.StatusTooManyRequests, []byte("{}") }
 
-// TestAdmission_Release: whatever admit decides, what it took is given
+// TestAdmission_Release: whatever admission decides, what it took is given
 // back once: a refusal at a model's capacity or by the Limiter frees the
-// client's count, an exchange's end frees its slot and count, releasing
-// twice frees no one else's, and the client's key is not kept in memory
-// once nothing of it is in flight.
+// client's count, one at the client's limit takes nothing, an exchange's
+// end frees its slot and count, releasing twice frees no one else's, and
+// the client's key is not kept in memory once nothing of it is in flight.
 func TestAdmission_Release(t *testing.T) {
 	s := &server{
 		Options: Options{
@@ -47,10 +47,18 @@ func TestAdmission_Release(t *testing.T) {
 		logger: slog.New(slog.DiscardHandler),
 	}
 	s.limits = newLimitState(s.Limits)
-	admit := func(model string) (*admission, bool) {
+	admit := func(model string) (*admission, bool) { // as the exchange handler does
 		t.Helper()
-		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil) // from 192.0.2.1
-		return s.admit(httptest.NewRecorder(), r, stubCodec{}, &lyumen.Request{Model: model}, []byte("{}"))
+		w, r := httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil) // from 192.0.2.1
+		a, ok := s.admitClient(w, r, stubCodec{})
+		if !ok {
+			return nil, false
+		}
+		if !s.admit(w, r, stubCodec{}, a, &lyumen.Request{Model: model}, []byte("{}")) {
+			a.release()
+			return nil, false
+		}
+		return a, true
 	}
 	held := func() (clients map[string]int, slots map[string]int) {
 		s.limits.mu.Lock()
@@ -94,6 +102,10 @@ func TestAdmission_Release(t *testing.T) {
 		t.Fatal("exchanges within every limit were refused")
 	}
 	check("three exchanges", map[string]int{"192.0.2.1": 3}, 1, 2)
+	if _, ok := admit("two"); ok {
+		t.Fatal("admitted past the client's limit")
+	}
+	check("refused at the client's limit", map[string]int{"192.0.2.1": 3}, 1, 2)
 
 	a.release()
 	a.release()

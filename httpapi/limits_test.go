@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -708,6 +709,96 @@ func TestLimits_Concurrency(t *testing.T) {
 				t.Errorf("refusals %v, want %q", r, tc.reason)
 			}
 		})
+	}
+}
+
+// spyBody is a request body that notes whether the handler read it.
+type spyBody struct {
+	io.Reader
+	read bool
+}
+
+func (b *spyBody) Read(p []byte) (int, error) {
+	b.read = true
+	return b.Reader.Read(p)
+}
+
+func (b *spyBody) Close() error { return nil }
+
+// TestLimits_ClientConcurrencyBeforeBody: a client at its concurrency
+// limit is refused, on every surface that runs a model, before its body is
+// read or decoded (else one client could have the gateway hold many bodies
+// of up to max_body_bytes at once), with the same 429 it got before; and
+// a refusal once its place was taken (a malformed body) gives it back.
+func TestLimits_ClientConcurrencyBeforeBody(t *testing.T) {
+	hold, entered := make(chan struct{}), make(chan struct{}, 1)
+	g := newLimited(t, httpapi.Options{Limits: httpapi.Limits{ClientConcurrency: 1}},
+		embedFake{fakeProvider: &fakeProvider{events: 2, hold: hold, entered: entered}})
+	held := make(chan int, 1)
+	go func() {
+		resp, err := g.srv.Client().Post(g.srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(chatBody(true, "held")))
+		if err != nil {
+			held <- 0
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		held <- resp.StatusCode
+	}()
+	<-entered // in flight from 127.0.0.1: the client's one place is taken
+
+	// Straight to the handler, from the same address as the held exchange,
+	// so that the test sees whether the body was read.
+	const malformed = `{"model":"gpt-test","messages":[`
+	send := func(path string) (*httptest.ResponseRecorder, bool) {
+		body := &spyBody{Reader: strings.NewReader(malformed)}
+		r := httptest.NewRequest(http.MethodPost, path, body)
+		r.RemoteAddr = "127.0.0.1:40000"
+		r.ContentLength = int64(len(malformed))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		g.srv.Config.Handler.ServeHTTP(w, r)
+		return w, body.read
+	}
+	paths := []string{"/v1/chat/completions", "/v1/responses", "/v1/completions", "/v1/messages", "/v1/embeddings"}
+	for _, path := range paths {
+		w, read := send(path)
+		if w.Code != http.StatusTooManyRequests {
+			t.Errorf("%s at the client's limit: %d %s, want 429", path, w.Code, w.Body)
+			continue
+		}
+		if read {
+			t.Errorf("%s at the client's limit: the body was read", path)
+		}
+		if w.Header().Get("Retry-After") != "1" {
+			t.Errorf("%s: Retry-After %q, want 1", path, w.Header().Get("Retry-After"))
+		}
+		if strings.HasPrefix(path, "/v1/messages") {
+			if typ := anthropicErrType(w.Body.Bytes()); typ != "rate_limit_error" {
+				t.Errorf("%s: %q, want an Anthropic rate_limit_error: %s", path, typ, w.Body)
+			}
+		} else if _, code := decodeOpenAIErr(t, w.Body.String()); code != "rate_limit_exceeded" {
+			t.Errorf("%s: code %q, want rate_limit_exceeded", path, code)
+		}
+	}
+	close(hold)
+	if st := <-held; st != http.StatusOK {
+		t.Fatalf("held exchange: %d", st)
+	}
+
+	// With the place free, the body is read and found malformed, and each
+	// refusal gives the place back for the next request.
+	for _, path := range paths {
+		if w, read := send(path); w.Code != http.StatusBadRequest || !read {
+			t.Errorf("%s after the held exchange: %d (body read: %t), want 400: %s", path, w.Code, read, w.Body)
+		}
+	}
+	if resp, body := g.post(t, "/v1/chat/completions", chatBody(false, "after"), nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("after the refusals: %s, want 200; a place was not given back: %s", resp.Status, body)
+	}
+	want := append(slices.Repeat([]string{"client_concurrency"}, len(paths)), slices.Repeat([]string{"invalid"}, len(paths))...)
+	if diff := cmp.Diff(want, g.refusals()); diff != "" {
+		t.Errorf("refusals (-want +got):\n%s", diff)
 	}
 }
 
