@@ -260,6 +260,13 @@ func (r timed) Record(ctx context.Context, rec *lyumen.Record) error {
 	return err
 }
 
+// Progress is the spool's, untimed: a stream's progress is not its record.
+func (r timed) Progress(ctx context.Context, rec *lyumen.Record) error {
+	return r.next.Progress(ctx, rec)
+}
+
+var _ lyumen.ProgressRecorder = timed{}
+
 // startGateway starts Lyumen as cmd/lyumen serve wires it, in front of the
 // OpenAI-compatible upstream at upstreamURL, recording with rec.
 func startGateway(name, upstreamURL string, logger *slog.Logger, rec lyumen.Recorder) *httptest.Server {

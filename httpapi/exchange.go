@@ -381,25 +381,30 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 		}
 	}()
 	ready, _ := st.(interface{ Ready() bool })
-	pr, _ := s.Recorder.(lyumen.ProgressRecorder)
-	var progressed time.Time // when the last progress was kept; zero before the first
+	prog := progress{s: s}
+	prog.pr, _ = s.Recorder.(lyumen.ProgressRecorder)
 	// One event for the stream: taken by address through interfaces, a
 	// variable declared in the loop went to the heap at every event.
 	var ev lyumen.Event
 	var failed error       // the upstream's, once it failed mid-stream
 	kept := rec.ReceivedAt // when the last keep-alive went out
-	unflushed := false
-	wrote := false // a byte of the answer went out
+	unflushed := 0         // bytes written since the last flush
+	wrote := false         // a byte of the answer was written
 	for {
 		// What was written goes out before a wait on the upstream; events
 		// already buffered go with it, one flush for all.
-		if unflushed && (ready == nil || !ready.Ready()) {
+		if unflushed > 0 && (ready == nil || !ready.Ready()) {
+			if err := prog.keep(ctx, rec, &asm); err != nil { // seldom: see the write below
+				failed = err
+				rec.Completeness, rec.Error = lyumen.UpstreamFailed, err.Error()
+				break
+			}
 			if err := rc.Flush(); err != nil {
 				rec.Completeness = lyumen.ClientDisconnected
 				rec.Error = clientGone(err)
 				break
 			}
-			unflushed = false
+			unflushed = 0
 		}
 		var err error
 		ev, err = st.Next()
@@ -444,20 +449,14 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			continue
 		}
 		headers.stop()
-		if pr != nil && asm.Size() > 0 {
-			// The record so far is kept before these bytes go out: with the
-			// first of the answer, then now and then (see progressDue). Should
-			// the gateway die before the stream ends, the log has what the
-			// client was sent, but for at most the last progressEvery.
-			now := s.Now()
-			if first := progressed.IsZero(); first || progressDue(now.Sub(progressed), len(rec.Request)+asm.Size()) {
-				progressed = now
-				if err := s.keepProgress(ctx, pr, rec, &asm, now); err != nil && first {
-					// Not served unrecorded: as a stream that failed.
-					failed = err
-					rec.Completeness, rec.Error = lyumen.UpstreamFailed, err.Error()
-					break
-				}
+		// A flush follows this write unless more events wait, and a write
+		// past the response's buffer reaches the client anyway: the progress
+		// due goes first, while no byte of the answer has gone out yet.
+		if unflushed+len(buf) > maxUnflushed || ready == nil || !ready.Ready() {
+			if err := prog.keep(ctx, rec, &asm); err != nil {
+				failed = err
+				rec.Completeness, rec.Error = lyumen.UpstreamFailed, err.Error()
+				break
 			}
 		}
 		wrote = true
@@ -466,7 +465,7 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			rec.Error = clientGone(err)
 			break
 		}
-		unflushed = true
+		unflushed += len(buf)
 	}
 	rec.Duration = s.Now().Sub(rec.ReceivedAt)
 	if !wrote && !headers.stop() {
@@ -520,15 +519,36 @@ const (
 	progressBytes = 64 << 10
 )
 
-// progressDue reports whether a stream whose last progress was since ago,
-// with a record of about size bytes, is due for another.
-func progressDue(since time.Duration, size int) bool {
-	return since >= progressEvery*time.Duration(max(1, size/progressBytes))
+// maxUnflushed is how much of a stream may be written before a flush with
+// none of it reaching the client: net/http buffers 2 KiB of a response
+// before it chunks it (bufferBeforeChunkingSize).
+const maxUnflushed = 2 << 10
+
+// progress keeps a stream's record so far with a ProgressRecorder: before
+// the first of the answer reaches the client, then at most every
+// progressEvery. Should the gateway die before the stream ends, the log
+// then has what the client was sent, but for at most the last of those.
+// A stream that ends before any of it is flushed needs none: its record
+// goes first.
+type progress struct {
+	s  *server
+	pr lyumen.ProgressRecorder // nil: the Recorder keeps none
+	at time.Time               // of the last one kept; zero before the first
 }
 
-// keepProgress hands pr the record of the stream so far: rec with the
-// answer assembled up to now.
-func (s *server) keepProgress(ctx context.Context, pr lyumen.ProgressRecorder, rec *lyumen.Record, asm *lyumen.Assembler, now time.Time) error {
+// keep hands the recorder rec, with the answer so far, if a progress is
+// due. It fails only when the first cannot be kept: the stream is not to
+// be served unrecorded.
+func (p *progress) keep(ctx context.Context, rec *lyumen.Record, asm *lyumen.Assembler) error {
+	if p.pr == nil || asm.Size() == 0 {
+		return nil
+	}
+	now := p.s.Now()
+	first := p.at.IsZero()
+	if !first && now.Sub(p.at) < progressEvery*time.Duration(max(1, (len(rec.Request)+asm.Size())/progressBytes)) {
+		return nil
+	}
+	p.at = now
 	snap := *rec
 	snap.Response = asm.Response()
 	snap.ServedModel = snap.Response.Model
@@ -536,13 +556,17 @@ func (s *server) keepProgress(ctx context.Context, pr lyumen.ProgressRecorder, r
 		snap.Usage = *u
 	}
 	snap.Duration = now.Sub(rec.ReceivedAt)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.RecordTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.s.RecordTimeout)
 	defer cancel()
-	if err := pr.Progress(ctx, &snap); err != nil {
-		s.logger.ErrorContext(ctx, "progress not taken", "id", rec.ID, "err", err)
-		return &lyumen.Error{Kind: lyumen.KindUnavailable, Message: errCannotRecord, Err: err}
+	err := p.pr.Progress(ctx, &snap)
+	if err == nil {
+		return nil
 	}
-	return nil
+	p.s.logger.ErrorContext(ctx, "progress not taken", "id", rec.ID, "err", err)
+	if !first {
+		return nil // the earlier one stands; the record at the end may still be taken
+	}
+	return &lyumen.Error{Kind: lyumen.KindUnavailable, Message: errCannotRecord, Err: err}
 }
 
 // clientGone is the recorded error of a write to the client that failed.

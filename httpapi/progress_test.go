@@ -57,7 +57,7 @@ func (s *timedStream) Next() (lyumen.Event, error) {
 
 func (s *timedStream) Close() error { return nil }
 
-type timedProvider struct{ stream func() *timedStream }
+type timedProvider struct{ stream func() lyumen.Stream }
 
 func (timedProvider) Chat(context.Context, *lyumen.Request) (*lyumen.Response, error) {
 	panic("not streamed")
@@ -77,7 +77,7 @@ func TestStream_Progress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) { // fake clock: the waits take no time
 		w := &opsWriter{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
 		h := httpapi.NewServer(httpapi.Options{
-			Provider: timedProvider{func() *timedStream {
+			Provider: timedProvider{func() lyumen.Stream {
 				return &timedStream{words: []string{"a", "b", "c", "d"},
 					waits: []time.Duration{0, 300 * time.Millisecond, 800 * time.Millisecond, 2 * time.Second}}
 			}},
@@ -115,7 +115,7 @@ func isProgress(op string) bool { return strings.HasPrefix(op, "progress") }
 func TestStream_ProgressRefused(t *testing.T) {
 	w := &opsWriter{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
 	h := httpapi.NewServer(httpapi.Options{
-		Provider: timedProvider{func() *timedStream {
+		Provider: timedProvider{func() lyumen.Stream {
 			return &timedStream{words: []string{"secret answer"}, waits: []time.Duration{0}}
 		}},
 		Recorder: &progressLog{w: w, err: errors.New("disk full")},
@@ -131,5 +131,56 @@ func TestStream_ProgressRefused(t *testing.T) {
 	}
 	if ops := w.log(); !slices.Contains(ops, "record upstream_refused") {
 		t.Errorf("operations %v: want the exchange recorded as refused", ops)
+	}
+}
+
+// readyStream is a timedStream whose events are all buffered already.
+type readyStream struct{ timedStream }
+
+func (*readyStream) Ready() bool { return true }
+
+// TestStream_ProgressOnlyBeforeBytesLeave: while an upstream's events wait
+// in its buffer, the gateway writes on without flushing, and nothing
+// reaches the client until net/http's 2 KiB buffer fills: a progress is
+// taken only before the write that would fill it, and a short stream that
+// ends within it needs none (its record comes before any flush). Kills a
+// progress at every first write, and a write past the buffer without one.
+func TestStream_ProgressOnlyBeforeBytesLeave(t *testing.T) {
+	big := strings.Repeat("x", 1500)
+	for _, tc := range []struct {
+		name  string
+		words []string
+		want  []string
+	}{
+		{"short", []string{"a", "b", "c"}, []string{"write", "write", "write", "record complete"}},
+		{"past the buffer", []string{big, big, big}, []string{"write", "progress " + big + big, "write", "write", "record complete"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &opsWriter{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
+			h := httpapi.NewServer(httpapi.Options{
+				Provider: timedProvider{func() lyumen.Stream {
+					return &readyStream{timedStream{words: tc.words, waits: make([]time.Duration, len(tc.words))}}
+				}},
+				Recorder: &progressLog{w: w},
+				Catalog:  lyumen.NewCatalog([]lyumen.Model{{Name: limitedModel, Targets: []lyumen.Target{{Provider: "fake", Model: "m"}}}}),
+			})
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi"))))
+			if w.Code != http.StatusOK || !strings.HasSuffix(w.Body.String(), "data: [DONE]\n\n") {
+				t.Fatalf("status %d, body %q: want a whole stream", w.Code, w.Body)
+			}
+			var got []string
+			for _, op := range w.log() {
+				if op == "header" || op == "flush" {
+					continue
+				}
+				got = append(got, op)
+				if strings.HasPrefix(op, "record") {
+					break // the end's own write follows
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("writes, progress and record (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -117,7 +117,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		Name: "lyumen_spool_bytes",
 		Help: "Bytes of spool segments on disk.",
 	}, func() float64 { return float64(sp.Bytes()) }))
-	var rec lyumen.Recorder = sp
+	var rec lyumen.ProgressRecorder = sp // a wrapper that hid Progress would lose cut streams
 	if cfg.Spool.WhenFull == "serve_unrecorded" {
 		rec = unrecordedWhenFull{sp, logger, m.unrecorded}
 	}
