@@ -45,10 +45,16 @@ func (s anthropicStream) fail(dst []byte, err error) []byte { return s.enc.Fail(
 // handleCountTokens answers /v1/messages/count_tokens with an offline
 // estimate (see anthropic.CountTokens). Nothing is recorded: no model runs.
 // It is a request like any other to the client's rate limit (its work
-// grows with a body of up to max_body_bytes), charged no tokens.
+// grows with a body of up to max_body_bytes), charged no tokens, and to
+// its concurrency, with places of its own.
 func (s *server) handleCountTokens() http.Handler {
 	c := anthropicMessages{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		adm, ok := s.admitClient(w, r, c, true)
+		if !ok {
+			return
+		}
+		defer adm.release()
 		body, err := readBody(w, r, s.MaxBodyBytes)
 		if err != nil {
 			s.refuse(w, c, err, "body")
@@ -63,7 +69,7 @@ func (s *server) handleCountTokens() http.Handler {
 			s.refuse(w, c, lyumen.Errorf(lyumen.KindNotFound, "the model '%s' does not exist or you do not have access to it", lyumen.Clip(req.Model)), "unknown_model")
 			return
 		}
-		if s.Limiter != nil && !s.charge(w, r, c, clientKey(clientAddr(r, s.TrustedProxies)), req.Model, 0) {
+		if s.Limiter != nil && !s.charge(w, r, c, adm.client, req.Model, 0) {
 			return
 		}
 		writeJSON(w, http.StatusOK, anthropic.EncodeCountTokens(anthropic.CountTokens(req)))

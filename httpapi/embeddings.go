@@ -25,7 +25,7 @@ func (s *server) handleEmbeddings() http.Handler {
 		start := s.Now()
 		// As for a chat exchange: the client's place in flight before its
 		// body is read (handleExchange).
-		adm, ok := s.admitClient(w, r, c)
+		adm, ok := s.admitClient(w, r, c, false)
 		if !ok {
 			return
 		}

@@ -71,7 +71,7 @@ func (s *server) handleExchange(c codec) http.Handler {
 		start := s.Now()
 		// The client's place in flight comes before its body is read and
 		// decoded, which take memory up to max_body_bytes (limits.go).
-		adm, ok := s.admitClient(w, r, c)
+		adm, ok := s.admitClient(w, r, c, false)
 		if !ok {
 			return
 		}

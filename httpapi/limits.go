@@ -64,7 +64,7 @@ type limitState struct {
 	models map[string]chan struct{} // a slot per exchange in flight, by model
 
 	mu      sync.Mutex
-	clients map[string]int // exchanges in flight by client key
+	clients map[string]int // places in flight by client key (see admitClient)
 }
 
 func newLimitState(l Limits) *limitState {
@@ -87,7 +87,7 @@ type admission struct {
 	prompt   int64     // the prompt's part of it
 	admitted time.Time // when
 	slot     chan struct{}
-	inflight bool
+	place    string // the key of the place in flight it holds, if any
 }
 
 // estimateTokens guesses a request's prompt tokens before the upstream has
@@ -118,24 +118,31 @@ func (s *server) answerTokens(req *lyumen.Request) int64 {
 	return int64(min(n*max(req.N, 1), maxAnswerCharge))
 }
 
-// admitClient takes a place among the client's exchanges in flight, before
+// admitClient takes a place among the client's requests in flight, before
 // its request's body is read: a client at its limit must not have the
 // gateway read and decode bodies of up to max_body_bytes that will be
-// refused anyway (one client had ~450 MiB read at once). When it refuses,
-// it has answered the client and reports false; else the caller defers
-// the admission's release, which covers every refusal after this one.
-func (s *server) admitClient(w http.ResponseWriter, r *http.Request, c errorCodec) (*admission, bool) {
+// refused anyway (one client had ~450 MiB read at once). Token counting
+// (counting), which runs no model, has places of its own: it is answered
+// while the client's exchanges are at their limit, and its bodies are
+// bounded all the same. When it refuses, it has answered the client and
+// reports false; else the caller defers the admission's release, which
+// covers every refusal after this one.
+func (s *server) admitClient(w http.ResponseWriter, r *http.Request, c errorCodec, counting bool) (*admission, bool) {
 	a := &admission{s: s, client: clientKey(clientAddr(r, s.TrustedProxies))}
 	n := s.Limits.ClientConcurrency
 	if n <= 0 {
 		return a, true
 	}
+	place := a.client
+	if counting {
+		place += " count_tokens" // a space: no client key has one
+	}
 	st := s.limits
 	st.mu.Lock()
-	busy := st.clients[a.client] >= n
+	busy := st.clients[place] >= n
 	if !busy {
-		st.clients[a.client]++
-		a.inflight = true
+		st.clients[place]++
+		a.place = place
 	}
 	st.mu.Unlock()
 	if busy {
@@ -235,14 +242,14 @@ func (a *admission) release() {
 		<-a.slot
 		a.slot = nil
 	}
-	if a.inflight {
+	if a.place != "" {
 		st := a.s.limits
 		st.mu.Lock()
-		if st.clients[a.client]--; st.clients[a.client] <= 0 {
-			delete(st.clients, a.client)
+		if st.clients[a.place]--; st.clients[a.place] <= 0 {
+			delete(st.clients, a.place)
 		}
 		st.mu.Unlock()
-		a.inflight = false
+		a.place = ""
 	}
 }
 

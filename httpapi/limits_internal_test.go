@@ -50,7 +50,7 @@ func TestAdmission_Release(t *testing.T) {
 	admit := func(model string) (*admission, bool) { // as the exchange handler does
 		t.Helper()
 		w, r := httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil) // from 192.0.2.1
-		a, ok := s.admitClient(w, r, stubCodec{})
+		a, ok := s.admitClient(w, r, stubCodec{}, false)
 		if !ok {
 			return nil, false
 		}

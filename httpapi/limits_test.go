@@ -1166,3 +1166,62 @@ func TestLimits_SettleFailureLogsNoAddress(t *testing.T) {
 	}
 	checkNothingPlanted(t, "the logs", logs)
 }
+
+// blockingBody gives its reader's bytes once release is closed, and says
+// when it is first read.
+type blockingBody struct {
+	io.Reader
+	reading chan struct{} // closed at the first Read
+	release chan struct{}
+	once    sync.Once
+}
+
+func (b *blockingBody) Read(p []byte) (int, error) {
+	b.once.Do(func() { close(b.reading) })
+	<-b.release
+	return b.Reader.Read(p)
+}
+
+// TestLimits_CountTokensPlaces: token counting takes a place in flight
+// before its body is read, as exchanges do, but from places of its own: a
+// client whose counting is at the limit is refused without its body read,
+// while its exchanges still go through. Kills counting bodies read without
+// bound, and counting sharing the exchanges' places.
+func TestLimits_CountTokensPlaces(t *testing.T) {
+	g := newLimited(t, httpapi.Options{Limits: httpapi.Limits{ClientConcurrency: 1}}, &fakeProvider{events: 1})
+	const count = `{"model":"gpt-test","messages":[{"role":"user","content":"hi"}]}`
+	request := func(body io.Reader) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/v1/messages/count_tokens", body)
+		r.RemoteAddr = "127.0.0.1:40000" // the address g.post's requests come from
+		r.ContentLength = int64(len(count))
+		return r
+	}
+	held := &blockingBody{Reader: strings.NewReader(count), reading: make(chan struct{}), release: make(chan struct{})}
+	heldW := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		g.srv.Config.Handler.ServeHTTP(heldW, request(held))
+	}()
+	<-held.reading // its body is being read: the client's one counting place is taken
+
+	spy := &spyBody{Reader: strings.NewReader(count)}
+	w := httptest.NewRecorder()
+	g.srv.Config.Handler.ServeHTTP(w, request(spy))
+	if w.Code != http.StatusTooManyRequests || spy.read {
+		t.Errorf("a second count at the client's limit: %d (body read: %t), want 429 unread: %s", w.Code, spy.read, w.Body)
+	}
+	if resp, body := g.post(t, "/v1/messages", `{"model":"gpt-test","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}`, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("an exchange while counting is at its limit: %s, want 200: %s", resp.Status, body)
+	}
+	close(held.release)
+	<-done
+	if heldW.Code != http.StatusOK || !strings.Contains(heldW.Body.String(), "input_tokens") {
+		t.Errorf("the held count: %d %s", heldW.Code, heldW.Body)
+	}
+	w = httptest.NewRecorder()
+	g.srv.Config.Handler.ServeHTTP(w, request(strings.NewReader(count)))
+	if w.Code != http.StatusOK {
+		t.Errorf("a count once the place is free: %d, want 200: %s", w.Code, w.Body)
+	}
+}
