@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -209,6 +212,7 @@ func ParseConfig(r io.Reader, getenv func(string) string) (Config, error) {
 		}
 	}
 	// Values: decoded from the expanded nodes, which keep the file's lines.
+	unknown = append(unknown, fractions(&root, reflect.TypeFor[Config]())...)
 	err = root.Decode(&c)
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -301,6 +305,56 @@ func (x *expansion) expand(n *yaml.Node, getenv func(string) string) {
 		}
 		x.expand(c, getenv)
 	}
+}
+
+// fractions finds numbers with a fraction under n given for fields of t
+// that hold whole numbers, which the YAML decoder would truncate without a
+// word: "weight: 0.5" became 0, and a split meant as 50/30 an even one.
+func fractions(n *yaml.Node, t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if n.Kind == yaml.DocumentNode || n.Kind == yaml.AliasNode {
+		if len(n.Content) == 0 {
+			return nil
+		}
+		if n.Kind == yaml.AliasNode {
+			return fractions(n.Alias, t)
+		}
+		return fractions(n.Content[0], t)
+	}
+	var bad []string
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if f, err := strconv.ParseFloat(n.Value, 64); n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" && err == nil && f != math.Trunc(f) {
+			bad = append(bad, fmt.Sprintf("line %d: %s is not a whole number", n.Line, n.Value))
+		}
+	case reflect.Slice, reflect.Array:
+		if n.Kind == yaml.SequenceNode {
+			for _, c := range n.Content {
+				bad = append(bad, fractions(c, t.Elem())...)
+			}
+		}
+	case reflect.Map:
+		if n.Kind == yaml.MappingNode {
+			for i := 1; i < len(n.Content); i += 2 {
+				bad = append(bad, fractions(n.Content[i], t.Elem())...)
+			}
+		}
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			for j := range t.NumField() {
+				if name, _, _ := strings.Cut(t.Field(j).Tag.Get("yaml"), ","); name == n.Content[i].Value {
+					bad = append(bad, fractions(n.Content[i+1], t.Field(j).Type)...)
+				}
+			}
+		}
+	}
+	return bad
 }
 
 // applyEnv lets the environment override the file, for containers.

@@ -130,3 +130,38 @@ func TestParseConfig_TrustedProxiesNullKeepsDefault(t *testing.T) {
 		t.Error("trusted_proxies: (null) left no trusted proxy at all, not the default")
 	}
 }
+
+// TestParseConfig_FractionForWholeNumber: a number with a fraction given
+// for a whole-number field is refused with its line. The YAML decoder
+// truncated it without a word: weights of 0.5 and 0.3 both became 0, an
+// even split. Whole numbers written as floats, and fractions in text
+// fields, still go through.
+func TestParseConfig_FractionForWholeNumber(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"weight", `
+providers: [{name: p, kind: openai, base_url: "http://x"}]
+models:
+  - name: "m"
+    targets:
+      - {provider: p, model: a, weight: 0.5}
+      - {provider: p, model: b, weight: 1e2}
+`, "line 6: 0.5 is not a whole number"},
+		{"nested int", "limits:\n  client_concurrency: 2.5\n", "line 2: 2.5 is not a whole number"},
+		{"fine", `
+providers: [{name: p, kind: openai, base_url: "http://x"}]
+models: [{name: 3.5, targets: [{provider: p, model: 1.5, weight: 2.0}]}]
+`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseConfig(strings.NewReader(tc.yaml), func(string) string { return "" })
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
