@@ -449,10 +449,12 @@ func (s *server) serveStream(w http.ResponseWriter, r *http.Request, c codec, re
 			continue
 		}
 		headers.stop()
-		// A flush follows this write unless more events wait, and a write
-		// past the response's buffer reaches the client anyway: the progress
-		// due goes first, while no byte of the answer has gone out yet.
-		if unflushed+len(buf) > maxUnflushed || ready == nil || !ready.Ready() {
+		// The first progress goes before the first of the answer is
+		// written: refused, the client gets the error's status and none of
+		// it. Later ones go before a write that a flush follows (no more
+		// events wait) or that passes the response's buffer, either of
+		// which sends what was written.
+		if prog.at.IsZero() || unflushed+len(buf) > maxUnflushed || ready == nil || !ready.Ready() {
 			if err := prog.keep(ctx, rec, &asm); err != nil {
 				failed = err
 				rec.Completeness, rec.Error = lyumen.UpstreamFailed, err.Error()
@@ -525,11 +527,9 @@ const (
 const maxUnflushed = 2 << 10
 
 // progress keeps a stream's record so far with a ProgressRecorder: before
-// the first of the answer reaches the client, then at most every
-// progressEvery. Should the gateway die before the stream ends, the log
-// then has what the client was sent, but for at most the last of those.
-// A stream that ends before any of it is flushed needs none: its record
-// goes first.
+// the first of the answer is written, then at most every progressEvery.
+// Should the gateway die before the stream ends, the log then has what the
+// client was sent, but for at most the last of those.
 type progress struct {
 	s  *server
 	pr lyumen.ProgressRecorder // nil: the Recorder keeps none

@@ -139,12 +139,12 @@ type readyStream struct{ timedStream }
 
 func (*readyStream) Ready() bool { return true }
 
-// TestStream_ProgressOnlyBeforeBytesLeave: while an upstream's events wait
-// in its buffer, the gateway writes on without flushing, and nothing
-// reaches the client until net/http's 2 KiB buffer fills: a progress is
-// taken only before the write that would fill it, and a short stream that
-// ends within it needs none (its record comes before any flush). Kills a
-// progress at every first write, and a write past the buffer without one.
+// TestStream_ProgressOnlyBeforeBytesLeave: the first progress goes before
+// the first of the answer is written; after it, while an upstream's events
+// wait in its buffer, the gateway writes on without flushing, and nothing
+// reaches the client until net/http's 2 KiB buffer fills: a later progress
+// is taken only before the write that would fill it. Kills a progress at
+// every write, and a write past the buffer without one.
 func TestStream_ProgressOnlyBeforeBytesLeave(t *testing.T) {
 	big := strings.Repeat("x", 1500)
 	for _, tc := range []struct {
@@ -152,35 +152,37 @@ func TestStream_ProgressOnlyBeforeBytesLeave(t *testing.T) {
 		words []string
 		want  []string
 	}{
-		{"short", []string{"a", "b", "c"}, []string{"write", "write", "write", "record complete"}},
-		{"past the buffer", []string{big, big, big}, []string{"write", "progress " + big + big, "write", "write", "record complete"}},
+		{"within the buffer", []string{"a", "b", "c"}, []string{"progress a", "write", "write", "write", "record complete"}},
+		{"past the buffer", []string{big, big, big}, []string{"progress " + big, "write", "progress " + big + big, "write", "progress " + big + big + big, "write", "record complete"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &opsWriter{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
-			h := httpapi.NewServer(httpapi.Options{
-				Provider: timedProvider{func() lyumen.Stream {
-					return &readyStream{timedStream{words: tc.words, waits: make([]time.Duration, len(tc.words))}}
-				}},
-				Recorder: &progressLog{w: w},
-				Catalog:  lyumen.NewCatalog([]lyumen.Model{{Name: limitedModel, Targets: []lyumen.Target{{Provider: "fake", Model: "m"}}}}),
+			synctest.Test(t, func(t *testing.T) { // fake clock: each word comes 1.1 s after the last, a progress due each time
+				w := &opsWriter{ResponseRecorder: httptest.NewRecorder(), flushed: make(chan struct{})}
+				h := httpapi.NewServer(httpapi.Options{
+					Provider: timedProvider{func() lyumen.Stream {
+						return &readyStream{timedStream{words: tc.words, waits: slices.Repeat([]time.Duration{1100 * time.Millisecond}, len(tc.words))}}
+					}},
+					Recorder: &progressLog{w: w},
+					Catalog:  lyumen.NewCatalog([]lyumen.Model{{Name: limitedModel, Targets: []lyumen.Target{{Provider: "fake", Model: "m"}}}}),
+				})
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi"))))
+				if w.Code != http.StatusOK || !strings.HasSuffix(w.Body.String(), "data: [DONE]\n\n") {
+					t.Fatalf("status %d, body %q: want a whole stream", w.Code, w.Body)
+				}
+				var got []string
+				for _, op := range w.log() {
+					if op == "header" || op == "flush" {
+						continue
+					}
+					got = append(got, op)
+					if strings.HasPrefix(op, "record") {
+						break // the end's own write follows
+					}
+				}
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("writes, progress and record (-want +got):\n%s", diff)
+				}
 			})
-			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(chatBody(true, "hi"))))
-			if w.Code != http.StatusOK || !strings.HasSuffix(w.Body.String(), "data: [DONE]\n\n") {
-				t.Fatalf("status %d, body %q: want a whole stream", w.Code, w.Body)
-			}
-			var got []string
-			for _, op := range w.log() {
-				if op == "header" || op == "flush" {
-					continue
-				}
-				got = append(got, op)
-				if strings.HasPrefix(op, "record") {
-					break // the end's own write follows
-				}
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("writes, progress and record (-want +got):\n%s", diff)
-			}
 		})
 	}
 }

@@ -62,18 +62,32 @@ func appendProgress(b []byte, gen uint64, r *lyumen.Record) []byte {
 	return appendRecord(b, r)
 }
 
+// progressBody splits a progress payload into its generation and its
+// record's payload.
+func progressBody(p []byte) (gen uint64, rec []byte, ok bool) {
+	if len(p) == 0 || p[0] != progressTag {
+		return 0, nil, false
+	}
+	g, n := binary.Uvarint(p[1:])
+	if n <= 0 {
+		return 0, nil, false
+	}
+	return g, p[1+n:], true
+}
+
 // frameKey is what the spool needs to know of a payload without decoding
 // it: the record's ID and, for a progress payload, its generation (0 for a
-// record). ok is false for a payload that does not start as one of ours.
+// record). The ID comes first in every version of a record's payload, so
+// a progress around a newer release's record is known too (it is passed
+// over like any progress). ok is false for a payload that does not start
+// as one of ours.
 func frameKey(p []byte) (id []byte, gen uint64, progress, ok bool) {
-	if len(p) > 0 && p[0] == progressTag {
-		g, n := binary.Uvarint(p[1:])
-		if n <= 0 {
-			return nil, 0, false, false
-		}
-		gen, progress, p = g, true, p[1+n:]
+	if g, rec, isProgress := progressBody(p); isProgress {
+		gen, progress, p = g, true, rec
+	} else if len(p) > 0 && p[0] > recordVersion {
+		return nil, 0, false, false
 	}
-	if len(p) == 0 || p[0] < 1 || p[0] > recordVersion {
+	if len(p) == 0 || p[0] < 1 {
 		return nil, 0, false, false
 	}
 	l, n := binary.Uvarint(p[1:])
@@ -85,14 +99,11 @@ func frameKey(p []byte) (id []byte, gen uint64, progress, ok bool) {
 
 // decodeProgress decodes a progress payload's record.
 func decodeProgress(p []byte) (*lyumen.Record, error) {
-	if len(p) == 0 || p[0] != progressTag {
+	_, rec, ok := progressBody(p)
+	if !ok {
 		return nil, errPayload
 	}
-	_, n := binary.Uvarint(p[1:])
-	if n <= 0 {
-		return nil, errPayload
-	}
-	return decodeRecord(p[1+n:])
+	return decodeRecord(rec)
 }
 
 func appendRecord(b []byte, r *lyumen.Record) []byte {

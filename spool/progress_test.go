@@ -2,6 +2,7 @@ package spool_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -144,5 +145,37 @@ func TestSpool_ProgressInterrupted(t *testing.T) {
 				t.Errorf("a later start shipped %d more records and %d again, want none", len(st.ids())-n, st.dups)
 			}
 		})
+	}
+}
+
+// TestSpool_ProgressThenRecordPastTheCap: the record that ends an
+// exchange with a progress in the spool goes in even when the spool is at
+// its cap, which refuses a new exchange's: refused, it would leave the
+// exchange to be recorded as interrupted by a crash that never came. A
+// progress counts as no pending record. Kills the record refused, and
+// progress counted as records.
+func TestSpool_ProgressThenRecordPastTheCap(t *testing.T) {
+	dir := t.TempDir()
+	st := newStore()
+	s := mustOpen(t, dir, st, spool.Options{MaxBytes: 16 << 10, SegmentBytes: 4 << 10})
+	rec := full(id(1000))
+	progress(t, s, sofar(rec, "Hel"))
+	if n, _ := s.Pending(); n != 0 {
+		t.Errorf("Pending() = %d records after a progress, want 0", n)
+	}
+	var err error
+	for i := 0; err == nil && i < 100; i++ {
+		err = s.Record(t.Context(), full(id(i)))
+	}
+	if !errors.Is(err, spool.ErrFull) {
+		t.Fatalf("the spool never filled: %v", err)
+	}
+	if err := s.Record(t.Context(), rec); err != nil {
+		t.Fatalf("the record ending the exchange: %v, want it taken past the cap", err)
+	}
+	drain(t, s)
+	mustClose(t, s)
+	if got := st.byID[rec.ID]; got == nil || got.Completeness != rec.Completeness {
+		t.Errorf("stored %+v, want the exchange's own record", got)
 	}
 }

@@ -101,8 +101,8 @@ func frameAt(b []byte) (payload []byte, size int, ok bool) {
 // scanResult is what checking a segment on Open found.
 type scanResult struct {
 	size    int64 // file size after repair
-	records int64 // good records from the start offset on
-	bytes   int64 // their frame bytes
+	records int64 // good records from the start offset on, progress not counted
+	bytes   int64 // the bytes of all the good frames
 	cut     int64 // offset of the first bad frame; -1 when none
 	cutLen  int64 // bytes after the cut
 	// tail is true when nothing after the cut passes as a frame: a write
@@ -141,7 +141,9 @@ func scanSegment(f *os.File, off, size, prealloc int64, buf []byte, visit func(p
 					visit(payload)
 				}
 				off += n
-				res.records++
+				if payload[0] != progressTag {
+					res.records++
+				}
 				res.bytes += n
 				continue
 			}

@@ -53,6 +53,9 @@ func (s *Spool) Run(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.DrainTimeout)
 	defer cancel()
 	sh.ship(dctx, true)
+	if err := sh.sweep(dctx, true); err != nil {
+		s.logger.WarnContext(ctx, "spool kept segments it could not sweep; the next start reads them", "err", err)
+	}
 	sh.checkpoint(true)
 	if n, b := s.Pending(); n > 0 {
 		s.logger.WarnContext(ctx, "spool not drained; records stay on disk for the next start",
@@ -78,8 +81,18 @@ type shipper struct {
 	// offset narrowEnd.
 	limit     int
 	narrowEnd int64
-	// passed is the progress frames passed in seg, for remove to copy
-	// forward those still open.
+	// passed is the progress frames passed in seg, for retire.
+	passed []progressAt
+	// pinned is the shipped segments kept for the open progress in them
+	// (see retire), oldest first, and when they were last looked at.
+	pinned  []pinned
+	sweptAt time.Time
+}
+
+// pinned is a shipped segment kept for the progress frames in it that were
+// open when it was retired.
+type pinned struct {
+	seg    *segment
 	passed []progressAt
 }
 
@@ -95,7 +108,7 @@ type progressAt struct {
 type batch struct {
 	recs     []*lyumen.Record
 	progress []progressAt
-	frames   int64
+	frames   int // records and progress
 	end      int64
 	bytes    int64
 }
@@ -244,7 +257,7 @@ func (sh *shipper) pass(b *batch) {
 		sh.limit = 0
 	}
 	sh.passed = append(sh.passed, b.progress...)
-	n := b.frames
+	n := int64(len(b.recs))
 	s.mu.Lock()
 	sh.seg.recs -= n
 	sh.seg.bytes -= b.bytes
@@ -257,6 +270,9 @@ func (sh *shipper) pass(b *batch) {
 // It deletes segments that are sealed and fully shipped on the way.
 func (sh *shipper) next(ctx context.Context) (*batch, error) {
 	s := sh.s
+	if err := sh.sweep(ctx, false); err != nil {
+		return nil, err
+	}
 	for {
 		s.mu.Lock()
 		if len(s.segs) == 0 {
@@ -275,7 +291,7 @@ func (sh *shipper) next(ctx context.Context) (*batch, error) {
 			if !sealed {
 				return nil, nil
 			}
-			if err := sh.remove(ctx, seg); err != nil {
+			if err := sh.retire(ctx, seg); err != nil {
 				return nil, err
 			}
 			continue
@@ -329,23 +345,13 @@ func (sh *shipper) read(end int64) (*batch, error) {
 			continue
 		}
 		payload, size, ok := frameAt(rest)
-		if ok && payload[0] == progressTag {
-			if id, gen, _, good := frameKey(payload); good {
-				b.progress = append(b.progress, progressAt{id: string(id), gen: gen, off: b.end, size: int64(size)})
-				b.frames++
-				b.end += int64(size)
-				b.bytes += int64(size)
-				p += size
-				continue
-			}
-			ok = false // ours by its checksum, yet not a progress: a bug, kept in quarantine
-		}
 		var rec *lyumen.Record
-		if ok {
+		progress := ok && payload[0] == progressTag
+		if ok && !progress {
 			var err error
 			rec, err = decodeRecord(payload)
 			if errors.Is(err, errNewer) {
-				if len(b.recs) > 0 {
+				if b.frames > 0 {
 					break // ship the records before it
 				}
 				// Not corrupt, and not to be lost: set aside for the
@@ -356,12 +362,20 @@ func (sh *shipper) read(end int64) (*batch, error) {
 			ok = err == nil
 		}
 		if !ok {
-			if len(b.recs) > 0 {
+			if b.frames > 0 {
 				break // ship the good records first
 			}
 			return nil, sh.skip(end)
 		}
-		b.recs = append(b.recs, rec)
+		if progress {
+			// Passed over, never shipped (a newer release's too); noted
+			// for retire, which keeps it while its exchange is open.
+			if id, gen, _, good := frameKey(payload); good {
+				b.progress = append(b.progress, progressAt{id: string(id), gen: gen, off: b.end, size: int64(size)})
+			}
+		} else {
+			b.recs = append(b.recs, rec)
+		}
 		b.frames++
 		b.end += int64(size)
 		b.bytes += int64(size)
@@ -398,27 +412,36 @@ func (sh *shipper) setAside(size int64, why error) error {
 	return nil
 }
 
-// remove deletes a sealed, fully shipped segment. The progress frames in
-// it of exchanges still open are first copied to the end of the log,
-// durably: the last progress of an exchange must outlive the process, for
-// the next Open to record it if the process dies before the exchange
-// ends. A copy's exchange is still open when the shipper meets it again
-// only if it runs longer than the log takes to fill a segment, so a long
-// exchange is copied once per segment at most.
-func (sh *shipper) remove(ctx context.Context, seg *segment) error {
-	for _, p := range sh.passed {
-		if sh.s.ended(p.id, p.gen) {
-			continue
-		}
-		if err := sh.carry(ctx, p); err != nil {
-			return fmt.Errorf("copy an open exchange's progress from %s: %w", seg.path, err)
-		}
+// retire deals with a sealed segment whose every frame is shipped or
+// passed over. The latest progress of an exchange still open must outlive
+// the process, for the next Open to record it should the process die
+// before the exchange ends: a segment holding some is kept (pinned) while
+// they are most of it, and otherwise deleted once they are copied to the
+// end of the log, durably. Copying only from segments mostly of other
+// frames keeps copies from filling segments that are retired and copied
+// again, over and over; the segments kept hold at most twice the open
+// progress.
+func (sh *shipper) retire(ctx context.Context, seg *segment) error {
+	s := sh.s
+	live := sh.live(sh.passed)
+	if len(live) > 0 && 2*frameBytes(live) > seg.size {
+		sh.closeFile()
+		s.mu.Lock()
+		s.segs = s.segs[1:]
+		s.pending -= seg.recs // records cut out as corrupt, if any
+		s.pendBytes -= seg.bytes
+		s.mu.Unlock()
+		sh.pinned = append(sh.pinned, pinned{seg: seg, passed: live})
+		sh.seg = nil
+		return nil
+	}
+	if err := sh.carry(ctx, seg, sh.f, live); err != nil {
+		return err
 	}
 	sh.closeFile()
-	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove segment: %w", err)
+	if err := removeSegment(seg); err != nil {
+		return err
 	}
-	s := sh.s
 	s.mu.Lock()
 	s.segs = s.segs[1:]
 	s.size.Add(-seg.size)
@@ -429,24 +452,94 @@ func (sh *shipper) remove(ctx context.Context, seg *segment) error {
 	return nil
 }
 
-// carry appends a copy of the progress frame p (in sh.seg) to the log.
-func (sh *shipper) carry(ctx context.Context, p progressAt) error {
-	if sh.f == nil {
-		f, err := os.Open(sh.seg.path)
-		if err != nil {
-			return err
-		}
-		sh.f = f
-	}
-	frame := make([]byte, p.size)
-	if _, err := sh.f.ReadAt(frame, p.off); err != nil {
-		return err
-	}
-	if _, _, ok := frameAt(frame); !ok { // the disk changed it since it was read: nothing to keep
-		sh.s.logger.Error("spool progress frame corrupt; not copied", "segment", sh.seg.path, "offset", p.off, "id", p.id)
+// sweep looks at the pinned segments again, at most once a second unless
+// forced: one whose progress has all ended is deleted, one where it has
+// become the lesser part is copied from and deleted.
+func (sh *shipper) sweep(ctx context.Context, force bool) error {
+	if len(sh.pinned) == 0 || (!force && time.Since(sh.sweptAt) < checkpointEvery) {
 		return nil
 	}
-	return sh.s.append(ctx, frame, p.id, p.gen, true)
+	sh.sweptAt = time.Now()
+	kept := sh.pinned[:0]
+	for i, p := range sh.pinned {
+		live := sh.live(p.passed)
+		if len(live) > 0 && 2*frameBytes(live) > p.seg.size {
+			kept = append(kept, pinned{p.seg, live})
+			continue
+		}
+		if len(live) > 0 {
+			f, err := os.Open(p.seg.path)
+			if err == nil {
+				err = sh.carry(ctx, p.seg, f, live)
+				f.Close()
+			}
+			if err != nil {
+				sh.pinned = append(kept, sh.pinned[i:]...)
+				return err
+			}
+		}
+		if err := removeSegment(p.seg); err != nil {
+			sh.pinned = append(kept, sh.pinned[i:]...)
+			return err
+		}
+		sh.s.size.Add(-p.seg.size)
+	}
+	clear(sh.pinned[len(kept):])
+	sh.pinned = kept
+	return nil
+}
+
+// live returns the frames of passed that are the latest progress of an
+// exchange still open.
+func (sh *shipper) live(passed []progressAt) []progressAt {
+	var live []progressAt
+	for _, p := range passed {
+		if !sh.s.ended(p.id, p.gen) {
+			live = append(live, p)
+		}
+	}
+	return live
+}
+
+func frameBytes(frames []progressAt) int64 {
+	var n int64
+	for _, p := range frames {
+		n += p.size
+	}
+	return n
+}
+
+// carry appends copies of the progress frames live, read from f (seg's),
+// to the log.
+func (sh *shipper) carry(ctx context.Context, seg *segment, f *os.File, live []progressAt) error {
+	for _, p := range live {
+		if f == nil {
+			var err error
+			if f, err = os.Open(seg.path); err != nil {
+				return err
+			}
+			sh.f = f // seg is sh.seg: closed with it
+		}
+		frame := make([]byte, p.size)
+		if _, err := f.ReadAt(frame, p.off); err != nil {
+			return fmt.Errorf("copy an open exchange's progress from %s: %w", seg.path, err)
+		}
+		if _, _, ok := frameAt(frame); !ok { // the disk changed it since it was read: nothing to keep
+			sh.s.logger.Error("spool progress frame corrupt; not copied", "segment", seg.path, "offset", p.off, "id", p.id)
+			continue
+		}
+		if err := sh.s.append(ctx, frame, p.id, p.gen, true); err != nil {
+			return fmt.Errorf("copy an open exchange's progress from %s: %w", seg.path, err)
+		}
+	}
+	return nil
+}
+
+func removeSegment(seg *segment) error {
+	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove segment: %w", err)
+	}
+	return nil
 }
 
 func (sh *shipper) closeFile() {

@@ -24,7 +24,6 @@ package spool
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -215,16 +214,18 @@ type Spool struct {
 	cur      *group    // the group new records join
 	flushing bool      // a leader is writing; the next group waits for its token
 	spare    []byte    // a flushed group's buffer, for the next group
+	spareOps []openOp  // and its ops
 	segs     []*segment
 	// size is the bytes in segments, plus bytes in groups being written:
 	// changed under mu, read without it.
 	size      atomic.Int64
-	lastFrame atomic.Int64 // the size of the last record offered to Record
-	pending   int64        // frames not yet shipped (or, for progress, passed)
-	pendBytes int64        // their bytes
+	lastFrame atomic.Int64 // the size of the last record or progress offered
+	pending   int64        // records not yet shipped
+	pendBytes int64        // the bytes of the frames not yet shipped or passed over, progress included
 	gen       atomic.Uint64
-	// open maps the ID of each exchange with a progress and no record yet
-	// to the generation of its latest progress.
+	// open maps the ID of each exchange with a durable progress and no
+	// durable record to the generation of its latest durable progress:
+	// what a crash now would leave to be recorded as interrupted.
 	open map[string]uint64
 
 	// The active segment. Only the leader touches these.
@@ -275,11 +276,20 @@ type segment struct {
 // group is the records appended while the previous group is being written;
 // one write and one fsync make them all durable.
 type group struct {
-	frames []byte
-	n      int
-	done   chan struct{} // closed when written; err is set then
-	lead   chan struct{} // cap 1: the token that makes a waiter the leader
-	err    error
+	frames  []byte
+	n       int           // frames
+	records int           // of them records, not progress
+	ops     []openOp      // what the frames do to Spool.open once durable, in order
+	done    chan struct{} // closed when written; err is set then
+	lead    chan struct{} // cap 1: the token that makes a waiter the leader
+	err     error
+}
+
+// openOp is a frame's change to Spool.open: a progress of generation gen,
+// or (gen 0) the record that ends the exchange.
+type openOp struct {
+	id  string
+	gen uint64
 }
 
 func newGroup(buf []byte) *group {
@@ -310,7 +320,7 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	}
 	s.idle.L = &s.mu
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
-	found := interrupted{}
+	found := newInterrupted()
 	stale, err := s.replay(found)
 	if err != nil {
 		lock.Close()
@@ -340,26 +350,36 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 }
 
 // interrupted collects, while Open reads the log, the latest progress of
-// each exchange that has no record after it: the exchanges the previous
-// process was serving when it died. An exchange's record always follows
-// its progress in the log (Spool.append), so a record seen removes it.
-type interrupted map[string]*lastProgress
+// each exchange that has no record: the exchanges the previous process was
+// serving when it died. An exchange's record follows its progress in the
+// log (Spool.append); only a copy of a progress can follow the record (the
+// shipper copied it while the record was being written), so the IDs of
+// exchanges that ended are kept to pass such copies over.
+type interrupted struct {
+	last  map[string]*lastProgress
+	ended map[string]bool
+}
 
 type lastProgress struct {
 	gen     uint64
 	payload []byte
 }
 
-func (m interrupted) visit(payload []byte) {
+func newInterrupted() *interrupted {
+	return &interrupted{last: map[string]*lastProgress{}, ended: map[string]bool{}}
+}
+
+func (m *interrupted) visit(payload []byte) {
 	id, gen, progress, ok := frameKey(payload)
 	switch {
 	case !ok:
 	case progress:
-		if p := m[string(id)]; p == nil || gen > p.gen {
-			m[string(id)] = &lastProgress{gen: gen, payload: bytes.Clone(payload)}
+		if p := m.last[string(id)]; !m.ended[string(id)] && (p == nil || gen > p.gen) {
+			m.last[string(id)] = &lastProgress{gen: gen, payload: bytes.Clone(payload)}
 		}
-	case len(m) > 0:
-		delete(m, string(id))
+	case m.last[string(id)] != nil:
+		delete(m.last, string(id))
+		m.ended[string(id)] = true
 	}
 }
 
@@ -369,38 +389,24 @@ const errInterrupted = "interrupted: the gateway stopped (a crash, a kill, power
 	"the answer is what the client had been sent by the last progress kept, up to a second before"
 
 // recordInterrupted appends the record of each exchange in found: its last
-// progress, marked lyumen.Interrupted. They share fsyncs (group commit).
-func (s *Spool) recordInterrupted(found interrupted) error {
-	if len(found) == 0 {
-		return nil
-	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		first error
-	)
-	for id, p := range found {
+// progress, marked lyumen.Interrupted.
+func (s *Spool) recordInterrupted(found *interrupted) error {
+	for id, p := range found.last {
 		rec, err := decodeProgress(p.payload)
-		if err != nil { // ours by its checksum: a bug, not the disk
+		if err != nil { // ours by its checksum, but not readable by this release
 			s.logger.Error("spool progress unreadable; the interrupted exchange is not recorded", "id", id, "err", err)
 			continue
 		}
 		rec.Completeness = lyumen.Interrupted
 		rec.Error = errInterrupted
 		frame := appendFrame(nil, func(b []byte) []byte { return appendRecord(b, rec) })
-		wg.Go(func() {
-			if err := s.append(context.Background(), frame, id, 0, true); err != nil {
-				mu.Lock()
-				first = cmp.Or(first, err)
-				mu.Unlock()
-			}
-		})
+		if err := s.append(context.Background(), frame, id, 0, true); err != nil {
+			return fmt.Errorf("record an interrupted exchange: %w", err)
+		}
 	}
-	wg.Wait()
-	if first != nil {
-		return fmt.Errorf("record interrupted exchanges: %w", first)
+	if len(found.last) > 0 {
+		s.logger.Warn("spool found exchanges the last process was serving when it stopped; recorded as interrupted", "records", len(found.last))
 	}
-	s.logger.Warn("spool found exchanges the last process was serving when it stopped; recorded as interrupted", "records", len(found))
 	return nil
 }
 
@@ -408,7 +414,7 @@ func (s *Spool) recordInterrupted(found interrupted) error {
 // exchanges into found. Nothing is appended to them again: the first
 // Record starts a new segment. It returns the segments with nothing left
 // to ship, for Open to remove.
-func (s *Spool) replay(found interrupted) (stale []string, err error) {
+func (s *Spool) replay(found *interrupted) (stale []string, err error) {
 	ck, ok, err := readCheckpoint(s.dir)
 	if err != nil {
 		return nil, err
@@ -439,12 +445,6 @@ func (s *Spool) replay(found interrupted) (stale []string, err error) {
 	var buf []byte
 	for _, seq := range seqs {
 		path := filepath.Join(s.dir, segmentName(seq))
-		if seq < ck.seq { // shipped; the process stopped before deleting it
-			if err := os.Remove(path); err != nil {
-				return nil, fmt.Errorf("remove shipped segment: %w", err)
-			}
-			continue
-		}
 		var seg *segment
 		seg, buf, err = s.openSegment(seq, path, ck, buf, found)
 		if err != nil {
@@ -463,9 +463,12 @@ func (s *Spool) replay(found interrupted) (stale []string, err error) {
 }
 
 // openSegment checks one segment and repairs it: it cuts the segment at the
-// first bad frame, quarantining what follows unless it is a torn tail. It
-// returns nil for a segment with nothing left to ship, after removing it.
-func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, found interrupted) (*segment, []byte, error) {
+// first bad frame, quarantining what follows unless it is a torn tail, and
+// gives found every good frame (the shipped ones too, for their progress).
+// It returns nil for a file that holds no segment, after removing it, and a
+// segment without records for one with no record left to ship, which Open
+// removes once the interrupted exchanges have their records.
+func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, found *interrupted) (*segment, []byte, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, buf, fmt.Errorf("open segment: %w", err)
@@ -496,8 +499,13 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, fo
 		return nil, buf, removeFile(f)
 	}
 
+	// Before the checkpoint's segment, all is shipped: a segment kept for
+	// the progress in it (shipper.retire), or one the process stopped
+	// before deleting.
 	start := int64(headerSize)
-	if seq == ck.seq && ck.off > headerSize {
+	if seq < ck.seq {
+		start = size
+	} else if seq == ck.seq && ck.off > headerSize {
 		if ck.off <= size {
 			start = ck.off
 		} else {
@@ -610,26 +618,31 @@ func (s *Spool) take(ctx context.Context, rec *lyumen.Record, gen uint64) error 
 }
 
 // append adds frame, the record (gen 0) or the progress of gen of the
-// exchange id, to the current group and returns once it is written. forced
-// is for frames that only move or finish what is in the spool already (a
-// progress copied forward, the record of an interrupted exchange): they
-// go past MaxBytes rather than be lost, and a copy is skipped once its
-// exchange has ended.
+// exchange id, to the current group and returns once it is written.
+// forced is for frames that only move or finish what is in the spool
+// already (a progress copied forward, the record of an interrupted
+// exchange): they go in past MaxBytes, and after shutdown began, rather
+// than be lost, and a copy is skipped once its progress is no longer the
+// latest. So does the record that ends an exchange with a progress here:
+// its request is in the spool already, and refusing it would leave the
+// exchange to be taken for interrupted.
 func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64, forced bool) error {
 	n := int64(len(frame))
 	if n > s.o.MaxBytes/2 || n-frameHeader > math.MaxUint32 {
 		return fmt.Errorf("spool record: %d bytes is too large for a spool of %d", n, s.o.MaxBytes)
 	}
 	s.mu.Lock()
-	if s.closed && !forced { // the drain's copies still go in (shipper.remove)
-		s.mu.Unlock()
-		return ErrClosed
-	}
 	if forced && gen > 0 && s.open[id] != gen {
 		s.mu.Unlock()
 		return nil // ended, or a newer progress is in the log
 	}
-	if !forced && s.size.Load()+n > s.o.MaxBytes {
+	_, ends := s.open[id]
+	ends = ends && gen == 0
+	if s.closed && !forced {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if !forced && !ends && s.size.Load()+n > s.o.MaxBytes {
 		size := s.size.Load()
 		if !s.full {
 			s.full = true
@@ -638,25 +651,23 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 		s.mu.Unlock()
 		return fmt.Errorf("spool record: %d of %d bytes used: %w", size, s.o.MaxBytes, ErrFull)
 	}
-	if s.full && !forced {
+	if s.full && !forced && !ends {
 		s.full = false
 		s.logger.Info("spool taking records again", "bytes", s.size.Load())
-	}
-	// The log's order is the order of appends under mu: an exchange's
-	// record comes after every progress of it, and no copy follows it.
-	switch {
-	case gen > 0:
-		if s.open == nil {
-			s.open = make(map[string]uint64)
-		}
-		s.open[id] = gen
-	case len(s.open) > 0:
-		delete(s.open, id)
 	}
 	s.size.Add(n)
 	g := s.cur
 	g.frames = append(g.frames, frame...)
 	g.n++
+	if gen == 0 {
+		g.records++
+	}
+	// A copy changes nothing; a progress or a record changes open once
+	// durable (flush), in the log's order, which is the order of appends
+	// under mu.
+	if !forced || gen == 0 {
+		g.ops = append(g.ops, openOp{id, gen})
+	}
 	leader := !s.flushing
 	s.flushing = true
 	s.mu.Unlock()
@@ -675,8 +686,9 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 	return g.err
 }
 
-// ended reports whether gen is not the latest progress of an open
-// exchange id: the exchange has its record, or a newer progress.
+// ended reports whether gen is not the latest durable progress of an open
+// exchange id: the exchange has its record, or a newer progress. (A copy
+// is decided again under the lock, in append: this is the cheap look.)
 func (s *Spool) ended(id string, gen uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -711,7 +723,8 @@ func (s *Spool) lead() {
 		s.busyUntil = time.Now().Add(max(busyFor, 4*s.o.CommitDelay))
 	}
 	s.cur = newGroup(s.spare)
-	s.spare = nil
+	s.cur.ops = s.spareOps
+	s.spare, s.spareOps = nil, nil
 	s.mu.Unlock()
 
 	s.flush(g)
@@ -720,6 +733,8 @@ func (s *Spool) lead() {
 	if int64(cap(g.frames)) <= s.o.SegmentBytes {
 		s.spare = g.frames[:0]
 	}
+	clear(g.ops) // the IDs go to the GC
+	s.spareOps = g.ops[:0]
 	if s.cur.n > 0 {
 		s.cur.lead <- struct{}{} // never blocks: one token per group
 	} else {
@@ -740,10 +755,20 @@ func (s *Spool) flush(g *group) {
 		s.size.Add(-n)
 	} else {
 		s.fseg.size += n
-		s.fseg.recs += int64(g.n)
+		s.fseg.recs += int64(g.records)
 		s.fseg.bytes += n
-		s.pending += int64(g.n)
+		s.pending += int64(g.records)
 		s.pendBytes += n
+		for _, op := range g.ops {
+			if op.gen > 0 {
+				if s.open == nil {
+					s.open = make(map[string]uint64)
+				}
+				s.open[op.id] = op.gen
+			} else if len(s.open) > 0 {
+				delete(s.open, op.id)
+			}
+		}
 	}
 	s.mu.Unlock()
 	if err == nil && s.fseg.size >= s.o.SegmentBytes {
