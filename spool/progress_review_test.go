@@ -14,7 +14,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/spool"
 )
 
@@ -47,16 +46,7 @@ func TestSpool_ProgressFailedWriteKeepsTheEarlier(t *testing.T) {
 	drain(t, s)
 	mustClose(t, s) // the process dies with the stream open
 
-	s = mustOpen(t, dir, st, o)
-	drain(t, s)
-	mustClose(t, s)
-	got := st.byID[rec.ID]
-	if got == nil {
-		t.Fatalf("no record of the interrupted exchange: its only durable progress was deleted uncopied")
-	}
-	if got.Completeness != lyumen.Interrupted {
-		t.Errorf("completeness %q, want interrupted", got.Completeness)
-	}
+	afterCrash(t, dir, st, o, rec.ID) // its only durable progress must not have been deleted uncopied
 }
 
 // TestSpool_ProgressFillingASegmentIsKept: open progress that is most of a
@@ -92,13 +82,7 @@ func TestSpool_ProgressFillingASegmentIsKept(t *testing.T) {
 	}
 	mustClose(t, s) // the process dies with the stream open
 
-	st := newStore()
-	s = mustOpen(t, dir, st, o)
-	drain(t, s)
-	mustClose(t, s)
-	if got := st.byID[rec.ID]; got == nil || got.Completeness != lyumen.Interrupted {
-		t.Errorf("record of the interrupted exchange: %+v, want one, interrupted", got)
-	}
+	afterCrash(t, dir, newStore(), o, rec.ID)
 	if segs := segments(t, dir); len(segs) > 1 {
 		t.Errorf("segments left once the interrupted exchange has its record: %v", segs)
 	}

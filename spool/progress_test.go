@@ -32,6 +32,24 @@ func progress(tb testing.TB, s *spool.Spool, rec *lyumen.Record) {
 	}
 }
 
+// afterCrash opens the spool in dir again, as the next process does, ships
+// what it holds into st, and returns the record of the exchange id, which
+// must be there, interrupted, and saying so.
+func afterCrash(t *testing.T, dir string, st *store, o spool.Options, id string) *lyumen.Record {
+	t.Helper()
+	s := mustOpen(t, dir, st, o)
+	drain(t, s)
+	mustClose(t, s)
+	got := st.byID[id]
+	if got == nil {
+		t.Fatalf("no record of the interrupted exchange; shipped %v", st.ids())
+	}
+	if got.Completeness != lyumen.Interrupted || !strings.Contains(got.Error, "interrupted") {
+		t.Errorf("record's completeness %q, error %q: want interrupted, and saying so", got.Completeness, got.Error)
+	}
+	return got
+}
+
 // TestSpool_ProgressEndedByRecord: progress is never shipped, and once its
 // exchange has a record nothing of it comes back: not while segments
 // holding it are shipped and deleted, not after a restart. Kills shipping
@@ -121,16 +139,7 @@ func TestSpool_ProgressInterrupted(t *testing.T) {
 			tc.run(t, s, dir)
 			mustClose(t, s) // the process dies with the stream open
 
-			s = mustOpen(t, dir, st, o)
-			drain(t, s)
-			mustClose(t, s)
-			got := st.byID[rec.ID]
-			if got == nil {
-				t.Fatalf("no record of the interrupted exchange; shipped %v", st.ids())
-			}
-			if got.Completeness != lyumen.Interrupted || !strings.Contains(got.Error, "interrupted") {
-				t.Errorf("record's completeness %q, error %q: want interrupted, and saying so", got.Completeness, got.Error)
-			}
+			got := afterCrash(t, dir, st, o, rec.ID)
 			want := stored(last)
 			want.Completeness, want.Error = got.Completeness, got.Error
 			if diff := recordDiff(want, got); diff != "" {
