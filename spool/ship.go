@@ -53,9 +53,7 @@ func (s *Spool) Run(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.o.DrainTimeout)
 	defer cancel()
 	sh.ship(dctx, true)
-	if err := sh.sweep(dctx, true); err != nil {
-		s.logger.WarnContext(ctx, "spool kept segments it could not sweep; the next start reads them", "err", err)
-	}
+	sh.sweep(dctx)
 	sh.checkpoint(true)
 	if n, b := s.Pending(); n > 0 {
 		s.logger.WarnContext(ctx, "spool not drained; records stay on disk for the next start",
@@ -84,9 +82,11 @@ type shipper struct {
 	// passed is the progress frames passed in seg, for retire.
 	passed []progressAt
 	// pinned is the shipped segments kept for the open progress in them
-	// (see retire), oldest first, and when they were last looked at.
-	pinned  []pinned
-	sweptAt time.Time
+	// (see sweep), oldest first.
+	pinned []pinned
+	// retryAt is when recording what Open found interrupted is tried
+	// again, after a failure.
+	retryAt time.Time
 }
 
 // pinned is a shipped segment kept for the progress frames in it that were
@@ -270,9 +270,7 @@ func (sh *shipper) pass(b *batch) {
 // It deletes segments that are sealed and fully shipped on the way.
 func (sh *shipper) next(ctx context.Context) (*batch, error) {
 	s := sh.s
-	if err := sh.sweep(ctx, false); err != nil {
-		return nil, err
-	}
+	sh.sweep(ctx)
 	for {
 		s.mu.Lock()
 		if len(s.segs) == 0 {
@@ -291,9 +289,7 @@ func (sh *shipper) next(ctx context.Context) (*batch, error) {
 			if !sealed {
 				return nil, nil
 			}
-			if err := sh.retire(ctx, seg); err != nil {
-				return nil, err
-			}
+			sh.retire(ctx, seg)
 			continue
 		}
 		if sh.f == nil {
@@ -413,113 +409,99 @@ func (sh *shipper) setAside(size int64, why error) error {
 }
 
 // retire deals with a sealed segment whose every frame is shipped or
-// passed over. The latest progress of an exchange still open must outlive
-// the process, for the next Open to record it should the process die
-// before the exchange ends: a segment holding some is kept (pinned) while
-// they are most of it, and otherwise deleted once they are copied to the
-// end of the log, durably. Copying only from segments mostly of other
-// frames keeps copies from filling segments that are retired and copied
-// again, over and over; the segments kept hold at most twice the open
-// progress.
-func (sh *shipper) retire(ctx context.Context, seg *segment) error {
+// passed over: it is kept (pinned) for sweep to delete, at once unless it
+// holds the latest progress of an exchange still open.
+func (sh *shipper) retire(ctx context.Context, seg *segment) {
 	s := sh.s
-	live := sh.live(sh.passed)
-	if len(live) > 0 && 2*frameBytes(live) > seg.size {
-		sh.closeFile()
-		s.mu.Lock()
-		s.segs = s.segs[1:]
-		s.pending -= seg.recs // records cut out as corrupt, if any
-		s.pendBytes -= seg.bytes
-		s.mu.Unlock()
-		sh.pinned = append(sh.pinned, pinned{seg: seg, passed: live})
-		sh.seg = nil
-		return nil
-	}
-	if err := sh.carry(ctx, seg, sh.f, live); err != nil {
-		return err
-	}
 	sh.closeFile()
-	if err := removeSegment(seg); err != nil {
-		return err
-	}
 	s.mu.Lock()
 	s.segs = s.segs[1:]
-	s.size.Add(-seg.size)
 	s.pending -= seg.recs // records cut out as corrupt, if any
 	s.pendBytes -= seg.bytes
 	s.mu.Unlock()
+	sh.pinned = append(sh.pinned, pinned{seg: seg, passed: slices.Clone(sh.passed)})
 	sh.seg = nil
-	return nil
+	sh.sweep(ctx)
 }
 
-// sweep looks at the pinned segments again, at most once a second unless
-// forced: one whose progress has all ended is deleted, one where it has
-// become the lesser part is copied from and deleted.
-func (sh *shipper) sweep(ctx context.Context, force bool) error {
-	if len(sh.pinned) == 0 || (!force && time.Since(sh.sweptAt) < checkpointEvery) {
-		return nil
-	}
-	sh.sweptAt = time.Now()
+// sweep deletes the pinned segments it may. The latest progress of an
+// exchange still open must outlive the process, for the next Open to
+// record it should the process die before the exchange ends: a segment
+// holding some is kept while they are most of it, and otherwise deleted
+// once they are copied to the end of the log, durably. Copying only from
+// segments mostly of other frames keeps copies from filling segments that
+// are copied from again, over and over; the segments kept hold at most
+// twice the open progress. It runs before every batch, so that a segment
+// goes once its exchanges have their records, before those records'
+// segments can go. It also records what Open found interrupted, first.
+func (sh *shipper) sweep(ctx context.Context) {
+	s := sh.s
 	kept := sh.pinned[:0]
-	for i, p := range sh.pinned {
-		live := sh.live(p.passed)
-		if len(live) > 0 && 2*frameBytes(live) > p.seg.size {
-			kept = append(kept, pinned{p.seg, live})
-			continue
+	for _, p := range sh.pinned {
+		if !sh.unpin(ctx, &p) {
+			kept = append(kept, p)
 		}
-		if len(live) > 0 {
-			f, err := os.Open(p.seg.path)
-			if err == nil {
-				err = sh.carry(ctx, p.seg, f, live)
-				f.Close()
-			}
-			if err != nil {
-				sh.pinned = append(kept, sh.pinned[i:]...)
-				return err
-			}
-		}
-		if err := removeSegment(p.seg); err != nil {
-			sh.pinned = append(kept, sh.pinned[i:]...)
-			return err
-		}
-		sh.s.size.Add(-p.seg.size)
 	}
 	clear(sh.pinned[len(kept):])
 	sh.pinned = kept
-	return nil
-}
-
-// live returns the frames of passed that are the latest progress of an
-// exchange still open.
-func (sh *shipper) live(passed []progressAt) []progressAt {
-	var live []progressAt
-	for _, p := range passed {
-		if !sh.s.ended(p.id, p.gen) {
-			live = append(live, p)
+	if s.found != nil && time.Now().After(sh.retryAt) {
+		if err := s.recordInterrupted(ctx); err != nil {
+			// Tried again after a wait, or once a segment goes: a full
+			// disk may have room then.
+			s.logger.ErrorContext(ctx, "spool could not record the interrupted exchanges; retrying", "err", err)
+			sh.retryAt = time.Now().Add(s.o.MaxBackoff)
 		}
 	}
-	return live
 }
 
-func frameBytes(frames []progressAt) int64 {
-	var n int64
-	for _, p := range frames {
-		n += p.size
+// unpin deletes p's segment, after copying its open progress when that is
+// the lesser part of it; it reports whether the segment went. A segment
+// that cannot be copied from stays, for the next sweep.
+func (sh *shipper) unpin(ctx context.Context, p *pinned) bool {
+	s := sh.s
+	s.mu.Lock()
+	live := p.passed[:0]
+	var size int64
+	for _, f := range p.passed {
+		if s.open[f.id] == f.gen {
+			live = append(live, f)
+			size += f.size
+		}
 	}
-	return n
-}
-
-// carry appends copies of the progress frames live, read from f (seg's),
-// to the log.
-func (sh *shipper) carry(ctx context.Context, seg *segment, f *os.File, live []progressAt) error {
-	for _, p := range live {
-		if f == nil {
-			var err error
-			if f, err = os.Open(seg.path); err != nil {
-				return err
+	s.mu.Unlock()
+	p.passed = live
+	if len(live) > 0 && 2*size > p.seg.size {
+		return false
+	}
+	if len(live) > 0 {
+		if err := sh.carry(ctx, p.seg, live); err != nil {
+			if !errors.Is(err, errEnding) {
+				s.logger.WarnContext(ctx, "spool keeps a segment for the open progress it could not copy", "segment", p.seg.path, "err", err)
 			}
-			sh.f = f // seg is sh.seg: closed with it
+			return false
 		}
+	}
+	if err := removeSegment(p.seg); err != nil {
+		s.logger.WarnContext(ctx, "spool remove segment", "segment", p.seg.path, "err", err)
+		return false
+	}
+	s.size.Add(-p.seg.size)
+	sh.retryAt = time.Time{}
+	return true
+}
+
+// carry appends copies of the progress frames live, read from seg, to the
+// log. A segment whose file is gone has nothing left to copy.
+func (sh *shipper) carry(ctx context.Context, seg *segment, live []progressAt) error {
+	f, err := os.Open(seg.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, p := range live {
 		frame := make([]byte, p.size)
 		if _, err := f.ReadAt(frame, p.off); err != nil {
 			return fmt.Errorf("copy an open exchange's progress from %s: %w", seg.path, err)

@@ -227,6 +227,13 @@ type Spool struct {
 	// durable record to the generation of its latest durable progress:
 	// what a crash now would leave to be recorded as interrupted.
 	open map[string]uint64
+	// ending counts, by ID, the records of open exchanges appended and not
+	// yet written: no copy of their progress may follow them in the log.
+	ending map[string]int
+	// What Open found of the exchanges the last process was serving, for
+	// Run to record (recordInterrupted), and the segments that then go.
+	found *interrupted
+	stale []*segment
 
 	// The active segment. Only the leader touches these.
 	f       *os.File
@@ -286,10 +293,12 @@ type group struct {
 }
 
 // openOp is a frame's change to Spool.open: a progress of generation gen,
-// or (gen 0) the record that ends the exchange.
+// or (gen 0) the record that ends the exchange; ends says the record is
+// counted in Spool.ending.
 type openOp struct {
-	id  string
-	gen uint64
+	id   string
+	gen  uint64
+	ends bool
 }
 
 func newGroup(buf []byte) *group {
@@ -335,29 +344,25 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	// after every start (hours at low traffic). The first Record waits for
 	// it if it comes within the few milliseconds this takes.
 	s.prepareIfRoom()
-	// Only once the interrupted exchanges have their records may the
-	// segments that hold their progress go.
-	if err := s.recordInterrupted(found); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("open spool %s: %w", dir, err)
+	// Run records the interrupted exchanges: Open needs no room on the
+	// disk, and shipping may be what makes it. Only then may the segments
+	// that hold their progress go.
+	s.found, s.stale = found, stale
+	for _, seg := range stale {
+		s.size.Add(seg.size)
 	}
-	for _, path := range stale {
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.logger.Warn("spool remove shipped segment", "segment", path, "err", err)
-		}
+	if len(found.last) > 0 {
+		s.logger.Warn("spool found exchanges the last process was serving when it stopped; recording them as interrupted", "records", len(found.last))
 	}
 	return s, nil
 }
 
 // interrupted collects, while Open reads the log, the latest progress of
-// each exchange that has no record: the exchanges the previous process was
-// serving when it died. An exchange's record follows its progress in the
-// log (Spool.append); only a copy of a progress can follow the record (the
-// shipper copied it while the record was being written), so the IDs of
-// exchanges that ended are kept to pass such copies over.
+// each exchange that has no record: the exchanges the last process was
+// serving when it died. An exchange's record follows all its progress in
+// the log, copies included (Spool.append), so a record seen removes it.
 type interrupted struct {
-	last  map[string]*lastProgress
-	ended map[string]bool
+	last map[string]*lastProgress
 }
 
 type lastProgress struct {
@@ -366,7 +371,7 @@ type lastProgress struct {
 }
 
 func newInterrupted() *interrupted {
-	return &interrupted{last: map[string]*lastProgress{}, ended: map[string]bool{}}
+	return &interrupted{last: map[string]*lastProgress{}}
 }
 
 func (m *interrupted) visit(payload []byte) {
@@ -374,12 +379,11 @@ func (m *interrupted) visit(payload []byte) {
 	switch {
 	case !ok:
 	case progress:
-		if p := m.last[string(id)]; !m.ended[string(id)] && (p == nil || gen > p.gen) {
+		if p := m.last[string(id)]; p == nil || gen > p.gen {
 			m.last[string(id)] = &lastProgress{gen: gen, payload: bytes.Clone(payload)}
 		}
-	case m.last[string(id)] != nil:
+	case len(m.last) > 0:
 		delete(m.last, string(id))
-		m.ended[string(id)] = true
 	}
 }
 
@@ -388,25 +392,32 @@ func (m *interrupted) visit(payload []byte) {
 const errInterrupted = "interrupted: the gateway stopped (a crash, a kill, power lost) while serving this stream; " +
 	"the answer is what the client had been sent by the last progress kept, up to a second before"
 
-// recordInterrupted appends the record of each exchange in found: its last
-// progress, marked lyumen.Interrupted.
-func (s *Spool) recordInterrupted(found *interrupted) error {
-	for id, p := range found.last {
+// recordInterrupted appends the record of each exchange Open found
+// interrupted (its last progress, marked lyumen.Interrupted), then removes
+// the segments with nothing left to ship. Run calls it until it succeeds.
+func (s *Spool) recordInterrupted(ctx context.Context) error {
+	for id, p := range s.found.last {
 		rec, err := decodeProgress(p.payload)
 		if err != nil { // ours by its checksum, but not readable by this release
 			s.logger.Error("spool progress unreadable; the interrupted exchange is not recorded", "id", id, "err", err)
+			delete(s.found.last, id)
 			continue
 		}
 		rec.Completeness = lyumen.Interrupted
 		rec.Error = errInterrupted
 		frame := appendFrame(nil, func(b []byte) []byte { return appendRecord(b, rec) })
-		if err := s.append(context.Background(), frame, id, 0, true); err != nil {
+		if err := s.append(ctx, frame, id, 0, true); err != nil {
 			return fmt.Errorf("record an interrupted exchange: %w", err)
 		}
+		delete(s.found.last, id)
 	}
-	if len(found.last) > 0 {
-		s.logger.Warn("spool found exchanges the last process was serving when it stopped; recorded as interrupted", "records", len(found.last))
+	for _, seg := range s.stale {
+		if err := removeSegment(seg); err != nil {
+			s.logger.Warn("spool remove shipped segment", "segment", seg.path, "err", err)
+		}
+		s.size.Add(-seg.size)
 	}
+	s.found, s.stale = nil, nil
 	return nil
 }
 
@@ -414,7 +425,7 @@ func (s *Spool) recordInterrupted(found *interrupted) error {
 // exchanges into found. Nothing is appended to them again: the first
 // Record starts a new segment. It returns the segments with nothing left
 // to ship, for Open to remove.
-func (s *Spool) replay(found *interrupted) (stale []string, err error) {
+func (s *Spool) replay(found *interrupted) (stale []*segment, err error) {
 	ck, ok, err := readCheckpoint(s.dir)
 	if err != nil {
 		return nil, err
@@ -451,7 +462,7 @@ func (s *Spool) replay(found *interrupted) (stale []string, err error) {
 			return nil, err
 		}
 		if seg != nil && seg.recs == 0 {
-			stale = append(stale, seg.path)
+			stale = append(stale, seg)
 		} else if seg != nil {
 			s.segs = append(s.segs, seg)
 			s.size.Add(seg.size)
@@ -540,8 +551,8 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, fo
 		}
 		s.corrupt(path, res.cut, res.cutLen, q)
 	}
-	if res.records == 0 { // removed by Open, which may need its progress first
-		return &segment{seq: seq, path: path}, buf, nil
+	if res.records == 0 { // removed once the interrupted exchanges have their records
+		return &segment{seq: seq, path: path, size: res.size}, buf, nil
 	}
 	if res.cut < 0 && res.size < size { // a preallocated segment's zeros
 		if err := f.Truncate(res.size); err != nil {
@@ -632,8 +643,12 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 		return fmt.Errorf("spool record: %d bytes is too large for a spool of %d", n, s.o.MaxBytes)
 	}
 	s.mu.Lock()
-	if forced && gen > 0 && s.open[id] != gen {
+	if forced && gen > 0 && (s.open[id] != gen || s.ending[id] > 0) {
+		ending := s.ending[id] > 0
 		s.mu.Unlock()
+		if ending {
+			return errEnding
+		}
 		return nil // ended, or a newer progress is in the log
 	}
 	_, ends := s.open[id]
@@ -665,8 +680,14 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 	// A copy changes nothing; a progress or a record changes open once
 	// durable (flush), in the log's order, which is the order of appends
 	// under mu.
+	if ends {
+		if s.ending == nil {
+			s.ending = make(map[string]int)
+		}
+		s.ending[id]++
+	}
 	if !forced || gen == 0 {
-		g.ops = append(g.ops, openOp{id, gen})
+		g.ops = append(g.ops, openOp{id, gen, ends})
 	}
 	leader := !s.flushing
 	s.flushing = true
@@ -685,6 +706,10 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 	<-g.done
 	return g.err
 }
+
+// errEnding refuses to copy a progress whose exchange's record is being
+// written: the copy would follow the record in the log.
+var errEnding = errors.New("spool: the exchange's record is being written")
 
 // ended reports whether gen is not the latest durable progress of an open
 // exchange id: the exchange has its record, or a newer progress. (A copy
@@ -751,6 +776,13 @@ func (s *Spool) flush(g *group) {
 	d := time.Since(start) // before taking mu, which callers contend for
 	n := int64(len(g.frames))
 	s.mu.Lock()
+	for _, op := range g.ops {
+		if op.ends {
+			if s.ending[op.id]--; s.ending[op.id] <= 0 {
+				delete(s.ending, op.id)
+			}
+		}
+	}
 	if err != nil {
 		s.size.Add(-n)
 	} else {
