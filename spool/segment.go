@@ -116,10 +116,10 @@ type scanResult struct {
 const resyncLimit = 256 << 20
 
 // scanSegment checks the frames of f from off to size, the file's size,
-// and gives each good frame's payload to visit, when set; the payload is
-// valid only during the call. A file of prealloc bytes may end in zeros.
+// and gives each good frame's payload, offset and size to visit, when set;
+// the payload is valid only during the call. A file of prealloc bytes may end in zeros.
 // buf is scratch space; it returns it, maybe grown.
-func scanSegment(f *os.File, off, size, prealloc int64, buf []byte, visit func(payload []byte)) (scanResult, []byte, error) {
+func scanSegment(f *os.File, off, size, prealloc int64, buf []byte, visit func(payload []byte, off, size int64)) (scanResult, []byte, error) {
 	res := scanResult{size: size, cut: -1}
 	br := bufio.NewReaderSize(io.NewSectionReader(f, off, size-off), 1<<20)
 	for off < size {
@@ -138,7 +138,7 @@ func scanSegment(f *os.File, off, size, prealloc int64, buf []byte, visit func(p
 			}
 			if payload, _, ok := frameAt(buf); ok {
 				if visit != nil {
-					visit(payload)
+					visit(payload, off, n)
 				}
 				off += n
 				if payload[0] != progressTag {

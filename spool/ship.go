@@ -34,7 +34,8 @@ func (s *Spool) Run(ctx context.Context) error {
 	s.running = true
 	s.mu.Unlock()
 
-	sh := &shipper{s: s}
+	sh := &shipper{s: s, pinned: s.pinnedAtOpen}
+	s.pinnedAtOpen = nil
 	defer sh.closeFile()
 	if s.o.LowPriority {
 		if t, err := lowprio.Start(); err != nil {
@@ -84,8 +85,9 @@ type shipper struct {
 	// pinned is the shipped segments kept for the open progress in them
 	// (see sweep), oldest first.
 	pinned []pinned
-	// retryAt is when recording what Open found interrupted is tried
-	// again, after a failure.
+	// retryAt is when what failed in a sweep (recording what Open found
+	// interrupted, a copy, a deletion) is tried again; a segment deleted
+	// makes it now.
 	retryAt time.Time
 }
 
@@ -271,7 +273,7 @@ func (sh *shipper) pass(b *batch) {
 func (sh *shipper) next(ctx context.Context) (*batch, error) {
 	s := sh.s
 	sh.sweep(ctx)
-	for {
+	for ctx.Err() == nil {
 		s.mu.Lock()
 		if len(s.segs) == 0 {
 			s.mu.Unlock()
@@ -283,7 +285,7 @@ func (sh *shipper) next(ctx context.Context) (*batch, error) {
 
 		if sh.seg != seg {
 			sh.closeFile()
-			sh.seg, sh.off, sh.passed = seg, seg.start, sh.passed[:0]
+			sh.seg, sh.off, sh.passed = seg, seg.start, append(sh.passed[:0], seg.early...)
 		}
 		if sh.off >= end {
 			if !sealed {
@@ -305,6 +307,7 @@ func (sh *shipper) next(ctx context.Context) (*batch, error) {
 		}
 		// A corrupt frame was cut out; go on after it.
 	}
+	return nil, nil
 }
 
 // read decodes frames from sh.off up to end, the segment's durable size.
@@ -436,28 +439,27 @@ func (sh *shipper) retire(ctx context.Context, seg *segment) {
 // segments can go. It also records what Open found interrupted, first.
 func (sh *shipper) sweep(ctx context.Context) {
 	s := sh.s
+	now := time.Now()
+	if len(s.found) > 0 && !now.Before(sh.retryAt) {
+		if err := s.recordInterrupted(ctx); err != nil {
+			s.logger.ErrorContext(ctx, "spool could not record the interrupted exchanges; retrying", "err", err)
+			sh.retryAt = now.Add(s.o.MaxBackoff)
+		}
+	}
 	kept := sh.pinned[:0]
 	for _, p := range sh.pinned {
-		if !sh.unpin(ctx, &p) {
+		if !sh.unpin(ctx, &p, now) {
 			kept = append(kept, p)
 		}
 	}
 	clear(sh.pinned[len(kept):])
 	sh.pinned = kept
-	if s.found != nil && time.Now().After(sh.retryAt) {
-		if err := s.recordInterrupted(ctx); err != nil {
-			// Tried again after a wait, or once a segment goes: a full
-			// disk may have room then.
-			s.logger.ErrorContext(ctx, "spool could not record the interrupted exchanges; retrying", "err", err)
-			sh.retryAt = time.Now().Add(s.o.MaxBackoff)
-		}
-	}
 }
 
 // unpin deletes p's segment, after copying its open progress when that is
 // the lesser part of it; it reports whether the segment went. A segment
 // that cannot be copied from stays, for the next sweep.
-func (sh *shipper) unpin(ctx context.Context, p *pinned) bool {
+func (sh *shipper) unpin(ctx context.Context, p *pinned, now time.Time) bool {
 	s := sh.s
 	s.mu.Lock()
 	live := p.passed[:0]
@@ -474,19 +476,30 @@ func (sh *shipper) unpin(ctx context.Context, p *pinned) bool {
 		return false
 	}
 	if len(live) > 0 {
+		if now.Before(sh.retryAt) {
+			return false
+		}
 		if err := sh.carry(ctx, p.seg, live); err != nil {
 			if !errors.Is(err, errEnding) {
-				s.logger.WarnContext(ctx, "spool keeps a segment for the open progress it could not copy", "segment", p.seg.path, "err", err)
+				// A failed write leaves an empty segment to retire, whose
+				// sweep would try again at once: wait instead.
+				s.logger.WarnContext(ctx, "spool keeps a segment for the open progress it could not copy; retrying", "segment", p.seg.path, "err", err)
+				sh.retryAt = now.Add(s.o.MaxBackoff)
 			}
 			return false
 		}
 	}
 	if err := removeSegment(p.seg); err != nil {
-		s.logger.WarnContext(ctx, "spool remove segment", "segment", p.seg.path, "err", err)
+		if !now.Before(sh.retryAt) {
+			s.logger.WarnContext(ctx, "spool remove segment; retrying", "segment", p.seg.path, "err", err)
+			sh.retryAt = now.Add(s.o.MaxBackoff)
+		}
 		return false
 	}
 	s.size.Add(-p.seg.size)
-	sh.retryAt = time.Time{}
+	if p.seg.size > headerSize {
+		sh.retryAt = time.Time{} // room on a full disk, maybe
+	}
 	return true
 }
 

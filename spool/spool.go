@@ -227,13 +227,17 @@ type Spool struct {
 	// durable record to the generation of its latest durable progress:
 	// what a crash now would leave to be recorded as interrupted.
 	open map[string]uint64
-	// ending counts, by ID, the records of open exchanges appended and not
-	// yet written: no copy of their progress may follow them in the log.
-	ending map[string]int
-	// What Open found of the exchanges the last process was serving, for
-	// Run to record (recordInterrupted), and the segments that then go.
-	found *interrupted
-	stale []*segment
+	// ending counts, by ID, the records of exchanges with progress that
+	// are appended and not yet written: no copy of their progress may
+	// follow them in the log. progressing counts the progress appended and
+	// not yet written.
+	ending, progressing map[string]int
+	// found is the exchanges the last process was serving when it died,
+	// open (in open) until Run records them (recordInterrupted); Open's
+	// segments with nothing left to ship wait in pinnedAtOpen for Run's
+	// shipper, which deletes each once no open progress needs it.
+	found        interrupted
+	pinnedAtOpen []pinned
 
 	// The active segment. Only the leader touches these.
 	f       *os.File
@@ -278,6 +282,9 @@ type segment struct {
 	sealed bool  // no more appends
 	recs   int64 // records not yet shipped
 	bytes  int64 // their frame bytes
+	// early is the latest progress of exchanges found interrupted at Open
+	// that lies before start, where the shipper does not pass.
+	early []progressAt
 }
 
 // group is the records appended while the previous group is being written;
@@ -329,7 +336,7 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	}
 	s.idle.L = &s.mu
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
-	found := newInterrupted()
+	found := interrupted{}
 	stale, err := s.replay(found)
 	if err != nil {
 		lock.Close()
@@ -347,60 +354,91 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	// Run records the interrupted exchanges: Open needs no room on the
 	// disk, and shipping may be what makes it. Only then may the segments
 	// that hold their progress go.
-	s.found, s.stale = found, stale
-	for _, seg := range stale {
-		s.size.Add(seg.size)
-	}
-	if len(found.last) > 0 {
-		s.logger.Warn("spool found exchanges the last process was serving when it stopped; recording them as interrupted", "records", len(found.last))
+	s.adopt(found, stale)
+	if len(found) > 0 {
+		s.logger.Warn("spool found exchanges the last process was serving when it stopped; recording them as interrupted", "records", len(found))
 	}
 	return s, nil
+}
+
+// adopt takes the exchanges Open found interrupted as open ones of this
+// process, their latest progress kept as any open progress is, until Run
+// records them, and hands the segments with nothing left to ship to Run's
+// shipper, pinned for the progress in them.
+func (s *Spool) adopt(found interrupted, stale []*segment) {
+	s.found = found
+	bySeq := map[uint64]*segment{}
+	for _, seg := range s.segs {
+		bySeq[seg.seq] = seg
+	}
+	pins := map[uint64]*pinned{}
+	for _, seg := range stale {
+		s.size.Add(seg.size)
+		pins[seg.seq] = &pinned{seg: seg}
+	}
+	for id, p := range found {
+		if s.open == nil {
+			s.open = make(map[string]uint64)
+		}
+		s.open[id] = p.gen
+		at := progressAt{id: id, gen: p.gen, off: p.off, size: p.size}
+		if pin := pins[p.seq]; pin != nil {
+			pin.passed = append(pin.passed, at)
+		} else if seg := bySeq[p.seq]; seg != nil && p.off < seg.start {
+			seg.early = append(seg.early, at) // before what the shipper will pass
+		}
+	}
+	for _, seg := range stale {
+		s.pinnedAtOpen = append(s.pinnedAtOpen, *pins[seg.seq])
+	}
 }
 
 // interrupted collects, while Open reads the log, the latest progress of
 // each exchange that has no record: the exchanges the last process was
 // serving when it died. An exchange's record follows all its progress in
 // the log, copies included (Spool.append), so a record seen removes it.
-type interrupted struct {
-	last map[string]*lastProgress
-}
+type interrupted map[string]*lastProgress
 
 type lastProgress struct {
-	gen     uint64
-	payload []byte
+	gen       uint64
+	payload   []byte
+	seq       uint64 // where: the segment, the frame's offset and size
+	off, size int64
 }
 
-func newInterrupted() *interrupted {
-	return &interrupted{last: map[string]*lastProgress{}}
-}
-
-func (m *interrupted) visit(payload []byte) {
+func (m interrupted) visit(seq uint64, payload []byte, off, size int64) {
 	id, gen, progress, ok := frameKey(payload)
 	switch {
 	case !ok:
 	case progress:
-		if p := m.last[string(id)]; p == nil || gen > p.gen {
-			m.last[string(id)] = &lastProgress{gen: gen, payload: bytes.Clone(payload)}
+		if p := m[string(id)]; p == nil || gen > p.gen {
+			m[string(id)] = &lastProgress{gen: gen, payload: bytes.Clone(payload), seq: seq, off: off, size: size}
 		}
-	case len(m.last) > 0:
-		delete(m.last, string(id))
+	case len(m) > 0:
+		delete(m, string(id))
 	}
 }
 
 // errInterrupted is the error of an exchange's record made from its last
-// progress.
+// progress; interruptedGrowth bounds how much larger that record's frame
+// is than the progress's.
 const errInterrupted = "interrupted: the gateway stopped (a crash, a kill, power lost) while serving this stream; " +
 	"the answer is what the client had been sent by the last progress kept, up to a second before"
 
+const interruptedGrowth = int64(len(errInterrupted)) + 64
+
 // recordInterrupted appends the record of each exchange Open found
-// interrupted (its last progress, marked lyumen.Interrupted), then removes
-// the segments with nothing left to ship. Run calls it until it succeeds.
+// interrupted: its last progress, marked lyumen.Interrupted. Once durable,
+// the record ends the exchange (flush), and its progress may go.
 func (s *Spool) recordInterrupted(ctx context.Context) error {
-	for id, p := range s.found.last {
+	for id, p := range s.found {
 		rec, err := decodeProgress(p.payload)
 		if err != nil { // ours by its checksum, but not readable by this release
 			s.logger.Error("spool progress unreadable; the interrupted exchange is not recorded", "id", id, "err", err)
-			delete(s.found.last, id)
+			s.mu.Lock()
+			delete(s.open, id)
+			s.mu.Unlock()
+			delete(s.found, id)
 			continue
 		}
 		rec.Completeness = lyumen.Interrupted
@@ -409,15 +447,8 @@ func (s *Spool) recordInterrupted(ctx context.Context) error {
 		if err := s.append(ctx, frame, id, 0, true); err != nil {
 			return fmt.Errorf("record an interrupted exchange: %w", err)
 		}
-		delete(s.found.last, id)
+		delete(s.found, id)
 	}
-	for _, seg := range s.stale {
-		if err := removeSegment(seg); err != nil {
-			s.logger.Warn("spool remove shipped segment", "segment", seg.path, "err", err)
-		}
-		s.size.Add(-seg.size)
-	}
-	s.found, s.stale = nil, nil
 	return nil
 }
 
@@ -425,7 +456,7 @@ func (s *Spool) recordInterrupted(ctx context.Context) error {
 // exchanges into found. Nothing is appended to them again: the first
 // Record starts a new segment. It returns the segments with nothing left
 // to ship, for Open to remove.
-func (s *Spool) replay(found *interrupted) (stale []*segment, err error) {
+func (s *Spool) replay(found interrupted) (stale []*segment, err error) {
 	ck, ok, err := readCheckpoint(s.dir)
 	if err != nil {
 		return nil, err
@@ -479,7 +510,7 @@ func (s *Spool) replay(found *interrupted) (stale []*segment, err error) {
 // It returns nil for a file that holds no segment, after removing it, and a
 // segment without records for one with no record left to ship, which Open
 // removes once the interrupted exchanges have their records.
-func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, found *interrupted) (*segment, []byte, error) {
+func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, found interrupted) (*segment, []byte, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, buf, fmt.Errorf("open segment: %w", err)
@@ -524,15 +555,16 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, fo
 				"segment", path, "offset", ck.off, "size", size)
 		}
 	}
+	visit := func(payload []byte, off, size int64) { found.visit(seq, payload, off, size) }
 	if start > headerSize {
 		// Shipped already, but progress there may still be the last of an
 		// exchange that never ended: read for found only, up to any bad
 		// frame, which those bytes are not cut for.
-		if _, buf, err = scanSegment(f, headerSize, start, -1, buf, found.visit); err != nil {
+		if _, buf, err = scanSegment(f, headerSize, start, -1, buf, visit); err != nil {
 			return nil, buf, err
 		}
 	}
-	res, buf, err := scanSegment(f, start, size, s.o.SegmentBytes, buf, found.visit)
+	res, buf, err := scanSegment(f, start, size, s.o.SegmentBytes, buf, visit)
 	if err != nil {
 		return nil, buf, err
 	}
@@ -639,7 +671,11 @@ func (s *Spool) take(ctx context.Context, rec *lyumen.Record, gen uint64) error 
 // exchange to be taken for interrupted.
 func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64, forced bool) error {
 	n := int64(len(frame))
-	if n > s.o.MaxBytes/2 || n-frameHeader > math.MaxUint32 {
+	most := s.o.MaxBytes / 2
+	if gen > 0 && !forced {
+		most -= interruptedGrowth // room for the record it may become
+	}
+	if n > most || n-frameHeader > math.MaxUint32 {
 		return fmt.Errorf("spool record: %d bytes is too large for a spool of %d", n, s.o.MaxBytes)
 	}
 	s.mu.Lock()
@@ -652,7 +688,7 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 		return nil // ended, or a newer progress is in the log
 	}
 	_, ends := s.open[id]
-	ends = ends && gen == 0
+	ends = gen == 0 && (ends || s.progressing[id] > 0)
 	if s.closed && !forced {
 		s.mu.Unlock()
 		return ErrClosed
@@ -680,11 +716,11 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 	// A copy changes nothing; a progress or a record changes open once
 	// durable (flush), in the log's order, which is the order of appends
 	// under mu.
-	if ends {
-		if s.ending == nil {
-			s.ending = make(map[string]int)
-		}
-		s.ending[id]++
+	switch {
+	case ends:
+		s.ending = count(s.ending, id, 1)
+	case gen > 0 && !forced:
+		s.progressing = count(s.progressing, id, 1)
 	}
 	if !forced || gen == 0 {
 		g.ops = append(g.ops, openOp{id, gen, ends})
@@ -707,18 +743,20 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 	return g.err
 }
 
+// count adds d to m[id], making m when nil and deleting id at zero.
+func count(m map[string]int, id string, d int) map[string]int {
+	if m == nil {
+		m = make(map[string]int)
+	}
+	if m[id] += d; m[id] <= 0 {
+		delete(m, id)
+	}
+	return m
+}
+
 // errEnding refuses to copy a progress whose exchange's record is being
 // written: the copy would follow the record in the log.
 var errEnding = errors.New("spool: the exchange's record is being written")
-
-// ended reports whether gen is not the latest durable progress of an open
-// exchange id: the exchange has its record, or a newer progress. (A copy
-// is decided again under the lock, in append: this is the cheap look.)
-func (s *Spool) ended(id string, gen uint64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.open[id] != gen
-}
 
 // lead writes the current group. The caller must hold leadership: it set
 // flushing or received the group's token. Afterwards lead hands the token
@@ -777,10 +815,11 @@ func (s *Spool) flush(g *group) {
 	n := int64(len(g.frames))
 	s.mu.Lock()
 	for _, op := range g.ops {
-		if op.ends {
-			if s.ending[op.id]--; s.ending[op.id] <= 0 {
-				delete(s.ending, op.id)
-			}
+		switch {
+		case op.ends:
+			s.ending = count(s.ending, op.id, -1)
+		case op.gen > 0:
+			s.progressing = count(s.progressing, op.id, -1)
 		}
 	}
 	if err != nil {
