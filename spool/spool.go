@@ -679,6 +679,10 @@ func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64,
 		return fmt.Errorf("spool record: %d bytes is too large for a spool of %d", n, s.o.MaxBytes)
 	}
 	s.mu.Lock()
+	if forced && gen == 0 && (s.open[id] == 0 || s.ending[id] > 0) {
+		s.mu.Unlock()
+		return nil // an interrupted exchange recorded already, or being recorded
+	}
 	if forced && gen > 0 && (s.open[id] != gen || s.ending[id] > 0) {
 		ending := s.ending[id] > 0
 		s.mu.Unlock()
