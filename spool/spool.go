@@ -665,10 +665,13 @@ func (s *Spool) take(ctx context.Context, rec *lyumen.Record, gen uint64) error 
 // forced is for frames that only move or finish what is in the spool
 // already (a progress copied forward, the record of an interrupted
 // exchange): they go in past MaxBytes, and after shutdown began, rather
-// than be lost, and a copy is skipped once its progress is no longer the
-// latest. So does the record that ends an exchange with a progress here:
-// its request is in the spool already, and refusing it would leave the
-// exchange to be taken for interrupted.
+// than be lost. A copy is skipped once its progress is no longer the
+// latest (and refused, errEnding, while its exchange's record is being
+// written); an interrupted exchange's record once the exchange is no
+// longer open or is being recorded. The record that ends an exchange with
+// a progress here goes past MaxBytes too: its request is in the spool
+// already, and refusing it would leave the exchange to be taken for
+// interrupted.
 func (s *Spool) append(ctx context.Context, frame []byte, id string, gen uint64, forced bool) error {
 	n := int64(len(frame))
 	most := s.o.MaxBytes / 2
