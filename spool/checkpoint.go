@@ -43,11 +43,18 @@ func writeCheckpoint(dir string, p position) error {
 	b = binary.LittleEndian.AppendUint64(b, p.seq)
 	b = binary.LittleEndian.AppendUint64(b, uint64(p.off))
 	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
-	path := filepath.Join(dir, checkpointName)
+	if err := replaceFile(filepath.Join(dir, checkpointName), b); err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	return nil
+}
+
+// replaceFile writes b to path through a temporary file, fsynced, renamed.
+func replaceFile(path string, b []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
+		return err
 	}
 	_, err = f.Write(b)
 	if err == nil {
@@ -59,10 +66,59 @@ func writeCheckpoint(dir string, p position) error {
 	if err == nil {
 		err = os.Rename(tmp, path)
 	}
-	if err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
+	return err
+}
+
+// The ended file names exchanges that have their record although a
+// progress of theirs is still on disk, in a segment kept for another
+// exchange's progress (shipper.unpin), while the segment with their record
+// may be gone: Open must not take them for interrupted.
+//
+//	magic "LYEN", uvarint count, count × (uvarint length, id), CRC-32C of
+//	the bytes before it, little-endian.
+//
+// A missing or damaged file names none.
+const (
+	endedName  = "ended"
+	endedMagic = "LYEN"
+)
+
+func writeEnded(dir string, ids map[string]bool) error {
+	b := append([]byte(nil), endedMagic...)
+	b = binary.AppendUvarint(b, uint64(len(ids)))
+	for id := range ids {
+		b = binary.AppendUvarint(b, uint64(len(id)))
+		b = append(b, id...)
+	}
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	if err := replaceFile(filepath.Join(dir, endedName), b); err != nil {
+		return fmt.Errorf("write ended: %w", err)
 	}
 	return nil
+}
+
+func readEnded(dir string) map[string]bool {
+	b, err := os.ReadFile(filepath.Join(dir, endedName))
+	if err != nil || len(b) < len(endedMagic)+4 || !bytes.HasPrefix(b, []byte(endedMagic)) ||
+		crc32.Checksum(b[:len(b)-4], castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
+		return nil
+	}
+	b = b[len(endedMagic) : len(b)-4]
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) {
+		return nil
+	}
+	b = b[k:]
+	ids := make(map[string]bool, n)
+	for range n {
+		l, k := binary.Uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return nil
+		}
+		ids[string(b[k:k+int(l)])] = true
+		b = b[k+int(l):]
+	}
+	return ids
 }
 
 // readCheckpoint returns the checkpoint, the zero position when there is

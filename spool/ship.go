@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"time"
@@ -85,6 +86,8 @@ type shipper struct {
 	// pinned is the shipped segments kept for the open progress in them
 	// (see sweep), oldest first.
 	pinned []pinned
+	// endedSaved is what the ended file names, as this process wrote it.
+	endedSaved map[string]bool
 	// retryAt is when what failed in a sweep (recording what Open found
 	// interrupted, a copy, a deletion) is tried again; a segment deleted
 	// makes it now.
@@ -95,7 +98,25 @@ type shipper struct {
 // open when it was retired.
 type pinned struct {
 	seg    *segment
-	passed []progressAt
+	passed []progressAt // those that may still be the latest of an open exchange
+	ended  []string     // the exchanges of the others that have their record
+}
+
+// refresh sorts p's progress by open (Spool.open, under its lock): the
+// latest of an open exchange stays in passed; the progress of an
+// exchange that has its record goes to ended; a superseded one goes.
+func (p *pinned) refresh(open map[string]uint64) {
+	live := p.passed[:0]
+	for _, f := range p.passed {
+		switch gen, ok := open[f.id]; {
+		case gen == f.gen:
+			live = append(live, f)
+		case !ok:
+			p.ended = append(p.ended, f.id)
+		}
+	}
+	clear(p.passed[len(live):])
+	p.passed = live
 }
 
 // progressAt is a progress frame in a segment.
@@ -446,6 +467,14 @@ func (sh *shipper) sweep(ctx context.Context) {
 			sh.retryAt = now.Add(s.o.MaxBackoff)
 		}
 	}
+	if len(sh.pinned) == 0 {
+		return
+	}
+	s.mu.Lock()
+	for i := range sh.pinned {
+		sh.pinned[i].refresh(s.open)
+	}
+	s.mu.Unlock()
 	kept := sh.pinned[:0]
 	for _, p := range sh.pinned {
 		if !sh.unpin(ctx, &p, now) {
@@ -456,22 +485,43 @@ func (sh *shipper) sweep(ctx context.Context) {
 	sh.pinned = kept
 }
 
+// saveEnded makes sure the ended file names every exchange with a record
+// whose progress is in a pinned segment, before a segment goes: it may be
+// the one with their record. It reports false when it could not.
+func (sh *shipper) saveEnded(ctx context.Context) bool {
+	s := sh.s
+	ids := maps.Clone(s.endedAtOpen)
+	if ids == nil {
+		ids = map[string]bool{}
+	}
+	fresh := false
+	for _, p := range sh.pinned {
+		for _, id := range p.ended {
+			ids[id] = true
+			fresh = fresh || !sh.endedSaved[id]
+		}
+	}
+	if !fresh {
+		return true
+	}
+	if err := writeEnded(s.dir, ids); err != nil {
+		s.logger.WarnContext(ctx, "spool keeps its segments: the ended file could not be written; retrying", "err", err)
+		return false
+	}
+	sh.endedSaved = ids
+	return true
+}
+
 // unpin deletes p's segment, after copying its open progress when that is
 // the lesser part of it; it reports whether the segment went. A segment
 // that cannot be copied from stays, for the next sweep.
 func (sh *shipper) unpin(ctx context.Context, p *pinned, now time.Time) bool {
 	s := sh.s
-	s.mu.Lock()
-	live := p.passed[:0]
+	live := p.passed // refreshed by sweep
 	var size int64
-	for _, f := range p.passed {
-		if s.open[f.id] == f.gen {
-			live = append(live, f)
-			size += f.size
-		}
+	for _, f := range live {
+		size += f.size
 	}
-	s.mu.Unlock()
-	p.passed = live
 	if len(live) > 0 && 2*size > p.seg.size {
 		return false
 	}
@@ -488,6 +538,9 @@ func (sh *shipper) unpin(ctx context.Context, p *pinned, now time.Time) bool {
 			}
 			return false
 		}
+	}
+	if !sh.saveEnded(ctx) {
+		return false
 	}
 	if err := removeSegment(p.seg); err != nil {
 		if !now.Before(sh.retryAt) {

@@ -18,6 +18,7 @@
 //
 //	00000000000000000001.seg  segments, oldest first (format in segment.go)
 //	checkpoint                how far shipping got (checkpoint.go)
+//	ended                     exchanges whose progress outlives their record (checkpoint.go)
 //	corrupt/                  bytes cut from segments that may hold records
 //	lock                      keeps a second process out
 package spool
@@ -238,6 +239,9 @@ type Spool struct {
 	// shipper, which deletes each once no open progress needs it.
 	found        interrupted
 	pinnedAtOpen []pinned
+	// endedAtOpen is the ended file as Open read it: its exchanges' progress
+	// may still be in segments kept from the last process.
+	endedAtOpen map[string]bool
 
 	// The active segment. Only the leader touches these.
 	f       *os.File
@@ -341,6 +345,10 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open spool %s: %w", dir, err)
+	}
+	s.endedAtOpen = readEnded(dir)
+	for id := range s.endedAtOpen {
+		delete(found, id)
 	}
 	if s.pending > 0 {
 		s.logger.Info("spool replayed", "segments", len(s.segs), "records", s.pending, "bytes", s.pendBytes)
