@@ -97,26 +97,39 @@ type shipper struct {
 // pinned is a shipped segment kept for the progress frames in it that were
 // open when it was retired.
 type pinned struct {
-	seg    *segment
-	passed []progressAt // those that may still be the latest of an open exchange
-	ended  []string     // the exchanges of the others that have their record
+	seg        *segment
+	passed     []progressAt // those that may still be the latest of an open exchange
+	superseded []string     // exchanges still open whose progress here is not their latest
+	ended      []string     // exchanges with progress here that have their record
 }
 
 // refresh sorts p's progress by open (Spool.open, under its lock): the
-// latest of an open exchange stays in passed; the progress of an
-// exchange that has its record goes to ended; a superseded one goes.
+// latest of an open exchange stays in passed; a superseded one waits in
+// superseded; the progress of an exchange that has its record, for the
+// ended file, goes to ended.
 func (p *pinned) refresh(open map[string]uint64) {
 	live := p.passed[:0]
 	for _, f := range p.passed {
 		switch gen, ok := open[f.id]; {
 		case gen == f.gen:
 			live = append(live, f)
-		case !ok:
+		case ok:
+			p.superseded = append(p.superseded, f.id)
+		default:
 			p.ended = append(p.ended, f.id)
 		}
 	}
 	clear(p.passed[len(live):])
 	p.passed = live
+	still := p.superseded[:0]
+	for _, id := range p.superseded {
+		if _, ok := open[id]; ok {
+			still = append(still, id)
+		} else {
+			p.ended = append(p.ended, id)
+		}
+	}
+	p.superseded = still
 }
 
 // progressAt is a progress frame in a segment.
@@ -487,29 +500,34 @@ func (sh *shipper) sweep(ctx context.Context) {
 
 // saveEnded makes sure the ended file names every exchange with a record
 // whose progress is in a pinned segment, before a segment goes: it may be
-// the one with their record. It reports false when it could not.
-func (sh *shipper) saveEnded(ctx context.Context) bool {
+// the one with their record.
+func (sh *shipper) saveEnded(ctx context.Context) {
 	s := sh.s
 	ids := maps.Clone(s.endedAtOpen)
 	if ids == nil {
 		ids = map[string]bool{}
 	}
-	fresh := false
 	for _, p := range sh.pinned {
 		for _, id := range p.ended {
 			ids[id] = true
-			fresh = fresh || !sh.endedSaved[id]
 		}
 	}
+	fresh := false
+	for id := range ids {
+		fresh = fresh || !sh.endedSaved[id]
+	}
 	if !fresh {
-		return true
+		return
 	}
 	if err := writeEnded(s.dir, ids); err != nil {
-		s.logger.WarnContext(ctx, "spool keeps its segments: the ended file could not be written; retrying", "err", err)
-		return false
+		// Deleting on matters more (a full disk needs the room): at
+		// worst a crash now makes the next start record one of these
+		// again, as interrupted, after its real record (a store keeps
+		// the first it gets of an ID).
+		s.logger.WarnContext(ctx, "spool could not write its ended file; deleting segments all the same", "err", err)
+		return
 	}
 	sh.endedSaved = ids
-	return true
 }
 
 // unpin deletes p's segment, after copying its open progress when that is
@@ -539,9 +557,7 @@ func (sh *shipper) unpin(ctx context.Context, p *pinned, now time.Time) bool {
 			return false
 		}
 	}
-	if !sh.saveEnded(ctx) {
-		return false
-	}
+	sh.saveEnded(ctx)
 	if err := removeSegment(p.seg); err != nil {
 		if !now.Before(sh.retryAt) {
 			s.logger.WarnContext(ctx, "spool remove segment; retrying", "segment", p.seg.path, "err", err)

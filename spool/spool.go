@@ -340,14 +340,24 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	}
 	s.idle.L = &s.mu
 	s.bufs.New = func() any { b := make([]byte, 0, 4096); return &b }
-	found := interrupted{}
-	stale, err := s.replay(found)
+	found, leftover := interrupted{}, map[string]bool{}
+	stale, err := s.replay(found, leftover)
 	if err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open spool %s: %w", dir, err)
 	}
-	s.endedAtOpen = readEnded(dir)
-	for id := range s.endedAtOpen {
+	// The ended exchanges whose progress is left where the shipper will not
+	// pass (a shipped part, a segment with no record to ship): those with
+	// their record in the log, and those the last ended file named (their
+	// record may be gone). They go in every ended file this process writes.
+	ended := readEnded(dir)
+	s.endedAtOpen = map[string]bool{}
+	for id := range leftover {
+		if _, unended := found[id]; !unended || ended[id] {
+			s.endedAtOpen[id] = true
+		}
+	}
+	for id := range ended {
 		delete(found, id)
 	}
 	if s.pending > 0 {
@@ -464,7 +474,7 @@ func (s *Spool) recordInterrupted(ctx context.Context) error {
 // exchanges into found. Nothing is appended to them again: the first
 // Record starts a new segment. It returns the segments with nothing left
 // to ship, for Open to remove.
-func (s *Spool) replay(found interrupted) (stale []*segment, err error) {
+func (s *Spool) replay(found interrupted, leftover map[string]bool) (stale []*segment, err error) {
 	ck, ok, err := readCheckpoint(s.dir)
 	if err != nil {
 		return nil, err
@@ -496,7 +506,7 @@ func (s *Spool) replay(found interrupted) (stale []*segment, err error) {
 	for _, seq := range seqs {
 		path := filepath.Join(s.dir, segmentName(seq))
 		var seg *segment
-		seg, buf, err = s.openSegment(seq, path, ck, buf, found)
+		seg, buf, err = s.openSegment(seq, path, ck, buf, found, leftover)
 		if err != nil {
 			return nil, err
 		}
@@ -518,7 +528,7 @@ func (s *Spool) replay(found interrupted) (stale []*segment, err error) {
 // It returns nil for a file that holds no segment, after removing it, and a
 // segment without records for one with no record left to ship, which Open
 // removes once the interrupted exchanges have their records.
-func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, found interrupted) (*segment, []byte, error) {
+func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, found interrupted, leftover map[string]bool) (*segment, []byte, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, buf, fmt.Errorf("open segment: %w", err)
@@ -563,7 +573,15 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, fo
 				"segment", path, "offset", ck.off, "size", size)
 		}
 	}
-	visit := func(payload []byte, off, size int64) { found.visit(seq, payload, off, size) }
+	// Progress IDs go to leftover when the shipper will not pass them: in
+	// the shipped part, or anywhere in a segment with no record left.
+	var ids []string
+	visit := func(payload []byte, off, size int64) {
+		found.visit(seq, payload, off, size)
+		if id, _, progress, ok := frameKey(payload); ok && progress {
+			ids = append(ids, string(id))
+		}
+	}
 	if start > headerSize {
 		// Shipped already, but progress there may still be the last of an
 		// exchange that never ended: read for found only, up to any bad
@@ -571,6 +589,10 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, fo
 		if _, buf, err = scanSegment(f, headerSize, start, -1, buf, visit); err != nil {
 			return nil, buf, err
 		}
+		for _, id := range ids {
+			leftover[id] = true
+		}
+		ids = ids[:0]
 	}
 	res, buf, err := scanSegment(f, start, size, s.o.SegmentBytes, buf, visit)
 	if err != nil {
@@ -592,6 +614,9 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, fo
 		s.corrupt(path, res.cut, res.cutLen, q)
 	}
 	if res.records == 0 { // removed once the interrupted exchanges have their records
+		for _, id := range ids {
+			leftover[id] = true
+		}
 		return &segment{seq: seq, path: path, size: res.size}, buf, nil
 	}
 	if res.cut < 0 && res.size < size { // a preallocated segment's zeros
