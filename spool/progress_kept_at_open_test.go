@@ -1,7 +1,6 @@
 package spool_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -40,17 +39,7 @@ func TestSpool_ProgressEndedInASegmentKeptFromTheLastProcess(t *testing.T) {
 	st := &failingStore{store: newStore()}
 	s := mustOpen(t, dir, st, o)
 
-	y := full("y-ended")
-	x := full("x-running")
-	x.Request = bytes.Repeat([]byte("x"), 10<<10)
-	progress(t, s, sofar(y, "Hel"))
-	progress(t, s, sofar(x, "Hel"))
-	first := segments(t, dir)[0]
-	i := 0
-	for fileSize(t, first) >= o.SegmentBytes {
-		recordN(t, s, i, 1)
-		i++
-	}
+	y, x, first, i := keptSegment(t, s, dir, o)
 	recordN(t, s, i, 1) // in B: once shipped, A has retired (kept for X)
 	i++
 	ctx, cancel := context.WithCancel(t.Context())

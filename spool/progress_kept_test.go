@@ -24,22 +24,7 @@ func TestSpool_ProgressEndedInAKeptSegment(t *testing.T) {
 	st := newStore()
 	s := mustOpen(t, dir, st, o)
 
-	y := full("y-ended")
-	z := full("z-running")
-	z.Request = bytes.Repeat([]byte("x"), 10<<10) // a large request: its progress is most of A
-	progress(t, s, sofar(y, "Hel"))
-	progress(t, s, sofar(z, "Hel"))
-	if n := len(segments(t, dir)); n != 1 {
-		t.Fatalf("%d segments, want Y's and Z's progress in one", n)
-	}
-	// Fill A until it is sealed (its preallocated zeros trimmed), so that
-	// the next records go to B.
-	first := segments(t, dir)[0]
-	i := 0
-	for fileSize(t, first) >= o.SegmentBytes {
-		recordN(t, s, i, 1)
-		i++
-	}
+	y, z, _, i := keptSegment(t, s, dir, o)
 	if err := s.Record(t.Context(), y); err != nil { // Y ends, its record in B (or later)
 		t.Fatal(err)
 	}
@@ -63,6 +48,28 @@ func TestSpool_ProgressEndedInAKeptSegment(t *testing.T) {
 	if got := next.byID[y.ID]; got != nil {
 		t.Errorf("Y, whose real record was shipped by process 1, was recorded again by the next process as %q", got.Completeness)
 	}
+}
+
+// keptSegment fills the first segment, A, with the progress of an exchange
+// y and, most of A, of an exchange big with a large request, then with
+// records until A is sealed (its preallocated zeros trimmed), so that the
+// next frames go to B. It returns the two exchanges' records, A's path, and
+// the id number of the next record to write with recordN.
+func keptSegment(t *testing.T, s *spool.Spool, dir string, o spool.Options) (y, big *lyumen.Record, first string, next int) {
+	t.Helper()
+	y, big = full("y-ended"), full("z-running")
+	big.Request = bytes.Repeat([]byte("x"), 10<<10)
+	progress(t, s, sofar(y, "Hel"))
+	progress(t, s, sofar(big, "Hel"))
+	if n := len(segments(t, dir)); n != 1 {
+		t.Fatalf("%d segments, want both progresses in one", n)
+	}
+	first = segments(t, dir)[0]
+	for fileSize(t, first) >= o.SegmentBytes {
+		recordN(t, s, next, 1)
+		next++
+	}
+	return y, big, first, next
 }
 
 func fileSize(t *testing.T, path string) int64 {

@@ -1,7 +1,6 @@
 package spool_test
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -25,17 +24,7 @@ func TestSpool_ProgressSupersededInAKeptSegment(t *testing.T) {
 	st := newStore()
 	s := mustOpen(t, dir, st, o)
 
-	y := full("y-ended")
-	z := full("z-running")
-	z.Request = bytes.Repeat([]byte("x"), 10<<10)
-	progress(t, s, sofar(y, "Hel"))
-	progress(t, s, sofar(z, "Hel"))
-	first := segments(t, dir)[0]
-	i := 0
-	for fileSize(t, first) >= o.SegmentBytes {
-		recordN(t, s, i, 1)
-		i++
-	}
+	y, z, first, i := keptSegment(t, s, dir, o)
 	progress(t, s, sofar(y, "Hello")) // Y's newer progress, in B
 	recordN(t, s, i, 1)               // a record in B: once shipped, A has retired
 	i++
