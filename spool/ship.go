@@ -487,6 +487,12 @@ func (sh *shipper) sweep(ctx context.Context) {
 	for i := range sh.pinned {
 		sh.pinned[i].refresh(s.open)
 	}
+	for id := range s.foundLeftover {
+		if _, ok := s.open[id]; !ok {
+			s.endedAtOpen[id] = true
+			delete(s.foundLeftover, id)
+		}
+	}
 	s.mu.Unlock()
 	kept := sh.pinned[:0]
 	for _, p := range sh.pinned {

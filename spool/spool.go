@@ -239,9 +239,11 @@ type Spool struct {
 	// shipper, which deletes each once no open progress needs it.
 	found        interrupted
 	pinnedAtOpen []pinned
-	// endedAtOpen is the ended file as Open read it: its exchanges' progress
-	// may still be in segments kept from the last process.
-	endedAtOpen map[string]bool
+	// endedAtOpen is the ended exchanges whose progress Open found where
+	// the shipper will not pass; foundLeftover the found (open) ones with
+	// progress there, which join endedAtOpen once recorded. The shipper
+	// alone uses them after Open.
+	endedAtOpen, foundLeftover map[string]bool
 
 	// The active segment. Only the leader touches these.
 	f       *os.File
@@ -351,10 +353,13 @@ func Open(dir string, w Writer, o Options) (*Spool, error) {
 	// their record in the log, and those the last ended file named (their
 	// record may be gone). They go in every ended file this process writes.
 	ended := readEnded(dir)
-	s.endedAtOpen = map[string]bool{}
+	s.endedAtOpen, s.foundLeftover = map[string]bool{}, map[string]bool{}
 	for id := range leftover {
-		if _, unended := found[id]; !unended || ended[id] {
+		switch _, unended := found[id]; {
+		case !unended || ended[id]:
 			s.endedAtOpen[id] = true
+		default: // named once recorded (shipper.sweep): older progress of it may be left there
+			s.foundLeftover[id] = true
 		}
 	}
 	for id := range ended {
