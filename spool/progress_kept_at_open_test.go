@@ -42,25 +42,12 @@ func TestSpool_ProgressEndedInASegmentKeptFromTheLastProcess(t *testing.T) {
 	y, x, first, i := keptSegment(t, s, dir, o)
 	recordN(t, s, i, 1) // in B: once shipped, A has retired (kept for X)
 	i++
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	s.ShipNow()
-	deadline := time.Now().Add(10 * time.Second)
-	for n, _ := s.Pending(); n > 0; n, _ = s.Pending() {
-		if time.Now().After(deadline) {
-			t.Fatal("not shipped")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	stop := runShipped(t, s)
 	st.fail.Store(true) // Y's record stays in B, unshipped
 	if err := s.Record(t.Context(), y); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop()
 	mustClose(t, s) // X still open: a crash
 	if !slices.Contains(segments(t, dir), first) {
 		t.Fatal("A was not kept for X: the test does not test what it says")

@@ -2,8 +2,10 @@ package spool_test
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/lyumen/lyumen"
 	"github.com/lyumen/lyumen/spool"
@@ -70,6 +72,29 @@ func keptSegment(t *testing.T, s *spool.Spool, dir string, o spool.Options) (y, 
 		next++
 	}
 	return y, big, first, next
+}
+
+// runShipped starts Run and returns once every record is shipped; stop
+// ends Run (it drains) and waits for it.
+func runShipped(t *testing.T, s *spool.Spool) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	s.ShipNow()
+	deadline := time.Now().Add(10 * time.Second)
+	for n, _ := s.Pending(); n > 0; n, _ = s.Pending() {
+		if time.Now().After(deadline) {
+			t.Fatal("not shipped")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func fileSize(t *testing.T, path string) int64 {

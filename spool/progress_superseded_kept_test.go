@@ -1,10 +1,8 @@
 package spool_test
 
 import (
-	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/lyumen/lyumen/spool"
 )
@@ -28,17 +26,7 @@ func TestSpool_ProgressSupersededInAKeptSegment(t *testing.T) {
 	progress(t, s, sofar(y, "Hello")) // Y's newer progress, in B
 	recordN(t, s, i, 1)               // a record in B: once shipped, A has retired
 	i++
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	s.ShipNow()
-	deadline := time.Now().Add(10 * time.Second)
-	for n, _ := s.Pending(); n > 0; n, _ = s.Pending() {
-		if time.Now().After(deadline) {
-			t.Fatal("not shipped")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	stop := runShipped(t, s)
 	// A retired with Y open at a newer generation (superseded); kept for Z.
 	if err := s.Record(t.Context(), y); err != nil { // Y ends, in B
 		t.Fatal(err)
@@ -59,10 +47,7 @@ func TestSpool_ProgressSupersededInAKeptSegment(t *testing.T) {
 		recordN(t, s, i, 1)
 		i++
 	}
-	cancel() // the drain ships B; B goes, A stays for Z
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+	stop() // the drain ships B; B goes, A stays for Z
 	if !slices.Contains(segments(t, dir), first) {
 		t.Fatal("A was not kept for Z: the test does not test what it says")
 	}
