@@ -3,7 +3,7 @@ package spool_test
 import (
 	"context"
 	"slices"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,21 +26,13 @@ func TestSpool_CopyAfterRecordNotInterrupted(t *testing.T) {
 	st := newStore()
 	o := spool.Options{SegmentBytes: 8 << 10, Linger: -1}
 	s := mustOpen(t, dir, st, o)
-	var hold atomic.Bool
-	held, release := make(chan struct{}), make(chan struct{})
-	spool.WrapSync(s, func(fsync func() error) error {
-		if hold.CompareAndSwap(true, false) {
-			close(held)
-			<-release
-		}
-		return fsync()
-	})
+	hold := holdSyncs(s)
 	rec := full(id(1000))
 	progress(t, s, sofar(rec, "Hel")) // ~1 KB: the lesser part of its segment, so copied, not kept
 	recordN(t, s, 0, 8)               // seals the first segment
 	first := segments(t, dir)[0]
 
-	hold.Store(true)
+	held, release := hold()
 	recorded := make(chan error, 1)
 	go func() { recorded <- s.Record(context.Background(), rec) }()
 	<-held // the record is appended, its fsync held: not durable yet
@@ -84,5 +76,32 @@ func TestSpool_CopyAfterRecordNotInterrupted(t *testing.T) {
 	mustClose(t, s)
 	if got := next.byID[rec.ID]; got != nil && got.Completeness == lyumen.Interrupted {
 		t.Errorf("the next start recorded the exchange as interrupted (%q), though its record was durable and shipped", got.Error)
+	}
+}
+
+// holdSyncs wraps s's fsync so that each call of hold arms the next fsync
+// to wait: held is closed when that fsync begins, which then waits for
+// release to be closed.
+func holdSyncs(s *spool.Spool) (hold func() (held <-chan struct{}, release chan<- struct{})) {
+	var mu sync.Mutex
+	type gate struct{ held, release chan struct{} }
+	var next *gate
+	spool.WrapSync(s, func(fsync func() error) error {
+		mu.Lock()
+		g := next
+		next = nil
+		mu.Unlock()
+		if g != nil {
+			close(g.held)
+			<-g.release
+		}
+		return fsync()
+	})
+	return func() (<-chan struct{}, chan<- struct{}) {
+		g := &gate{make(chan struct{}), make(chan struct{})}
+		mu.Lock()
+		next = g
+		mu.Unlock()
+		return g.held, g.release
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,20 +28,7 @@ func TestSpool_ProgressCopyAfterARecordInFlight(t *testing.T) {
 	st := newStore()
 	o := spool.Options{SegmentBytes: 8 << 10, Linger: -1}
 	s := mustOpen(t, dir, st, o)
-	var armed atomic.Int32 // 1: hold the next fsync on holdA, 2: on holdB
-	heldA, releaseA := make(chan struct{}), make(chan struct{})
-	heldB, releaseB := make(chan struct{}), make(chan struct{})
-	spool.WrapSync(s, func(fsync func() error) error {
-		switch armed.Swap(0) {
-		case 1:
-			close(heldA)
-			<-releaseA
-		case 2:
-			close(heldB)
-			<-releaseB
-		}
-		return fsync()
-	})
+	hold := holdSyncs(s)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -54,7 +40,7 @@ func TestSpool_ProgressCopyAfterARecordInFlight(t *testing.T) {
 	p.Request = []byte(`{}`)
 	first := segments(t, dir)[0]
 
-	armed.Store(1)
+	heldA, releaseA := hold()
 	progressed := make(chan error, 1)
 	go func() { progressed <- s.Progress(context.Background(), p) }()
 	<-heldA // P written, its fsync running: not durable yet
@@ -64,7 +50,7 @@ func TestSpool_ProgressCopyAfterARecordInFlight(t *testing.T) {
 	for s.Bytes() == before {
 		time.Sleep(time.Millisecond)
 	}
-	armed.Store(2)
+	heldB, releaseB := hold()
 	close(releaseA)                    // P durable; R's group is written next, into a new segment (sealing P's)
 	<-heldB                            // R's fsync running
 	time.Sleep(300 * time.Millisecond) // the shipper retires P's segment and appends a copy of P, behind R

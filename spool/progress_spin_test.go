@@ -24,32 +24,9 @@ func TestSpool_ProgressFailedCopyWaits(t *testing.T) {
 	dir := t.TempDir()
 	o := spool.Options{SegmentBytes: 8 << 10, Linger: -1, MaxBackoff: time.Minute, DrainTimeout: time.Second}
 	s := mustOpen(t, dir, newStore(), o)
-	var fail atomic.Bool
-	var failed atomic.Int64
-	spool.WrapSync(s, func(fsync func() error) error {
-		if fail.Load() {
-			failed.Add(1)
-			return errors.New("input/output error")
-		}
-		return fsync()
-	})
 	progress(t, s, sofar(full(id(1000)), "Hel")) // the lesser part of its segment: copied, not kept
 	recordN(t, s, 0, 8)                          // seals the first segment
-	fail.Store(true)                             // from now on no write is durable
-
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	time.Sleep(500 * time.Millisecond)
-	n := failed.Load()
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		fail.Store(false) // let it end
-		<-done
-		t.Errorf("Run did not return within 5s of its context's end (DrainTimeout 1s): the shipper is stuck in next()")
-	}
+	n := failingRun(t, s)                        // from now on no write is durable
 	if n > 10 {
 		t.Errorf("%d failed writes in 0.5s with nothing recorded: the shipper retries the copy in a hot loop "+
 			"(each failure leaves an empty sealed segment, whose retirement sweeps again)", n)
@@ -68,6 +45,18 @@ func TestSpool_ProgressFailedInterruptedRecordWaits(t *testing.T) {
 	mustClose(t, s) // the process dies with the stream open
 
 	s = mustOpen(t, dir, newStore(), o)
+	n := failingRun(t, s)
+	if n > 10 {
+		t.Errorf("%d failed writes in 0.5s with MaxBackoff 1m: recordInterrupted is retried in a hot loop", n)
+	}
+}
+
+// failingRun makes every fsync of s fail from now on, runs s for half a
+// second, stops it, and returns how many fsyncs failed in that half
+// second. It fails t when Run does not return within 5 s of its
+// context's end (the fsyncs then work again, to let it end).
+func failingRun(t *testing.T, s *spool.Spool) int64 {
+	t.Helper()
 	var failed atomic.Int64
 	var healed atomic.Bool
 	spool.WrapSync(s, func(fsync func() error) error {
@@ -86,11 +75,9 @@ func TestSpool_ProgressFailedInterruptedRecordWaits(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Errorf("Run did not return within 5s of its context's end (DrainTimeout 1s)")
-		healed.Store(true) // let it end
+		t.Errorf("Run did not return within 5s of its context's end: the shipper is stuck")
+		healed.Store(true)
 		<-done
 	}
-	if n > 10 {
-		t.Errorf("%d failed writes in 0.5s with MaxBackoff 1m: recordInterrupted is retried in a hot loop", n)
-	}
+	return n
 }

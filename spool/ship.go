@@ -564,7 +564,7 @@ func (sh *shipper) unpin(ctx context.Context, p *pinned, now time.Time) bool {
 		}
 	}
 	sh.saveEnded(ctx)
-	if err := removeSegment(p.seg); err != nil {
+	if err := removeSegment(p.seg.path); err != nil {
 		if !now.Before(sh.retryAt) {
 			s.logger.WarnContext(ctx, "spool remove segment; retrying", "segment", p.seg.path, "err", err)
 			sh.retryAt = now.Add(s.o.MaxBackoff)
@@ -601,13 +601,6 @@ func (sh *shipper) carry(ctx context.Context, seg *segment, live []progressAt) e
 		if err := sh.s.append(ctx, frame, p.id, p.gen, true); err != nil {
 			return fmt.Errorf("copy an open exchange's progress from %s: %w", seg.path, err)
 		}
-	}
-	return nil
-}
-
-func removeSegment(seg *segment) error {
-	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove segment: %w", err)
 	}
 	return nil
 }

@@ -558,10 +558,10 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, fo
 			return nil, buf, err
 		}
 		s.corrupt(path, 0, size, q)
-		return nil, buf, removeFile(f)
+		return nil, buf, removeSegment(path)
 	case torn: // a crash while creating it, before any record
 		s.corrupt(path, 0, size, "")
-		return nil, buf, removeFile(f)
+		return nil, buf, removeSegment(path)
 	}
 
 	// Before the checkpoint's segment, all is shipped: a segment kept for
@@ -635,8 +635,9 @@ func (s *Spool) openSegment(seq uint64, path string, ck position, buf []byte, fo
 	}, buf, nil
 }
 
-func removeFile(f *os.File) error {
-	if err := os.Remove(f.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+// removeSegment removes the segment file at path, which may be gone.
+func removeSegment(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("remove segment: %w", err)
 	}
 	return nil
