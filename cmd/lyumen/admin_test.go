@@ -204,6 +204,8 @@ func TestServe_SecondSignalEndsAtOnce(t *testing.T) {
 	select {
 	case <-exited:
 	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-exited // one Wait at a time: the cleanup waits too
 		t.Fatalf("still running 10 s after a second signal, with 60 s of drain_delay left:\n%s", p.logs)
 	}
 }

@@ -21,15 +21,27 @@ import (
 var version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first signal drains (drain_delay, shutdown_timeout); a second
+	// ends the process at once. Every exchange whose end a client was sent
+	// is in the spool already; a stream still running is recorded as
+	// interrupted at the next start, as after a crash (README, "Store and
+	// spool"). Both signals come through one buffered channel: a second
+	// signal sent before the handler was dropped was swallowed, and the
+	// process drained on.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	go func() {
-		<-ctx.Done()
-		// The first signal drains (drain_delay, shutdown_timeout); a second
-		// ends the process at once, as without a handler. Every exchange
-		// whose end a client was sent is in the spool already; a stream
-		// still running is lost, as on a crash (README, "Store and spool").
+		<-sigs
 		stop()
+		sig := <-sigs
+		fmt.Fprintln(os.Stderr, "lyumen: a second signal: exiting at once")
+		code := 1
+		if n, ok := sig.(syscall.Signal); ok {
+			code = 128 + int(n) // as a shell reports a process a signal ended
+		}
+		os.Exit(code)
 	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	switch {
